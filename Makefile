@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# slotlb build. Everything generated goes to build/. Components add their
+# own targets through the *.mk fragment beside their sources, so a
+# directory owns its build rules (like Kbuild's per-directory makefiles).
+#
+#   make            build everything
+#   make deps       install the Debian packages build, tests and demo need
+#   make test       deps + build + unit, BPF and integration tests (root)
+#   make check      format check + unit + BPF tests
+#   make demo       deps + build + the lab demo (root)
+#   make bench      benchmarks (root)
+#   make V=1        show commands;  make SAN=1  tests with ASan/UBSan
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+BUILD     ?= build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN_USER := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+	     -Wformat=2
+WARN_BPF  := -Wall -Wextra -Werror -Wshadow
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN_USER) -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD)
+ifeq ($(SAN),1)
+CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS   += -fsanitize=address,undefined
+endif
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 $(WARN_BPF) \
+	      -Iinclude -I/usr/include/$(ARCH)-linux-gnu
+
+LIBBPF_LIBS := -lbpf -lelf -lz
+
+# Filled in by the fragments.
+ALL_TARGETS :=
+UNIT_TESTS  :=
+BPF_TESTS   :=
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+# --- BPF objects and skeletons ----------------------------------------
+BPF_HDRS := $(wildcard bpf/*.bpf.h) include/slotlb/abi.h
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*) > $@
+
+include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk))
+
+all: $(ALL_TARGETS)
+
+# --- top-level commands -----------------------------------------------
+.PHONY: all deps test check demo bench clean format format-check \
+	unit-test bpf-test integration-test
+
+deps:
+	$(Q)tools/deps.sh
+
+unit-test: $(UNIT_TESTS)
+	$(Q)tests/run_binaries.sh unit $(UNIT_TESTS)
+
+bpf-test: $(BPF_TESTS)
+	$(Q)tests/run_binaries.sh bpf $(BPF_TESTS)
+
+integration-test: all
+	$(Q)tests/integration/run.sh $(T)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS)
+	$(Q)tests/run_all.sh "$(UNIT_TESTS)" "$(BPF_TESTS)"
+
+check: format-check unit-test bpf-test
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh
+
+clean:
+	$(Q)rm -rf $(BUILD)

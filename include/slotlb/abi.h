@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one header shared by bpf/ and user/: map keys and values, limits,
+ * load-time flags and the reason enum. Every struct here is laid out by
+ * hand (explicit padding) because both sides read the same bytes, and its
+ * size is pinned by _Static_assert so a change is a conscious ABI change.
+ *
+ * Addresses are always 16 bytes: an IPv4 address sits in addr[0] with the
+ * other three words zero, so one key type serves both families.
+ */
+#ifndef SLOTLB_ABI_H
+#define SLOTLB_ABI_H
+
+#include <linux/types.h>
+
+/* bpffs directory holding every pinned map (flows survive reloads). */
+#define SLOTLB_PIN_ROOT "/sys/fs/bpf/slotlb"
+
+/* Name of the XDP program, used to tell our program from a foreign one. */
+#define SLOTLB_PROG_NAME "slotlb_xdp"
+
+/* Apps are indexed 0..MAX_APPS-1 in an array of maps; 4096 apps per host
+ * is far beyond one host's realistic tenant count and costs 32 KiB. */
+#ifndef SLOTLB_MAX_APPS
+#define SLOTLB_MAX_APPS 4096
+#endif
+
+/* Slots per app: Azure allows 20 on Premium plans; each slot costs 8
+ * bytes in the routing element. */
+#define SLOTLB_MAX_SLOTS 20
+
+/* Endpoints (VIP:port/proto) across all apps and slots. */
+#ifndef SLOTLB_MAX_ENDPOINTS
+#define SLOTLB_MAX_ENDPOINTS 16384
+#endif
+
+/* Deployments alive at once (in a slot or draining); id 0 means "none". */
+#ifndef SLOTLB_MAX_DEPLOYMENTS
+#define SLOTLB_MAX_DEPLOYMENTS 4096
+#endif
+
+/* Backends alive at once across all deployments; id 0 is never used. */
+#ifndef SLOTLB_MAX_BACKENDS
+#define SLOTLB_MAX_BACKENDS 65536
+#endif
+
+/* Maglev lookup table size per deployment: prime, and >= 64x the backend
+ * count we target (1000) so shares stay within ~2% of their weights. */
+#ifndef SLOTLB_RING_SIZE
+#define SLOTLB_RING_SIZE 65537
+#endif
+
+/* Source prefixes of a preview audience (reserved, see routing). */
+#define SLOTLB_MAX_PREVIEW_PREFIXES 8
+
+/* Default concurrent flows; the flow map holds two entries per flow
+ * (forward and reply), so it is sized 2 * capacity. */
+#define SLOTLB_DEFAULT_FLOW_CAPACITY 1048576
+
+/* Default idle timeout of a UDP flow and linger of a closed TCP flow. */
+#define SLOTLB_DEFAULT_UDP_TIMEOUT_S 30
+#define SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S 10
+
+/* Version label of a deployment, NUL-terminated. */
+#define SLOTLB_VERSION_LEN 32
+
+/* Non-SYN TCP packet to an endpoint with no flow entry. */
+enum slotlb_nonsyn_policy {
+	/* Pick a backend of the slot's current deployment by Maglev, as a
+	 * new flow would, and pin it; survives a lost flow entry as long as
+	 * the slot's deployment is unchanged (Katran's behaviour). */
+	SLOTLB_NONSYN_HASH = 0,
+	/* Drop it: strict, a backend never sees a mid-stream packet it did
+	 * not start. */
+	SLOTLB_NONSYN_DROP = 1,
+};
+
+/*
+ * Why the program gave the verdict it gave. Every packet is counted under
+ * exactly one reason, so the sum over reasons is the packets seen.
+ */
+enum slotlb_reason {
+	SLOTLB_REASON_FORWARD = 0, /* client->backend, rewritten and sent */
+	SLOTLB_REASON_REPLY, /* backend->client, rewritten and sent */
+	SLOTLB_REASON_FORWARD_NONSYN, /* non-SYN miss, forwarded by policy */
+	SLOTLB_REASON_PASS_NOT_IP, /* not IPv4/IPv6: kernel's business */
+	SLOTLB_REASON_PASS_NOT_ENDPOINT, /* not for us: passed untouched */
+	SLOTLB_REASON_PASS_NO_NEIGH, /* rewritten, kernel resolves next hop */
+	SLOTLB_REASON_PASS_TTL, /* TTL/hop limit expiring: kernel sends ICMP */
+	SLOTLB_REASON_PASS_FRAG_NEEDED, /* exceeds egress MTU: kernel's ICMP */
+	SLOTLB_REASON_DROP_TRUNCATED, /* header runs past the packet's end */
+	SLOTLB_REASON_DROP_MALFORMED, /* bad IHL, version, length or doff */
+	SLOTLB_REASON_DROP_IP_OPTIONS, /* IPv4 options to an endpoint */
+	SLOTLB_REASON_DROP_FRAGMENT, /* IP fragment to an endpoint address */
+	SLOTLB_REASON_DROP_NO_DEPLOYMENT, /* the endpoint's slot is empty */
+	SLOTLB_REASON_DROP_NO_BACKEND, /* ring or backend missing */
+	SLOTLB_REASON_DROP_NONSYN_MISS, /* non-SYN miss under the drop policy */
+	SLOTLB_REASON_DROP_FLOW_TABLE, /* flow entry could not be written */
+	SLOTLB_REASON_DROP_FIB, /* no route to the backend or client */
+	SLOTLB_REASON_MAX,
+};
+
+/* Endpoint: where clients connect. Key of the endpoints map. */
+struct slotlb_endpoint_key {
+	__be32 addr[4]; /* endpoint address (IPv4 in addr[0]) */
+	__be16 port; /* endpoint port */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* AF_INET or AF_INET6 */
+};
+_Static_assert(sizeof(struct slotlb_endpoint_key) == 20, "endpoint key");
+
+/* What an endpoint leads to: one slot of one app. */
+struct slotlb_endpoint {
+	__u32 app_id; /* index into app_routing */
+	__u32 slot; /* index into slotlb_routing.deployment */
+	__u32 endpoint_id; /* index into endpoint_stats */
+	__u32 pad; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_endpoint) == 16, "endpoint");
+
+/* Key of endpoint_addrs: an address that carries at least one endpoint. */
+struct slotlb_addr_key {
+	__be32 addr[4]; /* IPv4 in addr[0] */
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 pad[3]; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
+
+/* Reserved: traffic routing of a share of a slot to another slot. */
+struct slotlb_split {
+	__u8 percent; /* 0..100 of new clients, sticky per source address */
+	__u8 to_slot; /* slot whose deployment receives them */
+	__u8 pad[2]; /* zero */
+};
+
+/* Reserved: one source prefix of a preview audience. */
+struct slotlb_prefix {
+	__be32 addr[4]; /* IPv4 in addr[0] */
+	__u8 family; /* AF_INET or AF_INET6, 0 = unused */
+	__u8 len; /* prefix length */
+	__u8 pad[2]; /* zero */
+};
+
+/*
+ * Routing element of an app: the whole slot -> deployment table. It lives
+ * as the single element of an inner array map referenced from app_routing.
+ * A swap builds a new inner map and replaces the app's reference with one
+ * update, so a reader sees the whole old or the whole new table; an inner
+ * map is never written once it is referenced.
+ */
+struct slotlb_routing {
+	__u32 deployment[SLOTLB_MAX_SLOTS]; /* per slot; 0 = empty slot */
+	struct slotlb_split split[SLOTLB_MAX_SLOTS]; /* reserved, zero */
+	__u32 preview_slot; /* reserved: slot whose endpoints preview */
+	__u32 preview_deployment; /* reserved: deployment shown to audience */
+	__u32 preview_count; /* reserved: used entries of preview[] */
+	__u32 generation; /* bumped by the controller on every change */
+	struct slotlb_prefix preview[SLOTLB_MAX_PREVIEW_PREFIXES]; /* reserved */
+};
+_Static_assert(sizeof(struct slotlb_routing) == 336, "routing element");
+
+/* A backend: where flows are sent. Never rewritten while referenced. */
+struct slotlb_backend {
+	__be32 addr[4]; /* backend address (IPv4 in addr[0]) */
+	__be16 port; /* backend port */
+	__u8 family; /* AF_INET or AF_INET6; 0 = unused id */
+	__u8 pad; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_backend) == 20, "backend");
+
+/* Metadata of a deployment; only userspace reads it, so the pinned maps
+ * describe themselves. */
+struct slotlb_deployment_info {
+	__u32 app_id; /* app the deployment belongs to */
+	__u32 backend_count; /* backends in its ring */
+	char version[SLOTLB_VERSION_LEN]; /* version label */
+};
+_Static_assert(sizeof(struct slotlb_deployment_info) == 40, "deployment info");
+
+/* Key of the flow table: the 5-tuple as seen on the wire. */
+struct slotlb_flow_key {
+	__be32 src[4]; /* source address (IPv4 in src[0]) */
+	__be32 dst[4]; /* destination address */
+	__be16 sport; /* source port */
+	__be16 dport; /* destination port */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 pad[2]; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_flow_key) == 40, "flow key");
+
+#define SLOTLB_FLOW_FORWARD 0 /* client -> endpoint entry */
+#define SLOTLB_FLOW_REPLY 1 /* backend -> client entry */
+
+#define SLOTLB_FLOW_FIN_CLIENT 0x01 /* client sent FIN */
+#define SLOTLB_FLOW_FIN_BACKEND 0x02 /* backend sent FIN */
+#define SLOTLB_FLOW_RST 0x04 /* either side sent RST */
+
+/*
+ * A flow entry. The forward entry pins the backend (its address is kept
+ * here, so the flow outlives its deployment); the reply entry holds the
+ * endpoint to restore as source.
+ */
+struct slotlb_flow {
+	__be32 addr[4]; /* forward: backend addr; reply: endpoint addr */
+	__be16 port; /* forward: backend port; reply: endpoint port */
+	__u8 direction; /* SLOTLB_FLOW_FORWARD or SLOTLB_FLOW_REPLY */
+	__u8 state; /* SLOTLB_FLOW_FIN_* and SLOTLB_FLOW_RST bits */
+	__u32 backend_id; /* for backend_stats and drain accounting */
+	__u32 deployment_id; /* deployment the flow was pinned under */
+	__u32 endpoint_id; /* for endpoint_stats */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC, 1 s resolution */
+};
+_Static_assert(sizeof(struct slotlb_flow) == 40, "flow");
+
+/* Per-CPU counters of an endpoint, deployment or backend. */
+struct slotlb_counters {
+	__u64 packets; /* packets, both directions */
+	__u64 bytes; /* bytes, both directions */
+	__u64 new_flows; /* flows pinned */
+};
+_Static_assert(sizeof(struct slotlb_counters) == 24, "counters");
+
+/* Per-CPU counter of one reason. */
+struct slotlb_reason_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#endif /* SLOTLB_ABI_H */

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Install every Debian package that the build, the tests and the demo need.
+# Idempotent and quick when everything is present: apt runs only for what
+# is missing. Needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+	linux-libc-dev libc6-dev
+	# unit and BPF tests
+	libcmocka-dev
+	# controller: state, API, probes, JSON
+	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
+	libcurl4-openssl-dev
+	# lab and integration tests
+	iproute2 ethtool curl procps psmisc util-linux coreutils
+	# format check
+	clang-format
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

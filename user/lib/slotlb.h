@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * libslotlb: load, attach and program the slotlb XDP data path.
+ *
+ * Every function returns 0 or a negative errno and never prints or exits;
+ * the caller reports. With verbose set, libbpf's own log goes to stderr.
+ */
+#ifndef SLOTLB_LIB_H
+#define SLOTLB_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <slotlb/abi.h>
+
+struct slotlb;
+
+enum slotlb_xdp_mode {
+	SLOTLB_XDP_NATIVE = 0, /* driver mode (veth, real NICs) */
+	SLOTLB_XDP_GENERIC = 1, /* skb mode, slow, explicit only */
+};
+
+struct slotlb_opts {
+	const char *pin_root; /* NULL: SLOTLB_PIN_ROOT */
+	uint32_t flow_capacity; /* 0: SLOTLB_DEFAULT_FLOW_CAPACITY flows */
+	uint32_t udp_timeout_s; /* 0: SLOTLB_DEFAULT_UDP_TIMEOUT_S */
+	uint32_t tcp_closed_timeout_s; /* 0: default */
+	enum slotlb_nonsyn_policy nonsyn_policy;
+	bool verbose; /* libbpf log to stderr */
+};
+
+/*
+ * Load the program, reusing the maps pinned under pin_root (flows, apps,
+ * deployments survive) or creating and pinning them. -EEXIST-like errors
+ * (-EINVAL) come back when pinned maps are incompatible, e.g. a different
+ * flow capacity.
+ */
+int slotlb_open(struct slotlb **lb, const struct slotlb_opts *opts);
+void slotlb_close(struct slotlb *lb);
+
+/* Program fd of the loaded program (for BPF_PROG_TEST_RUN). */
+int slotlb_prog_fd(const struct slotlb *lb);
+
+/*
+ * Attach to an interface. An existing slotlb program there is replaced
+ * atomically (XDP_FLAGS_REPLACE); a foreign one gives -EBUSY unless force.
+ */
+int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
+		  bool force);
+/* Detach whatever slotlb program is on ifindex; -ENOENT if none,
+ * -EBUSY if the program there is not ours. Needs no loaded handle. */
+int slotlb_detach(int ifindex);
+/* XDP program id on ifindex and whether it is ours (0 if none). */
+int slotlb_query(int ifindex, uint32_t *prog_id, bool *ours, bool *generic);
+
+/* Endpoints. */
+int slotlb_endpoint_set(struct slotlb *lb, const struct slotlb_endpoint_key *key,
+			const struct slotlb_endpoint *ep);
+int slotlb_endpoint_delete(struct slotlb *lb,
+			   const struct slotlb_endpoint_key *key);
+
+/* Backends: written before any ring references them. */
+int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
+		       const struct slotlb_backend *be);
+int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id);
+
+/*
+ * Deployments: build the Maglev ring over backend_ids/weights, publish it
+ * in a fresh inner map, then reference it. Publishing an id that is live
+ * replaces its ring with one update (never patched in place).
+ */
+int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
+			      const struct slotlb_deployment_info *info,
+			      const uint32_t *backend_ids,
+			      const uint32_t *weights, size_t n);
+int slotlb_deployment_remove(struct slotlb *lb, uint32_t deployment_id);
+int slotlb_deployment_info(struct slotlb *lb, uint32_t deployment_id,
+			   struct slotlb_deployment_info *info);
+/* Backend id at ring position pos (tests and introspection). */
+int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
+			       uint32_t pos, uint32_t *backend_id);
+
+/*
+ * Routing element of an app: one map update replaces the whole
+ * slot -> deployment table (a new inner map; the old one is freed by the
+ * kernel after every reader is done).
+ */
+int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
+		       const struct slotlb_routing *r);
+/* -ENOENT if the app has no routing element. */
+int slotlb_routing_get(struct slotlb *lb, uint32_t app_id,
+		       struct slotlb_routing *r);
+int slotlb_routing_delete(struct slotlb *lb, uint32_t app_id);
+
+/* Counters summed over CPUs. */
+enum slotlb_stats_kind {
+	SLOTLB_STATS_ENDPOINT,
+	SLOTLB_STATS_DEPLOYMENT,
+	SLOTLB_STATS_BACKEND,
+};
+int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
+		      uint32_t id, struct slotlb_counters *sum);
+int slotlb_reasons_read(struct slotlb *lb,
+			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
+const char *slotlb_reason_name(enum slotlb_reason reason);
+
+/* Flows. The callback returns non-zero to stop the walk. */
+typedef int (*slotlb_flow_cb)(const struct slotlb_flow_key *key,
+			      const struct slotlb_flow *flow, void *ctx);
+int slotlb_flows_foreach(struct slotlb *lb, slotlb_flow_cb cb, void *ctx);
+/* Forward entries still pinned to each deployment: counts[id] for id <
+ * n (drain progress). */
+int slotlb_flows_count_by_deployment(struct slotlb *lb, uint64_t *counts,
+				     size_t n);
+/* Delete expired UDP flows and closed TCP flows past their linger;
+ * returns the number of entries removed or -errno. */
+int slotlb_flows_gc(struct slotlb *lb);
+
+#endif /* SLOTLB_LIB_H */
