@@ -43,6 +43,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 $(WARN_BPF) \
 
 LIBBPF_LIBS := -lbpf -lelf -lz
 
+# Shared outputs, defined here so every fragment sees them whatever its
+# include order.
+LIBSLOTLB := $(BUILD)/libslotlb.a
+SKEL      := $(BUILD)/slotlb.skel.h
+
 # Filled in by the fragments.
 ALL_TARGETS :=
 UNIT_TESTS  :=
@@ -60,7 +65,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*) > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
 
 include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk))
 

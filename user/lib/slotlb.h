@@ -40,6 +40,8 @@ void slotlb_close(struct slotlb *lb);
 
 /* Program fd of the loaded program (for BPF_PROG_TEST_RUN). */
 int slotlb_prog_fd(const struct slotlb *lb);
+/* Concurrent flows the flow table holds (it has two entries per flow). */
+uint32_t slotlb_flow_capacity(const struct slotlb *lb);
 
 /*
  * Attach to an interface. An existing slotlb program there is replaced

@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# cmocka unit tests, one binary per module, each linking only the unit
+# under test. The objects come from user/lib/pure.mk; this fragment is
+# included before it, so prerequisites name the object paths directly
+# (rule prerequisites expand when read, before LIB_PURE_OBJS exists).
+
+UNIT_DIR := $(BUILD)/tests/unit
+
+$(UNIT_DIR)/test_maglev: tests/unit/test_maglev.c $(BUILD)/lib/maglev.o \
+			 user/lib/maglev.h
+$(UNIT_DIR)/test_addr: tests/unit/test_addr.c $(BUILD)/lib/addr.o \
+		       user/lib/addr.h include/slotlb/abi.h
+
+$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr:
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr
