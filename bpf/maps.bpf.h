@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the data path. All are pinned by name under
+ * SLOTLB_PIN_ROOT, so a reloaded program finds the same flows, endpoints
+ * and routing elements, and the controller can restart at will.
+ */
+#ifndef SLOTLB_MAPS_BPF_H
+#define SLOTLB_MAPS_BPF_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <slotlb/abi.h>
+
+/* Endpoint (VIP:port/proto) -> app and slot. Not preallocated, so an
+ * updated element is a fresh one rather than a recycled one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct slotlb_endpoint_key);
+	__type(value, struct slotlb_endpoint);
+	__uint(max_entries, SLOTLB_MAX_ENDPOINTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoints SEC(".maps");
+
+/* Addresses carrying an endpoint: lets fragments and packets with IP
+ * options, which have no usable ports, be told apart from host traffic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct slotlb_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, SLOTLB_MAX_ENDPOINTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoint_addrs SEC(".maps");
+
+/* The routing element of one app: a one-element array, never written
+ * once referenced. */
+struct routing_element {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	/* A size, not a type: the struct is only ever seen through a
+	 * pointer here, and BTF would carry a mere forward declaration. */
+	__uint(value_size, sizeof(struct slotlb_routing));
+	__uint(max_entries, 1);
+};
+
+/* app id -> its routing element. A swap replaces the reference with one
+ * update; the kernel frees the old element after every reader is done. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, SLOTLB_MAX_APPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct routing_element);
+} app_routing SEC(".maps");
+
+/* Maglev lookup table of one deployment: position -> backend id. */
+struct deployment_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, SLOTLB_RING_SIZE);
+};
+
+/* deployment id -> its ring, built completely before it is referenced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, SLOTLB_MAX_DEPLOYMENTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct deployment_ring);
+} deployment_rings SEC(".maps");
+
+/* backend id -> address; written before a ring references the id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_backend);
+	__uint(max_entries, SLOTLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backends SEC(".maps");
+
+/* deployment id -> label and size; read by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_deployment_info);
+	__uint(max_entries, SLOTLB_MAX_DEPLOYMENTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} deployment_info SEC(".maps");
+
+/* Flow table: forward and reply entries of every tracked flow. Shared by
+ * all CPUs because a reply may arrive on another queue than its request;
+ * per-CPU LRU lists keep eviction from contending. Sized at load time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct slotlb_flow_key);
+	__type(value, struct slotlb_flow);
+	__uint(max_entries, 2 * SLOTLB_DEFAULT_FLOW_CAPACITY);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* Per-CPU counters, indexed by endpoint, deployment and backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_counters);
+	__uint(max_entries, SLOTLB_MAX_ENDPOINTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoint_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_counters);
+	__uint(max_entries, SLOTLB_MAX_DEPLOYMENTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} deployment_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_counters);
+	__uint(max_entries, SLOTLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_stats SEC(".maps");
+
+/* Per-CPU count of every verdict by reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_reason_counter);
+	__uint(max_entries, SLOTLB_REASON_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reason_stats SEC(".maps");
+
+#endif /* SLOTLB_MAPS_BPF_H */

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Header parsing: Ethernet, IPv4 or IPv6, then TCP or UDP, into a flow
+ * key as seen on the wire. Returns 0 or a negative slotlb_reason; never
+ * a verdict. Only the IPv4 header without options and IPv6 without
+ * extension headers are parsed; what else reaches an endpoint address is
+ * dropped by policy (fragments and options cannot be load balanced by
+ * ports), what reaches any other address passes untouched.
+ */
+#ifndef SLOTLB_PARSE_BPF_H
+#define SLOTLB_PARSE_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <slotlb/abi.h>
+#include "maps.bpf.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define L3_OFF sizeof(struct ethhdr)
+#define L4_OFF_V4 (L3_OFF + sizeof(struct iphdr))
+#define L4_OFF_V6 (L3_OFF + sizeof(struct ipv6hdr))
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
+
+/* What the parser learned of one packet. */
+struct packet {
+	struct slotlb_flow_key key; /* 5-tuple as seen */
+	__u32 len; /* frame length, for byte counters */
+	__u8 tcp_flags; /* TCP flags byte, 0 for UDP */
+	__u8 ttl; /* TTL or hop limit */
+};
+
+/* Is addr the address of some endpoint? Used on the rare paths only. */
+static __always_inline bool is_endpoint_addr(const __be32 *addr, __u8 family)
+{
+	struct slotlb_addr_key key = {
+		.family = family,
+	};
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	return bpf_map_lookup_elem(&endpoint_addrs, &key) != NULL;
+}
+
+static __always_inline int parse_l4(void *l4, void *data_end,
+				    struct packet *pkt)
+{
+	if (pkt->key.proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return -SLOTLB_REASON_DROP_TRUNCATED;
+		if (th->doff < 5)
+			return -SLOTLB_REASON_DROP_MALFORMED;
+		pkt->key.sport = th->source;
+		pkt->key.dport = th->dest;
+		pkt->tcp_flags = ((__u8 *)th)[13];
+		return 0;
+	}
+	if (pkt->key.proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return -SLOTLB_REASON_DROP_TRUNCATED;
+		pkt->key.sport = uh->source;
+		pkt->key.dport = uh->dest;
+		return 0;
+	}
+	return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
+}
+
+static __always_inline int parse_ipv4(void *data, void *data_end,
+				      struct packet *pkt)
+{
+	struct iphdr *iph = data + L3_OFF;
+
+	if ((void *)(iph + 1) > data_end)
+		return -SLOTLB_REASON_DROP_TRUNCATED;
+	if (iph->version != 4 || iph->ihl < 5 ||
+	    bpf_ntohs(iph->tot_len) < sizeof(*iph))
+		return -SLOTLB_REASON_DROP_MALFORMED;
+
+	pkt->key.family = AF_INET;
+	pkt->key.proto = iph->protocol;
+	pkt->key.src[0] = iph->saddr;
+	pkt->key.dst[0] = iph->daddr;
+	pkt->ttl = iph->ttl;
+
+	if (iph->ihl != 5 || (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))) {
+		if (!is_endpoint_addr(pkt->key.dst, AF_INET))
+			return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
+		return iph->ihl != 5 ? -SLOTLB_REASON_DROP_IP_OPTIONS :
+				       -SLOTLB_REASON_DROP_FRAGMENT;
+	}
+	return parse_l4(data + L4_OFF_V4, data_end, pkt);
+}
+
+static __always_inline int parse_ipv6(void *data, void *data_end,
+				      struct packet *pkt)
+{
+	struct ipv6hdr *ip6h = data + L3_OFF;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return -SLOTLB_REASON_DROP_TRUNCATED;
+	if (ip6h->version != 6)
+		return -SLOTLB_REASON_DROP_MALFORMED;
+
+	pkt->key.family = AF_INET6;
+	pkt->key.proto = ip6h->nexthdr;
+	__builtin_memcpy(pkt->key.src, &ip6h->saddr, 16);
+	__builtin_memcpy(pkt->key.dst, &ip6h->daddr, 16);
+	pkt->ttl = ip6h->hop_limit;
+
+	switch (ip6h->nexthdr) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		break;
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+		if (!is_endpoint_addr(pkt->key.dst, AF_INET6))
+			return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
+		return -SLOTLB_REASON_DROP_IP_OPTIONS;
+	case IPPROTO_FRAGMENT:
+		if (!is_endpoint_addr(pkt->key.dst, AF_INET6))
+			return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
+		return -SLOTLB_REASON_DROP_FRAGMENT;
+	default: /* ICMPv6 and the rest are the kernel's */
+		return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	}
+	return parse_l4(data + L4_OFF_V6, data_end, pkt);
+}
+
+/* Fill pkt from the frame. */
+static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	pkt->len = data_end - data;
+	if ((void *)(eth + 1) > data_end)
+		return -SLOTLB_REASON_PASS_NOT_IP;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(data, data_end, pkt);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(data, data_end, pkt);
+	return -SLOTLB_REASON_PASS_NOT_IP;
+}
+
+#endif /* SLOTLB_PARSE_BPF_H */

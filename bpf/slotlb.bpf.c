@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * slotlb XDP entry: NAT load balancing of app endpoints to the backends
+ * of the deployment in each slot. The helpers return reasons; only this
+ * file turns a reason into a verdict and counts it.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+#include "parse.bpf.h"
+#include "flow.bpf.h"
+#include "select.bpf.h"
+#include "nat.bpf.h"
+#include "stats.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Send a packet of a pinned flow on: rewrite, route, count. */
+static __always_inline __u32 forward_flow(struct xdp_md *ctx,
+					  const struct packet *pkt,
+					  const struct slotlb_flow *flow,
+					  enum nat_side side, bool new_flow,
+					  __u32 *ifindex)
+{
+	int rc;
+
+	rc = nat_rewrite(ctx, pkt, flow->addr, flow->port, side);
+	if (rc < 0)
+		return -rc;
+	count_flow(flow, pkt->len, new_flow);
+	rc = fib_forward(ctx, pkt->key.family, ifindex);
+	if (rc < 0)
+		return -rc;
+	return side == NAT_SRC ? SLOTLB_REASON_REPLY : SLOTLB_REASON_FORWARD;
+}
+
+/* First packet of a flow to an endpoint: choose and pin a backend. */
+static __always_inline __u32 new_flow(struct xdp_md *ctx,
+				      const struct packet *pkt,
+				      const struct slotlb_endpoint *ep,
+				      __u64 now, __u32 *ifindex)
+{
+	struct slotlb_flow fwd = {
+		.direction = SLOTLB_FLOW_FORWARD,
+		.endpoint_id = ep->endpoint_id,
+		.last_seen_ns = now,
+	};
+	const struct slotlb_backend *be;
+	__u32 reason;
+	int rc;
+
+	fwd.deployment_id = slot_deployment(ep);
+	if (!fwd.deployment_id)
+		return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
+	fwd.backend_id = ring_backend(fwd.deployment_id, flow_hash(&pkt->key));
+	be = bpf_map_lookup_elem(&backends, &fwd.backend_id);
+	if (!fwd.backend_id || !be || be->family != pkt->key.family)
+		return SLOTLB_REASON_DROP_NO_BACKEND;
+	__builtin_memcpy(fwd.addr, be->addr, sizeof(fwd.addr));
+	fwd.port = be->port;
+
+	rc = flow_create(pkt, &fwd);
+	if (rc < 0)
+		return -rc;
+	reason = forward_flow(ctx, pkt, &fwd, NAT_DST, true, ifindex);
+	if (reason == SLOTLB_REASON_FORWARD && pkt->key.proto == IPPROTO_TCP &&
+	    !tcp_is_syn(pkt))
+		reason = SLOTLB_REASON_FORWARD_NONSYN;
+	return reason;
+}
+
+static __always_inline __u32 to_endpoint(struct xdp_md *ctx,
+					 const struct packet *pkt,
+					 const struct slotlb_endpoint *ep,
+					 __u32 *ifindex)
+{
+	struct slotlb_flow *flow;
+	__u64 now = 0;
+
+	if (pkt->ttl <= 1)
+		return SLOTLB_REASON_PASS_TTL;
+	if (pkt->key.proto == IPPROTO_UDP)
+		now = bpf_ktime_get_coarse_ns();
+
+	flow = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (flow && flow->direction == SLOTLB_FLOW_FORWARD &&
+	    !flow_restarts(flow, pkt, now)) {
+		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
+		return forward_flow(ctx, pkt, flow, NAT_DST, false, ifindex);
+	}
+
+	if (pkt->key.proto == IPPROTO_TCP) {
+		if (!tcp_is_syn(pkt) && nonsyn_policy == SLOTLB_NONSYN_DROP)
+			return SLOTLB_REASON_DROP_NONSYN_MISS;
+		now = bpf_ktime_get_coarse_ns();
+	}
+	return new_flow(ctx, pkt, ep, now, ifindex);
+}
+
+/* Not for an endpoint: a reply of a tracked flow, a pinned flow whose
+ * endpoint has since been deleted, or none of our business. */
+static __always_inline __u32 not_to_endpoint(struct xdp_md *ctx,
+					     const struct packet *pkt,
+					     __u32 *ifindex)
+{
+	struct slotlb_flow *flow;
+	__u64 now = 0;
+
+	flow = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (!flow)
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	if (pkt->ttl <= 1)
+		return SLOTLB_REASON_PASS_TTL;
+	if (pkt->key.proto == IPPROTO_UDP)
+		now = bpf_ktime_get_coarse_ns();
+
+	if (flow->direction == SLOTLB_FLOW_REPLY) {
+		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_BACKEND);
+		flow_mark_from_reply(pkt, flow);
+		return forward_flow(ctx, pkt, flow, NAT_SRC, false, ifindex);
+	}
+	flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
+	return forward_flow(ctx, pkt, flow, NAT_DST, false, ifindex);
+}
+
+static __always_inline __u32 process(struct xdp_md *ctx, struct packet *pkt,
+				     __u32 *ifindex)
+{
+	struct slotlb_endpoint_key ek = {};
+	struct slotlb_endpoint *ep;
+	int rc;
+
+	rc = parse_packet(ctx, pkt);
+	if (rc < 0)
+		return -rc;
+
+	__builtin_memcpy(ek.addr, pkt->key.dst, sizeof(ek.addr));
+	ek.port = pkt->key.dport;
+	ek.proto = pkt->key.proto;
+	ek.family = pkt->key.family;
+	ep = bpf_map_lookup_elem(&endpoints, &ek);
+	if (ep)
+		return to_endpoint(ctx, pkt, ep, ifindex);
+	return not_to_endpoint(ctx, pkt, ifindex);
+}
+
+SEC("xdp")
+int slotlb_xdp(struct xdp_md *ctx)
+{
+	struct packet pkt = {};
+	__u32 ifindex = 0;
+	__u32 reason;
+
+	reason = process(ctx, &pkt, &ifindex);
+	count_reason(reason, pkt.len);
+
+	switch (reason) {
+	case SLOTLB_REASON_FORWARD:
+	case SLOTLB_REASON_REPLY:
+	case SLOTLB_REASON_FORWARD_NONSYN:
+		if (ifindex == ctx->ingress_ifindex)
+			return XDP_TX;
+		return bpf_redirect(ifindex, 0);
+	case SLOTLB_REASON_PASS_NOT_IP:
+	case SLOTLB_REASON_PASS_NOT_ENDPOINT:
+	case SLOTLB_REASON_PASS_NO_NEIGH:
+	case SLOTLB_REASON_PASS_TTL:
+	case SLOTLB_REASON_PASS_FRAG_NEEDED:
+		return XDP_PASS;
+	default:
+		return XDP_DROP;
+	}
+}

@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# libslotlb: the libbpf side (load, attach, program, read) plus the pure
+# objects of pure.mk, as one static library for slotlbd, tests and tools.
+
+LIB_BPF_OBJS := $(BUILD)/lib/loader.o $(BUILD)/lib/program.o \
+		$(BUILD)/lib/flows.o
+
+$(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
+		 user/lib/lib_int.h include/slotlb/abi.h $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBSLOTLB): $(LIB_BPF_OBJS) $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+ALL_TARGETS += $(LIBSLOTLB)

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Programming the data path: endpoints, backends, deployments (Maglev
+ * rings) and routing elements. Rings and routing elements are built
+ * whole in a fresh inner map, frozen, and only then referenced with one
+ * update of the outer map; nothing live is ever patched in place.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "slotlb.h"
+#include "lib_int.h"
+#include "maglev.h"
+#include "slotlb.skel.h"
+
+#define MAP_FD(lb, name) bpf_map__fd((lb)->skel->maps.name)
+
+static void addr_key_of(struct slotlb_addr_key *ak,
+			const struct slotlb_endpoint_key *key)
+{
+	memset(ak, 0, sizeof(*ak));
+	memcpy(ak->addr, key->addr, sizeof(ak->addr));
+	ak->family = key->family;
+}
+
+int slotlb_endpoint_set(struct slotlb *lb, const struct slotlb_endpoint_key *key,
+			const struct slotlb_endpoint *ep)
+{
+	struct slotlb_endpoint old;
+	struct slotlb_addr_key ak;
+	__u32 refs = 0;
+	bool existed;
+	int err;
+
+	if (ep->app_id >= SLOTLB_MAX_APPS || ep->slot >= SLOTLB_MAX_SLOTS ||
+	    ep->endpoint_id >= SLOTLB_MAX_ENDPOINTS)
+		return -ERANGE;
+	existed = !bpf_map_lookup_elem(MAP_FD(lb, endpoints), key, &old);
+	addr_key_of(&ak, key);
+	if (!existed) {
+		/* Address first: a fragment check must never miss it. */
+		bpf_map_lookup_elem(MAP_FD(lb, endpoint_addrs), &ak, &refs);
+		refs++;
+		err = bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak,
+					  &refs, BPF_ANY);
+		if (err)
+			return err;
+	}
+	err = bpf_map_update_elem(MAP_FD(lb, endpoints), key, ep, BPF_ANY);
+	if (err && !existed) {
+		if (--refs)
+			bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak,
+					    &refs, BPF_ANY);
+		else
+			bpf_map_delete_elem(MAP_FD(lb, endpoint_addrs), &ak);
+	}
+	return err;
+}
+
+int slotlb_endpoint_delete(struct slotlb *lb,
+			   const struct slotlb_endpoint_key *key)
+{
+	struct slotlb_addr_key ak;
+	__u32 refs = 0;
+	int err;
+
+	err = bpf_map_delete_elem(MAP_FD(lb, endpoints), key);
+	if (err)
+		return err;
+	addr_key_of(&ak, key);
+	if (bpf_map_lookup_elem(MAP_FD(lb, endpoint_addrs), &ak, &refs))
+		return 0;
+	if (refs > 1) {
+		refs--;
+		return bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak,
+					   &refs, BPF_ANY);
+	}
+	return bpf_map_delete_elem(MAP_FD(lb, endpoint_addrs), &ak);
+}
+
+int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
+		       const struct slotlb_backend *be)
+{
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	if (be->family != AF_INET && be->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	return bpf_map_update_elem(MAP_FD(lb, backends), &backend_id, be,
+				   BPF_ANY);
+}
+
+int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
+{
+	struct slotlb_backend none = {};
+
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	return bpf_map_update_elem(MAP_FD(lb, backends), &backend_id, &none,
+				   BPF_ANY);
+}
+
+static int by_address(const void *a, const void *b, void *ctx)
+{
+	const struct slotlb_backend *bes = ctx;
+	const struct slotlb_backend *x = &bes[*(const size_t *)a];
+	const struct slotlb_backend *y = &bes[*(const size_t *)b];
+
+	return memcmp(x, y, sizeof(*x));
+}
+
+/* Fill a new frozen ring map for these backends; returns its fd. */
+static int ring_build(struct slotlb *lb, const uint32_t *backend_ids,
+		      const uint32_t *weights, size_t n)
+{
+	struct slotlb_backend *bes = NULL;
+	struct maglev_backend *mb = NULL, *sorted = NULL;
+	size_t *order = NULL;
+	uint32_t *table = NULL, *keys = NULL;
+	__u32 count = SLOTLB_RING_SIZE;
+	int fd = -1, err;
+	size_t i;
+
+	bes = calloc(n, sizeof(*bes));
+	mb = calloc(n, sizeof(*mb));
+	sorted = calloc(n, sizeof(*sorted));
+	order = calloc(n, sizeof(*order));
+	table = calloc(SLOTLB_RING_SIZE, sizeof(*table));
+	keys = calloc(SLOTLB_RING_SIZE, sizeof(*keys));
+	if (!bes || !mb || !sorted || !order || !table || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		err = bpf_map_lookup_elem(MAP_FD(lb, backends), &backend_ids[i],
+					  &bes[i]);
+		if (err)
+			goto out;
+		if (!bes[i].family) {
+			err = -ENOENT;
+			goto out;
+		}
+		/* The address is the identity: equal state, equal rings. */
+		mb[i].id = &bes[i];
+		mb[i].id_len = sizeof(bes[i]);
+		mb[i].weight = weights ? weights[i] : 1;
+		order[i] = i;
+	}
+	/* Maglev breaks ties by position: order by address so two nodes
+	 * given the same backends in another order build the same ring. */
+	qsort_r(order, n, sizeof(*order), by_address, bes);
+	for (i = 0; i < n; i++)
+		sorted[i] = mb[order[i]];
+	err = maglev_build(sorted, n, table, SLOTLB_RING_SIZE);
+	if (err)
+		goto out;
+	for (i = 0; i < SLOTLB_RING_SIZE; i++) {
+		keys[i] = i;
+		table[i] = backend_ids[order[table[i]]];
+	}
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "slotlb_ring", sizeof(__u32),
+			    sizeof(__u32), SLOTLB_RING_SIZE, NULL);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = bpf_map_update_batch(fd, keys, table, &count, NULL);
+	if (!err && bpf_map_freeze(fd))
+		err = -errno;
+out:
+	free(bes);
+	free(mb);
+	free(sorted);
+	free(order);
+	free(table);
+	free(keys);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
+			      const struct slotlb_deployment_info *info,
+			      const uint32_t *backend_ids,
+			      const uint32_t *weights, size_t n)
+{
+	struct slotlb_deployment_info di = {};
+	int ring, err;
+
+	if (!deployment_id || deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
+		return -ERANGE;
+	if (!n || n > SLOTLB_RING_SIZE)
+		return -EINVAL;
+	ring = ring_build(lb, backend_ids, weights, n);
+	if (ring < 0)
+		return ring;
+	if (info)
+		di = *info;
+	di.backend_count = n;
+	err = bpf_map_update_elem(MAP_FD(lb, deployment_info), &deployment_id,
+				  &di, BPF_ANY);
+	if (!err)
+		err = bpf_map_update_elem(MAP_FD(lb, deployment_rings),
+					  &deployment_id, &ring, BPF_ANY);
+	close(ring);
+	return err;
+}
+
+int slotlb_deployment_remove(struct slotlb *lb, uint32_t deployment_id)
+{
+	struct slotlb_deployment_info none = {};
+	int err;
+
+	if (!deployment_id || deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
+		return -ERANGE;
+	err = bpf_map_delete_elem(MAP_FD(lb, deployment_rings), &deployment_id);
+	if (err && err != -ENOENT)
+		return err;
+	return bpf_map_update_elem(MAP_FD(lb, deployment_info), &deployment_id,
+				   &none, BPF_ANY);
+}
+
+int slotlb_deployment_info(struct slotlb *lb, uint32_t deployment_id,
+			   struct slotlb_deployment_info *info)
+{
+	if (deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
+		return -ERANGE;
+	return bpf_map_lookup_elem(MAP_FD(lb, deployment_info), &deployment_id,
+				   info);
+}
+
+/* Open the inner map an outer array-of-maps slot references. */
+static int inner_fd(int outer, uint32_t index)
+{
+	__u32 inner_id = 0;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &index, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	return fd < 0 ? -errno : fd;
+}
+
+int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
+			       uint32_t pos, uint32_t *backend_id)
+{
+	int fd, err;
+
+	if (deployment_id >= SLOTLB_MAX_DEPLOYMENTS || pos >= SLOTLB_RING_SIZE)
+		return -ERANGE;
+	fd = inner_fd(MAP_FD(lb, deployment_rings), deployment_id);
+	if (fd < 0)
+		return fd;
+	err = bpf_map_lookup_elem(fd, &pos, backend_id);
+	close(fd);
+	return err;
+}
+
+int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
+		       const struct slotlb_routing *r)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	if (app_id >= SLOTLB_MAX_APPS)
+		return -ERANGE;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "slotlb_routing",
+			    sizeof(__u32), sizeof(*r), 1, NULL);
+	if (fd < 0)
+		return -errno;
+	err = bpf_map_update_elem(fd, &zero, r, BPF_ANY);
+	if (!err && bpf_map_freeze(fd))
+		err = -errno;
+	/* The swap: one update of one element. */
+	if (!err)
+		err = bpf_map_update_elem(MAP_FD(lb, app_routing), &app_id, &fd,
+					  BPF_ANY);
+	close(fd);
+	return err;
+}
+
+int slotlb_routing_get(struct slotlb *lb, uint32_t app_id,
+		       struct slotlb_routing *r)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	if (app_id >= SLOTLB_MAX_APPS)
+		return -ERANGE;
+	fd = inner_fd(MAP_FD(lb, app_routing), app_id);
+	if (fd < 0)
+		return fd;
+	err = bpf_map_lookup_elem(fd, &zero, r);
+	close(fd);
+	return err;
+}
+
+int slotlb_routing_delete(struct slotlb *lb, uint32_t app_id)
+{
+	if (app_id >= SLOTLB_MAX_APPS)
+		return -ERANGE;
+	return bpf_map_delete_elem(MAP_FD(lb, app_routing), &app_id);
+}
