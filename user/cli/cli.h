@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Shared pieces of the slotlb CLI: command tables, argument parsing, the
+ * API client and the output helpers. Each object's commands live in their
+ * own file and are reached through one exact-match table in main.c.
+ */
+#ifndef SLOTLB_CLI_H
+#define SLOTLB_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Exit codes: 0 done, 1 the daemon refused or failed, 2 bad usage. */
+#define EXIT_DAEMON 1
+#define EXIT_USAGE 2
+
+#define DEFAULT_SOCKET "/run/slotlb/slotlb.sock"
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *usage; /* after "slotlb OBJECT COMMAND " */
+	const char *help; /* what it does and its options */
+};
+
+struct object {
+	const char *name;
+	const struct cmd *cmds; /* NULL: the object is itself a command */
+	const struct cmd *self; /* when cmds is NULL */
+	const char *help;
+};
+
+extern const struct object objects[];
+extern const char *socket_path;
+extern bool json_output;
+extern const char *cur_object; /* names the object in errors */
+
+/* --- arguments --- */
+struct opt {
+	const char *name; /* without "--" */
+	bool has_arg;
+	bool repeat; /* may be given more than once */
+	const char *value; /* last value, or NULL */
+	const char **values; /* every value when repeat */
+	size_t n_values;
+	bool given;
+};
+
+/* Parses argv against opts; positional arguments go to pos[] (at most
+ * max_pos). Prints the error and returns EXIT_USAGE on bad usage, -1
+ * after printing the command's help for --help, 0 otherwise. Callers
+ * return ARGS_RC(rc) when rc is not 0. */
+#define ARGS_RC(rc) ((rc) < 0 ? 0 : (rc))
+int parse_args(int argc, char **argv, struct opt *opts, const char **pos,
+	       size_t max_pos, size_t min_pos, size_t *n_pos);
+void free_opts(struct opt *opts);
+void print_cmd_help(const char *object, const struct cmd *c);
+
+/* Local checks; print "Error: ..." and return EXIT_USAGE, or 0. */
+int check_name(const char *what, const char *name);
+int check_endpoint(const char *s);
+int check_backend(const char *s);
+
+/* --- errors --- */
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- API client --- */
+struct api_reply {
+	long status; /* HTTP status, 0 if no answer */
+	json_t *body; /* parsed JSON body or NULL */
+};
+
+typedef int (*event_cb)(json_t *event, void *ctx);
+
+/* Sends a request; on success (2xx) returns 0 with the reply. On any
+ * failure prints the error once and returns EXIT_DAEMON. */
+int api_call(const char *method, const char *path, json_t *body,
+	     struct api_reply *reply);
+/* Like api_call for ?progress=1 answers: cb gets every NDJSON line. */
+int api_stream(const char *path, json_t *body, event_cb cb, void *ctx,
+	       struct api_reply *reply);
+/* Escaped path segment; free() the result. */
+char *api_escape(const char *s);
+
+/* --- output: each helper serves the table and the JSON form --- */
+enum print_where {
+	PR_ANY, /* both */
+	PR_JSON, /* JSON only */
+	PR_TABLE, /* table only */
+};
+
+void out_begin(void);
+int out_end(void);
+void open_object(const char *key);
+void close_object(void);
+void open_array(const char *key);
+void close_array(void);
+void table_begin(const char *const *headers);
+void row_end(void);
+void print_str(enum print_where w, const char *key, const char *value);
+void print_uint(enum print_where w, const char *key, json_int_t v);
+void print_bool(enum print_where w, const char *key, bool v);
+void print_json(enum print_where w, const char *key, json_t *v);
+
+/* Field accessors with defaults, so a missing field is not a crash. */
+const char *jstr(json_t *o, const char *key);
+json_int_t jint(json_t *o, const char *key);
+
+/* Commands, by object. */
+int do_status(int argc, char **argv);
+int do_history(int argc, char **argv);
+int do_deploy(int argc, char **argv);
+void print_app(json_t *app);
+void print_app_table(json_t *app);
+void print_deployment_rows(json_t *d, int lead_cols);
+
+extern const struct cmd interface_cmds[];
+extern const struct cmd app_cmds[];
+extern const struct cmd slot_cmds[];
+extern const struct cmd deploy_cmd, status_cmd, history_cmd;
+
+#define WARMUP_USAGE                                                        \
+	"[--warmup-path PATH] [--warmup-status LIST] [--warmup-timeout S] " \
+	"[--warmup-retries N] [--warmup-mode http|tcp]"
+extern const char swap_help[], rollback_help[];
+int do_slot_swap(int argc, char **argv);
+int do_slot_rollback(int argc, char **argv);
+
+#endif /* SLOTLB_CLI_H */

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * slotlb: the command-line client of slotlbd.
+ *
+ *   slotlb [--socket PATH] [-o table|json] OBJECT COMMAND [ARGS]
+ *
+ * Objects and commands are looked up by exact name in tables (as in
+ * iproute2 and bpftool): an abbreviation that matches today could match
+ * a different command tomorrow, and a deployment tool must not guess.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "addr.h"
+#include "cli.h"
+
+#ifndef SLOTLB_VERSION
+#define SLOTLB_VERSION "0"
+#endif
+
+const char *socket_path = DEFAULT_SOCKET;
+bool json_output;
+const char *cur_object = "slotlb";
+static const struct cmd *cur_cmd;
+
+const struct object objects[] = {
+	{"interface", interface_cmds, NULL,
+	 "XDP attachment of the public and backend interfaces"},
+	{"app", app_cmds, NULL, "apps and their endpoints"},
+	{"slot", slot_cmds, NULL, "slots of an app; swap and rollback"},
+	{"deploy", NULL, &deploy_cmd, "deploy backends into a slot"},
+	{"status", NULL, &status_cmd, "what every slot serves now"},
+	{"history", NULL, &history_cmd, "deploys, swaps and rollbacks"},
+	{NULL, NULL, NULL, NULL},
+};
+
+void print_cmd_help(const char *object, const struct cmd *c)
+{
+	printf("Usage: slotlb %s%s%s%s%s\n\n%s", object, c->name ? " " : "",
+	       c->name ? c->name : "", *c->usage ? " " : "", c->usage, c->help);
+}
+
+static void print_usage_line(FILE *f, const char *object, const struct cmd *c)
+{
+	fprintf(f, "  slotlb %s%s%s%s%s\n", object, c->name ? " " : "",
+		c->name ? c->name : "", *c->usage ? " " : "", c->usage);
+}
+
+static void print_object_help(FILE *f, const struct object *o)
+{
+	const struct cmd *c;
+
+	fprintf(f,
+		"Usage: slotlb [OPTIONS] %s COMMAND [ARGS]\n\n%s.\n\n"
+		"Commands:\n",
+		o->name, o->help);
+	for (c = o->cmds; c->name; c++)
+		print_usage_line(f, o->name, c);
+	fprintf(f, "\nslotlb %s COMMAND --help describes one command.\n",
+		o->name);
+}
+
+static void print_main_help(FILE *f)
+{
+	const struct object *o;
+	const struct cmd *c;
+
+	fprintf(f,
+		"Usage: slotlb [--socket PATH] [-o table|json] OBJECT COMMAND "
+		"[ARGS]\n"
+		"       slotlb --version\n\n"
+		"Commands:\n");
+	for (o = objects; o->name; o++) {
+		if (!o->cmds) {
+			print_usage_line(f, o->name, o->self);
+			continue;
+		}
+		for (c = o->cmds; c->name; c++)
+			print_usage_line(f, o->name, c);
+	}
+	fprintf(f, "\nOptions:\n"
+		   "  --socket PATH   slotlbd's socket (env SLOTLB_SOCKET; "
+		   "default " DEFAULT_SOCKET ")\n"
+		   "  -o table|json   output format (default table)\n"
+		   "  -h, --help      this help; after OBJECT or COMMAND, "
+		   "theirs\n"
+		   "  --version       print the version\n\n"
+		   "Exit status: 0 done, 1 slotlbd refused or failed, 2 bad "
+		   "usage.\n");
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help");
+}
+
+int parse_args(int argc, char **argv, struct opt *opts, const char **pos,
+	       size_t max_pos, size_t min_pos, size_t *n_pos)
+{
+	size_t np = 0;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *val = NULL, *eq;
+		struct opt *o;
+		size_t len;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			print_cmd_help(cur_object, cur_cmd);
+			return -1;
+		}
+		if (strncmp(a, "--", 2) || !a[2]) {
+			if (np == max_pos)
+				return usage_err("%s: unexpected argument '%s'",
+						 cur_object, a);
+			pos[np++] = a;
+			continue;
+		}
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (o = opts; o && o->name; o++) {
+			if (strlen(o->name) == len &&
+			    !strncmp(a + 2, o->name, len))
+				break;
+		}
+		if (!o || !o->name)
+			return usage_err("%s: unknown option '%.*s'",
+					 cur_object, (int)len + 2, a);
+		if (o->has_arg) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return usage_err("%s: --%s needs a value",
+						 cur_object, o->name);
+		} else if (eq) {
+			return usage_err("%s: --%s takes no value", cur_object,
+					 o->name);
+		}
+		if (o->given && !o->repeat)
+			return usage_err("%s: --%s given twice", cur_object,
+					 o->name);
+		o->given = true;
+		o->value = val;
+		if (o->repeat) {
+			const char **v = realloc(o->values, (o->n_values + 1) *
+								    sizeof(*v));
+
+			if (!v)
+				return usage_err("%s: out of memory",
+						 cur_object);
+			v[o->n_values++] = val;
+			o->values = v;
+		}
+	}
+	if (np < min_pos)
+		return usage_err("%s: missing argument; see --help",
+				 cur_object);
+	*n_pos = np;
+	return 0;
+}
+
+void free_opts(struct opt *opts)
+{
+	for (; opts && opts->name; opts++) {
+		free(opts->values);
+		opts->values = NULL;
+	}
+}
+
+int check_name(const char *what, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	/* Names become URL path segments and table cells. */
+	if (len == 0 || len > 63)
+		return usage_err("%s: %s name must be 1..63 characters",
+				 cur_object, what);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+			return usage_err("%s: bad %s name '%s': use letters, "
+					 "digits, '-', '_' and '.'",
+					 cur_object, what, name);
+	}
+	return 0;
+}
+
+int check_endpoint(const char *s)
+{
+	struct slotlb_endpoint_key key;
+	const char *why = "malformed";
+
+	if (slotlb_parse_endpoint(s, &key, &why))
+		return usage_err("%s: bad endpoint '%s': %s", cur_object, s,
+				 why);
+	return 0;
+}
+
+int check_backend(const char *s)
+{
+	struct slotlb_backend be;
+	uint32_t weight;
+	const char *why = "malformed";
+
+	if (slotlb_parse_backend(s, &be, &weight, &why))
+		return usage_err("%s: bad backend '%s': %s", cur_object, s,
+				 why);
+	return 0;
+}
+
+static const struct cmd *find_cmd(const struct cmd *cmds, const char *name)
+{
+	for (; cmds->name; cmds++) {
+		if (!strcmp(cmds->name, name))
+			return cmds;
+	}
+	return NULL;
+}
+
+static int dispatch(int argc, char **argv)
+{
+	const struct object *o;
+	const struct cmd *c;
+
+	for (o = objects; o->name; o++) {
+		if (!strcmp(o->name, argv[0]))
+			break;
+	}
+	if (!o->name) {
+		cur_object = "slotlb";
+		return usage_err("slotlb: unknown object '%s'; see "
+				 "slotlb --help",
+				 argv[0]);
+	}
+	cur_object = o->name;
+	if (!o->cmds) {
+		cur_cmd = o->self;
+		return o->self->func(argc - 1, argv + 1);
+	}
+	if (argc < 2 || is_help(argv[1])) {
+		/* Asked for, help is data; forced, it explains an error. */
+		print_object_help(argc < 2 ? stderr : stdout, o);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	c = find_cmd(o->cmds, argv[1]);
+	if (!c)
+		return usage_err("%s: unknown command '%s'; see slotlb %s "
+				 "--help",
+				 o->name, argv[1], o->name);
+	cur_cmd = c;
+	return c->func(argc - 2, argv + 2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("SLOTLB_SOCKET");
+	int i, rc;
+
+	if (env && *env)
+		socket_path = env;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (is_help(a)) {
+			print_main_help(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("slotlb %s (libcurl %s, jansson %s)\n",
+			       SLOTLB_VERSION,
+			       curl_version_info(CURLVERSION_NOW)->version,
+			       jansson_version_str());
+			return 0;
+		} else if (!strcmp(a, "--socket") && i + 1 < argc) {
+			socket_path = argv[++i];
+		} else if (!strncmp(a, "--socket=", 9)) {
+			socket_path = a + 9;
+		} else if (!strcmp(a, "-o") && i + 1 < argc) {
+			a = argv[++i];
+			if (!strcmp(a, "json")) {
+				json_output = true;
+			} else if (!strcmp(a, "table")) {
+				json_output = false;
+			} else {
+				return usage_err("slotlb: -o takes table or "
+						 "json, not '%s'",
+						 a);
+			}
+		} else {
+			return usage_err("slotlb: unknown option '%s'; see "
+					 "slotlb --help",
+					 a);
+		}
+	}
+	if (i == argc) {
+		print_main_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		p_err("slotlb: cannot initialise libcurl");
+		return EXIT_DAEMON;
+	}
+	rc = dispatch(argc - i, argv + i);
+	fflush(stdout);
+	curl_global_cleanup();
+	return rc;
+}

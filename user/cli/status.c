@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * slotlb status and history: what each slot serves now, which old
+ * deployments still drain pinned flows, and what was done when, by whom,
+ * with which warm-up result.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Table-only cells before the deployment columns of a status row. */
+#define STATUS_LEAD 3
+
+static const char *const status_headers[] = {
+	"APP",	 "SLOT",    "ENDPOINTS", "DEPLOYMENT",	  "VERSION",
+	"FLOWS", "BACKEND", "WEIGHT",	 "BACKEND-FLOWS", NULL};
+static const char *const history_headers[] = {
+	"TIME",	   "ACTION", "SLOTS",  "DEPLOYMENTS", "TRIGGER",
+	"OUTCOME", "WARMUP", "DETAIL", NULL};
+
+static void blank_cells(int n)
+{
+	while (n-- > 0)
+		print_str(PR_TABLE, NULL, "");
+}
+
+/* Deployment columns (and one row per backend); the caller opened the
+ * JSON object and filled lead_cols table cells before. */
+void print_deployment_rows(json_t *d, int lead_cols)
+{
+	json_t *b;
+	size_t i;
+
+	print_uint(PR_ANY, "id", jint(d, "id"));
+	print_str(PR_ANY, "version", jstr(d, "version"));
+	print_json(PR_JSON, "slot", json_object_get(d, "slot"));
+	print_str(PR_JSON, "state", jstr(d, "state"));
+	print_uint(PR_ANY, "flows", jint(d, "flows"));
+	print_str(PR_JSON, "created", jstr(d, "created"));
+	open_array("backends");
+	json_array_foreach(json_object_get(d, "backends"), i, b)
+	{
+		if (i) {
+			row_end();
+			blank_cells(lead_cols + 3);
+		}
+		open_object(NULL);
+		print_str(PR_ANY, "address", jstr(b, "address"));
+		print_uint(PR_ANY, "weight", jint(b, "weight"));
+		print_uint(PR_ANY, "flows", jint(b, "flows"));
+		close_object();
+	}
+	close_array();
+	row_end();
+}
+
+static void print_endpoints(json_t *slot)
+{
+	char eps[1024] = "";
+	json_t *e;
+	size_t i;
+
+	open_array("endpoints");
+	json_array_foreach(json_object_get(slot, "endpoints"), i, e)
+	{
+		print_str(PR_JSON, NULL, json_string_value(e));
+		snprintf(eps + strlen(eps), sizeof(eps) - strlen(eps), "%s%s",
+			 i ? "," : "", json_string_value(e));
+	}
+	close_array();
+	print_str(PR_TABLE, NULL, eps[0] ? eps : NULL);
+}
+
+/* One app as status rows: a row per slot and backend, then draining. */
+void print_app(json_t *app)
+{
+	const char *name = jstr(app, "name");
+	json_t *s, *d;
+	size_t i;
+
+	open_object(NULL);
+	print_str(PR_ANY, "name", name);
+	print_uint(PR_JSON, "id", jint(app, "id"));
+	open_array("slots");
+	json_array_foreach(json_object_get(app, "slots"), i, s)
+	{
+		if (i)
+			print_str(PR_TABLE, NULL, name);
+		open_object(NULL);
+		print_str(PR_ANY, "name", jstr(s, "name"));
+		print_uint(PR_JSON, "index", jint(s, "index"));
+		print_endpoints(s);
+		d = json_object_get(s, "deployment");
+		if (json_is_object(d)) {
+			open_object("deployment");
+			print_deployment_rows(d, STATUS_LEAD);
+			close_object();
+		} else {
+			print_json(PR_JSON, "deployment", NULL);
+			print_str(PR_TABLE, NULL, "(empty)");
+			row_end();
+		}
+		close_object();
+	}
+	close_array();
+	open_array("draining");
+	json_array_foreach(json_object_get(app, "draining"), i, d)
+	{
+		print_str(PR_TABLE, NULL, name);
+		print_str(PR_TABLE, NULL, "(draining)");
+		print_str(PR_TABLE, NULL, NULL);
+		open_object(NULL);
+		print_deployment_rows(d, STATUS_LEAD);
+		close_object();
+	}
+	close_array();
+	close_object();
+	if (!json_array_size(json_object_get(app, "slots")))
+		row_end();
+}
+
+void print_app_table(json_t *app)
+{
+	table_begin(status_headers);
+	print_app(app);
+}
+
+int do_status(int argc, char **argv)
+{
+	struct api_reply r;
+	const char *pos[1];
+	char path[256], *esc = NULL;
+	json_t *app;
+	size_t np, i;
+	int rc;
+
+	rc = parse_args(argc, argv, NULL, pos, 1, 0, &np);
+	if (rc)
+		return ARGS_RC(rc);
+	if (np && check_name("app", pos[0]))
+		return EXIT_USAGE;
+	if (np)
+		esc = api_escape(pos[0]);
+	snprintf(path, sizeof(path), "/v1/status%s%s", esc ? "?app=" : "",
+		 esc ? esc : "");
+	free(esc);
+	rc = api_call("GET", path, NULL, &r);
+	if (rc)
+		return rc;
+	out_begin();
+	table_begin(status_headers);
+	open_object(NULL);
+	open_array("apps");
+	json_array_foreach(json_object_get(r.body, "apps"), i, app)
+		print_app(app);
+	close_array();
+	close_object();
+	json_decref(r.body);
+	return out_end();
+}
+
+/* "2/3 ok", or "-" when the action had no warm-up. */
+static void print_warmup(json_t *h, char *detail, size_t len)
+{
+	json_t *w = json_object_get(h, "warmup"), *p;
+	size_t i, ok = 0;
+	char sum[32];
+
+	json_array_foreach(w, i, p)
+	{
+		if (json_is_true(json_object_get(p, "ok"))) {
+			ok++;
+			continue;
+		}
+		/* The failed backends are what an operator looks for. */
+		snprintf(detail + strlen(detail), len - strlen(detail),
+			 "%s%s: %s after %lld attempts", detail[0] ? "; " : "",
+			 jstr(p, "backend"),
+			 jstr(p, "error") ? jstr(p, "error") : "failed",
+			 (long long)jint(p, "attempts"));
+	}
+	snprintf(sum, sizeof(sum), "%zu/%zu ok", ok, json_array_size(w));
+	print_str(PR_TABLE, NULL, json_array_size(w) ? sum : NULL);
+	print_json(PR_JSON, "warmup", w);
+}
+
+static void print_history(json_t *h)
+{
+	const char *target = jstr(h, "target_slot");
+	char slots[160], deps[256] = "", detail[1024];
+	const char *slot;
+	json_t *v;
+
+	snprintf(slots, sizeof(slots), "%s%s%s",
+		 jstr(h, "slot") ? jstr(h, "slot") : "-", target ? "->" : "",
+		 target ? target : "");
+	json_object_foreach(json_object_get(h, "deployments"), slot, v)
+	{
+		snprintf(deps + strlen(deps), sizeof(deps) - strlen(deps),
+			 "%s%s=%lld", deps[0] ? "," : "", slot,
+			 (long long)json_integer_value(v));
+	}
+	snprintf(detail, sizeof(detail), "%s",
+		 jstr(h, "detail") ? jstr(h, "detail") : "");
+
+	open_object(NULL);
+	print_uint(PR_JSON, "id", jint(h, "id"));
+	print_str(PR_ANY, "time", jstr(h, "time"));
+	print_str(PR_ANY, "action", jstr(h, "action"));
+	print_str(PR_TABLE, NULL, slots);
+	print_str(PR_JSON, "slot", jstr(h, "slot"));
+	print_json(PR_JSON, "target_slot", json_object_get(h, "target_slot"));
+	print_str(PR_TABLE, NULL, deps[0] ? deps : NULL);
+	print_json(PR_JSON, "deployments", json_object_get(h, "deployments"));
+	print_str(PR_ANY, "trigger", jstr(h, "trigger"));
+	print_str(PR_ANY, "outcome", jstr(h, "outcome"));
+	print_str(PR_JSON, "detail", jstr(h, "detail"));
+	print_warmup(h, detail, sizeof(detail));
+	print_str(PR_TABLE, NULL, detail[0] ? detail : NULL);
+	close_object();
+	row_end();
+}
+
+int do_history(int argc, char **argv)
+{
+	struct api_reply r;
+	const char *pos[1];
+	char path[256], *esc;
+	size_t np, i;
+	json_t *h;
+	int rc;
+
+	rc = parse_args(argc, argv, NULL, pos, 1, 1, &np);
+	if (rc)
+		return ARGS_RC(rc);
+	if (check_name("app", pos[0]))
+		return EXIT_USAGE;
+	esc = api_escape(pos[0]);
+	snprintf(path, sizeof(path), "/v1/apps/%s/history", esc ? esc : "");
+	free(esc);
+	rc = api_call("GET", path, NULL, &r);
+	if (rc)
+		return rc;
+	out_begin();
+	table_begin(history_headers);
+	open_object(NULL);
+	open_array("history");
+	json_array_foreach(json_object_get(r.body, "history"), i, h)
+		print_history(h);
+	close_array();
+	close_object();
+	json_decref(r.body);
+	return out_end();
+}
+
+const struct cmd status_cmd = {
+	NULL, do_status, "[APP]",
+	"Show every app (or APP): each slot's endpoints, deployment id and\n"
+	"version, backends with weight and pinned flows, and the draining\n"
+	"deployments with the flows still pinned to them.\n"};
+
+const struct cmd history_cmd = {
+	NULL, do_history, "APP",
+	"Show APP's deploys, swaps and rollbacks: time, action, slots,\n"
+	"deployments, who triggered it, outcome and warm-up result (the\n"
+	"failed backends and why).\n"};
