@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Unit tests of slotlbd's state module against a real SQLite file in a
+ * temporary directory: id allocation and its bounds, endpoint ownership,
+ * transactions that roll back whole, draining on delete, history, and a
+ * reopen that finds everything again. No root, no BPF.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "state.h"
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct state *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_state.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/slotlb.db", f->dir);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	state_close(f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static struct slotlb_endpoint_key ep(uint32_t host, uint16_t port)
+{
+	struct slotlb_endpoint_key k = {0};
+
+	k.addr[0] = htonl(0xc6120000 | host);
+	k.port = htons(port);
+	k.proto = 6;
+	k.family = AF_INET;
+	return k;
+}
+
+static struct slotlb_backend be(uint32_t host)
+{
+	struct slotlb_backend b = {0};
+
+	b.addr[0] = htonl(0xc6130000 | host);
+	b.port = htons(8080);
+	b.family = AF_INET;
+	return b;
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_true(state_name_valid("web"));
+	assert_true(state_name_valid("a-b_c.1"));
+	assert_false(state_name_valid(""));
+	assert_false(state_name_valid("Web"));
+	assert_false(state_name_valid("-web"));
+	assert_false(state_name_valid("a/b"));
+	assert_false(state_name_valid(
+		"0123456789012345678901234567890123456789012345678901234567890123"));
+}
+
+static void test_app_and_slots(void **state)
+{
+	struct fixture *f = *state;
+	struct st_app a;
+	struct st_slot s;
+	uint32_t id, id2, idx, i;
+	char name[16];
+
+	assert_int_equal(state_app_create(f->st, "web", &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(state_app_create(f->st, "web", &id2), -EEXIST);
+	assert_int_equal(state_app_create(f->st, "api", &id2), 0);
+	assert_int_equal(id2, 1);
+	assert_int_equal(state_app_find(f->st, "web", &a), 0);
+	assert_string_equal(a.name, "web");
+	assert_int_equal(state_slot_find(f->st, id, "production", &s), 0);
+	assert_int_equal(s.index, 0);
+	assert_int_equal(s.deployment, 0);
+	/* slots fill 1..MAX-1, then the bound */
+	for (i = 1; i < SLOTLB_MAX_SLOTS; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		assert_int_equal(state_slot_create(f->st, id, name, &idx), 0);
+		assert_int_equal(idx, i);
+	}
+	assert_int_equal(state_slot_create(f->st, id, "one-more", &idx),
+			 -ENOSPC);
+	assert_int_equal(state_slot_create(f->st, id, "s3", &idx), -EEXIST);
+	/* a deleted index is reused */
+	assert_int_equal(state_slot_delete(f->st, id, 7, 0), 0);
+	assert_int_equal(state_slot_create(f->st, id, "again", &idx), 0);
+	assert_int_equal(idx, 7);
+	/* app ids are reused too, lowest first */
+	assert_int_equal(state_app_delete(f->st, id, 0), 0);
+	assert_int_equal(state_app_find(f->st, "web", &a), -ENOENT);
+	assert_int_equal(state_app_create(f->st, "new", &id), 0);
+	assert_int_equal(id, 0);
+}
+
+static void test_endpoints(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_endpoint_key k = ep(100, 80);
+	uint32_t app, app2, idx, id, owner_app, owner_slot;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_app_create(f->st, "api", &app2), 0);
+	assert_int_equal(state_slot_create(f->st, app2, "staging", &idx), 0);
+	assert_int_equal(state_endpoint_add(f->st, app, 0, &k, &id), 0);
+	assert_int_equal(id, 0);
+	/* owned by any slot of any app: refused */
+	assert_int_equal(state_endpoint_add(f->st, app2, idx, &k, &id),
+			 -EEXIST);
+	assert_int_equal(
+		state_endpoint_owner(f->st, &k, &owner_app, &owner_slot),
+		-EEXIST);
+	assert_int_equal(owner_app, app);
+	assert_int_equal(owner_slot, 0);
+	k = ep(100, 443);
+	assert_int_equal(state_endpoint_add(f->st, app2, idx, &k, &id), 0);
+	assert_int_equal(id, 1);
+	/* deleting the slot frees the endpoint */
+	assert_int_equal(state_slot_delete(f->st, app2, idx, 0), 0);
+	assert_int_equal(state_endpoint_owner(f->st, &k, NULL, NULL), 0);
+}
+
+static void test_transaction_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	struct st_app a;
+	uint32_t id;
+
+	assert_int_equal(state_begin(f->st), 0);
+	assert_int_equal(state_app_create(f->st, "web", &id), 0);
+	state_rollback(f->st);
+	assert_int_equal(state_app_find(f->st, "web", &a), -ENOENT);
+	assert_int_equal(state_begin(f->st), 0);
+	assert_int_equal(state_app_create(f->st, "web", &id), 0);
+	assert_int_equal(state_commit(f->st), 0);
+	assert_int_equal(state_app_find(f->st, "web", &a), 0);
+}
+
+static void test_deployments(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_backend bes[3] = {be(1), be(2), be(3)};
+	uint32_t w[3] = {1, 2, 3}, ids[3], ids2[3], app;
+	struct st_deployment d1, d2, d3, got;
+	struct st_backend *list = NULL;
+	struct st_snapshot s;
+	size_t n;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v1", bes,
+						 w, 3, &d1, ids),
+			 0);
+	assert_int_equal(d1.id, 1);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[2], 3);
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v2", bes,
+						 w, 2, &d2, ids2),
+			 0);
+	assert_int_equal(d2.id, 2);
+	assert_int_equal(ids2[0], 4);
+	assert_int_equal(
+		state_deployment_get(f->st, d1.serial, &got, &list, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[1].weight, 2);
+	assert_memory_equal(&list[2].be, &bes[2], sizeof(bes[2]));
+	free(list);
+
+	/* slot production holds d1, d2 replaces it: d1 drains */
+	assert_int_equal(state_slot_set(f->st, app, 0, d1.serial, 0), 0);
+	assert_int_equal(state_deployment_set_state(f->st, d1.serial,
+						    DEPLOYMENT_DRAINING, 1234),
+			 0);
+	assert_int_equal(state_slot_set(f->st, app, 0, d2.serial, d1.serial),
+			 0);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	assert_int_equal(s.n_deployments, 2);
+	assert_int_equal(s.n_backends, 5);
+	assert_int_equal(s.deployments[0].state, DEPLOYMENT_DRAINING);
+	assert_int_equal(s.deployments[0].draining_since_ms, 1234);
+	assert_int_equal(s.deployments[0].backend_count, 3);
+	assert_int_equal(s.deployments[1].backend_first, 3);
+	assert_int_equal(s.slots[0].deployment, d2.serial);
+	assert_int_equal(s.slots[0].previous, d1.serial);
+	assert_ptr_equal(st_snapshot_deployment(&s, d2.serial),
+			 &s.deployments[1]);
+	assert_null(st_snapshot_deployment(&s, 999));
+	state_snapshot_free(&s);
+
+	/* retired: its ids are free again, lowest first */
+	assert_int_equal(state_deployment_set_state(f->st, d1.serial,
+						    DEPLOYMENT_RETIRED, 0),
+			 0);
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v3", bes,
+						 w, 1, &d3, ids),
+			 0);
+	assert_int_equal(d3.id, 1);
+	assert_int_equal(ids[0], 1);
+	assert_true(d3.serial > d2.serial);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	assert_int_equal(s.n_deployments, 2);
+	state_snapshot_free(&s);
+}
+
+static void test_app_delete_orphans(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_backend b = be(1);
+	uint32_t w = 1, bid, app;
+	struct st_deployment d;
+	struct st_snapshot s;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v1", &b,
+						 &w, 1, &d, &bid),
+			 0);
+	assert_int_equal(state_slot_set(f->st, app, 0, d.serial, 0), 0);
+	assert_int_equal(state_app_delete(f->st, app, 5000), 0);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	assert_int_equal(s.n_apps, 0);
+	assert_int_equal(s.n_slots, 0);
+	assert_int_equal(s.n_deployments, 1);
+	assert_int_equal(s.deployments[0].state, DEPLOYMENT_DRAINING);
+	assert_int_equal(s.deployments[0].app_id, -1);
+	assert_int_equal(s.deployments[0].draining_since_ms, 5000);
+	state_snapshot_free(&s);
+}
+
+static void test_history_and_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct st_history h = {0}, *list = NULL, one;
+	struct st_iface ifc = {.ifname = "lb0", .role = "public"}, *ifs;
+	char buf[32];
+	int64_t id;
+	size_t n;
+	int i;
+
+	snprintf(h.app, sizeof(h.app), "web");
+	snprintf(h.action, sizeof(h.action), "swap");
+	snprintf(h.slot, sizeof(h.slot), "staging");
+	snprintf(h.target_slot, sizeof(h.target_slot), "production");
+	snprintf(h.outcome, sizeof(h.outcome), "ok");
+	h.warmup = "[{\"backend\":\"x\"}]";
+	for (i = 0; i < 3; i++)
+		assert_int_equal(state_history_add(f->st, &h, &id), 0);
+	assert_int_equal(state_setting_set(f->st, "k", "v"), 0);
+	assert_int_equal(state_iface_put(f->st, &ifc), 0);
+
+	state_close(f->st);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_history_list(f->st, "web", 2, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].id, id); /* newest first */
+	assert_string_equal(list[0].warmup, "[{\"backend\":\"x\"}]");
+	assert_string_equal(list[0].target_slot, "production");
+	state_history_free(list, n);
+	assert_int_equal(state_history_get(f->st, id, &one), 0);
+	assert_string_equal(one.outcome, "ok");
+	state_history_clear(&one);
+	assert_int_equal(state_history_list(f->st, "api", 10, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	assert_int_equal(state_setting_get(f->st, "k", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "v");
+	assert_int_equal(state_setting_get(f->st, "nope", buf, sizeof(buf)),
+			 -ENOENT);
+	assert_int_equal(state_iface_list(f->st, &ifs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ifs[0].role, "public");
+	free(ifs);
+	assert_int_equal(state_iface_delete(f->st, "lb0"), 0);
+	assert_int_equal(state_iface_delete(f->st, "lb0"), -ENOENT);
+}
+
+static void test_app_bound(void **state)
+{
+	struct fixture *f = *state;
+	char name[16];
+	uint32_t id, i;
+
+	assert_int_equal(state_begin(f->st), 0);
+	for (i = 0; i < SLOTLB_MAX_APPS; i++) {
+		snprintf(name, sizeof(name), "a%u", i);
+		assert_int_equal(state_app_create(f->st, name, &id), 0);
+		assert_int_equal(id, i);
+	}
+	assert_int_equal(state_app_create(f->st, "over", &id), -ENOSPC);
+	assert_int_equal(state_commit(f->st), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_app_and_slots, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_endpoints, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_rolls_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deployments, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_app_delete_orphans, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_history_and_reopen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_app_bound, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * /v1/interfaces: attach the XDP program to an interface, persisted so
+ * the daemon re-applies it at start, and detach it again. The listing
+ * asks the kernel what is attached, not only what the database wants.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+
+static json_t *iface_json(const struct st_iface *i)
+{
+	unsigned int ifindex = if_nametoindex(i->ifname);
+	uint32_t prog_id = 0;
+	bool ours = false, generic = i->generic;
+
+	if (ifindex && slotlb_query((int)ifindex, &prog_id, &ours, &generic))
+		prog_id = 0;
+	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:b}", "ifname", i->ifname,
+			 "role", i->role, "mode",
+			 (prog_id ? generic : i->generic) ? "generic"
+							  : "native",
+			 "attached", prog_id != 0 && ours, "prog_id",
+			 (json_int_t)prog_id, "exists", ifindex != 0);
+}
+
+static void list_interfaces(struct daemon *d, struct reply *r)
+{
+	struct st_iface *list = NULL;
+	json_t *arr;
+	size_t n = 0, i;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = state_iface_list(d->st, &list, &n);
+	pthread_mutex_unlock(&d->lock);
+	if (err) {
+		reply_error(r, 500, "interfaces: database: %s", strerror(-err));
+		return;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, iface_json(&list[i]));
+	free(list);
+	r->status = 200;
+	r->json = json_pack("{s:o}", "interfaces", arr);
+}
+
+static void attach(struct daemon *d, const struct request *req, struct reply *r)
+{
+	static const char *const fields[] = {"ifname", "role", "mode", "force",
+					     NULL};
+	struct op_result res = {0};
+	struct st_iface iface = {0};
+	const char *ifname, *role, *mode;
+	json_t *body, *force;
+
+	body = parse_body(req, "interface", fields, r);
+	if (!body)
+		return;
+	if (!get_string(body, "ifname", "interface", &ifname, r) ||
+	    !get_string(body, "role", "interface", &role, r) ||
+	    !get_string(body, "mode", "interface", &mode, r))
+		goto out;
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
+		reply_error(r, 400,
+			    "interface: ifname must be 1..%d characters",
+			    IF_NAMESIZE - 1);
+		goto out;
+	}
+	if (!role || (strcmp(role, "public") && strcmp(role, "backend"))) {
+		reply_error(r, 400,
+			    "%s: role must be \"public\" or \"backend\"",
+			    ifname);
+		goto out;
+	}
+	if (mode && strcmp(mode, "native") && strcmp(mode, "generic")) {
+		reply_error(r, 400,
+			    "%s: mode must be \"native\" or \"generic\"",
+			    ifname);
+		goto out;
+	}
+	force = json_object_get(body, "force");
+	if (force && !json_is_boolean(force)) {
+		reply_error(r, 400, "%s: force must be true or false", ifname);
+		goto out;
+	}
+	snprintf(iface.ifname, sizeof(iface.ifname), "%s", ifname);
+	snprintf(iface.role, sizeof(iface.role), "%s", role);
+	iface.generic = mode && !strcmp(mode, "generic");
+	iface.force = force && json_is_true(force);
+	ops_iface_attach(d, &iface, &res);
+	reply_op(r, &res);
+	if (res.status == 201)
+		r->json = iface_json(&iface);
+out:
+	json_decref(body);
+}
+
+void route_interfaces(struct daemon *d, const char *const *parts, size_t n,
+		      bool get, bool post, bool del, const struct request *req,
+		      struct reply *r)
+{
+	struct op_result res = {0};
+
+	if (n == 0 && get) {
+		list_interfaces(d, r);
+	} else if (n == 0 && post) {
+		attach(d, req, r);
+	} else if (n == 1 && del) {
+		ops_iface_detach(d, parts[0], &res);
+		reply_op(r, &res);
+	} else {
+		reply_error(r, 404, "interfaces: no such resource");
+	}
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The API's objects as JSON, built from one state snapshot so a status
+ * of a thousand apps costs a handful of queries and no flow-table walk
+ * (flow counts come from the drain thread's cache).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "addr.h"
+#include "api.h"
+
+json_t *json_time(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static const char *state_name(enum deployment_state s)
+{
+	switch (s) {
+	case DEPLOYMENT_ACTIVE:
+		return "active";
+	case DEPLOYMENT_DRAINING:
+		return "draining";
+	default:
+		return "retired";
+	}
+}
+
+static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
+			       const struct st_deployment *dep,
+			       const char *slot)
+{
+	const struct st_backend *b;
+	char addr[SLOTLB_ENDPOINT_STRLEN];
+	json_t *bes = json_array();
+	size_t i;
+
+	for (i = 0; i < dep->backend_count; i++) {
+		b = &s->backends[dep->backend_first + i];
+		if (slotlb_format_backend(&b->be, addr, sizeof(addr)))
+			snprintf(addr, sizeof(addr), "?");
+		json_array_append_new(
+			bes, json_pack("{s:s, s:I, s:I}", "address", addr,
+				       "weight", (json_int_t)b->weight, "flows",
+				       (json_int_t)flows_of_backend(d, b->id)));
+	}
+	return json_pack("{s:I, s:s, s:s?, s:s, s:I, s:o, s:o}", "id",
+			 (json_int_t)dep->id, "version", dep->version, "slot",
+			 slot, "state", state_name(dep->state), "flows",
+			 (json_int_t)flows_of_deployment(d, dep->id),
+			 "backends", bes, "created", json_time(dep->created));
+}
+
+/* Apps [a, a_end) of the snapshot; slots, endpoints and deployments are
+ * ordered by app so each is a moving cursor. */
+json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
+{
+	const struct st_deployment *dep;
+	char buf[SLOTLB_ENDPOINT_STRLEN];
+	json_t *apps = json_array(), *slots, *eps, *draining, *app;
+	size_t a, sl = 0, ep = 0, i;
+
+	for (a = 0; a < s->n_apps; a++) {
+		uint32_t id = s->apps[a].id;
+
+		slots = json_array();
+		while (sl < s->n_slots && s->slots[sl].app_id < id)
+			sl++;
+		while (ep < s->n_endpoints && s->endpoints[ep].app_id < id)
+			ep++;
+		for (; sl < s->n_slots && s->slots[sl].app_id == id; sl++) {
+			eps = json_array();
+			while (ep < s->n_endpoints &&
+			       s->endpoints[ep].app_id == id &&
+			       s->endpoints[ep].slot < s->slots[sl].index)
+				ep++;
+			for (; ep < s->n_endpoints &&
+			       s->endpoints[ep].app_id == id &&
+			       s->endpoints[ep].slot == s->slots[sl].index;
+			     ep++) {
+				if (slotlb_format_endpoint(
+					    &s->endpoints[ep].key, buf,
+					    sizeof(buf)))
+					snprintf(buf, sizeof(buf), "?");
+				json_array_append_new(eps, json_string(buf));
+			}
+			dep = st_snapshot_deployment(s,
+						     s->slots[sl].deployment);
+			json_array_append_new(
+				slots,
+				json_pack(
+					"{s:s, s:I, s:o, s:o}", "name",
+					s->slots[sl].name, "index",
+					(json_int_t)s->slots[sl].index,
+					"endpoints", eps, "deployment",
+					dep ? deployment_json(d, s, dep,
+							      s->slots[sl].name)
+					    : json_null()));
+		}
+		draining = json_array();
+		/* deployments are few per app next to backends: a scan is
+		 * cheaper than sorting them by app */
+		for (i = 0; i < s->n_deployments; i++)
+			if (s->deployments[i].state == DEPLOYMENT_DRAINING &&
+			    s->deployments[i].app_id == id)
+				json_array_append_new(
+					draining,
+					deployment_json(d, s,
+							&s->deployments[i],
+							NULL));
+		app = json_pack("{s:s, s:I, s:o, s:o}", "name", s->apps[a].name,
+				"id", (json_int_t)id, "slots", slots,
+				"draining", draining);
+		json_array_append_new(apps, app);
+	}
+	return apps;
+}
+
+/* Draining deployments whose app was deleted. */
+json_t *orphans_json(struct daemon *d, const struct st_snapshot *s)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n_deployments; i++)
+		if (s->deployments[i].app_id < 0)
+			json_array_append_new(
+				arr, deployment_json(d, s, &s->deployments[i],
+						     NULL));
+	return arr;
+}
+
+json_t *history_json(const struct st_history *h)
+{
+	json_t *deps = NULL, *warm = NULL;
+
+	if (h->deployments)
+		deps = json_loads(h->deployments, 0, NULL);
+	if (h->warmup)
+		warm = json_loads(h->warmup, 0, NULL);
+	return json_pack(
+		"{s:I, s:o, s:s, s:s, s:s, s:s?, s:o, s:s, s:s, s:s, s:o}",
+		"id", (json_int_t)h->id, "time", json_time(h->time), "app",
+		h->app, "action", h->action, "slot", h->slot, "target_slot",
+		h->target_slot[0] ? h->target_slot : NULL, "deployments",
+		deps ? deps : json_object(), "trigger", h->trigger, "outcome",
+		h->outcome, "detail", h->detail ? h->detail : "", "warmup",
+		warm ? warm : json_array());
+}

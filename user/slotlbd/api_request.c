@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Request parsing for the API: bodies are JSON objects checked field by
+ * field (unknown fields are errors, as docs/api.md promises), addresses
+ * go through the strict parsers of addr.c, and every rejection names the
+ * object and the cause.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "addr.h"
+#include "api.h"
+
+void reply_error(struct reply *r, int status, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	r->json = json_pack("{s:s}", "error", buf);
+}
+
+void reply_op(struct reply *r, const struct op_result *res)
+{
+	r->status = res->status;
+	if (res->status >= 300)
+		r->json = json_pack("{s:s}", "error", res->error);
+}
+
+/* Body as a JSON object with only the allowed fields. */
+json_t *parse_body(const struct request *req, const char *object,
+		   const char *const *allowed, struct reply *r)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *root, *v;
+	size_t i;
+
+	if (req->too_big) {
+		reply_error(r, 413, "%s: request body over %d bytes", object,
+			    MAX_BODY);
+		return NULL;
+	}
+	if (!req->len)
+		return json_object();
+	root = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		reply_error(r, 400, "%s: malformed JSON: %s (line %d)", object,
+			    jerr.text, jerr.line);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		reply_error(r, 400, "%s: body must be a JSON object", object);
+		goto bad;
+	}
+	json_object_foreach(root, key, v)
+	{
+		for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
+			;
+		if (!allowed[i]) {
+			reply_error(r, 400, "%s: unknown field \"%s\"", object,
+				    key);
+			goto bad;
+		}
+	}
+	return root;
+bad:
+	json_decref(root);
+	return NULL;
+}
+
+/* Optional string field; false (and a reply) if it is not a string. */
+bool get_string(json_t *o, const char *field, const char *object,
+		const char **out, struct reply *r)
+{
+	json_t *v = json_object_get(o, field);
+
+	*out = NULL;
+	if (!v)
+		return true;
+	if (!json_is_string(v)) {
+		reply_error(r, 400, "%s: %s must be a string", object, field);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+json_t *string_list(json_t *o, const char *field, const char *object,
+		    bool required, struct reply *r)
+{
+	json_t *v = json_object_get(o, field), *e;
+	size_t i;
+
+	if (!v && !required)
+		return NULL;
+	if (!json_is_array(v) || json_array_size(v) > MAX_LIST ||
+	    (required && json_array_size(v) == 0)) {
+		reply_error(r, 400,
+			    "%s: %s must be %sarray of at most %d strings",
+			    object, field, required ? "a non-empty " : "an ",
+			    MAX_LIST);
+		return NULL;
+	}
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e)) {
+			reply_error(r, 400, "%s: %s must hold strings", object,
+				    field);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* endpoints field -> keys; *n = 0 when absent. */
+int parse_endpoints(json_t *o, const char *object,
+		    struct slotlb_endpoint_key **keys, size_t *n,
+		    struct reply *r)
+{
+	json_t *list = json_object_get(o, "endpoints"), *e;
+	const char *why;
+	size_t i, j;
+
+	*keys = NULL;
+	*n = 0;
+	if (!list)
+		return 0;
+	list = string_list(o, "endpoints", object, false, r);
+	if (!list)
+		return -EINVAL;
+	*keys = calloc(json_array_size(list) + 1, sizeof(**keys));
+	if (!*keys)
+		return -ENOMEM;
+	json_array_foreach(list, i, e)
+	{
+		if (slotlb_parse_endpoint(json_string_value(e), &(*keys)[i],
+					  &why)) {
+			reply_error(r, 400, "%s: %s", json_string_value(e),
+				    why ? why : "malformed endpoint");
+			goto bad;
+		}
+		for (j = 0; j < i; j++)
+			if (!memcmp(&(*keys)[j], &(*keys)[i], sizeof(**keys))) {
+				reply_error(r, 400, "%s: endpoint listed twice",
+					    json_string_value(e));
+				goto bad;
+			}
+	}
+	*n = json_array_size(list);
+	return 0;
+bad:
+	free(*keys);
+	*keys = NULL;
+	return -EINVAL;
+}
+
+static bool get_number(json_t *w, const char *field, double lo, double hi,
+		       double *out, struct reply *r)
+{
+	json_t *v = json_object_get(w, field);
+
+	if (!v)
+		return true;
+	if (!json_is_number(v) || json_number_value(v) < lo ||
+	    json_number_value(v) > hi) {
+		reply_error(r, 400, "warmup: %s must be a number in %g..%g",
+			    field, lo, hi);
+		return false;
+	}
+	*out = json_number_value(v);
+	return true;
+}
+
+/* The optional warmup object onto Azure's defaults. */
+int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
+{
+	static const char *const fields[] = {
+		"path", "statuses",   "timeout_s",	"retries",
+		"mode", "deadline_s", "retry_delay_ms", NULL};
+	json_t *w = json_object_get(body, "warmup"), *v;
+	double timeout = -1, retries = -1, deadline = -1, delay = -1;
+	const char *key, *why = NULL;
+	size_t i;
+
+	warmup_policy_default(p);
+	if (!w)
+		return 0;
+	if (!json_is_object(w)) {
+		reply_error(r, 400, "warmup: must be an object");
+		return -EINVAL;
+	}
+	json_object_foreach(w, key, v)
+	{
+		for (i = 0; fields[i] && strcmp(fields[i], key); i++)
+			;
+		if (!fields[i]) {
+			reply_error(r, 400, "warmup: unknown field \"%s\"",
+				    key);
+			return -EINVAL;
+		}
+	}
+	v = json_object_get(w, "path");
+	if (v) {
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) >= sizeof(p->path)) {
+			reply_error(r, 400, "warmup: path must be a string");
+			return -EINVAL;
+		}
+		snprintf(p->path, sizeof(p->path), "%s", json_string_value(v));
+	}
+	v = json_object_get(w, "mode");
+	if (v) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), "tcp"))
+			p->mode = WARMUP_TCP;
+		else if (json_is_string(v) &&
+			 !strcmp(json_string_value(v), "http"))
+			p->mode = WARMUP_HTTP;
+		else {
+			reply_error(r, 400,
+				    "warmup: mode must be \"http\" or \"tcp\"");
+			return -EINVAL;
+		}
+	}
+	v = json_object_get(w, "statuses");
+	if (v) {
+		if (!json_is_array(v) ||
+		    json_array_size(v) > WARMUP_MAX_STATUSES) {
+			reply_error(
+				r, 400,
+				"warmup: statuses must be an array of at most %d codes",
+				WARMUP_MAX_STATUSES);
+			return -EINVAL;
+		}
+		p->n_statuses = 0;
+		for (i = 0; i < json_array_size(v); i++) {
+			json_t *c = json_array_get(v, i);
+
+			if (!json_is_integer(c)) {
+				reply_error(
+					r, 400,
+					"warmup: statuses must be integers");
+				return -EINVAL;
+			}
+			p->statuses[p->n_statuses++] =
+				(int)json_integer_value(c);
+		}
+	}
+	if (!get_number(w, "timeout_s", 0.001, 3600, &timeout, r) ||
+	    !get_number(w, "retries", 0, 100, &retries, r) ||
+	    !get_number(w, "deadline_s", 0, 86400, &deadline, r) ||
+	    !get_number(w, "retry_delay_ms", 0, 600000, &delay, r))
+		return -EINVAL;
+	if (timeout >= 0)
+		p->timeout_ms = (uint32_t)(timeout * 1000);
+	if (retries >= 0)
+		p->retries = (uint32_t)retries;
+	if (deadline >= 0)
+		p->deadline_ms = (uint32_t)(deadline * 1000);
+	if (delay >= 0)
+		p->retry_delay_ms = (uint32_t)delay;
+	if (warmup_policy_validate(p, &why)) {
+		reply_error(r, 400, "warmup: %s", why ? why : "invalid policy");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "uid=0 pid=1234 cli": who asked, for the history. */
+void trigger_of(struct MHD_Connection *conn, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct ucred cred = {0};
+	socklen_t cl = sizeof(cred);
+	const char *hdr;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci ||
+	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
+		cred.pid = 0;
+	hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					  "X-Slotlb-Trigger");
+	snprintf(buf, len, "uid=%u pid=%d%s%.100s", cred.uid, cred.pid,
+		 hdr ? " " : "", hdr ? hdr : "");
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Drain tracking. Every interval: collect expired flows, walk the flow
+ * table once to count forward flows per deployment and per backend (the
+ * counts status and metrics show), and retire draining deployments with
+ * no flow left: their ring and backends leave the maps and their ids
+ * become free.
+ *
+ * A count only proves a deployment idle if the walk started after the
+ * deployment stopped taking new flows, plus a margin for a packet that
+ * read the old routing element just before the swap; hence the
+ * comparison with draining_since.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "daemon.h"
+
+/* Readers may still hold the old routing element this long. */
+#define DRAIN_MARGIN_MS 1000
+
+struct walk {
+	uint64_t *deployments;
+	uint64_t *backends;
+};
+
+static int count_flow(const struct slotlb_flow_key *key,
+		      const struct slotlb_flow *flow, void *ctx)
+{
+	struct walk *w = ctx;
+
+	(void)key;
+	if (flow->direction != SLOTLB_FLOW_FORWARD)
+		return 0;
+	if (flow->deployment_id < SLOTLB_MAX_DEPLOYMENTS)
+		w->deployments[flow->deployment_id]++;
+	if (flow->backend_id < SLOTLB_MAX_BACKENDS)
+		w->backends[flow->backend_id]++;
+	return 0;
+}
+
+uint64_t flows_of_deployment(struct daemon *d, uint32_t id)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&d->flows_lock);
+	if (d->flows_valid && id < SLOTLB_MAX_DEPLOYMENTS)
+		n = d->deployment_flows[id];
+	pthread_mutex_unlock(&d->flows_lock);
+	return n;
+}
+
+uint64_t flows_of_backend(struct daemon *d, uint32_t id)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&d->flows_lock);
+	if (d->flows_valid && id < SLOTLB_MAX_BACKENDS)
+		n = d->backend_flows[id];
+	pthread_mutex_unlock(&d->flows_lock);
+	return n;
+}
+
+/* Under d->lock: retire one draining deployment. The database commits
+ * first: if we die before the maps are cleaned, reconcile removes the
+ * ring and backends it no longer knows. */
+static void retire(struct daemon *d, const struct st_snapshot *s,
+		   const struct st_deployment *dep)
+{
+	size_t i;
+	int err;
+
+	err = state_begin(d->st);
+	if (!err)
+		err = state_deployment_set_state(d->st, dep->serial,
+						 DEPLOYMENT_RETIRED, 0);
+	if (!err)
+		err = state_commit(d->st);
+	if (err) {
+		state_rollback(d->st);
+		log_msg("Error: deployment %u: retiring: %s", dep->id,
+			strerror(-err));
+		return;
+	}
+	err = slotlb_deployment_remove(d->lb, dep->id);
+	if (err && err != -ENOENT)
+		log_msg("Error: deployment %u: removing ring: %s", dep->id,
+			strerror(-err));
+	for (i = 0; i < dep->backend_count; i++)
+		slotlb_backend_clear(d->lb,
+				     s->backends[dep->backend_first + i].id);
+	log_msg("deployment %u (%s) drained and retired", dep->id,
+		dep->version);
+}
+
+static void drain_tick(struct daemon *d, struct walk *w)
+{
+	struct st_snapshot s = {0};
+	uint64_t *swap;
+	int64_t started;
+	size_t i;
+	int err;
+
+	err = slotlb_flows_gc(d->lb);
+	if (err < 0)
+		log_debug("flow gc: %s", strerror(-err));
+	started = now_ms();
+	memset(w->deployments, 0,
+	       SLOTLB_MAX_DEPLOYMENTS * sizeof(*w->deployments));
+	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
+	err = slotlb_flows_foreach(d->lb, count_flow, w);
+	if (err < 0) {
+		log_msg("Error: flow walk: %s", strerror(-err));
+		return;
+	}
+	pthread_mutex_lock(&d->flows_lock);
+	swap = d->deployment_flows;
+	d->deployment_flows = w->deployments;
+	w->deployments = swap;
+	swap = d->backend_flows;
+	d->backend_flows = w->backends;
+	w->backends = swap;
+	d->flows_valid = true;
+	pthread_mutex_unlock(&d->flows_lock);
+
+	pthread_mutex_lock(&d->lock);
+	err = state_snapshot(d->st, -1, &s);
+	if (err) {
+		log_msg("Error: drain: database: %s", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < s.n_deployments; i++) {
+		const struct st_deployment *dep = &s.deployments[i];
+
+		if (dep->state != DEPLOYMENT_DRAINING ||
+		    dep->draining_since_ms + DRAIN_MARGIN_MS > started ||
+		    d->deployment_flows[dep->id] != 0)
+			continue;
+		/* a rollback may be warming it up to put it back */
+		if (dep->app_id >= 0 && d->busy[dep->app_id])
+			continue;
+		retire(d, &s, dep);
+	}
+out:
+	pthread_mutex_unlock(&d->lock);
+	state_snapshot_free(&s);
+}
+
+static void *drain_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct walk w;
+	struct timespec ts;
+	uint32_t slept;
+
+	w.deployments = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(uint64_t));
+	w.backends = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
+	if (!w.deployments || !w.backends) {
+		log_msg("Error: drain: out of memory");
+		goto out;
+	}
+	while (!atomic_load(&d->stopping)) {
+		drain_tick(d, &w);
+		/* short naps so a stop is noticed quickly */
+		for (slept = 0;
+		     slept < d->drain_interval_ms && !atomic_load(&d->stopping);
+		     slept += 50) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = 50 * 1000000L;
+			nanosleep(&ts, NULL);
+		}
+	}
+out:
+	free(w.deployments);
+	free(w.backends);
+	return NULL;
+}
+
+int drain_start(struct daemon *d)
+{
+	int err;
+
+	d->deployment_flows = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(uint64_t));
+	d->backend_flows = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
+	if (!d->deployment_flows || !d->backend_flows)
+		return -ENOMEM;
+	err = pthread_create(&d->drain_thread, NULL, drain_main, d);
+	if (err)
+		return -err;
+	d->drain_started = true;
+	return 0;
+}
+
+void drain_stop(struct daemon *d)
+{
+	if (d->drain_started)
+		pthread_join(d->drain_thread, NULL);
+	d->drain_started = false;
+	free(d->deployment_flows);
+	free(d->backend_flows);
+	d->deployment_flows = d->backend_flows = NULL;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * slotlbd's desired state in SQLite: apps, slots, endpoints, deployments,
+ * backends, interfaces, settings and the swap history. Pure: no libbpf,
+ * no JSON, so it unit-tests against a real database file without root.
+ *
+ * Every function returns 0 or -errno. Mutations run inside the caller's
+ * transaction (state_begin .. state_commit), so one API operation is one
+ * transaction whatever it touches.
+ */
+#ifndef SLOTLBD_STATE_H
+#define SLOTLBD_STATE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <slotlb/abi.h>
+
+/* App and slot names: [a-z0-9][a-z0-9._-]*, at most 63 characters. */
+#define STATE_NAME_LEN 64
+
+struct state;
+
+enum deployment_state {
+	DEPLOYMENT_ACTIVE = 0, /* sits in a slot */
+	DEPLOYMENT_DRAINING = 1, /* left its slot; pinned flows finish */
+	DEPLOYMENT_RETIRED = 2, /* no flows left; ids free for reuse */
+};
+
+struct st_app {
+	uint32_t id; /* index into app_routing */
+	char name[STATE_NAME_LEN];
+	uint32_t generation; /* routing element generation */
+	int64_t created; /* unix seconds */
+};
+
+struct st_slot {
+	uint32_t app_id;
+	uint32_t index; /* 0 = production */
+	char name[STATE_NAME_LEN];
+	int64_t deployment; /* serial of the deployment in it, 0 = empty */
+	int64_t previous; /* serial it held before the last change, 0 none */
+};
+
+struct st_endpoint {
+	uint32_t id; /* index into endpoint_stats */
+	uint32_t app_id;
+	uint32_t slot; /* slot index */
+	struct slotlb_endpoint_key key;
+};
+
+struct st_deployment {
+	int64_t serial; /* never reused; what slots and history name */
+	uint32_t id; /* data-plane id, reused once retired */
+	int64_t app_id; /* -1 once its app was deleted */
+	char version[SLOTLB_VERSION_LEN];
+	enum deployment_state state;
+	int64_t created; /* unix seconds */
+	int64_t draining_since_ms; /* wall clock ms, when it left its slot */
+	size_t backend_first; /* into the snapshot's backends */
+	size_t backend_count;
+};
+
+struct st_backend {
+	int64_t deployment; /* serial */
+	uint32_t id; /* data-plane id, unique among live deployments */
+	uint32_t weight;
+	struct slotlb_backend be;
+};
+
+/* Everything at one instant, each array ordered for merging: apps by id,
+ * slots and endpoints by app then slot, deployments and backends by
+ * serial. Retired deployments are left out. */
+struct st_snapshot {
+	struct st_app *apps;
+	size_t n_apps;
+	struct st_slot *slots;
+	size_t n_slots;
+	struct st_endpoint *endpoints;
+	size_t n_endpoints;
+	struct st_deployment *deployments;
+	size_t n_deployments;
+	struct st_backend *backends;
+	size_t n_backends;
+};
+
+struct st_iface {
+	char ifname[IF_NAMESIZE];
+	char role[16]; /* "public" or "backend" */
+	bool generic; /* skb mode */
+	bool force; /* replace a foreign program */
+};
+
+struct st_history {
+	int64_t id;
+	int64_t time; /* unix seconds */
+	char app[STATE_NAME_LEN];
+	char action[16]; /* deploy, swap, rollback */
+	char slot[STATE_NAME_LEN];
+	char target_slot[STATE_NAME_LEN]; /* "" if none */
+	char *deployments; /* JSON object text, slot -> deployment id */
+	char trigger[160];
+	char outcome[16]; /* ok, failed */
+	char *detail; /* free text */
+	char *warmup; /* JSON array text or NULL */
+};
+
+bool state_name_valid(const char *name);
+
+int state_open(struct state **st, const char *path);
+void state_close(struct state *st);
+
+int state_begin(struct state *st);
+int state_commit(struct state *st);
+void state_rollback(struct state *st);
+
+int state_setting_get(struct state *st, const char *key, char *buf, size_t len);
+int state_setting_set(struct state *st, const char *key, const char *value);
+
+/* Apps. create allocates the lowest free id (< SLOTLB_MAX_APPS, else
+ * -ENOSPC) and the production slot; -EEXIST if the name is taken. */
+int state_app_find(struct state *st, const char *name, struct st_app *app);
+int state_app_create(struct state *st, const char *name, uint32_t *app_id);
+/* Bumps and returns the routing generation. */
+int state_app_bump(struct state *st, uint32_t app_id, uint32_t *generation);
+/* Slots and endpoints go; its deployments start draining, orphaned. */
+int state_app_delete(struct state *st, uint32_t app_id, int64_t now_ms);
+
+/* Slots. create picks the lowest free index (< SLOTLB_MAX_SLOTS). */
+int state_slot_find(struct state *st, uint32_t app_id, const char *name,
+		    struct st_slot *slot);
+int state_slot_create(struct state *st, uint32_t app_id, const char *name,
+		      uint32_t *index);
+/* Its endpoints go, its deployment starts draining. */
+int state_slot_delete(struct state *st, uint32_t app_id, uint32_t index,
+		      int64_t now_ms);
+int state_slot_set(struct state *st, uint32_t app_id, uint32_t index,
+		   int64_t deployment, int64_t previous);
+
+/* -EEXIST if any slot owns the key (owner in *app_id and *slot if not NULL). */
+int state_endpoint_owner(struct state *st,
+			 const struct slotlb_endpoint_key *key,
+			 uint32_t *app_id, uint32_t *slot);
+int state_endpoint_add(struct state *st, uint32_t app_id, uint32_t slot,
+		       const struct slotlb_endpoint_key *key, uint32_t *id);
+
+/*
+ * A new active deployment with the lowest free deployment id and n fresh
+ * backend ids (written to backend_ids); -ENOSPC when ids run out.
+ */
+int state_deployment_create(struct state *st, uint32_t app_id,
+			    const char *app_name, const char *version,
+			    const struct slotlb_backend *bes,
+			    const uint32_t *weights, size_t n,
+			    struct st_deployment *out, uint32_t *backend_ids);
+/* One deployment (retired ones too); *bes malloc'd, may be NULL. */
+int state_deployment_get(struct state *st, int64_t serial,
+			 struct st_deployment *d, struct st_backend **bes,
+			 size_t *n);
+int state_deployment_set_state(struct state *st, int64_t serial,
+			       enum deployment_state s, int64_t now_ms);
+
+int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s);
+void state_snapshot_free(struct st_snapshot *s);
+/* Binary search by serial; NULL if absent. */
+const struct st_deployment *st_snapshot_deployment(const struct st_snapshot *s,
+						   int64_t serial);
+
+int state_iface_put(struct state *st, const struct st_iface *iface);
+int state_iface_delete(struct state *st, const char *ifname);
+int state_iface_list(struct state *st, struct st_iface **out, size_t *n);
+
+int state_history_add(struct state *st, const struct st_history *h,
+		      int64_t *id);
+int state_history_get(struct state *st, int64_t id, struct st_history *h);
+/* Newest first, at most limit entries. */
+int state_history_list(struct state *st, const char *app, size_t limit,
+		       struct st_history **out, size_t *n);
+void state_history_clear(struct st_history *h);
+void state_history_free(struct st_history *h, size_t n);
+
+/* Set by the last failing call, for logs: sqlite3_errmsg(). */
+const char *state_errmsg(struct state *st);
+
+#endif /* SLOTLBD_STATE_H */
