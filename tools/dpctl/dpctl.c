@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * dpctl: drive the data path directly through libslotlb, without the
+ * controller. For data-path tests, labs and debugging; operators use
+ * slotlb/slotlbd, which own the state. Every command loads the program
+ * against the pinned maps, so `dpctl attach` on an interface that
+ * already runs slotlb is a reload: flows survive.
+ *
+ *   dpctl [--pin-root DIR] [--flow-capacity N] [-v] COMMAND ...
+ *     attach IFNAME... [--generic] [--force]
+ *     detach IFNAME...
+ *     endpoint add ENDPOINT --app ID --slot N --id N
+ *     endpoint del ENDPOINT
+ *     backend set ID ADDR:PORT
+ *     deployment publish ID VERSION BACKEND_ID[:WEIGHT]...
+ *     routing set APP DEPLOYMENT_OF_SLOT0 [DEPLOYMENT_OF_SLOT1 ...]
+ *     routing show APP
+ *     stats
+ *     flows
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slotlb.h"
+#include "addr.h"
+
+static struct slotlb_opts opts;
+static bool generic, force;
+
+static int fail(const char *object, const char *cause)
+{
+	fprintf(stderr, "Error: %s: %s\n", object, cause);
+	return 1;
+}
+
+static int fail_errno(const char *object, int err)
+{
+	return fail(object, strerror(-err));
+}
+
+/* Whole decimal number in [min, max], or -1. */
+static long number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	return v;
+}
+
+static int cmd_attach(struct slotlb *lb, int argc, char **argv, bool attach)
+{
+	int i, err, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--generic"))
+			generic = true;
+		else if (!strcmp(argv[i], "--force"))
+			force = true;
+		else
+			argv[n++] = argv[i];
+	}
+	if (!n)
+		return fail(attach ? "attach" : "detach", "no interface given");
+	for (i = 0; i < n; i++) {
+		int ifindex = if_nametoindex(argv[i]);
+
+		if (!ifindex)
+			return fail(argv[i], "no such interface");
+		err = attach ? slotlb_attach(lb, ifindex,
+					     generic ? SLOTLB_XDP_GENERIC :
+						       SLOTLB_XDP_NATIVE,
+					     force) :
+			       slotlb_detach(ifindex);
+		if (err == -EBUSY)
+			return fail(argv[i], "another XDP program is attached "
+					     "(use --force to replace it)");
+		if (err == -ENOENT && !attach)
+			return fail(argv[i], "no slotlb program attached");
+		if (err)
+			return fail_errno(argv[i], err);
+	}
+	return 0;
+}
+
+static int cmd_endpoint(struct slotlb *lb, int argc, char **argv)
+{
+	struct slotlb_endpoint_key key;
+	struct slotlb_endpoint ep = {};
+	const char *why = NULL;
+	long v;
+	int i, err;
+
+	if (argc < 2)
+		return fail("endpoint", "usage: endpoint add|del ENDPOINT ...");
+	if (slotlb_parse_endpoint(argv[1], &key, &why))
+		return fail(argv[1], why);
+	if (!strcmp(argv[0], "del")) {
+		err = slotlb_endpoint_delete(lb, &key);
+		return err ? fail_errno(argv[1], err) : 0;
+	}
+	if (strcmp(argv[0], "add"))
+		return fail("endpoint", "unknown command (add or del)");
+	for (i = 2; i + 1 < argc; i += 2) {
+		v = number(argv[i + 1], 0, SLOTLB_MAX_ENDPOINTS - 1);
+		if (v < 0)
+			return fail(argv[i], "bad number");
+		if (!strcmp(argv[i], "--app"))
+			ep.app_id = v;
+		else if (!strcmp(argv[i], "--slot"))
+			ep.slot = v;
+		else if (!strcmp(argv[i], "--id"))
+			ep.endpoint_id = v;
+		else
+			return fail(argv[i], "unknown option");
+	}
+	if (i != argc)
+		return fail("endpoint", "option without value");
+	err = slotlb_endpoint_set(lb, &key, &ep);
+	return err ? fail_errno(argv[1], err) : 0;
+}
+
+static int cmd_backend(struct slotlb *lb, int argc, char **argv)
+{
+	struct slotlb_backend be;
+	const char *why = NULL;
+	uint32_t weight;
+	long id;
+	int err;
+
+	if (argc != 3 || strcmp(argv[0], "set"))
+		return fail("backend", "usage: backend set ID ADDR:PORT");
+	id = number(argv[1], 1, SLOTLB_MAX_BACKENDS - 1);
+	if (id < 0)
+		return fail(argv[1], "bad backend id");
+	if (slotlb_parse_backend(argv[2], &be, &weight, &why))
+		return fail(argv[2], why);
+	err = slotlb_backend_set(lb, id, &be);
+	return err ? fail_errno(argv[2], err) : 0;
+}
+
+static int cmd_deployment(struct slotlb *lb, int argc, char **argv)
+{
+	struct slotlb_deployment_info info = {};
+	uint32_t ids[256], weights[256];
+	int i, n = 0, err;
+	long id;
+
+	if (argc < 4 || strcmp(argv[0], "publish"))
+		return fail("deployment", "usage: deployment publish ID "
+					  "VERSION BACKEND_ID[:WEIGHT]...");
+	id = number(argv[1], 1, SLOTLB_MAX_DEPLOYMENTS - 1);
+	if (id < 0)
+		return fail(argv[1], "bad deployment id");
+	snprintf(info.version, sizeof(info.version), "%s", argv[2]);
+	for (i = 3; i < argc && n < 256; i++, n++) {
+		char *colon = strchr(argv[i], ':');
+		long b, w = 1;
+
+		if (colon) {
+			*colon = '\0';
+			w = number(colon + 1, 1, 65535);
+		}
+		b = number(argv[i], 1, SLOTLB_MAX_BACKENDS - 1);
+		if (b < 0 || w < 0)
+			return fail(argv[i], "bad BACKEND_ID[:WEIGHT]");
+		ids[n] = b;
+		weights[n] = w;
+	}
+	err = slotlb_deployment_publish(lb, id, &info, ids, weights, n);
+	return err ? fail_errno(argv[1], err) : 0;
+}
+
+static int cmd_routing(struct slotlb *lb, int argc, char **argv)
+{
+	struct slotlb_routing r = {};
+	long app, dep;
+	int i, err;
+
+	if (argc < 2)
+		return fail("routing", "usage: routing set|show APP ...");
+	app = number(argv[1], 0, SLOTLB_MAX_APPS - 1);
+	if (app < 0)
+		return fail(argv[1], "bad app id");
+	if (!strcmp(argv[0], "show")) {
+		err = slotlb_routing_get(lb, app, &r);
+		if (err)
+			return fail_errno(argv[1], err);
+		for (i = 0; i < SLOTLB_MAX_SLOTS; i++)
+			if (r.deployment[i])
+				printf("slot %d deployment %u\n", i,
+				       r.deployment[i]);
+		return 0;
+	}
+	if (strcmp(argv[0], "set") || argc - 2 > SLOTLB_MAX_SLOTS)
+		return fail("routing", "usage: routing set APP DEPLOYMENT...");
+	for (i = 2; i < argc; i++) {
+		dep = number(argv[i], 0, SLOTLB_MAX_DEPLOYMENTS - 1);
+		if (dep < 0)
+			return fail(argv[i], "bad deployment id");
+		r.deployment[i - 2] = dep;
+	}
+	err = slotlb_routing_set(lb, app, &r);
+	return err ? fail_errno(argv[1], err) : 0;
+}
+
+static int cmd_stats(struct slotlb *lb)
+{
+	struct slotlb_reason_counter sum[SLOTLB_REASON_MAX];
+	int r, err;
+
+	err = slotlb_reasons_read(lb, sum);
+	if (err)
+		return fail_errno("stats", err);
+	for (r = 0; r < SLOTLB_REASON_MAX; r++)
+		printf("%-22s %12llu packets %14llu bytes\n",
+		       slotlb_reason_name(r),
+		       (unsigned long long)sum[r].packets,
+		       (unsigned long long)sum[r].bytes);
+	return 0;
+}
+
+static int print_flow(const struct slotlb_flow_key *k,
+		      const struct slotlb_flow *f, void *ctx)
+{
+	char src[64], dst[64], to[64];
+
+	(void)ctx;
+	slotlb_format_addr(k->src, k->family, src, sizeof(src));
+	slotlb_format_addr(k->dst, k->family, dst, sizeof(dst));
+	slotlb_format_addr(f->addr, k->family, to, sizeof(to));
+	printf("%s %s %s:%u -> %s:%u => %s:%u deployment %u backend %u "
+	       "state 0x%x\n",
+	       f->direction == SLOTLB_FLOW_FORWARD ? "forward" : "reply  ",
+	       k->proto == 6 ? "tcp" : "udp", src, ntohs(k->sport), dst,
+	       ntohs(k->dport), to, ntohs(f->port), f->deployment_id,
+	       f->backend_id, f->state);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: dpctl [--pin-root DIR] [--flow-capacity N] [-v] COMMAND\n"
+		"  attach IFNAME... [--generic] [--force]\n"
+		"  detach IFNAME...\n"
+		"  endpoint add ENDPOINT --app ID --slot N --id N\n"
+		"  endpoint del ENDPOINT\n"
+		"  backend set ID ADDR:PORT\n"
+		"  deployment publish ID VERSION BACKEND_ID[:WEIGHT]...\n"
+		"  routing set APP DEPLOYMENT_OF_SLOT0 [...]\n"
+		"  routing show APP\n"
+		"  stats\n"
+		"  flows\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pin-root", required_argument, NULL, 'p' },
+		{ "flow-capacity", required_argument, NULL, 'c' },
+		{ "generic", no_argument, NULL, 'g' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct slotlb *lb = NULL;
+	const char *cmd;
+	int c, err, rc;
+	long cap;
+
+	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			opts.pin_root = optarg;
+			break;
+		case 'c':
+			cap = number(optarg, 1, 1L << 30);
+			if (cap < 0)
+				return fail(optarg, "bad flow capacity");
+			opts.flow_capacity = cap;
+			break;
+		case 'g':
+			generic = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'v':
+			opts.verbose = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return 2;
+	}
+	cmd = argv[optind++];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "detach"))
+		return cmd_attach(NULL, argc, argv, false);
+
+	err = slotlb_open(&lb, &opts);
+	if (err == -EEXIST)
+		return fail("flows", "pinned flow table has another capacity");
+	if (err)
+		return fail_errno("load", err);
+	if (!strcmp(cmd, "attach"))
+		rc = cmd_attach(lb, argc, argv, true);
+	else if (!strcmp(cmd, "endpoint"))
+		rc = cmd_endpoint(lb, argc, argv);
+	else if (!strcmp(cmd, "backend"))
+		rc = cmd_backend(lb, argc, argv);
+	else if (!strcmp(cmd, "deployment"))
+		rc = cmd_deployment(lb, argc, argv);
+	else if (!strcmp(cmd, "routing"))
+		rc = cmd_routing(lb, argc, argv);
+	else if (!strcmp(cmd, "stats"))
+		rc = cmd_stats(lb);
+	else if (!strcmp(cmd, "flows"))
+		rc = slotlb_flows_foreach(lb, print_flow, NULL) ?
+			     fail("flows", "cannot read") :
+			     0;
+	else {
+		usage();
+		rc = 2;
+	}
+	slotlb_close(lb);
+	return rc;
+}
