@@ -64,7 +64,11 @@ ctl_start()
 
 	dir=$(ctl_dir "$p")
 	mkdir -p "$dir" || return 1
-	ctl_exec_lb "$p" "$CTL_SLOTLBD" --state-dir "$dir" \
+	# nsenter itself, not ctl_exec_lb: a function in the background runs
+	# in a subshell, so $! would be that shell, and ctl_stop would kill
+	# the shell and leave the daemon running. nsenter --net execs.
+	nsenter --net="/run/netns/$(lab_ns_lb "$p")" "$CTL_SLOTLBD" \
+		--state-dir "$dir" \
 		--socket "$(ctl_socket "$p")" --pin-root "$(ctl_pin_root "$p")" \
 		--flow-capacity "$CTL_FLOW_CAPACITY" "$@" \
 		</dev/null >>"$dir/slotlbd.log" 2>&1 &
