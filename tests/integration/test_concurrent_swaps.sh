@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Concurrent swaps: while one swap of app web is warming up, a second
+# swap of web (CLI and raw API), a deploy and a rollback of web are
+# refused at once as busy (409), and a swap of another app, shop, goes
+# through without waiting. The first swap's warm-up is made slow and
+# certain to overlap: web's staging backend starts with --cold-start 3
+# and the swap accepts only 200, so warm-up retries (1 s apart) for about
+# 3 s before it passes. Exactly one swap of web happens.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tools/lab/lab.sh
+. tools/lab/lab.sh
+# shellcheck source=tools/lab/controller.sh
+. tools/lab/controller.sh
+
+P=cs$$
+COLD_S=3
+OUT=$(mktemp -d /tmp/slotlb-cs.XXXXXX)
+failures=0
+
+check()
+{
+	local what=$1
+
+	shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		failures=$((failures + 1))
+		return 1
+	fi
+}
+
+need()
+{
+	check "$@" || exit 1
+}
+
+now_ms()
+{
+	echo $(($(date +%s%N) / 1000000))
+}
+
+be()
+{
+	echo "$(lab_backend_addr "$1" 4):$LAB_HTTPD_PORT"
+}
+
+# version_at K: the version VIP K answers on a fresh connection.
+version_at()
+{
+	lab_exec_client "$P" curl -s --noproxy '*' -m 3 \
+		"http://$(lab_vip "$1" 4)/" | cut -d' ' -f1
+}
+
+# sleep_until MS: sleep until now_ms reaches MS.
+sleep_until()
+{
+	local left=$(($1 - $(now_ms)))
+
+	[ $left -gt 0 ] && sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+	return 0
+}
+
+# swap_cli NAME APP [ARGS...]: swap APP's staging into production via
+# the CLI; NAME.out gets its output, NAME.rc its exit status, NAME.ms
+# its duration.
+swap_cli()
+{
+	local name=$1 app=$2 t0 rc
+
+	shift 2
+	t0=$(now_ms)
+	timeout 30 env SLOTLB_SOCKET="$(ctl_socket "$P")" "$CTL_CLI" \
+		slot swap "$app" --slot staging "$@" >"$OUT/$name.out" 2>&1
+	rc=$?
+	echo $(($(now_ms) - t0)) >"$OUT/$name.ms"
+	echo $rc >"$OUT/$name.rc"
+}
+
+# swaps_of APP: "ok=N failed=M" over APP's swap history entries.
+swaps_of()
+{
+	ctl_cli "$P" -o json history "$1" | python3 -c '
+import json, sys
+h = [e for e in json.load(sys.stdin)["history"] if e["action"] == "swap"]
+print("ok=%d failed=%d" % (sum(e["outcome"] == "ok" for e in h),
+                           sum(e["outcome"] != "ok" for e in h)))'
+}
+
+cleanup()
+{
+	ctl_cleanup_all
+	rm -rf "$OUT"
+}
+
+for bin in "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS"; do
+	if [ ! -e "$bin" ]; then
+		echo "FAIL: $bin missing (run make all)" >&2
+		exit 1
+	fi
+done
+if ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
+	echo "SKIP: needs curl and python3"
+	exit 77
+fi
+
+ctl_trap_cleanup "$P"
+trap cleanup EXIT
+lab_up "$P" 4 || exit $?
+for i in 1 3; do
+	lab_start_httpd "$P" $i v1 || exit 1
+done
+for i in 2 4; do
+	lab_start_httpd "$P" $i v2 || exit 1
+done
+ctl_start "$P" || exit 1
+need "attach pub0, be1..be4" ctl_attach_all "$P" 4
+# web: production VIP 1 (b1 v1), staging VIP 2 (b2 v2);
+# shop: production VIP 3 (b3 v1), staging VIP 4 (b4 v2).
+k=1
+for app in web shop; do
+	need "app $app with production and staging" eval "
+		ctl_cli $P app create $app --endpoint $(lab_vip $k 4):80 \
+			>/dev/null &&
+		ctl_cli $P slot create $app --slot staging \
+			--endpoint $(lab_vip $((k + 1)) 4):80 >/dev/null &&
+		ctl_cli $P deploy $app --slot production --backend $(be $k) \
+			--version v1 >/dev/null &&
+		ctl_cli $P deploy $app --slot staging \
+			--backend $(be $((k + 1))) --version v2 >/dev/null"
+	k=$((k + 2))
+done
+need "web and shop production answer v1 before the swaps" \
+	[ "$(version_at 1)/$(version_at 3)" = v1/v1 ]
+
+# --- the slow swap and what overlaps it -------------------------------
+# Restarted cold: web's staging backend answers 503 for COLD_S seconds.
+need "web staging backend restarted with --cold-start $COLD_S" \
+	lab_start_httpd "$P" 2 v2 --cold-start $COLD_S
+t0=$(now_ms)
+swap_cli first web --warmup-status 200 --warmup-retries 5 &
+first_pid=$!
+
+sleep_until $((t0 + 500))
+swap_cli second web --warmup-status 200 --warmup-retries 5
+ctl_api "$P" POST /v1/apps/web/swap '{"slot": "staging"}' \
+	>"$OUT/api.out" 2>&1
+api_code=$(tail -1 "$OUT/api.out")
+api_body=$(sed '$d' "$OUT/api.out")
+ctl_cli "$P" deploy web --slot staging --backend "$(be 2)" --version v3 \
+	>"$OUT/deploy.out" 2>&1
+deploy_rc=$?
+ctl_cli "$P" slot rollback web >"$OUT/rollback.out" 2>&1
+rollback_rc=$?
+swap_cli shop shop
+shop_done=$(now_ms)
+first_running=no
+kill -0 $first_pid 2>/dev/null && [ ! -s "$OUT/first.rc" ] &&
+	first_running=yes
+
+wait $first_pid
+first_rc=$(cat "$OUT/first.rc")
+second_rc=$(cat "$OUT/second.rc")
+shop_rc=$(cat "$OUT/shop.rc")
+first_ms=$(cat "$OUT/first.ms")
+second_ms=$(cat "$OUT/second.ms")
+shop_ms=$(cat "$OUT/shop.ms")
+sed 's/^/   first  | /' "$OUT/first.out"
+sed 's/^/   second | /' "$OUT/second.out"
+echo "   api    | $api_code $api_body"
+sed 's/^/   deploy | /' "$OUT/deploy.out"
+sed 's/^/   rollbk | /' "$OUT/rollback.out"
+sed 's/^/   shop   | /' "$OUT/shop.out"
+
+check "exactly one of the two web swaps succeeded (first exit $first_rc, second exit $second_rc)" \
+	[ $((first_rc == 0)) -ne $((second_rc == 0)) ]
+check "the first (slow) swap succeeded after $first_ms ms (>= $(((COLD_S - 1) * 1000)))" \
+	[ "$first_rc/$((first_ms >= (COLD_S - 1) * 1000))" = 0/1 ]
+check "the first swap's warm-up retried past 503 before passing" \
+	grep -Eq 'attempt 1: failed, status 503' "$OUT/first.out"
+check "the second swap failed with exit 1 in $second_ms ms" \
+	[ "$second_rc/$((second_ms < 1000))" = 1/1 ]
+check "the second swap says busy: $(tail -1 "$OUT/second.out")" \
+	grep -q '^Error: .*busy' "$OUT/second.out"
+check "a concurrent POST /v1/apps/web/swap gets 409 busy" \
+	[ "$api_code/$(grep -c busy <<<"$api_body")" = 409/1 ]
+check "a concurrent deploy into web is refused as busy (exit $deploy_rc)" \
+	[ "$deploy_rc/$(grep -c busy "$OUT/deploy.out")" = 1/1 ]
+check "a concurrent rollback of web is refused as busy (exit $rollback_rc)" \
+	[ "$rollback_rc/$(grep -c busy "$OUT/rollback.out")" = 1/1 ]
+check "swap of app shop meanwhile: exit $shop_rc in $shop_ms ms" \
+	[ "$shop_rc/$((shop_ms < 1000))" = 0/1 ]
+check "shop's swap finished while web's was still warming up ($((shop_done - t0)) ms after it began)" \
+	[ $first_running = yes ]
+
+# --- the outcome --------------------------------------------------------
+check "web production serves v2, staging v1 (one swap, not two)" \
+	[ "$(version_at 1)/$(version_at 2)" = v2/v1 ]
+check "shop production serves v2, staging v1" \
+	[ "$(version_at 3)/$(version_at 4)" = v2/v1 ]
+web_swaps=$(swaps_of web)
+shop_swaps=$(swaps_of shop)
+check "history web: exactly one successful swap ($web_swaps)" \
+	[ "${web_swaps%% *}" = ok=1 ]
+check "history shop: exactly one successful swap ($shop_swaps)" \
+	[ "${shop_swaps%% *}" = ok=1 ]
+check "history web: no deploy or rollback slipped in" \
+	[ "$(ctl_cli "$P" -o json history web | python3 -c '
+import json, sys
+print(sorted(e["action"] for e in json.load(sys.stdin)["history"]))')" = \
+	"['deploy', 'deploy', 'swap']" ]
+
+echo "figures: first swap $first_ms ms, refused swap $second_ms ms, shop swap $shop_ms ms"
+if [ $failures -ne 0 ]; then
+	echo "FAIL: concurrent swaps: $failures check(s) failed"
+	tail -20 "$(ctl_dir "$P")/slotlbd.log"
+	exit 1
+fi
+echo "PASS: concurrent swaps"
