@@ -62,11 +62,14 @@ struct deployment_ring {
 	__uint(max_entries, SLOTLB_RING_SIZE);
 };
 
-/* deployment id -> its ring, built completely before it is referenced. */
+/* SLOTLB_RING_INDEX(deployment id, family) -> the ring of that
+ * deployment's backends of that family, built completely before it is
+ * referenced. One ring per family lets a dual-stack deployment serve
+ * IPv4 clients from its IPv4 backends and IPv6 clients from its IPv6 ones. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
-	__uint(max_entries, SLOTLB_MAX_DEPLOYMENTS);
+	__uint(max_entries, 2 * SLOTLB_MAX_DEPLOYMENTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct deployment_ring);
 } deployment_rings SEC(".maps");

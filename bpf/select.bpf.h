@@ -74,14 +74,17 @@ static __always_inline __u32 slot_deployment(const struct slotlb_endpoint *ep)
 	return r->deployment[slot];
 }
 
-/* Backend id for this flow in the deployment's ring, 0 if none. */
-static __always_inline __u32 ring_backend(__u32 deployment_id, __u32 hash)
+/* Backend id for this flow in the deployment's ring of the flow's
+ * family, 0 if none. */
+static __always_inline __u32 ring_backend(__u32 deployment_id, __u8 family,
+					  __u32 hash)
 {
+	__u32 index = SLOTLB_RING_INDEX(deployment_id, family == AF_INET6);
 	__u32 pos = hash % SLOTLB_RING_SIZE;
 	__u32 *backend_id;
 	void *ring;
 
-	ring = bpf_map_lookup_elem(&deployment_rings, &deployment_id);
+	ring = bpf_map_lookup_elem(&deployment_rings, &index);
 	if (!ring)
 		return 0;
 	backend_id = bpf_map_lookup_elem(ring, &pos);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Install every Debian package that the build, the tests and the demo need.
-# Idempotent and quick when everything is present: apt runs only for what
-# is missing. Needs root (or sudo) on Debian 12.
+# Install every Debian package that the build, the tests and the demo need
+# (`tools/deps.sh`), plus the peers the benchmarks compare against
+# (`tools/deps.sh bench`). Idempotent and quick when everything is
+# present: apt runs only for what is missing. Needs root (or sudo) on
+# Debian 12.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +21,10 @@ PACKAGES=(
 	# format check
 	clang-format
 )
+if [ "${1:-}" = bench ]; then
+	# the alternatives users compare with, the HTTP load and the plots
+	PACKAGES+=(nftables haproxy wrk gnuplot-nox linux-perf)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -44,6 +44,10 @@
 #define SLOTLB_MAX_BACKENDS 65536
 #endif
 
+/* Index of a deployment's ring of one family in deployment_rings. */
+#define SLOTLB_RING_INDEX(deployment_id, is_ipv6)                            \
+	((deployment_id) * 2 + ((is_ipv6) ? 1 : 0))
+
 /* Maglev lookup table size per deployment: prime, and >= 64x the backend
  * count we target (1000) so shares stay within ~2% of their weights. */
 #ifndef SLOTLB_RING_SIZE

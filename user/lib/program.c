@@ -187,43 +187,93 @@ out:
 	return fd;
 }
 
+/* Point the deployment's ring slot of one family at ring, or clear it. */
+static int ring_reference(struct slotlb *lb, uint32_t deployment_id,
+			  bool ipv6, int ring)
+{
+	__u32 index = SLOTLB_RING_INDEX(deployment_id, ipv6);
+	int err;
+
+	if (ring >= 0)
+		return bpf_map_update_elem(MAP_FD(lb, deployment_rings), &index,
+					   &ring, BPF_ANY);
+	err = bpf_map_delete_elem(MAP_FD(lb, deployment_rings), &index);
+	return err == -ENOENT ? 0 : err;
+}
+
 int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
 			      const struct slotlb_deployment_info *info,
 			      const uint32_t *backend_ids,
 			      const uint32_t *weights, size_t n)
 {
 	struct slotlb_deployment_info di = {};
-	int ring, err;
+	uint32_t *ids = NULL, *ws = NULL;
+	int rings[2] = { -1, -1 }, err = 0, f;
+	size_t i, count[2] = { 0, 0 };
+	struct slotlb_backend be;
 
 	if (!deployment_id || deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
 		return -ERANGE;
 	if (!n || n > SLOTLB_RING_SIZE)
 		return -EINVAL;
-	ring = ring_build(lb, backend_ids, weights, n);
-	if (ring < 0)
-		return ring;
+	ids = calloc(2 * n, sizeof(*ids));
+	ws = calloc(2 * n, sizeof(*ws));
+	if (!ids || !ws) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* One ring per family: ids[0..n) IPv4, ids[n..2n) IPv6. */
+	for (i = 0; i < n; i++) {
+		err = bpf_map_lookup_elem(MAP_FD(lb, backends), &backend_ids[i],
+					  &be);
+		if (err)
+			goto out;
+		if (be.family != AF_INET && be.family != AF_INET6) {
+			err = -ENOENT;
+			goto out;
+		}
+		f = be.family == AF_INET6;
+		ids[f * n + count[f]] = backend_ids[i];
+		ws[f * n + count[f]] = weights ? weights[i] : 1;
+		count[f]++;
+	}
+	for (f = 0; f < 2; f++) {
+		if (!count[f])
+			continue;
+		rings[f] = ring_build(lb, ids + f * n, ws + f * n, count[f]);
+		if (rings[f] < 0) {
+			err = rings[f];
+			goto out;
+		}
+	}
 	if (info)
 		di = *info;
 	di.backend_count = n;
 	err = bpf_map_update_elem(MAP_FD(lb, deployment_info), &deployment_id,
 				  &di, BPF_ANY);
-	if (!err)
-		err = bpf_map_update_elem(MAP_FD(lb, deployment_rings),
-					  &deployment_id, &ring, BPF_ANY);
-	close(ring);
+	for (f = 0; !err && f < 2; f++)
+		err = ring_reference(lb, deployment_id, f, rings[f]);
+out:
+	for (f = 0; f < 2; f++)
+		if (rings[f] >= 0)
+			close(rings[f]);
+	free(ids);
+	free(ws);
 	return err;
 }
 
 int slotlb_deployment_remove(struct slotlb *lb, uint32_t deployment_id)
 {
 	struct slotlb_deployment_info none = {};
-	int err;
+	int err, f;
 
 	if (!deployment_id || deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
 		return -ERANGE;
-	err = bpf_map_delete_elem(MAP_FD(lb, deployment_rings), &deployment_id);
-	if (err && err != -ENOENT)
-		return err;
+	for (f = 0; f < 2; f++) {
+		err = ring_reference(lb, deployment_id, f, -1);
+		if (err)
+			return err;
+	}
 	return bpf_map_update_elem(MAP_FD(lb, deployment_info), &deployment_id,
 				   &none, BPF_ANY);
 }
@@ -250,13 +300,15 @@ static int inner_fd(int outer, uint32_t index)
 }
 
 int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
-			       uint32_t pos, uint32_t *backend_id)
+			       uint8_t family, uint32_t pos,
+			       uint32_t *backend_id)
 {
 	int fd, err;
 
 	if (deployment_id >= SLOTLB_MAX_DEPLOYMENTS || pos >= SLOTLB_RING_SIZE)
 		return -ERANGE;
-	fd = inner_fd(MAP_FD(lb, deployment_rings), deployment_id);
+	fd = inner_fd(MAP_FD(lb, deployment_rings),
+		      SLOTLB_RING_INDEX(deployment_id, family == AF_INET6));
 	if (fd < 0)
 		return fd;
 	err = bpf_map_lookup_elem(fd, &pos, backend_id);

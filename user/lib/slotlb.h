@@ -67,9 +67,12 @@ int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id);
 
 /*
- * Deployments: build the Maglev ring over backend_ids/weights, publish it
- * in a fresh inner map, then reference it. Publishing an id that is live
- * replaces its ring with one update (never patched in place).
+ * Deployments: build a Maglev ring per address family over the
+ * deployment's backends of that family, publish each in a fresh frozen
+ * inner map, then reference it. A dual-stack deployment serves IPv4
+ * clients from its IPv4 backends and IPv6 clients from its IPv6 ones.
+ * Publishing an id that is live replaces its rings (never patched in
+ * place).
  */
 int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
 			      const struct slotlb_deployment_info *info,
@@ -78,9 +81,11 @@ int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
 int slotlb_deployment_remove(struct slotlb *lb, uint32_t deployment_id);
 int slotlb_deployment_info(struct slotlb *lb, uint32_t deployment_id,
 			   struct slotlb_deployment_info *info);
-/* Backend id at ring position pos (tests and introspection). */
+/* Backend id at position pos of the deployment's ring of family
+ * (AF_INET or AF_INET6); -ENOENT without such a ring. */
 int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
-			       uint32_t pos, uint32_t *backend_id);
+			       uint8_t family, uint32_t pos,
+			       uint32_t *backend_id);
 
 /*
  * Routing element of an app: one map update replaces the whole

@@ -193,7 +193,10 @@ int reconcile(struct daemon *d)
 			continue;
 		/* info is an array (always found): a ring or a count says
 		 * something is there */
-		if ((!slotlb_deployment_ring_get(d->lb, id, 0, &pos0) ||
+		if ((!slotlb_deployment_ring_get(d->lb, id, AF_INET, 0,
+						 &pos0) ||
+		     !slotlb_deployment_ring_get(d->lb, id, AF_INET6, 0,
+						 &pos0) ||
 		     (!slotlb_deployment_info(d->lb, id, &info) &&
 		      info.backend_count)) &&
 		    !slotlb_deployment_remove(d->lb, id))
