@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * bench_xdp: per-packet cost of the slotlb XDP program, measured as
+ * Katran measures its own: BPF_PROG_TEST_RUN with repeat=1 per call over
+ * prebuilt frames, summing the kernel-reported duration of each call, and
+ * the same for a trivial XDP_TX program over the same frames, interleaved,
+ * as the floor to subtract. The program runs inside a private network
+ * namespace where bpf_fib_lookup() succeeds, so forwarded frames take the
+ * real path (NAT rewrite, route, MACs); a frame that does not end in the
+ * expected verdict and reason fails the run.
+ *
+ *   build/tools/bench/bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdbool.h>
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "slotlb.h"
+#include "bench_lab.h"
+#include "bench_xdp.h"
+
+/* Frames run back to back per program before switching to the other:
+ * a NAPI poll's budget, so each program sees a warm i-cache as it would
+ * in a driver, and both see the same machine state within a block. */
+#define BLOCK 64
+#define DRAIN_BATCH 4096
+#define DEADLINE_S 150
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static const char *verdict_name(__u32 v)
+{
+	static const char *const names[] = {"XDP_ABORTED", "XDP_DROP",
+					    "XDP_PASS", "XDP_TX",
+					    "XDP_REDIRECT"};
+
+	return v < 5 ? names[v] : "unknown";
+}
+
+/* One BPF_PROG_TEST_RUN call, repeat=1: the frame's verdict and the
+ * kernel-measured duration of that one run. */
+static int run_once(int prog_fd, const struct lab_pkt *p, int ifindex,
+		    __u32 *verdict, __u32 *duration)
+{
+	struct xdp_md md = {
+		.data_end = p->len,
+		.ingress_ifindex = (__u32)ifindex,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data,
+		    .data_size_in = p->len, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog_fd, &o);
+	if (err)
+		return err;
+	*verdict = o.retval;
+	*duration = o.duration;
+	return 0;
+}
+
+/* Run one program over a block of the path's frames. */
+static int run_block(struct bench *b, const struct bench_path *path, bool floor,
+		     uint32_t from, uint32_t to, uint64_t *sum)
+{
+	int fd = floor ? b->floor_fd : b->prog_fd;
+	__u32 want = floor ? XDP_TX : path->verdict;
+	__u32 verdict, duration;
+	uint32_t i;
+	int err;
+
+	for (i = from; i < to; i++) {
+		err = run_once(fd, &path->pkts[i * path->stride], path->ifindex,
+			       &verdict, &duration);
+		if (err)
+			return bench_fail(b, err, "%s: BPF_PROG_TEST_RUN: %s",
+					  path->name, strerror(-err));
+		if (verdict != want)
+			return bench_fail(
+				b, -EPROTO,
+				"%s: frame %u: %s gave %s, expected %s",
+				path->name, i, floor ? "floor" : "slotlb",
+				verdict_name(verdict), verdict_name(want));
+		*sum += duration;
+	}
+	return 0;
+}
+
+/* Every frame of the path must have been counted under its reason. */
+static int check_reasons(struct bench *b, const struct bench_path *path,
+			 const struct slotlb_reason_counter *before,
+			 const struct slotlb_reason_counter *after)
+{
+	uint64_t total = 0, delta, most = 0;
+	unsigned int r, top = 0;
+
+	for (r = 0; r < SLOTLB_REASON_MAX; r++) {
+		delta = after[r].packets - before[r].packets;
+		total += delta;
+		if (delta > most) {
+			most = delta;
+			top = r;
+		}
+	}
+	delta = after[path->reason].packets - before[path->reason].packets;
+	if (delta != b->n || total != b->n)
+		return bench_fail(
+			b, -EPROTO,
+			"%s: %lu of %lu frames counted as %s (most: %s)",
+			path->name, (unsigned long)delta, (unsigned long)total,
+			slotlb_reason_name(path->reason),
+			slotlb_reason_name(top));
+	return 0;
+}
+
+/* One round of one path: slotlb and the floor, interleaved by block. */
+static int measure(struct bench *b, const struct bench_path *path,
+		   struct bench_sample *s)
+{
+	struct slotlb_reason_counter before[SLOTLB_REASON_MAX];
+	struct slotlb_reason_counter after[SLOTLB_REASON_MAX];
+	uint64_t prog = 0, floor = 0;
+	uint32_t from, to;
+	int err;
+
+	err = slotlb_reasons_read(b->lb, before);
+	if (err)
+		return bench_fail(b, err, "reasons: %s", strerror(-err));
+	for (from = 0; from < b->n; from = to) {
+		to = from + BLOCK < b->n ? from + BLOCK : b->n;
+		/* Alternate who goes first so neither always inherits the
+		 * other's cache state. */
+		bool floor_first = (from / BLOCK) & 1;
+
+		err = run_block(b, path, floor_first, from, to,
+				floor_first ? &floor : &prog);
+		if (!err)
+			err = run_block(b, path, !floor_first, from, to,
+					floor_first ? &prog : &floor);
+		if (err)
+			return err;
+		if (stopping)
+			return bench_fail(b, -EINTR, "interrupted");
+		if (bench_now_ns() > b->deadline_ns)
+			return bench_fail(b, -ETIME, "run exceeded %d s",
+					  DEADLINE_S);
+	}
+	err = slotlb_reasons_read(b->lb, after);
+	if (err)
+		return bench_fail(b, err, "reasons: %s", strerror(-err));
+	err = check_reasons(b, path, before, after);
+	if (err)
+		return err;
+	s->prog = (double)prog / b->n;
+	s->floor = (double)floor / b->n;
+	s->net = s->prog - s->floor;
+	return 0;
+}
+
+/* Empty the flow table (untimed) so new flows are new again. */
+static int drain_flows(struct bench *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	static struct slotlb_flow_key keys[DRAIN_BATCH];
+	static struct slotlb_flow vals[DRAIN_BATCH];
+	struct slotlb_flow_key next;
+	__u32 token = 0, count;
+	void *in = NULL;
+	int err;
+
+	for (;;) {
+		count = DRAIN_BATCH;
+		err = bpf_map_lookup_and_delete_batch(
+			b->flows_fd, in, &token, keys, vals, &count, &opts);
+		if (err == -ENOENT)
+			break;
+		if (err)
+			return bench_fail(b, err, "flows: drain: %s",
+					  strerror(-err));
+		in = &token;
+	}
+	if (bpf_map_get_next_key(b->flows_fd, NULL, &next) != -ENOENT)
+		return bench_fail(b, -ENOTEMPTY,
+				  "flows: not empty after drain");
+	return 0;
+}
+
+/* The reply of every established flow, from the backend its forward
+ * entry pinned; also checks that the flows spread over the backends. */
+static int build_replies(struct bench *b)
+{
+	unsigned int used = 0, hits[LAB_BACKENDS] = {0};
+	struct slotlb_flow_key k;
+	struct slotlb_flow f;
+	uint32_t i, be;
+	uint8_t mac[6];
+	int err;
+
+	for (i = 0; i < b->n; i++) {
+		memset(&k, 0, sizeof(k));
+		k.src[0] = htonl(lab_client_addr(i));
+		k.dst[0] = htonl(LAB_VIP);
+		k.sport = htons(lab_client_port(i));
+		k.dport = htons(LAB_VIP_PORT);
+		k.proto = IPPROTO_TCP;
+		k.family = AF_INET;
+		err = bpf_map_lookup_elem(b->flows_fd, &k, &f);
+		if (err)
+			return bench_fail(b, err, "flows: forward entry %u: %s",
+					  i, strerror(-err));
+		be = ntohl(f.addr[0]) - LAB_BACKEND_NET - LAB_BACKEND_BASE;
+		if (f.direction != SLOTLB_FLOW_FORWARD || be >= LAB_BACKENDS)
+			return bench_fail(b, -EPROTO,
+					  "flows: entry %u: bad backend", i);
+		used += !hits[be]++;
+		lab_backend_mac(be, mac);
+		lab_tcp(&b->reply[i], mac, b->lab.backend_if_mac,
+			ntohl(f.addr[0]), lab_client_addr(i), ntohs(f.port),
+			lab_client_port(i), LAB_TCP_ACK);
+	}
+	b->backends_used = used;
+	if (used != LAB_BACKENDS && b->n >= 100 * LAB_BACKENDS)
+		return bench_fail(b, -EPROTO,
+				  "flows: only %u of %u backends used", used,
+				  LAB_BACKENDS);
+	return 0;
+}
+
+static int round_run(struct bench *b, unsigned int round)
+{
+	int err, p;
+
+	err = drain_flows(b);
+	for (p = 0; !err && p < BENCH_PATH_MAX; p++) {
+		/* Replies exist once the first round pinned the flows; the
+		 * hash is deterministic, so later rounds pin the same. */
+		if (p == BENCH_PATH_REPLY && round == 0)
+			err = build_replies(b);
+		if (!err)
+			err = measure(b, &b->paths[p], &b->samples[p][round]);
+	}
+	return err;
+}
+
+/* Remove our pin root and the maps pinned in it (nothing else). */
+static void unpin_all(const char *root)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(root);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(root);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v]\n"
+		"  -r  rounds per path, >= 7 (default 7)\n"
+		"  -n  frames per path and round (default 100000)\n"
+		"  -c  flow capacity (default %u, as in production)\n"
+		"  -v  print every round\n",
+		SLOTLB_DEFAULT_FLOW_CAPACITY);
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b;
+	int opt, err;
+
+	b.flows_fd = -1;
+	b.rounds = 7;
+	b.n = 100000;
+	while ((opt = getopt(argc, argv, "r:n:c:vh")) != -1) {
+		switch (opt) {
+		case 'r':
+			b.rounds = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			b.n = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'c':
+			b.flow_capacity = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'v':
+			b.verbose = true;
+			break;
+		default:
+			usage();
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (b.rounds < 7 || b.rounds > 100 || !b.n || b.n > 1000000) {
+		usage();
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	b.deadline_ns = bench_now_ns() + DEADLINE_S * 1000000000ULL;
+
+	err = bench_setup(&b);
+	if (!err) {
+		bench_print_header(&b);
+		for (unsigned int r = 0; !err && r < b.rounds; r++)
+			err = round_run(&b, r);
+	}
+	if (!err)
+		bench_print_results(&b);
+	bench_teardown(&b);
+	if (b.pin_root[0])
+		unpin_all(b.pin_root);
+	if (err) {
+		fprintf(stderr, "Error: bench_xdp: %s\n",
+			b.why[0] ? b.why : strerror(-err));
+		return 1;
+	}
+	return 0;
+}

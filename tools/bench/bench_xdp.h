@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * bench_xdp internals: the paths it measures, their samples, and the
+ * setup/report half (bench_setup.c) shared with the measuring half
+ * (bench_xdp.c).
+ */
+#ifndef SLOTLB_BENCH_XDP_H
+#define SLOTLB_BENCH_XDP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include <slotlb/abi.h>
+
+#include "bench_lab.h"
+
+struct slotlb;
+struct xdp_floor_bpf;
+
+/* The paths, in the order a round runs them. */
+enum bench_path_id {
+	BENCH_PATH_NEW, /* SYNs of distinct new flows: choose and pin a backend
+			 */
+	BENCH_PATH_HOT, /* one established flow's ACK, again and again */
+	BENCH_PATH_EST, /* ACKs of distinct established flows */
+	BENCH_PATH_REPLY, /* backend -> client of those flows: source NAT */
+	BENCH_PATH_NOT_EP, /* UDP to an address with no endpoint: passed */
+	BENCH_PATH_MAX,
+};
+
+struct bench_path {
+	const char *name;
+	const struct lab_pkt *pkts; /* frames of the path */
+	uint32_t stride; /* 1: frame i is pkts[i]; 0: always pkts[0] */
+	int ifindex; /* ingress interface of the frames */
+	__u32 verdict; /* what every frame must get */
+	enum slotlb_reason reason; /* where every frame must be counted */
+	double anchor; /* Katran's ns/packet net of floor; 0: none */
+};
+
+/* One round of one path, ns per frame. */
+struct bench_sample {
+	double prog; /* slotlb, as the kernel timed it */
+	double floor; /* the XDP_TX floor over the same frames */
+	double net; /* prog - floor */
+};
+
+struct bench {
+	/* Options. */
+	unsigned int rounds;
+	uint32_t n; /* frames per path and round */
+	uint32_t flow_capacity; /* 0: the default */
+	bool verbose;
+
+	/* The lab and the programs under test. */
+	struct lab lab;
+	struct slotlb *lb;
+	struct xdp_floor_bpf *floor;
+	int prog_fd;
+	int floor_fd;
+	int flows_fd; /* the pinned flow map, to drain it between rounds */
+	char pin_root[64]; /* ours alone; removed at the end */
+
+	/* Frames, n each. */
+	struct lab_pkt *syn, *ack, *reply, *udp;
+	struct bench_path paths[BENCH_PATH_MAX];
+	struct bench_sample *samples[BENCH_PATH_MAX]; /* rounds each */
+
+	/* Facts for the report. */
+	int jit_enable; /* /proc/sys/net/core/bpf_jit_enable */
+	uint32_t jited_len; /* bytes of slotlb_xdp's native code */
+	uint64_t open_ns; /* slotlb_open() wall time */
+	uint64_t flows_memlock; /* kernel memory of the flow map, bytes */
+	uint32_t flows_entries; /* its max_entries */
+	unsigned int backends_used; /* backends the flows spread over */
+	int cpu; /* the CPU the run is pinned to */
+
+	uint64_t deadline_ns;
+	char why[256]; /* cause of failure, printed once by main */
+};
+
+uint64_t bench_now_ns(void);
+/* Record the cause of a failure in b->why and return err. */
+int bench_fail(struct bench *b, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+int bench_setup(struct bench *b);
+void bench_teardown(struct bench *b);
+void bench_print_header(const struct bench *b);
+void bench_print_results(const struct bench *b);
+
+#endif /* SLOTLB_BENCH_XDP_H */
