@@ -97,7 +97,8 @@ static __always_inline void forward_key(struct slotlb_flow_key *fk,
 	fk->pad[1] = 0;
 }
 
-/* Pin a new flow: reply entry first, so no reply can beat its entry. */
+/* Pin a new flow: reply entry first, so no reply can beat its entry.
+ * The reply entry learns its own next hop from the first reply. */
 static __always_inline int flow_create(const struct packet *pkt,
 				       const struct slotlb_flow *fwd)
 {

@@ -33,6 +33,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } endpoint_addrs SEC(".maps");
 
+/* Addresses of live backends: only packets from them can be replies, so
+ * other traffic that is not for an endpoint skips the flow table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct slotlb_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, SLOTLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_addrs SEC(".maps");
+
 /* The routing element of one app: a one-element array, never written
  * once referenced. */
 struct routing_element {
@@ -93,11 +103,12 @@ struct {
 } deployment_info SEC(".maps");
 
 /* Flow table: forward and reply entries of every tracked flow. Shared by
- * all CPUs because a reply may arrive on another queue than its request;
- * per-CPU LRU lists keep eviction from contending. Sized at load time. */
+ * all CPUs because a reply may arrive on another queue than its request,
+ * with one common LRU list: per-CPU lists (BPF_F_NO_COMMON_LRU) would
+ * split the capacity by CPU and made inserts twice as slow here. Sized
+ * at load time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct slotlb_flow_key);
 	__type(value, struct slotlb_flow);
 	__uint(max_entries, 2 * SLOTLB_DEFAULT_FLOW_CAPACITY);

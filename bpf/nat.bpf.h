@@ -2,8 +2,8 @@
 /*
  * NAT forwarding: rewrite the destination (client -> backend) or the
  * source (backend -> client) with incremental IP and L4 checksum
- * updates, then find the next hop with bpf_fib_lookup and fill in the
- * MACs. The host is the backends' gateway, so the kernel's routing and
+ * updates, then send it to the next hop bpf_fib_lookup gave (cached per
+ * flow for a short while) with the MACs filled in. The host is the backends' gateway, so the kernel's routing and
  * neighbour tables are the truth for both directions.
  */
 #ifndef SLOTLB_NAT_BPF_H
@@ -88,15 +88,20 @@ static __always_inline int nat_rewrite(struct xdp_md *ctx,
 	}
 }
 
-/* One hop of routing on the rewritten packet. On success the MACs are
- * set, the TTL is decremented and *ifindex is the egress interface. */
-static __always_inline int fib_forward(struct xdp_md *ctx, __u8 family,
-				       __u32 *ifindex)
+/* Load-time setting: how long a flow reuses its next hop. */
+const volatile __u64 nexthop_ttl_ns = SLOTLB_DEFAULT_NEXTHOP_TTL_MS * 1000000ULL;
+
+/*
+ * One FIB lookup on the rewritten packet, cached in the flow entry: the
+ * lookup is the largest single cost of a forwarded packet (~180 ns
+ * here), and a flow's next hop changes only with routes or neighbours.
+ */
+static __always_inline int nexthop_lookup(struct xdp_md *ctx, __u8 family,
+					  struct slotlb_flow *flow, __u64 now)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bpf_fib_lookup fib = {};
-	struct ethhdr *eth = data;
 	struct ipv6hdr *ip6h;
 	struct iphdr *iph;
 	int rc;
@@ -129,18 +134,34 @@ static __always_inline int fib_forward(struct xdp_md *ctx, __u8 family,
 		break;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		/* The kernel forwards the rewritten packet and resolves the
-		 * neighbour; later packets take the fast path. */
+		 * neighbour; a later packet finds it and caches it. */
 		return -SLOTLB_REASON_PASS_NO_NEIGH;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
 		return -SLOTLB_REASON_PASS_FRAG_NEEDED;
 	default:
 		return -SLOTLB_REASON_DROP_FIB;
 	}
+	flow->nh_ifindex = fib.ifindex;
+	__builtin_memcpy(flow->nh_dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(flow->nh_smac, fib.smac, ETH_ALEN);
+	flow->nh_time_ns = now;
+	return 0;
+}
+
+/* Send the packet to the flow's next hop: MACs, TTL / hop limit. */
+static __always_inline int nexthop_apply(struct xdp_md *ctx, __u8 family,
+					 const struct slotlb_flow *flow)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
 
 	if ((void *)(eth + 1) > data_end)
 		return -SLOTLB_REASON_DROP_TRUNCATED;
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, flow->nh_dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, flow->nh_smac, ETH_ALEN);
 	if (family == AF_INET) {
 		iph = data + L3_OFF;
 		if ((void *)(iph + 1) > data_end)
@@ -154,7 +175,6 @@ static __always_inline int fib_forward(struct xdp_md *ctx, __u8 family,
 			return -SLOTLB_REASON_DROP_TRUNCATED;
 		ip6h->hop_limit--;
 	}
-	*ifindex = fib.ifindex;
 	return 0;
 }
 

@@ -18,9 +18,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Send a packet of a pinned flow on: rewrite, route, count. */
 static __always_inline __u32 forward_flow(struct xdp_md *ctx,
 					  const struct packet *pkt,
-					  const struct slotlb_flow *flow,
+					  struct slotlb_flow *flow,
 					  enum nat_side side, bool new_flow,
-					  __u32 *ifindex)
+					  __u64 now, __u32 *ifindex)
 {
 	int rc;
 
@@ -28,13 +28,22 @@ static __always_inline __u32 forward_flow(struct xdp_md *ctx,
 	if (rc < 0)
 		return -rc;
 	count_flow(flow, pkt->len, new_flow);
-	rc = fib_forward(ctx, pkt->key.family, ifindex);
+	if (!flow->nh_ifindex || now - flow->nh_time_ns > nexthop_ttl_ns) {
+		rc = nexthop_lookup(ctx, pkt->key.family, flow, now);
+		if (rc < 0)
+			return -rc;
+	}
+	rc = nexthop_apply(ctx, pkt->key.family, flow);
 	if (rc < 0)
 		return -rc;
+	*ifindex = flow->nh_ifindex;
 	return side == NAT_SRC ? SLOTLB_REASON_REPLY : SLOTLB_REASON_FORWARD;
 }
 
-/* First packet of a flow to an endpoint: choose and pin a backend. */
+/* First packet of a flow to an endpoint: choose and pin a backend. The
+ * entries are written after the packet is routed, so the forward entry
+ * starts with its next hop cached, but before it leaves, so no reply can
+ * beat them. */
 static __always_inline __u32 new_flow(struct xdp_md *ctx,
 				      const struct packet *pkt,
 				      const struct slotlb_endpoint *ep,
@@ -60,10 +69,10 @@ static __always_inline __u32 new_flow(struct xdp_md *ctx,
 	__builtin_memcpy(fwd.addr, be->addr, sizeof(fwd.addr));
 	fwd.port = be->port;
 
+	reason = forward_flow(ctx, pkt, &fwd, NAT_DST, true, now, ifindex);
 	rc = flow_create(pkt, &fwd);
 	if (rc < 0)
 		return -rc;
-	reason = forward_flow(ctx, pkt, &fwd, NAT_DST, true, ifindex);
 	if (reason == SLOTLB_REASON_FORWARD && pkt->key.proto == IPPROTO_TCP &&
 	    !tcp_is_syn(pkt))
 		reason = SLOTLB_REASON_FORWARD_NONSYN;
@@ -76,26 +85,39 @@ static __always_inline __u32 to_endpoint(struct xdp_md *ctx,
 					 __u32 *ifindex)
 {
 	struct slotlb_flow *flow;
-	__u64 now = 0;
+	__u64 now;
 
 	if (pkt->ttl <= 1)
 		return SLOTLB_REASON_PASS_TTL;
-	if (pkt->key.proto == IPPROTO_UDP)
-		now = bpf_ktime_get_coarse_ns();
+	now = bpf_ktime_get_coarse_ns();
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
 	if (flow && flow->direction == SLOTLB_FLOW_FORWARD &&
 	    !flow_restarts(flow, pkt, now)) {
 		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-		return forward_flow(ctx, pkt, flow, NAT_DST, false, ifindex);
+		return forward_flow(ctx, pkt, flow, NAT_DST, false, now,
+				    ifindex);
 	}
-
-	if (pkt->key.proto == IPPROTO_TCP) {
-		if (!tcp_is_syn(pkt) && nonsyn_policy == SLOTLB_NONSYN_DROP)
-			return SLOTLB_REASON_DROP_NONSYN_MISS;
-		now = bpf_ktime_get_coarse_ns();
-	}
+	if (pkt->key.proto == IPPROTO_TCP && !tcp_is_syn(pkt) &&
+	    nonsyn_policy == SLOTLB_NONSYN_DROP)
+		return SLOTLB_REASON_DROP_NONSYN_MISS;
 	return new_flow(ctx, pkt, ep, now, ifindex);
+}
+
+/* May this packet belong to a tracked flow although it is not for an
+ * endpoint? Replies come from backends; a pinned flow whose endpoint was
+ * deleted still goes to an endpoint address. Everything else is the
+ * host's own traffic and skips the (large, cache-cold) flow table. */
+static __always_inline bool maybe_tracked(const struct packet *pkt)
+{
+	struct slotlb_addr_key key = {
+		.family = pkt->key.family,
+	};
+
+	__builtin_memcpy(key.addr, pkt->key.src, sizeof(key.addr));
+	if (bpf_map_lookup_elem(&backend_addrs, &key))
+		return true;
+	return is_endpoint_addr(pkt->key.dst, pkt->key.family);
 }
 
 /* Not for an endpoint: a reply of a tracked flow, a pinned flow whose
@@ -105,23 +127,25 @@ static __always_inline __u32 not_to_endpoint(struct xdp_md *ctx,
 					     __u32 *ifindex)
 {
 	struct slotlb_flow *flow;
-	__u64 now = 0;
+	__u64 now;
 
+	if (!maybe_tracked(pkt))
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
 	if (!flow)
 		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
 	if (pkt->ttl <= 1)
 		return SLOTLB_REASON_PASS_TTL;
-	if (pkt->key.proto == IPPROTO_UDP)
-		now = bpf_ktime_get_coarse_ns();
+	now = bpf_ktime_get_coarse_ns();
 
 	if (flow->direction == SLOTLB_FLOW_REPLY) {
 		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_BACKEND);
 		flow_mark_from_reply(pkt, flow);
-		return forward_flow(ctx, pkt, flow, NAT_SRC, false, ifindex);
+		return forward_flow(ctx, pkt, flow, NAT_SRC, false, now,
+				    ifindex);
 	}
 	flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-	return forward_flow(ctx, pkt, flow, NAT_DST, false, ifindex);
+	return forward_flow(ctx, pkt, flow, NAT_DST, false, now, ifindex);
 }
 
 static __always_inline __u32 process(struct xdp_md *ctx, struct packet *pkt,

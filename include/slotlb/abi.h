@@ -65,6 +65,10 @@
 #define SLOTLB_DEFAULT_UDP_TIMEOUT_S 30
 #define SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S 10
 
+/* How long a flow reuses the next hop bpf_fib_lookup gave it before it
+ * asks again: a route or neighbour change reaches flows within this. */
+#define SLOTLB_DEFAULT_NEXTHOP_TTL_MS 1000
+
 /* Version label of a deployment, NUL-terminated. */
 #define SLOTLB_VERSION_LEN 32
 
@@ -203,7 +207,9 @@ _Static_assert(sizeof(struct slotlb_flow_key) == 40, "flow key");
 /*
  * A flow entry. The forward entry pins the backend (its address is kept
  * here, so the flow outlives its deployment); the reply entry holds the
- * endpoint to restore as source.
+ * endpoint to restore as source. Each entry caches the next hop of its
+ * direction for SLOTLB_DEFAULT_NEXTHOP_TTL_MS, so established packets
+ * skip the FIB lookup.
  */
 struct slotlb_flow {
 	__be32 addr[4]; /* forward: backend addr; reply: endpoint addr */
@@ -214,8 +220,12 @@ struct slotlb_flow {
 	__u32 deployment_id; /* deployment the flow was pinned under */
 	__u32 endpoint_id; /* for endpoint_stats */
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC, 1 s resolution */
+	__u32 nh_ifindex; /* cached next hop: egress, 0 = none */
+	__u8 nh_dmac[6]; /* cached next hop: destination MAC */
+	__u8 nh_smac[6]; /* cached next hop: source MAC */
+	__u64 nh_time_ns; /* when bpf_fib_lookup gave the next hop */
 };
-_Static_assert(sizeof(struct slotlb_flow) == 40, "flow");
+_Static_assert(sizeof(struct slotlb_flow) == 64, "flow");
 
 /* Per-CPU counters of an endpoint, deployment or backend. */
 struct slotlb_counters {

@@ -83,25 +83,69 @@ int slotlb_endpoint_delete(struct slotlb *lb,
 	return bpf_map_delete_elem(MAP_FD(lb, endpoint_addrs), &ak);
 }
 
+/* Count one more (delta 1) or one less (-1) backend at be's address. */
+static int backend_addr_ref(struct slotlb *lb, const struct slotlb_backend *be,
+			    int delta)
+{
+	int fd = MAP_FD(lb, backend_addrs);
+	struct slotlb_addr_key ak = {};
+	__u32 refs = 0;
+
+	memcpy(ak.addr, be->addr, sizeof(ak.addr));
+	ak.family = be->family;
+	bpf_map_lookup_elem(fd, &ak, &refs);
+	if (delta < 0 && refs <= 1) {
+		int err = bpf_map_delete_elem(fd, &ak);
+
+		return err == -ENOENT ? 0 : err;
+	}
+	refs += delta;
+	return bpf_map_update_elem(fd, &ak, &refs, BPF_ANY);
+}
+
+/* Replace whatever backend id holds with be (family 0 = none). */
+static int backend_write(struct slotlb *lb, uint32_t backend_id,
+			 const struct slotlb_backend *be)
+{
+	struct slotlb_backend old = {};
+	int err;
+
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	err = bpf_map_lookup_elem(MAP_FD(lb, backends), &backend_id, &old);
+	if (err)
+		return err;
+	if (!memcmp(&old, be, sizeof(old)))
+		return 0;
+	/* The new address is known as a backend's before it is used. */
+	if (be->family) {
+		err = backend_addr_ref(lb, be, 1);
+		if (err)
+			return err;
+	}
+	err = bpf_map_update_elem(MAP_FD(lb, backends), &backend_id, be,
+				  BPF_ANY);
+	if (err) {
+		if (be->family)
+			backend_addr_ref(lb, be, -1);
+		return err;
+	}
+	return old.family ? backend_addr_ref(lb, &old, -1) : 0;
+}
+
 int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 		       const struct slotlb_backend *be)
 {
-	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
-		return -ERANGE;
 	if (be->family != AF_INET && be->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	return bpf_map_update_elem(MAP_FD(lb, backends), &backend_id, be,
-				   BPF_ANY);
+	return backend_write(lb, backend_id, be);
 }
 
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 {
 	struct slotlb_backend none = {};
 
-	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
-		return -ERANGE;
-	return bpf_map_update_elem(MAP_FD(lb, backends), &backend_id, &none,
-				   BPF_ANY);
+	return backend_write(lb, backend_id, &none);
 }
 
 static int by_address(const void *a, const void *b, void *ctx)
