@@ -13,6 +13,9 @@
 #   make V=1        show commands;  make SAN=1  tests with ASan/UBSan
 
 .DELETE_ON_ERROR:
+# BPF objects are outputs too (tests and iproute2 load them), not
+# intermediates of their skeletons.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 BUILD     ?= build

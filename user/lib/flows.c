@@ -143,7 +143,7 @@ out:
 	return err;
 }
 
-static uint64_t monotonic_ns(void)
+uint64_t slotlb_now_ns(void)
 {
 	struct timespec ts;
 
@@ -165,11 +165,11 @@ struct count_ctx {
 	uint64_t now;
 };
 
-/* Pinned = a forward entry of a flow that is neither closed nor idle
- * past its timeout. */
-static bool flow_is_live(const struct slotlb *lb, const struct slotlb_flow_key *k,
-			 const struct slotlb_flow *f, uint64_t now)
+bool slotlb_flow_live(const struct slotlb *lb, const struct slotlb_flow_key *k,
+		      const struct slotlb_flow *f, uint64_t now)
 {
+	if (f->direction != SLOTLB_FLOW_FORWARD)
+		return false;
 	if (k->proto == IPPROTO_UDP)
 		return now - f->last_seen_ns <=
 		       (uint64_t)lb->udp_timeout_s * NS_PER_SEC;
@@ -181,8 +181,7 @@ static int count_one(const struct slotlb_flow_key *k,
 {
 	struct count_ctx *c = ctx;
 
-	if (f->direction == SLOTLB_FLOW_FORWARD && f->deployment_id < c->n &&
-	    flow_is_live(c->lb, k, f, c->now))
+	if (f->deployment_id < c->n && slotlb_flow_live(c->lb, k, f, c->now))
 		c->counts[f->deployment_id]++;
 	return 0;
 }
@@ -190,7 +189,7 @@ static int count_one(const struct slotlb_flow_key *k,
 int slotlb_flows_count_by_deployment(struct slotlb *lb, uint64_t *counts,
 				     size_t n)
 {
-	struct count_ctx c = { lb, counts, n, monotonic_ns() };
+	struct count_ctx c = { lb, counts, n, slotlb_now_ns() };
 
 	memset(counts, 0, n * sizeof(*counts));
 	return slotlb_flows_foreach(lb, count_one, &c);
@@ -257,7 +256,7 @@ static int gc_one(const struct slotlb_flow_key *k, const struct slotlb_flow *f,
 
 int slotlb_flows_gc(struct slotlb *lb)
 {
-	struct gc_ctx g = { .lb = lb, .now = monotonic_ns() };
+	struct gc_ctx g = { .lb = lb, .now = slotlb_now_ns() };
 	int removed = 0, err;
 	size_t i;
 

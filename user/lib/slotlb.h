@@ -115,6 +115,12 @@ const char *slotlb_reason_name(enum slotlb_reason reason);
 typedef int (*slotlb_flow_cb)(const struct slotlb_flow_key *key,
 			      const struct slotlb_flow *flow, void *ctx);
 int slotlb_flows_foreach(struct slotlb *lb, slotlb_flow_cb cb, void *ctx);
+/* Clock of the flow table (CLOCK_MONOTONIC, ns). */
+uint64_t slotlb_now_ns(void);
+/* Is this a forward entry of a flow that still pins its backend: not
+ * closed (TCP) and not idle past its timeout (UDP)? */
+bool slotlb_flow_live(const struct slotlb *lb, const struct slotlb_flow_key *key,
+		      const struct slotlb_flow *flow, uint64_t now_ns);
 /* Forward entries still pinned to each deployment: counts[id] for id <
  * n (drain progress). */
 int slotlb_flows_count_by_deployment(struct slotlb *lb, uint64_t *counts,

@@ -21,17 +21,20 @@
 #define DRAIN_MARGIN_MS 1000
 
 struct walk {
+	struct slotlb *lb;
+	uint64_t now_ns;
 	uint64_t *deployments;
 	uint64_t *backends;
 };
 
+/* Count the flows that still pin their backend; closed ones linger in
+ * the table for a while but hold nothing back. */
 static int count_flow(const struct slotlb_flow_key *key,
 		      const struct slotlb_flow *flow, void *ctx)
 {
 	struct walk *w = ctx;
 
-	(void)key;
-	if (flow->direction != SLOTLB_FLOW_FORWARD)
+	if (!slotlb_flow_live(w->lb, key, flow, w->now_ns))
 		return 0;
 	if (flow->deployment_id < SLOTLB_MAX_DEPLOYMENTS)
 		w->deployments[flow->deployment_id]++;
@@ -94,6 +97,20 @@ static void retire(struct daemon *d, const struct st_snapshot *s,
 		dep->version);
 }
 
+/* Is dep what some slot held before its last change? Then a rollback
+ * may put it back: it keeps its ring and ids (it takes no new flows, as
+ * no slot references it) instead of being retired. */
+static bool rollback_target(const struct st_snapshot *s,
+			    const struct st_deployment *dep)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_slots; i++)
+		if (s->slots[i].previous == dep->serial)
+			return true;
+	return false;
+}
+
 static void drain_tick(struct daemon *d, struct walk *w)
 {
 	struct st_snapshot s = {0};
@@ -109,6 +126,8 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	memset(w->deployments, 0,
 	       SLOTLB_MAX_DEPLOYMENTS * sizeof(*w->deployments));
 	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
+	w->lb = d->lb;
+	w->now_ns = slotlb_now_ns();
 	err = slotlb_flows_foreach(d->lb, count_flow, w);
 	if (err < 0) {
 		log_msg("Error: flow walk: %s", strerror(-err));
@@ -139,6 +158,8 @@ static void drain_tick(struct daemon *d, struct walk *w)
 			continue;
 		/* a rollback may be warming it up to put it back */
 		if (dep->app_id >= 0 && d->busy[dep->app_id])
+			continue;
+		if (rollback_target(&s, dep))
 			continue;
 		retire(d, &s, dep);
 	}
