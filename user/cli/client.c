@@ -164,6 +164,17 @@ static int request(const char *method, const char *path, json_t *body,
 		      strerror(os_errno ? (int)os_errno : ECONNREFUSED));
 		goto out;
 	}
+	if (cb && (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR ||
+		   rc == CURLE_GOT_NOTHING)) {
+		/* Cut short, e.g. the daemon died mid-swap: the outcome is
+		 * unknown, which the caller, seeing no "done", says. */
+		if (s.stream && s.len && !s.cb_rc) {
+			s.buf[s.len++] = '\n';
+			feed_lines(&s);
+		}
+		err = s.cb_rc;
+		goto out;
+	}
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.cb_rc)) {
 		p_err("slotlbd: %s", curl_easy_strerror(rc));
 		goto out;

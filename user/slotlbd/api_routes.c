@@ -306,6 +306,9 @@ static void *stream_worker(void *arg)
 		json_object_set_new(done, "error", json_string(res.error));
 	if (h)
 		json_object_set_new(done, "history", h);
+	if (res.status == 200 && res.switch_us)
+		json_object_set_new(done, "switch_us",
+				    json_integer(res.switch_us));
 	stream_put(s, done, true);
 	stream_unref(s);
 	return NULL;
@@ -378,6 +381,9 @@ static void run_swap(struct daemon *d, struct swap_plan *plan, bool progress,
 		r->json = json_object();
 	if (h)
 		json_object_set_new(r->json, "history", h);
+	if (res.status == 200 && res.switch_us)
+		json_object_set_new(r->json, "switch_us",
+				    json_integer(res.switch_us));
 }
 
 static void post_swap(struct daemon *d, struct MHD_Connection *conn,

@@ -42,6 +42,7 @@ struct op_result {
 	int status;
 	char error[384];
 	int64_t history_id; /* history entry written, 0 if none */
+	int64_t switch_us; /* swap: end of warm-up to map updated, 0 if none */
 };
 
 void op_fail(struct op_result *res, int status, const char *fmt, ...)
