@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Flow policy through BPF_PROG_TEST_RUN: expiring TTLs, empty slots, the
+ * non-SYN miss policies, the TCP close and UDP idle lifecycle, flow GC and
+ * drain counts, and flows surviving a reload of the program on the same
+ * pinned maps. Runs with a 1 s UDP timeout and a 1 s closed-TCP linger so
+ * the lifecycle can be watched in a few seconds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include "lab.h"
+
+static struct lab lab;
+static unsigned int cases_run;
+static const struct slotlb_opts lab_opts = {
+	.flow_capacity = 4096,
+	.udp_timeout_s = 1,
+	.tcp_closed_timeout_s = 1,
+};
+
+/* Long enough for a 1 s timeout on a clock with 1 s resolution. */
+#define IDLE_US 2200000
+
+#define TCP4(...)                                                           \
+	{                                                                   \
+		.family = AF_INET, .proto = IPPROTO_TCP, .src = CLIENT4,    \
+		.dst = VIP4, .dport = PORT_HTTP, .payload = 10, __VA_ARGS__ \
+	}
+#define UDP4(...)                                                          \
+	{                                                                  \
+		.family = AF_INET, .proto = IPPROTO_UDP, .src = CLIENT4,   \
+		.dst = VIP4, .dport = PORT_DNS, .payload = 10, __VA_ARGS__ \
+	}
+#define TCP6(...)                                                           \
+	{                                                                   \
+		.family = AF_INET6, .proto = IPPROTO_TCP, .src = CLIENT6,   \
+		.dst = VIP6, .dport = PORT_HTTP, .payload = 10, __VA_ARGS__ \
+	}
+#define UDP6(...)                                                          \
+	{                                                                  \
+		.family = AF_INET6, .proto = IPPROTO_UDP, .src = CLIENT6,  \
+		.dst = VIP6, .dport = PORT_DNS, .payload = 10, __VA_ARGS__ \
+	}
+
+/* A flow under test: the client's spec and the backend it was pinned to. */
+struct flow {
+	struct pkt_spec c; /* client -> endpoint */
+	const struct lab_backend *be;
+};
+
+static size_t client_frame(uint8_t *buf, struct pkt_spec *s)
+{
+	s->smac = lab_client_mac(s->family, s->src);
+	s->dmac = lab_pub_mac;
+	return pkt_build(buf, s);
+}
+
+/* Client sends with these flags; returns the output. */
+static void client_send(struct lab *l, struct flow *f, uint8_t flags,
+			struct xdp_out *out)
+{
+	uint8_t in[PKT_MAX];
+	size_t len;
+
+	f->c.flags = flags;
+	len = client_frame(in, &f->c);
+	lab_run(l, lab_pub_ifindex, in, len, out);
+	cases_run++;
+}
+
+/* Client sends, and the packet must reach a backend of dep. */
+static const struct lab_backend *client_expect(struct lab *l, struct flow *f,
+					       uint8_t flags, uint32_t dep,
+					       int reason, const char *desc)
+{
+	struct xdp_out out;
+
+	client_send(l, f, flags, &out);
+	return assert_forwarded(desc, &out, &f->c, lab_pub_ifindex, dep,
+				reason);
+}
+
+/* Start a flow (SYN or first datagram) on dep. */
+static void flow_open(struct flow *f, const struct pkt_spec *spec, uint32_t dep,
+		      const char *desc)
+{
+	f->c = *spec;
+	f->c.seed = f->c.sport = lab_port();
+	f->be = client_expect(&lab, f, f->c.proto == IPPROTO_TCP ? F_SYN : 0,
+			      dep, SLOTLB_REASON_FORWARD, desc);
+}
+
+/* The backend answers with these flags; it must reach the client. */
+static void backend_send(struct lab *l, const struct flow *f, uint8_t flags,
+			 const char *desc)
+{
+	struct pkt_spec r = {0};
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	r.family = f->c.family;
+	r.proto = f->c.proto;
+	r.src = f->be->addr;
+	r.sport = f->be->port;
+	r.dst = f->c.src;
+	r.dport = f->c.sport;
+	r.flags = flags;
+	r.payload = 21;
+	r.seed = (uint16_t)(f->c.sport + 1);
+	r.smac = f->be->mac;
+	r.dmac = lab_back_mac;
+	len = pkt_build(in, &r);
+	lab_run(l, lab_back_ifindex, in, len, &out);
+	assert_replied(desc, &out, &r, f->c.dst, f->c.dport);
+	cases_run++;
+}
+
+static uint32_t app_of(const struct pkt_spec *s)
+{
+	return s->family == AF_INET ? APP_WEB4 : APP_WEB6;
+}
+
+static uint32_t dep_a(const struct pkt_spec *s)
+{
+	return s->family == AF_INET ? DEP_A4 : DEP_A6;
+}
+
+static uint32_t dep_b(const struct pkt_spec *s)
+{
+	return s->family == AF_INET ? DEP_B4 : DEP_B6;
+}
+
+static void test_ttl_expiring_passes_untouched(void **state)
+{
+	static const struct {
+		const char *desc;
+		struct pkt_spec in;
+	} rows[] = {
+		{"v4 TCP SYN with TTL 1", TCP4(.flags = F_SYN, .ttl = 1)},
+		{"v4 UDP with TTL 1", UDP4(.ttl = 1)},
+		{"v6 TCP SYN with hop limit 1", TCP6(.flags = F_SYN, .ttl = 1)},
+		{"v6 UDP with hop limit 1", UDP6(.ttl = 1)},
+	};
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	struct flow f;
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct pkt_spec s = rows[i].in;
+
+		s.seed = s.sport = lab_port();
+		len = client_frame(in, &s);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		assert_untouched(rows[i].desc, &out, in, len, XDP_PASS,
+				 SLOTLB_REASON_PASS_TTL);
+		cases_run++;
+	}
+	/* The TTL-1 SYN made no entry: an ACK of its tuple is a miss. */
+	f.c = rows[0].in;
+	f.c.seed = f.c.sport = lab_port();
+	len = client_frame(in, &f.c);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_untouched("TTL-1 SYN", &out, in, len, XDP_PASS,
+			 SLOTLB_REASON_PASS_TTL);
+	f.c.ttl = 64;
+	client_expect(&lab, &f, F_ACK, DEP_A4, SLOTLB_REASON_FORWARD_NONSYN,
+		      "ACK after a TTL-1 SYN is a non-SYN miss");
+
+	/* Established flows and replies expiring pass too. */
+	flow_open(&f, &(struct pkt_spec)TCP4(), DEP_A4, "flow for TTL 1");
+	f.c.ttl = 1;
+	f.c.flags = F_ACK;
+	len = client_frame(in, &f.c);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_untouched("established packet with TTL 1", &out, in, len,
+			 XDP_PASS, SLOTLB_REASON_PASS_TTL);
+	cases_run++;
+}
+
+static void test_empty_slot_drops(void **state)
+{
+	const struct pkt_spec staging = TCP4(.dport = PORT_STAGING);
+	const struct pkt_spec udp = UDP4();
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	struct flow f;
+	size_t len;
+
+	(void)state;
+	f.c = staging;
+	f.c.seed = f.c.sport = lab_port();
+	client_send(&lab, &f, F_SYN, &out);
+	assert_verdict("SYN to the empty staging slot", &out, XDP_DROP);
+	assert_reason("SYN to the empty staging slot", &out,
+		      SLOTLB_REASON_DROP_NO_DEPLOYMENT);
+
+	/* Pin a flow, then empty the production slot. */
+	flow_open(&f, &(struct pkt_spec)TCP4(), DEP_A4, "flow before emptying");
+	lab_route(&lab, APP_WEB4, 0);
+	client_expect(&lab, &f, F_ACK, DEP_A4, SLOTLB_REASON_FORWARD,
+		      "pinned flow after its slot was emptied");
+
+	f.c = udp;
+	f.c.seed = f.c.sport = lab_port();
+	len = client_frame(in, &f.c);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_verdict("UDP to an emptied slot", &out, XDP_DROP);
+	assert_reason("UDP to an emptied slot", &out,
+		      SLOTLB_REASON_DROP_NO_DEPLOYMENT);
+	cases_run++;
+}
+
+static void test_nonsyn_miss_hash_policy(void **state)
+{
+	const struct lab_backend *be;
+	struct flow f;
+
+	(void)state;
+	f.c = (struct pkt_spec)TCP4();
+	f.c.seed = f.c.sport = lab_port();
+	be = client_expect(&lab, &f, F_ACK, DEP_A4,
+			   SLOTLB_REASON_FORWARD_NONSYN, "ACK with no entry");
+	lab_route(&lab, APP_WEB4, DEP_B4);
+	if (client_expect(&lab, &f, F_ACK | F_PSH, DEP_A4,
+			  SLOTLB_REASON_FORWARD,
+			  "next ACK follows the entry the miss made") != be)
+		fail_msg("non-SYN miss entry not followed");
+}
+
+static void test_nonsyn_miss_drop_policy(void **state)
+{
+	struct slotlb_opts opts = lab_opts;
+	struct lab strict = {0};
+	struct xdp_out out;
+	struct flow f;
+
+	(void)state;
+	opts.nonsyn_policy = SLOTLB_NONSYN_DROP;
+	if (lab_open(&strict, "strict", &opts, true))
+		fail_msg("second instance with the drop policy did not open");
+	f.c = (struct pkt_spec)TCP4();
+	f.c.seed = f.c.sport = lab_port();
+	/* On failure the pins go at exit (lab.c), the instance with it. */
+	client_send(&strict, &f, F_ACK, &out);
+	assert_verdict("ACK with no entry (drop policy)", &out, XDP_DROP);
+	assert_reason("ACK with no entry (drop policy)", &out,
+		      SLOTLB_REASON_DROP_NONSYN_MISS);
+	f.c.seed = f.c.sport = lab_port();
+	client_expect(&strict, &f, F_SYN, DEP_A4, SLOTLB_REASON_FORWARD,
+		      "SYN under the drop policy");
+	client_expect(&strict, &f, F_ACK, DEP_A4, SLOTLB_REASON_FORWARD,
+		      "ACK of a pinned flow under the drop policy");
+	lab_close(&strict);
+}
+
+/* Packets that end (or do not end) a flow, client or backend side. */
+struct close_step {
+	bool from_backend;
+	uint8_t flags;
+};
+
+static const struct {
+	const char *desc;
+	struct pkt_spec in;
+	struct close_step steps[2];
+	size_t nsteps;
+	bool closed; /* a new SYN must pick the new deployment */
+} close_cases[] = {
+	{"v4 FIN client, FIN backend",
+	 TCP4(),
+	 {{false, F_FIN | F_ACK}, {true, F_FIN | F_ACK}},
+	 2,
+	 true},
+	{"v4 FIN backend, FIN client",
+	 TCP4(),
+	 {{true, F_FIN | F_ACK}, {false, F_FIN | F_ACK}},
+	 2,
+	 true},
+	{"v6 FIN client, FIN backend",
+	 TCP6(),
+	 {{false, F_FIN | F_ACK}, {true, F_FIN | F_ACK}},
+	 2,
+	 true},
+	{"v4 RST from client", TCP4(), {{false, F_RST}}, 1, true},
+	{"v4 RST from backend", TCP4(), {{true, F_RST | F_ACK}}, 1, true},
+	{"v6 RST from client", TCP6(), {{false, F_RST | F_ACK}}, 1, true},
+	{"v4 SYN retransmit, not closed", TCP4(), {{false, 0}}, 0, false},
+	{"v6 SYN retransmit, not closed", TCP6(), {{false, 0}}, 0, false},
+	{"v4 FIN from client only", TCP4(), {{false, F_FIN | F_ACK}}, 1, false},
+	{"v4 FIN from backend only", TCP4(), {{true, F_FIN | F_ACK}}, 1, false},
+};
+
+static void test_closed_flow_reselects(void **state)
+{
+	const struct lab_backend *be;
+	char desc[128];
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(close_cases) / sizeof(close_cases[0]); i++) {
+		const struct pkt_spec *s = &close_cases[i].in;
+		struct flow f;
+
+		lab_route(&lab, app_of(s), dep_a(s));
+		snprintf(desc, sizeof(desc), "%s: SYN", close_cases[i].desc);
+		flow_open(&f, s, dep_a(s), desc);
+		backend_send(&lab, &f, F_SYN | F_ACK, desc);
+		lab_route(&lab, app_of(s), dep_b(s));
+		for (k = 0; k < close_cases[i].nsteps; k++) {
+			const struct close_step *st = &close_cases[i].steps[k];
+
+			snprintf(desc, sizeof(desc), "%s: step %zu",
+				 close_cases[i].desc, k + 1);
+			if (st->from_backend)
+				backend_send(&lab, &f, st->flags, desc);
+			else if (client_expect(&lab, &f, st->flags, dep_a(s),
+					       SLOTLB_REASON_FORWARD,
+					       desc) != f.be)
+				fail_msg("%s: left its backend", desc);
+		}
+		snprintf(desc, sizeof(desc), "%s: new SYN, same tuple",
+			 close_cases[i].desc);
+		be = client_expect(&lab, &f, F_SYN,
+				   close_cases[i].closed ? dep_b(s) : dep_a(s),
+				   SLOTLB_REASON_FORWARD, desc);
+		if (!close_cases[i].closed && be != f.be)
+			fail_msg("%s: moved to %s", desc, be->addr);
+	}
+}
+
+static void test_udp_idle_timeout_reselects(void **state)
+{
+	const struct pkt_spec specs[] = {UDP4(), UDP6()};
+	struct flow f[2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		flow_open(&f[i], &specs[i], dep_a(&specs[i]), "UDP first");
+		lab_route(&lab, app_of(&specs[i]), dep_b(&specs[i]));
+	}
+	usleep(400000);
+	for (i = 0; i < 2; i++) {
+		if (client_expect(&lab, &f[i], 0, dep_a(&specs[i]),
+				  SLOTLB_REASON_FORWARD,
+				  "UDP 0.4 s later follows") != f[i].be)
+			fail_msg(
+				"UDP flow left its backend before the timeout");
+		backend_send(&lab, &f[i], 0, "UDP answer before the timeout");
+	}
+	usleep(IDLE_US);
+	for (i = 0; i < 2; i++) {
+		f[i].be = client_expect(&lab, &f[i], 0, dep_b(&specs[i]),
+					SLOTLB_REASON_FORWARD,
+					"UDP after the idle timeout reselects");
+		backend_send(&lab, &f[i], 0, "UDP answer from the new backend");
+	}
+}
+
+struct find_ctx {
+	struct slotlb_flow_key fwd, rev;
+	bool fwd_found, rev_found;
+};
+
+static int find_cb(const struct slotlb_flow_key *k,
+		   const struct slotlb_flow *fl, void *ctx)
+{
+	struct find_ctx *c = ctx;
+
+	(void)fl;
+	if (!memcmp(k, &c->fwd, sizeof(*k)))
+		c->fwd_found = true;
+	if (!memcmp(k, &c->rev, sizeof(*k)))
+		c->rev_found = true;
+	return 0;
+}
+
+/* Are the forward and reply entries of f in the flow table? */
+static void entries_of(const struct flow *f, bool *fwd, bool *rev)
+{
+	struct find_ctx c = {0};
+	uint8_t a[16];
+
+	pkt_addr(f->c.family, f->c.src, a);
+	memcpy(c.fwd.src, a, 16);
+	memcpy(c.rev.dst, a, 16);
+	pkt_addr(f->c.family, f->c.dst, a);
+	memcpy(c.fwd.dst, a, 16);
+	pkt_addr(f->be->family, f->be->addr, a);
+	memcpy(c.rev.src, a, 16);
+	c.fwd.sport = c.rev.dport = htons(f->c.sport);
+	c.fwd.dport = htons(f->c.dport);
+	c.rev.sport = htons(f->be->port);
+	c.fwd.proto = c.rev.proto = f->c.proto;
+	c.fwd.family = c.rev.family = (uint8_t)f->c.family;
+	assert_int_equal(slotlb_flows_foreach(lab.lb, find_cb, &c), 0);
+	*fwd = c.fwd_found;
+	*rev = c.rev_found;
+}
+
+static void expect_entries(const struct flow *f, bool present, const char *desc)
+{
+	bool fwd, rev;
+
+	entries_of(f, &fwd, &rev);
+	if (fwd != present || rev != present)
+		fail_msg("%s: forward entry %s, reply entry %s; want both %s",
+			 desc, fwd ? "present" : "gone",
+			 rev ? "present" : "gone",
+			 present ? "present" : "gone");
+}
+
+static void test_gc_removes_closed_and_idle_flows(void **state)
+{
+	struct flow closed, open, udp;
+	int removed;
+
+	(void)state;
+	flow_open(&closed, &(struct pkt_spec)TCP4(), DEP_A4, "GC closed");
+	client_expect(&lab, &closed, F_FIN | F_ACK, DEP_A4,
+		      SLOTLB_REASON_FORWARD, "GC closed: FIN");
+	backend_send(&lab, &closed, F_FIN | F_ACK, "GC closed: FIN back");
+	flow_open(&open, &(struct pkt_spec)TCP6(), DEP_A6, "GC open");
+	backend_send(&lab, &open, F_SYN | F_ACK, "GC open: SYN-ACK");
+	flow_open(&udp, &(struct pkt_spec)UDP4(), DEP_A4, "GC UDP");
+
+	removed = slotlb_flows_gc(lab.lb);
+	assert_true(removed >= 0);
+	expect_entries(&closed, true, "closed flow within its linger");
+	expect_entries(&open, true, "open flow");
+	expect_entries(&udp, true, "UDP flow within its timeout");
+
+	usleep(IDLE_US);
+	removed = slotlb_flows_gc(lab.lb);
+	if (removed < 4)
+		fail_msg("GC removed %d entries, want at least 4", removed);
+	expect_entries(&closed, false, "closed flow past its linger");
+	expect_entries(&open, true, "open flow after GC");
+	expect_entries(&udp, false, "UDP flow past its timeout");
+	printf("gc: removed %d entries\n", removed);
+}
+
+static void expect_counts(uint64_t c4, uint64_t d4, const char *desc)
+{
+	uint64_t counts[DEP_COUNT];
+
+	assert_int_equal(
+		slotlb_flows_count_by_deployment(lab.lb, counts, DEP_COUNT), 0);
+	if (counts[DEP_C4] != c4 || counts[DEP_D4] != d4)
+		fail_msg("%s: %llu flows on C, %llu on D; want %llu and %llu",
+			 desc, (unsigned long long)counts[DEP_C4],
+			 (unsigned long long)counts[DEP_D4],
+			 (unsigned long long)c4, (unsigned long long)d4);
+}
+
+static void test_count_by_deployment(void **state)
+{
+	const struct pkt_spec drain = TCP4(.dst = VIP4_DRAIN);
+	struct flow f[5];
+	size_t i;
+
+	(void)state;
+	expect_counts(0, 0, "before any flow");
+	for (i = 0; i < 5; i++) {
+		if (i == 3)
+			lab_route(&lab, APP_DRAIN, DEP_D4);
+		flow_open(&f[i], &drain, i < 3 ? DEP_C4 : DEP_D4, "drain");
+	}
+	expect_counts(3, 2, "3 flows on C, 2 on D");
+	client_expect(&lab, &f[0], F_FIN | F_ACK, DEP_C4, SLOTLB_REASON_FORWARD,
+		      "drain FIN");
+	expect_counts(3, 2, "half-closed flow still pinned");
+	backend_send(&lab, &f[0], F_FIN | F_ACK, "drain FIN back");
+	expect_counts(2, 2, "closed flow no longer pinned");
+	backend_send(&lab, &f[4], F_RST, "drain RST");
+	expect_counts(2, 1, "reset flow no longer pinned");
+}
+
+/* A second program on the same pins, then a restart of the first. */
+static void test_reload_keeps_flows(void **state)
+{
+	struct bpf_prog_info info1 = {0}, info2 = {0};
+	__u32 len1 = sizeof(info1), len2 = sizeof(info2);
+	struct lab second = {0};
+	struct flow f, g;
+
+	(void)state;
+	flow_open(&f, &(struct pkt_spec)TCP4(), DEP_A4, "before reload");
+	backend_send(&lab, &f, F_SYN | F_ACK, "before reload: SYN-ACK");
+	lab_route(&lab, APP_WEB4, DEP_B4);
+
+	if (lab_open(&second, "flows", &lab_opts, false))
+		fail_msg("second instance on the same pin root did not open");
+	assert_int_equal(
+		bpf_obj_get_info_by_fd(slotlb_prog_fd(lab.lb), &info1, &len1),
+		0);
+	assert_int_equal(bpf_obj_get_info_by_fd(slotlb_prog_fd(second.lb),
+						&info2, &len2),
+			 0);
+	if (info1.id == info2.id)
+		fail_msg("second open did not load a second program");
+	if (client_expect(&second, &f, F_ACK, DEP_A4, SLOTLB_REASON_FORWARD,
+			  "established, second program") != f.be)
+		fail_msg("second program moved the flow");
+	backend_send(&second, &f, F_ACK, "reply, second program");
+	g.c = f.c;
+	g.c.seed = g.c.sport = lab_port();
+	g.be = client_expect(&second, &g, F_SYN, DEP_B4, SLOTLB_REASON_FORWARD,
+			     "new flow, second program");
+	lab_close_keep(&second);
+
+	/* Restart: the first instance goes away, a new one takes over. */
+	lab_close_keep(&lab);
+	if (lab_open(&lab, "flows", &lab_opts, false))
+		fail_msg("reopen on the same pin root failed");
+	if (client_expect(&lab, &f, F_ACK, DEP_A4, SLOTLB_REASON_FORWARD,
+			  "established, after restart") != f.be)
+		fail_msg("restart moved the flow");
+	if (client_expect(&lab, &g, F_ACK, DEP_B4, SLOTLB_REASON_FORWARD,
+			  "second program's flow, after restart") != g.be)
+		fail_msg("restart moved the second program's flow");
+}
+
+static int reset_routing(void **state)
+{
+	(void)state;
+	lab_route_default(&lab);
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return lab_open(&lab, "flows", &lab_opts, true) ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	lab_close(&lab);
+	printf("bpf_flows: %u packet cases run\n", cases_run);
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup(fn, reset_routing)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ttl_expiring_passes_untouched),
+		T(test_empty_slot_drops),
+		T(test_nonsyn_miss_hash_policy),
+		T(test_nonsyn_miss_drop_policy),
+		T(test_closed_flow_reselects),
+		T(test_udp_idle_timeout_reselects),
+		T(test_gc_removes_closed_and_idle_flows),
+		T(test_count_by_deployment),
+		T(test_reload_keeps_flows),
+	};
+	int rc = lab_enter_netns();
+
+	if (rc)
+		return rc;
+	return cmocka_run_group_tests_name("bpf_flows", tests, group_setup,
+					   group_teardown);
+}
