@@ -122,6 +122,17 @@ static __always_inline int flow_create(const struct packet *pkt,
 	return 0;
 }
 
+/* A flow restarting (new SYN after close, UDP after idle) may choose
+ * another backend: the old backend's reply entry must not outlive it. */
+static __always_inline void flow_forget_reply(const struct packet *pkt,
+					      const struct slotlb_flow *fwd)
+{
+	struct slotlb_flow_key rk;
+
+	reply_key(&rk, &pkt->key, fwd);
+	bpf_map_delete_elem(&flows, &rk);
+}
+
 /* A reply carrying FIN or RST closes the flow: mark the forward entry. */
 static __always_inline void flow_mark_from_reply(const struct packet *pkt,
 						 const struct slotlb_flow *reply)

@@ -5,7 +5,8 @@
  * a verdict. Only the IPv4 header without options and IPv6 without
  * extension headers are parsed; what else reaches an endpoint address is
  * dropped by policy (fragments and options cannot be load balanced by
- * ports), what reaches any other address passes untouched.
+ * ports), and so is a broken header to an endpoint address. What reaches
+ * any other address passes untouched, broken or not: the kernel decides.
  */
 #ifndef SLOTLB_PARSE_BPF_H
 #define SLOTLB_PARSE_BPF_H
@@ -60,6 +61,16 @@ static __always_inline bool is_endpoint_addr(const __be32 *addr, __u8 family)
 	return bpf_map_lookup_elem(&endpoint_addrs, &key) != NULL;
 }
 
+/* A broken packet is dropped only when it was meant for an endpoint;
+ * anything else stays the kernel's business, untouched. */
+static __always_inline int if_for_endpoint(const struct packet *pkt,
+					   int reason)
+{
+	if (!is_endpoint_addr(pkt->key.dst, pkt->key.family))
+		return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	return reason;
+}
+
 static __always_inline int parse_l4(void *l4, void *data_end,
 				    struct packet *pkt)
 {
@@ -92,25 +103,30 @@ static __always_inline int parse_ipv4(void *data, void *data_end,
 {
 	struct iphdr *iph = data + L3_OFF;
 
+	__u16 tot_len;
+	int rc;
+
 	if ((void *)(iph + 1) > data_end)
 		return -SLOTLB_REASON_DROP_TRUNCATED;
-	if (iph->version != 4 || iph->ihl < 5 ||
-	    bpf_ntohs(iph->tot_len) < sizeof(*iph))
-		return -SLOTLB_REASON_DROP_MALFORMED;
-
 	pkt->key.family = AF_INET;
 	pkt->key.proto = iph->protocol;
 	pkt->key.src[0] = iph->saddr;
 	pkt->key.dst[0] = iph->daddr;
 	pkt->ttl = iph->ttl;
 
-	if (iph->ihl != 5 || (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))) {
-		if (!is_endpoint_addr(pkt->key.dst, AF_INET))
-			return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
-		return iph->ihl != 5 ? -SLOTLB_REASON_DROP_IP_OPTIONS :
-				       -SLOTLB_REASON_DROP_FRAGMENT;
-	}
-	return parse_l4(data + L4_OFF_V4, data_end, pkt);
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (iph->version != 4 || iph->ihl < 5 || tot_len < sizeof(*iph))
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_MALFORMED);
+	if (tot_len > data_end - (void *)iph)
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_TRUNCATED);
+	if (iph->ihl != 5)
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_IP_OPTIONS);
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_FRAGMENT);
+	rc = parse_l4(data + L4_OFF_V4, data_end, pkt);
+	if (rc < 0 && rc != -SLOTLB_REASON_PASS_NOT_ENDPOINT)
+		return if_for_endpoint(pkt, rc);
+	return rc;
 }
 
 static __always_inline int parse_ipv6(void *data, void *data_end,
@@ -118,16 +134,20 @@ static __always_inline int parse_ipv6(void *data, void *data_end,
 {
 	struct ipv6hdr *ip6h = data + L3_OFF;
 
+	int rc;
+
 	if ((void *)(ip6h + 1) > data_end)
 		return -SLOTLB_REASON_DROP_TRUNCATED;
-	if (ip6h->version != 6)
-		return -SLOTLB_REASON_DROP_MALFORMED;
-
 	pkt->key.family = AF_INET6;
 	pkt->key.proto = ip6h->nexthdr;
 	__builtin_memcpy(pkt->key.src, &ip6h->saddr, 16);
 	__builtin_memcpy(pkt->key.dst, &ip6h->daddr, 16);
 	pkt->ttl = ip6h->hop_limit;
+
+	if (ip6h->version != 6)
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_MALFORMED);
+	if (bpf_ntohs(ip6h->payload_len) > data_end - (void *)(ip6h + 1))
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_TRUNCATED);
 
 	switch (ip6h->nexthdr) {
 	case IPPROTO_TCP:
@@ -136,17 +156,16 @@ static __always_inline int parse_ipv6(void *data, void *data_end,
 	case IPPROTO_HOPOPTS:
 	case IPPROTO_ROUTING:
 	case IPPROTO_DSTOPTS:
-		if (!is_endpoint_addr(pkt->key.dst, AF_INET6))
-			return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
-		return -SLOTLB_REASON_DROP_IP_OPTIONS;
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_IP_OPTIONS);
 	case IPPROTO_FRAGMENT:
-		if (!is_endpoint_addr(pkt->key.dst, AF_INET6))
-			return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
-		return -SLOTLB_REASON_DROP_FRAGMENT;
+		return if_for_endpoint(pkt, -SLOTLB_REASON_DROP_FRAGMENT);
 	default: /* ICMPv6 and the rest are the kernel's */
 		return -SLOTLB_REASON_PASS_NOT_ENDPOINT;
 	}
-	return parse_l4(data + L4_OFF_V6, data_end, pkt);
+	rc = parse_l4(data + L4_OFF_V6, data_end, pkt);
+	if (rc < 0 && rc != -SLOTLB_REASON_PASS_NOT_ENDPOINT)
+		return if_for_endpoint(pkt, rc);
+	return rc;
 }
 
 /* Fill pkt from the frame. */

@@ -92,11 +92,13 @@ static __always_inline __u32 to_endpoint(struct xdp_md *ctx,
 	now = bpf_ktime_get_coarse_ns();
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
-	if (flow && flow->direction == SLOTLB_FLOW_FORWARD &&
-	    !flow_restarts(flow, pkt, now)) {
-		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-		return forward_flow(ctx, pkt, flow, NAT_DST, false, now,
-				    ifindex);
+	if (flow && flow->direction == SLOTLB_FLOW_FORWARD) {
+		if (!flow_restarts(flow, pkt, now)) {
+			flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
+			return forward_flow(ctx, pkt, flow, NAT_DST, false, now,
+					    ifindex);
+		}
+		flow_forget_reply(pkt, flow);
 	}
 	if (pkt->key.proto == IPPROTO_TCP && !tcp_is_syn(pkt) &&
 	    nonsyn_policy == SLOTLB_NONSYN_DROP)

@@ -420,6 +420,37 @@ static void expect_entries(const struct flow *f, bool present, const char *desc)
 			 present ? "present" : "gone");
 }
 
+/* A closed flow restarted by a new SYN on another backend must not leave
+ * the old backend's reply entry behind to rewrite stray packets. */
+static void test_restart_forgets_old_reply(void **state)
+{
+	const struct pkt_spec specs[] = {TCP4(), TCP6()};
+	const struct lab_backend *be;
+	struct flow f;
+	bool fwd, rev;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		lab_route(&lab, app_of(&specs[i]), dep_a(&specs[i]));
+		flow_open(&f, &specs[i], dep_a(&specs[i]), "restart: SYN");
+		backend_send(&lab, &f, F_SYN | F_ACK, "restart: SYN-ACK");
+		client_expect(&lab, &f, F_FIN | F_ACK, dep_a(&specs[i]),
+			      SLOTLB_REASON_FORWARD, "restart: client FIN");
+		backend_send(&lab, &f, F_FIN | F_ACK, "restart: backend FIN");
+		lab_route(&lab, app_of(&specs[i]), dep_b(&specs[i]));
+		be = client_expect(&lab, &f, F_SYN, dep_b(&specs[i]),
+				   SLOTLB_REASON_FORWARD, "restart: new SYN");
+		assert_ptr_not_equal(be, f.be);
+		entries_of(&f, &fwd, &rev);
+		if (!fwd || rev)
+			fail_msg("restart: forward entry %s, old backend's "
+				 "reply entry %s; want present, gone",
+				 fwd ? "present" : "gone",
+				 rev ? "present" : "gone");
+	}
+}
+
 static void test_gc_removes_closed_and_idle_flows(void **state)
 {
 	struct flow closed, open, udp;
@@ -562,6 +593,7 @@ int main(void)
 		T(test_nonsyn_miss_hash_policy),
 		T(test_nonsyn_miss_drop_policy),
 		T(test_closed_flow_reselects),
+		T(test_restart_forgets_old_reply),
 		T(test_udp_idle_timeout_reselects),
 		T(test_gc_removes_closed_and_idle_flows),
 		T(test_count_by_deployment),
