@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Scale (docs/perf-scale.md): flow table at 1M flows, Maglev build times,
+# swap latency with 1000 apps. `make bench-scale` runs it (root).
+
+SCALE_DIR  := tools/bench/scale
+SCALE      := $(BUILD)/tools/bench/scale/scale
+SCALE_SRCS := $(addprefix $(SCALE_DIR)/, scale.c scale_ctl.c scale_lab.c)
+
+$(SCALE): $(SCALE_SRCS) $(SCALE_DIR)/scale.h $(LIBSLOTLB) user/lib/slotlb.h \
+	  user/lib/maglev.h include/slotlb/abi.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SCALE_SRCS) $(LIBSLOTLB) $(LDFLAGS) \
+		$(LIBBPF_LIBS) -o $@
+
+ALL_TARGETS += $(SCALE)
+
+.PHONY: bench-scale
+bench-scale: $(SCALE)
+	$(Q)$(SCALE_DIR)/run.sh
