@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Bad input to the controller, through the CLI and the raw API: each case
+# must get a clear error (CLI: "Error: ..." on stderr and the documented
+# exit code; API: a 4xx with {"error": "..."} naming the problem) and the
+# whole batch must change nothing: neither the database (status, history,
+# interfaces) nor the pinned maps (endpoints, routing elements, rings,
+# deployment and backend tables, flows), compared before and after. The
+# snapshot is then shown to notice a real change, so the comparison
+# cannot pass by being blind.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tools/lab/lab.sh
+. tools/lab/lab.sh
+# shellcheck source=tools/lab/controller.sh
+. tools/lab/controller.sh
+
+P=bi$$
+DPCTL=$LAB_BUILD/tools/dpctl
+FAILS=0
+CASES=0
+
+check()
+{
+	local what=$1
+
+	shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+die()
+{
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# cli ARGS...: the CLI against this lab's daemon, bounded in time.
+cli()
+{
+	SLOTLB_SOCKET=$(ctl_socket "$P") timeout 30 "$CTL_CLI" "$@"
+}
+
+# api METHOD PATH BODYFILE: raw API call, body from a file (an empty file
+# sends none); body to $OUT, HTTP status on stdout.
+api()
+{
+	local args=(-s -m 30 -X "$1" --unix-socket "$(ctl_socket "$P")"
+		-o "$OUT" -w '%{http_code}')
+
+	[ -s "$3" ] && args+=(-H 'Content-Type: application/json' \
+		--data-binary "@$3")
+	curl "${args[@]}" "http://slotlb$2"
+}
+
+lb()
+{
+	ctl_exec_lb "$P" timeout 20 "$@"
+}
+
+# snap WHAT CMD...: one part of the snapshot; a command that fails
+# cannot take part in a comparison, so it ends the test.
+snap()
+{
+	local what=$1 out
+
+	shift
+	out=$("$@") || die "snapshot: $what: '$*' failed"
+	echo "== $what"
+	echo "$out"
+}
+
+# snapshot: everything a bad request could have changed.
+snapshot()
+{
+	local pins m a
+
+	pins=$(ctl_pin_root "$P")
+	snap status cli -o json status
+	for a in web shop; do
+		snap "history $a" cli -o json history "$a"
+	done
+	snap interfaces cli -o json interface list
+	for a in 0 1; do
+		snap "routing $a" lb "$DPCTL" --pin-root "$pins" routing show "$a"
+	done
+	snap flows lb "$DPCTL" --pin-root "$pins" flows
+	# app_routing and deployment_rings hold inner map ids: a replaced
+	# routing element or ring shows as a new id.
+	for m in endpoints endpoint_addrs app_routing deployment_rings \
+		deployment_info backends; do
+		snap "$m" digest lb bpftool map dump pinned "$pins/$m"
+	done
+}
+
+# digest CMD...: sha256 of CMD's output (a map of 65535 backends is
+# 11 MB of text), failing when CMD fails.
+digest()
+{
+	local out
+
+	out=$(set -o pipefail && "$@" | sha256sum) || return 1
+	echo "${out%% *}"
+}
+
+# sections: "NAME SHA256" per section of a snapshot on stdin.
+sections()
+{
+	python3 -c '
+import hashlib, sys
+name, body = None, []
+def out():
+    if name is not None:
+        print(name, hashlib.sha256("\n".join(body).encode()).hexdigest())
+for line in sys.stdin.read().splitlines():
+    if line.startswith("== "):
+        out()
+        name, body = line[3:].replace(" ", "_"), []
+    else:
+        body.append(line)
+out()'
+}
+
+# api_ok STATUS_RE SUBSTRING: the last answer is a 4xx matching STATUS_RE
+# with a JSON {"error": "..."} holding SUBSTRING.
+api_ok()
+{
+	[[ "$GOT" =~ ^($1)$ ]] && [[ "$GOT" =~ ^4 ]] &&
+		python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+sys.exit(0 if isinstance(e, str) and sys.argv[2] in e else 1)' "$OUT" "$2"
+}
+
+# cli_ok RC SUBSTRING: the last CLI run exited RC, said "Error: ..." with
+# SUBSTRING on stderr, and printed nothing on stdout.
+cli_ok()
+{
+	[ "$GOT" = "$1" ] && [ ! -s "$OUT" ] &&
+		[ "$(wc -l <"$ERR")" -eq 1 ] && grep -q '^Error: ' "$ERR" &&
+		grep -qF -- "$2" "$ERR"
+}
+
+# cli_json_ok RC SUBSTRING: -o json puts {"error": ...} on stdout.
+cli_json_ok()
+{
+	[ "$GOT" = "$1" ] && [ ! -s "$ERR" ] &&
+		python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+sys.exit(0 if sys.argv[2] in e else 1)' "$OUT" "$2"
+}
+
+# run_case KIND EXPECT SUBSTRING DESCRIPTION REST: one row of the table.
+run_case()
+{
+	local kind=$1 expect=$2 sub=$3 desc=$4 rest=$5 method path
+	local -a args
+
+	CASES=$((CASES + 1))
+	case "$kind" in
+	cli | clij)
+		eval "args=($rest)"
+		cli "${args[@]}" >"$OUT" 2>"$ERR"
+		GOT=$?
+		if [ "$kind" = cli ]; then
+			check "cli: $desc: exit $expect, '$sub'" cli_ok "$expect" "$sub"
+		else
+			check "cli -o json: $desc: exit $expect, '$sub'" \
+				cli_json_ok "$expect" "$sub"
+		fi
+		echo "   -> exit $GOT: $(cat "$ERR" "$OUT")"
+		;;
+	api)
+		method=${rest%% *}
+		rest=${rest#* }
+		path=${rest%% *}
+		[ "$path" = "$rest" ] && rest='' || rest=${rest#* }
+		if [ "$rest" = '@BIG' ]; then
+			cp "$BIG" "$IN"
+		else
+			printf '%s' "$rest" >"$IN"
+		fi
+		GOT=$(api "$method" "$path" "$IN")
+		check "api: $desc: $expect, '$sub'" api_ok "$expect" "$sub"
+		echo "   -> $GOT $(head -c 300 "$OUT")"
+		;;
+	*)
+		die "bad table row kind '$kind'"
+		;;
+	esac
+}
+
+for bin in "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"; do
+	[ -x "$bin" ] || die "$bin missing: run make all"
+done
+command -v python3 >/dev/null || die "python3 missing"
+command -v bpftool >/dev/null || die "bpftool missing"
+ctl_trap_cleanup "$P"
+lab_up "$P" 2 || exit $?
+STATE=$(lab_state_dir "$P")
+OUT=$STATE/out
+ERR=$STATE/err
+IN=$STATE/in
+BIG=$STATE/big
+lab_start_httpd "$P" 1 v1 || die "httpd b1"
+lab_start_httpd "$P" 2 v2 || die "httpd b2"
+ctl_start "$P" || die "slotlbd did not start"
+ctl_attach_all "$P" 2 || die "attach"
+{
+	cli app create web --endpoint 198.18.100.1:80 &&
+		cli slot create web --slot staging --endpoint 198.18.100.2:80 &&
+		cli slot create web --slot qa --endpoint 198.18.100.3:80 &&
+		cli deploy web --slot production --backend 198.19.1.2:8080 \
+			--version v1 &&
+		cli deploy web --slot staging --backend 198.19.2.2:8080 \
+			--version v2 &&
+		cli app create shop --endpoint '[fd00:5107:100::5]:80' \
+			--endpoint 198.18.100.5:53/udp
+} >/dev/null || die "seed apps"
+# A JSON body just over the 1 MiB limit.
+python3 -c 'print("{\"slot\": \"%s\"}" % ("x" * (1 << 20)))' >"$BIG"
+
+before=$(snapshot) || die "snapshot before the batch"
+t0=$(date +%s%N)
+# kind | expected exit or status | message substring | description | args
+while IFS= read -r row; do
+	[ -z "$row" ] || [ "${row:0:1}" = '#' ] && continue
+	kind=${row%% | *}
+	row=${row#* | }
+	expect=${row%% | *}
+	row=${row#* | }
+	sub=${row%% | *}
+	row=${row#* | }
+	desc=${row%% | *}
+	run_case "$kind" "$expect" "$sub" "$desc" "${row#* | }"
+done <<'EOF'
+# malformed endpoints, checked by the CLI itself (exit 2)
+cli | 2 | '1.2.3:80' | IPv4 with 3 groups | app create x --endpoint 1.2.3:80
+cli | 2 | '300.1.1.1:80' | IPv4 group over 255 | app create x --endpoint 300.1.1.1:80
+cli | 2 | missing ']' | IPv6 without ']' | app create x --endpoint '[::1:80'
+cli | 2 | must be in brackets | IPv6 without brackets | app create x --endpoint fd00::1:80
+cli | 2 | port out of range | port 0 | app create x --endpoint 198.18.100.9:0
+cli | 2 | port out of range | port 65536 | app create x --endpoint 198.18.100.9:65536
+cli | 2 | unknown protocol | protocol sctp | app create x --endpoint 198.18.100.9:80/sctp
+cli | 2 | missing port | no port | slot create web --slot qa2 --endpoint 198.18.100.9
+cli | 2 | port out of range | backend port 0 | deploy web --slot staging --backend 198.19.2.2:0
+cli | 2 | bad IPv4/IPv6 address | backend IPv4 with 3 groups | deploy web --slot staging --backend 1.2.3:80
+cli | 2 | weight out of range | deploy with weight 0 | deploy web --slot staging --backend 198.19.2.2:8080,weight=0
+cli | 2 | weight out of range | deploy with weight 65536 | deploy web --slot staging --backend 198.19.2.2:8080,weight=65536
+cli | 2 | --slot and --target-slot are the same | swap a slot with itself, named twice | slot swap web --slot staging --target-slot staging
+cli | 2 | --warmup-status | warm-up status 700 | slot swap web --slot staging --warmup-status 700
+cli | 2 | --warmup-mode | warm-up mode udp | slot swap web --slot staging --warmup-mode udp
+cli | 2 | unknown object 'frob' | unknown object | frob
+cli | 2 | unknown command 'creat' | prefix of a command | app creat x --endpoint 198.18.100.9:80
+# refused by slotlbd (exit 1)
+cli | 1 | nope: no such app | deploy into an unknown app | deploy nope --slot production --backend 198.19.1.2:8080
+cli | 1 | web/nope: no such slot | deploy into an unknown slot | deploy web --slot nope --backend 198.19.1.2:8080
+cli | 1 | web/nope: no such slot | swap from an unknown slot | slot swap web --slot nope
+cli | 1 | nope: no such app | swap in an unknown app | slot swap nope --slot staging
+cli | 1 | 198.18.100.5:53/udp: endpoint already owned | endpoint of another app's slot | slot create web --slot qa2 --endpoint 198.18.100.5:53/udp
+cli | 1 | 198.18.100.2:80/tcp: endpoint already owned | new slot with a free and an owned endpoint | slot create web --slot qa2 --endpoint 198.18.100.9:80 --endpoint 198.18.100.2:80
+cli | 1 | [fd00:5107:100::5]:80/tcp: endpoint already owned | new app with a free and an owned endpoint | app create x --endpoint 198.18.100.9:80 --endpoint '[fd00:5107:100::5]:80'
+cli | 1 | web: app already exists | app name taken | app create web --endpoint 198.18.100.9:80
+cli | 1 | cannot swap a slot with itself | swap production into production | slot swap web --slot production
+cli | 1 | web/qa: slot has no deployment | swap of an empty slot | slot swap web --slot qa
+cli | 1 | no previous deployment | rollback of a slot without history | slot rollback web --slot qa
+cli | 1 | nope: no such app | history of an unknown app | history nope
+clij | 1 | web/nope: no such slot | JSON error on stdout | -o json deploy web --slot nope --backend 198.19.1.2:8080
+# the raw API: malformed addresses and ports
+api | 400 | 1.2.3:80 | IPv4 with 3 groups | POST /v1/apps {"name": "x", "endpoints": ["1.2.3:80"]}
+api | 400 | 300.1.1.1:80 | IPv4 group over 255 | POST /v1/apps {"name": "x", "endpoints": ["300.1.1.1:80"]}
+api | 400 | missing ']' | IPv6 without ']' | POST /v1/apps {"name": "x", "endpoints": ["[::1:80"]}
+api | 400 | fd00::1:80 | IPv6 without brackets | POST /v1/apps/web/slots {"name": "qa2", "endpoints": ["fd00::1:80"]}
+api | 400 | port out of range | port 0 | POST /v1/apps {"name": "x", "endpoints": ["198.18.100.9:0"]}
+api | 400 | port out of range | port 65536 | POST /v1/apps {"name": "x", "endpoints": ["198.18.100.9:65536"]}
+api | 400 | unknown protocol | protocol icmp | POST /v1/apps {"name": "x", "endpoints": ["[fd00:5107:100::9]:80/icmp"]}
+api | 400 | weight out of range | deploy with weight 0 | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080,weight=0"]}
+api | 400 | 198.19.2.2:65536 | backend port 65536 | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:65536"]}
+api | 400 | listed twice | same backend twice | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080", "198.19.2.2:8080"]}
+# unknown objects, conflicts
+api | 404 | nope: no such app | deploy into an unknown app | POST /v1/apps/nope/slots/production/deploy {"backends": ["198.19.1.2:8080"]}
+api | 404 | web/nope: no such slot | deploy into an unknown slot | POST /v1/apps/web/slots/nope/deploy {"backends": ["198.19.1.2:8080"]}
+api | 404 | web/nope: no such slot | swap into an unknown target | POST /v1/apps/web/swap {"slot": "staging", "target_slot": "nope"}
+api | 404 | nope: no such app | delete an unknown app | DELETE /v1/apps/nope
+api | 404 | no such slot | delete an unknown slot | DELETE /v1/apps/web/slots/nope
+api | 409 | 198.18.100.1:80/tcp: endpoint already owned | endpoint of another slot | POST /v1/apps/shop/slots {"name": "qa2", "endpoints": ["198.18.100.1:80"]}
+api | 409 | already exists | slot name taken | POST /v1/apps/web/slots {"name": "staging", "endpoints": ["198.18.100.9:80"]}
+api | 400 | cannot swap a slot with itself | swap a slot with itself | POST /v1/apps/web/swap {"slot": "staging", "target_slot": "staging"}
+api | 409 | web/qa: slot has no deployment | swap of an empty slot | POST /v1/apps/web/swap {"slot": "qa"}
+api | 400 | production | delete the production slot | DELETE /v1/apps/web/slots/production
+# malformed JSON bodies
+api | 400 | malformed JSON | truncated JSON | POST /v1/apps/web/swap {"slot": "stag
+api | 400 | malformed JSON | truncated deploy | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"
+api | 400 | malformed JSON | duplicate field | POST /v1/apps/web/swap {"slot": "staging", "slot": "qa"}
+api | 400 | body must be a JSON object | array body | POST /v1/apps/web/swap []
+api | 400 | slot must be a string | slot is a number | POST /v1/apps/web/swap {"slot": 5}
+api | 400 | backends must be | backends is a string | POST /v1/apps/web/slots/staging/deploy {"backends": "198.19.2.2:8080"}
+api | 400 | backends must hold strings | backend is a number | POST /v1/apps/web/slots/staging/deploy {"backends": [8080]}
+api | 400 | version must be a string | version is a number | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": 3}
+api | 400 | endpoints must | endpoints is an object | POST /v1/apps {"name": "x", "endpoints": {"a": 1}}
+api | 400 | retries must be a number | warm-up retries is a string | POST /v1/apps/web/swap {"slot": "staging", "warmup": {"retries": "5"}}
+api | 400 | warmup: must be an object | warm-up is a list | POST /v1/apps/web/swap {"slot": "staging", "warmup": [1]}
+api | 400 | unknown field "bogus" | unknown field | POST /v1/apps/web/swap {"slot": "staging", "bogus": 1}
+api | 400 | unknown field "bogus" | unknown warm-up field | POST /v1/apps/web/swap {"slot": "staging", "warmup": {"bogus": 1}}
+api | 400 | unknown field "target_slot" | target_slot on rollback | POST /v1/apps/web/rollback {"target_slot": "staging"}
+api | 400 | slot is required | empty body on swap | POST /v1/apps/web/swap
+api | 400 | name must match | empty body on app create | POST /v1/apps
+api | 400 | backends must be a non-empty array | empty body on deploy | POST /v1/apps/web/slots/staging/deploy
+api | 400 | backends must be a non-empty array | empty backend list | POST /v1/apps/web/slots/staging/deploy {"backends": []}
+api | 413 | over 1048576 bytes | body over 1 MiB | POST /v1/apps/web/swap @BIG
+# unknown routes and methods
+api | 404 | no such resource | unknown path | GET /v1/nope
+api | 404 | no such resource | unknown API version | GET /v2/status
+api | 404 | no such resource | unknown app action | POST /v1/apps/web/frob {}
+api | 404|405 | PUT /v1/apps | method not served | PUT /v1/apps {"name": "x", "endpoints": ["198.18.100.9:80"]}
+api | 404|405 | DELETE /v1/status | DELETE on status | DELETE /v1/status
+api | 404|405 | PATCH /v1/apps/web | PATCH an app | PATCH /v1/apps/web {"name": "y"}
+api | 400 | limit | history limit 0 | GET /v1/apps/web/history?limit=0
+api | 404 | nope0: no such interface | detach an unknown interface | DELETE /v1/interfaces/nope0
+api | 400 | role must be | interface role sideways | POST /v1/interfaces {"ifname": "pub0", "role": "sideways"}
+EOF
+took=$((($(date +%s%N) - t0) / 1000000))
+after=$(snapshot) || die "snapshot after the batch"
+echo "# $CASES cases in $took ms"
+if [ "$after" = "$before" ]; then
+	echo "ok - no state change: database and maps identical after $CASES bad requests"
+else
+	echo "not ok - state changed by bad requests in: $(diff \
+		<(sections <<<"$before") <(sections <<<"$after") |
+		awk '/^>/ { print $2 }' | paste -sd,)"
+	diff <(echo "$before") <(echo "$after") | head -40
+	FAILS=$((FAILS + 1))
+fi
+check "production still serves v1" \
+	grep -q '^v1 ' <<<"$(lab_exec_client "$P" curl -s -m 3 http://198.18.100.1/)"
+check "staging still serves v2" \
+	grep -q '^v2 ' <<<"$(lab_exec_client "$P" curl -s -m 3 http://198.18.100.2/)"
+
+# The snapshot must see a real change, in the database and in the maps.
+cli slot create web --slot scratch --endpoint 198.18.100.7:80 >/dev/null ||
+	die "scratch slot"
+# Sections of the snapshot that differ.
+again=$(snapshot) || die "snapshot after a good request"
+changed=$(diff <(sections <<<"$after") <(sections <<<"$again") |
+	awk '/^>/ { print $2 }' | paste -sd,)
+echo "   a good request changed: $changed"
+check "snapshot sees a new slot in status and the endpoints map" \
+	grep -q 'status.*endpoints' <<<"$changed"
+
+if [ "$FAILS" -ne 0 ]; then
+	echo "FAIL: bad_input: $FAILS checks failed"
+	exit 1
+fi
+echo "PASS: bad_input"
