@@ -106,5 +106,13 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
 
+# Every benchmark, one after the other (each bounds its own time); the
+# peers they compare with (nftables, HAProxy, wrk) come from deps.sh.
+bench:
+	$(Q)tools/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bench-xdp bench-scale bench-pktgen \
+		bench-controller bench-http
+
 clean:
 	$(Q)rm -rf $(BUILD)
