@@ -17,7 +17,8 @@ PACKAGES=(
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
 	libcurl4-openssl-dev
 	# lab and integration tests
-	iproute2 ethtool curl procps psmisc util-linux coreutils
+	iproute2 ethtool curl procps psmisc util-linux coreutils bsdutils mawk
+	python3
 	# format check
 	clang-format
 )
