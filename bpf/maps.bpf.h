@@ -43,26 +43,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_addrs SEC(".maps");
 
-/* The routing element of one app: a one-element array, never written
- * once referenced. */
-struct routing_element {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	/* A size, not a type: the struct is only ever seen through a
-	 * pointer here, and BTF would carry a mere forward declaration. */
-	__uint(value_size, sizeof(struct slotlb_routing));
-	__uint(max_entries, 1);
-};
-
-/* app id -> its routing element. A swap replaces the reference with one
- * update; the kernel frees the old element after every reader is done. */
+/* app id -> index of its routing element in routing_pool (0 = none).
+ * Memory-mappable: the controller swaps an app with one aligned 8-byte
+ * store, which takes effect for the next packet and needs no syscall.
+ * (8 bytes because array elements are 8-byte strided in the mapping.) */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
+	__type(value, __u64);
 	__uint(max_entries, SLOTLB_MAX_APPS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct routing_element);
 } app_routing SEC(".maps");
+
+/* Routing elements, written only while no reader can reach them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_routing);
+	__uint(max_entries, SLOTLB_ROUTING_POOL);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} routing_pool SEC(".maps");
 
 /* Maglev lookup table of one deployment: position -> backend id. */
 struct deployment_ring {

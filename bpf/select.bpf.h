@@ -61,14 +61,18 @@ static __always_inline __u32 flow_hash(const struct slotlb_flow_key *k)
 /* Deployment currently in the endpoint's slot, 0 if none. */
 static __always_inline __u32 slot_deployment(const struct slotlb_endpoint *ep)
 {
-	__u32 zero = 0, slot = ep->slot;
+	__u32 index, slot = ep->slot;
 	struct slotlb_routing *r;
-	void *element;
+	__u64 *ref;
 
-	element = bpf_map_lookup_elem(&app_routing, &ep->app_id);
-	if (!element)
+	ref = bpf_map_lookup_elem(&app_routing, &ep->app_id);
+	if (!ref)
 		return 0;
-	r = bpf_map_lookup_elem(element, &zero);
+	/* One load: the controller replaces the index with one store. */
+	index = *(volatile __u64 *)ref;
+	if (!index)
+		return 0;
+	r = bpf_map_lookup_elem(&routing_pool, &index);
 	if (!r || slot >= SLOTLB_MAX_SLOTS)
 		return 0;
 	return r->deployment[slot];

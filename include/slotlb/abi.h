@@ -25,6 +25,12 @@
 #define SLOTLB_MAX_APPS 4096
 #endif
 
+/* Routing elements: every app references one, and one that was just
+ * replaced must sit out an RCU grace period before it is reused, so
+ * twice the apps lets a grace period be waited for only once per
+ * SLOTLB_MAX_APPS swaps. Index 0 means "no routing element". */
+#define SLOTLB_ROUTING_POOL (2 * SLOTLB_MAX_APPS + 1)
+
 /* Slots per app: Azure allows 20 on Premium plans; each slot costs 8
  * bytes in the routing element. */
 #define SLOTLB_MAX_SLOTS 20
@@ -151,10 +157,12 @@ struct slotlb_prefix {
 
 /*
  * Routing element of an app: the whole slot -> deployment table. It lives
- * as the single element of an inner array map referenced from app_routing.
- * A swap builds a new inner map and replaces the app's reference with one
- * update, so a reader sees the whole old or the whole new table; an inner
- * map is never written once it is referenced.
+ * in routing_pool; app_routing[app] holds its index. A swap writes a new
+ * element into a free pool entry (no reader can reach it yet), then
+ * replaces the app's index (8 bytes) with one aligned store, so a reader
+ * sees the whole old or the whole new table. An entry is written only
+ * when no reader can hold it: never while referenced, and only after an
+ * RCU grace period has passed since it was last referenced.
  */
 struct slotlb_routing {
 	__u32 deployment[SLOTLB_MAX_SLOTS]; /* per slot; 0 = empty slot */

@@ -15,6 +15,20 @@ struct slotlb {
 	uint32_t udp_timeout_s; /* idle UDP flow lifetime */
 	uint32_t tcp_closed_timeout_s; /* closed TCP flow linger */
 	int ncpus; /* possible CPUs, for per-CPU values */
+
+	/* Routing elements (see struct slotlb_routing in abi.h). */
+	uint64_t *app_routing; /* mmap of the app_routing map */
+	size_t app_routing_len; /* bytes mapped */
+	uint32_t *pool_free; /* pool indexes safe to write */
+	size_t n_free;
+	uint32_t *pool_waiting; /* replaced, waiting for a grace period */
+	size_t n_waiting;
+	int barrier_outer; /* array of maps: updating it waits for RCU */
+	int barrier_inner;
 };
+
+/* routing.c: set up and tear down the routing pool bookkeeping. */
+int lib_routing_open(struct slotlb *lb);
+void lib_routing_close(struct slotlb *lb);
 
 #endif /* SLOTLB_LIB_INT_H */

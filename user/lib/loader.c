@@ -98,6 +98,8 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb = calloc(1, sizeof(*lb));
 	if (!lb)
 		return -ENOMEM;
+	lb->barrier_outer = -1;
+	lb->barrier_inner = -1;
 	snprintf(lb->pin_root, sizeof(lb->pin_root), "%s",
 		 o.pin_root ? o.pin_root : SLOTLB_PIN_ROOT);
 	lb->udp_timeout_s = o.udp_timeout_s ? o.udp_timeout_s :
@@ -142,6 +144,9 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		err = lb->ncpus ? lb->ncpus : -EINVAL;
 		goto out;
 	}
+	err = lib_routing_open(lb);
+	if (err)
+		goto out;
 	*out = lb;
 	return 0;
 out:
@@ -153,6 +158,7 @@ void slotlb_close(struct slotlb *lb)
 {
 	if (!lb)
 		return;
+	lib_routing_close(lb);
 	slotlb_bpf__destroy(lb->skel);
 	free(lb);
 }
