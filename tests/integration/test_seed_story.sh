@@ -278,7 +278,7 @@ for app in web web6; do
 	ctl_cli "$P" -o json history $app >"$OUT/history.json"
 	check "-o json history $app parses" is_json "$OUT/history.json"
 	check "-o json history $app: deploy, deploy, swap, rollback, ok, by cli" \
-		[ "$(jq_py "$OUT/history.json" '" ".join("%s/%s/%s" % (h["action"], h["outcome"], h["trigger"].endswith(" cli")) for h in reversed(d["history"]))')" = \
+		[ "$(jq_py "$OUT/history.json" '" ".join("%s/%s/%s" % (h["action"], h["outcome"], "cli" in h["trigger"].split()) for h in reversed(d["history"]))')" = \
 		"deploy/ok/True deploy/ok/True swap/ok/True rollback/ok/True" ]
 done
 
