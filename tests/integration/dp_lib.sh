@@ -10,39 +10,17 @@
 # DPCTL overrides the dpctl binary, so a deliberately broken build can be
 # run through the same test to see it fail.
 
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
+
 DP_DPCTL=${DPCTL:-$LAB_BUILD/tools/dpctl}
 DP_FLOW_CAPACITY=65536
 # shellcheck disable=SC2034 # used by the tests that source this
 DP_CURL=(curl -s --noproxy '*' -g -m 10)
-DP_FAILED=0
 DP_T0=$(($(date +%s%N) / 1000000))
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
 
-# check DESCRIPTION CMD...: run CMD, count a failure when it fails.
-check()
-{
-	local what=$1
 
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		DP_FAILED=$((DP_FAILED + 1))
-	fi
-}
-
-# die MESSAGE: a step the rest of the test needs did not work.
-die()
-{
-	echo "not ok - $*" >&2
-	echo "FAIL: $(basename "$0" .sh): setup step failed" >&2
-	exit 1
-}
 
 # dp_diag: after a failure, the veth drop and error counters of lab P
 # (frames lost in a veth ring are not counted by the data path).
@@ -66,9 +44,9 @@ dp_finish()
 {
 	local took=$(($(now_ms) - DP_T0))
 
-	if [ "$DP_FAILED" -ne 0 ]; then
+	if [ "$failures" -ne 0 ]; then
 		dp_diag
-		echo "FAIL: $1: $DP_FAILED check(s) failed (${took} ms)"
+		echo "FAIL: $1: $failures check(s) failed (${took} ms)"
 		exit 1
 	fi
 	echo "PASS: $1 (${took} ms)"

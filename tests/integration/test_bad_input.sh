@@ -15,36 +15,15 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/lab.sh
 # shellcheck source=tools/lab/controller.sh
 . tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=bi$$
 DPCTL=$LAB_BUILD/tools/dpctl
-FAILS=0
 CASES=0
 
-check()
-{
-	local what=$1
 
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
-die()
-{
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# cli ARGS...: the CLI against this lab's daemon, bounded in time.
-cli()
-{
-	SLOTLB_SOCKET=$(ctl_socket "$P") timeout 30 "$CTL_CLI" "$@"
-}
 
 # api METHOD PATH BODYFILE: raw API call, body from a file (an empty file
 # sends none); body to $OUT, HTTP status on stdout.
@@ -335,7 +314,7 @@ else
 		<(sections <<<"$before") <(sections <<<"$after") |
 		awk '/^>/ { print $2 }' | paste -sd,)"
 	diff <(echo "$before") <(echo "$after") | head -40
-	FAILS=$((FAILS + 1))
+	failures=$((failures + 1))
 fi
 check "production still serves v1" \
 	grep -q '^v1 ' <<<"$(lab_exec_client "$P" curl -s -m 3 http://198.18.100.1/)"
@@ -353,8 +332,8 @@ echo "   a good request changed: $changed"
 check "snapshot sees a new slot in status and the endpoints map" \
 	grep -q 'status.*endpoints' <<<"$changed"
 
-if [ "$FAILS" -ne 0 ]; then
-	echo "FAIL: bad_input: $FAILS checks failed"
+if [ "$failures" -ne 0 ]; then
+	echo "FAIL: bad_input: $failures checks failed"
 	exit 1
 fi
 echo "PASS: bad_input"

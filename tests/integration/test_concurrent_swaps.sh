@@ -14,40 +14,16 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/lab.sh
 # shellcheck source=tools/lab/controller.sh
 . tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=cs$$
 COLD_S=3
 OUT=$(mktemp -d /tmp/slotlb-cs.XXXXXX)
-failures=0
 
-check()
-{
-	local what=$1
 
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		failures=$((failures + 1))
-		return 1
-	fi
-}
 
-need()
-{
-	check "$@" || exit 1
-}
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
-
-be()
-{
-	echo "$(lab_backend_addr "$1" 4):$LAB_HTTPD_PORT"
-}
 
 # version_at K: the version VIP K answers on a fresh connection.
 version_at()

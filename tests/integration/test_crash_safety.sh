@@ -20,26 +20,15 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/lab.sh
 # shellcheck source=tools/lab/controller.sh
 . tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=cs$$
 PROD=$(lab_vip 1)
 STAGING=$(lab_vip 2)
 DPCTL=$LAB_BUILD/tools/dpctl
 LOADCLIENT=$LAB_BUILD/tools/loadclient
-FAILS=0
 
-check()
-{
-	local what=$1
-
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
 T0=$(date +%s%N)
 
@@ -49,22 +38,8 @@ elapsed()
 	echo "t=$((($(date +%s%N) - T0) / 1000000)) ms"
 }
 
-die()
-{
-	echo "FAIL: $*" >&2
-	exit 1
-}
 
-be()
-{
-	echo "$(lab_backend_addr "$1"):$LAB_HTTPD_PORT"
-}
 
-# cli ARGS...: the CLI against this lab's daemon, bounded in time.
-cli()
-{
-	SLOTLB_SOCKET=$(ctl_socket "$P") timeout 30 "$CTL_CLI" "$@"
-}
 
 # slots: "production=ID:VERSION staging=ID:VERSION" from status.
 slots()
@@ -380,8 +355,8 @@ check "(c): the app is not left busy: a TCP-gated swap goes through ($(cat "$STA
 agree "(c) swapped"
 
 echo "# done ($(elapsed))"
-if [ "$FAILS" -ne 0 ]; then
-	echo "FAIL: crash_safety: $FAILS checks failed"
+if [ "$failures" -ne 0 ]; then
+	echo "FAIL: crash_safety: $failures checks failed"
 	tail -20 "$(ctl_dir "$P")/slotlbd.log"
 	exit 1
 fi

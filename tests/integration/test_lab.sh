@@ -11,6 +11,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
 . tools/lab/lab.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=t$$
 PORT=$LAB_HTTPD_PORT
@@ -28,10 +30,6 @@ ok()
 	echo "ok - $*"
 }
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # url I FAMILY PATH
 url()

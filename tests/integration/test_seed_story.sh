@@ -19,6 +19,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/lab.sh
 # shellcheck source=tools/lab/controller.sh
 . tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=ss$$
 VIP_PROD4=$(lab_vip 1 4)
@@ -30,7 +32,6 @@ BE2=$(lab_backend_addr 2 4):$LAB_HTTPD_PORT
 BE1_6=[$(lab_backend_addr 1 6)]:$LAB_HTTPD_PORT
 BE2_6=[$(lab_backend_addr 2 6)]:$LAB_HTTPD_PORT
 OUT=$(mktemp -d /tmp/slotlb-ss.XXXXXX)
-failures=0
 declare -A swap_ms rollback_ms
 
 # check WHAT CMD...: run CMD, print ok/not ok and what CMD printed.
@@ -51,16 +52,7 @@ check()
 	return $rc
 }
 
-# Fatal: later steps make no sense without this one.
-need()
-{
-	check "$@" || exit 1
-}
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # get URL: the body the URL answers on a fresh connection.
 get()

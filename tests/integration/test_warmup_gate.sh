@@ -16,25 +16,14 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/lab.sh
 # shellcheck source=tools/lab/controller.sh
 . tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=wg$$
 PROD=$(lab_vip 1)
 STAGING=$(lab_vip 2)
 DPCTL=$LAB_BUILD/tools/dpctl
-FAILS=0
 
-check()
-{
-	local what=$1
-
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
 # between N LO HI: LO <= N < HI
 between()
@@ -42,27 +31,9 @@ between()
 	[ "$1" -ge "$2" ] && [ "$1" -lt "$3" ]
 }
 
-# cli ARGS...: the CLI against this lab's daemon, bounded in time.
-cli()
-{
-	SLOTLB_SOCKET=$(ctl_socket "$P") timeout 30 "$CTL_CLI" "$@"
-}
 
-die()
-{
-	echo "FAIL: $*" >&2
-	exit 1
-}
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
 
-be()
-{
-	echo "$(lab_backend_addr "$1"):$LAB_HTTPD_PORT"
-}
 
 # slots: "production=ID:VERSION staging=ID:VERSION" from status.
 slots()
@@ -253,8 +224,8 @@ succeeds "default HTTP warm-up (any status) against a 503 backend" \
 check "production now serves v3 (b2 and b4 answer)" \
 	grep -q "^[0-9]* v3" <<<"$(served "$PROD" 4)"
 
-if [ "$FAILS" -ne 0 ]; then
-	echo "FAIL: warmup_gate: $FAILS checks failed"
+if [ "$failures" -ne 0 ]; then
+	echo "FAIL: warmup_gate: $failures checks failed"
 	tail -20 "$(ctl_dir "$P")/slotlbd.log"
 	exit 1
 fi

@@ -14,6 +14,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/lab.sh
 # shellcheck source=tools/lab/controller.sh
 . tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
 
 P=zd$$
 LOADCLIENT=$LAB_BUILD/tools/loadclient
@@ -28,31 +30,9 @@ NEW_RATE=100
 DL_BYTES=20000000
 DL_RATE=1250000
 OUT=$(mktemp -d /tmp/slotlb-zd.XXXXXX)
-failures=0
 
-check()
-{
-	local what=$1
 
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		failures=$((failures + 1))
-		return 1
-	fi
-}
 
-need()
-{
-	check "$@" || exit 1
-}
-
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # jget EXPR: EXPR over the load client's summary d.
 jget()
