@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Controller speed (docs/perf-controller.md): swap switch time and
+# Controller speed (docs/PERFORMANCE.md): swap switch time and
 # `slotlb status` at 1,000 apps. `make bench-controller` runs it (root).
 
 .PHONY: bench-controller

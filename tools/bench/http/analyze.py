@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Turns the raw output of tools/bench/http/run.sh into tables, CSVs and
-# the variables of the switch plot, so the figures in docs/perf-http.md
+# the variables of the switch plot, so the figures in docs/PERFORMANCE.md
 # come from one place and can be recomputed from a kept build/ directory.
 #
 #   analyze.py wrk DIR RUNS SYSTEM...     part 3: DIR/wrk-SYSTEM-RUN.txt

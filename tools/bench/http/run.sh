@@ -17,7 +17,7 @@
 # the pin dir on any exit. Results: build/bench/http/, docs/img/switch.png.
 # Knobs (environment): BENCH_HTTP_RUNS (5), BENCH_HTTP_WRK_S (10),
 # BENCH_HTTP_LOAD_S (30), BENCH_HTTP_PARTS ("3 4"), BENCH_HTTP_OUT,
-# BENCH_HTTP_IMG. docs/perf-http.md explains the figures.
+# BENCH_HTTP_IMG. docs/PERFORMANCE.md explains the figures.
 set -u
 cd "$(dirname "$0")/../../.." || exit 1
 # shellcheck source=tools/lab/lab.sh

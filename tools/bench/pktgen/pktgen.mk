@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Forwarding rate on veth (docs/perf-rate.md): the live-frames packet
+# Forwarding rate on veth (docs/PERFORMANCE.md): the live-frames packet
 # generator and its sink/baseline programs. `make bench-pktgen` runs it
 # (root, about two minutes).
 

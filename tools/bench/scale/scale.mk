@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Scale (docs/perf-scale.md): flow table at 1M flows, Maglev build times,
+# Scale (docs/PERFORMANCE.md): flow table at 1M flows, Maglev build times,
 # swap latency with 1000 apps. `make bench-scale` runs it (root).
 
 SCALE_DIR  := tools/bench/scale

@@ -162,8 +162,8 @@ int scale_swap(struct slotlb *lb, unsigned int runs, unsigned int apps)
 		goto out;
 	s1 = scale_stat(one, runs);
 	sn = scale_stat(many, runs);
-	printf("\nSwap = slotlb_routing_set() (inner map create, fill, "
-	       "freeze, one outer update), us, %u updates each:\n\n",
+	printf("\nSwap = slotlb_routing_set() (routing pool write, one "
+	       "8-byte store), us, %u updates each:\n\n",
 	       runs);
 	printf("| apps configured | median | min | max | vs 1 app |\n");
 	printf("|---|---|---|---|---|\n");
