@@ -134,8 +134,8 @@ static __always_inline void flow_forget_reply(const struct packet *pkt,
 }
 
 /* A reply carrying FIN or RST closes the flow: mark the forward entry. */
-static __always_inline void flow_mark_from_reply(const struct packet *pkt,
-						 const struct slotlb_flow *reply)
+static __always_inline void
+flow_mark_from_reply(const struct packet *pkt, const struct slotlb_flow *reply)
 {
 	struct slotlb_flow_key fk;
 	struct slotlb_flow *fwd;

@@ -3,8 +3,9 @@
  * NAT forwarding: rewrite the destination (client -> backend) or the
  * source (backend -> client) with incremental IP and L4 checksum
  * updates, then send it to the next hop bpf_fib_lookup gave (cached per
- * flow for a short while) with the MACs filled in. The host is the backends' gateway, so the kernel's routing and
- * neighbour tables are the truth for both directions.
+ * flow for a short while) with the MACs filled in. The host is the backends'
+ * gateway, so the kernel's routing and neighbour tables are the truth for both
+ * directions.
  */
 #ifndef SLOTLB_NAT_BPF_H
 #define SLOTLB_NAT_BPF_H
@@ -71,25 +72,26 @@ static __always_inline int nat_rewrite(struct xdp_md *ctx,
 		delta = csum_delta32(*a, addr[0]);
 		csum_apply(&iph->check, delta);
 		*a = addr[0];
-		return nat_l4(data + L4_OFF_V4, data_end, pkt->key.proto,
-			      delta, port, side);
+		return nat_l4(data + L4_OFF_V4, data_end, pkt->key.proto, delta,
+			      port, side);
 	} else {
 		struct ipv6hdr *ip6h = data + L3_OFF;
 		__be32 *a;
 
 		if ((void *)(ip6h + 1) > data_end)
 			return -SLOTLB_REASON_DROP_TRUNCATED;
-		a = side == NAT_DST ? ip6h->daddr.in6_u.u6_addr32 :
-				      ip6h->saddr.in6_u.u6_addr32;
+		a = side == NAT_DST ? ip6h->daddr.in6_u.u6_addr32
+				    : ip6h->saddr.in6_u.u6_addr32;
 		delta = csum_delta_addr(a, addr, true);
 		__builtin_memcpy(a, addr, 16);
-		return nat_l4(data + L4_OFF_V6, data_end, pkt->key.proto,
-			      delta, port, side);
+		return nat_l4(data + L4_OFF_V6, data_end, pkt->key.proto, delta,
+			      port, side);
 	}
 }
 
 /* Load-time setting: how long a flow reuses its next hop. */
-const volatile __u64 nexthop_ttl_ns = SLOTLB_DEFAULT_NEXTHOP_TTL_MS * 1000000ULL;
+const volatile __u64 nexthop_ttl_ns =
+	SLOTLB_DEFAULT_NEXTHOP_TTL_MS * 1000000ULL;
 
 /*
  * One FIB lookup on the rewritten packet, cached in the flow entry: the

@@ -63,8 +63,7 @@ static __always_inline bool is_endpoint_addr(const __be32 *addr, __u8 family)
 
 /* A broken packet is dropped only when it was meant for an endpoint;
  * anything else stays the kernel's business, untouched. */
-static __always_inline int if_for_endpoint(const struct packet *pkt,
-					   int reason)
+static __always_inline int if_for_endpoint(const struct packet *pkt, int reason)
 {
 	if (!is_endpoint_addr(pkt->key.dst, pkt->key.family))
 		return -SLOTLB_REASON_PASS_NOT_ENDPOINT;

@@ -51,8 +51,8 @@
 #endif
 
 /* Index of a deployment's ring of one family in deployment_rings. */
-#define SLOTLB_RING_INDEX(deployment_id, is_ipv6)                            \
-	((deployment_id) * 2 + ((is_ipv6) ? 1 : 0))
+#define SLOTLB_RING_INDEX(deployment_id, is_ipv6) \
+	((deployment_id)*2 + ((is_ipv6) ? 1 : 0))
 
 /* Maglev lookup table size per deployment: prime, and >= 64x the backend
  * count we target (1000) so shares stay within ~2% of their weights. */
@@ -171,7 +171,8 @@ struct slotlb_routing {
 	__u32 preview_deployment; /* reserved: deployment shown to audience */
 	__u32 preview_count; /* reserved: used entries of preview[] */
 	__u32 generation; /* bumped by the controller on every change */
-	struct slotlb_prefix preview[SLOTLB_MAX_PREVIEW_PREFIXES]; /* reserved */
+	struct slotlb_prefix
+		preview[SLOTLB_MAX_PREVIEW_PREFIXES]; /* reserved */
 };
 _Static_assert(sizeof(struct slotlb_routing) == 336, "routing element");
 

@@ -76,10 +76,10 @@ static int cmd_attach(struct slotlb *lb, int argc, char **argv, bool attach)
 		if (!ifindex)
 			return fail(argv[i], "no such interface");
 		err = attach ? slotlb_attach(lb, ifindex,
-					     generic ? SLOTLB_XDP_GENERIC :
-						       SLOTLB_XDP_NATIVE,
-					     force) :
-			       slotlb_detach(ifindex);
+					     generic ? SLOTLB_XDP_GENERIC
+						     : SLOTLB_XDP_NATIVE,
+					     force)
+			     : slotlb_detach(ifindex);
 		if (err == -EBUSY)
 			return fail(argv[i], "another XDP program is attached "
 					     "(use --force to replace it)");
@@ -265,13 +265,13 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "pin-root", required_argument, NULL, 'p' },
-		{ "flow-capacity", required_argument, NULL, 'c' },
-		{ "generic", no_argument, NULL, 'g' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"pin-root", required_argument, NULL, 'p'},
+		{"flow-capacity", required_argument, NULL, 'c'},
+		{"generic", no_argument, NULL, 'g'},
+		{"force", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct slotlb *lb = NULL;
 	const char *cmd;
@@ -334,9 +334,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "stats"))
 		rc = cmd_stats(lb);
 	else if (!strcmp(cmd, "flows"))
-		rc = slotlb_flows_foreach(lb, print_flow, NULL) ?
-			     fail("flows", "cannot read") :
-			     0;
+		rc = slotlb_flows_foreach(lb, print_flow, NULL)
+			     ? fail("flows", "cannot read")
+			     : 0;
 	else {
 		usage();
 		rc = 2;

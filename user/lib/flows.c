@@ -189,7 +189,7 @@ static int count_one(const struct slotlb_flow_key *k,
 int slotlb_flows_count_by_deployment(struct slotlb *lb, uint64_t *counts,
 				     size_t n)
 {
-	struct count_ctx c = { lb, counts, n, slotlb_now_ns() };
+	struct count_ctx c = {lb, counts, n, slotlb_now_ns()};
 
 	memset(counts, 0, n * sizeof(*counts));
 	return slotlb_flows_foreach(lb, count_one, &c);
@@ -256,7 +256,7 @@ static int gc_one(const struct slotlb_flow_key *k, const struct slotlb_flow *f,
 
 int slotlb_flows_gc(struct slotlb *lb)
 {
-	struct gc_ctx g = { .lb = lb, .now = slotlb_now_ns() };
+	struct gc_ctx g = {.lb = lb, .now = slotlb_now_ns()};
 	int removed = 0, err;
 	size_t i;
 

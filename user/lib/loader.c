@@ -88,7 +88,7 @@ static uint32_t pinned_flow_capacity(const char *root)
 int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
-	struct slotlb_opts o = opts ? *opts : (struct slotlb_opts){ 0 };
+	struct slotlb_opts o = opts ? *opts : (struct slotlb_opts){0};
 	struct slotlb *lb;
 	uint32_t pinned;
 	int err;
@@ -102,11 +102,11 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb->barrier_inner = -1;
 	snprintf(lb->pin_root, sizeof(lb->pin_root), "%s",
 		 o.pin_root ? o.pin_root : SLOTLB_PIN_ROOT);
-	lb->udp_timeout_s = o.udp_timeout_s ? o.udp_timeout_s :
-					      SLOTLB_DEFAULT_UDP_TIMEOUT_S;
-	lb->tcp_closed_timeout_s = o.tcp_closed_timeout_s ?
-					   o.tcp_closed_timeout_s :
-					   SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S;
+	lb->udp_timeout_s = o.udp_timeout_s ? o.udp_timeout_s
+					    : SLOTLB_DEFAULT_UDP_TIMEOUT_S;
+	lb->tcp_closed_timeout_s =
+		o.tcp_closed_timeout_s ? o.tcp_closed_timeout_s
+				       : SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S;
 
 	err = ensure_pin_root(lb->pin_root);
 	if (err)
@@ -114,9 +114,9 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 
 	/* Reuse the pinned table's size unless asked for another one. */
 	pinned = pinned_flow_capacity(lb->pin_root);
-	lb->flow_capacity = o.flow_capacity ? o.flow_capacity :
-				   pinned ? pinned :
-					    SLOTLB_DEFAULT_FLOW_CAPACITY;
+	lb->flow_capacity = o.flow_capacity ? o.flow_capacity
+			    : pinned	    ? pinned
+					    : SLOTLB_DEFAULT_FLOW_CAPACITY;
 	if (pinned && pinned != lb->flow_capacity) {
 		err = -EEXIST;
 		goto out;
@@ -218,8 +218,8 @@ int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
 		  bool force)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, aopts);
-	__u32 flags = mode == SLOTLB_XDP_GENERIC ? XDP_FLAGS_SKB_MODE :
-						   XDP_FLAGS_DRV_MODE;
+	__u32 flags = mode == SLOTLB_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
+						 : XDP_FLAGS_DRV_MODE;
 	bool ours = false, generic = false;
 	uint32_t prog_id = 0;
 	int old_fd = -1, err;
@@ -234,8 +234,8 @@ int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
 		if (!force)
 			return -EBUSY;
 		err = bpf_xdp_detach(ifindex,
-				     generic ? XDP_FLAGS_SKB_MODE :
-					       XDP_FLAGS_DRV_MODE,
+				     generic ? XDP_FLAGS_SKB_MODE
+					     : XDP_FLAGS_DRV_MODE,
 				     NULL);
 		if (err)
 			return err;
@@ -274,8 +274,8 @@ int slotlb_detach(int ifindex)
 	/* Detach only the program we saw, not one attached meanwhile. */
 	dopts.old_prog_fd = fd;
 	err = bpf_xdp_detach(ifindex,
-			     XDP_FLAGS_REPLACE | (generic ? XDP_FLAGS_SKB_MODE :
-							    XDP_FLAGS_DRV_MODE),
+			     XDP_FLAGS_REPLACE | (generic ? XDP_FLAGS_SKB_MODE
+							  : XDP_FLAGS_DRV_MODE),
 			     &dopts);
 	close(fd);
 	return err;

@@ -28,7 +28,8 @@ static void addr_key_of(struct slotlb_addr_key *ak,
 	ak->family = key->family;
 }
 
-int slotlb_endpoint_set(struct slotlb *lb, const struct slotlb_endpoint_key *key,
+int slotlb_endpoint_set(struct slotlb *lb,
+			const struct slotlb_endpoint_key *key,
 			const struct slotlb_endpoint *ep)
 {
 	struct slotlb_endpoint old;
@@ -232,8 +233,8 @@ out:
 }
 
 /* Point the deployment's ring slot of one family at ring, or clear it. */
-static int ring_reference(struct slotlb *lb, uint32_t deployment_id,
-			  bool ipv6, int ring)
+static int ring_reference(struct slotlb *lb, uint32_t deployment_id, bool ipv6,
+			  int ring)
 {
 	__u32 index = SLOTLB_RING_INDEX(deployment_id, ipv6);
 	int err;
@@ -252,8 +253,8 @@ int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
 {
 	struct slotlb_deployment_info di = {};
 	uint32_t *ids = NULL, *ws = NULL;
-	int rings[2] = { -1, -1 }, err = 0, f;
-	size_t i, count[2] = { 0, 0 };
+	int rings[2] = {-1, -1}, err = 0, f;
+	size_t i, count[2] = {0, 0};
 	struct slotlb_backend be;
 
 	if (!deployment_id || deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
@@ -359,4 +360,3 @@ int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
 	close(fd);
 	return err;
 }
-

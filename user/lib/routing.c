@@ -36,8 +36,8 @@ static int grace_period(struct slotlb *lb)
 {
 	__u32 zero = 0;
 
-	return bpf_map_update_elem(lb->barrier_outer, &zero,
-				   &lb->barrier_inner, BPF_ANY);
+	return bpf_map_update_elem(lb->barrier_outer, &zero, &lb->barrier_inner,
+				   BPF_ANY);
 }
 
 /* Entries that waited out a grace period become free. */
@@ -62,24 +62,24 @@ int lib_routing_open(struct slotlb *lb)
 	uint32_t i;
 	int err = 0;
 
-	lb->app_routing_len = (SLOTLB_MAX_APPS * sizeof(uint64_t) + page - 1) /
-			      page * page;
-	lb->app_routing = mmap(NULL, lb->app_routing_len,
-			       PROT_READ | PROT_WRITE, MAP_SHARED,
-			       MAP_FD(lb, app_routing), 0);
+	lb->app_routing_len =
+		(SLOTLB_MAX_APPS * sizeof(uint64_t) + page - 1) / page * page;
+	lb->app_routing =
+		mmap(NULL, lb->app_routing_len, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, MAP_FD(lb, app_routing), 0);
 	if (lb->app_routing == MAP_FAILED) {
 		lb->app_routing = NULL;
 		return -errno;
 	}
-	lb->barrier_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "slotlb_rcu",
-					   sizeof(__u32), sizeof(__u32), 1,
-					   NULL);
+	lb->barrier_inner =
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, "slotlb_rcu", sizeof(__u32),
+			       sizeof(__u32), 1, NULL);
 	if (lb->barrier_inner < 0)
 		return -errno;
 	opts.inner_map_fd = lb->barrier_inner;
-	lb->barrier_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS,
-					   "slotlb_barrier", sizeof(__u32),
-					   sizeof(__u32), 1, &opts);
+	lb->barrier_outer =
+		bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "slotlb_barrier",
+			       sizeof(__u32), sizeof(__u32), 1, &opts);
 	if (lb->barrier_outer < 0)
 		return -errno;
 
@@ -91,8 +91,8 @@ int lib_routing_open(struct slotlb *lb)
 		goto out;
 	}
 	for (i = 0; i < SLOTLB_MAX_APPS; i++) {
-		uint64_t index = __atomic_load_n(&lb->app_routing[i],
-						 __ATOMIC_ACQUIRE);
+		uint64_t index =
+			__atomic_load_n(&lb->app_routing[i], __ATOMIC_ACQUIRE);
 
 		if (index < SLOTLB_ROUTING_POOL)
 			used[index] = 1;
@@ -149,8 +149,7 @@ int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
 	}
 	index = lb->pool_free[lb->n_free - 1];
 	/* Nobody can read this entry: unreferenced since a grace period. */
-	err = bpf_map_update_elem(MAP_FD(lb, routing_pool), &index, r,
-				  BPF_ANY);
+	err = bpf_map_update_elem(MAP_FD(lb, routing_pool), &index, r, BPF_ANY);
 	if (err)
 		return err;
 	lb->n_free--;

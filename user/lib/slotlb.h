@@ -56,7 +56,8 @@ int slotlb_detach(int ifindex);
 int slotlb_query(int ifindex, uint32_t *prog_id, bool *ours, bool *generic);
 
 /* Endpoints. */
-int slotlb_endpoint_set(struct slotlb *lb, const struct slotlb_endpoint_key *key,
+int slotlb_endpoint_set(struct slotlb *lb,
+			const struct slotlb_endpoint_key *key,
 			const struct slotlb_endpoint *ep);
 int slotlb_endpoint_delete(struct slotlb *lb,
 			   const struct slotlb_endpoint_key *key);
@@ -119,7 +120,8 @@ int slotlb_flows_foreach(struct slotlb *lb, slotlb_flow_cb cb, void *ctx);
 uint64_t slotlb_now_ns(void);
 /* Is this a forward entry of a flow that still pins its backend: not
  * closed (TCP) and not idle past its timeout (UDP)? */
-bool slotlb_flow_live(const struct slotlb *lb, const struct slotlb_flow_key *key,
+bool slotlb_flow_live(const struct slotlb *lb,
+		      const struct slotlb_flow_key *key,
 		      const struct slotlb_flow *flow, uint64_t now_ns);
 /* Forward entries still pinned to each deployment: counts[id] for id <
  * n (drain progress). */

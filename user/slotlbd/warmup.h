@@ -65,7 +65,6 @@ bool warmup_status_accepted(const struct warmup_policy *p, int status);
  */
 int warmup_run(const struct warmup_policy *p,
 	       const struct warmup_target *targets, size_t n,
-	       struct warmup_result *results, warmup_progress_cb cb,
-	       void *ctx);
+	       struct warmup_result *results, warmup_progress_cb cb, void *ctx);
 
 #endif /* SLOTLB_WARMUP_H */
