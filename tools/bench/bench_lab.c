@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The benchmark's private lab (see bench_lab.h). iproute2 builds the
+ * The benchmarks' private lab (see bench_lab.h). iproute2 builds the
  * namespace's links, routes and neighbours: it runs as our child and so
  * inherits the namespace, and it is already a dependency of the labs.
  */
@@ -10,8 +10,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -22,6 +20,7 @@
 #include <linux/udp.h>
 
 #include "bench_lab.h"
+#include "bench_util.h"
 
 #define CLIENT_IF "cli0"
 #define BACKEND_IF "be0"
@@ -60,23 +59,6 @@ static int write_sysctl(const char *path, const char *value)
 		return -errno;
 	if (write(fd, value, len) != len)
 		err = -EIO;
-	close(fd);
-	return err;
-}
-
-static int if_mac(const char *name, uint8_t mac[6])
-{
-	struct ifreq ifr = {};
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
 	return err;
 }
@@ -135,9 +117,9 @@ int lab_setup(struct lab *lab)
 	lab->backend_ifindex = (int)if_nametoindex(BACKEND_IF);
 	if (!lab->client_ifindex || !lab->backend_ifindex)
 		return -ENODEV;
-	err = if_mac(CLIENT_IF, lab->client_if_mac);
+	err = bench_if_mac(CLIENT_IF, lab->client_if_mac);
 	if (!err)
-		err = if_mac(BACKEND_IF, lab->backend_if_mac);
+		err = bench_if_mac(BACKEND_IF, lab->backend_if_mac);
 	if (err)
 		return err;
 	sscanf(ROUTER_MAC, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &lab->router_mac[0],

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The benchmark's private lab: a network namespace of this process only,
- * with a client-facing and a backend-facing veth, routes, forwarding and
- * permanent neighbours, so bpf_fib_lookup() succeeds and the XDP program
- * takes its real forwarding path under BPF_PROG_TEST_RUN. Also builds the
- * frames the benchmark feeds it.
+ * The benchmarks' private lab (bench_xdp, scale): a network namespace of
+ * this process only, with a client-facing and a backend-facing veth,
+ * routes, forwarding and permanent neighbours, so bpf_fib_lookup()
+ * succeeds and the XDP program takes its real forwarding path under
+ * BPF_PROG_TEST_RUN. Also builds the frames they feed it, and pktgen's
+ * frame template.
  */
 #ifndef SLOTLB_BENCH_LAB_H
 #define SLOTLB_BENCH_LAB_H

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -21,6 +20,7 @@
 
 #include "slotlb.h"
 #include "bench_xdp.h"
+#include "bench_util.h"
 #include "tools/bench/xdp_floor.skel.h"
 
 #define DEPLOYMENT_ID 1
@@ -71,15 +71,13 @@ static int read_jit_enable(void)
  * one receive queue. */
 static int pin_cpu(struct bench *b)
 {
-	cpu_set_t set;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int err;
 
 	b->cpu = n > 1 ? (int)n - 1 : 0;
-	CPU_ZERO(&set);
-	CPU_SET(b->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return bench_fail(b, -errno, "cpu %d: %s", b->cpu,
-				  strerror(errno));
+	err = bench_pin_cpu(b->cpu);
+	if (err)
+		return bench_fail(b, err, "cpu %d: %s", b->cpu, strerror(-err));
 	return 0;
 }
 

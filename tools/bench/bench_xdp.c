@@ -11,7 +11,6 @@
  *
  *   build/tools/bench/bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v]
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 
 #include "slotlb.h"
 #include "bench_lab.h"
+#include "bench_util.h"
 #include "bench_xdp.h"
 
 /* Frames run back to back per program before switching to the other:
@@ -258,22 +258,6 @@ static int round_run(struct bench *b, unsigned int round)
 	return err;
 }
 
-/* Remove our pin root and the maps pinned in it (nothing else). */
-static void unpin_all(const char *root)
-{
-	struct dirent *de;
-	DIR *d;
-
-	d = opendir(root);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(root);
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -330,7 +314,7 @@ int main(int argc, char **argv)
 		bench_print_results(&b);
 	bench_teardown(&b);
 	if (b.pin_root[0])
-		unpin_all(b.pin_root);
+		bench_unpin_all(b.pin_root);
 	if (err) {
 		fprintf(stderr, "Error: bench_xdp: %s\n",
 			b.why[0] ? b.why : strerror(-err));

@@ -16,26 +16,24 @@
  */
 #include <errno.h>
 #include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "tools/bench/pktgen/pktgen.skel.h"
+#include "bench_lab.h"
+#include "bench_util.h"
 
-#define FRAME_LEN 64
+#define FRAME_LEN LAB_PKT_MAX
+_Static_assert(sizeof(((struct pktgen_bpf *)0)->rodata->tmpl) == FRAME_LEN,
+	       "the lab's frame must fill the program's template");
 /* Frames per test run: 20-100 ms at the rates seen here, so the deadline
  * is kept within that and the syscall overhead is nil. */
 #define CHUNK 65536
@@ -62,86 +60,17 @@ static int parse_mac(const char *s, __u8 mac[ETH_ALEN])
 		       : -EINVAL;
 }
 
-static int if_mac(const char *name, __u8 mac[ETH_ALEN])
-{
-	struct ifreq ifr = {};
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	close(fd);
-	return err;
-}
-
-static __u32 sum16(__u32 sum, const void *buf, size_t len)
-{
-	const __u8 *b = buf;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (__u32)(b[i] << 8 | b[i + 1]);
-	return sum;
-}
-
-static __u16 fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((__u16)~sum);
-}
-
 /* The template: source address and port 0 (the program adds its own),
  * checksums complete for that, zero padding to FRAME_LEN. */
-static void build_template(__u8 *f, const __u8 *smac, const __u8 *dmac,
-			   __u32 daddr, __u16 dport, const char *kind)
+static void build_template(struct lab_pkt *t, const __u8 *smac,
+			   const __u8 *dmac, __u32 daddr, __u16 dport,
+			   const char *kind)
 {
-	struct ethhdr *eth = (struct ethhdr *)f;
-	struct iphdr *iph = (struct iphdr *)(eth + 1);
-	bool tcp = strcmp(kind, "udp") != 0;
-	size_t l4_len = tcp ? sizeof(struct tcphdr) : sizeof(struct udphdr) + 8;
-	__u32 sum;
-
-	memset(f, 0, FRAME_LEN);
-	memcpy(eth->h_dest, dmac, ETH_ALEN);
-	memcpy(eth->h_source, smac, ETH_ALEN);
-	eth->h_proto = htons(ETH_P_IP);
-	iph->version = 4;
-	iph->ihl = 5;
-	iph->tot_len = htons((__u16)(sizeof(*iph) + l4_len));
-	iph->frag_off = htons(0x4000);
-	iph->ttl = 64;
-	iph->protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP;
-	iph->daddr = htonl(daddr);
-	iph->check = fold(sum16(0, iph, sizeof(*iph)));
-	sum = sum16(0, &iph->saddr, 8) + iph->protocol + (__u32)l4_len;
-	if (tcp) {
-		struct tcphdr *th = (struct tcphdr *)(iph + 1);
-
-		th->dest = htons(dport);
-		th->seq = htonl(1000);
-		th->doff = 5;
-		if (!strcmp(kind, "syn")) {
-			th->syn = 1;
-		} else {
-			th->ack = 1;
-			th->ack_seq = htonl(2000);
-		}
-		th->window = htons(65535);
-		th->check = fold(sum16(sum, th, l4_len));
-	} else {
-		struct udphdr *uh = (struct udphdr *)(iph + 1);
-
-		uh->dest = htons(dport);
-		uh->len = htons((__u16)l4_len);
-		memcpy(uh + 1, "slotlb!!", 8);
-		uh->check = fold(sum16(sum, uh, l4_len));
-	}
+	if (!strcmp(kind, "udp"))
+		lab_udp(t, smac, dmac, 0, daddr, 0, dport);
+	else
+		lab_tcp(t, smac, dmac, 0, daddr, 0, dport,
+			strcmp(kind, "syn") ? LAB_TCP_ACK : LAB_TCP_SYN);
 }
 
 static double now_s(void)
@@ -152,20 +81,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 static int cmd_send(int argc, char **argv)
 {
 	unsigned long flows = 65536, base = 0, seconds = 3;
 	struct pktgen_bpf *skel = NULL;
-	__u8 frame[FRAME_LEN], smac[ETH_ALEN], dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN], dmac[ETH_ALEN];
+	struct lab_pkt frame;
 	unsigned long long frames = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 	struct xdp_md md = {};
@@ -202,7 +123,7 @@ static int cmd_send(int argc, char **argv)
 	ifindex = (int)if_nametoindex(argv[0]);
 	if (!ifindex)
 		return fail(argv[0], "no such interface");
-	if (if_mac(argv[0], smac) || parse_mac(argv[1], dmac))
+	if (bench_if_mac(argv[0], smac) || parse_mac(argv[1], dmac))
 		return fail(argv[1], "bad MAC address");
 	if (sscanf(argv[2], "%31[0-9.]:%u", addr, &port) != 2 ||
 	    !inet_aton(addr, &dst) || !port || port > 65535)
@@ -210,15 +131,15 @@ static int cmd_send(int argc, char **argv)
 	if (strcmp(argv[3], "udp") && strcmp(argv[3], "syn") &&
 	    strcmp(argv[3], "ack"))
 		return fail(argv[3], "expected udp, syn or ack");
-	if (cpu >= 0 && pin_cpu(cpu))
+	if (cpu >= 0 && bench_pin_cpu(cpu))
 		return fail("cpu", strerror(errno));
 
 	skel = pktgen_bpf__open();
 	if (!skel)
 		return fail_errno("pktgen.bpf.o", errno);
-	build_template(frame, smac, dmac, ntohl(dst.s_addr), (__u16)port,
+	build_template(&frame, smac, dmac, ntohl(dst.s_addr), (__u16)port,
 		       argv[3]);
-	memcpy((void *)skel->rodata->tmpl, frame, FRAME_LEN);
+	memcpy((void *)skel->rodata->tmpl, frame.data, FRAME_LEN);
 	skel->rodata->flow_count = (__u32)flows;
 	skel->rodata->saddr_base = CLIENT_NET;
 	skel->rodata->is_tcp = strcmp(argv[3], "udp") != 0;
@@ -231,7 +152,7 @@ static int cmd_send(int argc, char **argv)
 
 	md.data_end = FRAME_LEN;
 	md.ingress_ifindex = (__u32)ifindex;
-	o.data_in = frame;
+	o.data_in = frame.data;
 	o.data_size_in = FRAME_LEN;
 	o.ctx_in = &md;
 	o.ctx_size_in = sizeof(md);
@@ -369,7 +290,7 @@ static int cmd_bare(int argc, char **argv)
 	out = (int)if_nametoindex(argv[2]);
 	if (!in || !out)
 		return fail(in ? argv[2] : argv[1], "no such interface");
-	if (if_mac(argv[2], smac) || parse_mac(argv[3], dmac))
+	if (bench_if_mac(argv[2], smac) || parse_mac(argv[3], dmac))
 		return fail(argv[3], "bad MAC address");
 	skel = pktgen_bpf__open();
 	if (!skel)

@@ -20,9 +20,12 @@ $(PKTGEN_SKEL): $(PKTGEN_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name pktgen_bpf > $@
 
-$(PKTGEN): $(PKTGEN_DIR)/pktgen.c $(PKTGEN_SKEL)
+# The frame template comes from bench_xdp's lab (tools/bench/bench.mk).
+$(PKTGEN): $(PKTGEN_DIR)/pktgen.c $(PKTGEN_SKEL) $(BENCH_SHARED_OBJS) \
+	   $(BENCH_SHARED_HDRS)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I$(BENCH_DIR) $< $(BENCH_SHARED_OBJS) $(LDFLAGS) \
+		$(LIBBPF_LIBS) -o $@
 
 ALL_TARGETS += $(PKTGEN)
 

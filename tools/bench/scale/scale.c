@@ -10,10 +10,9 @@
  *
  *   build/tools/bench/scale/scale [-f FLOWS] [-r ROUNDS] [-p PIN_ROOT]
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +25,22 @@
 
 #include "slotlb.h"
 #include "scale.h"
+#include "bench_lab.h"
+#include "bench_util.h"
 
 #define SMALL_FLOWS 10000 /* the near-empty table's flows */
 /* SMALL_FLOWS + rounds * NEW_FRAMES are pinned on the measuring CPU
  * before the fill; they must stay below its share of the table. */
 #define EST_FRAMES 50000 /* ACKs per established round */
 #define NEW_FRAMES 10000 /* SYNs per new-flow round */
+/* Clients: scale's own numbering, as in the published figures (not the
+ * lab's lab_client_addr()): 10.128.0.0/9, SCALE_PORTS ports an address. */
+#define SCALE_CLIENT_NET 0x0a800000U
+#define SCALE_PORTS 50000
+#define SCALE_PORT_BASE 10000
 
 struct scale {
-	struct scale_lab lab;
+	struct lab lab;
 	struct slotlb *lb;
 	int prog_fd, floor_fd, flows_fd;
 	uint32_t flows; /* the full table's concurrent flows */
@@ -42,7 +48,7 @@ struct scale {
 	unsigned int rounds;
 	int measure_cpu;
 	char pin_root[64];
-	struct scale_pkt *pkts;
+	struct lab_pkt *pkts;
 };
 
 uint64_t scale_now_ns(void)
@@ -69,15 +75,6 @@ struct scale_stat scale_stat(double *v, unsigned int n)
 	s.max = v[n - 1];
 	s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	return s;
-}
-
-static int pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 /* Whole free memory of the machine as the kernel estimates it, KiB. */
@@ -149,7 +146,7 @@ static int load_floor(void)
 }
 
 /* Sum of kernel-measured durations over the frames, ns per frame. */
-static int run_frames(struct scale *s, int fd, const struct scale_pkt *p,
+static int run_frames(struct scale *s, int fd, const struct lab_pkt *p,
 		      uint32_t n, __u32 want, double *ns)
 {
 	struct xdp_md md = {.ingress_ifindex = (__u32)s->lab.client_ifindex};
@@ -191,6 +188,16 @@ static int net_cost(struct scale *s, uint32_t n, double *net)
 	return err;
 }
 
+/* TCP SYN or ACK of flow number `flow` from a client to the endpoint. */
+static void scale_frame(struct lab_pkt *p, const struct lab *lab, uint32_t flow,
+			bool syn)
+{
+	lab_tcp(p, lab->router_mac, lab->client_if_mac,
+		SCALE_CLIENT_NET + flow / SCALE_PORTS, LAB_VIP,
+		(uint16_t)(SCALE_PORT_BASE + flow % SCALE_PORTS), LAB_VIP_PORT,
+		syn ? LAB_TCP_SYN : LAB_TCP_ACK);
+}
+
 /* Pin flows [from, from + n) with SYNs sent on one CPU: the flow map
  * keeps a per-CPU LRU list, each holding an equal share of the entries,
  * so a table is only full when every CPU pinned its share. */
@@ -199,14 +206,14 @@ static int fill_cpu(struct scale *s, int cpu, uint32_t from, uint32_t n)
 	uint32_t f, i, k;
 	int err;
 
-	err = pin_cpu(cpu);
+	err = bench_pin_cpu(cpu);
 	for (f = from; !err && f < from + n; f += k) {
 		k = from + n - f < EST_FRAMES ? from + n - f : EST_FRAMES;
 		for (i = 0; i < k; i++)
 			scale_frame(&s->pkts[i], &s->lab, f + i, true);
 		err = run_frames(s, s->prog_fd, s->pkts, k, XDP_REDIRECT, NULL);
 	}
-	return err ? err : pin_cpu(s->measure_cpu);
+	return err ? err : bench_pin_cpu(s->measure_cpu);
 }
 
 /* Fill the table to s->flows, each CPU up to its share; the flows made
@@ -264,12 +271,12 @@ static int setup(struct scale *s, long *mem_before)
 	struct slotlb_opts opts = {.flow_capacity = s->flows};
 	struct slotlb_deployment_info info = {.app_id = 0};
 	struct slotlb_endpoint ep = {.endpoint_id = 1};
-	struct slotlb_endpoint_key ek = {.port = htons(SCALE_VIP_PORT),
+	struct slotlb_endpoint_key ek = {.port = htons(LAB_VIP_PORT),
 					 .proto = IPPROTO_TCP,
 					 .family = AF_INET};
 	struct slotlb_routing r = {.deployment = {1}};
 	struct slotlb_backend be = {.family = AF_INET};
-	uint32_t ids[SCALE_BACKENDS], i;
+	uint32_t ids[LAB_BACKENDS], i;
 	char path[96];
 	int err;
 
@@ -287,18 +294,18 @@ static int setup(struct scale *s, long *mem_before)
 	s->floor_fd = load_floor();
 	if (s->flows_fd < 0 || s->floor_fd < 0)
 		return -errno;
-	for (i = 0; !err && i < SCALE_BACKENDS; i++) {
-		be.addr[0] = htonl(SCALE_BACKEND_NET + SCALE_BACKEND_BASE + i);
-		be.port = htons(SCALE_BACKEND_PORT);
+	for (i = 0; !err && i < LAB_BACKENDS; i++) {
+		be.addr[0] = htonl(LAB_BACKEND_NET + LAB_BACKEND_BASE + i);
+		be.port = htons(LAB_BACKEND_PORT);
 		ids[i] = i + 1;
 		err = slotlb_backend_set(s->lb, ids[i], &be);
 	}
 	if (!err)
 		err = slotlb_deployment_publish(s->lb, 1, &info, ids, NULL,
-						SCALE_BACKENDS);
+						LAB_BACKENDS);
 	if (!err)
 		err = slotlb_routing_set(s->lb, 0, &r);
-	ek.addr[0] = htonl(SCALE_VIP);
+	ek.addr[0] = htonl(LAB_VIP);
 	if (!err)
 		err = slotlb_endpoint_set(s->lb, &ek, &ep);
 	return err;
@@ -371,20 +378,6 @@ out:
 	return err;
 }
 
-static void unpin_all(const char *root)
-{
-	struct dirent *de;
-	DIR *d = opendir(root);
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(root);
-}
-
 int main(int argc, char **argv)
 {
 	static struct scale s = {.flows = 1000000, .rounds = 5};
@@ -407,9 +400,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	s.measure_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
-	err = pin_cpu(s.measure_cpu);
+	err = bench_pin_cpu(s.measure_cpu);
 	if (!err)
-		err = scale_lab_setup(&s.lab);
+		err = lab_setup(&s.lab);
 	if (!err)
 		err = flow_bench(&s);
 	if (!err)
@@ -419,7 +412,7 @@ int main(int argc, char **argv)
 	if (s.lb)
 		slotlb_close(s.lb);
 	if (s.pin_root[0])
-		unpin_all(s.pin_root);
+		bench_unpin_all(s.pin_root);
 	if (err) {
 		fprintf(stderr, "Error: scale: %s\n", strerror(-err));
 		return 1;
