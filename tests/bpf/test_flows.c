@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -548,6 +549,14 @@ static void test_reload_keeps_flows(void **state)
 	g.c.seed = g.c.sport = lab_port();
 	g.be = client_expect(&second, &g, F_SYN, DEP_B4, SLOTLB_REASON_FORWARD,
 			     "new flow, second program");
+	/* One writer of routing elements at a time: the first instance
+	 * changed them above, so the second is refused until it is gone. */
+	{
+		struct slotlb_routing r = {0};
+
+		assert_int_equal(slotlb_routing_set(second.lb, APP_WEB4, &r),
+				 -EBUSY);
+	}
 	lab_close_keep(&second);
 
 	/* Restart: the first instance goes away, a new one takes over. */
@@ -560,6 +569,8 @@ static void test_reload_keeps_flows(void **state)
 	if (client_expect(&lab, &g, F_ACK, DEP_B4, SLOTLB_REASON_FORWARD,
 			  "second program's flow, after restart") != g.be)
 		fail_msg("restart moved the second program's flow");
+	/* The writer lock went with the first instance. */
+	lab_route(&lab, APP_WEB4, DEP_B4);
 }
 
 static int reset_routing(void **state)

@@ -209,6 +209,9 @@ static int cmd_routing(struct slotlb *lb, int argc, char **argv)
 		r.deployment[i - 2] = dep;
 	}
 	err = slotlb_routing_set(lb, app, &r);
+	if (err == -EBUSY)
+		return fail("routing", "another process (slotlbd?) owns the "
+				       "routing elements of this pin root");
 	return err ? fail_errno(argv[1], err) : 0;
 }
 

@@ -25,6 +25,7 @@ struct slotlb {
 	size_t n_waiting;
 	int barrier_outer; /* array of maps: updating it waits for RCU */
 	int barrier_inner;
+	int writer_fd; /* flock'd pin root: we own the pool, else -1 */
 };
 
 /* routing.c: set up and tear down the routing pool bookkeeping. */

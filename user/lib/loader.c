@@ -100,6 +100,7 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		return -ENOMEM;
 	lb->barrier_outer = -1;
 	lb->barrier_inner = -1;
+	lb->writer_fd = -1;
 	snprintf(lb->pin_root, sizeof(lb->pin_root), "%s",
 		 o.pin_root ? o.pin_root : SLOTLB_PIN_ROOT);
 	lb->udp_timeout_s = o.udp_timeout_s ? o.udp_timeout_s

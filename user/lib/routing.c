@@ -14,12 +14,16 @@
  * barrier (~15 ms here) frees at least SLOTLB_MAX_APPS entries, so it is
  * paid once per thousands of swaps, off the swap's own path.
  *
- * One process writes routing elements at a time (slotlbd, or dpctl in a
- * lab without slotlbd): the free list lives in this process.
+ * One process writes routing elements at a time, since the free list
+ * lives in that process: the first change takes an exclusive flock on
+ * the pin root and keeps it until slotlb_close (the kernel drops it when
+ * the process dies). Reading needs no lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -58,9 +62,6 @@ int lib_routing_open(struct slotlb *lb)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts);
 	size_t page = sysconf(_SC_PAGESIZE);
-	uint8_t *used = NULL;
-	uint32_t i;
-	int err = 0;
 
 	lb->app_routing_len =
 		(SLOTLB_MAX_APPS * sizeof(uint64_t) + page - 1) / page * page;
@@ -80,9 +81,26 @@ int lib_routing_open(struct slotlb *lb)
 	lb->barrier_outer =
 		bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "slotlb_barrier",
 			       sizeof(__u32), sizeof(__u32), 1, &opts);
-	if (lb->barrier_outer < 0)
-		return -errno;
+	return lb->barrier_outer < 0 ? -errno : 0;
+}
 
+/* Become the one writer of the pool: lock, then learn what is free. */
+static int become_writer(struct slotlb *lb)
+{
+	uint8_t *used = NULL;
+	uint32_t i;
+	int fd, err;
+
+	if (lb->writer_fd >= 0)
+		return 0;
+	fd = open(lb->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return err;
+	}
 	lb->pool_free = calloc(SLOTLB_ROUTING_POOL, sizeof(uint32_t));
 	lb->pool_waiting = calloc(SLOTLB_ROUTING_POOL, sizeof(uint32_t));
 	used = calloc(SLOTLB_ROUTING_POOL, 1);
@@ -97,19 +115,30 @@ int lib_routing_open(struct slotlb *lb)
 		if (index < SLOTLB_ROUTING_POOL)
 			used[index] = 1;
 	}
-	/* Another process may have replaced an entry an instant ago: all
-	 * unreferenced entries wait for one grace period first. */
+	/* The previous writer may have replaced an entry an instant ago:
+	 * all unreferenced entries wait for one grace period first. */
+	lb->n_free = lb->n_waiting = 0;
 	for (i = 1; i < SLOTLB_ROUTING_POOL; i++)
 		if (!used[i])
 			lb->pool_waiting[lb->n_waiting++] = i;
 	err = reclaim(lb);
 out:
 	free(used);
-	return err;
+	if (err) {
+		free(lb->pool_free);
+		free(lb->pool_waiting);
+		lb->pool_free = lb->pool_waiting = NULL;
+		close(fd);
+		return err;
+	}
+	lb->writer_fd = fd;
+	return 0;
 }
 
 void lib_routing_close(struct slotlb *lb)
 {
+	if (lb->writer_fd >= 0)
+		close(lb->writer_fd);
 	if (lb->app_routing)
 		munmap(lb->app_routing, lb->app_routing_len);
 	if (lb->barrier_outer >= 0)
@@ -140,6 +169,9 @@ int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
 
 	if (app_id >= SLOTLB_MAX_APPS)
 		return -ERANGE;
+	err = become_writer(lb);
+	if (err)
+		return err;
 	if (!lb->n_free) {
 		err = reclaim(lb);
 		if (err)
@@ -176,8 +208,13 @@ int slotlb_routing_get(struct slotlb *lb, uint32_t app_id,
 
 int slotlb_routing_delete(struct slotlb *lb, uint32_t app_id)
 {
+	int err;
+
 	if (app_id >= SLOTLB_MAX_APPS)
 		return -ERANGE;
+	err = become_writer(lb);
+	if (err)
+		return err;
 	if (!__atomic_load_n(&lb->app_routing[app_id], __ATOMIC_ACQUIRE))
 		return -ENOENT;
 	flip(lb, app_id, 0);

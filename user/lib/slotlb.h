@@ -89,9 +89,10 @@ int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
 			       uint32_t *backend_id);
 
 /*
- * Routing element of an app: one map update replaces the whole
- * slot -> deployment table (a new inner map; the old one is freed by the
- * kernel after every reader is done).
+ * Routing element of an app: one 8-byte store replaces the whole
+ * slot -> deployment table (abi.h, struct slotlb_routing). One process
+ * changes routing elements at a time: set and delete give -EBUSY while
+ * another process (normally slotlbd) holds the pin root's writer lock.
  */
 int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
 		       const struct slotlb_routing *r);
