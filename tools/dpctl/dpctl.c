@@ -322,6 +322,9 @@ int main(int argc, char **argv)
 	err = slotlb_open(&lb, &opts);
 	if (err == -EEXIST)
 		return fail("flows", "pinned flow table has another capacity");
+	if (err == -ESTALE)
+		return fail("load", "maps pinned there have another layout "
+				    "than this build's");
 	if (err)
 		return fail_errno("load", err);
 	if (!strcmp(cmd, "attach"))

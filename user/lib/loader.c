@@ -85,6 +85,39 @@ static uint32_t pinned_flow_capacity(const char *root)
 	return cap;
 }
 
+/* Would libbpf reuse every map pinned under root? A map pinned by a
+ * build with another layout cannot be reused; say so precisely instead
+ * of libbpf's generic -EINVAL. */
+static int pins_compatible(struct bpf_object *obj)
+{
+	struct bpf_map_info info;
+	struct bpf_map *map;
+	const char *path;
+	int fd, err = 0;
+	__u32 len;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		path = bpf_map__pin_path(map);
+		fd = path ? bpf_obj_get(path) : -1;
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.type != bpf_map__type(map) ||
+		    info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map) ||
+		    info.map_flags != bpf_map__map_flags(map))
+			err = -ESTALE;
+		close(fd);
+		if (err)
+			break;
+	}
+	return err;
+}
+
 int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -137,6 +170,9 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		(uint64_t)lb->udp_timeout_s * 1000000000ULL;
 	lb->skel->rodata->nonsyn_policy = o.nonsyn_policy;
 
+	err = pins_compatible(lb->skel->obj);
+	if (err)
+		goto out;
 	err = slotlb_bpf__load(lb->skel);
 	if (err)
 		goto out;

@@ -31,9 +31,10 @@ struct slotlb_opts {
 
 /*
  * Load the program, reusing the maps pinned under pin_root (flows, apps,
- * deployments survive) or creating and pinning them. -EEXIST-like errors
- * (-EINVAL) come back when pinned maps are incompatible, e.g. a different
- * flow capacity.
+ * deployments survive) or creating and pinning them. -EEXIST: the pinned
+ * flow table has another capacity than asked for; -ESTALE: maps pinned
+ * there were made by a build with another map layout (they cannot be
+ * reused; removing them loses the flows).
  */
 int slotlb_open(struct slotlb **lb, const struct slotlb_opts *opts);
 void slotlb_close(struct slotlb *lb);

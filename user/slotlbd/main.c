@@ -291,8 +291,12 @@ int main(int argc, char **argv)
 	err = slotlb_open(&d.lb, &lopts);
 	if (err) {
 		fprintf(stderr, "Error: data path: %s%s\n", strerror(-err),
-			err == -EEXIST
-				? " (pinned maps have another flow capacity)"
+			err == -EEXIST ? " (pinned maps have another flow "
+					 "capacity)"
+			: err == -ESTALE
+				? " (maps pinned under the pin root "
+				  "have another layout than this build's; "
+				  "removing them loses every flow)"
 				: "");
 		goto out;
 	}
