@@ -11,8 +11,6 @@
 #       each with its request/response times and the daemon's switch_us
 #   ctlbench.py populate SOCKET APPS BACKENDS    apps app0001.. with
 #       BACKENDS backends spread over them, one deployment each
-#   ctlbench.py time N CMD...                    run CMD N times, print
-#       "median min max" in ms
 #   ctlbench.py report SWAPS PROBE               the swap table
 #
 # CLOCK_MONOTONIC is one clock for every network namespace, so the
@@ -137,17 +135,6 @@ def populate(sock, apps, backends):
     print(f"    populated {apps} apps, {backends} backends")
 
 
-def time_cmd(n, cmd):
-    ms = []
-    for _ in range(int(n)):
-        t = time.monotonic()
-        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, timeout=30)
-        ms.append((time.monotonic() - t) * 1e3)
-        if r.returncode:
-            sys.exit(f"Error: {' '.join(cmd)}: exit {r.returncode}")
-    print(f"{statistics.median(ms):.1f} {min(ms):.1f} {max(ms):.1f}")
-
-
 def stat(v, unit=""):
     return (f"{statistics.median(v):.1f}{unit} ({min(v):.1f}-"
             f"{max(v):.1f})")
@@ -196,8 +183,6 @@ def main():
         swaps(*args)
     elif cmd == "populate":
         populate(*args)
-    elif cmd == "time":
-        time_cmd(args[0], args[1:])
     elif cmd == "report":
         return report(*args)
     else:
