@@ -161,6 +161,11 @@ static void flip(struct slotlb *lb, uint32_t app_id, uint32_t index)
 		lb->pool_waiting[lb->n_waiting++] = old;
 }
 
+int slotlb_routing_claim(struct slotlb *lb)
+{
+	return become_writer(lb);
+}
+
 int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
 		       const struct slotlb_routing *r)
 {

@@ -95,6 +95,10 @@ int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
  * changes routing elements at a time: set and delete give -EBUSY while
  * another process (normally slotlbd) holds the pin root's writer lock.
  */
+/* Become the one writer now rather than at the first change, which then
+ * pays the lock and a grace period (~15 ms) on its own path; -EBUSY if
+ * another process is the writer. */
+int slotlb_routing_claim(struct slotlb *lb);
 int slotlb_routing_set(struct slotlb *lb, uint32_t app_id,
 		       const struct slotlb_routing *r);
 /* -ENOENT if the app has no routing element. */

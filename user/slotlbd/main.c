@@ -300,6 +300,16 @@ int main(int argc, char **argv)
 				: "");
 		goto out;
 	}
+	/* Own the routing elements from the start: a second writer is an
+	 * error now, not in the middle of a swap. */
+	err = slotlb_routing_claim(d.lb);
+	if (err) {
+		fprintf(stderr, "Error: data path: routing elements: %s\n",
+			err == -EBUSY ? "another process (slotlbd or dpctl) "
+					"writes them under this pin root"
+				      : strerror(-err));
+		goto out;
+	}
 	err = reconcile(&d);
 	if (err) {
 		fprintf(stderr, "Error: reconcile: %s\n", strerror(-err));
