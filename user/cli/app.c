@@ -190,22 +190,12 @@ static int do_slot_delete(int argc, char **argv)
 
 static void print_slot(json_t *s)
 {
-	json_t *d = json_object_get(s, "deployment"), *e;
-	char eps[1024] = "";
-	size_t i;
+	json_t *d = json_object_get(s, "deployment");
 
 	open_object(NULL);
 	print_str(PR_ANY, "name", jstr(s, "name"));
 	print_uint(PR_ANY, "index", jint(s, "index"));
-	open_array("endpoints");
-	json_array_foreach(json_object_get(s, "endpoints"), i, e)
-	{
-		print_str(PR_JSON, NULL, json_string_value(e));
-		snprintf(eps + strlen(eps), sizeof(eps) - strlen(eps), "%s%s",
-			 i ? "," : "", json_string_value(e));
-	}
-	close_array();
-	print_str(PR_TABLE, NULL, eps[0] ? eps : NULL);
+	print_endpoints(s);
 	if (json_is_object(d)) {
 		print_json(PR_JSON, "deployment", d);
 		print_uint(PR_TABLE, NULL, jint(d, "id"));
@@ -266,8 +256,7 @@ static int do_slot_list(int argc, char **argv)
 	struct api_reply r;
 	const char *pos[1];
 	char *path;
-	size_t np, i;
-	json_t *s;
+	size_t np;
 	int rc;
 
 	rc = parse_args(argc, argv, NULL, pos, 1, 1, &np);
@@ -281,16 +270,7 @@ static int do_slot_list(int argc, char **argv)
 	free(path);
 	if (rc)
 		return rc;
-	out_begin();
-	table_begin(slot_headers);
-	open_object(NULL);
-	open_array("slots");
-	json_array_foreach(json_object_get(r.body, "slots"), i, s)
-		print_slot(s);
-	close_array();
-	close_object();
-	json_decref(r.body);
-	return out_end();
+	return out_list(slot_headers, r.body, "slots", print_slot);
 }
 
 int do_deploy(int argc, char **argv)

@@ -104,6 +104,12 @@ void print_str(enum print_where w, const char *key, const char *value);
 void print_uint(enum print_where w, const char *key, json_int_t v);
 void print_bool(enum print_where w, const char *key, bool v);
 void print_json(enum print_where w, const char *key, json_t *v);
+/* The array body[key] as a table (headers, a row per item) or as
+ * {"key": [...]}; takes the reference to body. Returns out_end(). */
+int out_list(const char *const *headers, json_t *body, const char *key,
+	     void (*print)(json_t *item));
+/* A slot's endpoints: a JSON array, or one comma-joined table cell. */
+void print_endpoints(json_t *slot);
 
 /* Field accessors with defaults, so a missing field is not a crash. */
 const char *jstr(json_t *o, const char *key);

@@ -111,8 +111,7 @@ static int do_list(int argc, char **argv)
 {
 	struct api_reply r;
 	const char *pos[1];
-	size_t np, i;
-	json_t *it;
+	size_t np;
 	int rc;
 
 	rc = parse_args(argc, argv, NULL, pos, 0, 0, &np);
@@ -121,16 +120,7 @@ static int do_list(int argc, char **argv)
 	rc = api_call("GET", "/v1/interfaces", NULL, &r);
 	if (rc)
 		return rc;
-	out_begin();
-	table_begin(iface_headers);
-	open_object(NULL);
-	open_array("interfaces");
-	json_array_foreach(json_object_get(r.body, "interfaces"), i, it)
-		print_interface(it);
-	close_array();
-	close_object();
-	json_decref(r.body);
-	return out_end();
+	return out_list(iface_headers, r.body, "interfaces", print_interface);
 }
 
 const struct cmd interface_cmds[] = {

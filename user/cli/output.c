@@ -286,3 +286,37 @@ int usage_err(const char *fmt, ...)
 	p_err("%s", msg);
 	return EXIT_USAGE;
 }
+
+int out_list(const char *const *headers, json_t *body, const char *key,
+	     void (*print)(json_t *item))
+{
+	json_t *item;
+	size_t i;
+
+	out_begin();
+	table_begin(headers);
+	open_object(NULL);
+	open_array(key);
+	json_array_foreach(json_object_get(body, key), i, item) print(item);
+	close_array();
+	close_object();
+	json_decref(body);
+	return out_end();
+}
+
+void print_endpoints(json_t *slot)
+{
+	char eps[1024] = "";
+	json_t *e;
+	size_t i;
+
+	open_array("endpoints");
+	json_array_foreach(json_object_get(slot, "endpoints"), i, e)
+	{
+		print_str(PR_JSON, NULL, json_string_value(e));
+		snprintf(eps + strlen(eps), sizeof(eps) - strlen(eps), "%s%s",
+			 i ? "," : "", json_string_value(e));
+	}
+	close_array();
+	print_str(PR_TABLE, NULL, eps[0] ? eps : NULL);
+}

@@ -56,23 +56,6 @@ void print_deployment_rows(json_t *d, int lead_cols)
 	row_end();
 }
 
-static void print_endpoints(json_t *slot)
-{
-	char eps[1024] = "";
-	json_t *e;
-	size_t i;
-
-	open_array("endpoints");
-	json_array_foreach(json_object_get(slot, "endpoints"), i, e)
-	{
-		print_str(PR_JSON, NULL, json_string_value(e));
-		snprintf(eps + strlen(eps), sizeof(eps) - strlen(eps), "%s%s",
-			 i ? "," : "", json_string_value(e));
-	}
-	close_array();
-	print_str(PR_TABLE, NULL, eps[0] ? eps : NULL);
-}
-
 /* One app as status rows: a row per slot and backend, then draining. */
 void print_app(json_t *app)
 {
@@ -132,8 +115,7 @@ int do_status(int argc, char **argv)
 	struct api_reply r;
 	const char *pos[1];
 	char path[256], *esc = NULL;
-	json_t *app;
-	size_t np, i;
+	size_t np;
 	int rc;
 
 	rc = parse_args(argc, argv, NULL, pos, 1, 0, &np);
@@ -149,16 +131,7 @@ int do_status(int argc, char **argv)
 	rc = api_call("GET", path, NULL, &r);
 	if (rc)
 		return rc;
-	out_begin();
-	table_begin(status_headers);
-	open_object(NULL);
-	open_array("apps");
-	json_array_foreach(json_object_get(r.body, "apps"), i, app)
-		print_app(app);
-	close_array();
-	close_object();
-	json_decref(r.body);
-	return out_end();
+	return out_list(status_headers, r.body, "apps", print_app);
 }
 
 /* "2/3 ok", or "-" when the action had no warm-up. */
@@ -228,8 +201,7 @@ int do_history(int argc, char **argv)
 	struct api_reply r;
 	const char *pos[1];
 	char path[256], *esc;
-	size_t np, i;
-	json_t *h;
+	size_t np;
 	int rc;
 
 	rc = parse_args(argc, argv, NULL, pos, 1, 1, &np);
@@ -243,16 +215,7 @@ int do_history(int argc, char **argv)
 	rc = api_call("GET", path, NULL, &r);
 	if (rc)
 		return rc;
-	out_begin();
-	table_begin(history_headers);
-	open_object(NULL);
-	open_array("history");
-	json_array_foreach(json_object_get(r.body, "history"), i, h)
-		print_history(h);
-	close_array();
-	close_object();
-	json_decref(r.body);
-	return out_end();
+	return out_list(history_headers, r.body, "history", print_history);
 }
 
 const struct cmd status_cmd = {
