@@ -41,6 +41,16 @@ die()
 	exit 1
 }
 
+# require_built FILE...: what the test runs must have been built.
+require_built()
+{
+	local f
+
+	for f in "$@"; do
+		[ -e "$f" ] || die "$f missing (run make all)"
+	done
+}
+
 # be I: backend I's IPv4 address and the lab server's port.
 be()
 {

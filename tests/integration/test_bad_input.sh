@@ -175,9 +175,7 @@ run_case()
 	esac
 }
 
-for bin in "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"; do
-	[ -x "$bin" ] || die "$bin missing: run make all"
-done
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"
 command -v python3 >/dev/null || die "python3 missing"
 command -v bpftool >/dev/null || die "bpftool missing"
 ctl_trap_cleanup "$P"

@@ -214,9 +214,7 @@ classify()
 	fi
 }
 
-for bin in "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD" "$LOADCLIENT"; do
-	[ -x "$bin" ] || die "$bin missing: run make all"
-done
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD" "$LOADCLIENT"
 command -v python3 >/dev/null || die "python3 missing"
 ctl_trap_cleanup "$P"
 lab_up "$P" 3 || exit $?

@@ -18,9 +18,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 P=sw$$
 DPCTL=$LAB_BUILD/tools/dpctl
-for b in "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"; do
-	[ -x "$b" ] || die "$b missing: run make all first"
-done
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"
 ctl_trap_cleanup "$P"
 lab_up "$P" 1 || exit $?
 lab_start_httpd "$P" 1 v1 || die "httpd"

@@ -169,9 +169,7 @@ succeeds()
 		grep -q "^[0-9]* swap ok " <<<"$(newest_history)"
 }
 
-for bin in "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"; do
-	[ -x "$bin" ] || die "$bin missing: run make all"
-done
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"
 command -v python3 >/dev/null || die "python3 missing"
 ctl_trap_cleanup "$P"
 lab_up "$P" 4 || exit $?

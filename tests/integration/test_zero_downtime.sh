@@ -55,13 +55,8 @@ cleanup()
 	rm -rf "$OUT"
 }
 
-for bin in "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" \
-	"$LOADCLIENT"; do
-	if [ ! -e "$bin" ]; then
-		echo "FAIL: $bin missing (run make all)" >&2
-		exit 1
-	fi
-done
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" \
+	"$LOADCLIENT"
 if ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
 	echo "SKIP: needs curl and python3"
 	exit 77
