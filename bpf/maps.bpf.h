@@ -39,7 +39,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct slotlb_addr_key);
 	__type(value, __u32);
-	__uint(max_entries, SLOTLB_MAX_BACKENDS);
+	__uint(max_entries, SLOTLB_MAX_BACKEND_ADDRS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_addrs SEC(".maps");
 

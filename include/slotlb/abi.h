@@ -54,6 +54,15 @@
 #define SLOTLB_RING_INDEX(deployment_id, is_ipv6) \
 	((deployment_id)*2 + ((is_ipv6) ? 1 : 0))
 
+/* Distinct backend addresses (a backend is an address and a port, so
+ * many backends may share one). The set is looked up for every packet
+ * that is not for an endpoint: at 4096 its buckets (64 KiB) stay in
+ * cache, where 65536 made that lookup a cache miss and host traffic
+ * ~50 ns slower per packet on this VM. */
+#ifndef SLOTLB_MAX_BACKEND_ADDRS
+#define SLOTLB_MAX_BACKEND_ADDRS 4096
+#endif
+
 /* Maglev lookup table size per deployment: prime, and >= 64x the backend
  * count we target (1000) so shares stay within ~2% of their weights. */
 #ifndef SLOTLB_RING_SIZE

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include "lab.h"
@@ -622,6 +623,35 @@ static void test_stale_pins_refused(void **state)
 	assert_null(lb);
 }
 
+/* The set of backend addresses is bounded (it stays in cache for host
+ * traffic): past SLOTLB_MAX_BACKEND_ADDRS distinct addresses a backend
+ * is refused with -ENOSPC, and clearing backends frees their addresses. */
+static void test_backend_addresses_bounded(void **state)
+{
+	const uint32_t first =
+		SLOTLB_MAX_BACKENDS - SLOTLB_MAX_BACKEND_ADDRS - 1;
+	struct slotlb_backend be = {.family = AF_INET, .port = htons(80)};
+	uint32_t id;
+	int err = 0;
+
+	(void)state;
+	for (id = first; id < SLOTLB_MAX_BACKENDS; id++) {
+		be.addr[0] = htonl(0x0a800000 + id); /* 10.128.x.y */
+		err = slotlb_backend_set(lab.lb, id, &be);
+		if (err)
+			break;
+	}
+	assert_int_equal(err, -ENOSPC);
+	/* the lab's own backends hold a few addresses already */
+	assert_true(id - first <= SLOTLB_MAX_BACKEND_ADDRS);
+	assert_true(id - first > SLOTLB_MAX_BACKEND_ADDRS - 64);
+	while (id-- > first)
+		assert_int_equal(slotlb_backend_clear(lab.lb, id), 0);
+	be.addr[0] = htonl(0x0a800000 + first);
+	assert_int_equal(slotlb_backend_set(lab.lb, first, &be), 0);
+	assert_int_equal(slotlb_backend_clear(lab.lb, first), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, reset_routing)
 
 int main(void)
@@ -638,6 +668,7 @@ int main(void)
 		T(test_count_by_deployment),
 		T(test_reload_keeps_flows),
 		T(test_stale_pins_refused),
+		T(test_backend_addresses_bounded),
 	};
 	int rc = lab_enter_netns();
 

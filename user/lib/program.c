@@ -91,17 +91,19 @@ static int backend_addr_ref(struct slotlb *lb, const struct slotlb_backend *be,
 	int fd = MAP_FD(lb, backend_addrs);
 	struct slotlb_addr_key ak = {};
 	__u32 refs = 0;
+	int err;
 
 	memcpy(ak.addr, be->addr, sizeof(ak.addr));
 	ak.family = be->family;
 	bpf_map_lookup_elem(fd, &ak, &refs);
 	if (delta < 0 && refs <= 1) {
-		int err = bpf_map_delete_elem(fd, &ak);
-
+		err = bpf_map_delete_elem(fd, &ak);
 		return err == -ENOENT ? 0 : err;
 	}
 	refs += delta;
-	return bpf_map_update_elem(fd, &ak, &refs, BPF_ANY);
+	err = bpf_map_update_elem(fd, &ak, &refs, BPF_ANY);
+	/* A full set: more distinct addresses than SLOTLB_MAX_BACKEND_ADDRS. */
+	return err == -E2BIG ? -ENOSPC : err;
 }
 
 /* Replace whatever backend id holds with be (family 0 = none). */

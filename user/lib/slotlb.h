@@ -63,7 +63,9 @@ int slotlb_endpoint_set(struct slotlb *lb,
 int slotlb_endpoint_delete(struct slotlb *lb,
 			   const struct slotlb_endpoint_key *key);
 
-/* Backends: written before any ring references them. */
+/* Backends: written before any ring references them. -ENOSPC when the
+ * backend would bring more than SLOTLB_MAX_BACKEND_ADDRS distinct
+ * addresses. */
 int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 		       const struct slotlb_backend *be);
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id);

@@ -509,6 +509,12 @@ int ops_deploy(struct daemon *d, const char *app, const char *slot,
 	published = !err;
 	if (!err)
 		err = publish_routing(d, a.id, &old, &had_old);
+	if (err == -ENOSPC) {
+		op_fail(res, 409,
+			"%s/%s: more than %d distinct backend addresses on this host",
+			app, slot, SLOTLB_MAX_BACKEND_ADDRS);
+		goto undo;
+	}
 	if (err) {
 		op_fail(res, 500, "%s/%s: map update: %s", app, slot,
 			strerror(-err));
