@@ -19,8 +19,9 @@
 /* Name of the XDP program, used to tell our program from a foreign one. */
 #define SLOTLB_PROG_NAME "slotlb_xdp"
 
-/* Apps are indexed 0..MAX_APPS-1 in an array of maps; 4096 apps per host
- * is far beyond one host's realistic tenant count and costs 32 KiB. */
+/* Apps are indexed 0..MAX_APPS-1 in app_routing (8 bytes each); 4096
+ * apps per host is far beyond one host's realistic tenant count and
+ * costs 32 KiB there plus 2.7 MiB of routing pool. */
 #ifndef SLOTLB_MAX_APPS
 #define SLOTLB_MAX_APPS 4096
 #endif

@@ -69,8 +69,8 @@ snapshot()
 		snap "routing $a" lb "$DPCTL" --pin-root "$pins" routing show "$a"
 	done
 	snap flows lb "$DPCTL" --pin-root "$pins" flows
-	# app_routing and deployment_rings hold inner map ids: a replaced
-	# routing element or ring shows as a new id.
+	# app_routing holds routing-pool indexes and deployment_rings inner
+	# map ids: a replaced routing element or ring shows as a new value.
 	for m in endpoints endpoint_addrs app_routing deployment_rings \
 		deployment_info backends; do
 		snap "$m" digest lb bpftool map dump pinned "$pins/$m"

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Programming the data path: endpoints, backends, deployments (Maglev
- * rings) and routing elements. Rings and routing elements are built
- * whole in a fresh inner map, frozen, and only then referenced with one
- * update of the outer map; nothing live is ever patched in place.
+ * Programming the data path: endpoints, backends and deployments (Maglev
+ * rings). A ring is built whole in a fresh inner map, frozen, and only
+ * then referenced with one update of the outer map; nothing live is ever
+ * patched in place. Routing elements (the swap) are in routing.c.
  */
 #include <errno.h>
 #include <stdlib.h>
