@@ -58,21 +58,29 @@ static json_t *app_object(struct daemon *d, const char *name, int *status)
 	return app;
 }
 
+/* The app as JSON, or NULL after answering why not (404 or 500). */
+static json_t *app_or_reply(struct daemon *d, const char *name, struct reply *r)
+{
+	int status;
+	json_t *o = app_object(d, name, &status);
+
+	if (!o)
+		reply_error(r, status, "%s: %s", name,
+			    status == 404 ? "no such app" : "database error");
+	return o;
+}
+
 static void get_status(struct daemon *d, const char *app, bool orphans,
 		       struct reply *r)
 {
 	struct st_snapshot s = {0};
 	json_t *one;
-	int err, status;
+	int err;
 
 	if (app) {
-		one = app_object(d, app, &status);
-		if (!one) {
-			reply_error(r, status, "%s: %s", app,
-				    status == 404 ? "no such app"
-						  : "database error");
+		one = app_or_reply(d, app, r);
+		if (!one)
 			return;
-		}
 		r->status = 200;
 		r->json = json_pack("{s:[o]}", "apps", one);
 		return;
@@ -510,17 +518,12 @@ void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 		return;
 	}
 	if (p.n == 3 && get) {
-		int status;
-		json_t *o = app_object(d, c[2], &status);
+		json_t *o = app_or_reply(d, c[2], r);
 
-		if (!o) {
-			reply_error(r, status, "%s: %s", c[2],
-				    status == 404 ? "no such app"
-						  : "database error");
-			return;
+		if (o) {
+			r->status = 200;
+			r->json = o;
 		}
-		r->status = 200;
-		r->json = o;
 		return;
 	}
 	if (p.n == 3 && del) {
@@ -529,15 +532,10 @@ void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 		return;
 	}
 	if (p.n == 4 && !strcmp(c[3], "slots") && get) {
-		int status;
-		json_t *o = app_object(d, c[2], &status);
+		json_t *o = app_or_reply(d, c[2], r);
 
-		if (!o) {
-			reply_error(r, status, "%s: %s", c[2],
-				    status == 404 ? "no such app"
-						  : "database error");
+		if (!o)
 			return;
-		}
 		r->status = 200;
 		r->json = json_pack("{s:O}", "slots",
 				    json_object_get(o, "slots"));
