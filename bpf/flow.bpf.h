@@ -63,7 +63,7 @@ static __always_inline void flow_touch(struct slotlb_flow *flow,
 		bits |= SLOTLB_FLOW_RST;
 	if (bits && (flow->state & bits) != bits) {
 		flow->state |= bits;
-		flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+		flow->last_seen_ns = now;
 	}
 }
 
@@ -135,7 +135,8 @@ static __always_inline void flow_forget_reply(const struct packet *pkt,
 
 /* A reply carrying FIN or RST closes the flow: mark the forward entry. */
 static __always_inline void
-flow_mark_from_reply(const struct packet *pkt, const struct slotlb_flow *reply)
+flow_mark_from_reply(const struct packet *pkt, const struct slotlb_flow *reply,
+		     __u64 now)
 {
 	struct slotlb_flow_key fk;
 	struct slotlb_flow *fwd;
@@ -145,7 +146,7 @@ flow_mark_from_reply(const struct packet *pkt, const struct slotlb_flow *reply)
 	forward_key(&fk, &pkt->key, reply);
 	fwd = bpf_map_lookup_elem(&flows, &fk);
 	if (fwd)
-		flow_touch(fwd, pkt, 0, SLOTLB_FLOW_FIN_BACKEND);
+		flow_touch(fwd, pkt, now, SLOTLB_FLOW_FIN_BACKEND);
 }
 
 #endif /* SLOTLB_FLOW_BPF_H */

@@ -142,7 +142,7 @@ static __always_inline __u32 not_to_endpoint(struct xdp_md *ctx,
 
 	if (flow->direction == SLOTLB_FLOW_REPLY) {
 		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_BACKEND);
-		flow_mark_from_reply(pkt, flow);
+		flow_mark_from_reply(pkt, flow, now);
 		return forward_flow(ctx, pkt, flow, NAT_SRC, false, now,
 				    ifindex);
 	}
