@@ -7,6 +7,7 @@
 # and tools/lab/controller.sh. A test ends with [ "$failures" -eq 0 ].
 
 failures=0
+DPCTL=${DPCTL:-$LAB_BUILD/tools/dpctl}
 
 now_ms()
 {
@@ -49,6 +50,39 @@ require_built()
 	for f in "$@"; do
 		[ -e "$f" ] || die "$f missing (run make all)"
 	done
+}
+
+# need_tools CMD...: skip (exit 77) when a command the test uses is absent.
+need_tools()
+{
+	local c
+
+	for c in "$@"; do
+		if ! command -v "$c" >/dev/null; then
+			echo "SKIP: needs $c"
+			exit 77
+		fi
+	done
+}
+
+# routing_show [APP_ID]: the routing element in the data path, read from
+# lab P's pinned maps (default app id 0).
+routing_show()
+{
+	ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+		routing show "${1:-0}"
+}
+
+# routing_expected [APP]: what routing_show must print for what
+# `slotlb status APP` says (default web).
+routing_expected()
+{
+	cli -o json status "${1:-web}" | python3 -c '
+import json, sys
+app = json.load(sys.stdin)["apps"][0]
+for s in sorted(app["slots"], key=lambda s: s["index"]):
+    if s["deployment"]:
+        print("slot %d deployment %d" % (s["index"], s["deployment"]["id"]))'
 }
 
 # be I: backend I's IPv4 address and the lab server's port.

@@ -19,7 +19,6 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
 P=bi$$
-DPCTL=$LAB_BUILD/tools/dpctl
 CASES=0
 
 

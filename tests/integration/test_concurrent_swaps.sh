@@ -67,20 +67,12 @@ print("ok=%d failed=%d" % (sum(e["outcome"] == "ok" for e in h),
                            sum(e["outcome"] != "ok" for e in h)))'
 }
 
-cleanup()
-{
-	ctl_cleanup_all
-	rm -rf "$OUT"
-}
 
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS"
-if ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	echo "SKIP: needs curl and python3"
-	exit 77
-fi
+need_tools curl python3
 
 ctl_trap_cleanup "$P"
-trap cleanup EXIT
+LAB_CLEANUP_DIRS+=("$OUT")
 lab_up "$P" 4 || exit $?
 for i in 1 3; do
 	lab_start_httpd "$P" $i v1 || exit 1

@@ -26,7 +26,6 @@ cd "$(dirname "$0")/../.." || exit 1
 P=cs$$
 PROD=$(lab_vip 1)
 STAGING=$(lab_vip 2)
-DPCTL=$LAB_BUILD/tools/dpctl
 LOADCLIENT=$LAB_BUILD/tools/loadclient
 
 
@@ -77,22 +76,6 @@ def strip(o):
 print(json.dumps(strip(json.load(sys.stdin)), sort_keys=True))'
 }
 
-# routing_expected: what `dpctl routing show 0` must print for status.
-routing_expected()
-{
-	cli -o json status web | python3 -c '
-import json, sys
-app = json.load(sys.stdin)["apps"][0]
-for s in sorted(app["slots"], key=lambda s: s["index"]):
-    if s["deployment"]:
-        print("slot %d deployment %d" % (s["index"], s["deployment"]["id"]))'
-}
-
-routing_show()
-{
-	ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
-		routing show 0
-}
 
 # versions VIP N: labels answered on N fresh connections, "v1:10" or
 # "v1:4,v2:6", failures counted as "error".

@@ -121,20 +121,12 @@ table_version()
 		$1 == app && $2 == slot { print $col["VERSION"] }' "$1"
 }
 
-cleanup()
-{
-	ctl_cleanup_all
-	rm -rf "$OUT"
-}
 
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS"
-if ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	echo "SKIP: needs curl and python3"
-	exit 77
-fi
+need_tools curl python3
 
 ctl_trap_cleanup "$P"
-trap cleanup EXIT
+LAB_CLEANUP_DIRS+=("$OUT")
 lab_up "$P" 2 || exit $?
 lab_start_httpd "$P" 1 v1 || exit 1
 lab_start_httpd "$P" 2 v2 || exit 1

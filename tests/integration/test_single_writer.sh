@@ -17,7 +17,6 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
 P=sw$$
-DPCTL=$LAB_BUILD/tools/dpctl
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$DPCTL" "$LAB_HTTPD"
 ctl_trap_cleanup "$P"
 lab_up "$P" 1 || exit $?

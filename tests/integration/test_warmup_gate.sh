@@ -22,7 +22,6 @@ cd "$(dirname "$0")/../.." || exit 1
 P=wg$$
 PROD=$(lab_vip 1)
 STAGING=$(lab_vip 2)
-DPCTL=$LAB_BUILD/tools/dpctl
 
 
 # between N LO HI: LO <= N < HI
@@ -59,22 +58,6 @@ slot_of()
 	done
 }
 
-# routing_expected: what `dpctl routing show` must print for status.
-routing_expected()
-{
-	ctl_cli "$P" -o json status web | python3 -c '
-import json, sys
-app = json.load(sys.stdin)["apps"][0]
-for s in sorted(app["slots"], key=lambda s: s["index"]):
-    if s["deployment"]:
-        print("slot %d deployment %d" % (s["index"], s["deployment"]["id"]))'
-}
-
-routing_show()
-{
-	ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
-		routing show 0
-}
 
 # served VIP N: how many of N fresh connections answered each body.
 served()

@@ -137,6 +137,9 @@ ctl_down()
 	rm -rf "$(ctl_pin_root "$p")"
 }
 
+# Scratch directories (of the host, outside the lab) to remove as well.
+LAB_CLEANUP_DIRS=()
+
 ctl_cleanup_all()
 {
 	local p
@@ -144,6 +147,7 @@ ctl_cleanup_all()
 	for p in "${LAB_CLEANUP_PREFIXES[@]}"; do
 		ctl_down "$p" || lab_err "$p: teardown incomplete"
 	done
+	rm -rf "${LAB_CLEANUP_DIRS[@]}"
 }
 
 # ctl_trap_cleanup P: tear down daemon, lab and pins on any exit.
