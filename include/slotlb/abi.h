@@ -21,7 +21,7 @@
 
 /* Apps are indexed 0..MAX_APPS-1 in app_routing (8 bytes each); 4096
  * apps per host is far beyond one host's realistic tenant count and
- * costs 32 KiB there plus 2.7 MiB of routing pool. */
+ * costs 32 KiB there plus 4.5 MiB of routing pool. */
 #ifndef SLOTLB_MAX_APPS
 #define SLOTLB_MAX_APPS 4096
 #endif
@@ -70,8 +70,18 @@
 #define SLOTLB_RING_SIZE 65537
 #endif
 
-/* Source prefixes of a preview audience (reserved, see routing). */
-#define SLOTLB_MAX_PREVIEW_PREFIXES 8
+/* Traffic rules of an app (share of a slot's new clients sent to another
+ * slot's deployment): Azure allows a rule per slot; 8 covers a production
+ * split to several slots and costs 64 bytes of the routing element. */
+#define SLOTLB_MAX_SPLITS 8
+
+/* Audience prefixes of an app (opt-in clients and a preview audience):
+ * each is a few compares on a new flow of its slot, so the bound keeps
+ * the new-flow path short; 16 is several teams' office ranges. */
+#define SLOTLB_MAX_AUDIENCE 16
+
+/* Traffic shares are in basis points of the client-address hash space. */
+#define SLOTLB_SHARE_SCALE 10000
 
 /* Default concurrent flows; the flow map holds two entries per flow
  * (forward and reply), so it is sized 2 * capacity. */
@@ -150,41 +160,57 @@ struct slotlb_addr_key {
 };
 _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
 
-/* Reserved: traffic routing of a share of a slot to another slot. */
+/*
+ * A traffic rule: a new flow arriving on an endpoint of from_slot whose
+ * client-address hash (mod SLOTLB_SHARE_SCALE) falls in [from, to) is
+ * sent to the deployment of to_slot. The hash covers the source address
+ * only, so a client stays on one slot for every connection while the
+ * rules are unchanged. The controller lays the ranges out; they never
+ * overlap for one from_slot.
+ */
 struct slotlb_split {
-	__u8 percent; /* 0..100 of new clients, sticky per source address */
-	__u8 to_slot; /* slot whose deployment receives them */
+	__u16 from; /* first hash value of the share */
+	__u16 to; /* one past the last; from == to: no share */
+	__u8 from_slot; /* slot whose endpoints the rule applies to */
+	__u8 to_slot; /* slot whose deployment receives the share */
 	__u8 pad[2]; /* zero */
 };
+_Static_assert(sizeof(struct slotlb_split) == 8, "split");
 
-/* Reserved: one source prefix of a preview audience. */
+/* An audience prefix: new flows from it arriving on from_slot's endpoints
+ * go to to_slot's deployment, whatever the shares say (opt-in, preview). */
 struct slotlb_prefix {
-	__be32 addr[4]; /* IPv4 in addr[0] */
-	__u8 family; /* AF_INET or AF_INET6, 0 = unused */
+	__be32 addr[4]; /* IPv4 in addr[0]; host bits zero */
+	__u8 family; /* AF_INET or AF_INET6 */
 	__u8 len; /* prefix length */
-	__u8 pad[2]; /* zero */
+	__u8 from_slot; /* slot whose endpoints the prefix applies to */
+	__u8 to_slot; /* slot whose deployment the audience sees */
 };
+_Static_assert(sizeof(struct slotlb_prefix) == 20, "prefix");
 
 /*
- * Routing element of an app: the whole slot -> deployment table. It lives
- * in routing_pool; app_routing[app] holds its index. A swap writes a new
+ * Routing element of an app: the whole slot -> deployment table, the
+ * previous deployment of each slot (second chance for a flow that lost
+ * its entry across a swap), traffic rules and audiences. It lives in
+ * routing_pool; app_routing[app] holds its index. A change writes a new
  * element into a free pool entry (no reader can reach it yet), then
  * replaces the app's index (8 bytes) with one aligned store, so a reader
- * sees the whole old or the whole new table. An entry is written only
+ * sees the whole old or the whole new element. An entry is written only
  * when no reader can hold it: never while referenced, and only after an
  * RCU grace period has passed since it was last referenced.
  */
 struct slotlb_routing {
 	__u32 deployment[SLOTLB_MAX_SLOTS]; /* per slot; 0 = empty slot */
-	struct slotlb_split split[SLOTLB_MAX_SLOTS]; /* reserved, zero */
-	__u32 preview_slot; /* reserved: slot whose endpoints preview */
-	__u32 preview_deployment; /* reserved: deployment shown to audience */
-	__u32 preview_count; /* reserved: used entries of preview[] */
+	__u32 previous[SLOTLB_MAX_SLOTS]; /* per slot: before the last
+					   * change; 0 = none */
 	__u32 generation; /* bumped by the controller on every change */
-	struct slotlb_prefix
-		preview[SLOTLB_MAX_PREVIEW_PREFIXES]; /* reserved */
+	__u8 split_count; /* used entries of split[] */
+	__u8 audience_count; /* used entries of audience[] */
+	__u8 pad[2]; /* zero */
+	struct slotlb_split split[SLOTLB_MAX_SPLITS];
+	struct slotlb_prefix audience[SLOTLB_MAX_AUDIENCE];
 };
-_Static_assert(sizeof(struct slotlb_routing) == 336, "routing element");
+_Static_assert(sizeof(struct slotlb_routing) == 552, "routing element");
 
 /* A backend: where flows are sent. Never rewritten while referenced. */
 struct slotlb_backend {
