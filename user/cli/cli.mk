@@ -18,17 +18,20 @@ $(CLI_OBJS): $(BUILD)/cli/%.o: user/cli/%.c $(CLI_HDRS) \
 		-c $< -o $@
 
 # The CLI checks warm-up options with the daemon's own rules.
-$(BUILD)/cli/warmup.o: user/slotlbd/warmup.c user/slotlbd/warmup.h
+$(BUILD)/cli/warmup.o $(BUILD)/cli/util.o: $(BUILD)/cli/%.o: \
+		user/slotlbd/%.c user/slotlbd/warmup.h user/slotlbd/util.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd -c $< -o $@
 
-$(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/cli/warmup.o $(BUILD)/lib/addr.o
+$(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/cli/warmup.o $(BUILD)/cli/util.o \
+		 $(BUILD)/lib/addr.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcurl -ljansson -lpthread
 
 $(BUILD)/tests/unit/test_warmup: tests/unit/test_warmup.c \
-				 user/slotlbd/warmup.c user/slotlbd/warmup.h
+				 user/slotlbd/warmup.c user/slotlbd/warmup.h \
+				 user/slotlbd/util.c user/slotlbd/util.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c,$^) -o $@ $(LDFLAGS) \

@@ -7,18 +7,14 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "addr.h"
 #include "api.h"
 
 json_t *json_time(int64_t t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
 	char buf[32];
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	wall_format(t, false, buf, sizeof(buf));
 	return json_string(buf);
 }
 

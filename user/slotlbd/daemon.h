@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "slotlb.h"
 #include "state.h"
+#include "util.h"
 #include "warmup.h"
 
 struct daemon {
@@ -69,18 +70,6 @@ struct swap_plan {
 	size_t n_targets;
 	char trigger[160];
 };
-
-int64_t now_ms(void);
-/* Test hook: SIGKILL ourselves here if SLOTLBD_CRASH_AT names this point,
- * so tests can prove a crash anywhere reconciles to a whole state. */
-void crash_point(const char *name);
-void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern bool log_verbose;
-#define log_debug(...)                        \
-	do {                                  \
-		if (log_verbose)              \
-			log_msg(__VA_ARGS__); \
-	} while (0)
 
 /* Routing element of app_id as the database (inside or outside a
  * transaction) describes it. */

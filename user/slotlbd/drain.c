@@ -8,23 +8,37 @@
  *
  * A count only proves a deployment idle if the walk started after the
  * deployment stopped taking new flows, plus a margin for a packet that
- * read the old routing element just before the swap; hence the
- * comparison with draining_since.
+ * read the old routing element just before the swap. The margin runs on
+ * the monotonic clock from the tick that first saw the deployment
+ * draining, not from the database's draining_since (wall clock): a wall
+ * clock jumping forward would otherwise make a deployment that left its
+ * slot a moment ago look long drained.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "daemon.h"
 
 /* Readers may still hold the old routing element this long. */
 #define DRAIN_MARGIN_MS 1000
+
+/* One drain of a deployment as this thread first saw it. A deployment
+ * may drain, come back (rollback) and drain again: the database's
+ * draining_since moves each time, so (serial, draining_since) names one
+ * drain; it is an identity here, never compared as a time. */
+struct drain_seen {
+	int64_t serial; /* deployment serial, 0 = none */
+	int64_t since; /* its draining_since_ms when first seen */
+	int64_t mono_ms; /* first tick that saw this drain */
+};
 
 struct walk {
 	struct slotlb *lb;
 	uint64_t now_ns;
 	uint64_t *deployments;
 	uint64_t *backends;
+	struct drain_seen
+		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
 };
 
 /* Count the flows that still pin their backend; closed ones linger in
@@ -115,14 +129,14 @@ static void drain_tick(struct daemon *d, struct walk *w)
 {
 	struct st_snapshot s = {0};
 	uint64_t *swap;
-	int64_t started;
+	int64_t started, seen_ms;
 	size_t i;
 	int err;
 
 	err = slotlb_flows_gc(d->lb);
 	if (err < 0)
 		log_debug("flow gc: %s", strerror(-err));
-	started = now_ms();
+	started = mono_ms();
 	memset(w->deployments, 0,
 	       SLOTLB_MAX_DEPLOYMENTS * sizeof(*w->deployments));
 	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
@@ -149,11 +163,23 @@ static void drain_tick(struct daemon *d, struct walk *w)
 		log_msg("Error: drain: database: %s", strerror(-err));
 		goto out;
 	}
+	/* no earlier than the drain: the routing element was replaced
+	 * before the commit this snapshot reads */
+	seen_ms = mono_ms();
 	for (i = 0; i < s.n_deployments; i++) {
 		const struct st_deployment *dep = &s.deployments[i];
+		struct drain_seen *seen = &w->seen[dep->id];
 
-		if (dep->state != DEPLOYMENT_DRAINING ||
-		    dep->draining_since_ms + DRAIN_MARGIN_MS > started ||
+		if (dep->state != DEPLOYMENT_DRAINING)
+			continue;
+		if (seen->serial != dep->serial ||
+		    seen->since != dep->draining_since_ms) {
+			seen->serial = dep->serial;
+			seen->since = dep->draining_since_ms;
+			seen->mono_ms = seen_ms;
+			continue;
+		}
+		if (seen->mono_ms + DRAIN_MARGIN_MS > started ||
 		    d->deployment_flows[dep->id] != 0)
 			continue;
 		/* a rollback may be warming it up to put it back */
@@ -172,12 +198,12 @@ static void *drain_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct walk w;
-	struct timespec ts;
 	uint32_t slept;
 
 	w.deployments = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(uint64_t));
 	w.backends = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
-	if (!w.deployments || !w.backends) {
+	w.seen = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.seen));
+	if (!w.deployments || !w.backends || !w.seen) {
 		log_msg("Error: drain: out of memory");
 		goto out;
 	}
@@ -186,15 +212,13 @@ static void *drain_main(void *arg)
 		/* short naps so a stop is noticed quickly */
 		for (slept = 0;
 		     slept < d->drain_interval_ms && !atomic_load(&d->stopping);
-		     slept += 50) {
-			ts.tv_sec = 0;
-			ts.tv_nsec = 50 * 1000000L;
-			nanosleep(&ts, NULL);
-		}
+		     slept += 50)
+			mono_sleep_ms(50);
 	}
 out:
 	free(w.deployments);
 	free(w.backends);
+	free(w.seen);
 	return NULL;
 }
 

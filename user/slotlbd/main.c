@@ -11,18 +11,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include "daemon.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/slotlb"
 #define DEFAULT_SOCKET "/run/slotlb/slotlb.sock"
-
-bool log_verbose;
 
 struct options {
 	char state_dir[PATH_MAX];
@@ -32,34 +28,6 @@ struct options {
 	uint32_t drain_interval_ms;
 	bool verbose;
 };
-
-void log_msg(const char *fmt, ...)
-{
-	char stamp[32];
-	struct tm tm;
-	time_t t = time(NULL);
-	va_list ap;
-
-	localtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "slotlbd %s: ", stamp);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-}
-
-void crash_point(const char *name)
-{
-	const char *at = getenv("SLOTLBD_CRASH_AT");
-
-	if (at && !strcmp(at, name)) {
-		log_msg("crash point %s: SIGKILL", name);
-		raise(SIGKILL);
-	}
-}
 
 static void usage(FILE *f)
 {

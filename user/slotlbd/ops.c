@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "addr.h"
 #include "daemon.h"
 
@@ -33,14 +32,6 @@ void op_fail(struct op_result *res, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res->error, sizeof(res->error), fmt, ap);
 	va_end(ap);
-}
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int routing_from_state(struct state *st, uint32_t app_id,
@@ -190,9 +181,9 @@ static void undo_create(struct daemon *d, uint32_t app_id, int64_t slot)
 	int err = state_begin(d->st);
 
 	if (!err)
-		err = slot < 0 ? state_app_delete(d->st, app_id, now_ms())
+		err = slot < 0 ? state_app_delete(d->st, app_id, wall_ms())
 			       : state_slot_delete(d->st, app_id,
-						   (uint32_t)slot, now_ms());
+						   (uint32_t)slot, wall_ms());
 	if (!err)
 		err = state_commit(d->st);
 	if (err) {
@@ -346,8 +337,8 @@ static int delete_common(struct daemon *d, const char *app, const char *slot,
 	if (!err)
 		err = state_begin(d->st);
 	if (!err)
-		err = slot ? state_slot_delete(d->st, a.id, sl.index, now_ms())
-			   : state_app_delete(d->st, a.id, now_ms());
+		err = slot ? state_slot_delete(d->st, a.id, sl.index, wall_ms())
+			   : state_app_delete(d->st, a.id, wall_ms());
 	if (err) {
 		op_fail(res, 500, "%s: database: %s", app, strerror(-err));
 		goto out;
@@ -462,11 +453,7 @@ int ops_deploy(struct daemon *d, const char *app, const char *slot,
 	if (version && *version) {
 		snprintf(vbuf, sizeof(vbuf), "%s", version);
 	} else {
-		time_t t = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(vbuf, sizeof(vbuf), "%Y%m%dT%H%M%SZ", &tm);
+		wall_format(wall_s(), true, vbuf, sizeof(vbuf));
 	}
 	err = state_deployment_create(d->st, a.id, app, vbuf, bes, weights, n,
 				      &dep, ids);
@@ -482,8 +469,8 @@ int ops_deploy(struct daemon *d, const char *app, const char *slot,
 		goto out;
 	}
 	if (sl.deployment)
-		err = state_deployment_set_state(d->st, sl.deployment,
-						 DEPLOYMENT_DRAINING, now_ms());
+		err = state_deployment_set_state(
+			d->st, sl.deployment, DEPLOYMENT_DRAINING, wall_ms());
 	if (!err)
 		err = state_slot_set(d->st, a.id, sl.index, dep.serial,
 				     sl.deployment);

@@ -23,7 +23,8 @@ $(SLOTLBD): $(SLOTLBD_OBJS) $(LIBSLOTLB)
 ALL_TARGETS += $(SLOTLBD)
 
 STATE_TEST := $(BUILD)/tests/unit/test_state
-STATE_OBJS := $(BUILD)/obj/slotlbd/state.o $(BUILD)/obj/slotlbd/state_query.o
+STATE_OBJS := $(BUILD)/obj/slotlbd/state.o $(BUILD)/obj/slotlbd/state_query.o \
+	      $(BUILD)/obj/slotlbd/util.o
 
 $(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS)
 	$(call msg,CCLD,$@)

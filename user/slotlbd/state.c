@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "state_int.h"
+#include "util.h"
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS settings("
@@ -317,8 +317,7 @@ int state_app_create(struct state *st, const char *name, uint32_t *app_id)
 	if (err)
 		return err;
 	err = st_exec_stmt(st_prepare(st, "INSERT INTO apps VALUES(?, ?, 0, ?)",
-				      "iti", (int64_t)id, name,
-				      (int64_t)time(NULL)));
+				      "iti", (int64_t)id, name, wall_s()));
 	if (err)
 		return err;
 	err = st_exec_stmt(st_prepare(
@@ -354,21 +353,21 @@ int state_app_bump(struct state *st, uint32_t app_id, uint32_t *generation)
 
 /* Deployments in the app's slots (or one slot) start draining. */
 static int drain_slots(struct state *st, uint32_t app_id, int64_t slot,
-		       int64_t now_ms)
+		       int64_t since_ms)
 {
 	return st_exec_stmt(st_prepare(
 		st,
 		"UPDATE deployments SET state = 1, draining_since = ?"
 		" WHERE state = 0 AND serial IN (SELECT deployment FROM slots"
 		" WHERE app_id = ? AND (? < 0 OR idx = ?))",
-		"iiii", now_ms, (int64_t)app_id, slot, slot));
+		"iiii", since_ms, (int64_t)app_id, slot, slot));
 }
 
-int state_app_delete(struct state *st, uint32_t app_id, int64_t now_ms)
+int state_app_delete(struct state *st, uint32_t app_id, int64_t since_ms)
 {
 	int err;
 
-	err = drain_slots(st, app_id, -1, now_ms);
+	err = drain_slots(st, app_id, -1, since_ms);
 	if (err)
 		return err;
 	err = st_exec_stmt(st_prepare(
@@ -442,11 +441,11 @@ int state_slot_create(struct state *st, uint32_t app_id, const char *name,
 }
 
 int state_slot_delete(struct state *st, uint32_t app_id, uint32_t index,
-		      int64_t now_ms)
+		      int64_t since_ms)
 {
 	int err;
 
-	err = drain_slots(st, app_id, index, now_ms);
+	err = drain_slots(st, app_id, index, since_ms);
 	if (err)
 		return err;
 	return st_exec_stmt(

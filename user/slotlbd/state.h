@@ -57,7 +57,9 @@ struct st_deployment {
 	char version[SLOTLB_VERSION_LEN];
 	enum deployment_state state;
 	int64_t created; /* unix seconds */
-	int64_t draining_since_ms; /* wall clock ms, when it left its slot */
+	/* wall clock ms when it left its slot, for people; the drain margin
+	 * runs on the monotonic clock (drain.c) */
+	int64_t draining_since_ms;
 	size_t backend_first; /* into the snapshot's backends */
 	size_t backend_count;
 };
@@ -125,7 +127,7 @@ int state_app_create(struct state *st, const char *name, uint32_t *app_id);
 /* Bumps and returns the routing generation. */
 int state_app_bump(struct state *st, uint32_t app_id, uint32_t *generation);
 /* Slots and endpoints go; its deployments start draining, orphaned. */
-int state_app_delete(struct state *st, uint32_t app_id, int64_t now_ms);
+int state_app_delete(struct state *st, uint32_t app_id, int64_t since_ms);
 
 /* Slots. create picks the lowest free index (< SLOTLB_MAX_SLOTS). */
 int state_slot_find(struct state *st, uint32_t app_id, const char *name,
@@ -134,7 +136,7 @@ int state_slot_create(struct state *st, uint32_t app_id, const char *name,
 		      uint32_t *index);
 /* Its endpoints go, its deployment starts draining. */
 int state_slot_delete(struct state *st, uint32_t app_id, uint32_t index,
-		      int64_t now_ms);
+		      int64_t since_ms);
 int state_slot_set(struct state *st, uint32_t app_id, uint32_t index,
 		   int64_t deployment, int64_t previous);
 
@@ -159,7 +161,7 @@ int state_deployment_get(struct state *st, int64_t serial,
 			 struct st_deployment *d, struct st_backend **bes,
 			 size_t *n);
 int state_deployment_set_state(struct state *st, int64_t serial,
-			       enum deployment_state s, int64_t now_ms);
+			       enum deployment_state s, int64_t since_ms);
 
 int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s);
 void state_snapshot_free(struct st_snapshot *s);

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "state_int.h"
+#include "util.h"
 
 #define LIVE_BACKEND_IDS                                 \
 	"SELECT b.id FROM backends b JOIN deployments d" \
@@ -41,7 +41,7 @@ int state_deployment_create(struct state *st, uint32_t app_id,
 	memset(out, 0, sizeof(*out));
 	out->id = id;
 	out->app_id = app_id;
-	out->created = time(NULL);
+	out->created = wall_s();
 	snprintf(out->version, sizeof(out->version), "%s", version);
 	err = st_exec_stmt(st_prepare(
 		st,
@@ -211,7 +211,7 @@ int state_deployment_get(struct state *st, int64_t serial,
 }
 
 int state_deployment_set_state(struct state *st, int64_t serial,
-			       enum deployment_state s, int64_t now_ms)
+			       enum deployment_state s, int64_t since_ms)
 {
 	int err;
 
@@ -221,7 +221,7 @@ int state_deployment_set_state(struct state *st, int64_t serial,
 			   "UPDATE deployments SET state = ?, draining_since ="
 			   " CASE WHEN ? = 1 THEN ? ELSE draining_since END"
 			   " WHERE serial = ?",
-			   "iiii", (int64_t)s, (int64_t)s, now_ms, serial));
+			   "iiii", (int64_t)s, (int64_t)s, since_ms, serial));
 	if (err)
 		return err == -EEXIST ? -EADDRINUSE : err;
 	return sqlite3_changes(st->db) == 1 ? 0 : -ENOENT;
@@ -331,10 +331,10 @@ int state_history_add(struct state *st, const struct st_history *h, int64_t *id)
 		"INSERT INTO history(time, app, action, slot, target_slot,"
 		" deployments, trigger, outcome, detail, warmup)"
 		" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		"ittttttttt", h->time ? h->time : (int64_t)time(NULL), h->app,
-		h->action, h->slot, h->target_slot,
-		h->deployments ? h->deployments : "{}", h->trigger, h->outcome,
-		h->detail ? h->detail : "", h->warmup ? h->warmup : "[]"));
+		"ittttttttt", h->time ? h->time : wall_s(), h->app, h->action,
+		h->slot, h->target_slot, h->deployments ? h->deployments : "{}",
+		h->trigger, h->outcome, h->detail ? h->detail : "",
+		h->warmup ? h->warmup : "[]"));
 	if (err)
 		return err;
 	if (id)

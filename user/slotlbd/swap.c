@@ -12,19 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "addr.h"
 #include "daemon.h"
-
-/* For switch_us: the daemon's promise is the time from the end of
- * warm-up to the routing element update, measured on a steady clock. */
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void plan_release(struct daemon *d, struct swap_plan *plan)
 {
@@ -268,7 +257,7 @@ static int apply_plan(struct daemon *d, const struct swap_plan *plan)
 		if (!err && t->deployment)
 			err = state_deployment_set_state(d->st, t->deployment,
 							 DEPLOYMENT_DRAINING,
-							 now_ms());
+							 wall_ms());
 		if (!err)
 			err = state_slot_set(d->st, plan->app_id, t->index,
 					     plan->incoming, t->deployment);
@@ -306,6 +295,8 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	}
 	rc = warmup_run(&plan->policy, plan->targets, plan->n_targets, results,
 			cb, ctx);
+	/* switch_us: the daemon's promise is the time from the end of
+	 * warm-up to the routing element update, on the monotonic clock */
 	warm_end_us = mono_us();
 	warm = warmup_json(plan, results);
 	pthread_mutex_lock(&d->lock);

@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
+#include "util.h"
 #include "warmup.h"
 
 /* Keeps a typo like "--warmup-retries 5000" from pinning a swap for hours. */
@@ -43,14 +43,6 @@ static CURLcode curl_init_rc;
 static void curl_init_once(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void warmup_policy_default(struct warmup_policy *p)
@@ -307,7 +299,7 @@ static void finish_attempt(const struct warmup_policy *p, struct probe *pr,
 			   CURLcode rc, uint64_t start, uint64_t deadline,
 			   warmup_progress_cb cb, void *ctx)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)mono_ms();
 	/* Only the deadline shortens an attempt below the policy's timeout. */
 	bool cut = pr->attempt_timeout_ms < p->timeout_ms;
 
@@ -327,7 +319,7 @@ static void finish_attempt(const struct warmup_policy *p, struct probe *pr,
 static int start_due(const struct warmup_policy *p, CURLM *multi,
 		     struct probe *probes, size_t n, uint64_t deadline)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)mono_ms();
 	size_t i;
 	int err;
 
@@ -346,7 +338,7 @@ static int start_due(const struct warmup_policy *p, CURLM *multi,
 /* Milliseconds until the next retry is due, capped at cap. */
 static int next_due(const struct probe *probes, size_t n, int cap)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)mono_ms();
 	int wait = cap;
 	size_t i;
 
@@ -396,7 +388,9 @@ int warmup_run(const struct warmup_policy *p,
 			goto out;
 	}
 
-	start = now_ms();
+	/* monotonic: a wall clock jump neither cuts the warm-up short nor
+	 * stretches it */
+	start = (uint64_t)mono_ms();
 	deadline = p->deadline_ms ? start + p->deadline_ms : 0;
 	while (left) {
 		int running, queued;
