@@ -234,6 +234,12 @@ cli | 2 | --warmup-status | warm-up status 700 | slot swap web --slot staging --
 cli | 2 | --warmup-mode | warm-up mode udp | slot swap web --slot staging --warmup-mode udp
 cli | 2 | unknown object 'frob' | unknown object | frob
 cli | 2 | unknown command 'creat' | prefix of a command | app creat x --endpoint 198.18.100.9:80
+# the rules of user/lib/validate.c, the same in the CLI as in slotlbd
+cli | 2 | Web: name must match [a-z0-9][a-z0-9._-]* | upper-case app name | app create Web --endpoint 198.18.100.9:80
+cli | 2 | Staging: name must match | upper-case slot name | slot create web --slot Staging --endpoint 198.18.100.9:80
+cli | 2 | Web: name must match | status of an upper-case app | status Web
+cli | 2 | v 2: version may hold letters, digits | version with a space | deploy web --slot staging --backend 198.19.2.2:8080 --version 'v 2'
+cli | 2 | timeout must be 0.001..3600 seconds | warm-up timeout 0 | slot swap web --slot staging --warmup-timeout 0
 # refused by slotlbd (exit 1)
 cli | 1 | nope: no such app | deploy into an unknown app | deploy nope --slot production --backend 198.19.1.2:8080
 cli | 1 | web/nope: no such slot | deploy into an unknown slot | deploy web --slot nope --backend 198.19.1.2:8080
@@ -287,6 +293,9 @@ api | 400 | unknown field "bogus" | unknown warm-up field | POST /v1/apps/web/sw
 api | 400 | unknown field "target_slot" | target_slot on rollback | POST /v1/apps/web/rollback {"target_slot": "staging"}
 api | 400 | slot is required | empty body on swap | POST /v1/apps/web/swap
 api | 400 | name must match | empty body on app create | POST /v1/apps
+api | 400 | Web: name must match [a-z0-9][a-z0-9._-]* | upper-case app name | POST /v1/apps {"name": "Web", "endpoints": ["198.18.100.9:80"]}
+api | 400 | v 2: version may hold letters, digits | version with a space | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": "v 2"}
+api | 400 | timeout must be 0.001..3600 seconds | warm-up timeout 0 | POST /v1/apps/web/swap {"slot": "staging", "warmup": {"timeout_s": 0}}
 api | 400 | backends must be a non-empty array | empty body on deploy | POST /v1/apps/web/slots/staging/deploy
 api | 400 | backends must be a non-empty array | empty backend list | POST /v1/apps/web/slots/staging/deploy {"backends": []}
 api | 413 | over 1048576 bytes | body over 1 MiB | POST /v1/apps/web/swap @BIG
@@ -301,6 +310,19 @@ api | 400 | limit | history limit 0 | GET /v1/apps/web/history?limit=0
 api | 404 | nope0: no such interface | detach an unknown interface | DELETE /v1/interfaces/nope0
 api | 400 | role must be | interface role sideways | POST /v1/interfaces {"ifname": "pub0", "role": "sideways"}
 EOF
+# One rule, one sentence: the CLI refuses `Web` with the very words the
+# API answers (the CLI used to pass it on, and only slotlbd refused it).
+printf '%s' '{"name": "Web", "endpoints": ["198.18.100.9:80"]}' >"$IN"
+GOT=$(api POST /v1/apps "$IN")
+api_said=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["error"])' "$OUT")
+cli app create Web --endpoint 198.18.100.9:80 >/dev/null 2>"$ERR"
+GOT=$?
+cli_said=$(cat "$ERR")
+echo "   api: $api_said"
+echo "   cli: $cli_said (exit $GOT)"
+check "the CLI refuses 'Web' with the API's sentence" \
+	[ "$cli_said" = "Error: $api_said" -a "$GOT" = 2 ]
+CASES=$((CASES + 1))
 took=$((($(date +%s%N) - t0) / 1000000))
 after=$(snapshot) || die "snapshot after the batch"
 echo "# $CASES cases in $took ms"

@@ -68,17 +68,21 @@ static struct slotlb_backend be(uint32_t host)
 	return b;
 }
 
+/* The state refuses what the shared name rule (validate.c) refuses. */
 static void test_names(void **state)
 {
-	(void)state;
-	assert_true(state_name_valid("web"));
-	assert_true(state_name_valid("a-b_c.1"));
-	assert_false(state_name_valid(""));
-	assert_false(state_name_valid("Web"));
-	assert_false(state_name_valid("-web"));
-	assert_false(state_name_valid("a/b"));
-	assert_false(state_name_valid(
-		"0123456789012345678901234567890123456789012345678901234567890123"));
+	struct fixture *f = *state;
+	uint32_t id, idx;
+
+	assert_int_equal(state_app_create(f->st, "Web", &id), -EINVAL);
+	assert_int_equal(state_app_create(f->st, "", &id), -EINVAL);
+	assert_int_equal(state_app_create(f->st, "a/b", &id), -EINVAL);
+	assert_int_equal(state_app_create(f->st, "a-b_c.1", &id), 0);
+	assert_int_equal(state_slot_create(f->st, id, "Staging", &idx),
+			 -EINVAL);
+	assert_int_equal(state_slot_create(f->st, id, "-staging", &idx),
+			 -EINVAL);
+	assert_int_equal(state_slot_create(f->st, id, "staging", &idx), 0);
 }
 
 static void test_app_and_slots(void **state)
@@ -317,7 +321,7 @@ static void test_app_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_and_slots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints, setup,

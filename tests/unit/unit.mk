@@ -12,9 +12,17 @@ $(UNIT_DIR)/test_maglev: tests/unit/test_maglev.c $(BUILD)/lib/maglev.o \
 $(UNIT_DIR)/test_addr: tests/unit/test_addr.c $(BUILD)/lib/addr.o \
 		       user/lib/addr.h include/slotlb/abi.h
 
-$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr:
+$(UNIT_DIR)/test_validate: tests/unit/test_validate.c \
+			   $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+			   user/lib/validate.h
+
+$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate:
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka -lm
 
-UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr
+# The CLI and slotlbd link one validate.o: needs both built.
+tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
+
+UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr \
+	      $(UNIT_DIR)/test_validate tests/unit/test_validate_shared.sh

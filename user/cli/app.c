@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "cli.h"
 
 static const char *const app_headers[] = {"APP", "ID", "SLOTS", "DRAINING",
@@ -301,9 +300,8 @@ int do_deploy(int argc, char **argv)
 		rc = check_backend(opts[1].values[i]);
 		json_array_append_new(bes, json_string(opts[1].values[i]));
 	}
-	if (!rc && opts[2].value && strlen(opts[2].value) >= SLOTLB_VERSION_LEN)
-		rc = usage_err("deploy: --version is at most %d characters",
-			       SLOTLB_VERSION_LEN - 1);
+	if (!rc && opts[2].value)
+		rc = check_version(opts[2].value);
 	free_opts(opts);
 	if (rc) {
 		json_decref(bes);

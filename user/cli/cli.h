@@ -60,6 +60,7 @@ void print_cmd_help(const char *object, const struct cmd *c);
 
 /* Local checks; print "Error: ..." and return EXIT_USAGE, or 0. */
 int check_name(const char *what, const char *name);
+int check_version(const char *label);
 int check_endpoint(const char *s);
 int check_backend(const char *s);
 

@@ -2,40 +2,33 @@
 #
 # The slotlb CLI (a client of slotlbd's HTTP API over its Unix socket) and
 # the warm-up unit test, whose code lives in slotlbd but whose test needs
-# nothing of the daemon. addr.o comes from user/lib/pure.mk, included
-# after this fragment, so it is named by path.
+# nothing of the daemon. addr.o and validate.o (the input rules the CLI
+# shares with slotlbd) come from user/lib/pure.mk, included after this
+# fragment, so they are named by path.
 
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst user/cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
-CLI_HDRS := $(wildcard user/cli/*.h) user/lib/addr.h include/slotlb/abi.h
+CLI_HDRS := $(wildcard user/cli/*.h) user/lib/addr.h user/lib/validate.h \
+	    include/slotlb/abi.h
 CLI_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0)
 
-$(CLI_OBJS): $(BUILD)/cli/%.o: user/cli/%.c $(CLI_HDRS) \
-	     user/slotlbd/warmup.h
+$(CLI_OBJS): $(BUILD)/cli/%.o: user/cli/%.c $(CLI_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd -DSLOTLB_VERSION='"$(CLI_VERSION)"' \
-		-c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -DSLOTLB_VERSION='"$(CLI_VERSION)"' -c $< -o $@
 
-# The CLI checks warm-up options with the daemon's own rules.
-$(BUILD)/cli/warmup.o $(BUILD)/cli/util.o: $(BUILD)/cli/%.o: \
-		user/slotlbd/%.c user/slotlbd/warmup.h user/slotlbd/util.h
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd -c $< -o $@
-
-$(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/cli/warmup.o $(BUILD)/cli/util.o \
-		 $(BUILD)/lib/addr.o
+$(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcurl -ljansson -lpthread
 
 $(BUILD)/tests/unit/test_warmup: tests/unit/test_warmup.c \
 				 user/slotlbd/warmup.c user/slotlbd/warmup.h \
-				 user/slotlbd/util.c user/slotlbd/util.h
+				 user/slotlbd/util.c user/slotlbd/util.h \
+				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c,$^) -o $@ $(LDFLAGS) \
-		-lcmocka -lcurl -lpthread
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c %.o,$^) -o $@ \
+		$(LDFLAGS) -lcmocka -lcurl -lpthread
 
 # The help/man agreement test runs the built CLI; make it a prerequisite
 # so `make unit-test` builds it first.

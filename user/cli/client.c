@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "validate.h"
 
 #define MAX_BODY (64 << 20) /* a status of thousands of apps fits */
 
@@ -41,10 +42,11 @@ static void trigger_header(char *buf, size_t len)
 		{"TRAVIS", "travis", "TRAVIS_REPO_SLUG"},
 		{"CI", "ci", NULL},
 	};
+	static const char hdr[] = "X-Slotlb-Trigger: ";
 	const char *name;
 	size_t i, off;
 
-	off = (size_t)snprintf(buf, len, "X-Slotlb-Trigger: cli");
+	off = (size_t)snprintf(buf, len, "%scli", hdr);
 	for (i = 0; i < sizeof(ci) / sizeof(ci[0]); i++) {
 		const char *v = getenv(ci[i].env);
 
@@ -55,11 +57,9 @@ static void trigger_header(char *buf, size_t len)
 			 name && *name ? ":" : "", name ? name : "");
 		break;
 	}
-	/* A header value must not carry line breaks from the environment. */
-	for (i = 0; buf[i]; i++) {
-		if (buf[i] == '\r' || buf[i] == '\n')
-			buf[i] = ' ';
-	}
+	/* the daemon's trigger rule: a header value must not carry line
+	 * breaks from the environment, nor more than the history keeps */
+	validate_trigger_clean(buf + sizeof(hdr) - 1);
 }
 
 static void feed_lines(struct sink *s)

@@ -8,15 +8,14 @@
  * iproute2 and bpftool): an abbreviation that matches today could match
  * a different command tomorrow, and a deployment tool must not guess.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
-#include "addr.h"
 #include "cli.h"
+#include "validate.h"
 
 #ifndef SLOTLB_VERSION
 #define SLOTLB_VERSION "0"
@@ -173,31 +172,32 @@ void free_opts(struct opt *opts)
 	}
 }
 
+/* The daemon's own rules (user/lib/validate.c), refused before sending
+ * with the sentence the API would answer. */
 int check_name(const char *what, const char *name)
 {
-	size_t i, len = strlen(name);
+	const char *why;
 
-	/* Names become URL path segments and table cells. */
-	if (len == 0 || len > 63)
-		return usage_err("%s: %s name must be 1..63 characters",
-				 cur_object, what);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
+	if (validate_name(name, &why))
+		return usage_err("%s: %s", validate_name_object(name, what),
+				 why);
+	return 0;
+}
 
-		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
-			return usage_err("%s: bad %s name '%s': use letters, "
-					 "digits, '-', '_' and '.'",
-					 cur_object, what, name);
-	}
+int check_version(const char *label)
+{
+	const char *why;
+
+	if (validate_version(label, &why))
+		return usage_err("%s: %s", label, why);
 	return 0;
 }
 
 int check_endpoint(const char *s)
 {
-	struct slotlb_endpoint_key key;
-	const char *why = "malformed";
+	const char *why;
 
-	if (slotlb_parse_endpoint(s, &key, &why))
+	if (validate_endpoint(s, NULL, &why))
 		return usage_err("%s: bad endpoint '%s': %s", cur_object, s,
 				 why);
 	return 0;
@@ -205,11 +205,9 @@ int check_endpoint(const char *s)
 
 int check_backend(const char *s)
 {
-	struct slotlb_backend be;
-	uint32_t weight;
-	const char *why = "malformed";
+	const char *why;
 
-	if (slotlb_parse_backend(s, &be, &weight, &why))
+	if (validate_backend(s, NULL, NULL, &why))
 		return usage_err("%s: bad backend '%s': %s", cur_object, s,
 				 why);
 	return 0;

@@ -5,12 +5,13 @@
  * operator watching a 90 s warm-up sees which backend holds it up. The
  * exit status is 0 only when the daemon says the swap took effect.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "warmup.h"
+#include "validate.h"
 
 #define WARMUP_OPTS_HELP                                                       \
 	"\n"                                                                   \
@@ -57,20 +58,20 @@ struct swap_ctx {
 	char last_failure[256]; /* "backend: why" of the last failed probe */
 };
 
-static int parse_uint(const char *opt, const char *s, unsigned long max,
-		      unsigned long min, unsigned long *v)
+/* A whole number for --OPT, or EXIT_USAGE; its bounds are the rule's. */
+static int parse_count(const char *opt, const char *s, unsigned long *v)
 {
 	char *end;
 
-	if (!*s || *s == '-' || (*v = strtoul(s, &end, 10), *end) || *v > max ||
-	    *v < min)
-		return usage_err("%s: --%s must be a number %lu..%lu",
-				 cur_object, opt, min, max);
+	errno = 0;
+	if (!*s || *s == '-' || (*v = strtoul(s, &end, 10), *end) || errno)
+		return usage_err("%s: --%s must be a whole number", cur_object,
+				 opt);
 	return 0;
 }
 
 /* Builds the "warmup" body member from the options that were given,
- * checked with the daemon's own policy rules. */
+ * checked with the daemon's own rules (user/lib/validate.c). */
 static int warmup_json(struct opt *o, json_t **out)
 {
 	struct warmup_policy p;
@@ -82,16 +83,17 @@ static int warmup_json(struct opt *o, json_t **out)
 	warmup_policy_default(&p);
 	*out = NULL;
 	if (o[O_PATH].value) {
-		snprintf(p.path, sizeof(p.path), "%s", o[O_PATH].value);
-		if (strlen(o[O_PATH].value) >= sizeof(p.path))
-			p.path[0] = 'x'; /* fails validation as too long */
+		if (validate_warmup_path(o[O_PATH].value, &why)) {
+			rc = usage_err("%s: warm-up %s", cur_object, why);
+			goto out;
+		}
 		json_object_set_new(w, "path", json_string(o[O_PATH].value));
 	}
 	if (o[O_STATUS].value) {
 		json_t *a = json_array();
 		size_t i;
 
-		if (warmup_parse_statuses(o[O_STATUS].value, &p, &why)) {
+		if (validate_warmup_statuses(o[O_STATUS].value, &p, &why)) {
 			rc = usage_err("%s: --warmup-status: %s", cur_object,
 				       why);
 			json_decref(a);
@@ -102,31 +104,30 @@ static int warmup_json(struct opt *o, json_t **out)
 		json_object_set_new(w, "statuses", a);
 	}
 	if (o[O_TIMEOUT].value) {
-		rc = parse_uint("warmup-timeout", o[O_TIMEOUT].value, 3600, 1,
-				&v);
+		rc = parse_count("warmup-timeout", o[O_TIMEOUT].value, &v);
+		if (!rc && validate_warmup_timeout_s((double)v, &why))
+			rc = usage_err("%s: --warmup-timeout: %s", cur_object,
+				       why);
 		if (rc)
 			goto out;
 		json_object_set_new(w, "timeout_s", json_integer((long)v));
 	}
 	if (o[O_RETRIES].value) {
-		rc = parse_uint("warmup-retries", o[O_RETRIES].value, 100, 0,
-				&v);
+		rc = parse_count("warmup-retries", o[O_RETRIES].value, &v);
+		if (!rc && validate_warmup_retries((double)v, &why))
+			rc = usage_err("%s: --warmup-retries: %s", cur_object,
+				       why);
 		if (rc)
 			goto out;
 		json_object_set_new(w, "retries", json_integer((long)v));
 	}
 	if (o[O_MODE].value) {
-		if (strcmp(o[O_MODE].value, "http") &&
-		    strcmp(o[O_MODE].value, "tcp")) {
-			rc = usage_err("%s: --warmup-mode is http or tcp",
-				       cur_object);
+		if (validate_warmup_mode(o[O_MODE].value, &p.mode, &why)) {
+			rc = usage_err("%s: --warmup-mode: %s", cur_object,
+				       why);
 			goto out;
 		}
 		json_object_set_new(w, "mode", json_string(o[O_MODE].value));
-	}
-	if (warmup_policy_validate(&p, &why)) {
-		rc = usage_err("%s: warm-up %s", cur_object, why);
-		goto out;
 	}
 	if (json_object_size(w))
 		*out = json_incref(w);

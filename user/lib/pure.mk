@@ -7,7 +7,11 @@
 # user/lib can give its own objects different prerequisites (skeletons)
 # without two pattern rules competing for the same targets.
 
-LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o
+LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
+		 $(BUILD)/lib/validate.o
+
+# validate.c applies addr.c's parsers.
+$(BUILD)/lib/validate.o: user/lib/addr.h
 
 $(LIB_PURE_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/%.h \
 		  include/slotlb/abi.h

@@ -141,10 +141,10 @@ int parse_endpoints(json_t *o, const char *object,
 		return -ENOMEM;
 	json_array_foreach(list, i, e)
 	{
-		if (slotlb_parse_endpoint(json_string_value(e), &(*keys)[i],
-					  &why)) {
+		if (validate_endpoint(json_string_value(e), &(*keys)[i],
+				      &why)) {
 			reply_error(r, 400, "%s: %s", json_string_value(e),
-				    why ? why : "malformed endpoint");
+				    why);
 			goto bad;
 		}
 		for (j = 0; j < i; j++)
@@ -162,17 +162,23 @@ bad:
 	return -EINVAL;
 }
 
-static bool get_number(json_t *w, const char *field, double lo, double hi,
-		       double *out, struct reply *r)
+/* An optional number field of the warmup object, checked by its rule
+ * (user/lib/validate.c); *out stays -1 when absent. */
+static bool get_number(json_t *w, const char *field,
+		       int (*rule)(double, const char **), double *out,
+		       struct reply *r)
 {
 	json_t *v = json_object_get(w, field);
+	const char *why;
 
 	if (!v)
 		return true;
-	if (!json_is_number(v) || json_number_value(v) < lo ||
-	    json_number_value(v) > hi) {
-		reply_error(r, 400, "warmup: %s must be a number in %g..%g",
-			    field, lo, hi);
+	if (!json_is_number(v)) {
+		reply_error(r, 400, "warmup: %s must be a number", field);
+		return false;
+	}
+	if (rule(json_number_value(v), &why)) {
+		reply_error(r, 400, "warmup: %s", why);
 		return false;
 	}
 	*out = json_number_value(v);
@@ -209,25 +215,20 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 	}
 	v = json_object_get(w, "path");
 	if (v) {
-		if (!json_is_string(v) ||
-		    strlen(json_string_value(v)) >= sizeof(p->path)) {
+		if (!json_is_string(v)) {
 			reply_error(r, 400, "warmup: path must be a string");
+			return -EINVAL;
+		}
+		if (validate_warmup_path(json_string_value(v), &why)) {
+			reply_error(r, 400, "warmup: %s", why);
 			return -EINVAL;
 		}
 		snprintf(p->path, sizeof(p->path), "%s", json_string_value(v));
 	}
 	v = json_object_get(w, "mode");
-	if (v) {
-		if (json_is_string(v) && !strcmp(json_string_value(v), "tcp"))
-			p->mode = WARMUP_TCP;
-		else if (json_is_string(v) &&
-			 !strcmp(json_string_value(v), "http"))
-			p->mode = WARMUP_HTTP;
-		else {
-			reply_error(r, 400,
-				    "warmup: mode must be \"http\" or \"tcp\"");
-			return -EINVAL;
-		}
+	if (v && validate_warmup_mode(json_string_value(v), &p->mode, &why)) {
+		reply_error(r, 400, "warmup: %s", why);
+		return -EINVAL;
 	}
 	v = json_object_get(w, "statuses");
 	if (v) {
@@ -253,10 +254,13 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 				(int)json_integer_value(c);
 		}
 	}
-	if (!get_number(w, "timeout_s", 0.001, 3600, &timeout, r) ||
-	    !get_number(w, "retries", 0, 100, &retries, r) ||
-	    !get_number(w, "deadline_s", 0, 86400, &deadline, r) ||
-	    !get_number(w, "retry_delay_ms", 0, 600000, &delay, r))
+	if (!get_number(w, "timeout_s", validate_warmup_timeout_s, &timeout,
+			r) ||
+	    !get_number(w, "retries", validate_warmup_retries, &retries, r) ||
+	    !get_number(w, "deadline_s", validate_warmup_deadline_s, &deadline,
+			r) ||
+	    !get_number(w, "retry_delay_ms", validate_warmup_retry_delay_ms,
+			&delay, r))
 		return -EINVAL;
 	if (timeout >= 0)
 		p->timeout_ms = (uint32_t)(timeout * 1000);
@@ -266,7 +270,7 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 		p->deadline_ms = (uint32_t)(deadline * 1000);
 	if (delay >= 0)
 		p->retry_delay_ms = (uint32_t)delay;
-	if (warmup_policy_validate(p, &why)) {
+	if (validate_warmup_policy(p, &why)) {
 		reply_error(r, 400, "warmup: %s", why ? why : "invalid policy");
 		return -EINVAL;
 	}
@@ -279,6 +283,7 @@ void trigger_of(struct MHD_Connection *conn, char *buf, size_t len)
 	const union MHD_ConnectionInfo *ci;
 	struct ucred cred = {0};
 	socklen_t cl = sizeof(cred);
+	char said[TRIGGER_MAX_LEN + 1] = "";
 	const char *hdr;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -287,6 +292,10 @@ void trigger_of(struct MHD_Connection *conn, char *buf, size_t len)
 		cred.pid = 0;
 	hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					  "X-Slotlb-Trigger");
-	snprintf(buf, len, "uid=%u pid=%d%s%.100s", cred.uid, cred.pid,
-		 hdr ? " " : "", hdr ? hdr : "");
+	if (hdr) {
+		snprintf(said, sizeof(said), "%s", hdr);
+		validate_trigger_clean(said);
+	}
+	snprintf(buf, len, "uid=%u pid=%d%s%s", cred.uid, cred.pid,
+		 hdr ? " " : "", said);
 }

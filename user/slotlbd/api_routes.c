@@ -105,7 +105,7 @@ static void post_app(struct daemon *d, const struct request *req,
 	static const char *const fields[] = {"name", "endpoints", NULL};
 	struct slotlb_endpoint_key *keys = NULL;
 	struct op_result res = {0};
-	const char *name = NULL, *object = app ? "slot" : "app";
+	const char *name = NULL, *object = app ? "slot" : "app", *why;
 	json_t *body, *obj;
 	size_t n = 0;
 	int status;
@@ -115,11 +115,9 @@ static void post_app(struct daemon *d, const struct request *req,
 		return;
 	if (!get_string(body, "name", object, &name, r))
 		goto out;
-	if (!name || !state_name_valid(name)) {
-		reply_error(
-			r, 400,
-			"%s: name must match [a-z0-9][a-z0-9._-]* and be at most %d characters",
-			name ? name : object, STATE_NAME_LEN - 1);
+	if (validate_name(name, &why)) {
+		reply_error(r, 400, "%s: %s",
+			    validate_name_object(name, object), why);
 		goto out;
 	}
 	if (parse_endpoints(body, name, &keys, &n, r))
@@ -169,20 +167,10 @@ static void post_deploy(struct daemon *d, struct MHD_Connection *conn,
 	list = string_list(body, "backends", "deploy", true, r);
 	if (!list || !get_string(body, "version", "deploy", &version, r))
 		goto out;
-	if (version && strlen(version) >= SLOTLB_VERSION_LEN) {
-		reply_error(r, 400, "%s: version longer than %d characters",
-			    version, SLOTLB_VERSION_LEN - 1);
+	if (version && validate_version(version, &why)) {
+		reply_error(r, 400, "%s: %s", version, why);
 		goto out;
 	}
-	for (i = 0; version && version[i]; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+:-",
-			    version[i])) {
-			reply_error(
-				r, 400,
-				"%s: version may hold letters, digits and ._+:- only",
-				version);
-			goto out;
-		}
 	n = json_array_size(list);
 	bes = calloc(n, sizeof(*bes));
 	weights = calloc(n, sizeof(*weights));
@@ -192,10 +180,10 @@ static void post_deploy(struct daemon *d, struct MHD_Connection *conn,
 	}
 	json_array_foreach(list, i, e)
 	{
-		if (slotlb_parse_backend(json_string_value(e), &bes[i],
-					 &weights[i], &why)) {
+		if (validate_backend(json_string_value(e), &bes[i], &weights[i],
+				     &why)) {
 			reply_error(r, 400, "%s: %s", json_string_value(e),
-				    why ? why : "malformed backend");
+				    why);
 			goto out;
 		}
 		for (j = 0; j < i; j++)
@@ -444,20 +432,15 @@ static void get_history(struct daemon *d, struct MHD_Connection *conn,
 	const char *lim = MHD_lookup_connection_value(
 		conn, MHD_GET_ARGUMENT_KIND, "limit");
 	struct st_history *list = NULL;
+	size_t n = 0, i, limit = HISTORY_DEFAULT_LIMIT;
+	const char *why;
 	struct st_app a;
-	size_t n = 0, i, limit = 100;
 	json_t *arr;
 	int err;
 
-	if (lim) {
-		char *end;
-		unsigned long v = strtoul(lim, &end, 10);
-
-		if (*end || !*lim || v == 0 || v > 100000) {
-			reply_error(r, 400, "limit: %s: not in 1..100000", lim);
-			return;
-		}
-		limit = v;
+	if (lim && validate_history_limit(lim, &limit, &why)) {
+		reply_error(r, 400, "limit: %s: %s", lim, why);
+		return;
 	}
 	pthread_mutex_lock(&d->lock);
 	err = state_app_find(d->st, app, &a);

@@ -7,7 +7,7 @@ SLOTLBD := $(BUILD)/slotlbd
 SLOTLBD_SRCS := $(wildcard user/slotlbd/*.c)
 SLOTLBD_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,$(SLOTLBD_SRCS))
 SLOTLBD_HDRS := $(wildcard user/slotlbd/*.h) user/lib/slotlb.h \
-		user/lib/addr.h include/slotlb/abi.h
+		user/lib/addr.h user/lib/validate.h include/slotlb/abi.h
 SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lpthread
 
 $(SLOTLBD_OBJS): $(BUILD)/obj/slotlbd/%.o: user/slotlbd/%.c $(SLOTLBD_HDRS)
@@ -26,10 +26,13 @@ STATE_TEST := $(BUILD)/tests/unit/test_state
 STATE_OBJS := $(BUILD)/obj/slotlbd/state.o $(BUILD)/obj/slotlbd/state_query.o \
 	      $(BUILD)/obj/slotlbd/util.o
 
-$(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS)
+# validate.o and addr.o (user/lib/pure.mk) by path: the name rule.
+$(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS) \
+	       $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_state.c \
-		$(STATE_OBJS) -o $@ $(LDFLAGS) -lsqlite3 -lcmocka
+		$(STATE_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+		-o $@ $(LDFLAGS) -lsqlite3 -lcmocka
 
 UNIT_TESTS += $(STATE_TEST)

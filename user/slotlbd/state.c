@@ -167,24 +167,6 @@ out:
 	return rc;
 }
 
-bool state_name_valid(const char *name)
-{
-	size_t i, len = strlen(name);
-
-	if (len == 0 || len >= STATE_NAME_LEN)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			continue;
-		if (i > 0 && (c == '-' || c == '_' || c == '.'))
-			continue;
-		return false;
-	}
-	return true;
-}
-
 int state_open(struct state **stp, const char *path)
 {
 	struct state *st;
@@ -307,7 +289,7 @@ int state_app_create(struct state *st, const char *name, uint32_t *app_id)
 	uint32_t id;
 	int err;
 
-	if (!state_name_valid(name))
+	if (validate_name(name, NULL))
 		return -EINVAL;
 	err = state_app_find(st, name, &existing);
 	if (err != -ENOENT)
@@ -420,7 +402,7 @@ int state_slot_create(struct state *st, uint32_t app_id, const char *name,
 	uint32_t idx;
 	int err;
 
-	if (!state_name_valid(name))
+	if (validate_name(name, NULL))
 		return -EINVAL;
 	err = state_slot_find(st, app_id, name, &existing);
 	if (err != -ENOENT)

@@ -16,9 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <slotlb/abi.h>
+#include "validate.h"
 
-/* App and slot names: [a-z0-9][a-z0-9._-]*, at most 63 characters. */
-#define STATE_NAME_LEN 64
+/* App and slot names, their rule in validate_name(). */
+#define STATE_NAME_LEN VALIDATE_NAME_LEN
 
 struct state;
 
@@ -107,8 +108,6 @@ struct st_history {
 	char *detail; /* free text */
 	char *warmup; /* JSON array text or NULL */
 };
-
-bool state_name_valid(const char *name);
 
 int state_open(struct state **st, const char *path);
 void state_close(struct state *st);

@@ -19,11 +19,6 @@
 #include "util.h"
 #include "warmup.h"
 
-/* Keeps a typo like "--warmup-retries 5000" from pinning a swap for hours. */
-#define WARMUP_MAX_RETRIES 100
-/* Azure pauses about a second between warm-up retries. */
-#define WARMUP_DEFAULT_RETRY_DELAY_MS 1000
-
 /* Progress of one backend across its attempts. */
 struct probe {
 	const struct warmup_target *target;
@@ -43,99 +38,6 @@ static CURLcode curl_init_rc;
 static void curl_init_once(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void warmup_policy_default(struct warmup_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->mode = WARMUP_HTTP;
-	strcpy(p->path, "/");
-	p->timeout_ms = WARMUP_DEFAULT_TIMEOUT_MS;
-	p->retries = WARMUP_DEFAULT_RETRIES;
-	p->retry_delay_ms = WARMUP_DEFAULT_RETRY_DELAY_MS;
-}
-
-int warmup_parse_statuses(const char *s, struct warmup_policy *p,
-			  const char **why)
-{
-	int statuses[WARMUP_MAX_STATUSES];
-	size_t n = 0;
-	const char *c = s;
-	const char *msg = NULL;
-
-	if (!*s) {
-		msg = "empty status list";
-		goto out;
-	}
-	while (*c) {
-		char *end;
-		long v;
-
-		if (!isdigit((unsigned char)*c)) {
-			msg = "status list must be numbers separated by ','";
-			goto out;
-		}
-		errno = 0;
-		v = strtol(c, &end, 10);
-		if (errno || v < 100 || v > 599) {
-			msg = "status must be 100..599";
-			goto out;
-		}
-		if (n == WARMUP_MAX_STATUSES) {
-			msg = "too many statuses (at most 16)";
-			goto out;
-		}
-		statuses[n++] = (int)v;
-		c = end;
-		if (*c == ',') {
-			c++;
-			if (!*c) {
-				msg = "status list ends with ','";
-				goto out;
-			}
-		} else if (*c) {
-			msg = "status list must be numbers separated by ','";
-			goto out;
-		}
-	}
-	memcpy(p->statuses, statuses, n * sizeof(statuses[0]));
-	p->n_statuses = n;
-out:
-	if (msg && why)
-		*why = msg;
-	return msg ? -EINVAL : 0;
-}
-
-int warmup_policy_validate(const struct warmup_policy *p, const char **why)
-{
-	const char *msg = NULL;
-	size_t i, len;
-
-	len = strnlen(p->path, sizeof(p->path));
-	if (p->mode != WARMUP_HTTP && p->mode != WARMUP_TCP)
-		msg = "mode must be http or tcp";
-	else if (len == sizeof(p->path))
-		msg = "path too long";
-	else if (p->path[0] != '/')
-		msg = "path must start with '/'";
-	else if (p->timeout_ms == 0)
-		msg = "timeout must be > 0";
-	else if (p->retries > WARMUP_MAX_RETRIES)
-		msg = "retries must be 0..100";
-	else if (p->n_statuses > WARMUP_MAX_STATUSES)
-		msg = "too many statuses (at most 16)";
-	for (i = 0; !msg && i < len; i++) {
-		/* The path goes verbatim into the request line. */
-		if (!isgraph((unsigned char)p->path[i]) || p->path[i] == '#')
-			msg = "path must be printable, without spaces or '#'";
-	}
-	for (i = 0; !msg && i < p->n_statuses; i++) {
-		if (p->statuses[i] < 100 || p->statuses[i] > 599)
-			msg = "status must be 100..599";
-	}
-	if (msg && why)
-		*why = msg;
-	return msg ? -EINVAL : 0;
 }
 
 bool warmup_status_accepted(const struct warmup_policy *p, int status)
@@ -365,7 +267,7 @@ int warmup_run(const struct warmup_policy *p,
 	size_t i, left = n;
 	int err = 0;
 
-	if (warmup_policy_validate(p, NULL))
+	if (validate_warmup_policy(p, NULL))
 		return -EINVAL;
 	if (n == 0)
 		return 0;

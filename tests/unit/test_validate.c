@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Unit tests of the input rules the CLI and slotlbd share
+ * (user/lib/validate.c): a table of good and bad inputs per rule, each
+ * bound at its edges, and the exact sentence a bad input gets, since the
+ * CLI prints it and the API answers it verbatim.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "validate.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One input of a string rule: NULL why = accepted. */
+struct str_case {
+	const char *desc;
+	const char *in;
+	const char *why;
+};
+
+/* One input of a number rule. */
+struct num_case {
+	const char *desc;
+	double in;
+	const char *why;
+};
+
+static char long_name[VALIDATE_NAME_LEN + 1], max_name[VALIDATE_NAME_LEN];
+static char long_label[SLOTLB_VERSION_LEN + 1], max_label[SLOTLB_VERSION_LEN];
+static char long_path[WARMUP_PATH_LEN + 1], max_path[WARMUP_PATH_LEN];
+
+static void fill(char *s, size_t len, char first, char c)
+{
+	memset(s, c, len - 1);
+	s[0] = first;
+	s[len - 1] = 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	fill(long_name, sizeof(long_name), 'a', 'b');
+	fill(max_name, sizeof(max_name), 'a', 'b');
+	fill(long_label, sizeof(long_label), 'v', '1');
+	fill(max_label, sizeof(max_label), 'v', '1');
+	fill(long_path, sizeof(long_path), '/', 'p');
+	fill(max_path, sizeof(max_path), '/', 'p');
+	return 0;
+}
+
+/* why by address: C does not order the evaluation of arguments, so the
+ * rule's call must be done before *why is read. */
+static void check_str(const struct str_case *c, int rc, const char *const *whyp)
+{
+	const char *why = *whyp;
+
+	printf("  %-40s %-12.12s -> %s\n", c->desc, c->in ? c->in : "(null)",
+	       rc ? why : "ok");
+	if (!c->why) {
+		assert_int_equal(rc, 0);
+		return;
+	}
+	assert_int_equal(rc, -EINVAL);
+	assert_non_null(why);
+	assert_string_equal(why, c->why);
+}
+
+static void check_num(const struct num_case *c, int rc, const char *const *whyp)
+{
+	const char *why = *whyp;
+
+	printf("  %-40s %-12g -> %s\n", c->desc, c->in, rc ? why : "ok");
+	if (!c->why) {
+		assert_int_equal(rc, 0);
+		return;
+	}
+	assert_int_equal(rc, -EINVAL);
+	assert_string_equal(why, c->why);
+}
+
+#define NAME_WHY \
+	"name must match [a-z0-9][a-z0-9._-]* and be at most 63 characters"
+
+static void test_name(void **state)
+{
+	const struct str_case cases[] = {
+		{"lower case", "web", NULL},
+		{"digits, dot, dash, underscore", "w3b-2.x_y", NULL},
+		{"63 characters", max_name, NULL},
+		{"one digit", "7", NULL},
+		/* the CLI used to pass it and the daemon refused it */
+		{"upper case", "Web", NAME_WHY},
+		{"all upper case", "WEB", NAME_WHY},
+		{"empty", "", NAME_WHY},
+		{"64 characters", long_name, NAME_WHY},
+		{"leading dash", "-web", NAME_WHY},
+		{"leading dot", ".web", NAME_WHY},
+		{"leading underscore", "_web", NAME_WHY},
+		{"space", "my app", NAME_WHY},
+		{"slash (a path segment)", "a/b", NAME_WHY},
+		{"percent (URL escape)", "a%2f", NAME_WHY},
+		{"non-ASCII",
+		 "w\xc3\xa9"
+		 "b",
+		 NAME_WHY},
+		{"missing", NULL, NAME_WHY},
+	};
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		why = NULL;
+		check_str(&cases[i], validate_name(cases[i].in, &why), &why);
+	}
+	/* why is optional */
+	assert_int_equal(validate_name("Web", NULL), -EINVAL);
+	/* the error names the name, or what it is when there is none */
+	assert_string_equal(validate_name_object("Web", "app"), "Web");
+	assert_string_equal(validate_name_object("", "app"), "app");
+	assert_string_equal(validate_name_object(NULL, "slot"), "slot");
+}
+
+static void test_version(void **state)
+{
+	const struct str_case cases[] = {
+		{"empty: the default label", "", NULL},
+		{"plain", "v1", NULL},
+		{"every allowed class", "Release-1.2.3+build:7_x", NULL},
+		{"31 characters", max_label, NULL},
+		{"32 characters", long_label,
+		 "version must be at most 31 characters"},
+		{"space", "v 1",
+		 "version may hold letters, digits and ._+:- only"},
+		{"slash", "v/1",
+		 "version may hold letters, digits and ._+:- only"},
+		{"newline", "v1\n",
+		 "version may hold letters, digits and ._+:- only"},
+	};
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		why = NULL;
+		check_str(&cases[i], validate_version(cases[i].in, &why), &why);
+	}
+}
+
+static void test_endpoint_and_backend(void **state)
+{
+	const struct str_case endpoints[] = {
+		{"IPv4, default tcp", "198.18.0.1:80", NULL},
+		{"IPv6 udp", "[fd00::1]:53/udp", NULL},
+		{"3 groups", "1.2.3:80", "bad IPv4/IPv6 address"},
+		{"port 0", "198.18.0.1:0", "port out of range 1-65535"},
+		{"sctp", "198.18.0.1:80/sctp", "unknown protocol (tcp or udp)"},
+	};
+	const struct str_case backends[] = {
+		{"default weight", "198.19.1.2:8080", NULL},
+		{"weight 65535", "198.19.1.2:8080,weight=65535", NULL},
+		{"IPv6", "[fd00::2]:8080,weight=1", NULL},
+		{"weight 0", "198.19.1.2:8080,weight=0",
+		 "weight out of range 1-65535"},
+		{"weight 65536", "198.19.1.2:8080,weight=65536",
+		 "weight out of range 1-65535"},
+		{"port 65536", "198.19.1.2:65536", "port out of range 1-65535"},
+	};
+	struct slotlb_endpoint_key key = {0};
+	struct slotlb_backend be = {0};
+	uint32_t weight = 0;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(endpoints); i++) {
+		why = NULL;
+		check_str(&endpoints[i],
+			  validate_endpoint(endpoints[i].in, NULL, &why), &why);
+	}
+	for (i = 0; i < ARRAY_SIZE(backends); i++) {
+		why = NULL;
+		check_str(&backends[i],
+			  validate_backend(backends[i].in, NULL, NULL, &why),
+			  &why);
+	}
+	/* the parsed value comes back when asked for */
+	assert_int_equal(validate_endpoint("[fd00::1]:53/udp", &key, NULL), 0);
+	assert_int_equal(key.proto, 17);
+	assert_int_equal(validate_backend("198.19.1.2:8080,weight=7", &be,
+					  &weight, NULL),
+			 0);
+	assert_int_equal(weight, 7);
+}
+
+static void test_warmup_fields(void **state)
+{
+	const struct str_case paths[] = {
+		{"root", "/", NULL},
+		{"query", "/healthz?full=1", NULL},
+		{"255 characters", max_path, NULL},
+		{"256 characters", long_path,
+		 "path must be at most 255 characters"},
+		{"relative", "health", "path must start with '/'"},
+		{"empty", "", "path must start with '/'"},
+		{"space", "/a b",
+		 "path must be printable, without spaces or '#'"},
+		{"fragment", "/a#b",
+		 "path must be printable, without spaces or '#'"},
+		{"newline", "/a\n",
+		 "path must be printable, without spaces or '#'"},
+	};
+	const struct str_case modes[] = {
+		{"http", "http", NULL},
+		{"tcp", "tcp", NULL},
+		{"udp", "udp", "mode must be \"http\" or \"tcp\""},
+		{"upper case", "HTTP", "mode must be \"http\" or \"tcp\""},
+		{"missing (not a string)", NULL,
+		 "mode must be \"http\" or \"tcp\""},
+	};
+	const struct num_case timeouts[] = {
+		{"1 ms", 0.001, NULL},
+		{"an hour", 3600, NULL},
+		{"0", 0, "timeout must be 0.001..3600 seconds"},
+		{"under 1 ms", 0.0009, "timeout must be 0.001..3600 seconds"},
+		{"over an hour", 3600.001,
+		 "timeout must be 0.001..3600 seconds"},
+		{"negative", -1, "timeout must be 0.001..3600 seconds"},
+		{"NaN", NAN, "timeout must be 0.001..3600 seconds"},
+	};
+	const struct num_case retries[] = {
+		{"none", 0, NULL},
+		{"100", 100, NULL},
+		{"101", 101, "retries must be 0..100"},
+		{"negative", -1, "retries must be 0..100"},
+	};
+	const struct num_case deadlines[] = {
+		{"0: none", 0, NULL},
+		{"a day", 86400, NULL},
+		{"over a day", 86400.5,
+		 "deadline must be 0..86400 seconds (0: none)"},
+		{"negative", -0.5,
+		 "deadline must be 0..86400 seconds (0: none)"},
+	};
+	const struct num_case delays[] = {
+		{"0", 0, NULL},
+		{"10 minutes", 600000, NULL},
+		{"over 10 minutes", 600001, "retry delay must be 0..600000 ms"},
+		{"negative", -1, "retry delay must be 0..600000 ms"},
+	};
+	enum warmup_mode mode = WARMUP_HTTP;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(paths); i++)
+		check_str(&paths[i], validate_warmup_path(paths[i].in, &why),
+			  &why);
+	for (i = 0; i < ARRAY_SIZE(modes); i++)
+		check_str(&modes[i],
+			  validate_warmup_mode(modes[i].in, &mode, &why), &why);
+	assert_int_equal(validate_warmup_mode("tcp", &mode, NULL), 0);
+	assert_int_equal(mode, WARMUP_TCP);
+	for (i = 0; i < ARRAY_SIZE(timeouts); i++)
+		check_num(&timeouts[i],
+			  validate_warmup_timeout_s(timeouts[i].in, &why),
+			  &why);
+	for (i = 0; i < ARRAY_SIZE(retries); i++)
+		check_num(&retries[i],
+			  validate_warmup_retries(retries[i].in, &why), &why);
+	for (i = 0; i < ARRAY_SIZE(deadlines); i++)
+		check_num(&deadlines[i],
+			  validate_warmup_deadline_s(deadlines[i].in, &why),
+			  &why);
+	for (i = 0; i < ARRAY_SIZE(delays); i++)
+		check_num(&delays[i],
+			  validate_warmup_retry_delay_ms(delays[i].in, &why),
+			  &why);
+}
+
+static void test_warmup_statuses(void **state)
+{
+	const struct str_case cases[] = {
+		{"empty", "", "empty status list"},
+		{"letters", "abc",
+		 "status list must be numbers separated by ','"},
+		{"trailing comma", "200,", "status list ends with ','"},
+		{"leading comma", ",200",
+		 "status list must be numbers separated by ','"},
+		{"double comma", "200,,202",
+		 "status list must be numbers separated by ','"},
+		{"99", "99", "status must be 100..599"},
+		{"600", "600", "status must be 100..599"},
+		{"space", "200 202",
+		 "status list must be numbers separated by ','"},
+		{"negative", "-200",
+		 "status list must be numbers separated by ','"},
+		{"suffix", "200x",
+		 "status list must be numbers separated by ','"},
+		{"overflow", "2000000000000000000000",
+		 "status must be 100..599"},
+		{"17 statuses",
+		 "200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+		 "215,216",
+		 "too many statuses (at most 16)"},
+	};
+	struct warmup_policy p;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	warmup_policy_default(&p);
+	assert_int_equal(validate_warmup_statuses("200,202", &p, &why), 0);
+	assert_int_equal(p.n_statuses, 2);
+	assert_int_equal(p.statuses[0], 200);
+	assert_int_equal(p.statuses[1], 202);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		why = NULL;
+		check_str(&cases[i],
+			  validate_warmup_statuses(cases[i].in, &p, &why),
+			  &why);
+		/* a refused list leaves the previous one in place */
+		assert_int_equal(p.n_statuses, 2);
+	}
+	assert_int_equal(validate_warmup_statuses("100,599", &p, NULL), 0);
+	assert_int_equal(p.statuses[1], 599);
+	assert_int_equal(validate_warmup_status(100, NULL), 0);
+	assert_int_equal(validate_warmup_status(600, NULL), -EINVAL);
+}
+
+/* One field of a default policy changed, and what the whole-policy rule
+ * says about it. */
+struct policy_case {
+	const char *desc;
+	void (*change)(struct warmup_policy *p);
+	const char *why;
+};
+
+static void p_timeout_1ms(struct warmup_policy *p)
+{
+	p->timeout_ms = 1;
+}
+static void p_timeout_0(struct warmup_policy *p)
+{
+	p->timeout_ms = 0;
+}
+static void p_timeout_max(struct warmup_policy *p)
+{
+	p->timeout_ms = WARMUP_MAX_TIMEOUT_MS;
+}
+static void p_timeout_over(struct warmup_policy *p)
+{
+	p->timeout_ms = WARMUP_MAX_TIMEOUT_MS + 1;
+}
+static void p_retries_over(struct warmup_policy *p)
+{
+	p->retries = WARMUP_MAX_RETRIES + 1;
+}
+static void p_deadline_max(struct warmup_policy *p)
+{
+	p->deadline_ms = WARMUP_MAX_DEADLINE_MS;
+}
+static void p_deadline_over(struct warmup_policy *p)
+{
+	p->deadline_ms = WARMUP_MAX_DEADLINE_MS + 1;
+}
+static void p_delay_over(struct warmup_policy *p)
+{
+	p->retry_delay_ms = WARMUP_MAX_RETRY_DELAY_MS + 1;
+}
+static void p_mode(struct warmup_policy *p)
+{
+	p->mode = 7;
+}
+static void p_path(struct warmup_policy *p)
+{
+	strcpy(p->path, "health");
+}
+static void p_status(struct warmup_policy *p)
+{
+	p->n_statuses = 1;
+	p->statuses[0] = 700;
+}
+static void p_statuses(struct warmup_policy *p)
+{
+	p->n_statuses = WARMUP_MAX_STATUSES + 1;
+}
+static void p_none(struct warmup_policy *p)
+{
+	(void)p;
+}
+
+static void test_warmup_policy(void **state)
+{
+	const struct policy_case cases[] = {
+		{"Azure's defaults", p_none, NULL},
+		{"timeout 1 ms", p_timeout_1ms, NULL},
+		{"timeout an hour", p_timeout_max, NULL},
+		{"deadline a day", p_deadline_max, NULL},
+		{"timeout 0", p_timeout_0,
+		 "timeout must be 0.001..3600 seconds"},
+		{"timeout over an hour", p_timeout_over,
+		 "timeout must be 0.001..3600 seconds"},
+		{"101 retries", p_retries_over, "retries must be 0..100"},
+		{"deadline over a day", p_deadline_over,
+		 "deadline must be 0..86400 seconds (0: none)"},
+		{"retry delay over 10 min", p_delay_over,
+		 "retry delay must be 0..600000 ms"},
+		{"unknown mode", p_mode, "mode must be \"http\" or \"tcp\""},
+		{"relative path", p_path, "path must start with '/'"},
+		{"status 700", p_status, "status must be 100..599"},
+		{"17 statuses", p_statuses, "too many statuses (at most 16)"},
+	};
+	struct warmup_policy p;
+	const char *why;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		warmup_policy_default(&p);
+		cases[i].change(&p);
+		why = NULL;
+		rc = validate_warmup_policy(&p, &why);
+		printf("  %-40s -> %s\n", cases[i].desc, rc ? why : "ok");
+		if (!cases[i].why) {
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, -EINVAL);
+		assert_string_equal(why, cases[i].why);
+	}
+	/* Azure's defaults, as docs/api.md promises */
+	warmup_policy_default(&p);
+	assert_int_equal(p.mode, WARMUP_HTTP);
+	assert_string_equal(p.path, "/");
+	assert_int_equal(p.n_statuses, 0);
+	assert_int_equal(p.timeout_ms, 90000);
+	assert_int_equal(p.retries, 5);
+	assert_int_equal(p.retry_delay_ms, 1000);
+	assert_int_equal(p.deadline_ms, 0);
+}
+
+static void test_history_limit(void **state)
+{
+	const struct str_case cases[] = {
+		{"1", "1", NULL},
+		{"100000", "100000", NULL},
+		{"0", "0", "limit must be a number in 1..100000"},
+		{"100001", "100001", "limit must be a number in 1..100000"},
+		{"empty", "", "limit must be a number in 1..100000"},
+		{"letters", "ten", "limit must be a number in 1..100000"},
+		{"suffix", "5x", "limit must be a number in 1..100000"},
+		{"negative", "-1", "limit must be a number in 1..100000"},
+		{"overflow", "99999999999999999999999",
+		 "limit must be a number in 1..100000"},
+	};
+	size_t i, limit = 0;
+	const char *why;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		check_str(&cases[i],
+			  validate_history_limit(cases[i].in, &limit, &why),
+			  &why);
+	assert_int_equal(validate_history_limit("42", &limit, NULL), 0);
+	assert_int_equal(limit, 42);
+	assert_int_equal(HISTORY_DEFAULT_LIMIT, 100);
+}
+
+static void test_trigger(void **state)
+{
+	char s[2 * TRIGGER_MAX_LEN];
+
+	(void)state;
+	snprintf(s, sizeof(s), "cli\r\ngithub-actions:\tdeploy");
+	validate_trigger_clean(s);
+	assert_string_equal(s, "cli  github-actions: deploy");
+	memset(s, 'x', sizeof(s) - 1);
+	s[sizeof(s) - 1] = 0;
+	validate_trigger_clean(s);
+	assert_int_equal(strlen(s), TRIGGER_MAX_LEN);
+	s[0] = 0;
+	validate_trigger_clean(s);
+	assert_string_equal(s, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_endpoint_and_backend),
+		cmocka_unit_test(test_warmup_fields),
+		cmocka_unit_test(test_warmup_statuses),
+		cmocka_unit_test(test_warmup_policy),
+		cmocka_unit_test(test_history_limit),
+		cmocka_unit_test(test_trigger),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The input rules of validate.h. Each message is the <cause> of an
+ * "Error: <object>: <cause>" and holds its bound in words, so an
+ * operator reading it knows what would have been accepted; the unit
+ * test checks every bound at its edges, so text and macro agree.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addr.h"
+#include "validate.h"
+
+/* The one exit of every rule. */
+static int verdict(const char *msg, const char **why)
+{
+	if (msg && why)
+		*why = msg;
+	return msg ? -EINVAL : 0;
+}
+
+int validate_name(const char *name, const char **why)
+{
+	size_t i, len = name ? strnlen(name, VALIDATE_NAME_LEN) : 0;
+	bool ok = len > 0 && len < VALIDATE_NAME_LEN;
+
+	for (i = 0; ok && i < len; i++) {
+		char c = name[i];
+
+		ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		     (i > 0 && (c == '-' || c == '_' || c == '.'));
+	}
+	return verdict(
+		ok ? NULL
+		   : "name must match [a-z0-9][a-z0-9._-]* and be at most 63 characters",
+		why);
+}
+
+const char *validate_name_object(const char *name, const char *what)
+{
+	return name && *name ? name : what;
+}
+
+int validate_version(const char *label, const char **why)
+{
+	static const char allowed[] = "abcdefghijklmnopqrstuvwxyz"
+				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789._+:-";
+	size_t len = strnlen(label, SLOTLB_VERSION_LEN);
+
+	if (len >= SLOTLB_VERSION_LEN)
+		return verdict("version must be at most 31 characters", why);
+	if (strspn(label, allowed) != len)
+		return verdict(
+			"version may hold letters, digits and ._+:- only", why);
+	return 0;
+}
+
+int validate_endpoint(const char *s, struct slotlb_endpoint_key *key,
+		      const char **why)
+{
+	struct slotlb_endpoint_key scratch;
+	const char *msg = NULL;
+
+	if (slotlb_parse_endpoint(s, key ? key : &scratch, &msg))
+		return verdict(msg ? msg : "malformed endpoint", why);
+	return 0;
+}
+
+int validate_backend(const char *s, struct slotlb_backend *be, uint32_t *weight,
+		     const char **why)
+{
+	struct slotlb_backend scratch;
+	const char *msg = NULL;
+	uint32_t w;
+
+	if (slotlb_parse_backend(s, be ? be : &scratch, weight ? weight : &w,
+				 &msg))
+		return verdict(msg ? msg : "malformed backend", why);
+	return 0;
+}
+
+void warmup_policy_default(struct warmup_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = WARMUP_HTTP;
+	strcpy(p->path, "/");
+	p->timeout_ms = WARMUP_DEFAULT_TIMEOUT_MS;
+	p->retries = WARMUP_DEFAULT_RETRIES;
+	p->retry_delay_ms = WARMUP_DEFAULT_RETRY_DELAY_MS;
+}
+
+int validate_warmup_mode(const char *s, enum warmup_mode *mode,
+			 const char **why)
+{
+	if (s && !strcmp(s, "http"))
+		*mode = WARMUP_HTTP;
+	else if (s && !strcmp(s, "tcp"))
+		*mode = WARMUP_TCP;
+	else
+		return verdict("mode must be \"http\" or \"tcp\"", why);
+	return 0;
+}
+
+int validate_warmup_path(const char *path, const char **why)
+{
+	size_t i, len = strnlen(path, WARMUP_PATH_LEN);
+
+	if (len == WARMUP_PATH_LEN)
+		return verdict("path must be at most 255 characters", why);
+	if (path[0] != '/')
+		return verdict("path must start with '/'", why);
+	/* The path goes verbatim into the request line. */
+	for (i = 0; i < len; i++)
+		if (!isgraph((unsigned char)path[i]) || path[i] == '#')
+			return verdict(
+				"path must be printable, without spaces or '#'",
+				why);
+	return 0;
+}
+
+int validate_warmup_status(long status, const char **why)
+{
+	return verdict(status < 100 || status > 599 ? "status must be 100..599"
+						    : NULL,
+		       why);
+}
+
+int validate_warmup_statuses(const char *s, struct warmup_policy *p,
+			     const char **why)
+{
+	int statuses[WARMUP_MAX_STATUSES];
+	const char *c = s;
+	size_t n = 0;
+	char *end;
+	long v;
+
+	if (!*s)
+		return verdict("empty status list", why);
+	while (*c) {
+		if (!isdigit((unsigned char)*c))
+			return verdict(
+				"status list must be numbers separated by ','",
+				why);
+		errno = 0;
+		v = strtol(c, &end, 10);
+		if (errno)
+			v = 0; /* out of range as a status too */
+		if (validate_warmup_status(v, why))
+			return -EINVAL;
+		if (n == WARMUP_MAX_STATUSES)
+			return verdict("too many statuses (at most 16)", why);
+		statuses[n++] = (int)v;
+		c = end;
+		if (*c == ',' && !c[1])
+			return verdict("status list ends with ','", why);
+		if (*c == ',')
+			c++;
+		else if (*c)
+			return verdict(
+				"status list must be numbers separated by ','",
+				why);
+	}
+	memcpy(p->statuses, statuses, n * sizeof(statuses[0]));
+	p->n_statuses = n;
+	return 0;
+}
+
+/* lo <= v <= hi, NaN refused. */
+static bool within(double v, double lo, double hi)
+{
+	return v >= lo && v <= hi;
+}
+
+int validate_warmup_timeout_s(double s, const char **why)
+{
+	return verdict(within(s, 0.001, WARMUP_MAX_TIMEOUT_MS / 1000.0)
+			       ? NULL
+			       : "timeout must be 0.001..3600 seconds",
+		       why);
+}
+
+int validate_warmup_retries(double n, const char **why)
+{
+	return verdict(within(n, 0, WARMUP_MAX_RETRIES)
+			       ? NULL
+			       : "retries must be 0..100",
+		       why);
+}
+
+int validate_warmup_deadline_s(double s, const char **why)
+{
+	return verdict(within(s, 0, WARMUP_MAX_DEADLINE_MS / 1000.0)
+			       ? NULL
+			       : "deadline must be 0..86400 seconds (0: none)",
+		       why);
+}
+
+int validate_warmup_retry_delay_ms(double ms, const char **why)
+{
+	return verdict(within(ms, 0, WARMUP_MAX_RETRY_DELAY_MS)
+			       ? NULL
+			       : "retry delay must be 0..600000 ms",
+		       why);
+}
+
+int validate_warmup_policy(const struct warmup_policy *p, const char **why)
+{
+	size_t i;
+
+	if (p->mode != WARMUP_HTTP && p->mode != WARMUP_TCP)
+		return verdict("mode must be \"http\" or \"tcp\"", why);
+	if (validate_warmup_path(p->path, why) ||
+	    validate_warmup_timeout_s(p->timeout_ms / 1000.0, why) ||
+	    validate_warmup_retries(p->retries, why) ||
+	    validate_warmup_deadline_s(p->deadline_ms / 1000.0, why) ||
+	    validate_warmup_retry_delay_ms(p->retry_delay_ms, why))
+		return -EINVAL;
+	if (p->n_statuses > WARMUP_MAX_STATUSES)
+		return verdict("too many statuses (at most 16)", why);
+	for (i = 0; i < p->n_statuses; i++)
+		if (validate_warmup_status(p->statuses[i], why))
+			return -EINVAL;
+	return 0;
+}
+
+int validate_history_limit(const char *s, size_t *limit, const char **why)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v == 0 ||
+	    v > HISTORY_MAX_LIMIT)
+		return verdict("limit must be a number in 1..100000", why);
+	*limit = v;
+	return 0;
+}
+
+void validate_trigger_clean(char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < TRIGGER_MAX_LEN; i++)
+		if (iscntrl((unsigned char)s[i]))
+			s[i] = ' ';
+	s[i] = 0;
+}

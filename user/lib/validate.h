@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every input rule the slotlb CLI and slotlbd share, in one place, so the
+ * two can never disagree: the CLI refuses bad input before sending it,
+ * with the very sentence the API would answer. Pure C (no libbpf, no
+ * JSON), unit-tested in tests/unit/test_validate.c.
+ *
+ * A rule returns 0 or -EINVAL and, on error, sets *why (if why is not
+ * NULL) to a static sentence naming what was wrong. The caller puts the
+ * object in front: "Error: <object>: <why>" in the CLI,
+ * {"error": "<object>: <why>"} in the API.
+ *
+ * To add a rule: a validate_<what>() here and in validate.c, its bounds
+ * as macros beside it, a table of good and bad inputs in
+ * test_validate.c, and a call from both the CLI and the API.
+ */
+#ifndef SLOTLB_VALIDATE_H
+#define SLOTLB_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <slotlb/abi.h>
+
+/* --- names and labels --- */
+
+/* App and slot names: [a-z0-9][a-z0-9._-]*, at most 63 characters. They
+ * are URL path segments, table cells and history keys. */
+#define VALIDATE_NAME_LEN 64
+int validate_name(const char *name, const char **why);
+/* The object a name rule's message names: the name, or what it is when
+ * the name is empty or missing ("app", "slot"). */
+const char *validate_name_object(const char *name, const char *what);
+
+/* Version labels: letters, digits and ._+:-, at most
+ * SLOTLB_VERSION_LEN - 1 characters; "" asks for the default label. */
+int validate_version(const char *label, const char **why);
+
+/* --- addresses (user/lib/addr.c parses; these are the rules) --- */
+
+/* "ADDR:PORT[/tcp|/udp]"; key may be NULL. */
+int validate_endpoint(const char *s, struct slotlb_endpoint_key *key,
+		      const char **why);
+/* "ADDR:PORT[,weight=W]", W 1..65535; be and weight may be NULL. */
+int validate_backend(const char *s, struct slotlb_backend *be, uint32_t *weight,
+		     const char **why);
+
+/* --- warm-up policy --- */
+
+#define WARMUP_MAX_STATUSES 16
+#define WARMUP_PATH_LEN 256
+#define WARMUP_DEFAULT_TIMEOUT_MS 90000 /* Azure: 90 s per request */
+#define WARMUP_DEFAULT_RETRIES 5 /* Azure: retried up to 5 times */
+#define WARMUP_DEFAULT_RETRY_DELAY_MS 1000 /* Azure pauses about 1 s */
+/* Keeps a typo like "--warmup-retries 5000" from pinning a swap for
+ * hours; the other bounds likewise keep one warm-up within a day. */
+#define WARMUP_MAX_RETRIES 100
+#define WARMUP_MAX_TIMEOUT_MS 3600000 /* an hour per attempt */
+#define WARMUP_MAX_DEADLINE_MS 86400000 /* a day for the whole warm-up */
+#define WARMUP_MAX_RETRY_DELAY_MS 600000 /* 10 minutes between attempts */
+
+enum warmup_mode {
+	WARMUP_HTTP = 0, /* GET path, status checked */
+	WARMUP_TCP = 1, /* TCP connect succeeds */
+};
+
+struct warmup_policy {
+	enum warmup_mode mode;
+	char path[WARMUP_PATH_LEN]; /* "/" by default; must start with '/' */
+	int statuses[WARMUP_MAX_STATUSES]; /* accepted; none = any status */
+	size_t n_statuses;
+	uint32_t timeout_ms; /* per attempt */
+	uint32_t retries; /* attempts after the first */
+	uint32_t retry_delay_ms; /* pause between attempts of one backend */
+	uint32_t deadline_ms; /* whole warm-up; 0 = no overall bound */
+};
+
+/* Azure's defaults: GET /, any status, 90 s per attempt, 5 retries. */
+void warmup_policy_default(struct warmup_policy *p);
+
+/* One field at a time, in the units the API takes (the CLI converts
+ * its options to them); on success *mode / the policy is set. */
+int validate_warmup_mode(const char *s, enum warmup_mode *mode,
+			 const char **why);
+int validate_warmup_path(const char *path, const char **why);
+int validate_warmup_status(long status, const char **why);
+/* "200,202" -> p->statuses; p is untouched on error. */
+int validate_warmup_statuses(const char *list, struct warmup_policy *p,
+			     const char **why);
+int validate_warmup_timeout_s(double s, const char **why);
+int validate_warmup_retries(double n, const char **why);
+int validate_warmup_deadline_s(double s, const char **why);
+int validate_warmup_retry_delay_ms(double ms, const char **why);
+/* The whole policy, every field against the rules above. */
+int validate_warmup_policy(const struct warmup_policy *p, const char **why);
+
+/* --- requests --- */
+
+/* History entries per request: "1".."100000", default 100. */
+#define HISTORY_DEFAULT_LIMIT 100
+#define HISTORY_MAX_LIMIT 100000
+int validate_history_limit(const char *s, size_t *limit, const char **why);
+
+/* Who triggered an operation ("cli github-actions:deploy"), from an
+ * environment or a header: never a reason to refuse an operation, so the
+ * rule is a cleaner. At most TRIGGER_MAX_LEN bytes are kept, control
+ * characters become spaces. */
+#define TRIGGER_MAX_LEN 100
+void validate_trigger_clean(char *s);
+
+#endif /* SLOTLB_VALIDATE_H */
