@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include "state.h"
 
 struct fixture {
@@ -83,6 +84,51 @@ static void test_names(void **state)
 	assert_int_equal(state_slot_create(f->st, id, "-staging", &idx),
 			 -EINVAL);
 	assert_int_equal(state_slot_create(f->st, id, "staging", &idx), 0);
+}
+
+/* One value of the database at path, read with SQLite itself. */
+static void raw_query(const char *path, const char *sql, char *buf, size_t len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+
+	assert_int_equal(
+		sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+/* A new database is migrated to the newest schema; a database from a
+ * newer slotlbd is refused, untouched, instead of being misread. */
+static void test_schema_version(void **state)
+{
+	struct fixture *f = *state;
+	char v[16];
+	uint32_t id;
+
+	assert_int_equal(
+		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
+	assert_string_equal(v, "1");
+	assert_int_equal(state_app_create(f->st, "web", &id), 0);
+	/* reopening an up-to-date database keeps everything */
+	state_close(f->st);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_setting_set(f->st, "schema_version", "99"), 0);
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(state_open(&f->st, f->path), -EPROTONOSUPPORT);
+	assert_null(f->st);
+	raw_query(f->path,
+		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
+		  sizeof(v));
+	assert_string_equal(v, "99");
+	raw_query(f->path, "SELECT count(*) FROM apps", v, sizeof(v));
+	assert_string_equal(v, "1");
 }
 
 static void test_app_and_slots(void **state)
@@ -322,6 +368,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_app_and_slots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints, setup,

@@ -249,7 +249,10 @@ int main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/slotlb.db", o.state_dir);
 	err = state_open(&d.st, db);
 	if (err) {
-		fprintf(stderr, "Error: %s: %s\n", db, strerror(-err));
+		fprintf(stderr, "Error: %s: %s\n", db,
+			err == -EPROTONOSUPPORT
+				? "written by a newer slotlbd (schema version)"
+				: strerror(-err));
 		return 1;
 	}
 	lopts.pin_root = o.pin_root[0] ? o.pin_root : NULL;

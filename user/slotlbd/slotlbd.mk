@@ -23,8 +23,9 @@ $(SLOTLBD): $(SLOTLBD_OBJS) $(LIBSLOTLB)
 ALL_TARGETS += $(SLOTLBD)
 
 STATE_TEST := $(BUILD)/tests/unit/test_state
-STATE_OBJS := $(BUILD)/obj/slotlbd/state.o $(BUILD)/obj/slotlbd/state_query.o \
-	      $(BUILD)/obj/slotlbd/util.o
+# state.c and every state_<concern>.c, with the log and clocks below them.
+STATE_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,\
+		$(wildcard user/slotlbd/state*.c)) $(BUILD)/obj/slotlbd/util.o
 
 # validate.o and addr.o (user/lib/pure.mk) by path: the name rule.
 $(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS) \

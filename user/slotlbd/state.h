@@ -3,10 +3,16 @@
  * slotlbd's desired state in SQLite: apps, slots, endpoints, deployments,
  * backends, interfaces, settings and the swap history. Pure: no libbpf,
  * no JSON, so it unit-tests against a real database file without root.
+ * The one public header of the state module; the sections below follow
+ * its files (state.c, state_<concern>.c), internals are in state_int.h.
  *
  * Every function returns 0 or -errno. Mutations run inside the caller's
  * transaction (state_begin .. state_commit), so one API operation is one
  * transaction whatever it touches.
+ *
+ * To add a table: a migration in state.c (append, never edit), its
+ * structs and functions here under a section of their own, the code in a
+ * state_<concern>.c, cases in tests/unit/test_state.c.
  */
 #ifndef SLOTLBD_STATE_H
 #define SLOTLBD_STATE_H
@@ -109,15 +115,25 @@ struct st_history {
 	char *warmup; /* JSON array text or NULL */
 };
 
+/* --- state.c: the database --- */
+
+/* Opens (creating) and migrates to this build's schema; -EPROTONOSUPPORT,
+ * database untouched, if a newer slotlbd wrote it. */
 int state_open(struct state **st, const char *path);
 void state_close(struct state *st);
 
 int state_begin(struct state *st);
 int state_commit(struct state *st);
 void state_rollback(struct state *st);
+/* Set by the last failing call, for logs: sqlite3_errmsg(). */
+const char *state_errmsg(struct state *st);
+
+/* --- state_settings.c: the daemon's own key/value table --- */
 
 int state_setting_get(struct state *st, const char *key, char *buf, size_t len);
 int state_setting_set(struct state *st, const char *key, const char *value);
+
+/* --- state_app.c: apps, slots, endpoints --- */
 
 /* Apps. create allocates the lowest free id (< SLOTLB_MAX_APPS, else
  * -ENOSPC) and the production slot; -EEXIST if the name is taken. */
@@ -146,6 +162,8 @@ int state_endpoint_owner(struct state *st,
 int state_endpoint_add(struct state *st, uint32_t app_id, uint32_t slot,
 		       const struct slotlb_endpoint_key *key, uint32_t *id);
 
+/* --- state_deployment.c: deployments and their backends --- */
+
 /*
  * A new active deployment with the lowest free deployment id and n fresh
  * backend ids (written to backend_ids); -ENOSPC when ids run out.
@@ -162,16 +180,24 @@ int state_deployment_get(struct state *st, int64_t serial,
 int state_deployment_set_state(struct state *st, int64_t serial,
 			       enum deployment_state s, int64_t since_ms);
 
+/* --- state_snapshot.c: everything at one instant --- */
+
+/* app_id -1: every app, and the deployments of deleted apps. */
 int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s);
 void state_snapshot_free(struct st_snapshot *s);
 /* Binary search by serial; NULL if absent. */
 const struct st_deployment *st_snapshot_deployment(const struct st_snapshot *s,
 						   int64_t serial);
 
+/* --- state_iface.c: interfaces to attach at start --- */
+
 int state_iface_put(struct state *st, const struct st_iface *iface);
 int state_iface_delete(struct state *st, const char *ifname);
 int state_iface_list(struct state *st, struct st_iface **out, size_t *n);
 
+/* --- state_history.c: deploys, swaps, rollbacks --- */
+
+/* h->time 0: now (wall clock). */
 int state_history_add(struct state *st, const struct st_history *h,
 		      int64_t *id);
 int state_history_get(struct state *st, int64_t id, struct st_history *h);
@@ -180,8 +206,5 @@ int state_history_list(struct state *st, const char *app, size_t limit,
 		       struct st_history **out, size_t *n);
 void state_history_clear(struct st_history *h);
 void state_history_free(struct st_history *h, size_t n);
-
-/* Set by the last failing call, for logs: sqlite3_errmsg(). */
-const char *state_errmsg(struct state *st);
 
 #endif /* SLOTLBD_STATE_H */

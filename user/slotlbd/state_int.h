@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Internals shared by the two halves of the state module (state.c: the
- * schema and the objects, state_query.c: snapshot, deployments, history).
+ * Internals shared by the files of the state module (state.c and one
+ * state_<concern>.c per table group); nothing outside them includes this.
  */
 #ifndef SLOTLBD_STATE_INT_H
 #define SLOTLBD_STATE_INT_H
@@ -12,6 +12,8 @@
 struct state {
 	sqlite3 *db;
 };
+
+/* state.c: statements. */
 
 /* Prepare sql, bind the arguments described by fmt ('i' int64, 't'
  * text, 'b' blob + size, 'n' NULL), return the statement or NULL. */
@@ -25,5 +27,29 @@ void st_copy_text(char *dst, size_t len, sqlite3_stmt *stmt, int col);
  * n of them into out. -ENOSPC when fewer are free. */
 int st_free_ids(struct state *st, const char *sql, int64_t lo, int64_t hi,
 		uint32_t *out, size_t n);
+/* Run a query (finalized here) and append each row, of size sz, read by
+ * fill, to the malloc'd *arr. */
+int st_collect(sqlite3_stmt *stmt, void **arr, size_t *n, size_t sz,
+	       void (*fill)(sqlite3_stmt *, void *));
+
+/* Row readers (fill functions for st_collect), each for the columns its
+ * file's SELECTs name, in this order. */
+#define APP_COLS "id, name, generation, created"
+#define SLOT_COLS "app_id, idx, name, deployment, previous"
+#define ENDPOINT_COLS "id, app_id, slot, key"
+#define DEPLOYMENT_COLS \
+	"serial, id, app_id, version, state, created, draining_since"
+#define BACKEND_COLS "deployment, id, addr, weight"
+/* state_app.c: struct st_app, st_slot, st_endpoint */
+void st_fill_app(sqlite3_stmt *stmt, void *p);
+void st_fill_slot(sqlite3_stmt *stmt, void *p);
+void st_fill_endpoint(sqlite3_stmt *stmt, void *p);
+/* state_deployment.c: struct st_deployment, st_backend */
+void st_fill_deployment(sqlite3_stmt *stmt, void *p);
+void st_fill_backend(sqlite3_stmt *stmt, void *p);
+
+/* state_settings.c: the table schema_version lives in, created before
+ * any migration. */
+int st_settings_create(struct state *st);
 
 #endif /* SLOTLBD_STATE_INT_H */

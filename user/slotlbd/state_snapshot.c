@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The whole state at one instant, as status, metrics, reconcile and the
+ * drain thread read it: a fixed handful of queries whatever the number
+ * of apps, never one per object, each result ordered so that callers
+ * merge them with moving cursors instead of searching.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "state_int.h"
+
+int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s)
+{
+	const char *where = app_id < 0 ? "" : " WHERE app_id = ?";
+	const char *fmt = app_id < 0 ? "" : "i";
+	char sql[256];
+	size_t i, b;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(sql, sizeof(sql),
+		 "SELECT " APP_COLS " FROM apps%s ORDER BY id",
+		 app_id < 0 ? "" : " WHERE id = ?");
+	err = st_collect(st_prepare(st, sql, fmt, app_id), (void **)&s->apps,
+			 &s->n_apps, sizeof(*s->apps), st_fill_app);
+	if (err)
+		goto out;
+	snprintf(sql, sizeof(sql),
+		 "SELECT " SLOT_COLS " FROM slots%s"
+		 " ORDER BY app_id, idx",
+		 where);
+	err = st_collect(st_prepare(st, sql, fmt, app_id), (void **)&s->slots,
+			 &s->n_slots, sizeof(*s->slots), st_fill_slot);
+	if (err)
+		goto out;
+	snprintf(sql, sizeof(sql),
+		 "SELECT " ENDPOINT_COLS " FROM endpoints%s"
+		 " ORDER BY app_id, slot, id",
+		 where);
+	err = st_collect(st_prepare(st, sql, fmt, app_id),
+			 (void **)&s->endpoints, &s->n_endpoints,
+			 sizeof(*s->endpoints), st_fill_endpoint);
+	if (err)
+		goto out;
+	snprintf(sql, sizeof(sql),
+		 "SELECT " DEPLOYMENT_COLS " FROM deployments"
+		 " WHERE state != 2%s ORDER BY serial",
+		 app_id < 0 ? "" : " AND app_id = ?");
+	err = st_collect(st_prepare(st, sql, fmt, app_id),
+			 (void **)&s->deployments, &s->n_deployments,
+			 sizeof(*s->deployments), st_fill_deployment);
+	if (err)
+		goto out;
+	snprintf(sql, sizeof(sql),
+		 "SELECT b.deployment, b.id, b.addr, b.weight FROM backends b"
+		 " JOIN deployments d ON b.deployment = d.serial"
+		 " WHERE d.state != 2%s ORDER BY b.deployment, b.id",
+		 app_id < 0 ? "" : " AND d.app_id = ?");
+	err = st_collect(st_prepare(st, sql, fmt, app_id),
+			 (void **)&s->backends, &s->n_backends,
+			 sizeof(*s->backends), st_fill_backend);
+	if (err)
+		goto out;
+	/* both ordered by serial: one merge pass links them */
+	for (i = 0, b = 0; i < s->n_deployments; i++) {
+		while (b < s->n_backends &&
+		       s->backends[b].deployment < s->deployments[i].serial)
+			b++;
+		s->deployments[i].backend_first = b;
+		while (b < s->n_backends &&
+		       s->backends[b].deployment == s->deployments[i].serial)
+			b++;
+		s->deployments[i].backend_count =
+			b - s->deployments[i].backend_first;
+	}
+out:
+	if (err)
+		state_snapshot_free(s);
+	return err;
+}
+
+void state_snapshot_free(struct st_snapshot *s)
+{
+	free(s->apps);
+	free(s->slots);
+	free(s->endpoints);
+	free(s->deployments);
+	free(s->backends);
+	memset(s, 0, sizeof(*s));
+}
+
+const struct st_deployment *st_snapshot_deployment(const struct st_snapshot *s,
+						   int64_t serial)
+{
+	size_t lo = 0, hi = s->n_deployments, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->deployments[mid].serial == serial)
+			return &s->deployments[mid];
+		if (s->deployments[mid].serial < serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
