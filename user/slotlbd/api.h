@@ -7,7 +7,7 @@
 #define SLOTLBD_API_H
 
 #include <jansson.h>
-#include "daemon.h"
+#include "ops.h"
 
 /* "2026-11-26T09:00:00Z" */
 json_t *json_time(int64_t t);

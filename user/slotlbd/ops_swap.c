@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "addr.h"
-#include "daemon.h"
+#include "ops_int.h"
 
 static void plan_release(struct daemon *d, struct swap_plan *plan)
 {

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The operations layer, as the API layer calls it: each ops_*() takes
+ * the daemon lock, applies the rules (busy apps, limits), runs one
+ * transaction with its map updates in the order of ops.c's rule, and
+ * says how it went in a struct op_result (an HTTP status and an
+ * "<object>: <cause>" text). Inputs are already parsed and checked
+ * against user/lib/validate.h; the operations check what needs the state.
+ *
+ * To add an operation: ops_<object>_<verb>() here, in ops_<object>.c,
+ * with the helpers of ops_int.h; its route calls it from api_<object>.c.
+ */
+#ifndef SLOTLBD_OPS_H
+#define SLOTLBD_OPS_H
+
+#include "daemon.h"
+#include "warmup.h"
+
+/* Outcome of an operation: an HTTP status and, if it failed, the
+ * "<object>: <cause>" text the API returns. */
+struct op_result {
+	int status;
+	char error[384];
+	int64_t history_id; /* history entry written, 0 if none */
+	int64_t switch_us; /* swap: end of warm-up to map updated, 0 if none */
+};
+
+/* A swap or rollback prepared under the app's busy flag; execute runs the
+ * warm-up and, if it passes, the transaction. */
+enum swap_kind {
+	SWAP_SLOTS, /* exchange the deployments of source and target */
+	SWAP_RESTORE, /* rollback: a draining deployment back into target */
+};
+
+struct swap_plan {
+	enum swap_kind kind;
+	const char *action; /* "swap" or "rollback" */
+	uint32_t app_id;
+	char app[STATE_NAME_LEN];
+	struct st_slot source; /* SWAP_SLOTS only */
+	struct st_slot target;
+	int64_t incoming; /* serial of the deployment entering target */
+	uint32_t incoming_id;
+	struct warmup_policy policy;
+	struct warmup_target *targets; /* backends of incoming */
+	size_t n_targets;
+	char trigger[160];
+};
+
+/* --- ops_app.c --- */
+
+int ops_app_create(struct daemon *d, const char *name,
+		   const struct slotlb_endpoint_key *eps, size_t n,
+		   struct op_result *res);
+int ops_app_delete(struct daemon *d, const char *name, struct op_result *res);
+int ops_slot_create(struct daemon *d, const char *app, const char *slot,
+		    const struct slotlb_endpoint_key *eps, size_t n,
+		    struct op_result *res);
+int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
+		    struct op_result *res);
+/* --- ops_deploy.c --- */
+
+/* On success *serial is the new deployment. */
+int ops_deploy(struct daemon *d, const char *app, const char *slot,
+	       const struct slotlb_backend *bes, const uint32_t *weights,
+	       size_t n, const char *version, const char *trigger,
+	       int64_t *serial, struct op_result *res);
+
+/* --- ops_swap.c --- */
+
+/* Validate and take the busy flag; on success execute must follow. */
+int ops_swap_prepare(struct daemon *d, const char *app, const char *slot,
+		     const char *target_slot,
+		     const struct warmup_policy *policy, const char *trigger,
+		     struct swap_plan *plan, struct op_result *res);
+int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
+			 const struct warmup_policy *policy,
+			 const char *trigger, struct swap_plan *plan,
+			 struct op_result *res);
+/* Warm up, then swap in one transaction; releases the busy flag. */
+int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
+		     warmup_progress_cb cb, void *ctx, struct op_result *res);
+
+/* --- ops_iface.c --- */
+
+int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
+		     struct op_result *res);
+int ops_iface_detach(struct daemon *d, const char *ifname,
+		     struct op_result *res);
+
+#endif /* SLOTLBD_OPS_H */
