@@ -303,13 +303,24 @@ api | 413 | over 1048576 bytes | body over 1 MiB | POST /v1/apps/web/swap @BIG
 api | 404 | no such resource | unknown path | GET /v1/nope
 api | 404 | no such resource | unknown API version | GET /v2/status
 api | 404 | no such resource | unknown app action | POST /v1/apps/web/frob {}
-api | 404|405 | PUT /v1/apps | method not served | PUT /v1/apps {"name": "x", "endpoints": ["198.18.100.9:80"]}
-api | 404|405 | DELETE /v1/status | DELETE on status | DELETE /v1/status
-api | 404|405 | PATCH /v1/apps/web | PATCH an app | PATCH /v1/apps/web {"name": "y"}
+api | 405 | PUT /v1/apps: method not allowed (allowed: GET, POST) | method not served | PUT /v1/apps {"name": "x", "endpoints": ["198.18.100.9:80"]}
+api | 405 | DELETE /v1/status: method not allowed (allowed: GET) | DELETE on status | DELETE /v1/status
+api | 405 | PATCH /v1/apps/web: method not allowed (allowed: GET, DELETE) | PATCH an app | PATCH /v1/apps/web {"name": "y"}
+api | 405 | allowed: POST | GET on a deploy | GET /v1/apps/web/slots/staging/deploy
+api | 405 | allowed: DELETE | GET one interface | GET /v1/interfaces/pub0
+api | 404 | no such resource | a segment too many | POST /v1/apps/web/slots/staging/deploy/x {}
 api | 400 | limit | history limit 0 | GET /v1/apps/web/history?limit=0
 api | 404 | nope0: no such interface | detach an unknown interface | DELETE /v1/interfaces/nope0
 api | 400 | role must be | interface role sideways | POST /v1/interfaces {"ifname": "pub0", "role": "sideways"}
 EOF
+# A 405 names the methods the path has in the Allow header too.
+allow=$(curl -s -m 30 -o /dev/null -D - -X PUT \
+	--unix-socket "$(ctl_socket "$P")" http://slotlb/v1/apps |
+	tr -d '\r' | sed -n 's/^Allow: //Ip')
+echo "   PUT /v1/apps: Allow: $allow"
+check "405 carries Allow: GET, POST" [ "$allow" = "GET, POST" ]
+CASES=$((CASES + 1))
+
 # One rule, one sentence: the CLI refuses `Web` with the very words the
 # API answers (the CLI used to pass it on, and only slotlbd refused it).
 printf '%s' '{"name": "Web", "endpoints": ["198.18.100.9:80"]}' >"$IN"

@@ -58,6 +58,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r)
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (r->allow[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;

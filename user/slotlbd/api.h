@@ -1,12 +1,30 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Internals of the HTTP API shared by api.c (server, routes, request
- * parsing) and api_json.c (the objects as JSON).
+ * Internals of the HTTP API layer: it parses requests and replies, and
+ * calls the operations layer (ops.h) for anything that changes state.
+ *
+ *   api.c          the HTTP server on the Unix socket, sending replies
+ *   api_routes.c   the route table (reads like docs/api.md), dispatch
+ *   api_router.c   route matching (pure, api_router.h)
+ *   api_request.c  request bodies and fields, errors
+ *   api_json.c     the objects as JSON
+ *   api_status.c   /v1/status, the app list, /metrics
+ *   api_apps.c     apps and slots
+ *   api_deploy.c   deploy
+ *   api_swap.c     swap and rollback, with NDJSON progress
+ *   api_history.c  history
+ *   api_iface.c    interfaces
+ *
+ * To add a route: a row in api_routes.c's table (method, pattern with
+ * {name} parameters, handler, ROUTE_READ or ROUTE_WRITE), the handler
+ * (void api_<object>_<verb>(struct call *c)) in api_<object>.c, declared
+ * here, and its row in docs/api.md (tests/unit/test_api_doc.sh compares).
  */
 #ifndef SLOTLBD_API_H
 #define SLOTLBD_API_H
 
 #include <jansson.h>
+#include "api_router.h"
 #include "ops.h"
 
 /* "2026-11-26T09:00:00Z" */
@@ -36,7 +54,24 @@ struct reply {
 	json_t *json;
 	char *text; /* metrics */
 	struct MHD_Response *stream; /* ?progress=1 */
+	char allow[ROUTE_ALLOW_LEN]; /* 405: the methods the path has */
 };
+
+/* One request as its handler sees it. */
+struct call {
+	struct daemon *d;
+	struct MHD_Connection *conn; /* query, headers, peer credentials */
+	const char *method;
+	const char *url;
+	const struct request *req;
+	const struct route_match *match; /* ->route: the table's row */
+	struct reply *r;
+};
+
+/* The route's {name} parameter ("app", "slot", "ifname"). */
+const char *call_param(const struct call *c, const char *name);
+/* A query argument (?limit=10), or NULL. */
+const char *call_query(const struct call *c, const char *name);
 
 void reply_error(struct reply *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -58,13 +93,40 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r);
 /* "uid=0 pid=1234 cli": who asked, for the history. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len);
 
-/* api_iface.c: /v1/interfaces[/IFNAME], parts after "interfaces". */
-void route_interfaces(struct daemon *d, const char *const *parts, size_t n,
-		      bool get, bool post, bool del, const struct request *req,
-		      struct reply *r);
-
-/* api_routes.c */
+/* api_routes.c: match the request against the table, call its handler
+ * or answer 404/405. */
 void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 	   const char *method, const struct request *req, struct reply *r);
+
+/* Handlers, one per row of the route table, by file. */
+/* api_status.c */
+void api_status_get(struct call *c);
+void api_apps_list(struct call *c);
+void api_metrics_get(struct call *c);
+/* api_apps.c */
+void api_app_create(struct call *c);
+void api_app_get(struct call *c);
+void api_app_delete(struct call *c);
+void api_slots_list(struct call *c);
+void api_slot_create(struct call *c);
+void api_slot_delete(struct call *c);
+/* api_deploy.c */
+void api_deploy(struct call *c);
+/* api_swap.c */
+void api_swap(struct call *c);
+void api_rollback(struct call *c);
+/* api_history.c */
+void api_history_list(struct call *c);
+/* api_iface.c */
+void api_ifaces_list(struct call *c);
+void api_iface_attach(struct call *c);
+void api_iface_detach(struct call *c);
+
+/* api_apps.c: app name as JSON (*status 200), or NULL with *status 404
+ * or 500; api_app_or_reply() answers the error itself. */
+json_t *api_app_object(struct daemon *d, const char *name, int *status);
+json_t *api_app_or_reply(struct daemon *d, const char *name, struct reply *r);
+/* api_history.c: one history entry as JSON, NULL if id is 0 or gone. */
+json_t *api_history_object(struct daemon *d, int64_t id);
 
 #endif /* SLOTLBD_API_H */

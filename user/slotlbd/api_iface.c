@@ -27,8 +27,10 @@ static json_t *iface_json(const struct st_iface *i)
 			 (json_int_t)prog_id, "exists", ifindex != 0);
 }
 
-static void list_interfaces(struct daemon *d, struct reply *r)
+void api_ifaces_list(struct call *c)
 {
+	struct daemon *d = c->d;
+	struct reply *r = c->r;
 	struct st_iface *list = NULL;
 	json_t *arr;
 	size_t n = 0, i;
@@ -49,8 +51,10 @@ static void list_interfaces(struct daemon *d, struct reply *r)
 	r->json = json_pack("{s:o}", "interfaces", arr);
 }
 
-static void attach(struct daemon *d, const struct request *req, struct reply *r)
+void api_iface_attach(struct call *c)
 {
+	struct daemon *d = c->d;
+	struct reply *r = c->r;
 	static const char *const fields[] = {"ifname", "role", "mode", "force",
 					     NULL};
 	struct op_result res = {0};
@@ -58,7 +62,7 @@ static void attach(struct daemon *d, const struct request *req, struct reply *r)
 	const char *ifname, *role, *mode;
 	json_t *body, *force;
 
-	body = parse_body(req, "interface", fields, r);
+	body = parse_body(c->req, "interface", fields, r);
 	if (!body)
 		return;
 	if (!get_string(body, "ifname", "interface", &ifname, r) ||
@@ -100,20 +104,10 @@ out:
 	json_decref(body);
 }
 
-void route_interfaces(struct daemon *d, const char *const *parts, size_t n,
-		      bool get, bool post, bool del, const struct request *req,
-		      struct reply *r)
+void api_iface_detach(struct call *c)
 {
 	struct op_result res = {0};
 
-	if (n == 0 && get) {
-		list_interfaces(d, r);
-	} else if (n == 0 && post) {
-		attach(d, req, r);
-	} else if (n == 1 && del) {
-		ops_iface_detach(d, parts[0], &res);
-		reply_op(r, &res);
-	} else {
-		reply_error(r, 404, "interfaces: no such resource");
-	}
+	ops_iface_detach(c->d, call_param(c, "ifname"), &res);
+	reply_op(c->r, &res);
 }

@@ -37,3 +37,18 @@ $(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS) \
 		-o $@ $(LDFLAGS) -lsqlite3 -lcmocka
 
 UNIT_TESTS += $(STATE_TEST)
+
+# The API router alone: matching is pure, no HTTP library.
+ROUTER_TEST := $(BUILD)/tests/unit/test_router
+
+$(ROUTER_TEST): tests/unit/test_router.c $(BUILD)/obj/slotlbd/api_router.o \
+		user/slotlbd/api_router.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_router.c \
+		$(BUILD)/obj/slotlbd/api_router.o -o $@ $(LDFLAGS) -lcmocka
+
+# The route table and docs/api.md's endpoint table list the same routes.
+tests/unit/test_api_doc.sh: user/slotlbd/api_routes.c docs/api.md
+
+UNIT_TESTS += $(ROUTER_TEST) tests/unit/test_api_doc.sh

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Apps and their slots: /v1/apps[/APP[/slots[/SLOT]]]. Reads take the
+ * daemon lock too: the one SQLite connection is shared, and a read must
+ * not see another operation's uncommitted transaction.
+ */
+#include <errno.h>
+#include <string.h>
+#include "api.h"
+
+json_t *api_app_object(struct daemon *d, const char *name, int *status)
+{
+	struct st_snapshot s = {0};
+	json_t *apps, *app = NULL;
+	struct st_app a;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = state_app_find(d->st, name, &a);
+	if (!err)
+		err = state_snapshot(d->st, a.id, &s);
+	pthread_mutex_unlock(&d->lock);
+	*status = err == -ENOENT ? 404 : err ? 500 : 200;
+	if (err)
+		return NULL;
+	apps = apps_json(d, &s);
+	app = json_incref(json_array_get(apps, 0));
+	json_decref(apps);
+	state_snapshot_free(&s);
+	return app;
+}
+
+/* The app as JSON, or NULL after answering why not (404 or 500). */
+json_t *api_app_or_reply(struct daemon *d, const char *name, struct reply *r)
+{
+	int status;
+	json_t *o = api_app_object(d, name, &status);
+
+	if (!o)
+		reply_error(r, status, "%s: %s", name,
+			    status == 404 ? "no such app" : "database error");
+	return o;
+}
+
+/* POST of an app (app NULL) or of a slot of app. */
+static void post_app(struct daemon *d, const struct request *req,
+		     const char *app, struct reply *r)
+{
+	static const char *const fields[] = {"name", "endpoints", NULL};
+	struct slotlb_endpoint_key *keys = NULL;
+	struct op_result res = {0};
+	const char *name = NULL, *object = app ? "slot" : "app", *why;
+	json_t *body, *obj;
+	size_t n = 0;
+	int status;
+
+	body = parse_body(req, object, fields, r);
+	if (!body)
+		return;
+	if (!get_string(body, "name", object, &name, r))
+		goto out;
+	if (validate_name(name, &why)) {
+		reply_error(r, 400, "%s: %s",
+			    validate_name_object(name, object), why);
+		goto out;
+	}
+	if (parse_endpoints(body, name, &keys, &n, r))
+		goto out;
+	if (app)
+		ops_slot_create(d, app, name, keys, n, &res);
+	else
+		ops_app_create(d, name, keys, n, &res);
+	reply_op(r, &res);
+	if (res.status != 201)
+		goto out;
+	obj = api_app_object(d, app ? app : name, &status);
+	if (obj && app) {
+		json_t *slots = json_object_get(obj, "slots"), *sl;
+		size_t i;
+
+		json_array_foreach(slots, i, sl) if (
+			!strcmp(json_string_value(json_object_get(sl, "name")),
+				name)) r->json = json_incref(sl);
+		json_decref(obj);
+	} else {
+		r->json = obj;
+	}
+out:
+	free(keys);
+	json_decref(body);
+}
+
+void api_app_create(struct call *c)
+{
+	post_app(c->d, c->req, NULL, c->r);
+}
+
+void api_app_get(struct call *c)
+{
+	json_t *o = api_app_or_reply(c->d, call_param(c, "app"), c->r);
+
+	if (o) {
+		c->r->status = 200;
+		c->r->json = o;
+	}
+}
+
+void api_app_delete(struct call *c)
+{
+	struct op_result res = {0};
+
+	ops_app_delete(c->d, call_param(c, "app"), &res);
+	reply_op(c->r, &res);
+}
+
+void api_slots_list(struct call *c)
+{
+	json_t *o = api_app_or_reply(c->d, call_param(c, "app"), c->r);
+
+	if (!o)
+		return;
+	c->r->status = 200;
+	c->r->json = json_pack("{s:O}", "slots", json_object_get(o, "slots"));
+	json_decref(o);
+}
+
+void api_slot_create(struct call *c)
+{
+	post_app(c->d, c->req, call_param(c, "app"), c->r);
+}
+
+void api_slot_delete(struct call *c)
+{
+	struct op_result res = {0};
+
+	ops_slot_delete(c->d, call_param(c, "app"), call_param(c, "slot"),
+			&res);
+	reply_op(c->r, &res);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * History: GET /v1/apps/APP/history[?limit=N], newest first, and single
+ * entries as swap and rollback answer with them. Entries are JSON text
+ * in the database already (deployments, warm-up results); api_json.c
+ * turns a row into the object of docs/api.md.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+
+json_t *api_history_object(struct daemon *d, int64_t id)
+{
+	struct st_history h;
+	json_t *o = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	if (id && !state_history_get(d->st, id, &h)) {
+		o = history_json(&h);
+		state_history_clear(&h);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return o;
+}
+
+void api_history_list(struct call *c)
+{
+	const char *lim = call_query(c, "limit"), *app = call_param(c, "app");
+	struct daemon *d = c->d;
+	struct reply *r = c->r;
+	struct st_history *list = NULL;
+	size_t n = 0, i, limit = HISTORY_DEFAULT_LIMIT;
+	const char *why;
+	struct st_app a;
+	json_t *arr;
+	int err;
+
+	if (lim && validate_history_limit(lim, &limit, &why)) {
+		reply_error(r, 400, "limit: %s: %s", lim, why);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	err = state_app_find(d->st, app, &a);
+	if (!err)
+		err = state_history_list(d->st, app, limit, &list, &n);
+	pthread_mutex_unlock(&d->lock);
+	if (err) {
+		reply_error(r, err == -ENOENT ? 404 : 500, "%s: %s", app,
+			    err == -ENOENT ? "no such app" : strerror(-err));
+		return;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, history_json(&list[i]));
+	state_history_free(list, n);
+	r->status = 200;
+	r->json = json_pack("{s:o}", "history", arr);
+}
