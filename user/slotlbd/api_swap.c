@@ -133,16 +133,16 @@ static void run_swap(struct daemon *d, struct swap_plan *plan, bool progress,
 		s->refs = 2;
 		s->d = d;
 		s->plan = *plan;
+		/* the first line, before the worker may write a probe */
+		stream_put(s,
+			   json_pack("{s:s, s:I}", "event", "warmup",
+				     "backends", (json_int_t)plan->n_targets),
+			   false);
 		r->stream = MHD_create_response_from_callback(
 			MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_free);
 		if (r->stream &&
 		    !pthread_create(&tid, NULL, stream_worker, s)) {
 			pthread_detach(tid);
-			stream_put(s,
-				   json_pack("{s:s, s:I}", "event", "warmup",
-					     "backends",
-					     (json_int_t)plan->n_targets),
-				   false);
 			r->status = 200;
 			return;
 		}
