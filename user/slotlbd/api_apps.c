@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Apps and their slots: /v1/apps[/APP[/slots[/SLOT]]]. Reads take the
- * daemon lock too: the one SQLite connection is shared, and a read must
- * not see another operation's uncommitted transaction.
+ * Apps and their slots: /v1/apps[/APP[/slots[/SLOT]]].
  */
 #include <errno.h>
 #include <string.h>
@@ -10,16 +8,11 @@
 
 json_t *api_app_object(struct daemon *d, const char *name, int *status)
 {
-	struct st_snapshot s = {0};
+	struct st_snapshot s;
 	json_t *apps, *app = NULL;
-	struct st_app a;
 	int err;
 
-	pthread_mutex_lock(&d->lock);
-	err = state_app_find(d->st, name, &a);
-	if (!err)
-		err = state_snapshot(d->st, a.id, &s);
-	pthread_mutex_unlock(&d->lock);
+	err = ops_snapshot(d, name, &s);
 	*status = err == -ENOENT ? 404 : err ? 500 : 200;
 	if (err)
 		return NULL;

@@ -13,26 +13,22 @@
 json_t *api_history_object(struct daemon *d, int64_t id)
 {
 	struct st_history h;
-	json_t *o = NULL;
+	json_t *o;
 
-	pthread_mutex_lock(&d->lock);
-	if (id && !state_history_get(d->st, id, &h)) {
-		o = history_json(&h);
-		state_history_clear(&h);
-	}
-	pthread_mutex_unlock(&d->lock);
+	if (ops_history_get(d, id, &h))
+		return NULL;
+	o = history_json(&h);
+	state_history_clear(&h);
 	return o;
 }
 
 void api_history_list(struct call *c)
 {
 	const char *lim = call_query(c, "limit"), *app = call_param(c, "app");
-	struct daemon *d = c->d;
 	struct reply *r = c->r;
 	struct st_history *list = NULL;
 	size_t n = 0, i, limit = HISTORY_DEFAULT_LIMIT;
 	const char *why;
-	struct st_app a;
 	json_t *arr;
 	int err;
 
@@ -40,11 +36,7 @@ void api_history_list(struct call *c)
 		reply_error(r, 400, "limit: %s: %s", lim, why);
 		return;
 	}
-	pthread_mutex_lock(&d->lock);
-	err = state_app_find(d->st, app, &a);
-	if (!err)
-		err = state_history_list(d->st, app, limit, &list, &n);
-	pthread_mutex_unlock(&d->lock);
+	err = ops_history_list(c->d, app, limit, &list, &n);
 	if (err) {
 		reply_error(r, err == -ENOENT ? 404 : 500, "%s: %s", app,
 			    err == -ENOENT ? "no such app" : strerror(-err));

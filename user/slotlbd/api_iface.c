@@ -11,34 +11,24 @@
 #include <string.h>
 #include "api.h"
 
-static json_t *iface_json(const struct st_iface *i)
+static json_t *iface_json(const struct iface_view *v)
 {
-	unsigned int ifindex = if_nametoindex(i->ifname);
-	uint32_t prog_id = 0;
-	bool ours = false, generic = i->generic;
-
-	if (ifindex && slotlb_query((int)ifindex, &prog_id, &ours, &generic))
-		prog_id = 0;
-	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:b}", "ifname", i->ifname,
-			 "role", i->role, "mode",
-			 (prog_id ? generic : i->generic) ? "generic"
-							  : "native",
-			 "attached", prog_id != 0 && ours, "prog_id",
-			 (json_int_t)prog_id, "exists", ifindex != 0);
+	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:b}", "ifname",
+			 v->want.ifname, "role", v->want.role, "mode",
+			 v->generic ? "generic" : "native", "attached",
+			 v->attached, "prog_id", (json_int_t)v->prog_id,
+			 "exists", v->exists);
 }
 
 void api_ifaces_list(struct call *c)
 {
-	struct daemon *d = c->d;
+	struct iface_view *list = NULL;
 	struct reply *r = c->r;
-	struct st_iface *list = NULL;
-	json_t *arr;
 	size_t n = 0, i;
+	json_t *arr;
 	int err;
 
-	pthread_mutex_lock(&d->lock);
-	err = state_iface_list(d->st, &list, &n);
-	pthread_mutex_unlock(&d->lock);
+	err = ops_iface_list(c->d, &list, &n);
 	if (err) {
 		reply_error(r, 500, "interfaces: database: %s", strerror(-err));
 		return;
@@ -59,6 +49,7 @@ void api_iface_attach(struct call *c)
 					     NULL};
 	struct op_result res = {0};
 	struct st_iface iface = {0};
+	struct iface_view view;
 	const char *ifname, *role, *mode;
 	json_t *body, *force;
 
@@ -98,8 +89,10 @@ void api_iface_attach(struct call *c)
 	iface.force = force && json_is_true(force);
 	ops_iface_attach(d, &iface, &res);
 	reply_op(r, &res);
-	if (res.status == 201)
-		r->json = iface_json(&iface);
+	if (res.status == 201) {
+		ops_iface_view(&iface, &view);
+		r->json = iface_json(&view);
+	}
 out:
 	json_decref(body);
 }

@@ -26,9 +26,7 @@ static void status_reply(struct daemon *d, const char *app, bool orphans,
 		r->json = json_pack("{s:[o]}", "apps", one);
 		return;
 	}
-	pthread_mutex_lock(&d->lock);
-	err = state_snapshot(d->st, -1, &s);
-	pthread_mutex_unlock(&d->lock);
+	err = ops_snapshot(d, NULL, &s);
 	if (err) {
 		reply_error(r, 500, "status: database: %s", strerror(-err));
 		return;

@@ -11,6 +11,7 @@
  *   ops_deploy.c  deploy into a slot
  *   ops_swap.c    swap and rollback (warm-up outside the lock)
  *   ops_iface.c   attach and detach interfaces
+ *   ops_read.c    the reads: snapshots, history, interfaces
  *
  * Ordering rule, so a crash at any point leaves the maps reconcilable to
  * a database that is wholly before or wholly after the operation:

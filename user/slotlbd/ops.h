@@ -81,6 +81,31 @@ int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		     warmup_progress_cb cb, void *ctx, struct op_result *res);
 
+/* --- ops_read.c: reads under the lock; 0 or -errno, nothing changes --- */
+
+/* app's snapshot (-ENOENT if unknown), or every app's with app NULL;
+ * free with state_snapshot_free(). */
+int ops_snapshot(struct daemon *d, const char *app, struct st_snapshot *s);
+/* app's history, newest first (-ENOENT if no such app); free with
+ * state_history_free(). */
+int ops_history_list(struct daemon *d, const char *app, size_t limit,
+		     struct st_history **out, size_t *n);
+/* One entry (-ENOENT if id is 0 or gone); state_history_clear() it. */
+int ops_history_get(struct daemon *d, int64_t id, struct st_history *h);
+
+/* An interface as the database wants it and as the kernel has it. */
+struct iface_view {
+	struct st_iface want;
+	bool exists; /* the kernel knows the name */
+	uint32_t prog_id; /* XDP program attached there, 0 if none */
+	bool attached; /* and it is slotlb's */
+	bool generic; /* skb mode as attached (as wanted if not attached) */
+};
+
+/* Every persisted interface; free() the array. */
+int ops_iface_list(struct daemon *d, struct iface_view **out, size_t *n);
+void ops_iface_view(const struct st_iface *want, struct iface_view *v);
+
 /* --- ops_iface.c --- */
 
 int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
