@@ -6,6 +6,8 @@
 # table reads like the documentation and neither can grow a route the
 # other lacks. Docs write parameters as APP, SLOT, IFNAME and show
 # query arguments in brackets; the table writes {app}, {slot}, {ifname}.
+# Also: every GET route is marked ROUTE_READ and every other ROUTE_WRITE,
+# since access control grants reads and writes by that flag.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 table=user/slotlbd/api_routes.c
@@ -25,4 +27,13 @@ if [ "$code" != "$docs" ]; then
 	diff <(echo "$code") <(echo "$docs") | sed 's/^/  /'
 	exit 1
 fi
-echo "PASS: $(wc -l <<<"$code") routes, the same in $table and $doc"
+wrong=$(sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\([^"]*\)", [a-z_]*, \(ROUTE_[A-Z]*\)},.*/\1 \2 \3/p' \
+	"$table" | awk '($1 == "GET") != ($3 == "ROUTE_READ")')
+flags=$(grep -c 'ROUTE_\(READ\|WRITE\)},' "$table")
+if [ -n "$wrong" ] || [ "$flags" -ne "$(wc -l <<<"$code")" ]; then
+	echo "FAIL: access flags: GET must be ROUTE_READ, others ROUTE_WRITE:"
+	echo "${wrong:-  ($flags flags for $(wc -l <<<"$code") routes)}"
+	exit 1
+fi
+echo "PASS: $(wc -l <<<"$code") routes, the same in $table and $doc;" \
+	"GET routes read, the others write"
