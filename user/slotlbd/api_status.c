@@ -6,7 +6,6 @@
  * drain thread's cache: a status never walks the flow table.
  */
 #include <errno.h>
-#include <microhttpd.h>
 #include <string.h>
 #include "api.h"
 
