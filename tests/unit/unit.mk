@@ -18,3 +18,8 @@ $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr:
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka
 
 UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr
+
+# Shell tests that run the built programs: make them prerequisites so
+# `make unit-test` builds them first.
+tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_slotlbd_options.sh
