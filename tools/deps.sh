@@ -16,6 +16,9 @@ PACKAGES=(
 	# controller: state, API, probes, JSON
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
 	libcurl4-openssl-dev
+	# service: sd_notify (Type=notify), systemd-analyze verify of the unit,
+	# capsh to read the capabilities the unit leaves slotlbd
+	libsystemd-dev systemd libcap2-bin
 	# lab and integration tests
 	iproute2 ethtool curl procps psmisc util-linux coreutils bsdutils mawk
 	python3

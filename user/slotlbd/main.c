@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <systemd/sd-daemon.h>
 #include "daemon.h"
 #include "options.h"
 
@@ -179,10 +180,13 @@ int main(int argc, char **argv)
 	}
 	log_msg("serving on %s, state %s, maps %s", o.socket, db,
 		o.pin_root[0] ? o.pin_root : SLOTLB_PIN_ROOT);
+	/* Type=notify: started means reconciled, re-attached and serving. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", o.socket);
 	do {
 		if (sigwait(&sigs, &sig))
 			break;
 	} while (sig == SIGHUP);
+	sd_notify(0, "STOPPING=1");
 	log_msg("%s: exiting, program and maps stay in place", strsignal(sig));
 out:
 	atomic_store(&d.stopping, true);
