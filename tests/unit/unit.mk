@@ -23,3 +23,5 @@ UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr
 # `make unit-test` builds them first.
 tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd
 UNIT_TESTS += tests/unit/test_slotlbd_options.sh
+tests/unit/test_completion.sh: $(BUILD)/slotlb
+UNIT_TESTS += tests/unit/test_completion.sh
