@@ -12,6 +12,7 @@
 #   make bench      benchmarks (root)
 #   make install    [PREFIX=/usr/local] [DESTDIR=...]; make uninstall
 #                   (dist/install.mk)
+#   make deb        build/slotlb.deb, a Debian package (dist/deb.mk)
 #   make V=1        show commands;  make SAN=1  tests with ASan/UBSan
 
 .DELETE_ON_ERROR:

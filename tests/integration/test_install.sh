@@ -90,10 +90,11 @@ left=$(cd "$D" && find . ! -type d)
 check "into an empty DESTDIR and back: no file left ($left)" test -z "$left"
 
 # --- overlay roots -------------------------------------------------------------
-# The part run in a private mount namespace (unshare -m): mounts an
-# overlay of / at $T/root, runs STEPS (a function of this script, passed
-# by name) and prints what the upper layer holds afterwards that is not a
-# directory / has too. Mounts vanish with the namespace, whatever happens.
+# Run in a private mount namespace (unshare -m): mount an overlay of /
+# with its upper layer on a tmpfs at $T/root, then source the steps file
+# given (in_root runs a command chrooted there). Nothing is written to the
+# host's own tree, and the mounts vanish with the namespace whatever
+# happens; a machine that cannot mount them skips (77).
 # shellcheck disable=SC2016
 OVERLAY_SH='
 set -u
@@ -151,32 +152,77 @@ overlay()
 }
 
 # --- (b) make install into a real root -----------------------------------------
-cat >"$TMP/make-install.sh" <<EOF
-REPO=$REPO
-$(declare -f check quiet leftovers)
-failures=0
-EOF
-cat >>"$TMP/make-install.sh" <<'EOF'
-check "make install" quiet in_root make --no-print-directory -s -C "$REPO" install
-out=$(in_root systemd-analyze verify /usr/local/lib/systemd/system/slotlbd.service 2>&1)
-rc=$?
-check "systemd-analyze verify: exit $rc, nothing said${out:+ ($out)}" test $rc -eq 0 -a -z "$out"
-out=$(in_root man -w 8 slotlbd slotlb | while read -r f; do in_root readlink -f "$f"; done |
-	tr '\n' ' ')
-check "man finds slotlbd(8) and slotlb(8) ($out)" test "$out" = \
-	"/usr/local/share/man/man8/slotlbd.8 /usr/local/share/man/man8/slotlb.8 "
-out=$(in_root bash -c '. /usr/local/share/bash-completion/completions/slotlb &&
-	COMP_WORDS=(slotlb slot sw) COMP_CWORD=2 && _slotlb && echo "${COMPREPLY[*]}"')
-check "the completion is loaded from its directory ($out)" test "$out" = swap
-out=$(in_root slotlbd --check-config | head -1)
-check "slotlbd reads /etc/slotlb/slotlbd.conf by default ($out)" \
-	test "$out" = "# slotlbd settings from /etc/slotlb/slotlbd.conf and the command line"
-check "make uninstall" quiet in_root make --no-print-directory -s -C "$REPO" uninstall
-left=$(leftovers "$T/upper" "${REPO#/}/build" var/cache/man run/systemd/systemd-units-load)
-check "nothing left after uninstall${left:+: $(echo $left)}" test -z "$left"
-exit 0
-EOF
+{
+	echo "REPO=$REPO"
+	declare -f check quiet leftovers
+	cat tests/integration/install_make.sh
+} >"$TMP/make-install.sh"
 overlay make-install "$TMP/make-install.sh"
+
+# --- (c) the Debian package ----------------------------------------------------
+check "make deb" quiet "${MK[@]}" deb
+DEB=$(readlink -f "$LAB_BUILD/slotlb.deb")
+echo "# $(basename "$DEB"): Depends: $(dpkg-deb -f "$DEB" Depends)"
+check "control: package slotlb for $(dpkg --print-architecture)" \
+	test "$(dpkg-deb -f "$DEB" Package Architecture | tr '\n' ' ')" = \
+	"Package: slotlb Architecture: $(dpkg --print-architecture) "
+check "control: the config file is a conffile" \
+	test "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles)" = /etc/slotlb/slotlbd.conf
+scripts=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -t | sort | paste -sd' ')
+check "control: conffiles, control, md5sums and the maintainer scripts ($scripts)" \
+	test "$scripts" = "./ ./conffiles ./control ./md5sums ./postinst ./postrm ./prerm"
+contents=$(dpkg-deb --contents "$DEB" | awk '$1 !~ /^d/ { print $1, $6 }' | sort -k2)
+want="-rw-r--r-- ./etc/slotlb/slotlbd.conf
+-rw-r--r-- ./lib/systemd/system/slotlbd.service
+-rwxr-xr-x ./usr/bin/slotlb
+-rwxr-xr-x ./usr/sbin/slotlbd
+-rw-r--r-- ./usr/share/bash-completion/completions/slotlb
+-rw-r--r-- ./usr/share/doc/slotlb/changelog.Debian.gz
+-rw-r--r-- ./usr/share/doc/slotlb/copyright
+-rw-r--r-- ./usr/share/man/man8/slotlb.8.gz
+-rw-r--r-- ./usr/share/man/man8/slotlbd.8.gz"
+check "contents: the expected files and modes, all root's" \
+	test "$contents" = "$want" -a \
+	-z "$(dpkg-deb --contents "$DEB" | awk '$2 != "root/root"')"
+[ "$contents" = "$want" ] || diff <(echo "$want") <(echo "$contents") | sed 's/^/#   /'
+
+# Depends against the libraries, found independently of dpkg-shlibdeps
+# (which wrote it): each NEEDED entry, resolved by the dynamic loader,
+# belongs to a package that Depends names.
+depends=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | awk '{ print $1 }')
+dpkg-deb -x "$DEB" "$TMP/x"
+needed=$(for b in usr/bin/slotlb usr/sbin/slotlbd; do
+	for lib in $(objdump -p "$TMP/x/$b" | awk '$1 == "NEEDED" { print $2 }'); do
+		path=$(ldd "$TMP/x/$b" | awk -v l="$lib" '$1 == l { print $3 }')
+		real=$(readlink -f "$path")
+		# dpkg knows a file by the path its package ships, which with
+		# merged /usr may be with or without /usr: try each.
+		echo "/$b $lib $path $real ${real#/usr}"
+	done
+done)
+# One dpkg -S for all: "package:arch: path" lines.
+owners=$(awk '{ print $3; print $4; print $5 }' <<<"$needed" | sort -u |
+	xargs dpkg -S 2>/dev/null)
+while read -r b lib paths; do
+	pkg=$(for p in $paths; do
+		awk -v p="$p" '$NF == p { sub(/:.*/, "", $1); print $1 }' <<<"$owners"
+	done | head -1)
+	check "Depends names ${pkg:-?}, which holds $lib of $b" \
+		grep -qx -- "${pkg:-none}" <<<"$depends"
+done <<<"$needed"
+if command -v lintian >/dev/null; then
+	check "lintian finds no error" lintian --fail-on error "$DEB"
+else
+	echo "# lintian not installed: skipped (optional)"
+fi
+
+cp "$DEB" "$TMP/slotlb.deb"
+{
+	echo "DEB=$TMP/slotlb.deb"
+	declare -f check quiet leftovers
+	cat tests/integration/install_deb.sh
+} >"$TMP/deb.sh"
+overlay deb "$TMP/deb.sh"
 
 [ "$failures" -eq 0 ] || { echo "FAIL: install: $failures check(s) failed"; exit 1; }
 echo "PASS: install"
