@@ -31,6 +31,7 @@ rc=$?
 
 # complete WORD...: the candidates bash would offer for the last WORD
 # (empty for a new word), one per line, sorted.
+# shellcheck disable=SC1090 # the generated script
 load() { . "$script"; }
 load
 complete_words()

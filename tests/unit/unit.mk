@@ -25,3 +25,5 @@ tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd
 UNIT_TESTS += tests/unit/test_slotlbd_options.sh
 tests/unit/test_completion.sh: $(BUILD)/slotlb
 UNIT_TESTS += tests/unit/test_completion.sh
+tests/unit/test_docs_sync.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_docs_sync.sh
