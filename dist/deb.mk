@@ -5,13 +5,14 @@
 # version is the commit's date and hash (0.0~gitYYYYMMDD.HASH), "+dirty"
 # when the tree has uncommitted changes.
 
-DEB_DIR        := $(BUILD)/deb
+# Expanded only by `make deb` (=, not :=), so other targets run no git.
+DEB_DIR         = $(BUILD)/deb
 DEB_MAINTAINER ?= slotlb developers <slotlb@localhost>
 DEB_VERSION    ?= $(shell git log -1 --format='0.0~git%cd.%h' \
 			--date=format:%Y%m%d 2>/dev/null || echo 0.0)$(shell \
 			git diff --quiet HEAD -- 2>/dev/null || echo +dirty)
-DEB_ARCH       := $(shell dpkg --print-architecture 2>/dev/null)
-DEB_FILE       := $(BUILD)/slotlb_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_ARCH        = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE        = $(BUILD)/slotlb_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 .PHONY: deb
 deb: all
