@@ -256,7 +256,8 @@ static int __attribute__((format(printf, 1, 2))) opt_err(const char *fmt, ...)
 int options_parse(struct options *o, int argc, char **argv)
 {
 	const char *given[N_DEFS] = {NULL};
-	const struct opt_def *d, *config = find_long("config", 6);
+	const struct opt_def *d,
+		*config = find_long("config", strlen("config"));
 	size_t i;
 	int k, err;
 
@@ -351,6 +352,7 @@ void options_print(const struct options *o, FILE *f)
 			break;
 		case OT_U32:
 			v = *(const uint32_t *)(const void *)field;
+			/* only --flow-capacity may stay 0 (unset) */
 			if (v)
 				fprintf(f, "%s = %u\n", d->name, v);
 			else
