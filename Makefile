@@ -10,6 +10,9 @@
 #   make check      format check + unit + BPF tests
 #   make demo       deps + build + the lab demo (root)
 #   make bench      benchmarks (root)
+#   make install    [PREFIX=/usr/local] [DESTDIR=...]; make uninstall
+#                   (dist/install.mk)
+#   make deb        build/slotlb.deb, a Debian package (dist/deb.mk)
 #   make V=1        show commands;  make SAN=1  tests with ASan/UBSan
 
 .DELETE_ON_ERROR:
@@ -70,7 +73,8 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
 
-include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk))
+include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk \
+	dist/*.mk))
 
 all: $(ALL_TARGETS)
 

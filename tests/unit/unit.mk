@@ -21,8 +21,16 @@ $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate:
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka -lm
 
-# The CLI and slotlbd link one validate.o: needs both built.
-tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
-
+# Shell tests that run the built programs: make them prerequisites so
+# `make unit-test` builds them first. The CLI and slotlbd link one
+# validate.o: test_validate_shared needs both built.
 UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr \
-	      $(UNIT_DIR)/test_validate tests/unit/test_validate_shared.sh
+	      $(UNIT_DIR)/test_validate
+tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_validate_shared.sh
+tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_slotlbd_options.sh
+tests/unit/test_completion.sh: $(BUILD)/slotlb
+UNIT_TESTS += tests/unit/test_completion.sh
+tests/unit/test_docs_sync.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_docs_sync.sh

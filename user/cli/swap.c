@@ -47,7 +47,8 @@ const char rollback_help[] =
 	WARMUP_OPTS_HELP;
 /* clang-format on */
 
-enum { O_SLOT, O_TARGET, O_PATH, O_STATUS, O_TIMEOUT, O_RETRIES, O_MODE };
+/* --target-slot last: rollback ends the list before it. */
+enum { O_SLOT, O_PATH, O_STATUS, O_TIMEOUT, O_RETRIES, O_MODE, O_TARGET };
 
 struct swap_ctx {
 	const char *action; /* "swap" or "rollback" */
@@ -223,12 +224,13 @@ static int swap_or_rollback(int argc, char **argv, bool swap)
 {
 	struct opt opts[] = {
 		[O_SLOT] = {.name = "slot", .has_arg = true},
-		[O_TARGET] = {.name = "target-slot", .has_arg = true},
 		[O_PATH] = {.name = "warmup-path", .has_arg = true},
 		[O_STATUS] = {.name = "warmup-status", .has_arg = true},
 		[O_TIMEOUT] = {.name = "warmup-timeout", .has_arg = true},
 		[O_RETRIES] = {.name = "warmup-retries", .has_arg = true},
 		[O_MODE] = {.name = "warmup-mode", .has_arg = true},
+		[O_TARGET] = {.name = swap ? "target-slot" : NULL,
+			      .has_arg = true},
 		{NULL},
 	};
 	struct swap_ctx c = {.action = swap ? "swap" : "rollback"};
@@ -244,8 +246,6 @@ static int swap_or_rollback(int argc, char **argv, bool swap)
 		return ARGS_RC(rc);
 	if (check_name("app", pos[0]))
 		return EXIT_USAGE;
-	if (!swap && opts[O_TARGET].given)
-		return usage_err("rollback: unknown option '--target-slot'");
 	if (swap && !opts[O_SLOT].value)
 		return usage_err("swap: --slot SOURCE is needed");
 	if ((opts[O_SLOT].value && check_name("slot", opts[O_SLOT].value)) ||
