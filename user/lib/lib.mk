@@ -13,7 +13,8 @@ $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIBSLOTLB): $(LIB_BPF_OBJS) $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o
+$(LIBSLOTLB): $(LIB_BPF_OBJS) $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
+	      $(BUILD)/lib/traffic.o
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^

@@ -7,7 +7,8 @@
 # user/lib can give its own objects different prerequisites (skeletons)
 # without two pattern rules competing for the same targets.
 
-LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o
+LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
+		 $(BUILD)/lib/traffic.o
 
 $(LIB_PURE_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/%.h \
 		  include/slotlb/abi.h
