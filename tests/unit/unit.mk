@@ -13,11 +13,15 @@ $(UNIT_DIR)/test_addr: tests/unit/test_addr.c $(BUILD)/lib/addr.o \
 		       user/lib/addr.h include/slotlb/abi.h
 $(UNIT_DIR)/test_traffic: tests/unit/test_traffic.c $(BUILD)/lib/traffic.o \
 			  user/lib/traffic.h include/slotlb/abi.h
+$(UNIT_DIR)/test_traffic_parse: tests/unit/test_traffic_parse.c \
+				$(BUILD)/lib/traffic_parse.o \
+				user/lib/traffic_parse.h include/slotlb/abi.h
 
-$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_traffic:
+$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_traffic \
+$(UNIT_DIR)/test_traffic_parse:
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka
 
 UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr \
-	      $(UNIT_DIR)/test_traffic
+	      $(UNIT_DIR)/test_traffic $(UNIT_DIR)/test_traffic_parse

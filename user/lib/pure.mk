@@ -8,7 +8,7 @@
 # without two pattern rules competing for the same targets.
 
 LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
-		 $(BUILD)/lib/traffic.o
+		 $(BUILD)/lib/traffic.o $(BUILD)/lib/traffic_parse.o
 
 $(LIB_PURE_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/%.h \
 		  include/slotlb/abi.h
