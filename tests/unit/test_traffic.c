@@ -25,8 +25,8 @@
 #define NONE 0xff
 /* A split [f, t) of from slot fs to ts, as an initializer and as a
  * compound literal. */
-#define SPLIT_INIT(f, t, fs, ts)                                        \
-	{                                                               \
+#define SPLIT_INIT(f, t, fs, ts)                                           \
+	{                                                                  \
 		.from = (f), .to = (t), .from_slot = (fs), .to_slot = (ts) \
 	}
 #define SPLIT(f, t, fs, ts) ((struct slotlb_split)SPLIT_INIT(f, t, fs, ts))
@@ -137,10 +137,8 @@ static void route_element(struct slotlb_routing *r)
 	r->deployment[QA] = 12;
 	addr4(CLIENT_IN_SPLIT, a);
 	b = (uint16_t)slotlb_client_bucket(a, AF_INET);
-	r->split[0] = SPLIT(b, (uint16_t)(b + 1), PROD,
-					    STAGING);
-	r->split[1] = SPLIT((uint16_t)(b + 1), SCALE, PROD,
-					    QA);
+	r->split[0] = SPLIT(b, (uint16_t)(b + 1), PROD, STAGING);
+	r->split[1] = SPLIT((uint16_t)(b + 1), SCALE, PROD, QA);
 	r->split[2] = SPLIT(0, SCALE, QA, STAGING);
 	r->split[3] = SPLIT(0, SCALE, STAGING, EMPTY);
 	r->split_count = 4;
@@ -176,8 +174,7 @@ static const struct route_case route_cases[] = {
 	 "2001:db9::1", QA, STAGING, SLOTLB_ROUTE_SPLIT, 2},
 	{"split toward an empty slot falls back", AF_INET, "172.16.0.1",
 	 STAGING, STAGING, SLOTLB_ROUTE_FALLBACK, 3},
-	{"slot without rules", AF_INET, "10.2.3.4", 5, 5, SLOTLB_ROUTE_OWN,
-	 -1},
+	{"slot without rules", AF_INET, "10.2.3.4", 5, 5, SLOTLB_ROUTE_OWN, -1},
 };
 
 static void test_route_client(void **state)
@@ -201,9 +198,10 @@ static void test_route_client(void **state)
 				 0);
 		if (out.slot != c->want_slot || out.why != c->want_why ||
 		    out.rule != c->want_rule)
-			fail_msg("%s: slot %u why %d rule %d, want slot %u why %d rule %d",
-				 c->desc, out.slot, out.why, out.rule,
-				 c->want_slot, c->want_why, c->want_rule);
+			fail_msg(
+				"%s: slot %u why %d rule %d, want slot %u why %d rule %d",
+				c->desc, out.slot, out.why, out.rule,
+				c->want_slot, c->want_why, c->want_rule);
 		assert_int_equal(out.deployment, r.deployment[c->want_slot]);
 		assert_int_equal(out.bucket,
 				 slotlb_client_bucket(a, (uint8_t)c->family));
@@ -231,15 +229,15 @@ static void test_route_split_edges(void **state)
 		assert_int_equal(
 			slotlb_route_client(&r, PROD, a, AF_INET, &out), 0);
 		assert_int_equal(out.slot,
-				 out.bucket == r.split[0].from ? STAGING
+				 out.bucket == r.split[0].from	? STAGING
 				 : out.bucket > r.split[0].from ? QA
 								: PROD);
 		hits[out.slot]++;
 	}
 	assert_true(hits[PROD] > 0 && hits[QA] > 0);
-	assert_int_equal(slotlb_route_client(&r, SLOTLB_MAX_SLOTS, a, AF_INET,
-					     &out),
-			 -EINVAL);
+	assert_int_equal(
+		slotlb_route_client(&r, SLOTLB_MAX_SLOTS, a, AF_INET, &out),
+		-EINVAL);
 	assert_int_equal(slotlb_route_client(&r, PROD, a, 0, &out), -EINVAL);
 }
 
@@ -321,8 +319,8 @@ static uint32_t layout_checked(const struct slotlb_split *prev, size_t n_prev,
 		if (ok)
 			continue;
 		against++;
-		relocated |= (o == NONE ? 0 : 1u << o) |
-			     (n == NONE ? 0 : 1u << n);
+		relocated |=
+			(o == NONE ? 0 : 1u << o) | (n == NONE ? 0 : 1u << n);
 	}
 	assert_int_equal(rep->moved, moved);
 	assert_int_equal(rep->against, against);
@@ -396,7 +394,9 @@ static const struct ramp_case ramp_cases[] = {
 	 2},
 	{"the whole space 50/50, then 40/60: 1000 clients go staging -> qa",
 	 {{.share = {5000, 5000}},
-	  {.share = {4000, 6000}, .against = 1000, .relocated = BIT(1) | BIT(2)}},
+	  {.share = {4000, 6000},
+	   .against = 1000,
+	   .relocated = BIT(1) | BIT(2)}},
 	 2},
 };
 
@@ -424,10 +424,11 @@ static void test_layout_ramps(void **state)
 						 &n_out, &rep);
 			if (against != rc->steps[s].against ||
 			    rep.relocated != rc->steps[s].relocated)
-				fail_msg("%s: step %zu: %u clients against the rules (relocated %#x), want %u (%#x)",
-					 rc->desc, s, against, rep.relocated,
-					 rc->steps[s].against,
-					 rc->steps[s].relocated);
+				fail_msg(
+					"%s: step %zu: %u clients against the rules (relocated %#x), want %u (%#x)",
+					rc->desc, s, against, rep.relocated,
+					rc->steps[s].against,
+					rc->steps[s].relocated);
 			memcpy(prev, out, sizeof(out));
 			n_prev = n_out;
 		}
@@ -450,9 +451,8 @@ static void test_layout_fresh(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(slotlb_split_layout(PROD, noise, 3, want, 2, out, &n,
-					     &rep),
-			 0);
+	assert_int_equal(
+		slotlb_split_layout(PROD, noise, 3, want, 2, out, &n, &rep), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0].from, 0);
 	assert_int_equal(out[0].to, 1000);
@@ -478,7 +478,14 @@ static const struct bad_layout bad_layouts[] = {
 	{"the slot itself as target", {{PROD, 100}}, 1, -EINVAL},
 	{"slot out of range", {{SLOTLB_MAX_SLOTS, 100}}, 1, -EINVAL},
 	{"nine targets",
-	 {{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, 1}, {7, 1}, {8, 1},
+	 {{1, 1},
+	  {2, 1},
+	  {3, 1},
+	  {4, 1},
+	  {5, 1},
+	  {6, 1},
+	  {7, 1},
+	  {8, 1},
 	  {9, 1}},
 	 9,
 	 -E2BIG},
@@ -494,8 +501,8 @@ static void test_layout_bad_input(void **state)
 	memcpy(before, out, sizeof(before));
 	for (i = 0; i < sizeof(bad_layouts) / sizeof(bad_layouts[0]); i++) {
 		const struct bad_layout *b = &bad_layouts[i];
-		int err = slotlb_split_layout(PROD, NULL, 0, b->want, b->n,
-					      out, &n, NULL);
+		int err = slotlb_split_layout(PROD, NULL, 0, b->want, b->n, out,
+					      &n, NULL);
 
 		if (err != b->err)
 			fail_msg("%s: %d, want %d", b->desc, err, b->err);
@@ -577,9 +584,10 @@ static void test_layout_random(void **state)
 			if (against &&
 			    (next[last] < share[last] ||
 			     room_to_grow(prev, n_prev, last, next[last])))
-				fail_msg("step %d: slot %u %u -> %u moved %u clients against the rules",
-					 step, last, share[last], next[last],
-					 against);
+				fail_msg(
+					"step %d: slot %u %u -> %u moved %u clients against the rules",
+					step, last, share[last], next[last],
+					against);
 		}
 		memcpy(share, next, sizeof(share));
 		memcpy(prev, out, sizeof(out));
@@ -614,8 +622,9 @@ static void test_layout_two_targets_never_move(void **state)
 		want[0] = (struct slotlb_share){STAGING, share[1]};
 		want[1] = (struct slotlb_share){QA, share[2]};
 		if (layout_checked(prev, n_prev, want, 2, out, &n_out, &rep))
-			fail_msg("step %d: staging %u qa %u: %u clients moved against the rules",
-				 step, share[1], share[2], rep.against);
+			fail_msg(
+				"step %d: staging %u qa %u: %u clients moved against the rules",
+				step, share[1], share[2], rep.against);
 		memcpy(prev, out, sizeof(out));
 		n_prev = n_out;
 	}
@@ -632,8 +641,10 @@ static void test_set_splits(void **state)
 		{SPLIT_INIT(0, 1000, PROD, PROD)}, /* to itself */
 		{SPLIT_INIT(1000, 1000, PROD, QA)}, /* empty */
 		{SPLIT_INIT(0, 10001, PROD, QA)}, /* past the scale */
-		{SPLIT_INIT(0, 10, PROD, SLOTLB_MAX_SLOTS)}, /* slot out of range */
-		{SPLIT_INIT(0, 1000, PROD, QA), SPLIT_INIT(999, 2000, PROD, STAGING)}, /* overlap */
+		{SPLIT_INIT(0, 10, PROD,
+			    SLOTLB_MAX_SLOTS)}, /* slot out of range */
+		{SPLIT_INIT(0, 1000, PROD, QA),
+		 SPLIT_INIT(999, 2000, PROD, STAGING)}, /* overlap */
 	};
 	struct slotlb_split eight[SLOTLB_MAX_SPLITS];
 	struct slotlb_routing r = {.deployment = {1, 2, 3}, .generation = 9};
@@ -652,14 +663,15 @@ static void test_set_splits(void **state)
 	assert_int_equal(r.deployment[1], 2);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(&before, &r, sizeof(r));
-		assert_int_equal(slotlb_routing_set_splits(
-					 &r, PROD, bad[i], bad[i][1].to ? 2 : 1),
-				 -EINVAL);
+		assert_int_equal(
+			slotlb_routing_set_splits(&r, PROD, bad[i],
+						  bad[i][1].to ? 2 : 1),
+			-EINVAL);
 		assert_memory_equal(&r, &before, sizeof(r));
 	}
 	for (i = 0; i < SLOTLB_MAX_SPLITS; i++)
-		eight[i] = SPLIT((uint16_t)i, (uint16_t)(i + 1),
-						 PROD, (uint8_t)(1 + i % 3));
+		eight[i] = SPLIT((uint16_t)i, (uint16_t)(i + 1), PROD,
+				 (uint8_t)(1 + i % 3));
 	memcpy(&before, &r, sizeof(r));
 	assert_int_equal(slotlb_routing_set_splits(&r, PROD, eight, 8),
 			 -ENOSPC);
@@ -688,8 +700,7 @@ static void test_set_audience(void **state)
 	assert_int_equal(r.audience_count, 2); /* the duplicate once */
 	assert_int_equal(r.audience[0].from_slot, PROD);
 	assert_int_equal(r.audience[0].to_slot, STAGING);
-	assert_int_equal(slotlb_routing_set_audience(&r, QA, STAGING, p, 1),
-			 0);
+	assert_int_equal(slotlb_routing_set_audience(&r, QA, STAGING, p, 1), 0);
 	assert_int_equal(r.audience_count, 3);
 
 	/* Each refused, element unchanged. */

@@ -49,7 +49,8 @@ uint32_t slotlb_client_hash(const __be32 addr[4], uint8_t family)
 uint32_t slotlb_client_bucket(const __be32 addr[4], uint8_t family)
 {
 	return (uint32_t)(((uint64_t)slotlb_client_hash(addr, family) *
-			   SCALE) >> 32);
+			   SCALE) >>
+			  32);
 }
 
 /* Network-order mask of the bits of word w that a prefix of len fixes. */
@@ -62,8 +63,7 @@ static __be32 word_mask(uint32_t len, int w)
 	return bits ? htonl(~0U << (32 - bits)) : 0;
 }
 
-static bool prefix_contains(const struct slotlb_prefix *p,
-			    const __be32 addr[4])
+static bool prefix_contains(const struct slotlb_prefix *p, const __be32 addr[4])
 {
 	int w;
 
@@ -155,8 +155,8 @@ static int old_len(const struct target *t)
 
 /* May target x take bucket h: free now, and its client was either in
  * no range before or x's own (own_only), or in any range (else)? */
-static bool may_take(const struct layout *l, const struct candidate *c,
-		     int h, uint8_t x, bool own_only)
+static bool may_take(const struct layout *l, const struct candidate *c, int h,
+		     uint8_t x, bool own_only)
 {
 	if (c->after[h] != NO_OWNER)
 		return false;
@@ -233,8 +233,7 @@ static int grow(const struct layout *l, struct candidate *c, struct target *t,
  * other's way; a third in the middle shares the room on both sides.
  * False if nothing fits.
  */
-static bool place(const struct layout *l, struct candidate *c,
-		  struct target *t)
+static bool place(const struct layout *l, struct candidate *c, struct target *t)
 {
 	int pass, h, run, best_at, best_len;
 
@@ -315,8 +314,8 @@ static void order_by_share(struct target **v, size_t n)
  * afresh. packed: every range laid end to end from 0 instead, which
  * always fits.
  */
-static void build(const struct layout *l, struct candidate *c,
-		  uint32_t pinned, bool packed)
+static void build(const struct layout *l, struct candidate *c, uint32_t pinned,
+		  bool packed)
 {
 	struct target *fresh[SLOTLB_MAX_SPLITS];
 	size_t i, n_fresh = 0;
