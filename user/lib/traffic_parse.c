@@ -124,8 +124,9 @@ int slotlb_parse_distribution(const char *s, struct slotlb_distribution *d,
 	size_t i, len;
 
 	if (!s || !*s || !d)
-		return refuse(why, why_len,
-			      "empty distribution (SLOT=PERCENT[,SLOT=PERCENT...])");
+		return refuse(
+			why, why_len,
+			"empty distribution (SLOT=PERCENT[,SLOT=PERCENT...])");
 	if (has_space(s))
 		return refuse(why, why_len, "must not contain spaces");
 	memset(&next, 0, sizeof(next));
@@ -133,8 +134,9 @@ int slotlb_parse_distribution(const char *s, struct slotlb_distribution *d,
 		end = strchr(entry, ',');
 		len = end ? (size_t)(end - entry) : strlen(entry);
 		if (!len)
-			return refuse(why, why_len,
-				      "empty entry (two commas, or one at an end)");
+			return refuse(
+				why, why_len,
+				"empty entry (two commas, or one at an end)");
 		eq = memchr(entry, '=', len);
 		if (!eq)
 			return refuse(why, why_len,
@@ -144,12 +146,12 @@ int slotlb_parse_distribution(const char *s, struct slotlb_distribution *d,
 			return refuse(why, why_len, "%.*s: missing slot name",
 				      (int)len, entry);
 		if ((size_t)(eq - entry) >= SLOTLB_TRAFFIC_SLOT_LEN)
-			return refuse(why, why_len,
-				      "%.32s...: slot name longer than %d characters",
-				      entry, SLOTLB_TRAFFIC_SLOT_LEN - 1);
+			return refuse(
+				why, why_len,
+				"%.32s...: slot name longer than %d characters",
+				entry, SLOTLB_TRAFFIC_SLOT_LEN - 1);
 		if (next.n == SLOTLB_MAX_SPLITS)
-			return refuse(why, why_len,
-				      "more than %d target slots",
+			return refuse(why, why_len, "more than %d target slots",
 				      SLOTLB_MAX_SPLITS);
 		memcpy(next.target[next.n].slot, entry, (size_t)(eq - entry));
 		for (i = 0; i < next.n; i++)
@@ -243,8 +245,7 @@ int slotlb_parse_prefix(const char *s, struct slotlb_prefix *p, char *why,
 			      "length must not have leading zeros");
 	if (len > max)
 		return refuse(why, why_len, "length %s is over %u for %s",
-			      slash + 1, max,
-			      max == 32 ? "IPv4" : "IPv6");
+			      slash + 1, max, max == 32 ? "IPv4" : "IPv6");
 	next.len = (uint8_t)len;
 	for (w = 0; w < 4; w++) {
 		bits[w] = next.addr[w] & ~word_mask(len, w);
@@ -253,9 +254,10 @@ int slotlb_parse_prefix(const char *s, struct slotlb_prefix *p, char *why,
 	if (bits[0] || bits[1] || bits[2] || bits[3]) {
 		inet_ntop(next.family, bits, host, sizeof(host));
 		slotlb_format_prefix(&next, meant, sizeof(meant));
-		return refuse(why, why_len,
-			      "host bits set: %s lies outside the /%u (the prefix is %s)",
-			      host, len, meant);
+		return refuse(
+			why, why_len,
+			"host bits set: %s lies outside the /%u (the prefix is %s)",
+			host, len, meant);
 	}
 	if (next.family == AF_INET6 && len >= 96 && v4_mapped(next.addr)) {
 		next.family = AF_INET;
@@ -263,9 +265,10 @@ int slotlb_parse_prefix(const char *s, struct slotlb_prefix *p, char *why,
 		next.addr[2] = next.addr[3] = 0;
 		next.len = (uint8_t)(len - 96);
 		slotlb_format_prefix(&next, meant, sizeof(meant));
-		return refuse(why, why_len,
-			      "IPv4-mapped prefix: IPv4 clients are matched by IPv4 prefixes (%s)",
-			      meant);
+		return refuse(
+			why, why_len,
+			"IPv4-mapped prefix: IPv4 clients are matched by IPv4 prefixes (%s)",
+			meant);
 	}
 	*p = next;
 	return 0;
