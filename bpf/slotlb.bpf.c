@@ -58,8 +58,7 @@ static __always_inline __u32 new_flow(struct xdp_md *ctx,
 	__u32 reason;
 	int rc;
 
-	fwd.deployment_id =
-		choose_deployment(ep, pkt->key.src, pkt->key.family);
+	fwd.deployment_id = choose_deployment(ep, &pkt->key);
 	if (!fwd.deployment_id)
 		return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
 	fwd.backend_id = ring_backend(fwd.deployment_id, pkt->key.family,
