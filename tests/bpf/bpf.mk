@@ -6,11 +6,14 @@
 # lab.o and pkt.o are the shared lab and packet builder.
 
 BPF_TEST_DIR := $(BUILD)/tests/bpf
-BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity
+BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity \
+		  test_traffic test_traffic_rules
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
-BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o
+BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
+		 $(BPF_TEST_DIR)/traffic_lab.o
 BPF_TEST_HDRS := tests/bpf/lab.h tests/bpf/pkt.h user/lib/slotlb.h \
-		 include/slotlb/abi.h
+		 tests/bpf/traffic_lab.h user/lib/traffic.h \
+		 user/lib/traffic_parse.h include/slotlb/abi.h
 
 # Packet tables override a macro's default fields in designated
 # initializers (TCP4(.dport = 81)); that is the point, not a mistake.

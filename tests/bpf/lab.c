@@ -65,6 +65,12 @@ static const struct lab_backend backends[] = {
 	{15, AF_INET6, "fd00:5107:1001::22", 9090, MAC6(0x22)},
 	{16, AF_INET6, "fd00:5107:1001::23", 9090, MAC6(0x23)},
 	{20, AF_INET, "198.19.1.99", 8080, {0}}, /* no neighbour */
+	{7, AF_INET, "198.19.1.31", 7070, MAC4(0x31)},
+	{8, AF_INET, "198.19.1.32", 7070, MAC4(0x32)},
+	{9, AF_INET, "198.19.1.33", 7070, MAC4(0x33)},
+	{17, AF_INET6, "fd00:5107:1001::31", 7070, MAC6(0x31)},
+	{18, AF_INET6, "fd00:5107:1001::32", 7070, MAC6(0x32)},
+	{19, AF_INET6, "fd00:5107:1001::33", 7070, MAC6(0x33)},
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
@@ -83,6 +89,8 @@ static const struct lab_deployment deployments[] = {
 	{DEP_NONEIGH, {20}, {1}, 1},
 	{DEP_C4, {1, 2, 3}, {1, 1, 1}, 3},
 	{DEP_D4, {4, 5, 6}, {1, 1, 1}, 3},
+	{DEP_Q4, {7, 8, 9}, {1, 1, 1}, 3},
+	{DEP_Q6, {17, 18, 19}, {1, 1, 1}, 3},
 };
 #define NDEPLOYMENTS (sizeof(deployments) / sizeof(deployments[0]))
 
@@ -104,6 +112,18 @@ static const struct lab_endpoint endpoints[] = {
 	{AF_INET, VIP4_NONEIGH, PORT_HTTP, IPPROTO_TCP, APP_NONEIGH, 0,
 	 EP_NONEIGH},
 	{AF_INET, VIP4_DRAIN, PORT_HTTP, IPPROTO_TCP, APP_DRAIN, 0, EP_DRAIN},
+	{AF_INET, VIP4_TRAFFIC, PORT_HTTP, IPPROTO_TCP, APP_TRAFFIC4, 0,
+	 EP_T4_PROD},
+	{AF_INET, VIP4_TRAFFIC, PORT_DNS, IPPROTO_UDP, APP_TRAFFIC4, 0,
+	 EP_T4_UDP},
+	{AF_INET, VIP4_TRAFFIC, PORT_STAGING, IPPROTO_TCP, APP_TRAFFIC4, 1,
+	 EP_T4_STAGING},
+	{AF_INET, VIP4_TRAFFIC, PORT_QA, IPPROTO_TCP, APP_TRAFFIC4, 2,
+	 EP_T4_QA},
+	{AF_INET6, VIP6_TRAFFIC, PORT_HTTP, IPPROTO_TCP, APP_TRAFFIC6, 0,
+	 EP_T6_PROD},
+	{AF_INET6, VIP6_TRAFFIC, PORT_QA, IPPROTO_TCP, APP_TRAFFIC6, 2,
+	 EP_T6_QA},
 };
 #define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 

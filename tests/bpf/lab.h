@@ -27,6 +27,8 @@
 #define VIP6 "fd00:5107::10" /* app web6: :80/tcp, :53/udp */
 #define VIP4_NONEIGH "198.18.0.20" /* backend without a neighbour */
 #define VIP4_DRAIN "198.18.0.40" /* app of the drain-count test */
+#define VIP4_TRAFFIC "198.18.0.50" /* traffic app: :80 :53 :8443 :8081 */
+#define VIP6_TRAFFIC "fd00:5107::50" /* traffic app: :80 :8081 */
 #define NOT_VIP4 "198.18.0.11" /* on no endpoint */
 #define NOT_VIP6 "fd00:5107::11"
 #define CLIENT4 "198.18.0.2"
@@ -37,12 +39,15 @@
 #define PORT_HTTP 80
 #define PORT_DNS 53
 #define PORT_STAGING 8443
+#define PORT_QA 8081
 
 enum lab_app {
 	APP_WEB4 = 1,
 	APP_WEB6 = 2,
 	APP_NONEIGH = 3,
 	APP_DRAIN = 4,
+	APP_TRAFFIC4 = 5, /* slots production, staging, qa; IPv4 */
+	APP_TRAFFIC6 = 6, /* the same for IPv6 */
 };
 
 enum lab_deployment_id {
@@ -53,6 +58,8 @@ enum lab_deployment_id {
 	DEP_NONEIGH = 5, /* one backend with no neighbour entry */
 	DEP_C4 = 6, /* drain app, same backends as A4 */
 	DEP_D4 = 7, /* drain app, same backends as B4 */
+	DEP_Q4 = 8, /* traffic app's qa slot, backends of its own */
+	DEP_Q6 = 9,
 	DEP_COUNT
 };
 
@@ -64,6 +71,12 @@ enum lab_endpoint_id {
 	EP_WEB6_UDP = 5,
 	EP_NONEIGH = 6,
 	EP_DRAIN = 7,
+	EP_T4_PROD = 8, /* traffic app, slot 0 (production) */
+	EP_T4_UDP = 9, /* slot 0, UDP */
+	EP_T4_STAGING = 10, /* slot 1 */
+	EP_T4_QA = 11, /* slot 2 */
+	EP_T6_PROD = 12,
+	EP_T6_QA = 13,
 };
 
 struct lab_backend {
