@@ -2,7 +2,8 @@
 /*
  * Forwarding through BPF_PROG_TEST_RUN: new flows are rewritten toward a
  * backend of the slot's deployment, established flows keep their backend
- * after the slot's routing element is switched, replies are rewritten back
+ * after the slot's routing element is switched, every slot's endpoints lead
+ * to that slot's own deployment, replies are rewritten back
  * to the endpoint, and the per endpoint / deployment / backend counters
  * match what was sent. Every output frame is compared byte for byte with
  * one built independently, and its checksums are recomputed in full.
@@ -11,9 +12,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 #include "lab.h"
 
 static struct lab lab;
@@ -222,6 +226,127 @@ static void test_established_flow_survives_switch(void **state)
 	}
 }
 
+/* The endpoints of web4's slots 0, 1, 2 and 19 (the last). */
+static const struct {
+	uint32_t slot;
+	uint16_t port;
+} slot_ports[] = {
+	{0, PORT_HTTP},
+	{1, PORT_STAGING},
+	{2, PORT_SLOT2},
+	{SLOTLB_MAX_SLOTS - 1, PORT_SLOT19},
+};
+#define NSLOT_PORTS (sizeof(slot_ports) / sizeof(slot_ports[0]))
+
+struct slots_case {
+	const char *desc;
+	uint32_t deployment[SLOTLB_MAX_SLOTS]; /* 0 = empty slot */
+};
+
+/* previous[] holds other deployments in every case, so reading it
+ * instead of deployment[] would show. */
+static const struct slots_case slots_cases[] = {
+	{"slots 0, 1, 2 hold A, B, C; slot 19 holds B",
+	 {[0] = DEP_A4, [1] = DEP_B4, [2] = DEP_E4, [19] = DEP_B4}},
+	{"rotated: slots 0, 1, 2 hold C, A, B; slot 19 holds C",
+	 {[0] = DEP_E4, [1] = DEP_A4, [2] = DEP_B4, [19] = DEP_E4}},
+	{"slot 2 empty while slots 0 and 1 are full",
+	 {[0] = DEP_B4, [1] = DEP_E4, [19] = DEP_A4}},
+	{"only slot 2 holds a deployment", {[2] = DEP_A4}},
+	{"only slot 19 holds a deployment", {[19] = DEP_B4}},
+};
+
+/* A SYN to each slot's endpoint goes to that slot's own deployment, or
+ * is dropped when that slot is empty, whatever the other slots hold. */
+static void test_each_slot_reads_its_own_deployment(void **state)
+{
+	const uint32_t others[] = {DEP_A4, DEP_B4, DEP_E4};
+	uint32_t prev[SLOTLB_MAX_SLOTS];
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t i, k, s, len;
+	char desc[192];
+
+	(void)state;
+	for (i = 0; i < sizeof(slots_cases) / sizeof(slots_cases[0]); i++) {
+		const struct slots_case *c = &slots_cases[i];
+
+		for (s = 0; s < SLOTLB_MAX_SLOTS; s++) {
+			prev[s] = others[(s + i) % 3];
+			if (prev[s] == c->deployment[s])
+				prev[s] = others[(s + i + 1) % 3];
+		}
+		lab_route_slots(&lab, APP_WEB4, c->deployment, prev,
+				SLOTLB_MAX_SLOTS);
+		for (k = 0; k < NSLOT_PORTS; k++) {
+			struct pkt_spec p = TCP4(.flags = F_SYN, .payload = 5);
+			uint32_t dep = c->deployment[slot_ports[k].slot];
+
+			p.dport = slot_ports[k].port;
+			p.seed = p.sport = lab_port();
+			len = client_frame(in, &p, PUB);
+			lab_run(&lab, lab_pub_ifindex, in, len, &out);
+			snprintf(desc, sizeof(desc), "%s: SYN to slot %u",
+				 c->desc, slot_ports[k].slot);
+			if (dep) {
+				assert_forwarded(desc, &out, &p,
+						 lab_pub_ifindex, dep,
+						 SLOTLB_REASON_FORWARD);
+			} else {
+				assert_verdict(desc, &out, XDP_DROP);
+				assert_reason(desc, &out,
+					      SLOTLB_REASON_DROP_NO_DEPLOYMENT);
+			}
+			cases_run++;
+		}
+	}
+}
+
+/* An endpoint naming a slot past the routing element (which the library
+ * refuses to write, so only a corrupt or foreign map holds one) is
+ * dropped, not read from the field after deployment[]. */
+static void test_slot_out_of_range_drops(void **state)
+{
+	const uint32_t deps[SLOTLB_MAX_SLOTS] = {[0] = DEP_A4};
+	uint32_t prev[SLOTLB_MAX_SLOTS] = {[0] = DEP_B4};
+	struct slotlb_endpoint ep = {
+		.app_id = APP_WEB4,
+		.slot = SLOTLB_MAX_SLOTS,
+		.endpoint_id = EP_COUNT,
+	};
+	struct slotlb_endpoint_key key = {
+		.port = htons(PORT_SLOT19 + 1),
+		.proto = IPPROTO_TCP,
+		.family = AF_INET,
+	};
+	struct pkt_spec p = TCP4(.flags = F_SYN, .dport = PORT_SLOT19 + 1);
+	uint8_t in[PKT_MAX], a[16];
+	char path[160];
+	struct xdp_out out;
+	size_t len;
+	int fd;
+
+	(void)state;
+	pkt_addr(AF_INET, VIP4, a);
+	memcpy(key.addr, a, sizeof(key.addr));
+	if (slotlb_endpoint_set(lab.lb, &key, &ep) != -ERANGE)
+		fail_msg("endpoint_set accepted slot %u", ep.slot);
+	lab_route_slots(&lab, APP_WEB4, deps, prev, SLOTLB_MAX_SLOTS);
+	snprintf(path, sizeof(path), "%s/endpoints", lab.pin_root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_update_elem(fd, &key, &ep, BPF_ANY), 0);
+	p.seed = p.sport = lab_port();
+	len = client_frame(in, &p, PUB);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	bpf_map_delete_elem(fd, &key);
+	close(fd);
+	assert_verdict("SYN to an endpoint of slot 20", &out, XDP_DROP);
+	assert_reason("SYN to an endpoint of slot 20", &out,
+		      SLOTLB_REASON_DROP_NO_DEPLOYMENT);
+	cases_run++;
+}
+
 struct reply_case {
 	const char *desc;
 	struct pkt_spec in; /* client's first packet */
@@ -343,7 +468,7 @@ static void test_no_neighbour_passes_rewritten(void **state)
 
 /* Expected counter deltas, per endpoint / deployment / backend id. */
 struct expect {
-	struct slotlb_counters ep[8], dep[DEP_COUNT], be[32];
+	struct slotlb_counters ep[EP_COUNT], dep[DEP_COUNT], be[32];
 };
 
 static void add(struct slotlb_counters *c, size_t len, bool new_flow)
@@ -434,7 +559,7 @@ static void test_counters_match_traffic(void **state)
 	uint32_t id;
 
 	(void)state;
-	for (id = 0; id < 8; id++)
+	for (id = 0; id < EP_COUNT; id++)
 		slotlb_stats_read(lab.lb, SLOTLB_STATS_ENDPOINT, id,
 				  &before.ep[id]);
 	for (id = 0; id < DEP_COUNT; id++)
@@ -449,7 +574,7 @@ static void test_counters_match_traffic(void **state)
 	send_flow(&want, &tcp4, EP_WEB4_TCP, DEP_A4, 0, 4);
 	send_flow(&want, &udp6, EP_WEB6_UDP, DEP_A6, 2, 3);
 
-	for (id = 0; id < 8; id++)
+	for (id = 0; id < EP_COUNT; id++)
 		check_counters(&before.ep[id], SLOTLB_STATS_ENDPOINT, id,
 			       &want.ep[id]);
 	for (id = 0; id < DEP_COUNT; id++)
@@ -493,6 +618,10 @@ int main(void)
 		cmocka_unit_test_setup(test_new_flows_spread_over_deployment,
 				       reset_routing),
 		cmocka_unit_test_setup(test_established_flow_survives_switch,
+				       reset_routing),
+		cmocka_unit_test_setup(test_each_slot_reads_its_own_deployment,
+				       reset_routing),
+		cmocka_unit_test_setup(test_slot_out_of_range_drops,
 				       reset_routing),
 		cmocka_unit_test_setup(test_reply_rewritten_to_endpoint,
 				       reset_routing),
