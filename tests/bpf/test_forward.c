@@ -164,6 +164,43 @@ static void test_new_flows_spread_over_deployment(void **state)
 	}
 }
 
+/* Weights shape the spread: B's backends weigh 1, 2 and 1, so of 400
+ * new flows the middle one takes about half (Maglev keeps shares within
+ * ~2% of the weights; the bounds allow 4-5 sigma of sampling noise). */
+static void test_weights_shape_the_spread(void **state)
+{
+	const unsigned int flows = 400, lo[3] = {60, 160, 60},
+			   hi[3] = {140, 240, 140};
+	unsigned int got[3] = {0}, i, b;
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	(void)state;
+	lab_route(&lab, APP_WEB4, DEP_B4);
+	for (i = 0; i < flows; i++) {
+		struct pkt_spec s = TCP4(.flags = F_SYN);
+		const struct lab_backend *be;
+
+		s.seed = s.sport = lab_port();
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("weighted spread", &out, &s,
+				      lab_pub_ifindex, DEP_B4,
+				      SLOTLB_REASON_FORWARD);
+		for (b = 0; b < 3; b++)
+			got[b] += lab_deployment_backend(DEP_B4, b) == be;
+		cases_run++;
+	}
+	printf("bpf_forward: weights 1:2:1 took %u, %u, %u of %u flows\n",
+	       got[0], got[1], got[2], flows);
+	for (b = 0; b < 3; b++)
+		if (got[b] < lo[b] || got[b] > hi[b])
+			fail_msg(
+				"backend %u of weight %u took %u of %u flows, want %u..%u",
+				b, b == 1 ? 2 : 1, got[b], flows, lo[b], hi[b]);
+}
+
 struct switch_case {
 	const char *desc;
 	struct pkt_spec in;
@@ -405,6 +442,104 @@ static void test_reply_rewritten_to_endpoint(void **state)
 	}
 }
 
+/* A UDP checksum that the rewrite makes 0 must leave as 0xffff: 0 on
+ * the wire means "no checksum" (RFC 768). Pin flows and search payloads
+ * (lengths, fill seeds) until one forwards with a checksum summing to
+ * exactly 0; the builder's payload bytes all move with the seed, so one
+ * flow reaches only some checksums and a few flows may be needed. */
+static void test_udp_checksum_zero_becomes_ffff(void **state)
+{
+	struct pkt_spec s = UDP4(.payload = 8), want;
+	const struct lab_backend *be;
+	uint8_t in[PKT_MAX], frame[PKT_MAX];
+	unsigned int seed, payload, flows;
+	struct pkt_info pi;
+	struct xdp_out out;
+	bool found = false;
+	size_t len;
+
+	(void)state;
+	for (flows = 0; flows < 64 && !found; flows++) {
+		s.sport = lab_port();
+		s.seed = 1;
+		s.payload = 8;
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("UDP flow to pin", &out, &s,
+				      lab_pub_ifindex, DEP_A4,
+				      SLOTLB_REASON_FORWARD);
+		want = s;
+		want.dst = be->addr;
+		want.dport = be->port;
+		want.ttl = 63;
+		want.smac = lab_back_mac;
+		want.dmac = be->mac;
+		for (payload = 1; payload <= 64 && !found; payload++)
+			for (seed = 0; seed < 256 && !found; seed++) {
+				want.payload = s.payload = (uint16_t)payload;
+				want.seed = s.seed = (uint16_t)seed;
+				len = pkt_build(frame, &want);
+				found = pkt_parse(frame, len, &pi) &&
+					pi.l4_csum == 0xffff;
+			}
+		cases_run++;
+	}
+	if (!found)
+		fail_msg("no payload of 64 flows forwards with UDP checksum 0");
+	len = client_frame(in, &s, PUB);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_forwarded("UDP whose rewritten checksum sums to 0", &out, &s,
+			 lab_pub_ifindex, DEP_A4, SLOTLB_REASON_FORWARD);
+	if (!pkt_parse(out.data, out.len, &pi) || pi.l4_csum != 0xffff)
+		fail_msg("UDP checksum that sums to 0 left as %#x, want 0xffff",
+			 pi.l4_csum);
+	printf("bpf_forward: UDP checksum 0 found on flow %u (payload %u, seed %u)\n",
+	       flows, s.payload, s.seed);
+	cases_run++;
+}
+
+/* Two backends on one address (other ports): clearing one must leave
+ * the address known as a backend's, or the other's replies would pass
+ * un-NATed. Backend 10 shares backend 1's address. */
+static void test_shared_backend_address_survives_clear(void **state)
+{
+	const struct lab_backend *b1 = lab_deployment_backend(DEP_A4, 0), *be;
+	struct slotlb_backend shared = {.port = htons(8081), .family = AF_INET};
+	struct pkt_spec s, r = {0};
+	uint8_t in[PKT_MAX], a[16];
+	struct xdp_out out;
+	unsigned int tries;
+	size_t len;
+
+	(void)state;
+	pkt_addr(AF_INET, b1->addr, a);
+	memcpy(shared.addr, a, sizeof(shared.addr));
+	assert_int_equal(slotlb_backend_set(lab.lb, 10, &shared), 0);
+	assert_int_equal(slotlb_backend_clear(lab.lb, 10), 0);
+	for (tries = 0, be = NULL; tries < 64 && be != b1; tries++) {
+		s = (struct pkt_spec)TCP4(.flags = F_SYN);
+		s.seed = s.sport = lab_port();
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("SYN", &out, &s, lab_pub_ifindex, DEP_A4,
+				      SLOTLB_REASON_FORWARD);
+	}
+	if (be != b1)
+		fail_msg("no flow of 64 went to %s", b1->addr);
+	r.family = AF_INET;
+	r.proto = IPPROTO_TCP;
+	r.src = be->addr;
+	r.sport = be->port;
+	r.dst = s.src;
+	r.dport = s.sport;
+	r.flags = F_SYN | F_ACK;
+	len = backend_frame(in, &r, be);
+	lab_run(&lab, lab_back_ifindex, in, len, &out);
+	assert_replied("reply from an address another backend left", &out, &r,
+		       VIP4, PORT_HTTP);
+	cases_run += tries + 1;
+}
+
 /* Next hop without a neighbour entry: the program rewrites the packet and
  * leaves it to the kernel, which resolves the neighbour (PASS_NO_NEIGH). */
 static void test_no_neighbour_passes_rewritten(void **state)
@@ -617,12 +752,19 @@ int main(void)
 				       reset_routing),
 		cmocka_unit_test_setup(test_new_flows_spread_over_deployment,
 				       reset_routing),
+		cmocka_unit_test_setup(test_weights_shape_the_spread,
+				       reset_routing),
 		cmocka_unit_test_setup(test_established_flow_survives_switch,
 				       reset_routing),
 		cmocka_unit_test_setup(test_each_slot_reads_its_own_deployment,
 				       reset_routing),
 		cmocka_unit_test_setup(test_slot_out_of_range_drops,
 				       reset_routing),
+		cmocka_unit_test_setup(test_udp_checksum_zero_becomes_ffff,
+				       reset_routing),
+		cmocka_unit_test_setup(
+			test_shared_backend_address_survives_clear,
+			reset_routing),
 		cmocka_unit_test_setup(test_reply_rewritten_to_endpoint,
 				       reset_routing),
 		cmocka_unit_test_setup(test_counters_match_traffic,

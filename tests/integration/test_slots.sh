@@ -5,9 +5,9 @@
 # production, staging and qa (slot index 2), each holding its own
 # deployment (v1, v2, v3 on backends 1, 2, 3). Each slot's endpoint must
 # answer its own version, before and after swapping qa into production
-# (the third slot's deployment goes to slot 0 and back), and the routing
-# element in the data path must name each slot's deployment as status
-# does.
+# (the third slot's deployment goes to slot 0 and back) and swapping
+# staging with qa (--target-slot), and the routing element in the data
+# path must name each slot's deployment as status does.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -92,6 +92,13 @@ check "routing element after the swap" routing_agrees
 need "slot swap web --slot qa again" cli slot swap web --slot qa >/dev/null
 check "swapped back: production v1, staging v2, qa v3" serve v1 1 v2 2 v3 3
 check "routing element after the swap back" routing_agrees
+
+# Between two slots that are not production: --target-slot.
+need "slot swap web --slot staging --target-slot qa" \
+	cli slot swap web --slot staging --target-slot qa >/dev/null
+check "staging and qa exchanged, production untouched: v1, v3, v2" \
+	serve v1 1 v3 3 v2 2
+check "routing element after the swap of staging and qa" routing_agrees
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: slots: $failures check(s) failed"
