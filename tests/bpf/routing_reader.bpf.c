@@ -55,6 +55,8 @@ __u64 torn; /* elements that were not written whole when taken */
 __u64 changed; /* held elements that changed */
 __u64 missing; /* no element referenced */
 __u64 generation_changes; /* elements taken of another generation */
+__u64 replaced_in_run; /* elements taken after another in the same run:
+			* the writer was at work while a run held one */
 __u32 last_generation;
 
 /* The first bad element of each kind: where, and what was read. */
@@ -69,6 +71,7 @@ struct holds {
 };
 
 #define READ(x) (*(volatile __u32 *)&(x))
+#define WRITE(x, v) (*(volatile __u32 *)&(x) = (v))
 
 static __always_inline void note(struct reader_bad *b, __u32 index, __u32 gen,
 				 __u32 slot, __u32 dep, __u32 prev, __u32 held)
@@ -149,6 +152,8 @@ static long step(__u32 i, void *data)
 		note(&first_torn, index, gen, slot, dep, prev, gen);
 	} else if (index != h->newest) {
 		__sync_fetch_and_add(&reads, 1);
+		if (h->newest)
+			__sync_fetch_and_add(&replaced_in_run, 1);
 		if (gen != last_generation) {
 			last_generation = gen;
 			__sync_fetch_and_add(&generation_changes, 1);
@@ -172,5 +177,46 @@ int read_routing(struct xdp_md *ctx)
 
 	(void)ctx;
 	bpf_loop(steps_per_run, step, &h, 0);
+	return XDP_PASS;
+}
+
+/*
+ * hold_routing: one long run of the same steps, until the test sets
+ * hold_stop (or hold_max_ns passes, or a held element changed). No entry
+ * replaced after the run began may be written again before it ends, so
+ * a writer must block at its first reclaim of pool entries (within two
+ * turns of the pool); the test counts the updates that complete
+ * meanwhile, and the run sees any entry it holds being rewritten.
+ */
+const volatile __u64 hold_max_ns = 2000000000ULL;
+__u32 hold_stop; /* set by the test */
+__u32 hold_state; /* 1 while holding, 2 once done */
+
+struct hold_run {
+	struct holds h;
+	__u64 start;
+};
+
+static long hold_round(__u32 i, void *data)
+{
+	struct hold_run *c = data;
+
+	(void)i;
+	if (READ(hold_stop) || bpf_ktime_get_ns() - c->start > hold_max_ns)
+		return 1;
+	bpf_loop(64, step, &c->h, 0);
+	if (!i)
+		WRITE(hold_state, 1);
+	return changed ? 1 : 0;
+}
+
+SEC("xdp")
+int hold_routing(struct xdp_md *ctx)
+{
+	struct hold_run c = {.start = bpf_ktime_get_ns()};
+
+	(void)ctx;
+	bpf_loop(1 << 20, hold_round, &c, 0);
+	WRITE(hold_state, 2);
 	return XDP_PASS;
 }

@@ -12,25 +12,37 @@
  * test_swap_is_atomic: one thread replaces web4's element in a tight
  * loop with elements whose fields all change at each generation (slot
  * 0 alternates A and B, every other slot and every previous[] too, the
- * generation counts). Meanwhile
+ * generation counts), but only while the BPF reader below is inside a
+ * run, so that every change happens under its eyes. Meanwhile
  *  - a BPF reader (routing_reader.bpf.c) takes the element as the data
  *    path does, inside XDP runs, checks each one was written whole, and
- *    holds it for 40 us re-reading it: it must not change meanwhile (an
- *    entry is rewritten only a grace period after it was replaced);
- *  - reader threads call slotlb_routing_get and check the same;
+ *    holds the last 16 it took, re-reading them at every step: none may
+ *    change (an entry is rewritten only a grace period after it was
+ *    replaced);
+ *  - a thread calling slotlb_routing_get checks each element the same;
  *  - this thread runs new-flow SYNs through the program: every one must
  *    go to a backend of A or of B, never be dropped or go elsewhere.
- * Readers and SYNs must see many generations go by, or the loops did not
- * really interleave. Rewriting the live entry in place (no new entry, no
- * flip) fails the first test at once and the second through torn
- * elements; reusing a replaced entry before a grace period has passed
- * fails the second through a held element that changed.
+ * The readers must see many generations go by and the BPF reader's runs
+ * many elements replaced while they held others, or the loops did not
+ * really interleave.
+ *
+ * test_replaced_entries_wait_for_readers: one XDP run takes and holds
+ * elements for as long as the writer makes progress; the writer must
+ * block within two turns of the pool (the grace period), and no held
+ * element may change meanwhile.
+ *
+ * Rewriting the live entry in place (no new entry, no flip) fails the
+ * first test at once and the second through torn elements; freeing a
+ * replaced entry at once, or reclaiming entries without the grace
+ * period, fails the third (and mostly the second) through a held
+ * element that changed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,12 +55,18 @@
 #include "routing_reader.h"
 #include "routing_reader.skel.h"
 
-/* Bounds of the run: whichever comes first, once MIN_SWAPS swaps were
- * seen; a loaded machine gets up to HARD_SECONDS to make them. */
+/* Bounds of the run: whichever comes first of MAX_SECONDS and
+ * MAX_PACKETS, once MIN_SWAPS swaps were made (the pool turned over 4
+ * times, so entries were reused after grace periods while readers held
+ * others), the SYNs saw 10 changes of deployment and the BPF reader saw
+ * MIN_OVERLAP elements replaced while its run was holding another
+ * (writer and readers really ran at once); a loaded machine gets up to
+ * HARD_SECONDS for that. */
 #define MAX_PACKETS 200000
 #define MAX_SECONDS 3.0
-#define MIN_SWAPS 2000
-#define HARD_SECONDS 10.0
+#define MIN_SWAPS (4 * SLOTLB_ROUTING_POOL)
+#define MIN_OVERLAP 1000
+#define HARD_SECONDS 20.0
 /* Userspace reader threads (the BPF reader is one more). */
 #define USER_READERS 1
 
@@ -138,18 +156,49 @@ static void test_every_update_moves_to_a_new_entry(void **state)
 	       updates);
 }
 
+/* Set while the BPF reader's thread is inside a run: the writer changes
+ * the element only then, so every change, and every reuse of a pool
+ * entry, happens while a run may hold the entries it replaces. */
+static atomic_bool reader_in_run;
+
 struct swapper {
 	atomic_bool stop;
 	atomic_ulong swaps; /* routing elements replaced */
 	int err; /* of the failed replacement */
 };
 
+/* Writer and BPF reader on CPUs of their own (the first and second this
+ * process may use), so a busy machine cannot serialise them on one CPU,
+ * which would hide what the test looks for. */
+static void pin_to_cpu(int nth)
+{
+	cpu_set_t allowed, set;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
+	    CPU_COUNT(&allowed) < 2)
+		return;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || nth--)
+			continue;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+		return;
+	}
+}
+
 static void *swap_loop(void *arg)
 {
 	struct swapper *sw = arg;
 	struct slotlb_routing r;
 
+	pin_to_cpu(0);
 	while (!atomic_load(&sw->stop)) {
+		if (!atomic_load(&reader_in_run)) {
+			sched_yield();
+			continue;
+		}
 		/* generation 0 would be a reader's "not yet"; start at 1 */
 		element(&r, (uint32_t)atomic_load(&sw->swaps) + 1);
 		sw->err = slotlb_routing_set(lab.lb, APP_WEB4, &r);
@@ -177,8 +226,11 @@ static void *bpf_read_loop(void *arg)
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 	int fd = bpf_program__fd(br->skel->progs.read_routing);
 
+	pin_to_cpu(1);
 	while (!atomic_load(&br->stop)) {
+		atomic_store(&reader_in_run, true);
 		br->err = bpf_prog_test_run_opts(fd, &o);
+		atomic_store(&reader_in_run, false);
 		if (br->err)
 			break;
 		br->runs++;
@@ -303,13 +355,16 @@ static void test_swap_is_atomic(void **state)
 		size_t len;
 		int dep;
 
-		if (t >= HARD_SECONDS || sent >= 2 * MAX_PACKETS ||
+		if (t >= HARD_SECONDS ||
 		    ((t >= MAX_SECONDS || sent >= MAX_PACKETS) &&
-		     atomic_load(&sw.swaps) >= MIN_SWAPS))
+		     atomic_load(&sw.swaps) >= MIN_SWAPS && changes >= 10 &&
+		     __atomic_load_n(&res->replaced_in_run, __ATOMIC_RELAXED) >=
+			     MIN_OVERLAP))
 			break;
-		/* A distinct 5-tuple per packet: 60000 ports per source. */
-		snprintf(src, sizeof(src), "198.18.%lu.%lu",
-			 128 + sent / 60000 / 250, 1 + sent / 60000 % 250);
+		/* A distinct 5-tuple per packet: 60000 ports per source,
+		 * 250 sources, far more than a run sends. */
+		snprintf(src, sizeof(src), "198.18.128.%u",
+			 1 + (unsigned int)(sent / 60000 % 250));
 		s.src = src;
 		s.sport = (uint16_t)(1024 + sent % 60000);
 		s.seed = s.sport;
@@ -359,8 +414,9 @@ static void test_swap_is_atomic(void **state)
 
 	printf("swap: %lu SYNs in %.2f s during %lu swaps: %lu to A, %lu to B, %lu changes of deployment, %lu elsewhere\n",
 	       sent, elapsed, swaps, to_a, to_b, changes, sent - to_a - to_b);
-	printf("swap: BPF reader: %llu elements taken in %lu runs and re-read %llu times while held, %llu generation changes, %llu torn, %llu changed while held, %llu missing\n",
+	printf("swap: BPF reader: %llu elements taken in %lu runs (%llu replaced during a run) and re-read %llu times while held, %llu generation changes, %llu torn, %llu changed while held, %llu missing\n",
 	       (unsigned long long)res->reads, br.runs,
+	       (unsigned long long)res->replaced_in_run,
 	       (unsigned long long)res->rereads,
 	       (unsigned long long)res->generation_changes,
 	       (unsigned long long)res->torn, (unsigned long long)res->changed,
@@ -424,16 +480,184 @@ static void test_swap_is_atomic(void **state)
 		    before[SLOTLB_REASON_FORWARD].packets !=
 	    sent)
 		fail_msg("forward counter does not match the SYNs sent");
-	/* Proof that writer and readers ran at the same time: each reader
-	 * saw many generations go by, the SYNs many changes of deployment. */
+	/* Proof that writer and readers ran at the same time: the BPF
+	 * reader's runs saw elements replaced while they held others, each
+	 * reader saw many generations go by, the SYNs many changes of
+	 * deployment. */
 	if (!to_a || !to_b || changes < 10 || swaps < MIN_SWAPS ||
+	    res->replaced_in_run < MIN_OVERLAP ||
 	    res->generation_changes < 10 || ur[0].generation_changes < 10)
 		fail_msg(
-			"the loops did not interleave (A %lu, B %lu, %lu changes, %lu swaps, BPF reader %llu and routing_get %lu generation changes)",
-			to_a, to_b, changes, swaps,
+			"the loops did not interleave in %.0f s (A %lu, B %lu, %lu changes, %lu swaps, BPF reader %llu replaced during a run, %llu and routing_get %lu generation changes)",
+			elapsed, to_a, to_b, changes, swaps,
+			(unsigned long long)res->replaced_in_run,
 			(unsigned long long)res->generation_changes,
 			ur[0].generation_changes);
 	routing_reader_bpf__destroy(br.skel);
+}
+
+struct hold_writer {
+	atomic_bool stop;
+	atomic_ulong swaps;
+	int err;
+};
+
+static void *hold_write_loop(void *arg)
+{
+	struct hold_writer *hw = arg;
+	struct slotlb_routing r;
+
+	pin_to_cpu(0);
+	while (!atomic_load(&hw->stop)) {
+		element(&r, (uint32_t)atomic_load(&hw->swaps) + 1);
+		hw->err = slotlb_routing_set(lab.lb, APP_WEB4, &r);
+		if (hw->err)
+			break;
+		atomic_fetch_add(&hw->swaps, 1);
+	}
+	return NULL;
+}
+
+struct hold_reader {
+	struct routing_reader_bpf *skel;
+	int err, verdict;
+};
+
+static void *hold_read(void *arg)
+{
+	struct hold_reader *hr = arg;
+	uint8_t frame[64] = {0};
+	struct xdp_md ctx = {.data_end = sizeof(frame)};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = sizeof(frame), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	pin_to_cpu(1);
+	hr->err = bpf_prog_test_run_opts(
+		bpf_program__fd(hr->skel->progs.hold_routing), &o);
+	hr->verdict = (int)o.retval;
+	return NULL;
+}
+
+/* One hold: start hold_routing, wait until it holds, let the running
+ * writer go on until it makes no progress for 300 ms (blocked, as it
+ * must be) or passes bound, end the hold. Updates completed meanwhile. */
+static unsigned long hold_once(struct hold_reader *hr, struct hold_writer *hw,
+			       unsigned long bound)
+{
+	typeof(hr->skel->bss) res = hr->skel->bss;
+	unsigned long first, last;
+	pthread_t reader;
+	double t0, still;
+
+	res->hold_stop = 0;
+	res->hold_state = 0;
+	assert_int_equal(pthread_create(&reader, NULL, hold_read, hr), 0);
+	for (t0 = now_s();
+	     !__atomic_load_n(&res->hold_state, __ATOMIC_ACQUIRE);)
+		if (now_s() - t0 > 5 || hr->err) {
+			res->hold_stop = 1;
+			pthread_join(reader, NULL);
+			fail_msg(
+				"hold_routing did not start (err %d, verdict %d)",
+				hr->err, hr->verdict);
+		}
+	first = last = atomic_load(&hw->swaps);
+	for (still = now_s();; usleep(10000)) {
+		unsigned long n = atomic_load(&hw->swaps);
+
+		if (n != last)
+			still = now_s();
+		last = n;
+		if (n - first > bound || now_s() - still > 0.3 || hw->err ||
+		    __atomic_load_n(&res->hold_state, __ATOMIC_ACQUIRE) != 1)
+			break;
+	}
+	last = atomic_load(&hw->swaps) - first;
+	__atomic_store_n(&res->hold_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(reader, NULL);
+	return last;
+}
+
+/*
+ * While one XDP run holds elements (taking each new one and re-reading
+ * the last 16, as in test_swap_is_atomic), the writer must block: an
+ * entry it replaced may be written again only after every run that could
+ * hold it has ended. Over one run it can complete at most two turns of the pool
+ * (the free entries, and those a grace period already under way when the
+ * run began frees); one more update means some entry was written twice
+ * within the run, i.e. replaced and rewritten while a reader could hold
+ * it. A hold that began with the free list empty sees the writer block
+ * at once, which tests nothing, so up to three holds are made until one
+ * saw 1000 updates.
+ */
+static void test_replaced_entries_wait_for_readers(void **state)
+{
+	const unsigned long bound = 2 * SLOTLB_ROUTING_POOL;
+	struct hold_writer hw = {.stop = false};
+	struct hold_reader hr = {0};
+	unsigned long during = 0;
+	typeof(hr.skel->bss) res;
+	pthread_t writer;
+	int holds;
+
+	(void)state;
+	hr.skel = reader_open();
+	res = hr.skel->bss;
+	assert_int_equal(pthread_create(&writer, NULL, hold_write_loop, &hw),
+			 0);
+	for (holds = 1; holds <= 3; holds++) {
+		/* Let the writer run free first: a grace period that the last
+		 * hold delayed ends only once its CPU passes a quiescent state
+		 * outside any run, so a hold started at once would find the
+		 * writer still blocked. */
+		unsigned long mark = atomic_load(&hw.swaps);
+		double t0 = now_s();
+
+		while (atomic_load(&hw.swaps) < mark + 100 && !hw.err &&
+		       now_s() - t0 < 5)
+			usleep(1000);
+		during = hold_once(&hr, &hw, bound);
+		printf("swap: hold %d: %lu updates completed while one XDP run held elements (bound %lu); it took %llu, re-read them %llu times, %llu torn, %llu changed\n",
+		       holds, during, bound, (unsigned long long)res->reads,
+		       (unsigned long long)res->rereads,
+		       (unsigned long long)res->torn,
+		       (unsigned long long)res->changed);
+		if (hr.err || hr.verdict != XDP_PASS || hw.err || res->torn ||
+		    res->changed || during > bound || during >= 1000)
+			break;
+	}
+	atomic_store(&hw.stop, true);
+	pthread_join(writer, NULL);
+
+	if (hr.err || hr.verdict != XDP_PASS)
+		fail_msg("hold_routing: test_run %d, verdict %d", hr.err,
+			 hr.verdict);
+	if (hw.err)
+		fail_msg("routing_set: %s", strerror(-hw.err));
+	if (res->torn || res->changed) {
+		const struct reader_bad *b =
+			res->changed ? &res->first_changed : &res->first_torn;
+		char what[96] = "written whole";
+
+		if (b->slot < SLOTLB_MAX_SLOTS)
+			snprintf(
+				what, sizeof(what),
+				"torn: slot %u holds deployment %u previous %u",
+				b->slot, b->deployment, b->previous);
+		fail_msg(
+			"an element one XDP run held changed under it while the writer went on: pool entry %u, taken as generation %u, read as generation %u (%s)",
+			b->index, b->held_generation, b->generation, what);
+	}
+	if (during > bound)
+		fail_msg(
+			"%lu routing updates completed while one XDP run held an element; at most %lu can without rewriting an entry a reader may hold (no grace period waited for)",
+			during, bound);
+	if (during < 1000)
+		fail_msg(
+			"the writer made only %lu updates during each of 3 holds: nothing was tested",
+			during);
+	routing_reader_bpf__destroy(hr.skel);
 }
 
 static int group_setup(void **state)
@@ -465,6 +689,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_update_moves_to_a_new_entry),
 		cmocka_unit_test(test_swap_is_atomic),
+		cmocka_unit_test(test_replaced_entries_wait_for_readers),
 	};
 	int rc = lab_enter_netns();
 
