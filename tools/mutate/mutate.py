@@ -204,6 +204,10 @@ def stop(proc):
 FAIL_LINES = (re.compile(r"^(not ok - |ERROR: )"),
               re.compile(r"^(FAIL: |Error: |error: |.*: error: |"
                          r"\[  FAILED  \] )"))
+# cmocka's assert_*: "[  ERROR   ] --- 0x2 != 0x3", then the place.
+CMOCKA_ASSERT = re.compile(r"^\[  ERROR   \] --- ([^[].*)$")
+CMOCKA_LINE = re.compile(r"^\[   LINE   \] --- (\S+): error")
+CMOCKA_RUN = re.compile(r"^\[ RUN      \] (\S+)")
 
 
 def first_failure(log, start):
@@ -214,10 +218,22 @@ def first_failure(log, start):
         lines = [line.rstrip() for line in
                  f.read().decode(errors="replace").split("\n")]
     lines = [line for line in lines if line and not line.startswith("$ ")]
-    for pattern in FAIL_LINES:
-        for line in lines:
-            if pattern.match(line):
-                return line
+    test = "?"
+    for i, line in enumerate(lines):
+        run = CMOCKA_RUN.match(line)
+        if run:
+            test = run.group(1)
+        if FAIL_LINES[0].match(line):
+            return line
+        failed = CMOCKA_ASSERT.match(line)
+        if failed:
+            where = CMOCKA_LINE.match(lines[i + 1]) if i + 1 < len(
+                lines) else None
+            return "%s (%s): %s" % (test, where.group(1) if where else "?",
+                                    failed.group(1))
+    for line in lines:
+        if FAIL_LINES[1].match(line):
+            return line
     return lines[-1] if lines else ""
 
 
