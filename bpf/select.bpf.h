@@ -10,7 +10,16 @@
 #include "maps.bpf.h"
 #include "parse.bpf.h"
 
-#define HASH_SEED 0x5107b1a5
+/* The install's Maglev hash seed (settings map): per install, so a
+ * client cannot compute which backend its flows land on, and the same on
+ * every node of a fleet, so they choose alike. */
+static __always_inline __u32 hash_seed(void)
+{
+	__u32 zero = 0;
+	struct slotlb_settings *s = bpf_map_lookup_elem(&settings, &zero);
+
+	return s ? s->hash_seed : 0;
+}
 
 static __always_inline __u32 rotl32(__u32 x, int r)
 {
@@ -18,7 +27,8 @@ static __always_inline __u32 rotl32(__u32 x, int r)
 }
 
 /* Murmur3-style word mixing: cheap, well spread, and the same on every
- * node, so two slotlb nodes with one state choose the same backend. */
+ * node given the same seed, so two slotlb nodes with one state choose
+ * the same backend. */
 static __always_inline __u32 hash_word(__u32 h, __u32 w)
 {
 	w *= 0xcc9e2d51;
@@ -41,7 +51,7 @@ static __always_inline __u32 hash_final(__u32 h)
 
 static __always_inline __u32 flow_hash(const struct slotlb_flow_key *k)
 {
-	__u32 h = HASH_SEED;
+	__u32 h = hash_seed();
 
 	h = hash_word(h, k->src[0]);
 	h = hash_word(h, k->dst[0]);

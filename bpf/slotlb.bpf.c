@@ -8,186 +8,83 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.bpf.h"
 #include "parse.bpf.h"
-#include "flow.bpf.h"
-#include "select.bpf.h"
-#include "nat.bpf.h"
+#include "forward.bpf.h"
+#include "icmp_error.bpf.h"
+#include "frag.bpf.h"
 #include "stats.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Send a packet of a pinned flow on: rewrite, route, count. */
-static __always_inline __u32 forward_flow(struct xdp_md *ctx,
-					  const struct packet *pkt,
-					  struct slotlb_flow *flow,
-					  enum nat_side side, bool new_flow,
-					  __u64 now, __u32 *ifindex)
+static __always_inline __u32 process(struct xdp_md *ctx, struct run *r)
 {
-	int rc;
-
-	rc = nat_rewrite(ctx, pkt, flow->addr, flow->port, side);
-	if (rc < 0)
-		return -rc;
-	count_flow(flow, pkt->len, new_flow);
-	if (!flow->nh_ifindex || now - flow->nh_time_ns > nexthop_ttl_ns) {
-		rc = nexthop_lookup(ctx, pkt->key.family, flow, now);
-		if (rc < 0)
-			return -rc;
-	}
-	rc = nexthop_apply(ctx, pkt->key.family, flow);
-	if (rc < 0)
-		return -rc;
-	*ifindex = flow->nh_ifindex;
-	return side == NAT_SRC ? SLOTLB_REASON_REPLY : SLOTLB_REASON_FORWARD;
-}
-
-/* First packet of a flow to an endpoint: choose and pin a backend. The
- * entries are written after the packet is routed, so the forward entry
- * starts with its next hop cached, but before it leaves, so no reply can
- * beat them. */
-static __always_inline __u32 new_flow(struct xdp_md *ctx,
-				      const struct packet *pkt,
-				      const struct slotlb_endpoint *ep,
-				      __u64 now, __u32 *ifindex)
-{
-	struct slotlb_flow fwd = {
-		.direction = SLOTLB_FLOW_FORWARD,
-		.endpoint_id = ep->endpoint_id,
-		.last_seen_ns = now,
-	};
-	const struct slotlb_backend *be;
-	__u32 reason;
-	int rc;
-
-	fwd.deployment_id = slot_deployment(ep);
-	if (!fwd.deployment_id)
-		return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
-	fwd.backend_id = ring_backend(fwd.deployment_id, pkt->key.family,
-				      flow_hash(&pkt->key));
-	be = bpf_map_lookup_elem(&backends, &fwd.backend_id);
-	if (!fwd.backend_id || !be || be->family != pkt->key.family)
-		return SLOTLB_REASON_DROP_NO_BACKEND;
-	__builtin_memcpy(fwd.addr, be->addr, sizeof(fwd.addr));
-	fwd.port = be->port;
-
-	reason = forward_flow(ctx, pkt, &fwd, NAT_DST, true, now, ifindex);
-	rc = flow_create(pkt, &fwd);
-	if (rc < 0)
-		return -rc;
-	if (reason == SLOTLB_REASON_FORWARD && pkt->key.proto == IPPROTO_TCP &&
-	    !tcp_is_syn(pkt))
-		reason = SLOTLB_REASON_FORWARD_NONSYN;
-	return reason;
-}
-
-static __always_inline __u32 to_endpoint(struct xdp_md *ctx,
-					 const struct packet *pkt,
-					 const struct slotlb_endpoint *ep,
-					 __u32 *ifindex)
-{
-	struct slotlb_flow *flow;
-	__u64 now;
-
-	if (pkt->ttl <= 1)
-		return SLOTLB_REASON_PASS_TTL;
-	now = bpf_ktime_get_coarse_ns();
-
-	flow = bpf_map_lookup_elem(&flows, &pkt->key);
-	if (flow && flow->direction == SLOTLB_FLOW_FORWARD) {
-		if (!flow_restarts(flow, pkt, now)) {
-			flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-			return forward_flow(ctx, pkt, flow, NAT_DST, false, now,
-					    ifindex);
-		}
-		flow_forget_reply(pkt, flow);
-	}
-	if (pkt->key.proto == IPPROTO_TCP && !tcp_is_syn(pkt) &&
-	    nonsyn_policy == SLOTLB_NONSYN_DROP)
-		return SLOTLB_REASON_DROP_NONSYN_MISS;
-	return new_flow(ctx, pkt, ep, now, ifindex);
-}
-
-/* May this packet belong to a tracked flow although it is not for an
- * endpoint? Replies come from backends; a pinned flow whose endpoint was
- * deleted still goes to an endpoint address. Everything else is the
- * host's own traffic and skips the (large, cache-cold) flow table. */
-static __always_inline bool maybe_tracked(const struct packet *pkt)
-{
-	struct slotlb_addr_key key = {
-		.family = pkt->key.family,
-	};
-
-	__builtin_memcpy(key.addr, pkt->key.src, sizeof(key.addr));
-	if (bpf_map_lookup_elem(&backend_addrs, &key))
-		return true;
-	return is_endpoint_addr(pkt->key.dst, pkt->key.family);
-}
-
-/* Not for an endpoint: a reply of a tracked flow, a pinned flow whose
- * endpoint has since been deleted, or none of our business. */
-static __always_inline __u32 not_to_endpoint(struct xdp_md *ctx,
-					     const struct packet *pkt,
-					     __u32 *ifindex)
-{
-	struct slotlb_flow *flow;
-	__u64 now;
-
-	if (!maybe_tracked(pkt))
-		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
-	flow = bpf_map_lookup_elem(&flows, &pkt->key);
-	if (!flow)
-		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
-	if (pkt->ttl <= 1)
-		return SLOTLB_REASON_PASS_TTL;
-	now = bpf_ktime_get_coarse_ns();
-
-	if (flow->direction == SLOTLB_FLOW_REPLY) {
-		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_BACKEND);
-		flow_mark_from_reply(pkt, flow, now);
-		return forward_flow(ctx, pkt, flow, NAT_SRC, false, now,
-				    ifindex);
-	}
-	flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-	return forward_flow(ctx, pkt, flow, NAT_DST, false, now, ifindex);
-}
-
-static __always_inline __u32 process(struct xdp_md *ctx, struct packet *pkt,
-				     __u32 *ifindex)
-{
-	struct slotlb_endpoint_key ek = {};
+	struct packet *pkt = &r->pkt;
+	struct slotlb_endpoint_key *ek = &r->ek;
 	struct slotlb_endpoint *ep;
+	__u32 reason;
 	int rc;
 
 	rc = parse_packet(ctx, pkt);
 	if (rc < 0)
 		return -rc;
+	r->role = iface_role(ctx->ingress_ifindex);
+	if (pkt->frag == FRAG_LATER)
+		return frag_later(ctx, r);
+	if (is_icmp(pkt))
+		return icmp_in(ctx, r);
 
-	__builtin_memcpy(ek.addr, pkt->key.dst, sizeof(ek.addr));
-	ek.port = pkt->key.dport;
-	ek.proto = pkt->key.proto;
-	ek.family = pkt->key.family;
-	ep = bpf_map_lookup_elem(&endpoints, &ek);
-	if (ep)
-		return to_endpoint(ctx, pkt, ep, ifindex);
-	return not_to_endpoint(ctx, pkt, ifindex);
+	__builtin_memcpy(ek->addr, pkt->key.dst, sizeof(ek->addr));
+	ek->port = pkt->key.dport;
+	ek->proto = pkt->key.proto;
+	ek->family = pkt->key.family;
+	ep = bpf_map_lookup_elem(&endpoints, ek);
+	if (ep) {
+		r->ep = *ep;
+		reason = to_endpoint(ctx, r);
+	} else {
+		reason = not_to_endpoint(ctx, r);
+	}
+	if (pkt->frag == FRAG_FIRST)
+		frag_first(r, reason);
+	return reason;
 }
 
 SEC("xdp")
 int slotlb_xdp(struct xdp_md *ctx)
 {
-	struct packet pkt = {};
-	__u32 ifindex = 0;
-	__u32 reason;
+	struct scratch *s;
+	struct run *r;
+	__u32 zero = 0, depth, reason, ifindex;
 
-	reason = process(ctx, &pkt, &ifindex);
-	count_reason(reason, pkt.len);
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return XDP_ABORTED;
+	depth = s->depth;
+	if (depth >= RUN_DEPTH) {
+		count_reason(SLOTLB_REASON_DROP_FLOW_TABLE,
+			     ctx->data_end - ctx->data);
+		return XDP_DROP;
+	}
+	s->depth = depth + 1;
+	r = &s->runs[depth];
+	__builtin_memset(&r->pkt, 0, sizeof(r->pkt));
+	r->out.ifindex = 0;
+	reason = process(ctx, r);
+	ifindex = r->out.ifindex;
+	count_reason(reason, r->pkt.len);
+	s->depth = depth;
 
 	switch (reason) {
 	case SLOTLB_REASON_FORWARD:
 	case SLOTLB_REASON_REPLY:
 	case SLOTLB_REASON_FORWARD_NONSYN:
+	case SLOTLB_REASON_FORWARD_ICMP:
+	case SLOTLB_REASON_REPLY_ICMP:
 		if (ifindex == ctx->ingress_ifindex)
 			return XDP_TX;
 		return bpf_redirect(ifindex, 0);
+	case SLOTLB_REASON_TX_ECHO:
+	case SLOTLB_REASON_TX_FRAG_NEEDED:
+		return XDP_TX;
 	case SLOTLB_REASON_PASS_NOT_IP:
 	case SLOTLB_REASON_PASS_NOT_ENDPOINT:
 	case SLOTLB_REASON_PASS_NO_NEIGH:
@@ -197,4 +94,20 @@ int slotlb_xdp(struct xdp_md *ctx)
 	default:
 		return XDP_DROP;
 	}
+}
+
+/* The program's clock for libslotlb (BPF_PROG_TEST_RUN): flow times are
+ * jiffies, which userspace cannot read otherwise. */
+struct slotlb_clock_args {
+	__u64 jiffies;
+	__u32 hz;
+	__u32 pad;
+};
+
+SEC("syscall")
+int slotlb_clock(struct slotlb_clock_args *args)
+{
+	args->jiffies = bpf_jiffies64();
+	args->hz = CONFIG_HZ;
+	return 0;
 }

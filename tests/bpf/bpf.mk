@@ -8,8 +8,9 @@
 BPF_TEST_DIR := $(BUILD)/tests/bpf
 BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
-BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o
-BPF_TEST_HDRS := tests/bpf/lab.h tests/bpf/pkt.h user/lib/slotlb.h \
+BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
+		 $(BPF_TEST_DIR)/conv.o
+BPF_TEST_HDRS := tests/bpf/lab.h tests/bpf/pkt.h tests/bpf/conv.h user/lib/slotlb.h \
 		 include/slotlb/abi.h
 
 # Packet tables override a macro's default fields in designated

@@ -340,6 +340,16 @@ int lab_open(struct lab *lab, const char *tag, const struct slotlb_opts *opts,
 			strerror(-err));
 		return err;
 	}
+	/* The interfaces' roles, as an attach would set them. */
+	err = slotlb_iface_set(lab->lb, lab_pub_ifindex, SLOTLB_ROLE_PUBLIC);
+	if (!err)
+		err = slotlb_iface_set(lab->lb, lab_back_ifindex,
+				       SLOTLB_ROLE_BACKEND);
+	if (err) {
+		fprintf(stderr, "Error: lab: interface roles: %s\n",
+			strerror(-err));
+		return err;
+	}
 	if (populate_maps) {
 		err = populate(lab);
 		if (err)
@@ -362,21 +372,37 @@ void lab_close(struct lab *lab)
 	forget(lab->pin_root);
 }
 
-void lab_route(struct lab *lab, uint32_t app, uint32_t dep)
+/* Slot 0's deployment per app, for the previous one of the next change
+ * (as slotlbd records it). */
+static uint32_t routed[8];
+
+void lab_route_prev(struct lab *lab, uint32_t app, uint32_t dep, uint32_t prev)
 {
 	static uint32_t generation;
 	struct slotlb_routing r = {};
 	int err;
 
 	r.deployment[0] = dep;
+	r.previous[0] = prev;
 	r.generation = ++generation;
 	err = slotlb_routing_set(lab->lb, app, &r);
 	if (err)
 		fail_msg("routing_set app %u: %s", app, strerror(-err));
+	if (app < sizeof(routed) / sizeof(routed[0]))
+		routed[app] = dep;
+}
+
+void lab_route(struct lab *lab, uint32_t app, uint32_t dep)
+{
+	uint32_t prev =
+		app < sizeof(routed) / sizeof(routed[0]) ? routed[app] : 0;
+
+	lab_route_prev(lab, app, dep, prev != dep ? prev : 0);
 }
 
 void lab_route_default(struct lab *lab)
 {
+	memset(routed, 0, sizeof(routed));
 	lab_route(lab, APP_WEB4, DEP_A4);
 	lab_route(lab, APP_WEB6, DEP_A6);
 	lab_route(lab, APP_NONEIGH, DEP_NONEIGH);

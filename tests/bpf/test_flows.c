@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include "lab.h"
+#include "conv.h"
 
 static struct lab lab;
 static unsigned int cases_run;
@@ -371,67 +372,68 @@ static void test_udp_idle_timeout_reselects(void **state)
 }
 
 struct find_ctx {
-	struct slotlb_flow_key fwd, rev;
-	bool fwd_found, rev_found;
+	const struct flow *f;
+	bool established, half_open;
 };
 
-static int find_cb(const struct slotlb_flow_key *k,
-		   const struct slotlb_flow *fl, void *ctx)
+static int find_cb(const struct slotlb_flow_info *fl, void *ctx)
 {
 	struct find_ctx *c = ctx;
+	const struct pkt_spec *s = &c->f->c;
+	uint8_t a[16];
 
-	(void)fl;
-	if (!memcmp(k, &c->fwd, sizeof(*k)))
-		c->fwd_found = true;
-	if (!memcmp(k, &c->rev, sizeof(*k)))
-		c->rev_found = true;
+	if (fl->family != s->family || fl->proto != s->proto ||
+	    ntohs(fl->client_port) != s->sport ||
+	    ntohs(fl->endpoint_port) != s->dport)
+		return 0;
+	pkt_addr(s->family, s->src, a);
+	if (memcmp(fl->client, a, s->family == AF_INET ? 4 : 16))
+		return 0;
+	pkt_addr(s->family, s->dst, a);
+	if (memcmp(fl->endpoint, a, s->family == AF_INET ? 4 : 16))
+		return 0;
+	if (fl->stage == SLOTLB_STAGE_ESTABLISHED)
+		c->established = true;
+	else
+		c->half_open = true;
 	return 0;
 }
 
-/* Are the forward and reply entries of f in the flow table? */
-static void entries_of(const struct flow *f, bool *fwd, bool *rev)
+/* Is f in the established stage (the GC's), the half-open one? */
+static void entries_of(const struct flow *f, bool *established, bool *half_open)
 {
-	struct find_ctx c = {0};
-	uint8_t a[16];
+	struct find_ctx c = {.f = f};
 
-	pkt_addr(f->c.family, f->c.src, a);
-	memcpy(c.fwd.src, a, 16);
-	memcpy(c.rev.dst, a, 16);
-	pkt_addr(f->c.family, f->c.dst, a);
-	memcpy(c.fwd.dst, a, 16);
-	pkt_addr(f->be->family, f->be->addr, a);
-	memcpy(c.rev.src, a, 16);
-	c.fwd.sport = c.rev.dport = htons(f->c.sport);
-	c.fwd.dport = htons(f->c.dport);
-	c.rev.sport = htons(f->be->port);
-	c.fwd.proto = c.rev.proto = f->c.proto;
-	c.fwd.family = c.rev.family = (uint8_t)f->c.family;
 	assert_int_equal(slotlb_flows_foreach(lab.lb, find_cb, &c), 0);
-	*fwd = c.fwd_found;
-	*rev = c.rev_found;
+	*established = c.established;
+	if (half_open)
+		*half_open = c.half_open;
 }
 
-static void expect_entries(const struct flow *f, bool present, const char *desc)
+static void expect_established(const struct flow *f, bool present,
+			       const char *desc)
 {
-	bool fwd, rev;
+	bool est;
 
-	entries_of(f, &fwd, &rev);
-	if (fwd != present || rev != present)
-		fail_msg("%s: forward entry %s, reply entry %s; want both %s",
-			 desc, fwd ? "present" : "gone",
-			 rev ? "present" : "gone",
+	entries_of(f, &est, NULL);
+	if (est != present)
+		fail_msg("%s: established entry %s, want %s", desc,
+			 est ? "present" : "gone",
 			 present ? "present" : "gone");
 }
 
-/* A closed flow restarted by a new SYN on another backend must not leave
- * the old backend's reply entry behind to rewrite stray packets. */
-static void test_restart_forgets_old_reply(void **state)
+/* A flow restarted by a new SYN on another backend: a stray packet
+ * from the old backend must never leave un-NATed (it carries the old
+ * backend's address), and the client's flow stays on the new one. */
+static void test_restart_never_leaks_old_backend(void **state)
 {
 	const struct pkt_spec specs[] = {TCP4(), TCP6()};
 	const struct lab_backend *be;
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	struct pkt_spec r;
 	struct flow f;
-	bool fwd, rev;
-	size_t i;
+	size_t i, len;
 
 	(void)state;
 	for (i = 0; i < 2; i++) {
@@ -445,43 +447,73 @@ static void test_restart_forgets_old_reply(void **state)
 		be = client_expect(&lab, &f, F_SYN, dep_b(&specs[i]),
 				   SLOTLB_REASON_FORWARD, "restart: new SYN");
 		assert_ptr_not_equal(be, f.be);
-		entries_of(&f, &fwd, &rev);
-		if (!fwd || rev)
-			fail_msg("restart: forward entry %s, old backend's "
-				 "reply entry %s; want present, gone",
-				 fwd ? "present" : "gone",
-				 rev ? "present" : "gone");
+		/* The old backend, late. */
+		memset(&r, 0, sizeof(r));
+		r.family = f.c.family;
+		r.proto = IPPROTO_TCP;
+		r.src = f.be->addr;
+		r.sport = f.be->port;
+		r.dst = f.c.src;
+		r.dport = f.c.sport;
+		r.flags = F_ACK;
+		r.smac = f.be->mac;
+		r.dmac = lab_back_mac;
+		len = pkt_build(in, &r);
+		lab_run(&lab, lab_back_ifindex, in, len, &out);
+		if (out.verdict == XDP_PASS && out.len == len &&
+		    !memcmp(out.data, in, len))
+			fail_msg("restart: the old backend's late packet left "
+				 "un-NATed");
+		if (out.verdict == XDP_REDIRECT || out.verdict == XDP_TX)
+			assert_replied("restart: old backend's late packet",
+				       &out, &r, f.c.dst, f.c.dport);
+		f.be = be;
+		client_expect(&lab, &f, F_ACK, dep_b(&specs[i]),
+			      SLOTLB_REASON_FORWARD,
+			      "restart: the client stays on the new backend");
 	}
+}
+
+/* A UDP flow answered by its backend (established). */
+static void udp_established(struct flow *f, const struct pkt_spec *spec,
+			    uint32_t dep, const char *desc)
+{
+	flow_open(f, spec, dep, desc);
+	backend_send(&lab, f, 0, desc);
 }
 
 static void test_gc_removes_closed_and_idle_flows(void **state)
 {
-	struct flow closed, open, udp;
+	struct conv closed, open;
+	struct flow udp, cf, of;
 	int removed;
 
 	(void)state;
-	flow_open(&closed, &(struct pkt_spec)TCP4(), DEP_A4, "GC closed");
-	client_expect(&lab, &closed, F_FIN | F_ACK, DEP_A4,
-		      SLOTLB_REASON_FORWARD, "GC closed: FIN");
-	backend_send(&lab, &closed, F_FIN | F_ACK, "GC closed: FIN back");
-	flow_open(&open, &(struct pkt_spec)TCP6(), DEP_A6, "GC open");
-	backend_send(&lab, &open, F_SYN | F_ACK, "GC open: SYN-ACK");
-	flow_open(&udp, &(struct pkt_spec)UDP4(), DEP_A4, "GC UDP");
+	conv_init(&closed, &lab, &(struct pkt_spec)TCP4());
+	conv_open(&closed, DEP_A4, "GC closed");
+	conv_expect_client(&closed, F_FIN | F_ACK, 0, "GC closed: FIN");
+	conv_expect_backend(&closed, F_FIN | F_ACK, 0, "GC closed: FIN back");
+	conv_expect_client(&closed, F_ACK, 0, "GC closed: last ACK");
+	conv_init(&open, &lab, &(struct pkt_spec)TCP6());
+	conv_open(&open, DEP_A6, "GC open");
+	udp_established(&udp, &(struct pkt_spec)UDP4(), DEP_A4, "GC UDP");
+	cf.c = closed.c;
+	of.c = open.c;
 
 	removed = slotlb_flows_gc(lab.lb);
 	assert_true(removed >= 0);
-	expect_entries(&closed, true, "closed flow within its linger");
-	expect_entries(&open, true, "open flow");
-	expect_entries(&udp, true, "UDP flow within its timeout");
+	expect_established(&cf, true, "closed flow within its linger");
+	expect_established(&of, true, "open flow");
+	expect_established(&udp, true, "UDP flow within its timeout");
 
 	usleep(IDLE_US);
 	removed = slotlb_flows_gc(lab.lb);
-	if (removed < 4)
-		fail_msg("GC removed %d entries, want at least 4", removed);
-	expect_entries(&closed, false, "closed flow past its linger");
-	expect_entries(&open, true, "open flow after GC");
-	expect_entries(&udp, false, "UDP flow past its timeout");
-	printf("gc: removed %d entries\n", removed);
+	if (removed < 2)
+		fail_msg("GC removed %d flows, want at least 2", removed);
+	expect_established(&cf, false, "closed flow past its linger");
+	expect_established(&of, true, "open flow after GC");
+	expect_established(&udp, false, "UDP flow past its timeout");
+	printf("gc: removed %d flows\n", removed);
 }
 
 static void expect_counts(uint64_t c4, uint64_t d4, const char *desc)
@@ -662,7 +694,7 @@ int main(void)
 		T(test_nonsyn_miss_hash_policy),
 		T(test_nonsyn_miss_drop_policy),
 		T(test_closed_flow_reselects),
-		T(test_restart_forgets_old_reply),
+		T(test_restart_never_leaks_old_backend),
 		T(test_udp_idle_timeout_reselects),
 		T(test_gc_removes_closed_and_idle_flows),
 		T(test_count_by_deployment),
