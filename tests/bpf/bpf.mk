@@ -6,7 +6,9 @@
 # lab.o and pkt.o are the shared lab and packet builder.
 
 BPF_TEST_DIR := $(BUILD)/tests/bpf
-BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity
+BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity \
+		  test_spoof test_flood test_lifecycle test_icmp test_frag \
+		  test_chance test_counters
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
 BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
 		 $(BPF_TEST_DIR)/conv.o
