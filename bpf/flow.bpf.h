@@ -393,6 +393,8 @@ struct promotion {
 
 /* Working memory of flow_promote (the program's scratch, not stack). */
 struct promote_buf {
+	struct slotlb_flow_key rk; /* the flow's reply 5-tuple */
+	struct slotlb_flow_key holder; /* whose reply mapping rk is */
 	struct slotlb_flow_key k6;
 	struct slotlb_flow4_key k4;
 	struct slotlb_flow6 v6; /* also holds the IPv4 value's state */
@@ -421,13 +423,43 @@ static __always_inline void state_init(struct slotlb_flow_state *s,
 	}
 }
 
+/* Does an established flow of another endpoint (or port) hold the
+ * reply 5-tuple of t toward this backend? A closed or superseded one
+ * gives it up (its mapping goes); a live one keeps it: the backend
+ * sees one connection where the clients have two. */
+static __always_inline bool reply_held(const struct slotlb_flow_key *t,
+				       const __be32 *backend,
+				       __be16 backend_port,
+				       struct promote_buf *b)
+{
+	struct flow_ref ref;
+	__u32 state;
+
+	reply_key_of(&b->rk, t, backend, backend_port);
+	if (reply_lookup(&b->rk, &b->holder, &ref))
+		return false;
+	if (b->holder.dport == t->dport &&
+	    addr_eq(b->holder.dst, t->dst, t->family))
+		return false;
+	state = ref.st->state;
+	if (!(state & SLOTLB_FLOW_SUPERSEDED) && !flow_closed(state))
+		return true;
+	reply_map_forget(&b->holder, backend, backend_port);
+	return false;
+}
+
 /*
  * Write a verified flow into the established stage: its reply mapping
  * first, so no reply can outrun it, then the entry (replacing a closed
  * or superseded one of the same 5-tuple, whose reply mapping goes if it
- * named another backend). 0, or -1 when there is no room (counted; the
- * flow stays half-open). A global function: verified once.
+ * named another backend). 0; PROMOTE_FULL when there is no room
+ * (counted; the flow stays half-open); PROMOTE_HELD when a live flow of
+ * another endpoint holds the reply 5-tuple (the flow is refused, never
+ * overwrites it). A global function: verified once.
  */
+#define PROMOTE_FULL 1
+#define PROMOTE_HELD 2
+
 __noinline int flow_promote(const struct slotlb_flow_key *t,
 			    const struct addr16 *backend_addr,
 			    __u32 backend_port16, const struct promotion *p,
@@ -442,8 +474,10 @@ __noinline int flow_promote(const struct slotlb_flow_key *t,
 	int rc;
 
 	if (!t || !backend_addr || !p || !b)
-		return -1;
+		return PROMOTE_FULL;
 	backend = backend_addr->a;
+	if (reply_held(t, backend, backend_port, b))
+		return PROMOTE_HELD;
 	if (!established_lookup(t, &old)) {
 		if (backend_is(&old, backend, backend_port, t->family)) {
 			same = true;
@@ -462,7 +496,7 @@ __noinline int flow_promote(const struct slotlb_flow_key *t,
 		  : reply_map_add(t, backend, backend_port);
 	if (rc) {
 		count_event(SLOTLB_EVENT_INDEX_FULL);
-		return -1;
+		return PROMOTE_FULL;
 	}
 	if (t->family == AF_INET) {
 		b->k4.client = t->src[0];
@@ -494,7 +528,7 @@ __noinline int flow_promote(const struct slotlb_flow_key *t,
 		if (wrote)
 			reply_map_forget(t, backend, backend_port);
 		count_event(SLOTLB_EVENT_TABLE_FULL);
-		return -1;
+		return PROMOTE_FULL;
 	}
 	if (had_old)
 		reply_map_forget(t, b->old_backend, old_port);

@@ -204,21 +204,28 @@ static __always_inline void new_promotion(struct promotion *p,
 /*
  * Promote a half-open flow once; concurrent packets of the same flow on
  * other CPUs see PROMOTED and leave it. On no room the flow stays here,
- * VERIFIED, and tries again on a later packet.
+ * VERIFIED, and tries again on a later packet. When a live flow of
+ * another endpoint holds its reply 5-tuple the packet is dropped
+ * (-DROP_REPLY_COLLISION) and the flow stays unverified.
  */
-static __always_inline void
+static __always_inline int
 new_promote(struct slotlb_flow_new *h, const struct slotlb_flow_key *t,
 	    const __be32 *backend, __be16 backend_port,
 	    const struct promotion *p, struct promote_buf *b)
 {
+	int rc;
+
 	if (__sync_fetch_and_or(&h->state, SLOTLB_FLOW_PROMOTED) &
 	    SLOTLB_FLOW_PROMOTED)
-		return;
-	if (flow_promote(t, (const struct addr16 *)backend, backend_port, p,
-			 b)) {
+		return 0;
+	rc = flow_promote(t, (const struct addr16 *)backend, backend_port, p,
+			  b);
+	if (!rc)
+		return 0;
+	if (rc == PROMOTE_FULL)
 		state_set(&h->state, SLOTLB_FLOW_VERIFIED);
-		state_clear(&h->state, SLOTLB_FLOW_PROMOTED);
-	}
+	state_clear(&h->state, SLOTLB_FLOW_PROMOTED);
+	return rc == PROMOTE_HELD ? -SLOTLB_REASON_DROP_REPLY_COLLISION : 0;
 }
 
 #endif /* SLOTLB_FLOW_NEW_BPF_H */

@@ -51,7 +51,6 @@ struct run {
 	struct choice prev; /* of its previous deployment */
 	struct promotion promo;
 	struct promote_buf buf;
-	struct slotlb_flow_key t2; /* another flow's tuple (reply_taken) */
 	struct packet inner; /* an ICMP error's flow as its client sends */
 	struct quoted quoted; /* what an ICMP error quotes */
 };
@@ -106,22 +105,6 @@ static __always_inline bool is_backend_addr(const __be32 *addr, __u8 family)
 	return bpf_map_lookup_elem(&backend_addrs, &key) != NULL;
 }
 
-/* Does an established flow of another endpoint hold the reply 5-tuple
- * of this client packet toward c? Then the backend would see one
- * connection where the clients have two. */
-static __always_inline bool reply_taken(struct run *r, const struct choice *c)
-{
-	const struct packet *pkt = &r->pkt;
-	struct slotlb_flow_key *rk = &r->quoted.key;
-	struct flow_ref ref;
-
-	new_key(rk, pkt, c);
-	if (reply_lookup(rk, &r->t2, &ref))
-		return false;
-	return r->t2.dport != pkt->key.dport ||
-	       !addr_eq(r->t2.dst, pkt->key.dst, pkt->key.family);
-}
-
 /* Build "too big" from the endpoint's address (icmp.bpf.h); a global
  * function, so its checksum loop is verified once. */
 __noinline int icmp_too_big_from(struct xdp_md *ctx, struct run *r,
@@ -169,6 +152,9 @@ static __always_inline __u32 send_flow(struct xdp_md *ctx, struct run *r,
 		return -rc;
 	count_flow(ids, pkt->len, new_flow);
 	out->ifindex = nh->ifindex;
+	if (pkt->frag != FRAG_FIRST)
+		return reason;
+	/* What the datagram's later fragments must get (frag_first). */
 	out->side = side == NAT_DST ? SLOTLB_FRAG_DST : SLOTLB_FRAG_SRC;
 	out->addr[0] = addr[0];
 	if (pkt->key.family == AF_INET6)
@@ -227,12 +213,21 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 		if (rc < 0)
 			return -rc;
 	}
-	/* Once a second: note the client is alive, and put back a lost
-	 * reply mapping before a reply could miss it. */
+	/* Once a second: note the client is alive. A client that kept
+	 * sending while nothing came back from its backend for longer than
+	 * a next-hop refresh may have lost its reply mapping (its replies
+	 * would pass untranslated): put it back. Sparse flows, idle since
+	 * their last packet, skip the check (its cost is two random reads
+	 * of the index). */
 	if (clock_after(r->now, st->seen_client, clock_secs(1))) {
+		bool active =
+			!clock_after(r->now, st->seen_client, clock_secs(2));
+
 		st->seen_client = r->now;
-		reply_map_check(t, (const struct addr16 *)ref->backend,
-				st->backend_port);
+		if (active && clock_after(r->now, st->seen_backend,
+					  clock_secs(2) + nexthop_ttl()))
+			reply_map_check(t, (const struct addr16 *)ref->backend,
+					st->backend_port);
 	}
 	rc = nexthop_to_backend(ctx, pkt, st->backend_id, ref->backend, r->now,
 				&nh);
@@ -240,45 +235,75 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 			 rc, &ids, false, SLOTLB_REASON_FORWARD, pkt->key.dst);
 }
 
-/* A client's SYN: a new half-open entry, or the one of a handshake that
- * crossed a swap (a retransmitted SYN goes where the first one went). */
+/* The backend of an established flow as a choice. */
+static __always_inline void
+choice_of_flow(struct choice *c, const struct flow_ref *ref, __u8 family)
+{
+	c->deployment_id = ref->st->deployment_id;
+	c->backend_id = ref->st->backend_id;
+	c->port = ref->st->backend_port;
+	c->addr[0] = ref->backend[0];
+	c->addr[1] = 0;
+	c->addr[2] = 0;
+	c->addr[3] = 0;
+	if (family == AF_INET6)
+		__builtin_memcpy(c->addr, ref->backend, 16);
+}
+
+/*
+ * A client's SYN: a new half-open entry (a retransmitted SYN keeps its
+ * entry). On the 5-tuple of a live established flow it goes to that
+ * flow's backend, which decides: it answers a challenge ACK if the
+ * connection is alive there, or a SYN-ACK whose handshake then replaces
+ * the entry; sending it to a new deployment's backend instead would let
+ * a spoofed SYN after a swap open a second connection for a pinned
+ * 5-tuple. Otherwise the slot's deployment chooses. One lookup (a miss,
+ * usually) and one insert; the reply 5-tuple is checked at promotion,
+ * where its mapping is written.
+ */
 __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 {
 	const struct packet *pkt;
-	__u32 hash, cur, prev;
-	struct slotlb_flow_new *h;
+	struct flow_ref ref;
 	struct choice *c;
+	__u32 cur, state;
 	int rc;
 
 	if (!ctx || !r)
 		return SLOTLB_REASON_DROP_MALFORMED;
 	pkt = &r->pkt;
 	c = &r->cur;
-	hash = flow_hash(&pkt->key);
-	cur = slot_deployment(&r->ep);
-	if (!cur)
-		return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
-	prev = slot_previous(&r->ep);
-	if (prev && prev != cur && !choose(prev, pkt, hash, c)) {
-		h = new_lookup(pkt, c, r->now);
-		if (h && (h->state & SLOTLB_FLOW_SYN) &&
-		    h->client_seq == pkt->seq && !new_closed(h->state)) {
-			h->seen = r->now;
-			return send_to_choice(ctx, r, c, h->endpoint_id, false,
-					      SLOTLB_REASON_FORWARD);
-		}
+	tuple_from_client(&r->t, pkt);
+	if (!established_lookup(&r->t, &ref) &&
+	    !((state = ref.st->state) & SLOTLB_FLOW_SUPERSEDED) &&
+	    !flow_closed(state)) {
+		choice_of_flow(c, &ref, pkt->key.family);
+		if (!client_side_ok(state, r->role))
+			return SLOTLB_REASON_DROP_WRONG_SIDE;
+	} else {
+		cur = slot_deployment(&r->ep);
+		if (!cur)
+			return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
+		rc = choose(cur, pkt, flow_hash(&pkt->key), c);
+		if (rc < 0)
+			return -rc;
 	}
-	rc = choose(cur, pkt, hash, c);
-	if (rc < 0)
-		return -rc;
-	if (reply_taken(r, c))
-		return SLOTLB_REASON_DROP_REPLY_COLLISION;
 	rc = new_insert(pkt, &r->ep, c, SLOTLB_FLOW_SYN | backside(r->role),
 			r->now);
 	if (rc < 0)
 		return -rc;
 	return send_to_choice(ctx, r, c, r->ep.endpoint_id, true,
 			      SLOTLB_REASON_FORWARD);
+}
+
+/* The handshake's last ACK: it acknowledges the backend's ISN + 1. */
+static __always_inline bool handshake_done(const struct packet *pkt,
+					   const struct slotlb_flow_new *h)
+{
+	return (pkt->tcp_flags &
+		(TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST)) == TCP_FLAG_ACK &&
+	       (h->state & SLOTLB_FLOW_SYNACK) &&
+	       pkt->ack == h->backend_isn + 1;
 }
 
 /* A client's packet on a half-open flow toward c: the handshake's last
@@ -311,18 +336,20 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 			state_set(&h->state, SLOTLB_FLOW_FIN_CLIENT);
 		if (f & TCP_FLAG_ACK)
 			h->client_ack = pkt->ack;
-		if ((f & (TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST)) ==
-			    TCP_FLAG_ACK &&
-		    (h->state & SLOTLB_FLOW_SYNACK) &&
-		    pkt->ack == h->backend_isn + 1) {
+		rc = 0;
+		if (handshake_done(pkt, h)) {
 			new_promotion(p, h, pkt->ack, h->backend_ack, NULL);
-			new_promote(h, &r->t, c->addr, c->port, p, &r->buf);
+			rc = new_promote(h, &r->t, c->addr, c->port, p,
+					 &r->buf);
 		} else if ((h->state & SLOTLB_FLOW_VERIFIED) &&
 			   clock_after(r->now, h->seen, clock_secs(1))) {
 			new_promotion(p, h, h->client_ack, h->backend_ack,
 				      NULL);
-			new_promote(h, &r->t, c->addr, c->port, p, &r->buf);
+			rc = new_promote(h, &r->t, c->addr, c->port, p,
+					 &r->buf);
 		}
+		if (rc < 0)
+			return -rc;
 	}
 	if (h->seen != r->now)
 		h->seen = r->now;
@@ -339,7 +366,7 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 {
 	const struct packet *pkt;
 	__u32 hash, cur, prev, state;
-	struct slotlb_flow_new *h;
+	struct slotlb_flow_new *h, *hp;
 	struct choice *c, *pc;
 	struct flow_ref ref;
 	bool have_cur, have_prev;
@@ -355,26 +382,29 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 	cur = slot_deployment(&r->ep);
 	prev = slot_previous(&r->ep);
 	have_cur = cur && !choose(cur, pkt, hash, c);
-	if (have_cur) {
-		h = new_lookup(pkt, c, r->now);
-		if (h)
-			return client_on_new(ctx, r, h, c, NULL);
-	}
+	h = have_cur ? new_lookup(pkt, c, r->now) : NULL;
+	/* A handshake's last ACK for another ISN: its SYN-ACK came from
+	 * the previous deployment (the SYN was sent again across a swap
+	 * and both answered; the client took the previous one's). */
+	if (h && !(pkt->key.proto == IPPROTO_TCP &&
+		   (h->state & SLOTLB_FLOW_SYNACK) &&
+		   (pkt->tcp_flags & TCP_FLAG_ACK) && !handshake_done(pkt, h)))
+		return client_on_new(ctx, r, h, c, NULL);
 	have_prev = prev && prev != cur && !choose(prev, pkt, hash, pc);
 	if (have_prev) {
-		h = new_lookup(pkt, pc, r->now);
-		if (h)
-			return client_on_new(ctx, r, h, pc,
+		hp = new_lookup(pkt, pc, r->now);
+		if (hp && (!h || handshake_done(pkt, hp)))
+			return client_on_new(ctx, r, hp, pc,
 					     have_cur ? c : NULL);
 	}
+	if (h)
+		return client_on_new(ctx, r, h, c, NULL);
 	if (has_est && !established_lookup(&r->t, &ref))
 		return client_established(ctx, r, &r->t, &ref);
 	if (!have_cur)
 		return cur ? SLOTLB_REASON_DROP_NO_BACKEND
 			   : SLOTLB_REASON_DROP_NO_DEPLOYMENT;
 	if (pkt->key.proto == IPPROTO_UDP) {
-		if (reply_taken(r, c))
-			return SLOTLB_REASON_DROP_REPLY_COLLISION;
 		rc = new_insert(pkt, &r->ep, c, backside(r->role), r->now);
 		if (rc < 0)
 			return -rc;
@@ -411,8 +441,8 @@ static __always_inline __u32 to_endpoint(struct xdp_md *ctx, struct run *r)
 	r->now = clock_now();
 	if (pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt))
 		return client_syn(ctx, r);
-	tuple_from_client(&r->t, pkt);
-	if (established_lookup(&r->t, &ref))
+	/* The client's 5-tuple is the flow's: look it up as parsed. */
+	if (established_lookup(&pkt->key, &ref))
 		return client_half_open(ctx, r, 0);
 	state = ref.st->state;
 	if (pkt->key.proto == IPPROTO_UDP)
@@ -421,7 +451,7 @@ static __always_inline __u32 to_endpoint(struct xdp_md *ctx, struct run *r)
 		live = !(state & SLOTLB_FLOW_SUPERSEDED) && !flow_closed(state);
 	if (!live)
 		return client_half_open(ctx, r, pkt->key.proto == IPPROTO_TCP);
-	return client_established(ctx, r, &r->t, &ref);
+	return client_established(ctx, r, &pkt->key, &ref);
 }
 
 /* A packet to an endpoint address but no endpoint: a flow pinned to an
@@ -492,7 +522,7 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 	struct slotlb_flow_key *t = &r->t;
 	bool verified = false;
 	__u8 f = pkt->tcp_flags;
-	int rc;
+	int rc, prc;
 
 	new_tuple(t, pkt, h);
 	if (pkt->key.proto == IPPROTO_TCP) {
@@ -527,15 +557,18 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 		new_promotion(&r->promo, h, h->client_ack,
 			      pkt->key.proto == IPPROTO_TCP ? pkt->ack : 0,
 			      rc ? NULL : &nh);
-		new_promote(h, t, pkt->key.src, pkt->key.sport, &r->promo,
-			    &r->buf);
+		prc = new_promote(h, t, pkt->key.src, pkt->key.sport, &r->promo,
+				  &r->buf);
+		if (prc < 0)
+			return -prc;
 	}
 	return send_flow(ctx, r, t->dst, t->dport, NAT_SRC, &nh, rc, &ids,
 			 false, SLOTLB_REASON_REPLY, t->dst);
 }
 
-/* A packet from a backend address on a backend interface: a reply of a
- * tracked flow, or the host's business (PASS_NOT_ENDPOINT). */
+/* A packet on a backend interface: a reply of a tracked flow (found
+ * first, by its 5-tuple), a backend's packet of a half-open flow, or the
+ * host's business (PASS_NOT_ENDPOINT). */
 __noinline int from_backend(struct xdp_md *ctx, struct run *r)
 {
 	struct slotlb_flow_new *h = NULL;
@@ -547,6 +580,12 @@ __noinline int from_backend(struct xdp_md *ctx, struct run *r)
 		return SLOTLB_REASON_DROP_MALFORMED;
 	pkt = &r->pkt;
 	found = !reply_lookup(&pkt->key, &r->t, &ref);
+	/* Half-open flows only have backends on the other end. */
+	if (!found && !is_backend_addr(pkt->key.src, pkt->key.family))
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	if (pkt->ttl <= 1)
+		return SLOTLB_REASON_PASS_TTL;
+	r->now = clock_now();
 	if (!found || (pkt->key.proto == IPPROTO_TCP && tcp_is_synack(pkt)))
 		h = bpf_map_lookup_elem(&flows_new, &pkt->key);
 	if (found && h) {
@@ -576,11 +615,7 @@ static __always_inline __u32 not_to_endpoint(struct xdp_md *ctx, struct run *r)
 	const struct packet *pkt = &r->pkt;
 	__u32 reason;
 
-	if ((r->role & SLOTLB_ROLE_BACKEND) &&
-	    is_backend_addr(pkt->key.src, pkt->key.family)) {
-		if (pkt->ttl <= 1)
-			return SLOTLB_REASON_PASS_TTL;
-		r->now = clock_now();
+	if (r->role & SLOTLB_ROLE_BACKEND) {
 		reason = from_backend(ctx, r);
 		if (reason != SLOTLB_REASON_PASS_NOT_ENDPOINT)
 			return reason;

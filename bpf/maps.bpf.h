@@ -152,10 +152,14 @@ struct {
 } replies6 SEC(".maps");
 
 /* The half-open stage, both families, keyed by the reply 5-tuple
- * (abi.h, struct slotlb_flow_new). An LRU shared by all CPUs: unverified
- * packets can only push out each other. Sized at load time. */
+ * (abi.h, struct slotlb_flow_new): unverified packets can only push out
+ * each other. One table every CPU looks up, with an LRU list per CPU
+ * (no shared lock on insert; a flood on one CPU evicts that CPU's
+ * entries only; each list holds max_entries / possible CPUs). Sized at
+ * load time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct slotlb_flow_key);
 	__type(value, struct slotlb_flow_new);
 	__uint(max_entries,

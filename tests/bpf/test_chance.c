@@ -82,6 +82,55 @@ static uint64_t event(enum slotlb_event e)
 	return ev[e];
 }
 
+/* A handshake that never completed is not pinned: its SYN, sent again
+ * after a swap, goes to B. Both backends answer; the client takes A's
+ * SYN-ACK, and its ACK completes the flow on A; B's is translated too
+ * (the client's own stack discards it). */
+static void syn_again_across_swap(void)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	const struct lab_backend *on_b = NULL;
+	uint8_t syn[PKT_MAX];
+	struct xdp_out out;
+	struct pkt_info pi;
+	size_t i, len;
+
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v, w;
+
+		conv_init(&v, &lab, specs[i]);
+		len = conv_client_frame(&v, syn, F_SYN, 0);
+		lab_run(&lab, lab_pub_ifindex, syn, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(v.be = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(v.be, dep_a(f)))
+			fail_msg("SYN again: first SYN not to A");
+		lab_route(&lab, app_of(f), dep_b(f));
+		lab_run(&lab, lab_pub_ifindex, syn, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(on_b = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(on_b, dep_b(f)))
+			fail_msg("SYN again: the SYN sent again did not go to "
+				 "B");
+		v.cseq++;
+		w = v;
+		w.be = on_b;
+		w.bseq += 0x10000;
+		conv_expect_backend(&v, F_SYN | F_ACK, 0,
+				    "SYN again: A's SYN-ACK");
+		conv_expect_backend(&w, F_SYN | F_ACK, 0,
+				    "SYN again: B's SYN-ACK");
+		conv_expect_client(&v, F_ACK, 0,
+				   "SYN again: ACK of A's SYN-ACK on A");
+		conv_expect_client(&v, F_ACK | F_PSH, 60,
+				   "SYN again: data on A");
+		conv_expect_backend(&v, F_ACK, 0, "SYN again: A answers");
+		lab_route_default(&lab);
+		cases_run += 7;
+	}
+}
+
 /* A handshake across a swap: SYN to A, swap, SYN-ACK, ACK: on A. */
 static void handshake_across_swap(void)
 {
@@ -110,6 +159,7 @@ static void handshake_across_swap(void)
 		lab_route_default(&lab);
 		cases_run += 4;
 	}
+	syn_again_across_swap();
 }
 
 /* No change of the slot: a miss goes to the current deployment, no

@@ -18,6 +18,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
+#include <unistd.h>
 #include "lab.h"
 #include "conv.h"
 
@@ -284,6 +286,59 @@ static void route_both(uint32_t app, uint32_t dep)
 	assert_int_equal(slotlb_routing_set(lab.lb, app, &r), 0);
 }
 
+static void wipe_half_open(void)
+{
+	struct slotlb_flow_key key, next;
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/flows_new", lab.pin_root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		assert_int_equal(bpf_map_delete_elem(fd, &key), 0);
+	}
+	close(fd);
+}
+
+/* The first flow's half-open entry is gone (evicted): the second SYN
+ * passes, but the backend, whose connection is the first's, answers it
+ * with a challenge ACK for the first, which reaches the first client
+ * from its endpoint; the second's blind ACK promotes nothing. Only the
+ * backend's SYN-ACK (it has let the first connection go) hands the
+ * reply 5-tuple to the second flow. */
+static void collision_after_eviction(struct conv *first,
+				     const struct pkt_spec *stag)
+{
+	struct conv second;
+	struct xdp_out out;
+
+	wipe_half_open();
+	conv_init(&second, &lab, stag);
+	second.c.sport = first->c.sport;
+	conv_client(&second, F_SYN, 0, &out);
+	assert_verdict("collision, evicted: second SYN", &out, XDP_REDIRECT);
+	conv_expect_backend(first, F_ACK, 0,
+			    "collision, evicted: challenge ACK to the first");
+	conv_client(&second, F_ACK, 0, &out);
+	assert_verdict("collision, evicted: second's blind ACK", &out,
+		       XDP_REDIRECT);
+	conv_expect_backend(first, F_ACK | F_PSH, 30,
+			    "collision, evicted: the first flow's replies");
+	conv_expect_client(first, F_ACK, 0,
+			   "collision, evicted: the first flow's client");
+	/* The backend lets the first go and accepts the second. */
+	second.be = first->be;
+	conv_expect_backend(&second, F_SYN | F_ACK, 0,
+			    "collision, evicted: SYN-ACK for the second");
+	conv_expect_client(&second, F_ACK, 0,
+			   "collision, evicted: second completes");
+	conv_expect_backend(&second, F_ACK | F_PSH, 20,
+			    "collision, evicted: replies now the second's");
+	cases_run += 8;
+}
+
 /* Item 7: client address:port to two endpoints, one backend. */
 static void test_reply_key_collision(void **state)
 {
@@ -352,6 +407,7 @@ static void test_reply_key_collision(void **state)
 		half.be = first.be;
 		conv_expect_backend(&half, F_SYN | F_ACK, 0,
 				    "collision: half-open first's SYN-ACK");
+		collision_after_eviction(&first, &stag);
 		cases_run += 4;
 	}
 	assert_int_equal(slotlb_endpoint_delete(lab.lb, &key), 0);
