@@ -107,13 +107,14 @@ static __always_inline bool is_backend_addr(const __be32 *addr, __u8 family)
 
 /* Build "too big" from the endpoint's address (icmp.bpf.h); a global
  * function, so its checksum loop is verified once. */
-__noinline int icmp_too_big_from(struct xdp_md *ctx, struct run *r,
-				 __u32 family, __u32 mtu,
+__noinline int icmp_too_big_from(struct xdp_md *ctx, __u32 family, __u32 mtu,
 				 const struct addr16 *src)
 {
-	if (!ctx || !r || !src)
+	struct addr16 sender;
+
+	if (!ctx || !src)
 		return SLOTLB_REASON_DROP_TRUNCATED;
-	return icmp_too_big(ctx, family, mtu, src->a, r->inner.key.src);
+	return icmp_too_big(ctx, family, mtu, src->a, sender.a);
 }
 
 /*
@@ -121,15 +122,12 @@ __noinline int icmp_too_big_from(struct xdp_md *ctx, struct run *r,
  * fragmented -> ICMP back (from endpoint); else rewrite, route, count.
  * nh_rc is what the next hop lookup returned.
  */
-static __always_inline __u32 send_flow(struct xdp_md *ctx, struct run *r,
-				       const __be32 *addr, __be16 port,
-				       enum nat_side side, struct nexthop *nh,
-				       int nh_rc, const struct flow_ids *ids,
-				       bool new_flow, __u32 reason,
-				       const __be32 *endpoint)
+static __always_inline __u32
+send_flow(struct xdp_md *ctx, const struct packet *pkt, struct outcome *out,
+	  const __be32 *addr, __be16 port, enum nat_side side,
+	  struct nexthop *nh, int nh_rc, const struct flow_ids *ids,
+	  bool new_flow, __u32 reason, const __be32 *endpoint)
 {
-	const struct packet *pkt = &r->pkt;
-	struct outcome *out = &r->out;
 	int rc;
 
 	if (nh_rc == -SLOTLB_REASON_DROP_FIB)
@@ -138,7 +136,7 @@ static __always_inline __u32 send_flow(struct xdp_md *ctx, struct run *r,
 	    (!nh_rc && pkt->ip_len > nh->mtu)) {
 		if (pkt->df)
 			return icmp_too_big_from(
-				ctx, r, pkt->key.family, nh->mtu,
+				ctx, pkt->key.family, nh->mtu,
 				(const struct addr16 *)endpoint);
 		nh_rc = -SLOTLB_REASON_PASS_FRAG_NEEDED;
 	}
@@ -175,8 +173,8 @@ static __always_inline __u32 send_to_choice(struct xdp_md *ctx, struct run *r,
 	int rc;
 
 	rc = nexthop_to_backend(ctx, pkt, c->backend_id, c->addr, r->now, &nh);
-	return send_flow(ctx, r, c->addr, c->port, NAT_DST, &nh, rc, &ids,
-			 new_flow, reason, pkt->key.dst);
+	return send_flow(ctx, pkt, &r->out, c->addr, c->port, NAT_DST, &nh, rc,
+			 &ids, new_flow, reason, pkt->key.dst);
 }
 
 /* Put back a lost reply mapping (once a second per flow, so out of
@@ -193,20 +191,22 @@ __noinline int reply_map_check(const struct slotlb_flow_key *t,
 	return 0;
 }
 
-/* A client's packet of an established flow. */
+/* A client's packet of an established flow (t: its tuple; now: the
+ * clock; out: where it went). */
 static __always_inline __u32 client_established(struct xdp_md *ctx,
-						struct run *r,
+						const struct packet *pkt,
+						__u32 role, __u32 now,
+						struct outcome *out,
 						const struct slotlb_flow_key *t,
 						const struct flow_ref *ref)
 {
-	const struct packet *pkt = &r->pkt;
 	struct slotlb_flow_state *st = ref->st;
 	struct flow_ids ids = {st->endpoint_id, st->deployment_id,
 			       st->backend_id};
 	struct nexthop nh = {};
 	int rc;
 
-	if (!client_side_ok(st->state, r->role))
+	if (!client_side_ok(st->state, role))
 		return SLOTLB_REASON_DROP_WRONG_SIDE;
 	if (pkt->key.proto == IPPROTO_TCP) {
 		rc = tcp_from_client(st, pkt);
@@ -219,20 +219,20 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 	 * would pass untranslated): put it back. Sparse flows, idle since
 	 * their last packet, skip the check (its cost is two random reads
 	 * of the index). */
-	if (clock_after(r->now, st->seen_client, clock_secs(1))) {
-		bool active =
-			!clock_after(r->now, st->seen_client, clock_secs(2));
+	if (clock_after(now, st->seen_client, clock_secs(1))) {
+		bool active = !clock_after(now, st->seen_client, clock_secs(2));
 
-		st->seen_client = r->now;
-		if (active && clock_after(r->now, st->seen_backend,
+		st->seen_client = now;
+		if (active && clock_after(now, st->seen_backend,
 					  clock_secs(2) + nexthop_ttl()))
 			reply_map_check(t, (const struct addr16 *)ref->backend,
 					st->backend_port);
 	}
-	rc = nexthop_to_backend(ctx, pkt, st->backend_id, ref->backend, r->now,
+	rc = nexthop_to_backend(ctx, pkt, st->backend_id, ref->backend, now,
 				&nh);
-	return send_flow(ctx, r, ref->backend, st->backend_port, NAT_DST, &nh,
-			 rc, &ids, false, SLOTLB_REASON_FORWARD, pkt->key.dst);
+	return send_flow(ctx, pkt, out, ref->backend, st->backend_port, NAT_DST,
+			 &nh, rc, &ids, false, SLOTLB_REASON_FORWARD,
+			 pkt->key.dst);
 }
 
 /* The backend of an established flow as a choice. */
@@ -400,7 +400,8 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 	if (h)
 		return client_on_new(ctx, r, h, c, NULL);
 	if (has_est && !established_lookup(&r->t, &ref))
-		return client_established(ctx, r, &r->t, &ref);
+		return client_established(ctx, pkt, r->role, r->now, &r->out,
+					  &r->t, &ref);
 	if (!have_cur)
 		return cur ? SLOTLB_REASON_DROP_NO_BACKEND
 			   : SLOTLB_REASON_DROP_NO_DEPLOYMENT;
@@ -428,32 +429,6 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 			      SLOTLB_REASON_FORWARD_NONSYN);
 }
 
-/* A client's packet to an endpoint (r->ep). */
-static __always_inline __u32 to_endpoint(struct xdp_md *ctx, struct run *r)
-{
-	const struct packet *pkt = &r->pkt;
-	struct flow_ref ref;
-	__u32 state;
-	bool live;
-
-	if (pkt->ttl <= 1)
-		return SLOTLB_REASON_PASS_TTL;
-	r->now = clock_now();
-	if (pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt))
-		return client_syn(ctx, r);
-	/* The client's 5-tuple is the flow's: look it up as parsed. */
-	if (established_lookup(&pkt->key, &ref))
-		return client_half_open(ctx, r, 0);
-	state = ref.st->state;
-	if (pkt->key.proto == IPPROTO_UDP)
-		live = !udp_expired(ref.st, r->now);
-	else
-		live = !(state & SLOTLB_FLOW_SUPERSEDED) && !flow_closed(state);
-	if (!live)
-		return client_half_open(ctx, r, pkt->key.proto == IPPROTO_TCP);
-	return client_established(ctx, r, &pkt->key, &ref);
-}
-
 /* A packet to an endpoint address but no endpoint: a flow pinned to an
  * endpoint that has since been deleted, or none of ours. */
 __noinline int to_endpoint_addr(struct xdp_md *ctx, struct run *r)
@@ -470,7 +445,8 @@ __noinline int to_endpoint_addr(struct xdp_md *ctx, struct run *r)
 	if (pkt->ttl <= 1)
 		return SLOTLB_REASON_PASS_TTL;
 	r->now = clock_now();
-	return client_established(ctx, r, &r->t, &ref);
+	return client_established(ctx, pkt, r->role, r->now, &r->out, &r->t,
+				  &ref);
 }
 
 /* A backend's packet of an established flow. */
@@ -505,8 +481,8 @@ backend_established(struct xdp_md *ctx, struct run *r,
 		}
 		st->seen_backend = r->now;
 	}
-	return send_flow(ctx, r, t->dst, t->dport, NAT_SRC, &nh, rc, &ids,
-			 false, SLOTLB_REASON_REPLY, t->dst);
+	return send_flow(ctx, pkt, &r->out, t->dst, t->dport, NAT_SRC, &nh, rc,
+			 &ids, false, SLOTLB_REASON_REPLY, t->dst);
 }
 
 /* A backend's packet on a half-open flow: records the SYN-ACK, and
@@ -562,8 +538,8 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 		if (prc < 0)
 			return -prc;
 	}
-	return send_flow(ctx, r, t->dst, t->dport, NAT_SRC, &nh, rc, &ids,
-			 false, SLOTLB_REASON_REPLY, t->dst);
+	return send_flow(ctx, pkt, &r->out, t->dst, t->dport, NAT_SRC, &nh, rc,
+			 &ids, false, SLOTLB_REASON_REPLY, t->dst);
 }
 
 /* A packet on a backend interface: a reply of a tracked flow (found

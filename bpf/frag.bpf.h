@@ -37,22 +37,18 @@ static __always_inline bool frag_maybe_ours(const struct packet *pkt,
 	       is_backend_addr(pkt->key.src, pkt->key.family);
 }
 
-/* After the first fragment went its way: remember it for the rest. */
-__noinline int frag_first(const struct run *r, __u32 reason)
+/* After the first fragment went its way (out, reason): remember it for
+ * the rest. */
+__noinline int frag_first(const struct packet *pkt, const struct outcome *out,
+			  __u32 role, __u32 reason)
 {
-	const struct packet *pkt;
-	const struct outcome *out;
 	struct slotlb_frag v = {
 		.seen = clock_now(),
 	};
 	struct slotlb_frag_key k;
-	__u32 role;
 
-	if (!r)
+	if (!pkt || !out)
 		return 0;
-	pkt = &r->pkt;
-	out = &r->out;
-	role = r->role;
 
 	switch (reason) {
 	case SLOTLB_REASON_FORWARD:
@@ -110,12 +106,13 @@ __noinline int frag_later(struct xdp_md *ctx, struct run *r)
 	if (f->action == SLOTLB_FRAG_DST) {
 		rc = nexthop_to_backend(ctx, pkt, f->backend_id, f->addr, now,
 					&nh);
-		return send_flow(ctx, r, f->addr, 0, NAT_DST, &nh, rc, &ids,
-				 false, SLOTLB_REASON_FORWARD, pkt->key.dst);
+		return send_flow(ctx, pkt, &r->out, f->addr, 0, NAT_DST, &nh,
+				 rc, &ids, false, SLOTLB_REASON_FORWARD,
+				 pkt->key.dst);
 	}
 	rc = fib_nexthop(ctx, pkt, f->addr, pkt->key.dst, &nh);
-	return send_flow(ctx, r, f->addr, 0, NAT_SRC, &nh, rc, &ids, false,
-			 SLOTLB_REASON_REPLY, f->addr);
+	return send_flow(ctx, pkt, &r->out, f->addr, 0, NAT_SRC, &nh, rc, &ids,
+			 false, SLOTLB_REASON_REPLY, f->addr);
 }
 
 #endif /* SLOTLB_FRAG_BPF_H */

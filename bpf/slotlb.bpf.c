@@ -3,6 +3,13 @@
  * slotlb XDP entry: NAT load balancing of app endpoints to the backends
  * of the deployment in each slot. The helpers return reasons; only this
  * file turns a reason into a verdict and counts it.
+ *
+ * Two ways through: the fast path (fast_path) takes what most packets
+ * are, a client's packet of an established flow and traffic that is no
+ * endpoint's, with the packet parsed on the stack; everything else
+ * (SYNs, half-open and second-chance flows, replies, ICMP, later
+ * fragments) goes on with the packet copied into this CPU's scratch
+ * run, where the rarer paths have room to work.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -15,63 +22,162 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline __u32 process(struct xdp_md *ctx, struct run *r)
+/* Where the fast path left a packet it did not finish. */
+enum slow_kind {
+	FAST_DONE, /* reason final */
+	SLOW_OTHER, /* no endpoint: replies, deleted endpoints; ICMP;
+		     * later fragments */
+	SLOW_SYN, /* a SYN to io->ep */
+	SLOW_MISS, /* to io->ep, no established entry */
+	SLOW_CLOSED, /* to io->ep, its TCP entry closed or superseded */
+};
+
+/* What the fast path tells the entry (on the entry's stack). */
+struct fast_io {
+	struct slotlb_endpoint ep; /* the endpoint, if any */
+	__u32 role; /* of the ingress interface */
+	__u32 now; /* clock_now(), once read */
+	__u32 ifindex; /* egress of a forwarded packet */
+	__u32 slow; /* enum slow_kind */
+};
+
+/*
+ * The fast path: an established client flow is looked up with the
+ * parsed 5-tuple and forwarded; traffic for no endpoint on a public
+ * interface passes. A global function, so its locals stay out of the
+ * entry's frame (the rarer paths call deeper).
+ */
+__noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
+			 struct fast_io *io)
 {
-	struct packet *pkt = &r->pkt;
-	struct slotlb_endpoint_key *ek = &r->ek;
+	struct slotlb_endpoint_key ek = {};
 	struct slotlb_endpoint *ep;
-	__u32 reason;
-	int rc;
+	struct outcome out = {};
+	struct flow_ref ref;
+	__u32 reason, state;
+	bool live;
 
-	rc = parse_packet(ctx, pkt);
-	if (rc < 0)
-		return -rc;
-	r->role = iface_role(ctx->ingress_ifindex);
-	if (pkt->frag == FRAG_LATER)
-		return frag_later(ctx, r);
-	if (is_icmp(pkt))
-		return icmp_in(ctx, r);
+	if (!ctx || !pkt || !io)
+		return SLOTLB_REASON_DROP_MALFORMED;
+	io->slow = SLOW_OTHER;
+	if (pkt->frag == FRAG_LATER || is_icmp(pkt))
+		return 0;
+	__builtin_memcpy(ek.addr, pkt->key.dst, sizeof(ek.addr));
+	ek.port = pkt->key.dport;
+	ek.proto = pkt->key.proto;
+	ek.family = pkt->key.family;
+	ep = bpf_map_lookup_elem(&endpoints, &ek);
+	if (!ep) {
+		/* A public interface never looks at the backend side. */
+		if ((io->role & SLOTLB_ROLE_BACKEND) ||
+		    is_endpoint_addr(pkt->key.dst, pkt->key.family))
+			return 0;
+		io->slow = FAST_DONE;
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	}
+	io->ep = *ep;
+	if (pkt->ttl <= 1) {
+		io->slow = FAST_DONE;
+		return SLOTLB_REASON_PASS_TTL;
+	}
+	io->now = clock_now();
+	if (pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt)) {
+		io->slow = SLOW_SYN;
+		return 0;
+	}
+	/* The client's 5-tuple is the flow's: look it up as parsed. */
+	if (established_lookup(&pkt->key, &ref)) {
+		io->slow = SLOW_MISS;
+		return 0;
+	}
+	state = ref.st->state;
+	if (pkt->key.proto == IPPROTO_UDP)
+		live = !udp_expired(ref.st, io->now);
+	else
+		live = !(state & SLOTLB_FLOW_SUPERSEDED) && !flow_closed(state);
+	if (!live) {
+		io->slow =
+			pkt->key.proto == IPPROTO_TCP ? SLOW_CLOSED : SLOW_MISS;
+		return 0;
+	}
+	io->slow = FAST_DONE;
+	reason = client_established(ctx, pkt, io->role, io->now, &out,
+				    &pkt->key, &ref);
+	io->ifindex = out.ifindex;
+	if (pkt->frag == FRAG_FIRST)
+		frag_first(pkt, &out, io->role, reason);
+	return reason;
+}
 
-	__builtin_memcpy(ek->addr, pkt->key.dst, sizeof(ek->addr));
-	ek->port = pkt->key.dport;
-	ek->proto = pkt->key.proto;
-	ek->family = pkt->key.family;
-	ep = bpf_map_lookup_elem(&endpoints, ek);
-	if (ep) {
-		r->ep = *ep;
-		reason = to_endpoint(ctx, r);
-	} else {
-		reason = not_to_endpoint(ctx, r);
+/* The rest, on this CPU's scratch run (nesting-safe: a softirq may run
+ * the program inside a BPF_PROG_TEST_RUN on the same CPU). */
+static __always_inline __u32 slow_path(struct xdp_md *ctx,
+				       const struct packet *pkt,
+				       struct fast_io *io)
+{
+	struct scratch *s;
+	struct run *r;
+	__u32 zero = 0, depth, reason;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return SLOTLB_REASON_DROP_FLOW_TABLE;
+	depth = s->depth;
+	if (depth >= RUN_DEPTH)
+		return SLOTLB_REASON_DROP_FLOW_TABLE;
+	s->depth = depth + 1;
+	r = &s->runs[depth];
+	r->pkt = *pkt;
+	r->role = io->role;
+	r->now = io->now;
+	r->ep = io->ep;
+	r->out.ifindex = 0;
+
+	switch (io->slow) {
+	case SLOW_SYN:
+		reason = client_syn(ctx, r);
+		break;
+	case SLOW_MISS:
+		reason = client_half_open(ctx, r, 0);
+		break;
+	case SLOW_CLOSED:
+		reason = client_half_open(ctx, r, 1);
+		break;
+	default:
+		if (pkt->frag == FRAG_LATER)
+			reason = frag_later(ctx, r);
+		else if (is_icmp(pkt))
+			reason = icmp_in(ctx, r);
+		else
+			reason = not_to_endpoint(ctx, r);
+		break;
 	}
 	if (pkt->frag == FRAG_FIRST)
-		frag_first(r, reason);
+		frag_first(&r->pkt, &r->out, r->role, reason);
+	io->ifindex = r->out.ifindex;
+	s->depth = depth;
 	return reason;
 }
 
 SEC("xdp")
 int slotlb_xdp(struct xdp_md *ctx)
 {
-	struct scratch *s;
-	struct run *r;
-	__u32 zero = 0, depth, reason, ifindex;
+	struct fast_io io = {};
+	struct packet pkt;
+	__u32 reason;
+	int rc;
 
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return XDP_ABORTED;
-	depth = s->depth;
-	if (depth >= RUN_DEPTH) {
-		count_reason(SLOTLB_REASON_DROP_FLOW_TABLE,
-			     ctx->data_end - ctx->data);
-		return XDP_DROP;
+	__builtin_memset(&pkt, 0, sizeof(pkt));
+	rc = parse_packet(ctx, &pkt);
+	if (rc < 0) {
+		reason = -rc;
+	} else {
+		io.role = iface_role(ctx->ingress_ifindex);
+		reason = fast_path(ctx, &pkt, &io);
+		if (io.slow != FAST_DONE)
+			reason = slow_path(ctx, &pkt, &io);
 	}
-	s->depth = depth + 1;
-	r = &s->runs[depth];
-	__builtin_memset(&r->pkt, 0, sizeof(r->pkt));
-	r->out.ifindex = 0;
-	reason = process(ctx, r);
-	ifindex = r->out.ifindex;
-	count_reason(reason, r->pkt.len);
-	s->depth = depth;
+	count_reason(reason, pkt.len);
 
 	switch (reason) {
 	case SLOTLB_REASON_FORWARD:
@@ -79,9 +185,9 @@ int slotlb_xdp(struct xdp_md *ctx)
 	case SLOTLB_REASON_FORWARD_NONSYN:
 	case SLOTLB_REASON_FORWARD_ICMP:
 	case SLOTLB_REASON_REPLY_ICMP:
-		if (ifindex == ctx->ingress_ifindex)
+		if (io.ifindex == ctx->ingress_ifindex)
 			return XDP_TX;
-		return bpf_redirect(ifindex, 0);
+		return bpf_redirect(io.ifindex, 0);
 	case SLOTLB_REASON_TX_ECHO:
 	case SLOTLB_REASON_TX_FRAG_NEEDED:
 		return XDP_TX;
