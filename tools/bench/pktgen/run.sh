@@ -98,6 +98,13 @@ lab_up()
 		ip -n "$NS_LB" neigh add "10.20.0.$((11 + i))" \
 			lladdr "$SINK_MAC" nud permanent dev b0 || err "neigh"
 	done
+	# The generator's sources (10.128.0.0/9) sit behind g0, so the
+	# backends' answers that establish flows (prime) find a next hop.
+	ip -n "$NS_GEN" addr add 10.10.0.2/24 dev g0
+	ip -n "$NS_LB" neigh add 10.10.0.2 lladdr "$(mac_of "$NS_GEN" g0)" \
+		nud permanent dev l0 || err "neigh"
+	ip -n "$NS_LB" route add 10.128.0.0/9 via 10.10.0.2 dev l0 ||
+		err "route"
 	ip netns exec "$NS_BE" "$PKTGEN" sink attach s0 || err "sink attach"
 }
 
