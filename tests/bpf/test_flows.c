@@ -645,27 +645,44 @@ static int group_teardown(void **state)
  * with libbpf's generic error, and nothing is loaded over them. */
 static void test_stale_pins_refused(void **state)
 {
+	/* A map of this build with another layout, and the flow table of
+	 * the layout before issue 10 (an LRU of 40-byte keys and 64-byte
+	 * forward and reply entries), which this build no longer has. */
+	static const struct {
+		const char *name;
+		enum bpf_map_type type;
+		__u32 key, value, entries;
+	} stale[] = {
+		{"backends", BPF_MAP_TYPE_ARRAY, 4, 8, 4},
+		{"flows", BPF_MAP_TYPE_LRU_HASH, 40, 64, 1024},
+	};
 	struct slotlb_opts o = lab_opts;
 	struct slotlb *lb = NULL;
 	char root[128], path[160];
+	size_t i;
 	int fd, err;
 
 	(void)state;
-	snprintf(root, sizeof(root), "/sys/fs/bpf/slotlb-test-%d-stale",
-		 (int)getpid());
-	snprintf(path, sizeof(path), "%s/backends", root);
-	assert_int_equal(mkdir(root, 0700), 0);
-	/* backends with an 8-byte value: not this build's layout */
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "backends", 4, 8, 4, NULL);
-	assert_true(fd >= 0);
-	assert_int_equal(bpf_obj_pin(fd, path), 0);
-	close(fd);
-	o.pin_root = root;
-	err = slotlb_open(&lb, &o);
-	unlink(path);
-	rmdir(root);
-	assert_int_equal(err, -ESTALE);
-	assert_null(lb);
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		snprintf(root, sizeof(root), "/sys/fs/bpf/slotlb-test-%d-stale",
+			 (int)getpid());
+		snprintf(path, sizeof(path), "%s/%s", root, stale[i].name);
+		assert_int_equal(mkdir(root, 0700), 0);
+		fd = bpf_map_create(stale[i].type, stale[i].name, stale[i].key,
+				    stale[i].value, stale[i].entries, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_pin(fd, path), 0);
+		close(fd);
+		o.pin_root = root;
+		err = slotlb_open(&lb, &o);
+		unlink(path);
+		rmdir(root);
+		if (err != -ESTALE)
+			fail_msg("pinned %s of another layout: slotlb_open "
+				 "gave %d, want -ESTALE",
+				 stale[i].name, err);
+		assert_null(lb);
+	}
 }
 
 /* The set of backend addresses is bounded (it stays in cache for host

@@ -6,6 +6,7 @@
  * netlink call (XDP_FLAGS_REPLACE) so no packet meets an empty hook.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,25 @@ static int pins_compatible(struct bpf_object *obj)
 	return err;
 }
 
+/* Maps of earlier layouts that this build no longer has: a pin root
+ * holding one was made by another build (its flows cannot be read). */
+static const char *const retired_maps[] = {
+	"flows", /* before issue 10: one LRU of forward and reply entries */
+};
+
+static int retired_pins(const char *root)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(retired_maps) / sizeof(retired_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, retired_maps[i]);
+		if (!access(path, F_OK))
+			return -ESTALE;
+	}
+	return 0;
+}
+
 int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -275,7 +295,9 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb->skel->rodata->nexthop_ttl_ms =
 		or_default(o.nexthop_ttl_ms, SLOTLB_DEFAULT_NEXTHOP_TTL_MS);
 
-	err = pins_compatible(lb->skel->obj);
+	err = retired_pins(lb->pin_root);
+	if (!err)
+		err = pins_compatible(lb->skel->obj);
 	if (err)
 		goto out;
 	err = slotlb_bpf__load(lb->skel);
