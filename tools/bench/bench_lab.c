@@ -91,6 +91,9 @@ static int run_ip_batch(void)
 		ROUTER_MAC, CLIENT_IF);
 	fprintf(ip, "route add 198.18.0.0/15 via 10.10.0.254 dev %s\n",
 		CLIENT_IF);
+	/* bench-scale's million clients (scale.c) */
+	fprintf(ip, "route add 10.128.0.0/9 via 10.10.0.254 dev %s\n",
+		CLIENT_IF);
 	for (i = 0; i < LAB_BACKENDS; i++)
 		fprintf(ip,
 			"neigh add 10.20.0.%u lladdr 02:00:00:00:14:%02x nud permanent dev %s\n",
