@@ -45,7 +45,7 @@ ifeq ($(SAN),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=address,undefined
 endif
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 $(WARN_BPF) \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN_BPF) \
 	      -Iinclude -I/usr/include/$(ARCH)-linux-gnu
 
 LIBBPF_LIBS := -lbpf -lelf -lz

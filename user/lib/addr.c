@@ -277,6 +277,19 @@ out:
 	return err;
 }
 
+uint32_t slotlb_parse_role(const char *s)
+{
+	if (!s)
+		return 0;
+	if (!strcmp(s, "public"))
+		return SLOTLB_ROLE_PUBLIC;
+	if (!strcmp(s, "backend"))
+		return SLOTLB_ROLE_BACKEND;
+	if (!strcmp(s, "both"))
+		return SLOTLB_ROLE_PUBLIC | SLOTLB_ROLE_BACKEND;
+	return 0;
+}
+
 int slotlb_format_addr(const __be32 addr[4], uint8_t family, char *buf,
 		       size_t len)
 {

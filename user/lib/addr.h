@@ -38,6 +38,10 @@ int slotlb_format_endpoint(const struct slotlb_endpoint_key *key, char *buf,
 int slotlb_format_backend(const struct slotlb_backend *be, char *buf,
 			  size_t len);
 
+/* Interface role as slotlbd stores it: "public", "backend" or "both"
+ * (a one-armed balancer) to SLOTLB_ROLE_* bits; 0 if none of them. */
+uint32_t slotlb_parse_role(const char *s);
+
 /* Address only, "198.18.0.1" / "fd00::1"; returns as above. */
 int slotlb_format_addr(const __be32 addr[4], uint8_t family, char *buf,
 		       size_t len);

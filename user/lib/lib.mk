@@ -5,7 +5,7 @@
 
 LIB_BPF_OBJS := $(BUILD)/lib/loader.o $(BUILD)/lib/program.o \
 		$(BUILD)/lib/routing.o \
-		$(BUILD)/lib/flows.o
+		$(BUILD)/lib/flows.o $(BUILD)/lib/flows_gc.o
 
 $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
 		 user/lib/lib_int.h include/slotlb/abi.h $(SKEL)

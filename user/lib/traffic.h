@@ -44,7 +44,7 @@ struct slotlb_route {
 };
 
 /*
- * The data path's choice (choose_deployment()) for a new flow from addr
+ * The data path's choice (choose_slot()) for a new flow from addr
  * arriving on an endpoint of slot: audience prefixes of the slot first
  * (longest match, of equal ones the first), then its split ranges, else
  * the slot itself; a chosen slot without deployment falls back to the

@@ -33,8 +33,6 @@ struct drain_seen {
 };
 
 struct walk {
-	struct slotlb *lb;
-	uint64_t now_ns;
 	uint64_t *deployments;
 	uint64_t *backends;
 	struct drain_seen
@@ -42,13 +40,13 @@ struct walk {
 };
 
 /* Count the flows that still pin their backend; closed ones linger in
- * the table for a while but hold nothing back. */
-static int count_flow(const struct slotlb_flow_key *key,
-		      const struct slotlb_flow *flow, void *ctx)
+ * the table for a while but hold nothing back, and an idle one counts
+ * only until its timeout. */
+static int count_flow(const struct slotlb_flow_info *flow, void *ctx)
 {
 	struct walk *w = ctx;
 
-	if (!slotlb_flow_live(w->lb, key, flow, w->now_ns))
+	if (!flow->live)
 		return 0;
 	if (flow->deployment_id < SLOTLB_MAX_DEPLOYMENTS)
 		w->deployments[flow->deployment_id]++;
@@ -140,8 +138,6 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	memset(w->deployments, 0,
 	       SLOTLB_MAX_DEPLOYMENTS * sizeof(*w->deployments));
 	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
-	w->lb = d->lb;
-	w->now_ns = slotlb_now_ns();
 	err = slotlb_flows_foreach(d->lb, count_flow, w);
 	if (err < 0) {
 		log_msg("Error: flow walk: %s", strerror(-err));

@@ -59,9 +59,15 @@ int routing_from_state(struct state *st, uint32_t app_id,
 	}
 	r->generation = s.apps[0].generation;
 	for (i = 0; i < s.n_slots; i++) {
+		if (s.slots[i].index >= SLOTLB_MAX_SLOTS)
+			continue;
 		dep = st_snapshot_deployment(&s, s.slots[i].deployment);
-		if (dep && s.slots[i].index < SLOTLB_MAX_SLOTS)
+		if (dep)
 			r->deployment[s.slots[i].index] = dep->id;
+		/* second chance for flows that lost their entry */
+		dep = st_snapshot_deployment(&s, s.slots[i].previous);
+		if (dep && dep->state != DEPLOYMENT_RETIRED)
+			r->previous[s.slots[i].index] = dep->id;
 	}
 out:
 	state_snapshot_free(&s);

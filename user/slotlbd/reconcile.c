@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include "addr.h"
 #include "daemon.h"
 
 const char *reconcile_pin_root; /* set by main: where "endpoints" lives */
@@ -158,6 +159,9 @@ int reconcile(struct daemon *d)
 
 			if (dep)
 				want.deployment[s.slots[j].index] = dep->id;
+			dep = st_snapshot_deployment(&s, s.slots[j].previous);
+			if (dep && dep->state != DEPLOYMENT_RETIRED)
+				want.previous[s.slots[j].index] = dep->id;
 		}
 		if (!slotlb_routing_get(d->lb, s.apps[i].id, &have) &&
 		    !memcmp(&have, &want, sizeof(want)))
@@ -246,7 +250,8 @@ void reapply_interfaces(struct daemon *d)
 		err = slotlb_attach(d->lb, (int)ifindex,
 				    list[i].generic ? SLOTLB_XDP_GENERIC
 						    : SLOTLB_XDP_NATIVE,
-				    list[i].force);
+				    list[i].force,
+				    slotlb_parse_role(list[i].role));
 		if (err)
 			log_msg("Error: %s: attach: %s", list[i].ifname,
 				strerror(-err));
