@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "daemon.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/slotlb"
@@ -211,6 +213,37 @@ static int mkdir_p(const char *path, mode_t mode)
 
 extern const char *reconcile_pin_root;
 
+/* The database holds the apps' settings, which may be secrets: its
+ * directory is 0700 and its files 0600 (SQLite gives the -wal and -shm
+ * files the database's mode), whatever an older slotlbd or an
+ * operator's umask made them. */
+static int secure_state(const char *dir, const char *db)
+{
+	static const char *const tails[] = {"", "-wal", "-shm"};
+	char path[PATH_MAX + 32];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if (stat(dir, &st))
+		return -errno;
+	if ((st.st_mode & 077) && chmod(dir, 0700))
+		return -errno;
+	if (st.st_mode & 077)
+		log_msg("%s: was mode %03o, now 0700 (it holds settings)", dir,
+			st.st_mode & 0777);
+	fd = open(db, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, tails[i]);
+		if (chmod(path, 0600) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -247,6 +280,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/slotlb.db", o.state_dir);
+	err = secure_state(o.state_dir, db);
+	if (err) {
+		fprintf(stderr, "Error: %s: %s\n", o.state_dir, strerror(-err));
+		return 1;
+	}
 	err = state_open(&d.st, db);
 	if (err) {
 		fprintf(stderr, "Error: %s: %s\n", db,
