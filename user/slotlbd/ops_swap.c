@@ -294,7 +294,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		goto out;
 	}
 	rc = warmup_run(&plan->policy, plan->targets, plan->n_targets, results,
-			cb, ctx);
+			cb, ctx, NULL);
 	/* switch_us: the daemon's promise is the time from the end of
 	 * warm-up to the routing element update, on the monotonic clock */
 	warm_end_us = mono_us();

@@ -21,6 +21,8 @@
 #ifndef SLOTLBD_UTIL_H
 #define SLOTLBD_UTIL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,5 +53,32 @@ int64_t mono_us(void);
 /* Sleep ms on the monotonic clock (a wall clock jump neither shortens
  * nor stretches it). */
 void mono_sleep_ms(uint32_t ms);
+
+/* --- cancel: asking an operation that waits (warm-up, hooks) to stop --- */
+
+/*
+ * One per running operation. Whoever waits checks cancel_requested()
+ * between steps and may register a wake function (curl_multi_wakeup of
+ * the warm-up) so that a request ends its sleep at once rather than at
+ * its next timeout. by says who asked, for the history.
+ */
+struct cancel {
+	atomic_bool requested;
+	pthread_mutex_t lock; /* wake, wake_arg, by */
+	void (*wake)(void *arg);
+	void *wake_arg;
+	char by[160];
+};
+
+void cancel_init(struct cancel *c);
+void cancel_destroy(struct cancel *c);
+/* Ask once; later requests keep the first asker. */
+void cancel_request(struct cancel *c, const char *by);
+/* c may be NULL: nothing can cancel then. */
+bool cancel_requested(struct cancel *c);
+/* wake NULL: no waiter any more. */
+void cancel_set_wake(struct cancel *c, void (*wake)(void *), void *arg);
+/* Who asked, into buf ("" if nobody). */
+void cancel_by(struct cancel *c, char *buf, size_t len);
 
 #endif /* SLOTLBD_UTIL_H */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "util.h"
 #include "validate.h"
 
 struct warmup_target {
@@ -35,11 +36,14 @@ bool warmup_status_accepted(const struct warmup_policy *p, int status);
 
 /*
  * Probe every target concurrently. results[i] belongs to targets[i].
- * Returns 0 when every target warmed up, 1 when any failed, -errno when
- * the probes could not be run at all.
+ * Returns 0 when every target warmed up, 1 when any failed, -ECANCELED
+ * when cancel (may be NULL) was requested (attempts in flight are cut
+ * at once, unfinished targets say "cancelled"), -errno when the probes
+ * could not be run at all.
  */
 int warmup_run(const struct warmup_policy *p,
 	       const struct warmup_target *targets, size_t n,
-	       struct warmup_result *results, warmup_progress_cb cb, void *ctx);
+	       struct warmup_result *results, warmup_progress_cb cb, void *ctx,
+	       struct cancel *cancel);
 
 #endif /* SLOTLB_WARMUP_H */
