@@ -52,3 +52,15 @@ $(ROUTER_TEST): tests/unit/test_router.c $(BUILD)/obj/slotlbd/api_router.o \
 tests/unit/test_api_doc.sh: user/slotlbd/api_routes.c docs/api.md
 
 UNIT_TESTS += $(ROUTER_TEST) tests/unit/test_api_doc.sh
+
+# The hook runner alone: real scripts, no daemon.
+HOOK_TEST := $(BUILD)/tests/unit/test_hook
+
+$(HOOK_TEST): tests/unit/test_hook.c user/slotlbd/hook.c user/slotlbd/hook.h \
+	      user/slotlbd/util.c user/slotlbd/util.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c,$^) -o $@ $(LDFLAGS) \
+		-lcmocka -lpthread
+
+UNIT_TESTS += $(HOOK_TEST)
