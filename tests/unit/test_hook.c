@@ -184,7 +184,7 @@ static void test_failure(void **state)
 	assert_int_equal(res.exit_status, 3);
 	assert_string_equal(res.error, "exit status 3");
 	printf("# stderr tail of %zu bytes ends: %s", strlen(res.stderr_tail),
-	       strrchr(res.stderr_tail, 'c')); /* "cannot reach ..." */
+	       strstr(res.stderr_tail, "cannot"));
 	/* the tail, not the head: the last line, and not the first */
 	assert_non_null(
 		strstr(res.stderr_tail, "cannot reach 198.19.2.2: no route\n"));
