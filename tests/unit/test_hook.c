@@ -213,6 +213,7 @@ static void test_timeout(void **state)
 	struct hook_result res;
 	int64_t t0, took;
 	pid_t child;
+	int i;
 
 	(void)state;
 	snprintf(body, sizeof(body), "sleep 30 &\necho $! > %s/child\nwait\n",
@@ -228,7 +229,10 @@ static void test_timeout(void **state)
 	slurp(pidfile, out, sizeof(out));
 	child = (pid_t)atoi(out);
 	assert_true(child > 0);
-	/* gone, or a zombie waiting for its new parent: not running */
+	/* gone, or a zombie waiting for its new parent: not running (a
+	 * SIGKILL takes effect when the process next runs: wait for it) */
+	for (i = 0; i < 200 && running(child); i++)
+		usleep(10000);
 	assert_false(running(child));
 }
 

@@ -16,8 +16,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "ops.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/slotlb"
 #define DEFAULT_SOCKET "/run/slotlb/slotlb.sock"
@@ -265,6 +267,15 @@ int main(int argc, char **argv)
 	d.drain_interval_ms = o.drain_interval_ms;
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.flows_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* waits for an idle app are bounded on the monotonic clock */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d.idle, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 
 	/* every thread inherits the mask; main takes signals by sigwait */
 	sigemptyset(&sigs);
@@ -325,6 +336,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	reapply_interfaces(&d);
+	ops_preview_timers_start(&d);
 	err = drain_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));

@@ -221,6 +221,9 @@ int state_deployment_get(struct state *st, int64_t serial,
 			 size_t *n);
 int state_deployment_set_state(struct state *st, int64_t serial,
 			       enum deployment_state s, int64_t since_ms);
+/* Active deployments in no slot (a deploy that died between its two
+ * transactions) are retired; *n says how many. */
+int state_deployment_retire_orphans(struct state *st, int *n);
 
 /* --- state_snapshot.c: everything at one instant --- */
 

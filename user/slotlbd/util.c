@@ -37,6 +37,18 @@ void log_msg(const char *fmt, ...)
 	funlockfile(stderr);
 }
 
+void str_append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, len);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
 void crash_point(const char *name)
 {
 	const char *at = getenv("SLOTLBD_CRASH_AT");

@@ -37,6 +37,11 @@ void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 			log_msg(__VA_ARGS__); \
 	} while (0)
 
+/* Append to the string in buf (of len bytes), cut short if it does not
+ * fit: for messages, where the end may be lost but never overrun. */
+void str_append(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Test hook: SIGKILL ourselves here if SLOTLBD_CRASH_AT names this point,
  * so tests can prove a crash anywhere reconciles to a whole state. */
 void crash_point(const char *name);

@@ -61,6 +61,55 @@ bool warmup_status_accepted(const struct warmup_policy *p, int status)
 	return false;
 }
 
+void warmup_policy_apply(struct warmup_policy *base,
+			 const struct warmup_override *o)
+{
+	const struct warmup_policy *p = &o->p;
+
+	if (o->fields & WF_MODE)
+		base->mode = p->mode;
+	if (o->fields & WF_PATH)
+		memcpy(base->path, p->path, sizeof(base->path));
+	if (o->fields & WF_STATUSES) {
+		memcpy(base->statuses, p->statuses, sizeof(base->statuses));
+		base->n_statuses = p->n_statuses;
+	}
+	if (o->fields & WF_TIMEOUT)
+		base->timeout_ms = p->timeout_ms;
+	if (o->fields & WF_RETRIES)
+		base->retries = p->retries;
+	if (o->fields & WF_DEADLINE)
+		base->deadline_ms = p->deadline_ms;
+	if (o->fields & WF_RETRY_DELAY)
+		base->retry_delay_ms = p->retry_delay_ms;
+	if (o->fields & WF_HOST)
+		memcpy(base->host, p->host, sizeof(base->host));
+}
+
+static void format_statuses(const struct warmup_policy *p, char *buf,
+			    size_t len);
+
+void warmup_policy_text(const struct warmup_policy *p, char *buf, size_t len)
+{
+	char list[WARMUP_MAX_STATUSES * 4 + 1];
+
+	format_statuses(p, list, sizeof(list));
+	buf[0] = 0;
+	if (p->mode == WARMUP_TCP)
+		str_append(buf, len, "TCP connect");
+	else
+		str_append(buf, len, "GET %s over %s%s%s, %s%s", p->path,
+			   warmup_mode_name(p->mode), p->host[0] ? " as " : "",
+			   p->host, p->n_statuses ? "statuses " : "any status",
+			   list);
+	str_append(buf, len, ", %g s per attempt, %u retries %u ms apart, ",
+		   p->timeout_ms / 1000.0, p->retries, p->retry_delay_ms);
+	if (p->deadline_ms)
+		str_append(buf, len, "deadline %g s", p->deadline_ms / 1000.0);
+	else
+		str_append(buf, len, "no deadline");
+}
+
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	(void)ptr;
