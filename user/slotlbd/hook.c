@@ -67,6 +67,9 @@ static void tail_text(const struct run *r, char *out, size_t len)
 
 		out[i] = c < 0x20 && c != '\n' && c != '\t' ? '?' : (char)c;
 	}
+	/* a last newline says nothing in a sentence it is put into */
+	while (n && out[n - 1] == '\n')
+		n--;
 	out[n] = 0;
 }
 
