@@ -562,8 +562,8 @@ static int swap_or_rollback(int argc, char **argv, bool swap)
 			if (json_output)
 				json_dumpf(r.body, stdout, JSON_COMPACT);
 			else
-				printf("cancelled: %s of %s\n",
-				       jstr(r.body, "cancelled"), pos[0]);
+				printf("cancelled: %s: %s\n", pos[0],
+				       jstr(r.body, "cancelled"));
 			if (json_output)
 				putchar('\n');
 		} else {

@@ -174,7 +174,10 @@ static void post_swap(struct call *c, bool rollback)
 	rq.trigger = trigger;
 	rq.warmup = &warmup;
 	if (rq.action == SWAP_ACTION_CANCEL) {
-		ops_swap_cancel(d, app, trigger, &res);
+		char by[sizeof(trigger) + 16];
+
+		snprintf(by, sizeof(by), "asked by %s", trigger);
+		ops_swap_cancel(d, app, by, &res);
 		reply_op(r, &res);
 		if (res.status == 200)
 			r->json = json_pack("{s:s}", "cancelled", res.error);

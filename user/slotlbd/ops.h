@@ -214,6 +214,8 @@ int ops_snapshot(struct daemon *d, const char *app, struct st_snapshot *s);
  * state_history_free(). */
 int ops_history_list(struct daemon *d, const char *app, size_t limit,
 		     struct st_history **out, size_t *n);
+/* What runs on app_id now ("swap in progress"), or NULL. */
+const char *ops_busy_of(struct daemon *d, uint32_t app_id);
 /* One entry (-ENOENT if id is 0 or gone); state_history_clear() it. */
 int ops_history_get(struct daemon *d, int64_t id, struct st_history *h);
 

@@ -276,7 +276,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	if (rc) {
 		if (rc == -ECANCELED) {
 			cancel_by(&j->cancel, by, sizeof(by));
-			str_append(detail, sizeof(detail), " (asked by %s)",
+			str_append(detail, sizeof(detail), " (%s)",
 				   by[0] ? by : "?");
 		}
 		undo_settings(plan, detail, sizeof(detail));
