@@ -393,7 +393,7 @@ int ops_swap_cancel(struct daemon *d, const char *app, const char *by,
 	}
 	c = d->running[a.id];
 	cancel_request(c, by);
-	log_msg("cancel %s: %s, asked by %s", app, what, by);
+	log_msg("cancel %s: %s, %s", app, what, by);
 	/* wait until it has put back what it changed: the answer then
 	 * means "stopped", not "asked to stop" */
 	clock_gettime(CLOCK_MONOTONIC, &until);
