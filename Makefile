@@ -8,8 +8,12 @@
 #   make deps       install the Debian packages build, tests and demo need
 #   make test       deps + build + unit, BPF and integration tests (root)
 #   make check      format check + unit + BPF tests
+#   make mutate     mutation testing (docs/TESTING.md; long, root)
 #   make demo       deps + build + the lab demo (root)
 #   make bench      benchmarks (root)
+#   make install    [PREFIX=/usr/local] [DESTDIR=...]; make uninstall
+#                   (dist/install.mk)
+#   make deb        build/slotlb.deb, a Debian package (dist/deb.mk)
 #   make V=1        show commands;  make SAN=1  tests with ASan/UBSan
 
 .DELETE_ON_ERROR:
@@ -70,13 +74,14 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
 
-include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk))
+include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk \
+	dist/*.mk))
 
 all: $(ALL_TARGETS)
 
 # --- top-level commands -----------------------------------------------
 .PHONY: all deps test check demo bench clean format format-check \
-	unit-test bpf-test integration-test
+	unit-test bpf-test integration-test test-tiers build-tests mutate
 
 deps:
 	$(Q)tools/deps.sh
@@ -91,8 +96,23 @@ integration-test: all
 	$(Q)tests/integration/run.sh $(T)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS)
+	$(Q)$(MAKE) --no-print-directory test-tiers
+
+# What make test runs once the packages are there (make mutate's last
+# stage), and what it builds first.
+test-tiers: build-tests
 	$(Q)tests/run_all.sh "$(UNIT_TESTS)" "$(BPF_TESTS)"
+
+build-tests: all $(UNIT_TESTS) $(BPF_TESTS)
+
+# Mutation testing (docs/TESTING.md): long, root, not part of make test.
+# M=NAME[,NAME...] (globs too) runs some mutants, FAST=1 skips the
+# full-suite stage, LOGS=DIR keeps every log, CHECK=1 only says whether
+# each mutant still applies, LIST=1 lists them.
+mutate: $(if $(CHECK)$(LIST),,deps)
+	$(Q)tools/mutate/mutate.py $(if $(M),--only '$(M)') \
+		$(if $(FAST),--fast) $(if $(LOGS),--logs '$(LOGS)') \
+		$(if $(CHECK),--check) $(if $(LIST),--list)
 
 check: format-check unit-test bpf-test
 

@@ -58,11 +58,9 @@ static __always_inline __u32 new_flow(struct xdp_md *ctx,
 	__u32 reason;
 	int rc;
 
-	fwd.deployment_id = slot_deployment(ep);
+	fwd.backend_id = choose_backend(ep, &pkt->key, &fwd.deployment_id);
 	if (!fwd.deployment_id)
 		return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
-	fwd.backend_id = ring_backend(fwd.deployment_id, pkt->key.family,
-				      flow_hash(&pkt->key));
 	be = bpf_map_lookup_elem(&backends, &fwd.backend_id);
 	if (!fwd.backend_id || !be || be->family != pkt->key.family)
 		return SLOTLB_REASON_DROP_NO_BACKEND;

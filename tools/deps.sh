@@ -18,6 +18,13 @@ PACKAGES=(
 	# controller: state, API, probes, JSON
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
 	libcurl4-openssl-dev
+	# service: sd_notify (Type=notify), systemd-analyze verify of the unit,
+	# capsh to read the capabilities the unit leaves slotlbd
+	libsystemd-dev systemd libcap2-bin
+	# packaging: make deb (dpkg-shlibdeps derives Depends), the install
+	# test (dpkg in a throwaway overlay root; objdump cross-checks Depends;
+	# man pages are found by man and by systemd-analyze verify)
+	dpkg-dev binutils gzip man-db
 	# lab and integration tests
 	iproute2 ethtool curl procps psmisc util-linux coreutils bsdutils mawk
 	python3

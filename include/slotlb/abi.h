@@ -162,11 +162,13 @@ _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
 
 /*
  * A traffic rule: a new flow arriving on an endpoint of from_slot whose
- * client-address hash (mod SLOTLB_SHARE_SCALE) falls in [from, to) is
- * sent to the deployment of to_slot. The hash covers the source address
- * only, so a client stays on one slot for every connection while the
- * rules are unchanged. The controller lays the ranges out; they never
- * overlap for one from_slot.
+ * client bucket falls in [from, to) is sent to the deployment of
+ * to_slot. The bucket is the client-address hash scaled to
+ * [0, SLOTLB_SHARE_SCALE) (bpf/select.bpf.h client_bucket(), reproduced
+ * by slotlb_client_bucket() in user/lib/traffic.c). The hash covers the
+ * source address only, so a client stays on one slot for every
+ * connection while the rules are unchanged. The controller lays the
+ * ranges out; they never overlap for one from_slot.
  */
 struct slotlb_split {
 	__u16 from; /* first hash value of the share */
@@ -178,7 +180,9 @@ struct slotlb_split {
 _Static_assert(sizeof(struct slotlb_split) == 8, "split");
 
 /* An audience prefix: new flows from it arriving on from_slot's endpoints
- * go to to_slot's deployment, whatever the shares say (opt-in, preview). */
+ * go to to_slot's deployment, whatever the shares say (opt-in, preview;
+ * to_slot == from_slot opts its clients out of the shares). If several
+ * match, the longest wins; of equally long ones, the first in the array. */
 struct slotlb_prefix {
 	__be32 addr[4]; /* IPv4 in addr[0]; host bits zero */
 	__u8 family; /* AF_INET or AF_INET6 */
@@ -200,17 +204,21 @@ _Static_assert(sizeof(struct slotlb_prefix) == 20, "prefix");
  * RCU grace period has passed since it was last referenced.
  */
 struct slotlb_routing {
-	__u32 deployment[SLOTLB_MAX_SLOTS]; /* per slot; 0 = empty slot */
-	__u32 previous[SLOTLB_MAX_SLOTS]; /* per slot: before the last
-					   * change; 0 = none */
 	__u32 generation; /* bumped by the controller on every change */
 	__u8 split_count; /* used entries of split[] */
 	__u8 audience_count; /* used entries of audience[] */
 	__u8 pad[2]; /* zero */
+	/* The counts come first, in the cache line of deployment[0..13]:
+	 * a new flow of an app without rules reads that one line only. */
+	__u32 deployment[SLOTLB_MAX_SLOTS]; /* per slot; 0 = empty slot */
+	__u32 previous[SLOTLB_MAX_SLOTS]; /* per slot: before the last
+					   * change; 0 = none */
 	struct slotlb_split split[SLOTLB_MAX_SPLITS];
 	struct slotlb_prefix audience[SLOTLB_MAX_AUDIENCE];
 };
 _Static_assert(sizeof(struct slotlb_routing) == 552, "routing element");
+_Static_assert(__builtin_offsetof(struct slotlb_routing, deployment) == 8,
+	       "routing element: counts share deployment[0]'s cache line");
 
 /* A backend: where flows are sent. Never rewritten while referenced. */
 struct slotlb_backend {

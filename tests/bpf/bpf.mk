@@ -6,11 +6,33 @@
 # lab.o and pkt.o are the shared lab and packet builder.
 
 BPF_TEST_DIR := $(BUILD)/tests/bpf
-BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity
+BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity \
+		  test_traffic test_traffic_rules
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
-BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o
+BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
+		 $(BPF_TEST_DIR)/traffic_lab.o
 BPF_TEST_HDRS := tests/bpf/lab.h tests/bpf/pkt.h user/lib/slotlb.h \
-		 include/slotlb/abi.h
+		 tests/bpf/traffic_lab.h user/lib/traffic.h \
+		 user/lib/traffic_parse.h include/slotlb/abi.h
+
+# routing_reader: a test-only XDP program that reads routing elements as
+# the data path does (test_swap_atomicity). Explicit rules: the top-level
+# pattern rule only covers bpf/*.bpf.c, and the %.o rule below is gcc's.
+READER_OBJ  := $(BPF_TEST_DIR)/routing_reader.bpf.o
+READER_SKEL := $(BPF_TEST_DIR)/routing_reader.skel.h
+
+$(READER_OBJ): tests/bpf/routing_reader.bpf.c tests/bpf/routing_reader.h \
+	       include/slotlb/abi.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(READER_SKEL): $(READER_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name routing_reader_bpf > $@
+
+$(BPF_TEST_DIR)/test_swap_atomicity.o: $(READER_SKEL) tests/bpf/routing_reader.h
+$(BPF_TEST_DIR)/test_swap_atomicity.o: CFLAGS += -I$(BPF_TEST_DIR)
 
 # Packet tables override a macro's default fields in designated
 # initializers (TCP4(.dport = 81)); that is the point, not a mistake.

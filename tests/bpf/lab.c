@@ -58,6 +58,9 @@ static const struct lab_backend backends[] = {
 	{4, AF_INET, "198.19.1.21", 9090, MAC4(0x21)},
 	{5, AF_INET, "198.19.1.22", 9090, MAC4(0x22)},
 	{6, AF_INET, "198.19.1.23", 9090, MAC4(0x23)},
+	{7, AF_INET, "198.19.1.31", 7070, MAC4(0x31)},
+	{8, AF_INET, "198.19.1.32", 7070, MAC4(0x32)},
+	{9, AF_INET, "198.19.1.33", 7070, MAC4(0x33)},
 	{11, AF_INET6, "fd00:5107:1001::11", 8080, MAC6(0x11)},
 	{12, AF_INET6, "fd00:5107:1001::12", 8080, MAC6(0x12)},
 	{13, AF_INET6, "fd00:5107:1001::13", 8080, MAC6(0x13)},
@@ -65,6 +68,9 @@ static const struct lab_backend backends[] = {
 	{15, AF_INET6, "fd00:5107:1001::22", 9090, MAC6(0x22)},
 	{16, AF_INET6, "fd00:5107:1001::23", 9090, MAC6(0x23)},
 	{20, AF_INET, "198.19.1.99", 8080, {0}}, /* no neighbour */
+	{17, AF_INET6, "fd00:5107:1001::31", 7070, MAC6(0x31)},
+	{18, AF_INET6, "fd00:5107:1001::32", 7070, MAC6(0x32)},
+	{19, AF_INET6, "fd00:5107:1001::33", 7070, MAC6(0x33)},
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
@@ -83,6 +89,9 @@ static const struct lab_deployment deployments[] = {
 	{DEP_NONEIGH, {20}, {1}, 1},
 	{DEP_C4, {1, 2, 3}, {1, 1, 1}, 3},
 	{DEP_D4, {4, 5, 6}, {1, 1, 1}, 3},
+	{DEP_Q4, {7, 8, 9}, {1, 1, 1}, 3},
+	{DEP_Q6, {17, 18, 19}, {1, 1, 1}, 3},
+	{DEP_E4, {7, 8, 9}, {1, 1, 1}, 3},
 };
 #define NDEPLOYMENTS (sizeof(deployments) / sizeof(deployments[0]))
 
@@ -104,6 +113,21 @@ static const struct lab_endpoint endpoints[] = {
 	{AF_INET, VIP4_NONEIGH, PORT_HTTP, IPPROTO_TCP, APP_NONEIGH, 0,
 	 EP_NONEIGH},
 	{AF_INET, VIP4_DRAIN, PORT_HTTP, IPPROTO_TCP, APP_DRAIN, 0, EP_DRAIN},
+	{AF_INET, VIP4_TRAFFIC, PORT_HTTP, IPPROTO_TCP, APP_TRAFFIC4, 0,
+	 EP_T4_PROD},
+	{AF_INET, VIP4_TRAFFIC, PORT_DNS, IPPROTO_UDP, APP_TRAFFIC4, 0,
+	 EP_T4_UDP},
+	{AF_INET, VIP4_TRAFFIC, PORT_STAGING, IPPROTO_TCP, APP_TRAFFIC4, 1,
+	 EP_T4_STAGING},
+	{AF_INET, VIP4_TRAFFIC, PORT_QA, IPPROTO_TCP, APP_TRAFFIC4, 2,
+	 EP_T4_QA},
+	{AF_INET6, VIP6_TRAFFIC, PORT_HTTP, IPPROTO_TCP, APP_TRAFFIC6, 0,
+	 EP_T6_PROD},
+	{AF_INET6, VIP6_TRAFFIC, PORT_QA, IPPROTO_TCP, APP_TRAFFIC6, 2,
+	 EP_T6_QA},
+	{AF_INET, VIP4, PORT_SLOT2, IPPROTO_TCP, APP_WEB4, 2, EP_WEB4_SLOT2},
+	{AF_INET, VIP4, PORT_SLOT19, IPPROTO_TCP, APP_WEB4,
+	 SLOTLB_MAX_SLOTS - 1, EP_WEB4_SLOT19},
 };
 #define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 
@@ -362,17 +386,27 @@ void lab_close(struct lab *lab)
 	forget(lab->pin_root);
 }
 
-void lab_route(struct lab *lab, uint32_t app, uint32_t dep)
+void lab_route_slots(struct lab *lab, uint32_t app, const uint32_t *deps,
+		     const uint32_t *prev, size_t n)
 {
 	static uint32_t generation;
 	struct slotlb_routing r = {};
+	size_t s;
 	int err;
 
-	r.deployment[0] = dep;
+	for (s = 0; s < n && s < SLOTLB_MAX_SLOTS; s++) {
+		r.deployment[s] = deps[s];
+		r.previous[s] = prev ? prev[s] : 0;
+	}
 	r.generation = ++generation;
 	err = slotlb_routing_set(lab->lb, app, &r);
 	if (err)
 		fail_msg("routing_set app %u: %s", app, strerror(-err));
+}
+
+void lab_route(struct lab *lab, uint32_t app, uint32_t dep)
+{
+	lab_route_slots(lab, app, &dep, NULL, 1);
 }
 
 void lab_route_default(struct lab *lab)

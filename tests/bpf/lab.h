@@ -23,10 +23,12 @@
 #define LAB_SKIP 77
 
 /* Addresses of the lab. Endpoint addresses are on no interface. */
-#define VIP4 "198.18.0.10" /* app web4: :80/tcp, :53/udp, :8443 staging */
+#define VIP4 "198.18.0.10" /* app web4: :80/tcp, :53/udp; slots 1, 2, 19 */
 #define VIP6 "fd00:5107::10" /* app web6: :80/tcp, :53/udp */
 #define VIP4_NONEIGH "198.18.0.20" /* backend without a neighbour */
 #define VIP4_DRAIN "198.18.0.40" /* app of the drain-count test */
+#define VIP4_TRAFFIC "198.18.0.50" /* traffic app: :80 :53 :8443 :8081 */
+#define VIP6_TRAFFIC "fd00:5107::50" /* traffic app: :80 :8081 */
 #define NOT_VIP4 "198.18.0.11" /* on no endpoint */
 #define NOT_VIP6 "fd00:5107::11"
 #define CLIENT4 "198.18.0.2"
@@ -36,13 +38,18 @@
 #define CLIENT4_NONEIGH "198.18.0.99" /* no neighbour entry */
 #define PORT_HTTP 80
 #define PORT_DNS 53
-#define PORT_STAGING 8443
+#define PORT_STAGING 8443 /* web4 slot 1 */
+#define PORT_QA 8081
+#define PORT_SLOT2 8444 /* web4 slot 2 */
+#define PORT_SLOT19 8445 /* web4 slot 19, the last */
 
 enum lab_app {
 	APP_WEB4 = 1,
 	APP_WEB6 = 2,
 	APP_NONEIGH = 3,
 	APP_DRAIN = 4,
+	APP_TRAFFIC4 = 5, /* slots production, staging, qa; IPv4 */
+	APP_TRAFFIC6 = 6, /* the same for IPv6 */
 };
 
 enum lab_deployment_id {
@@ -53,6 +60,9 @@ enum lab_deployment_id {
 	DEP_NONEIGH = 5, /* one backend with no neighbour entry */
 	DEP_C4 = 6, /* drain app, same backends as A4 */
 	DEP_D4 = 7, /* drain app, same backends as B4 */
+	DEP_Q4 = 8, /* traffic app's qa slot, backends of its own */
+	DEP_Q6 = 9,
+	DEP_E4 = 10, /* web4, a third deployment (backends shared with Q4) */
 	DEP_COUNT
 };
 
@@ -64,6 +74,15 @@ enum lab_endpoint_id {
 	EP_WEB6_UDP = 5,
 	EP_NONEIGH = 6,
 	EP_DRAIN = 7,
+	EP_T4_PROD = 8, /* traffic app, slot 0 (production) */
+	EP_T4_UDP = 9, /* slot 0, UDP */
+	EP_T4_STAGING = 10, /* slot 1 */
+	EP_T4_QA = 11, /* slot 2 */
+	EP_T6_PROD = 12,
+	EP_T6_QA = 13,
+	EP_WEB4_SLOT2 = 14, /* slot 2 of web4, empty */
+	EP_WEB4_SLOT19 = 15, /* slot 19 of web4, empty */
+	EP_COUNT
 };
 
 struct lab_backend {
@@ -97,6 +116,10 @@ void lab_close(struct lab *lab);
 
 /* Put deployment dep in slot 0 of app (slot 1 stays empty). */
 void lab_route(struct lab *lab, uint32_t app, uint32_t dep);
+/* Set every slot of app: deps[s] into slot s for s < n, the rest
+ * empty; previous[s] = prev[s] when prev is not NULL. */
+void lab_route_slots(struct lab *lab, uint32_t app, const uint32_t *deps,
+		     const uint32_t *prev, size_t n);
 /* Every app back to its first deployment. */
 void lab_route_default(struct lab *lab);
 

@@ -2,7 +2,8 @@
 /*
  * Forwarding through BPF_PROG_TEST_RUN: new flows are rewritten toward a
  * backend of the slot's deployment, established flows keep their backend
- * after the slot's routing element is switched, replies are rewritten back
+ * after the slot's routing element is switched, every slot's endpoints lead
+ * to that slot's own deployment, replies are rewritten back
  * to the endpoint, and the per endpoint / deployment / backend counters
  * match what was sent. Every output frame is compared byte for byte with
  * one built independently, and its checksums are recomputed in full.
@@ -11,9 +12,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 #include "lab.h"
 
 static struct lab lab;
@@ -160,6 +164,43 @@ static void test_new_flows_spread_over_deployment(void **state)
 	}
 }
 
+/* Weights shape the spread: B's backends weigh 1, 2 and 1, so of 400
+ * new flows the middle one takes about half (Maglev keeps shares within
+ * ~2% of the weights; the bounds allow 4-5 sigma of sampling noise). */
+static void test_weights_shape_the_spread(void **state)
+{
+	const unsigned int flows = 400, lo[3] = {60, 160, 60},
+			   hi[3] = {140, 240, 140};
+	unsigned int got[3] = {0}, i, b;
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	(void)state;
+	lab_route(&lab, APP_WEB4, DEP_B4);
+	for (i = 0; i < flows; i++) {
+		struct pkt_spec s = TCP4(.flags = F_SYN);
+		const struct lab_backend *be;
+
+		s.seed = s.sport = lab_port();
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("weighted spread", &out, &s,
+				      lab_pub_ifindex, DEP_B4,
+				      SLOTLB_REASON_FORWARD);
+		for (b = 0; b < 3; b++)
+			got[b] += lab_deployment_backend(DEP_B4, b) == be;
+		cases_run++;
+	}
+	printf("bpf_forward: weights 1:2:1 took %u, %u, %u of %u flows\n",
+	       got[0], got[1], got[2], flows);
+	for (b = 0; b < 3; b++)
+		if (got[b] < lo[b] || got[b] > hi[b])
+			fail_msg(
+				"backend %u of weight %u took %u of %u flows, want %u..%u",
+				b, b == 1 ? 2 : 1, got[b], flows, lo[b], hi[b]);
+}
+
 struct switch_case {
 	const char *desc;
 	struct pkt_spec in;
@@ -222,6 +263,127 @@ static void test_established_flow_survives_switch(void **state)
 	}
 }
 
+/* The endpoints of web4's slots 0, 1, 2 and 19 (the last). */
+static const struct {
+	uint32_t slot;
+	uint16_t port;
+} slot_ports[] = {
+	{0, PORT_HTTP},
+	{1, PORT_STAGING},
+	{2, PORT_SLOT2},
+	{SLOTLB_MAX_SLOTS - 1, PORT_SLOT19},
+};
+#define NSLOT_PORTS (sizeof(slot_ports) / sizeof(slot_ports[0]))
+
+struct slots_case {
+	const char *desc;
+	uint32_t deployment[SLOTLB_MAX_SLOTS]; /* 0 = empty slot */
+};
+
+/* previous[] holds other deployments in every case, so reading it
+ * instead of deployment[] would show. */
+static const struct slots_case slots_cases[] = {
+	{"slots 0, 1, 2 hold A, B, C; slot 19 holds B",
+	 {[0] = DEP_A4, [1] = DEP_B4, [2] = DEP_E4, [19] = DEP_B4}},
+	{"rotated: slots 0, 1, 2 hold C, A, B; slot 19 holds C",
+	 {[0] = DEP_E4, [1] = DEP_A4, [2] = DEP_B4, [19] = DEP_E4}},
+	{"slot 2 empty while slots 0 and 1 are full",
+	 {[0] = DEP_B4, [1] = DEP_E4, [19] = DEP_A4}},
+	{"only slot 2 holds a deployment", {[2] = DEP_A4}},
+	{"only slot 19 holds a deployment", {[19] = DEP_B4}},
+};
+
+/* A SYN to each slot's endpoint goes to that slot's own deployment, or
+ * is dropped when that slot is empty, whatever the other slots hold. */
+static void test_each_slot_reads_its_own_deployment(void **state)
+{
+	const uint32_t others[] = {DEP_A4, DEP_B4, DEP_E4};
+	uint32_t prev[SLOTLB_MAX_SLOTS];
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t i, k, s, len;
+	char desc[192];
+
+	(void)state;
+	for (i = 0; i < sizeof(slots_cases) / sizeof(slots_cases[0]); i++) {
+		const struct slots_case *c = &slots_cases[i];
+
+		for (s = 0; s < SLOTLB_MAX_SLOTS; s++) {
+			prev[s] = others[(s + i) % 3];
+			if (prev[s] == c->deployment[s])
+				prev[s] = others[(s + i + 1) % 3];
+		}
+		lab_route_slots(&lab, APP_WEB4, c->deployment, prev,
+				SLOTLB_MAX_SLOTS);
+		for (k = 0; k < NSLOT_PORTS; k++) {
+			struct pkt_spec p = TCP4(.flags = F_SYN, .payload = 5);
+			uint32_t dep = c->deployment[slot_ports[k].slot];
+
+			p.dport = slot_ports[k].port;
+			p.seed = p.sport = lab_port();
+			len = client_frame(in, &p, PUB);
+			lab_run(&lab, lab_pub_ifindex, in, len, &out);
+			snprintf(desc, sizeof(desc), "%s: SYN to slot %u",
+				 c->desc, slot_ports[k].slot);
+			if (dep) {
+				assert_forwarded(desc, &out, &p,
+						 lab_pub_ifindex, dep,
+						 SLOTLB_REASON_FORWARD);
+			} else {
+				assert_verdict(desc, &out, XDP_DROP);
+				assert_reason(desc, &out,
+					      SLOTLB_REASON_DROP_NO_DEPLOYMENT);
+			}
+			cases_run++;
+		}
+	}
+}
+
+/* An endpoint naming a slot past the routing element (which the library
+ * refuses to write, so only a corrupt or foreign map holds one) is
+ * dropped, not read from the field after deployment[]. */
+static void test_slot_out_of_range_drops(void **state)
+{
+	const uint32_t deps[SLOTLB_MAX_SLOTS] = {[0] = DEP_A4};
+	uint32_t prev[SLOTLB_MAX_SLOTS] = {[0] = DEP_B4};
+	struct slotlb_endpoint ep = {
+		.app_id = APP_WEB4,
+		.slot = SLOTLB_MAX_SLOTS,
+		.endpoint_id = EP_COUNT,
+	};
+	struct slotlb_endpoint_key key = {
+		.port = htons(PORT_SLOT19 + 1),
+		.proto = IPPROTO_TCP,
+		.family = AF_INET,
+	};
+	struct pkt_spec p = TCP4(.flags = F_SYN, .dport = PORT_SLOT19 + 1);
+	uint8_t in[PKT_MAX], a[16];
+	char path[160];
+	struct xdp_out out;
+	size_t len;
+	int fd;
+
+	(void)state;
+	pkt_addr(AF_INET, VIP4, a);
+	memcpy(key.addr, a, sizeof(key.addr));
+	if (slotlb_endpoint_set(lab.lb, &key, &ep) != -ERANGE)
+		fail_msg("endpoint_set accepted slot %u", ep.slot);
+	lab_route_slots(&lab, APP_WEB4, deps, prev, SLOTLB_MAX_SLOTS);
+	snprintf(path, sizeof(path), "%s/endpoints", lab.pin_root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_update_elem(fd, &key, &ep, BPF_ANY), 0);
+	p.seed = p.sport = lab_port();
+	len = client_frame(in, &p, PUB);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	bpf_map_delete_elem(fd, &key);
+	close(fd);
+	assert_verdict("SYN to an endpoint of slot 20", &out, XDP_DROP);
+	assert_reason("SYN to an endpoint of slot 20", &out,
+		      SLOTLB_REASON_DROP_NO_DEPLOYMENT);
+	cases_run++;
+}
+
 struct reply_case {
 	const char *desc;
 	struct pkt_spec in; /* client's first packet */
@@ -278,6 +440,104 @@ static void test_reply_rewritten_to_endpoint(void **state)
 		assert_replied(c->desc, &out, &r, c->vip, s.dport);
 		cases_run += 2;
 	}
+}
+
+/* A UDP checksum that the rewrite makes 0 must leave as 0xffff: 0 on
+ * the wire means "no checksum" (RFC 768). Pin flows and search payloads
+ * (lengths, fill seeds) until one forwards with a checksum summing to
+ * exactly 0; the builder's payload bytes all move with the seed, so one
+ * flow reaches only some checksums and a few flows may be needed. */
+static void test_udp_checksum_zero_becomes_ffff(void **state)
+{
+	struct pkt_spec s = UDP4(.payload = 8), want;
+	const struct lab_backend *be;
+	uint8_t in[PKT_MAX], frame[PKT_MAX];
+	unsigned int seed, payload, flows;
+	struct pkt_info pi;
+	struct xdp_out out;
+	bool found = false;
+	size_t len;
+
+	(void)state;
+	for (flows = 0; flows < 64 && !found; flows++) {
+		s.sport = lab_port();
+		s.seed = 1;
+		s.payload = 8;
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("UDP flow to pin", &out, &s,
+				      lab_pub_ifindex, DEP_A4,
+				      SLOTLB_REASON_FORWARD);
+		want = s;
+		want.dst = be->addr;
+		want.dport = be->port;
+		want.ttl = 63;
+		want.smac = lab_back_mac;
+		want.dmac = be->mac;
+		for (payload = 1; payload <= 64 && !found; payload++)
+			for (seed = 0; seed < 256 && !found; seed++) {
+				want.payload = s.payload = (uint16_t)payload;
+				want.seed = s.seed = (uint16_t)seed;
+				len = pkt_build(frame, &want);
+				found = pkt_parse(frame, len, &pi) &&
+					pi.l4_csum == 0xffff;
+			}
+		cases_run++;
+	}
+	if (!found)
+		fail_msg("no payload of 64 flows forwards with UDP checksum 0");
+	len = client_frame(in, &s, PUB);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_forwarded("UDP whose rewritten checksum sums to 0", &out, &s,
+			 lab_pub_ifindex, DEP_A4, SLOTLB_REASON_FORWARD);
+	if (!pkt_parse(out.data, out.len, &pi) || pi.l4_csum != 0xffff)
+		fail_msg("UDP checksum that sums to 0 left as %#x, want 0xffff",
+			 pi.l4_csum);
+	printf("bpf_forward: UDP checksum 0 found on flow %u (payload %u, seed %u)\n",
+	       flows, s.payload, s.seed);
+	cases_run++;
+}
+
+/* Two backends on one address (other ports): clearing one must leave
+ * the address known as a backend's, or the other's replies would pass
+ * un-NATed. Backend 10 shares backend 1's address. */
+static void test_shared_backend_address_survives_clear(void **state)
+{
+	const struct lab_backend *b1 = lab_deployment_backend(DEP_A4, 0), *be;
+	struct slotlb_backend shared = {.port = htons(8081), .family = AF_INET};
+	struct pkt_spec s, r = {0};
+	uint8_t in[PKT_MAX], a[16];
+	struct xdp_out out;
+	unsigned int tries;
+	size_t len;
+
+	(void)state;
+	pkt_addr(AF_INET, b1->addr, a);
+	memcpy(shared.addr, a, sizeof(shared.addr));
+	assert_int_equal(slotlb_backend_set(lab.lb, 10, &shared), 0);
+	assert_int_equal(slotlb_backend_clear(lab.lb, 10), 0);
+	for (tries = 0, be = NULL; tries < 64 && be != b1; tries++) {
+		s = (struct pkt_spec)TCP4(.flags = F_SYN);
+		s.seed = s.sport = lab_port();
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("SYN", &out, &s, lab_pub_ifindex, DEP_A4,
+				      SLOTLB_REASON_FORWARD);
+	}
+	if (be != b1)
+		fail_msg("no flow of 64 went to %s", b1->addr);
+	r.family = AF_INET;
+	r.proto = IPPROTO_TCP;
+	r.src = be->addr;
+	r.sport = be->port;
+	r.dst = s.src;
+	r.dport = s.sport;
+	r.flags = F_SYN | F_ACK;
+	len = backend_frame(in, &r, be);
+	lab_run(&lab, lab_back_ifindex, in, len, &out);
+	assert_replied("reply from an address another backend left", &out, &r,
+		       VIP4, PORT_HTTP);
+	cases_run += tries + 1;
 }
 
 /* Next hop without a neighbour entry: the program rewrites the packet and
@@ -343,7 +603,7 @@ static void test_no_neighbour_passes_rewritten(void **state)
 
 /* Expected counter deltas, per endpoint / deployment / backend id. */
 struct expect {
-	struct slotlb_counters ep[8], dep[DEP_COUNT], be[32];
+	struct slotlb_counters ep[EP_COUNT], dep[DEP_COUNT], be[32];
 };
 
 static void add(struct slotlb_counters *c, size_t len, bool new_flow)
@@ -434,7 +694,7 @@ static void test_counters_match_traffic(void **state)
 	uint32_t id;
 
 	(void)state;
-	for (id = 0; id < 8; id++)
+	for (id = 0; id < EP_COUNT; id++)
 		slotlb_stats_read(lab.lb, SLOTLB_STATS_ENDPOINT, id,
 				  &before.ep[id]);
 	for (id = 0; id < DEP_COUNT; id++)
@@ -449,7 +709,7 @@ static void test_counters_match_traffic(void **state)
 	send_flow(&want, &tcp4, EP_WEB4_TCP, DEP_A4, 0, 4);
 	send_flow(&want, &udp6, EP_WEB6_UDP, DEP_A6, 2, 3);
 
-	for (id = 0; id < 8; id++)
+	for (id = 0; id < EP_COUNT; id++)
 		check_counters(&before.ep[id], SLOTLB_STATS_ENDPOINT, id,
 			       &want.ep[id]);
 	for (id = 0; id < DEP_COUNT; id++)
@@ -492,8 +752,19 @@ int main(void)
 				       reset_routing),
 		cmocka_unit_test_setup(test_new_flows_spread_over_deployment,
 				       reset_routing),
+		cmocka_unit_test_setup(test_weights_shape_the_spread,
+				       reset_routing),
 		cmocka_unit_test_setup(test_established_flow_survives_switch,
 				       reset_routing),
+		cmocka_unit_test_setup(test_each_slot_reads_its_own_deployment,
+				       reset_routing),
+		cmocka_unit_test_setup(test_slot_out_of_range_drops,
+				       reset_routing),
+		cmocka_unit_test_setup(test_udp_checksum_zero_becomes_ffff,
+				       reset_routing),
+		cmocka_unit_test_setup(
+			test_shared_backend_address_survives_clear,
+			reset_routing),
 		cmocka_unit_test_setup(test_reply_rewritten_to_endpoint,
 				       reset_routing),
 		cmocka_unit_test_setup(test_counters_match_traffic,

@@ -285,6 +285,7 @@ api | 400 | slot must be a string | slot is a number | POST /v1/apps/web/swap {"
 api | 400 | backends must be | backends is a string | POST /v1/apps/web/slots/staging/deploy {"backends": "198.19.2.2:8080"}
 api | 400 | backends must hold strings | backend is a number | POST /v1/apps/web/slots/staging/deploy {"backends": [8080]}
 api | 400 | version must be a string | version is a number | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": 3}
+api | 400 | version longer than 31 characters | version of 32 characters | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": "v123456789012345678901234567890x"}
 api | 400 | endpoints must | endpoints is an object | POST /v1/apps {"name": "x", "endpoints": {"a": 1}}
 api | 400 | retries must be a number | warm-up retries is a string | POST /v1/apps/web/swap {"slot": "staging", "warmup": {"retries": "5"}}
 api | 400 | warmup: must be an object | warm-up is a list | POST /v1/apps/web/swap {"slot": "staging", "warmup": [1]}

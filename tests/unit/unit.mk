@@ -11,18 +11,33 @@ $(UNIT_DIR)/test_maglev: tests/unit/test_maglev.c $(BUILD)/lib/maglev.o \
 			 user/lib/maglev.h
 $(UNIT_DIR)/test_addr: tests/unit/test_addr.c $(BUILD)/lib/addr.o \
 		       user/lib/addr.h include/slotlb/abi.h
+$(UNIT_DIR)/test_traffic: tests/unit/test_traffic.c $(BUILD)/lib/traffic.o \
+			  user/lib/traffic.h include/slotlb/abi.h
+$(UNIT_DIR)/test_traffic_parse: tests/unit/test_traffic_parse.c \
+				$(BUILD)/lib/traffic_parse.o \
+				user/lib/traffic_parse.h include/slotlb/abi.h
 
 $(UNIT_DIR)/test_validate: tests/unit/test_validate.c \
 			   $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
 			   user/lib/validate.h
 
-$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate:
+$(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate \
+$(UNIT_DIR)/test_traffic $(UNIT_DIR)/test_traffic_parse:
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka -lm
 
-# The CLI and slotlbd link one validate.o: needs both built.
-tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
-
+# Shell tests that run the built programs: make them prerequisites so
+# `make unit-test` builds them first. The CLI and slotlbd link one
+# validate.o: test_validate_shared needs both built.
 UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr \
-	      $(UNIT_DIR)/test_validate tests/unit/test_validate_shared.sh
+	      $(UNIT_DIR)/test_validate $(UNIT_DIR)/test_traffic \
+	      $(UNIT_DIR)/test_traffic_parse
+tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_validate_shared.sh
+tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_slotlbd_options.sh
+tests/unit/test_completion.sh: $(BUILD)/slotlb
+UNIT_TESTS += tests/unit/test_completion.sh
+tests/unit/test_docs_sync.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
+UNIT_TESTS += tests/unit/test_docs_sync.sh

@@ -10,8 +10,9 @@ BENCH_FLOOR_OBJ := $(BENCH_OUT)/xdp_floor.bpf.o
 BENCH_FLOOR_SKEL := $(BENCH_OUT)/xdp_floor.skel.h
 BENCH_XDP       := $(BENCH_OUT)/bench_xdp
 BENCH_XDP_SRCS  := $(BENCH_DIR)/bench_xdp.c $(BENCH_DIR)/bench_setup.c \
-		   $(BENCH_DIR)/bench_report.c
+		   $(BENCH_DIR)/bench_report.c $(BENCH_DIR)/bench_traffic.c
 BENCH_XDP_HDRS  := $(BENCH_DIR)/bench_xdp.h user/lib/slotlb.h \
+		   user/lib/traffic.h user/lib/traffic_parse.h \
 		   include/slotlb/abi.h
 
 # The lab, frame builders and helpers bench_xdp shares with scale and

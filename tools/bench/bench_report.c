@@ -46,6 +46,8 @@ void bench_print_header(const struct bench *b)
 	       b->jit_enable, b->jited_len);
 	printf("deployment:  1 endpoint, %d backends; flow capacity %u flows (%u entries)\n",
 	       LAB_BACKENDS, slotlb_flow_capacity(b->lb), b->flows_entries);
+	printf("traffic:     2 more apps on their own endpoints with a 10/5 split and 4\n"
+	       "             audience prefixes (bench_traffic.c), same backends\n");
 	printf("slotlb_open: %.0f ms; flow map memlock %.1f MiB\n",
 	       (double)b->open_ns / 1e6, (double)b->flows_memlock / 1048576.0);
 	printf("method:      %u frames per path and round, %u rounds, pinned to CPU %d;\n"
@@ -88,8 +90,9 @@ void bench_print_results(const struct bench *b)
 			printf("\n");
 		}
 	}
-	printf("\nflows spread over %u of %d backends\n\n", b->backends_used,
-	       LAB_BACKENDS);
+	printf("\nflows spread over %u of %d backends; split app's new flows: production %.1f%%, staging %.1f%%, qa %.1f%%\n\n",
+	       b->backends_used, LAB_BACKENDS, b->split_share[0],
+	       b->split_share[1], b->split_share[2]);
 	printf("%-28s %23s %9s %8s %7s\n", "", "net ns/packet", "floor",
 	       "Katran", "ratio");
 	printf("%-28s %7s %7s %7s %9s %8s %7s\n", "path", "median", "min",
@@ -108,6 +111,7 @@ void bench_print_results(const struct bench *b)
 		else
 			printf(" %8s %7s\n", "-", "-");
 	}
+	bench_traffic_report(b, median);
 out:
 	free(net);
 	free(floor);

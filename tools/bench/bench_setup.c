@@ -308,6 +308,9 @@ int bench_setup(struct bench *b)
 	if (err)
 		return err;
 	init_paths(b);
+	err = bench_traffic_setup(b);
+	if (err)
+		return err;
 	return probe(b);
 }
 
@@ -323,6 +326,7 @@ void bench_teardown(struct bench *b)
 	free(b->ack);
 	free(b->reply);
 	free(b->udp);
+	bench_traffic_teardown(b);
 	for (i = 0; i < BENCH_PATH_MAX; i++)
 		free(b->samples[i]);
 }

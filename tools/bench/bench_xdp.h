@@ -25,6 +25,9 @@ enum bench_path_id {
 	BENCH_PATH_EST, /* ACKs of distinct established flows */
 	BENCH_PATH_REPLY, /* backend -> client of those flows: source NAT */
 	BENCH_PATH_NOT_EP, /* UDP to an address with no endpoint: passed */
+	/* Traffic routing (bench_traffic.c), after an untimed drain: */
+	BENCH_PATH_NEW_SPLIT, /* SYNs to an app with a 10/5 split and 4
+			       * audience prefixes */
 	BENCH_PATH_MAX,
 };
 
@@ -66,6 +69,15 @@ struct bench {
 	struct bench_path paths[BENCH_PATH_MAX];
 	struct bench_sample *samples[BENCH_PATH_MAX]; /* rounds each */
 
+	/* Traffic routing paths (bench_traffic.c). */
+	struct lab_pkt *syn_split, *ack_split, *syn_same;
+	uint64_t split_base[3]; /* new flows per slot's deployment before */
+	double split_share[3]; /* % of the split path's new flows per slot */
+	/* Per round, ns/packet more than the plain app's same frames: */
+	double *pair_new; /* new flows of the split app */
+	double *pair_same; /* new flows, split rules, one deployment */
+	double *pair_hot; /* a hot established flow of the split app */
+
 	/* Facts for the report. */
 	int jit_enable; /* /proc/sys/net/core/bpf_jit_enable */
 	uint32_t jited_len; /* bytes of slotlb_xdp's native code */
@@ -85,6 +97,16 @@ int bench_fail(struct bench *b, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 int bench_setup(struct bench *b);
+/* The traffic-routing app and its paths; the check after round 0. */
+int bench_traffic_setup(struct bench *b);
+int bench_traffic_check(struct bench *b);
+/* The paired measurement of one round (drain: empties the flow map). */
+int bench_traffic_pairs(struct bench *b, int (*drain)(struct bench *),
+			unsigned int round);
+/* Its lines in the report. */
+void bench_traffic_report(const struct bench *b,
+			  double (*median)(double *, unsigned int));
+void bench_traffic_teardown(struct bench *b);
 void bench_teardown(struct bench *b);
 void bench_print_header(const struct bench *b);
 void bench_print_results(const struct bench *b);

@@ -14,6 +14,9 @@
  *     backend set ID ADDR:PORT
  *     deployment publish ID VERSION BACKEND_ID[:WEIGHT]...
  *     routing set APP DEPLOYMENT_OF_SLOT0 [DEPLOYMENT_OF_SLOT1 ...]
+ *     routing traffic APP --from SLOT [--distribution SLOT=PERCENT,...]
+ *                         [--audience SLOT=CIDR[,CIDR...]]... [--clear]
+ *     routing lookup APP SLOT ADDR...
  *     routing show APP
  *     stats
  *     flows
@@ -28,6 +31,8 @@
 
 #include "slotlb.h"
 #include "addr.h"
+#include "traffic.h"
+#include "traffic_parse.h"
 
 static struct slotlb_opts opts;
 static bool generic, force;
@@ -179,6 +184,227 @@ static int cmd_deployment(struct slotlb *lb, int argc, char **argv)
 	return err ? fail_errno(argv[1], err) : 0;
 }
 
+/* A slot number as dpctl takes it: 0..SLOTLB_MAX_SLOTS-1. */
+static int slot_number(const char *s)
+{
+	return (int)number(s, 0, SLOTLB_MAX_SLOTS - 1);
+}
+
+static int routing_write(struct slotlb *lb, long app, struct slotlb_routing *r)
+{
+	int err;
+
+	r->generation++;
+	err = slotlb_routing_set(lb, app, r);
+	if (err == -EBUSY)
+		return fail("routing", "another process (slotlbd?) owns the "
+				       "routing elements of this pin root");
+	return err ? fail_errno("routing", err) : 0;
+}
+
+static int routing_show(const struct slotlb_routing *r)
+{
+	char buf[SLOTLB_PREFIX_STRLEN], share[SLOTLB_SHARE_STRLEN];
+	int i;
+
+	for (i = 0; i < SLOTLB_MAX_SLOTS; i++)
+		if (r->deployment[i])
+			printf("slot %d deployment %u\n", i, r->deployment[i]);
+	for (i = 0; i < r->split_count && i < SLOTLB_MAX_SPLITS; i++) {
+		const struct slotlb_split *s = &r->split[i];
+
+		slotlb_format_share(s->to - s->from, share, sizeof(share));
+		printf("split slot %u -> slot %u buckets [%u, %u) %s%%\n",
+		       s->from_slot, s->to_slot, s->from, s->to, share);
+	}
+	for (i = 0; i < r->audience_count && i < SLOTLB_MAX_AUDIENCE; i++) {
+		const struct slotlb_prefix *p = &r->audience[i];
+
+		if (slotlb_format_prefix(p, buf, sizeof(buf)))
+			snprintf(buf, sizeof(buf), "(bad prefix)");
+		printf("audience slot %u -> slot %u %s\n", p->from_slot,
+		       p->to_slot, buf);
+	}
+	return 0;
+}
+
+/* --distribution SLOT=PERCENT,...: from's shares, laid out after the
+ * element's current ranges so raising a share only adds clients. */
+static int set_distribution(struct slotlb_routing *r, int from, const char *arg)
+{
+	struct slotlb_share want[SLOTLB_MAX_SPLITS];
+	struct slotlb_split out[SLOTLB_MAX_SPLITS];
+	char why[SLOTLB_TRAFFIC_WHY_LEN];
+	struct slotlb_layout_report rep;
+	struct slotlb_distribution d;
+	size_t i, n;
+	int to, err;
+
+	if (slotlb_parse_distribution(arg, &d, why, sizeof(why)))
+		return fail("distribution", why);
+	for (i = 0; i < d.n; i++) {
+		to = slot_number(d.target[i].slot);
+		if (to < 0 || to == from)
+			return fail(d.target[i].slot,
+				    to < 0 ? "bad slot number"
+					   : "a slot cannot be its own target");
+		want[i].to_slot = (uint8_t)to;
+		want[i].share = d.target[i].share;
+	}
+	err = slotlb_split_layout((uint8_t)from, r->split, r->split_count, want,
+				  d.n, out, &n, &rep);
+	if (!err)
+		err = slotlb_routing_set_splits(r, (uint8_t)from, out, n);
+	if (err == -ENOSPC)
+		return fail("distribution", "more than 8 splits in the app");
+	if (err)
+		return fail_errno("distribution", err);
+	if (rep.against) {
+		fprintf(stderr,
+			"note: %u of %d client buckets moved against "
+			"the ramp rules; ranges moved for slot(s)",
+			rep.against, SLOTLB_SHARE_SCALE);
+		for (to = 0; to < SLOTLB_MAX_SLOTS; to++)
+			if (rep.relocated >> to & 1)
+				fprintf(stderr, " %d", to);
+		fprintf(stderr, "\n");
+	}
+	return 0;
+}
+
+/* --audience SLOT=CIDR[,CIDR...]: the prefixes from's clients see
+ * SLOT's deployment from; "SLOT=" clears them. */
+static int set_audience(struct slotlb_routing *r, int from, char *arg)
+{
+	struct slotlb_prefix p[SLOTLB_MAX_AUDIENCE];
+	char why[SLOTLB_TRAFFIC_WHY_LEN], *eq, *tok, *save = NULL;
+	const char *list[SLOTLB_MAX_AUDIENCE + 1];
+	size_t n = 0;
+	int to, err;
+
+	eq = strchr(arg, '=');
+	if (!eq)
+		return fail(arg, "want SLOT=CIDR[,CIDR...]");
+	*eq = '\0';
+	to = slot_number(arg);
+	if (to < 0)
+		return fail(arg, "bad slot number");
+	for (tok = strtok_r(eq + 1, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == SLOTLB_MAX_AUDIENCE + 1)
+			break;
+		list[n++] = tok;
+	}
+	if (slotlb_parse_prefixes(list, n, p, why, sizeof(why)))
+		return fail("audience", why);
+	err = slotlb_routing_set_audience(r, (uint8_t)from, (uint8_t)to, p, n);
+	if (err == -ENOSPC)
+		return fail("audience", "more than 16 prefixes in the app");
+	if (err == -EEXIST)
+		return fail("audience", "a prefix already sends these clients "
+					"to another slot");
+	return err ? fail_errno("audience", err) : 0;
+}
+
+/* routing traffic APP --from SLOT [--clear] [--distribution D]
+ * [--audience SLOT=CIDRS]...: one element update, in that order. */
+static int routing_traffic(struct slotlb *lb, long app, int argc, char **argv)
+{
+	char *distribution = NULL, *audience[SLOTLB_MAX_SLOTS];
+	int i, n_audience = 0, from = -1, to, err;
+	struct slotlb_routing r;
+	bool clear = false;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--clear")) {
+			clear = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return fail(argv[i], "option without value");
+		if (!strcmp(argv[i], "--from"))
+			from = slot_number(argv[++i]);
+		else if (!strcmp(argv[i], "--distribution"))
+			distribution = argv[++i];
+		else if (!strcmp(argv[i], "--audience") &&
+			 n_audience < SLOTLB_MAX_SLOTS)
+			audience[n_audience++] = argv[++i];
+		else
+			return fail(argv[i], "unknown or repeated option");
+	}
+	if (from < 0)
+		return fail("routing traffic", "--from SLOT missing or bad");
+	err = slotlb_routing_get(lb, app, &r);
+	if (err == -ENOENT)
+		return fail("routing", "app has no routing element "
+				       "(routing set first)");
+	if (err)
+		return fail_errno("routing", err);
+	if (clear) {
+		err = slotlb_routing_set_splits(&r, (uint8_t)from, NULL, 0);
+		for (to = 0; !err && to < SLOTLB_MAX_SLOTS; to++)
+			err = slotlb_routing_set_audience(&r, (uint8_t)from,
+							  (uint8_t)to, NULL, 0);
+		if (err)
+			return fail_errno("routing", err);
+	}
+	if (distribution) {
+		err = set_distribution(&r, from, distribution);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < n_audience; i++) {
+		err = set_audience(&r, from, audience[i]);
+		if (err)
+			return err;
+	}
+	return routing_write(lb, app, &r);
+}
+
+static const char *const route_why[] = {
+	[SLOTLB_ROUTE_OWN] = "own slot",
+	[SLOTLB_ROUTE_AUDIENCE] = "audience",
+	[SLOTLB_ROUTE_SPLIT] = "split",
+	[SLOTLB_ROUTE_FALLBACK] = "own slot (the rule's slot is empty)",
+};
+
+/* Where a new flow from each ADDR on SLOT's endpoints goes, as the
+ * data path would choose it; one line per address. */
+static int routing_lookup(struct slotlb *lb, long app, int argc, char **argv)
+{
+	struct slotlb_routing r;
+	struct slotlb_route route;
+	uint8_t family;
+	int i, slot, err;
+
+	if (argc < 2)
+		return fail("routing",
+			    "usage: routing lookup APP SLOT ADDR...");
+	slot = slot_number(argv[0]);
+	if (slot < 0)
+		return fail(argv[0], "bad slot number");
+	err = slotlb_routing_get(lb, app, &r);
+	if (err)
+		return fail_errno("routing", err);
+	for (i = 1; i < argc; i++) {
+		__be32 addr[4] = {0};
+
+		family = AF_INET;
+		if (inet_pton(AF_INET, argv[i], addr) != 1) {
+			family = AF_INET6;
+			if (inet_pton(AF_INET6, argv[i], addr) != 1)
+				return fail(argv[i], "bad IPv4/IPv6 address");
+		}
+		err = slotlb_route_client(&r, slot, addr, family, &route);
+		if (err)
+			return fail_errno(argv[i], err);
+		printf("%s slot %u deployment %u bucket %u by %s\n", argv[i],
+		       route.slot, route.deployment, route.bucket,
+		       route_why[route.why]);
+	}
+	return 0;
+}
+
 static int cmd_routing(struct slotlb *lb, int argc, char **argv)
 {
 	struct slotlb_routing r = {};
@@ -186,33 +412,33 @@ static int cmd_routing(struct slotlb *lb, int argc, char **argv)
 	int i, err;
 
 	if (argc < 2)
-		return fail("routing", "usage: routing set|show APP ...");
+		return fail("routing",
+			    "usage: routing set|traffic|lookup|show APP ...");
 	app = number(argv[1], 0, SLOTLB_MAX_APPS - 1);
 	if (app < 0)
 		return fail(argv[1], "bad app id");
 	if (!strcmp(argv[0], "show")) {
 		err = slotlb_routing_get(lb, app, &r);
-		if (err)
-			return fail_errno(argv[1], err);
-		for (i = 0; i < SLOTLB_MAX_SLOTS; i++)
-			if (r.deployment[i])
-				printf("slot %d deployment %u\n", i,
-				       r.deployment[i]);
-		return 0;
+		return err ? fail_errno(argv[1], err) : routing_show(&r);
 	}
+	if (!strcmp(argv[0], "traffic"))
+		return routing_traffic(lb, app, argc - 2, argv + 2);
+	if (!strcmp(argv[0], "lookup"))
+		return routing_lookup(lb, app, argc - 2, argv + 2);
 	if (strcmp(argv[0], "set") || argc - 2 > SLOTLB_MAX_SLOTS)
 		return fail("routing", "usage: routing set APP DEPLOYMENT...");
+	/* The deployments change; the traffic rules stay. */
+	err = slotlb_routing_get(lb, app, &r);
+	if (err && err != -ENOENT)
+		return fail_errno(argv[1], err);
+	memset(r.deployment, 0, sizeof(r.deployment));
 	for (i = 2; i < argc; i++) {
 		dep = number(argv[i], 0, SLOTLB_MAX_DEPLOYMENTS - 1);
 		if (dep < 0)
 			return fail(argv[i], "bad deployment id");
 		r.deployment[i - 2] = dep;
 	}
-	err = slotlb_routing_set(lb, app, &r);
-	if (err == -EBUSY)
-		return fail("routing", "another process (slotlbd?) owns the "
-				       "routing elements of this pin root");
-	return err ? fail_errno(argv[1], err) : 0;
+	return routing_write(lb, app, &r);
 }
 
 static int cmd_stats(struct slotlb *lb)
@@ -259,7 +485,10 @@ static void usage(void)
 		"  endpoint del ENDPOINT\n"
 		"  backend set ID ADDR:PORT\n"
 		"  deployment publish ID VERSION BACKEND_ID[:WEIGHT]...\n"
-		"  routing set APP DEPLOYMENT_OF_SLOT0 [...]\n"
+		"  routing set APP DEPLOYMENT_OF_SLOT0 [...]   (keeps traffic rules)\n"
+		"  routing traffic APP --from SLOT [--distribution SLOT=PERCENT,...]\n"
+		"                  [--audience SLOT=CIDR[,CIDR...]]... [--clear]\n"
+		"  routing lookup APP SLOT ADDR...\n"
 		"  routing show APP\n"
 		"  stats\n"
 		"  flows\n");

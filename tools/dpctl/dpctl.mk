@@ -3,7 +3,8 @@
 
 DPCTL := $(BUILD)/tools/dpctl
 
-$(DPCTL): tools/dpctl/dpctl.c $(LIBSLOTLB) user/lib/slotlb.h user/lib/addr.h
+$(DPCTL): tools/dpctl/dpctl.c $(LIBSLOTLB) user/lib/slotlb.h user/lib/addr.h \
+	  user/lib/traffic.h user/lib/traffic_parse.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LIBSLOTLB) $(LIBBPF_LIBS) $(LDFLAGS) -o $@

@@ -1015,7 +1015,7 @@ const struct cmd export_cmd = {
 	"  --show-values           write the settings' values\n"};
 
 const struct cmd apply_cmd = {
-	NULL, do_apply, "-f FILE [--dry-run] [--prune]",
+	NULL, do_apply, "-f|--file FILE [--dry-run] [--prune]",
 	"Make the apps of FILE (- for stdin; the form of slotlb export) what\n"
 	"it describes, with the fewest operations, each its own history entry\n"
 	"with the trigger \"apply\". A deployment the file wants in a slot\n"

@@ -48,6 +48,19 @@ struct opt {
 	bool given;
 };
 
+/* While `slotlb --completion` lists the options of each command,
+ * parse_args records them here and returns -1 without parsing, so the
+ * completion comes from the very tables that parse the command line. */
+#define OPT_PROBE_MAX 32
+struct opt_probe {
+	bool on;
+	bool called; /* the command reached parse_args */
+	size_t n;
+	const char *names[OPT_PROBE_MAX];
+	bool has_arg[OPT_PROBE_MAX];
+};
+extern struct opt_probe opt_probe;
+
 /* Parses argv against opts; positional arguments go to pos[] (at most
  * max_pos). Prints the error and returns EXIT_USAGE on bad usage, -1
  * after printing the command's help for --help, 0 otherwise. Callers
@@ -63,6 +76,9 @@ int check_name(const char *what, const char *name);
 int check_version(const char *label);
 int check_endpoint(const char *s);
 int check_backend(const char *s);
+
+/* Prints the completion script of SHELL (bash); returns an exit code. */
+int print_completion(const char *shell);
 
 /* --- errors --- */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -25,6 +25,7 @@ const char *socket_path = DEFAULT_SOCKET;
 bool json_output;
 const char *cur_object = "slotlb";
 static const struct cmd *cur_cmd;
+struct opt_probe opt_probe;
 
 const struct object objects[] = {
 	{"interface", interface_cmds, NULL,
@@ -75,7 +76,8 @@ static void print_main_help(FILE *f)
 	fprintf(f,
 		"Usage: slotlb [--socket PATH] [-o table|json] OBJECT COMMAND "
 		"[ARGS]\n"
-		"       slotlb --version\n\n"
+		"       slotlb --version\n"
+		"       slotlb --completion bash\n\n"
 		"Commands:\n");
 	for (o = objects; o->name; o++) {
 		if (!o->cmds) {
@@ -86,12 +88,13 @@ static void print_main_help(FILE *f)
 			print_usage_line(f, o->name, c);
 	}
 	fprintf(f, "\nOptions:\n"
-		   "  --socket PATH   slotlbd's socket (env SLOTLB_SOCKET; "
+		   "  --socket PATH      slotlbd's socket (env SLOTLB_SOCKET; "
 		   "default " DEFAULT_SOCKET ")\n"
-		   "  -o table|json   output format (default table)\n"
-		   "  -h, --help      this help; after OBJECT or COMMAND, "
+		   "  -o table|json      output format (default table)\n"
+		   "  -h, --help         this help; after OBJECT or COMMAND, "
 		   "theirs\n"
-		   "  --version       print the version\n\n"
+		   "  --version          print the version\n"
+		   "  --completion bash  print the bash completion script\n\n"
 		   "Exit status: 0 done, 1 slotlbd refused or failed, 2 bad "
 		   "usage.\n");
 }
@@ -107,6 +110,15 @@ int parse_args(int argc, char **argv, struct opt *opts, const char **pos,
 	size_t np = 0;
 	int i;
 
+	if (opt_probe.on) {
+		opt_probe.called = true;
+		for (; opts && opts->name && opt_probe.n < OPT_PROBE_MAX;
+		     opts++) {
+			opt_probe.names[opt_probe.n] = opts->name;
+			opt_probe.has_arg[opt_probe.n++] = opts->has_arg;
+		}
+		return -1;
+	}
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *val = NULL, *eq;
 		struct opt *o;
@@ -314,6 +326,8 @@ int main(int argc, char **argv)
 			       curl_version_info(CURLVERSION_NOW)->version,
 			       jansson_version_str());
 			return 0;
+		} else if (!strcmp(a, "--completion") && i + 1 < argc) {
+			return print_completion(argv[i + 1]);
 		} else if (!strcmp(a, "--socket") && i + 1 < argc) {
 			socket_path = argv[++i];
 		} else if (!strncmp(a, "--socket=", 9)) {

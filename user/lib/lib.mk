@@ -14,7 +14,8 @@ $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBSLOTLB): $(LIB_BPF_OBJS) $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
-	      $(BUILD)/lib/validate.o
+	      $(BUILD)/lib/validate.o $(BUILD)/lib/traffic.o \
+	      $(BUILD)/lib/traffic_parse.o
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^

@@ -8,7 +8,8 @@
 # without two pattern rules competing for the same targets.
 
 LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
-		 $(BUILD)/lib/validate.o
+		 $(BUILD)/lib/validate.o $(BUILD)/lib/traffic.o \
+		 $(BUILD)/lib/traffic_parse.o
 
 # validate.c applies addr.c's parsers.
 $(BUILD)/lib/validate.o: user/lib/addr.h

@@ -161,7 +161,8 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 		app = json_pack("{s:s, s:I, s:o, s:o, s:o, s:s?}", "name",
 				s->apps[a].name, "id", (json_int_t)id, "slots",
 				slots, "draining", draining, "pending_swap",
-				pending_json(s, id), "busy", ops_busy_of(d, id));
+				pending_json(s, id), "busy",
+				ops_busy_of(d, id));
 		json_array_append_new(apps, app);
 	}
 	return apps;

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# slotlbd's options and config file are strict: an unknown or abbreviated
+# option, an unknown key, a repeated one, a bad value is an error naming
+# it, exit 2, and nothing is started. `--config=FILE` and `--conf FILE`
+# used to be silently ignored (getopt_long took --conf for --config, and
+# only "--config FILE" was read). --check-config shows what a command
+# line and a file amount to without starting anything. Needs no root.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+bin=${SLOTLBD:-build/slotlbd}
+fail=0
+n=0
+err() {
+	echo "FAIL: $*"
+	fail=1
+}
+
+[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+conf=$tmp/slotlbd.conf
+
+# Each row: "ARGS|CONFIG|EXIT|LINE". CONFIG is written to $conf with \n
+# for newlines (empty: no file); LINE must appear in stdout+stderr.
+# @C stands for the config file's path.
+rows=(
+	# the reported bugs
+	"--conf @C --check-config|socket = /x|2|Error: --conf: unknown option (see slotlbd --help)"
+	"--config=@C --check-config|bogus = 1|2|Error: @C:1: 'bogus': unknown key (see slotlbd --help)"
+	"--config @C --check-config|bogus = 1|2|Error: @C:1: 'bogus': unknown key (see slotlbd --help)"
+	# no abbreviations, no stray words, no repeats
+	"--sock /x --check-config||2|Error: --sock: unknown option (see slotlbd --help)"
+	"--check||2|Error: --check: unknown option (see slotlbd --help)"
+	"-x||2|Error: -x: unknown option (see slotlbd --help)"
+	"-vh||2|Error: -vh: unknown option (see slotlbd --help)"
+	"run --check-config||2|Error: 'run': unexpected argument (see slotlbd --help)"
+	"--socket /a --socket /b --check-config||2|Error: --socket: given twice (see slotlbd --help)"
+	"--socket||2|Error: --socket: needs a value PATH (see slotlbd --help)"
+	"--verbose=true --check-config||2|Error: --verbose: takes no value (see slotlbd --help)"
+	"--socket= --check-config||2|Error: --socket: empty value"
+	"--flow-capacity 0 --check-config||2|Error: --flow-capacity: '0': not a whole number 1..4294967295"
+	"--flow-capacity 12x --check-config||2|Error: --flow-capacity: '12x': not a whole number 1..4294967295"
+	"--drain-interval 9 --check-config||2|Error: --drain-interval: '9': not a whole number 10..4294967295"
+	"--config /nonexistent/slotlbd.conf --check-config||2|Error: /nonexistent/slotlbd.conf: No such file or directory"
+	# the file: bad lines
+	"--config @C --check-config|socket = /a\nsocket = /b|2|Error: @C:2: socket: given twice"
+	"--config @C --check-config|# c\n\nsocket /a|2|Error: @C:3: expected KEY = VALUE, got 'socket /a'"
+	"--config @C --check-config|config = /etc/x|2|Error: @C:1: 'config': unknown key (see slotlbd --help)"
+	"--config @C --check-config|check-config = true|2|Error: @C:1: 'check-config': unknown key (see slotlbd --help)"
+	"--config @C --check-config|flow-capacity = lots|2|Error: @C:1: flow-capacity: 'lots': not a whole number 1..4294967295"
+	"--config @C --check-config|verbose = yes|2|Error: @C:1: verbose: 'yes': not true or false"
+	"--config @C --check-config|socket =|2|Error: @C:1: socket: empty value"
+	"--config @C --check-config|state-dirs = /x|2|Error: @C:1: 'state-dirs': unknown key (see slotlbd --help)"
+	# the file: what it sets, and the command line over it
+	"--config @C --check-config|  state_dir=/srv/lb  \n# socket = /x\nflow-capacity = 5|0|state-dir = /srv/lb"
+	"--config @C --check-config|flow_capacity = 5|0|flow-capacity = 5"
+	"--config=@C --check-config|drain-interval = 500|0|drain-interval = 500"
+	"--config @C --drain-interval 700 --check-config|drain-interval = 500|0|drain-interval = 700"
+	"--config @C -v --check-config|verbose = false|0|verbose = true"
+	"--config @C --check-config|socket = /run/a # b|0|socket = /run/a # b"
+	"--config @C --check-config|verbose = true|0|# slotlbd settings from @C and the command line"
+	"--config /dev/null --check-config||0|socket = /run/slotlb/slotlb.sock"
+	"--help||0|  --config FILE          config file (default /etc/slotlb/slotlbd.conf if it exists)"
+)
+
+for row in "${rows[@]}"; do
+	IFS='|' read -r args config want_rc want <<<"$row"
+	n=$((n + 1))
+	rm -f "$conf"
+	[ -n "$config" ] && printf '%b\n' "$config" >"$conf"
+	args=${args//@C/$conf}
+	want=${want//@C/$conf}
+	# shellcheck disable=SC2086 # ARGS are words
+	out=$("$bin" $args 2>&1)
+	rc=$?
+	[ $rc -eq "$want_rc" ] || err "slotlbd $args: exit $rc, want $want_rc: $out"
+	grep -qxF -- "$want" <<<"$out" ||
+		err "slotlbd $args (config '$config'): no line '$want' in: $out"
+	# an error is one line, and the only output
+	if [ "$want_rc" -ne 0 ] && [ "$(wc -l <<<"$out")" -ne 1 ]; then
+		err "slotlbd $args: more than the error: $out"
+	fi
+done
+
+# Nothing starts on a bad option or key: the state directory is not even
+# created. Neither when the socket path holds something else than a
+# socket: that file is never removed (slotlbd used to unlink whatever was
+# there to bind its socket). The pin root is one that cannot exist, so a
+# slotlbd without the checks stops at the data path instead of running.
+state=$tmp/state
+printf 'bogus = 1\n' >"$conf"
+out=$("$bin" --config "$conf" --state-dir "$state" --pin-root /nonexistent/pins 2>&1)
+rc=$?
+n=$((n + 1))
+[ $rc -eq 2 ] && [ ! -e "$state" ] ||
+	err "bad key: exit $rc, state dir $(ls -d "$state" 2>/dev/null || echo absent): $out"
+for kind in file dir link; do
+	n=$((n + 1))
+	path=$tmp/sock.$kind
+	case $kind in
+	file) echo "precious" >"$path" ;;
+	dir) mkdir "$path" ;;
+	link) ln -s "$conf" "$path" ;;
+	esac
+	out=$("$bin" --config /dev/null --state-dir "$state" --socket "$path" \
+		--pin-root /nonexistent/pins 2>&1)
+	rc=$?
+	want="Error: $path: exists and is not a socket; slotlbd replaces only a stale socket"
+	[ $rc -eq 1 ] && [ "$out" = "$want" ] ||
+		err "socket path is a $kind: exit $rc: $out"
+	[ -e "$path" ] || [ -L "$path" ] || err "socket path ($kind) was removed"
+	[ ! -e "$state" ] || err "socket path is a $kind: state dir created"
+done
+[ "$(cat "$tmp/sock.file")" = precious ] || err "the file's content changed"
+
+# The shipped config file is valid as shipped, and with every key
+# uncommented it names each config key of --help exactly once.
+n=$((n + 1))
+out=$("$bin" --config dist/slotlbd.conf --check-config 2>&1) ||
+	err "dist/slotlbd.conf as shipped: $out"
+sed 's/^#\([a-z-]* = \)/\1/' dist/slotlbd.conf >"$conf"
+out=$("$bin" --config "$conf" --check-config 2>&1) ||
+	err "dist/slotlbd.conf uncommented: $out"
+keys=$("$bin" --help | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\).*/\2/p' |
+	grep -vx 'config\|check-config\|help' | sort)
+file_keys=$(sed -n 's/^\([a-z-]*\) = .*/\1/p' "$conf" | sort)
+[ -n "$keys" ] && [ "$keys" = "$file_keys" ] ||
+	err "config keys of --help ($(echo $keys)) and dist/slotlbd.conf ($(echo $file_keys)) differ"
+
+echo "slotlbd options: $n cases"
+if [ $fail -eq 0 ]; then echo PASS; else echo FAILED; fi
+exit $fail

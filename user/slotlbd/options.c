@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * slotlbd's options and config file (docs/slotlbd.md). Names match
+ * exactly, as in the CLI: getopt_long's prefix matching made `--conf
+ * FILE` mean --config and then skipped it, so a typo could start a
+ * daemon on settings nobody asked for. Every error names the option or
+ * the file and line, and nothing is started.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "options.h"
+#include "slotlb/abi.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum opt_type {
+	OT_PATH, /* a non-empty string that fits PATH_MAX */
+	OT_U32, /* a decimal number >= min */
+	OT_FLAG, /* no value on the command line; true/false in the file */
+	OT_HELP,
+};
+
+enum opt_where {
+	OPT_CMDLINE = 1,
+	OPT_CONFIG = 2,
+	OPT_BOTH = OPT_CMDLINE | OPT_CONFIG,
+};
+
+struct opt_def {
+	const char *name; /* --NAME, and the config key */
+	char short_name; /* -X, or 0 */
+	const char *arg; /* value placeholder in --help, NULL for a flag */
+	enum opt_type type;
+	size_t off; /* of the value in struct options */
+	uint32_t min; /* OT_U32 */
+	enum opt_where where;
+	const char *help;
+};
+
+#define OFF(field) offsetof(struct options, field)
+
+static const struct opt_def defs[] = {
+	{"state-dir", 0, "DIR", OT_PATH, OFF(state_dir), 0, OPT_BOTH,
+	 "database directory (default " DEFAULT_STATE_DIR ")"},
+	{"socket", 0, "PATH", OT_PATH, OFF(socket), 0, OPT_BOTH,
+	 "API socket (default " DEFAULT_SOCKET ")"},
+	{"pin-root", 0, "DIR", OT_PATH, OFF(pin_root), 0, OPT_BOTH,
+	 "bpffs directory of the maps (default " SLOTLB_PIN_ROOT ")"},
+	{"flow-capacity", 0, "N", OT_U32, OFF(flow_capacity), 1, OPT_BOTH,
+	 "concurrent flows (default: pinned, else " STR(
+		 SLOTLB_DEFAULT_FLOW_CAPACITY) ")"},
+	{"drain-interval", 0, "MS", OT_U32, OFF(drain_interval_ms), 10,
+	 OPT_BOTH, "flow count and drain period (default 1000)"},
+	{"verbose", 'v', NULL, OT_FLAG, OFF(verbose), 0, OPT_BOTH,
+	 "debug log, libbpf log"},
+	{"config", 0, "FILE", OT_PATH, OFF(config), 0, OPT_CMDLINE,
+	 "config file (default " DEFAULT_CONFIG " if it exists)"},
+	{"check-config", 0, NULL, OT_FLAG, OFF(check_config), 0, OPT_CMDLINE,
+	 "print the settings as config lines and exit"},
+	{"help", 'h', NULL, OT_HELP, 0, 0, OPT_CMDLINE, "this help"},
+};
+
+#define N_DEFS (sizeof(defs) / sizeof(defs[0]))
+
+static void usage(FILE *f)
+{
+	char name[64];
+	size_t i;
+
+	fprintf(f, "Usage: slotlbd [OPTIONS]\n\nOptions:\n");
+	for (i = 0; i < N_DEFS; i++) {
+		const struct opt_def *d = &defs[i];
+
+		if (d->short_name)
+			snprintf(name, sizeof(name), "-%c, --%s%s%s",
+				 d->short_name, d->name, d->arg ? " " : "",
+				 d->arg ? d->arg : "");
+		else
+			snprintf(name, sizeof(name), "--%s%s%s", d->name,
+				 d->arg ? " " : "", d->arg ? d->arg : "");
+		fprintf(f, "  %-22s %s\n", name, d->help);
+	}
+	fprintf(f,
+		"\nThe config file has KEY = VALUE lines and '#' comment "
+		"lines; the keys\nare the long options above except --config, "
+		"--check-config and --help\n(flags take true or false). The "
+		"command line wins over the file.\n\n"
+		"Exit status: 0 stopped by SIGTERM or SIGINT, 1 could not "
+		"start, 2 bad\noption or config file.\n");
+}
+
+static const struct opt_def *find_long(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < N_DEFS; i++)
+		if (strlen(defs[i].name) == len &&
+		    !strncmp(defs[i].name, name, len))
+			return &defs[i];
+	return NULL;
+}
+
+static const struct opt_def *find_short(char c)
+{
+	size_t i;
+
+	for (i = 0; i < N_DEFS; i++)
+		if (defs[i].short_name && defs[i].short_name == c)
+			return &defs[i];
+	return NULL;
+}
+
+/* Stores val in o, or says what is wrong with it after "Error: WHERE: ". */
+static int set_value(struct options *o, const struct opt_def *d,
+		     const char *val, const char *where)
+{
+	char *field = (char *)o + d->off, *end;
+	unsigned long long v;
+
+	switch (d->type) {
+	case OT_PATH:
+		if (!*val || strlen(val) >= PATH_MAX) {
+			fprintf(stderr, "Error: %s: %s\n", where,
+				*val ? "path too long" : "empty value");
+			return EXIT_USAGE;
+		}
+		memcpy(field, val, strlen(val) + 1);
+		return 0;
+	case OT_U32:
+		errno = 0;
+		v = strtoull(val, &end, 10);
+		if (errno || !*val || *end || *val == '-' || *val == '+' ||
+		    v < d->min || v > UINT32_MAX) {
+			fprintf(stderr,
+				"Error: %s: '%s': not a whole number %u..%u\n",
+				where, val, d->min, UINT32_MAX);
+			return EXIT_USAGE;
+		}
+		*(uint32_t *)(void *)field = (uint32_t)v;
+		return 0;
+	case OT_FLAG:
+		if (!strcmp(val, "true") || !strcmp(val, "1")) {
+			*(bool *)field = true;
+		} else if (!strcmp(val, "false") || !strcmp(val, "0")) {
+			*(bool *)field = false;
+		} else {
+			fprintf(stderr, "Error: %s: '%s': not true or false\n",
+				where, val);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OT_HELP:
+		break;
+	}
+	return EXIT_USAGE;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && strchr(" \t\r\n", end[-1]))
+		*--end = 0;
+	return s;
+}
+
+/* KEY = VALUE lines; '#' starts a comment line; '_' may stand for '-' in
+ * keys. Unknown or repeated keys and bad values are errors. */
+static int load_config(struct options *o, const char *path, bool must_exist)
+{
+	bool seen[N_DEFS] = {false};
+	const struct opt_def *d;
+	char *line = NULL, *key, *val, *eq, *p, where[PATH_MAX + 96];
+	size_t cap = 0;
+	int lineno = 0, err = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		fprintf(stderr, "Error: %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		lineno++;
+		key = trim(line);
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			fprintf(stderr,
+				"Error: %s:%d: expected KEY = VALUE, got '%s'\n",
+				path, lineno, key);
+			err = EXIT_USAGE;
+			break;
+		}
+		*eq = 0;
+		key = trim(key);
+		val = trim(eq + 1);
+		for (p = key; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		d = find_long(key, strlen(key));
+		if (!d || !(d->where & OPT_CONFIG)) {
+			fprintf(stderr,
+				"Error: %s:%d: '%s': unknown key (see "
+				"slotlbd --help)\n",
+				path, lineno, key);
+			err = EXIT_USAGE;
+			break;
+		}
+		if (seen[d - defs]) {
+			fprintf(stderr, "Error: %s:%d: %s: given twice\n", path,
+				lineno, key);
+			err = EXIT_USAGE;
+			break;
+		}
+		seen[d - defs] = true;
+		snprintf(where, sizeof(where), "%s:%d: %s", path, lineno, key);
+		err = set_value(o, d, val, where);
+		if (err)
+			break;
+	}
+	if (!err && ferror(f)) {
+		fprintf(stderr, "Error: %s: %s\n", path, strerror(errno));
+		err = EXIT_USAGE;
+	}
+	free(line);
+	fclose(f);
+	if (!err)
+		snprintf(o->config, sizeof(o->config), "%s", path);
+	return err;
+}
+
+static int __attribute__((format(printf, 1, 2))) opt_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "Error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see slotlbd --help)\n");
+	return EXIT_USAGE;
+}
+
+int options_parse(struct options *o, int argc, char **argv)
+{
+	const char *given[N_DEFS] = {NULL};
+	const struct opt_def *d,
+		*config = find_long("config", strlen("config"));
+	size_t i;
+	int k, err;
+
+	*o = (struct options){
+		.state_dir = DEFAULT_STATE_DIR,
+		.socket = DEFAULT_SOCKET,
+		.drain_interval_ms = 1000,
+	};
+	/* First what was asked for, so a typo fails before any file is
+	 * read; then the file; then the command line over it. */
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k], *eq = NULL, *val = "true";
+		char label[80];
+
+		if (a[0] != '-' || !a[1])
+			return opt_err("'%s': unexpected argument", a);
+		if (a[1] != '-') {
+			d = a[2] ? NULL : find_short(a[1]);
+		} else {
+			eq = strchr(a, '=');
+			d = find_long(a + 2, eq ? (size_t)(eq - a - 2)
+						: strlen(a + 2));
+		}
+		snprintf(label, sizeof(label), "%.*s",
+			 eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (!d)
+			return opt_err("%s: unknown option", label);
+		if (d->type == OT_HELP) {
+			usage(stdout);
+			return -1;
+		}
+		if (given[d - defs])
+			return opt_err("--%s: given twice", d->name);
+		if (d->arg) {
+			if (eq)
+				val = eq + 1;
+			else if (k + 1 < argc)
+				val = argv[++k];
+			else
+				return opt_err("--%s: needs a value %s",
+					       d->name, d->arg);
+		} else if (eq) {
+			return opt_err("--%s: takes no value", d->name);
+		}
+		given[d - defs] = val;
+	}
+
+	if (given[config - defs])
+		err = load_config(o, given[config - defs], true);
+	else
+		err = load_config(o, DEFAULT_CONFIG, false);
+	if (err)
+		return err;
+
+	for (i = 0; i < N_DEFS; i++) {
+		char where[64];
+
+		if (!given[i] || &defs[i] == config)
+			continue;
+		snprintf(where, sizeof(where), "--%s", defs[i].name);
+		err = set_value(o, &defs[i], given[i], where);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void options_print(const struct options *o, FILE *f)
+{
+	size_t i;
+
+	if (o->config[0])
+		fprintf(f, "# slotlbd settings from %s and the command line\n",
+			o->config);
+	else
+		fprintf(f, "# slotlbd settings from the command line (no "
+			   "config file)\n");
+	for (i = 0; i < N_DEFS; i++) {
+		const struct opt_def *d = &defs[i];
+		const char *field = (const char *)o + d->off;
+		uint32_t v;
+
+		if (!(d->where & OPT_CONFIG))
+			continue;
+		switch (d->type) {
+		case OT_PATH:
+			fprintf(f, "%s = %s\n", d->name,
+				*field ? field
+				       : (d->off == OFF(pin_root)
+						  ? SLOTLB_PIN_ROOT
+						  : ""));
+			break;
+		case OT_U32:
+			v = *(const uint32_t *)(const void *)field;
+			/* only --flow-capacity may stay 0 (unset) */
+			if (v)
+				fprintf(f, "%s = %u\n", d->name, v);
+			else
+				fprintf(f,
+					"# %s not set: the pinned maps' size, "
+					"else %u\n",
+					d->name, SLOTLB_DEFAULT_FLOW_CAPACITY);
+			break;
+		case OT_FLAG:
+			fprintf(f, "%s = %s\n", d->name,
+				*(const bool *)field ? "true" : "false");
+			break;
+		case OT_HELP:
+			break;
+		}
+	}
+}
+
+int socket_path_check(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	return S_ISSOCK(st.st_mode) ? 0 : -EEXIST;
+}
