@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "traffic_parse.h"
 #include "validate.h"
 
 #define WARMUP_OPTS_HELP                                                        \
@@ -451,8 +452,16 @@ static int action_fields(struct opt *o, json_t *body, enum swap_action *a)
 		json_object_set_new(body, "action",
 				    json_string(o[O_ACTION].value));
 	if (o[O_AUDIENCE].n_values) {
-		json_t *l = json_array();
+		struct slotlb_prefix pfx[SLOTLB_MAX_AUDIENCE];
+		char pwhy[SLOTLB_TRAFFIC_WHY_LEN];
+		json_t *l;
 
+		/* the daemon's own parser (user/lib/traffic_parse.c) */
+		if (slotlb_parse_prefixes(o[O_AUDIENCE].values,
+					  o[O_AUDIENCE].n_values, pfx, pwhy,
+					  sizeof(pwhy)))
+			return usage_err("swap: audience: %s", pwhy);
+		l = json_array();
 		for (i = 0; i < o[O_AUDIENCE].n_values; i++)
 			json_array_append_new(
 				l, json_string(o[O_AUDIENCE].values[i]));

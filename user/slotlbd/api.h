@@ -34,8 +34,6 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s);
 /* Draining deployments whose app was deleted. */
 json_t *orphans_json(struct daemon *d, const struct st_snapshot *s);
 json_t *history_json(const struct st_history *h);
-/* "198.18.0.0/24", "fd00::/64" */
-void prefix_text(const struct slotlb_prefix *p, char *buf, size_t len);
 
 #define MAX_BODY (1 << 20)
 #define MAX_LIST 1024 /* endpoints or backends in one request */

@@ -4,21 +4,12 @@
  * of a thousand apps costs a handful of queries and no flow-table walk
  * (flow counts come from the drain thread's cache).
  */
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include "addr.h"
 #include "api.h"
-
-void prefix_text(const struct slotlb_prefix *p, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(p->family == AF_INET ? AF_INET : AF_INET6, p->addr, addr,
-		  sizeof(addr));
-	snprintf(buf, len, "%s/%u", addr, p->len);
-}
+#include "traffic_parse.h"
 
 json_t *json_time(int64_t t)
 {
@@ -86,7 +77,8 @@ static json_t *pending_json(const struct st_snapshot *s, uint32_t app_id)
 	}
 	aud = json_array();
 	for (i = 0; i < p->n_audience; i++) {
-		prefix_text(&p->audience[i], buf, sizeof(buf));
+		if (slotlb_format_prefix(&p->audience[i], buf, sizeof(buf)))
+			snprintf(buf, sizeof(buf), "?");
 		json_array_append_new(aud, json_string(buf));
 	}
 	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s?, s:o, s:s}", "slot",

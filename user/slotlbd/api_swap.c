@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "traffic_parse.h"
 
 /* A swap answered as NDJSON, run by the stream's worker. */
 struct swap_stream {
@@ -82,15 +83,28 @@ void api_run_swap(struct daemon *d, struct MHD_Connection *conn,
 	outcome_json(d, &res, r->json);
 }
 
-/* "audience": client prefixes, at most SLOTLB_MAX_AUDIENCE. */
+/* "audience": client prefixes, at most SLOTLB_MAX_AUDIENCE, by the
+ * parser the CLI uses too (user/lib/traffic_parse.c). */
 static int parse_audience(json_t *list, struct slotlb_prefix *out, size_t *n,
 			  struct reply *r)
 {
-	(void)list;
-	(void)out;
-	*n = 0;
-	reply_error(r, 400, "swap: audience: not available in this build");
-	return -EINVAL;
+	const char *strs[SLOTLB_MAX_AUDIENCE + 1];
+	char why[SLOTLB_TRAFFIC_WHY_LEN];
+	json_t *e;
+	size_t i;
+
+	*n = json_array_size(list);
+	if (*n > SLOTLB_MAX_AUDIENCE) {
+		reply_error(r, 400, "swap: audience: %zu prefixes: at most %d",
+			    *n, SLOTLB_MAX_AUDIENCE);
+		return -EINVAL;
+	}
+	json_array_foreach(list, i, e) strs[i] = json_string_value(e);
+	if (slotlb_parse_prefixes(strs, *n, out, why, sizeof(why))) {
+		reply_error(r, 400, "swap: audience: %s", why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* The preview fields of a swap request. */

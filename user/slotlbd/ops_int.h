@@ -96,8 +96,6 @@ struct swap_jobs {
  * flag; under d->lock. */
 void plan_release(struct daemon *d, struct swap_plan *plan);
 
-/* ops_preview.c: "198.18.0.0/24" */
-void preview_prefix_text(const struct slotlb_prefix *p, char *buf, size_t len);
 /* ops_preview.c: after a preview with a timeout is committed. */
 void preview_timer_start(struct daemon *d, const struct st_pending *p);
 

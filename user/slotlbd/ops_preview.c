@@ -15,7 +15,6 @@
  *   computed from the stored start (wall clock), since the monotonic
  *   clock is not stored.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,15 +35,6 @@ void routing_add_preview(const struct st_pending *p, struct slotlb_routing *r)
 		r->audience[r->audience_count].to_slot = (uint8_t)p->source;
 		r->audience_count++;
 	}
-}
-
-void preview_prefix_text(const struct slotlb_prefix *p, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(p->family == AF_INET ? AF_INET : AF_INET6, p->addr, addr,
-		  sizeof(addr));
-	snprintf(buf, len, "%s/%u", addr, p->len);
 }
 
 /* One pending preview's timer. */

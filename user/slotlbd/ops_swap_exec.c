@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ops_int.h"
+#include "traffic_parse.h"
 
 static char *warmup_json(const struct swap_plan *plan,
 			 const struct warmup_result *r, bool ran)
@@ -149,7 +150,7 @@ static void success_detail(const struct swap_plan *plan, char *buf, size_t len)
 		for (i = 0; i < p->n_audience; i++) {
 			char pfx[64] = "?";
 
-			preview_prefix_text(&p->audience[i], pfx, sizeof(pfx));
+			slotlb_format_prefix(&p->audience[i], pfx, sizeof(pfx));
 			str_append(buf, len, "%s%s", i ? ", " : ": ", pfx);
 		}
 		if (p->timeout_s)
