@@ -186,6 +186,14 @@ check "staging serves v1 with DB_URL=stage" \
 check "routing element matches status" \
 	[ "$(routing_show)" = "$(routing_expected)" ]
 
+section "a new deployment keeps the swapped settings of the one it replaces"
+need "deploy v2b into production" cli deploy web --slot production \
+	--backend "$(be 2)" --version v2b
+check "production still runs with FEATURE=new (the hook applied it)" \
+	[ "$(settings_of "$PROD")" = "DB_URL=$DB_PROD,FEATURE=new" ]
+check "hook env: the deploy ran as production on $(be 2)" \
+	grep -q "^deploy production 3 $(be 2)$" "$STATE/hook.log"
+
 section "a failing hook leaves everything as it was"
 before=$(state_now)
 hist_before=$(cli -o json history web | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["history"]))')
