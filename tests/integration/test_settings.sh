@@ -125,6 +125,17 @@ check "staging (b2) runs with staging's settings and FEATURE=new" \
 check "hook env: deploy of v1 ran as production on $(be 1)" \
 	grep -q "^deploy production 1 $(be 1)$" "$STATE/hook.log"
 
+section "clone: a new slot starts with production's sticky settings and hook"
+need "slot create qa --clone-from production" cli slot create web --slot qa \
+	--endpoint "$(lab_vip 3):80" --clone-from production
+check "qa has production's sticky DB_URL, value and all" \
+	grep -q "^DB_URL  yes     yes        $DB_PROD$" \
+	<<<"$(cli slot setting list web --slot qa --show-values)"
+check "qa has production's hook" \
+	grep -q "^hook: $HOOK, timeout 10 s$" <<<"$(cli slot config web --slot qa)"
+check "qa has no deployment" \
+	grep -q '"deployment": null' <<<"$(cli -o json slot list web)"
+
 section "values stay secret"
 out=$(cli slot setting list web --slot staging)
 echo "$out" | sed 's/^/   /'
