@@ -33,11 +33,13 @@ static void on_sigint(int sig)
 
 void api_on_interrupt(void (*cb)(void *ctx), void *ctx)
 {
-	struct sigaction sa = {.sa_handler = on_sigint,
+	struct sigaction sa = {.sa_handler = cb ? on_sigint : SIG_DFL,
 			       .sa_flags = SA_RESETHAND};
 
+	/* NULL: Ctrl-C ends the CLI again, as before the request */
 	interrupt_cb = cb;
 	interrupt_ctx = ctx;
+	interrupted = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 }
