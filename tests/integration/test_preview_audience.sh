@@ -213,9 +213,9 @@ check "after complete everyone's new connections got v2" \
 	[ "$(cut -d' ' -f1 <<<"$o_done")" = v2 ]
 
 if [ "$failures" -ne 0 ]; then
-	echo "FAIL: preview: $failures checks failed"
+	echo "FAIL: preview_audience: $failures checks failed"
 	tail -30 "$(ctl_dir "$P")/slotlbd.log"
 	cat "$STATE"/load-*.err
 	exit 1
 fi
-echo "PASS: preview"
+echo "PASS: preview_audience"
