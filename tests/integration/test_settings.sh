@@ -164,6 +164,8 @@ check "dry run moves v2 into production and v1 into staging" \
 	grep -q "(v2) staging -> production" <<<"$dry"
 check "dry run shows values only with --show-values" \
 	grep -q "$DB_STAGE -> $DB_PROD" <<<"$(cli slot swap web --slot staging --dry-run --show-values)"
+check "the shorthand slotlb swap gives the same dry run" \
+	[ "$(cli swap web --slot staging --dry-run)" = "$dry" ]
 check "dry run changed nothing" [ "$(state_now)" = "$before" ]
 
 section "preview: staging's deployment gets production's settings"
