@@ -13,6 +13,8 @@ PACKAGES=(
 	linux-libc-dev libc6-dev
 	# unit and BPF tests
 	libcmocka-dev
+	# the HTTPS warm-up test serves with openssl s_server
+	openssl
 	# controller: state, API, probes, JSON
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
 	libcurl4-openssl-dev

@@ -151,6 +151,12 @@ static int conn_connect(struct run *run, struct conn *c, uint64_t now)
 		goto out;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* a client of a given address (a preview audience, say) */
+	if (o->sourcelen &&
+	    bind(c->fd, (const struct sockaddr *)&o->source, o->sourcelen)) {
+		err = -errno;
+		goto out;
+	}
 	c->gen++;
 	c->state = CONN_CONNECTING;
 	c->deadline_ns = now + run->timeout_ns;

@@ -92,6 +92,8 @@ struct lc_opts {
 	struct sockaddr_storage addr; /* --target */
 	socklen_t addrlen;
 	const char *target; /* as given, for Host: and the summary */
+	struct sockaddr_storage source; /* --source; sourcelen 0 if none */
+	socklen_t sourcelen;
 	const char *path;
 	int keepalive;
 	double new_rate; /* new connections per second */

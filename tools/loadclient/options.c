@@ -35,6 +35,8 @@ static void usage(void)
 {
 	puts("Usage: loadclient --target ADDR:PORT --duration S [OPTIONS]\n"
 	     "  --target ADDR:PORT    server, IPv6 as [ADDR]:PORT\n"
+	     "  --source ADDR         local address to connect from (default:\n"
+	     "                        the kernel's choice)\n"
 	     "  --path PATH           request path (default /)\n"
 	     "  --keepalive K         K keep-alive connections, GETs back to back\n"
 	     "  --new-rate R          R new connections per second, one GET each\n"
@@ -96,6 +98,25 @@ static int parse_target(const char *s, struct lc_opts *o)
 	return 0;
 }
 
+/* A numeric local address (no port: the kernel picks one). */
+static int parse_source(const char *s, struct lc_opts *o)
+{
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->source;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->source;
+
+	memset(&o->source, 0, sizeof(o->source));
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		o->sourcelen = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		o->sourcelen = sizeof(*a6);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static bool parse_num(const char *s, double min, double max, double *out)
 {
 	char *end;
@@ -122,6 +143,7 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 {
 	static const struct option longopts[] = {
 		{"target", required_argument, NULL, 't'},
+		{"source", required_argument, NULL, 'S'},
 		{"path", required_argument, NULL, 'p'},
 		{"keepalive", required_argument, NULL, 'k'},
 		{"new-rate", required_argument, NULL, 'r'},
@@ -153,6 +175,12 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 					"bad --target '%s': want ADDR:PORT or [ADDR]:PORT with a numeric address",
 					optarg);
 			o->target = optarg;
+			break;
+		case 'S':
+			if (parse_source(optarg, o))
+				return lc_usage_error(
+					"bad --source '%s': want a numeric address",
+					optarg);
 			break;
 		case 'p':
 			if (!path_valid(optarg))
@@ -228,6 +256,9 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 		return lc_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->target)
 		return lc_usage_error("%s", "--target is required");
+	if (o->sourcelen && o->source.ss_family != o->addr.ss_family)
+		return lc_usage_error(
+			"%s", "--source and --target are of two families");
 	if (!o->duration_s)
 		return lc_usage_error("%s", "--duration is required");
 	if (!o->keepalive && !o->new_rate)

@@ -88,8 +88,16 @@ json_t *string_list(json_t *o, const char *field, const char *object,
 int parse_endpoints(json_t *o, const char *object,
 		    struct slotlb_endpoint_key **keys, size_t *n,
 		    struct reply *r);
-/* The optional "warmup" object onto Azure's defaults. */
-int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r);
+/* The optional "warmup" object: the fields given, over a slot's policy. */
+int parse_warmup(json_t *body, struct warmup_override *o, struct reply *r);
+/* A number field checked by its rule (user/lib/validate.h); *out stays
+ * when absent. */
+bool get_checked_number(json_t *o, const char *field, const char *object,
+			int (*rule)(double, const char **), double *out,
+			struct reply *r);
+/* An optional boolean field. */
+bool get_bool(json_t *o, const char *field, const char *object, bool *out,
+	      struct reply *r);
 /* "uid=0 pid=1234 cli": who asked, for the history. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len);
 
@@ -115,6 +123,51 @@ void api_deploy(struct call *c);
 /* api_swap.c */
 void api_swap(struct call *c);
 void api_rollback(struct call *c);
+/* --- api_stream.c: NDJSON answers, watching a client --- */
+
+struct stream;
+typedef void (*stream_work)(struct stream *s, void *arg);
+/* Answer r as NDJSON: first (if not NULL) is the first line, then
+ * work(s, arg) runs in a thread of its own, writes lines with
+ * stream_put() and the last with done true. false (r untouched) if no
+ * stream could be set up: the caller answers plainly. */
+bool stream_start(struct reply *r, json_t *first, stream_work work, void *arg);
+/* Append a line (taking the reference); done ends the answer. */
+void stream_put(struct stream *s, json_t *line, bool done);
+/* A warmup_progress_cb writing {"event": "probe", ...} to ctx. */
+void stream_probe(const struct warmup_target *t,
+		  const struct warmup_result *so_far, void *ctx);
+
+/* A client whose connection closes cancels app_id's running operation. */
+struct watcher {
+	struct daemon *d;
+	uint32_t app_id;
+	int fd;
+	pthread_t tid;
+	atomic_bool stop;
+	bool started;
+};
+void watch_start(struct watcher *w, struct daemon *d,
+		 struct MHD_Connection *conn, uint32_t app_id);
+void watch_stop(struct watcher *w);
+
+/* api_swap.c: run a prepared swap plan and answer, plainly or as NDJSON
+ * (?progress=1), the client's going away cancelling it. */
+void api_run_swap(struct daemon *d, struct MHD_Connection *conn,
+		  struct swap_plan *plan, bool progress, struct reply *r);
+/* api_settings.c */
+void api_settings_list(struct call *c);
+void api_settings_set(struct call *c);
+void api_settings_delete(struct call *c);
+/* api_config.c */
+void api_config_get(struct call *c);
+void api_config_set(struct call *c);
+void api_hook_set(struct call *c);
+void api_hook_delete(struct call *c);
+void api_auto_swap_set(struct call *c);
+void api_auto_swap_delete(struct call *c);
+/* api_export.c */
+void api_export(struct call *c);
 /* api_history.c */
 void api_history_list(struct call *c);
 /* api_iface.c */

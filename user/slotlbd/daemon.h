@@ -25,6 +25,9 @@ struct daemon {
 	struct slotlb *lb;
 	pthread_mutex_t lock; /* database and map writes */
 	const char *busy[SLOTLB_MAX_APPS]; /* under lock: what runs, or NULL */
+	/* under lock: how to stop what runs (warm-up, hooks), or NULL */
+	struct cancel *running[SLOTLB_MAX_APPS];
+	pthread_cond_t idle; /* with lock: an app's busy flag was released */
 	atomic_int busy_count; /* apps with an operation under way */
 	atomic_bool stopping;
 
@@ -39,6 +42,16 @@ struct daemon {
 	bool drain_started;
 	bool verbose;
 };
+
+/* ops.c: the routing element of app_id as the snapshot describes it:
+ * the deployment of each slot and, while a preview is pending, its
+ * audience (ops_preview.c). Reconcile and every operation build it here
+ * and nowhere else. */
+void routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
+			   struct slotlb_routing *r);
+/* ops_preview.c: a pending preview's audience into r (a part of the
+ * element of its own, beside the deployments). */
+void routing_add_preview(const struct st_pending *p, struct slotlb_routing *r);
 
 /* reconcile.c: make the pinned maps equal the database. */
 int reconcile(struct daemon *d);

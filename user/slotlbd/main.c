@@ -8,6 +8,7 @@
  * traffic flows on while no controller runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 #include "daemon.h"
+#include "ops.h"
 #include "options.h"
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -53,6 +57,37 @@ static int check_socket_path(const char *path)
 
 extern const char *reconcile_pin_root;
 
+/* The database holds the apps' settings, which may be secrets: its
+ * directory is 0700 and its files 0600 (SQLite gives the -wal and -shm
+ * files the database's mode), whatever an older slotlbd or an
+ * operator's umask made them. */
+static int secure_state(const char *dir, const char *db)
+{
+	static const char *const tails[] = {"", "-wal", "-shm"};
+	char path[PATH_MAX + 32];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if (stat(dir, &st))
+		return -errno;
+	if ((st.st_mode & 077) && chmod(dir, 0700))
+		return -errno;
+	if (st.st_mode & 077)
+		log_msg("%s: was mode %04o, now 0700 (it holds settings)", dir,
+			st.st_mode & 0777);
+	fd = open(db, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, tails[i]);
+		if (chmod(path, 0600) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -79,6 +114,15 @@ int main(int argc, char **argv)
 	d.drain_interval_ms = o.drain_interval_ms;
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.flows_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* waits for an idle app are bounded on the monotonic clock */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d.idle, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 
 	/* every thread inherits the mask; main takes signals by sigwait */
 	sigemptyset(&sigs);
@@ -94,6 +138,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/slotlb.db", o.state_dir);
+	err = secure_state(o.state_dir, db);
+	if (err) {
+		fprintf(stderr, "Error: %s: %s\n", o.state_dir, strerror(-err));
+		return 1;
+	}
 	err = state_open(&d.st, db);
 	if (err) {
 		fprintf(stderr, "Error: %s: %s\n", db,
@@ -134,6 +183,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	reapply_interfaces(&d);
+	ops_preview_timers_start(&d);
 	err = drain_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));

@@ -41,35 +41,61 @@ void op_fail(struct op_result *res, int status, const char *fmt, ...)
 	va_end(ap);
 }
 
+void routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
+			   struct slotlb_routing *r)
+{
+	const struct st_deployment *dep;
+	size_t i, lo = 0, hi = s->n_apps, mid;
+
+	memset(r, 0, sizeof(*r));
+	/* apps are ordered by id, slots by app: binary searches, since
+	 * reconcile does this for thousands of apps */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->apps[mid].id < app_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n_apps && s->apps[lo].id == app_id)
+		r->generation = s->apps[lo].generation;
+	lo = 0;
+	hi = s->n_slots;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->slots[mid].app_id < app_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < s->n_slots && s->slots[i].app_id == app_id; i++) {
+		if (s->slots[i].index >= SLOTLB_MAX_SLOTS)
+			continue;
+		dep = st_snapshot_deployment(s, s->slots[i].deployment);
+		if (dep)
+			r->deployment[s->slots[i].index] = dep->id;
+		/* second chance for flows that lost their entry */
+		dep = st_snapshot_deployment(s, s->slots[i].previous);
+		if (dep && dep->state != DEPLOYMENT_RETIRED)
+			r->previous[s->slots[i].index] = dep->id;
+	}
+	routing_add_preview(st_snapshot_pending(s, app_id), r);
+}
+
 int routing_from_state(struct state *st, uint32_t app_id,
 		       struct slotlb_routing *r)
 {
-	const struct st_deployment *dep;
 	struct st_snapshot s;
-	size_t i;
 	int err;
 
 	err = state_snapshot(st, app_id, &s);
 	if (err)
 		return err;
 	memset(r, 0, sizeof(*r));
-	if (s.n_apps != 1) {
+	if (s.n_apps == 1)
+		routing_from_snapshot(&s, app_id, r);
+	else
 		err = -ENOENT;
-		goto out;
-	}
-	r->generation = s.apps[0].generation;
-	for (i = 0; i < s.n_slots; i++) {
-		if (s.slots[i].index >= SLOTLB_MAX_SLOTS)
-			continue;
-		dep = st_snapshot_deployment(&s, s.slots[i].deployment);
-		if (dep)
-			r->deployment[s.slots[i].index] = dep->id;
-		/* second chance for flows that lost their entry */
-		dep = st_snapshot_deployment(&s, s.slots[i].previous);
-		if (dep && dep->state != DEPLOYMENT_RETIRED)
-			r->previous[s.slots[i].index] = dep->id;
-	}
-out:
 	state_snapshot_free(&s);
 	return err;
 }
@@ -101,7 +127,56 @@ int ops_lookup(struct daemon *d, const char *app, const char *slot,
 		op_fail(res, 409, "%s: busy: %s", app, d->busy[a->id]);
 		return -EBUSY;
 	}
+	if (need_idle && ops_pending_of(d, a->id, NULL) == 0) {
+		op_fail(res, 409,
+			"%s: busy: swap pending (complete it with --action swap or cancel it with --action reset)",
+			app);
+		return -EBUSY;
+	}
 	return 0;
+}
+
+int ops_pending_of(struct daemon *d, uint32_t app_id, struct st_pending *p)
+{
+	struct st_pending scratch;
+
+	return state_pending_get(d->st, app_id, p ? p : &scratch);
+}
+
+void op_busy_take(struct daemon *d, uint32_t app_id, const char *what,
+		  struct cancel *c)
+{
+	d->busy[app_id] = what;
+	d->running[app_id] = c;
+	atomic_fetch_add(&d->busy_count, 1);
+}
+
+void op_busy_release(struct daemon *d, uint32_t app_id)
+{
+	d->busy[app_id] = NULL;
+	d->running[app_id] = NULL;
+	atomic_fetch_sub(&d->busy_count, 1);
+	pthread_cond_broadcast(&d->idle);
+}
+
+void op_history(struct daemon *d, const char *app, const char *action,
+		const char *slot, const char *target_slot, const char *trigger,
+		const char *outcome, const char *detail,
+		const char *deployments, int64_t *id)
+{
+	struct st_history h = {0};
+
+	snprintf(h.app, sizeof(h.app), "%s", app);
+	snprintf(h.action, sizeof(h.action), "%s", action);
+	snprintf(h.slot, sizeof(h.slot), "%s", slot ? slot : "");
+	snprintf(h.target_slot, sizeof(h.target_slot), "%s",
+		 target_slot ? target_slot : "");
+	snprintf(h.trigger, sizeof(h.trigger), "%s", trigger);
+	snprintf(h.outcome, sizeof(h.outcome), "%s", outcome);
+	h.detail = (char *)detail;
+	h.deployments = (char *)deployments;
+	if (state_history_add(d->st, &h, id))
+		log_msg("Error: %s: history: %s", app, state_errmsg(d->st));
 }
 
 /* Write the new routing element of app_id (bumping its generation)

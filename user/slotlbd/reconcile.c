@@ -115,10 +115,20 @@ int reconcile(struct daemon *d)
 	struct slotlb_routing want, have;
 	struct slotlb_deployment_info info;
 	uint8_t *known = NULL;
-	int published = 0, routed = 0, removed = 0, pruned = 0, err;
-	size_t i, j;
+	int published = 0, routed = 0, removed = 0, pruned = 0, orphans, err;
+	size_t i;
 	uint32_t id;
 
+	/* a deploy that died between its two transactions (hook) left a
+	 * deployment nothing refers to: retire it, and its maps go below */
+	err = state_deployment_retire_orphans(d->st, &orphans);
+	if (err) {
+		log_msg("Error: reconcile: database: %s", strerror(-err));
+		return err;
+	}
+	if (orphans)
+		log_msg("reconcile: %d deployments of unfinished deploys retired",
+			orphans);
 	err = state_snapshot(d->st, -1, &s);
 	if (err) {
 		log_msg("Error: reconcile: database: %s", strerror(-err));
@@ -146,23 +156,8 @@ int reconcile(struct daemon *d)
 			goto out;
 		}
 	}
-	for (i = 0, j = 0; i < s.n_apps; i++) {
-		memset(&want, 0, sizeof(want));
-		want.generation = s.apps[i].generation;
-		while (j < s.n_slots && s.slots[j].app_id < s.apps[i].id)
-			j++;
-		for (; j < s.n_slots && s.slots[j].app_id == s.apps[i].id;
-		     j++) {
-			const struct st_deployment *dep =
-				st_snapshot_deployment(&s,
-						       s.slots[j].deployment);
-
-			if (dep)
-				want.deployment[s.slots[j].index] = dep->id;
-			dep = st_snapshot_deployment(&s, s.slots[j].previous);
-			if (dep && dep->state != DEPLOYMENT_RETIRED)
-				want.previous[s.slots[j].index] = dep->id;
-		}
+	for (i = 0; i < s.n_apps; i++) {
+		routing_from_snapshot(&s, s.apps[i].id, &want);
 		if (!slotlb_routing_get(d->lb, s.apps[i].id, &have) &&
 		    !memcmp(&have, &want, sizeof(want)))
 			continue;

@@ -48,6 +48,11 @@ void st_fill_endpoint(sqlite3_stmt *stmt, void *p);
 void st_fill_deployment(sqlite3_stmt *stmt, void *p);
 void st_fill_backend(sqlite3_stmt *stmt, void *p);
 
+/* state_pending.c: struct st_pending (PENDING_COLS there), and the
+ * audience rows of a list of them ordered by app. */
+void st_fill_pending(sqlite3_stmt *stmt, void *p);
+int st_pending_audiences(struct state *st, struct st_pending *p, size_t n);
+
 /* state_settings.c: the table schema_version lives in, created before
  * any migration. */
 int st_settings_create(struct state *st);
