@@ -400,8 +400,8 @@ static void test_addr_port(void **state)
 		assert_null(why);
 		assert_memory_equal(addr, want, sizeof(want));
 		assert_int_equal(ntohs(port), good[i].port);
-		assert_int_equal(family,
-				 strchr(good[i].addr, ':') ? AF_INET6 : AF_INET);
+		assert_int_equal(family, strchr(good[i].addr, ':') ? AF_INET6
+								   : AF_INET);
 	}
 	for (i = 0; i < ARRAY_LEN(bad); i++) {
 		memset(addr, POISON, sizeof(addr));

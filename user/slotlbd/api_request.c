@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include "addr.h"
 #include "api.h"
 
@@ -277,25 +276,18 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 	return 0;
 }
 
-/* "uid=0 pid=1234 cli": who asked, for the history. */
+/* Who asked (api_caller()), then what the caller says of itself. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *ci;
-	struct ucred cred = {0};
-	socklen_t cl = sizeof(cred);
-	char said[TRIGGER_MAX_LEN + 1] = "";
+	char said[TRIGGER_MAX_LEN + 1] = "", who[128];
 	const char *hdr;
 
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci ||
-	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-		cred.pid = 0;
+	api_caller(conn, who, sizeof(who));
 	hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					  "X-Slotlb-Trigger");
 	if (hdr) {
 		snprintf(said, sizeof(said), "%s", hdr);
 		validate_trigger_clean(said);
 	}
-	snprintf(buf, len, "uid=%u pid=%d%s%s", cred.uid, cred.pid,
-		 hdr ? " " : "", said);
+	snprintf(buf, len, "%s%s%s", who, hdr ? " " : "", said);
 }

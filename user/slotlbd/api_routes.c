@@ -32,6 +32,16 @@ static const struct route routes[] = {
 	{"GET", "/metrics", api_metrics_get, ROUTE_READ},
 };
 
+int route_access_of(const char *method, const char *url)
+{
+	struct route_match m;
+
+	if (route_match(routes, sizeof(routes) / sizeof(routes[0]), method, url,
+			&m) != ROUTE_FOUND)
+		return -1;
+	return (int)m.route->access;
+}
+
 const char *call_param(const struct call *c, const char *name)
 {
 	return route_param(c->match, name);

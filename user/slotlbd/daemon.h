@@ -52,9 +52,16 @@ void drain_stop(struct daemon *d);
 uint64_t flows_of_deployment(struct daemon *d, uint32_t id);
 uint64_t flows_of_backend(struct daemon *d, uint32_t id);
 
-/* api.c */
+/* api.c: before anything else starts, the token file, TLS files and TCP
+ * listeners (which answer 503 until api_serve()); prints "Error: ..."
+ * and returns EXIT_USAGE or EXIT_FAILED, or 0. */
 struct api;
-int api_start(struct daemon *d, const char *socket_path, struct api **api);
+struct options;
+int api_open(const struct options *o, struct api **api);
+/* Once reconciled: the Unix socket, and every listener serves. -errno
+ * (*failed names the step of the socket's permissions that failed). */
+int api_serve(struct api *api, struct daemon *d, const char *socket_path,
+	      const char **failed);
 void api_stop(struct api *api, bool wait_for_requests);
 
 /* metrics.c: Prometheus text, malloc'd. */

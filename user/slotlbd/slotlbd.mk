@@ -52,3 +52,15 @@ $(ROUTER_TEST): tests/unit/test_router.c $(BUILD)/obj/slotlbd/api_router.o \
 tests/unit/test_api_doc.sh: user/slotlbd/api_routes.c docs/api.md
 
 UNIT_TESTS += $(ROUTER_TEST) tests/unit/test_api_doc.sh
+
+# Access control's decisions alone: token files, bearer headers, peers.
+AUTH_TEST := $(BUILD)/tests/unit/test_auth
+
+$(AUTH_TEST): tests/unit/test_auth.c $(BUILD)/obj/slotlbd/auth.o \
+	      user/slotlbd/auth.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_auth.c \
+		$(BUILD)/obj/slotlbd/auth.o -o $@ $(LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(AUTH_TEST)
