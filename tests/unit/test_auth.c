@@ -33,14 +33,30 @@ static void test_peer_access(void **state)
 	static const struct peer_case cases[] = {
 		{"root", 0, 0, {0}, 0, ACCESS_WRITE},
 		{"root whatever its groups", 0, 5, {200}, 1, ACCESS_WRITE},
-		{"socket group as a supplementary group", 1001, 1001, {7, 100},
-		 2, ACCESS_WRITE},
-		{"socket group as the primary group", 1001, 100, {0}, 0,
+		{"socket group as a supplementary group",
+		 1001,
+		 1001,
+		 {7, 100},
+		 2,
 		 ACCESS_WRITE},
-		{"in both groups: the socket group wins", 1001, 1001,
-		 {200, 100}, 2, ACCESS_WRITE},
+		{"socket group as the primary group",
+		 1001,
+		 100,
+		 {0},
+		 0,
+		 ACCESS_WRITE},
+		{"in both groups: the socket group wins",
+		 1001,
+		 1001,
+		 {200, 100},
+		 2,
+		 ACCESS_WRITE},
 		{"read-only group", 1002, 1002, {200}, 1, ACCESS_READ},
-		{"read-only group as the primary group", 1002, 200, {0}, 0,
+		{"read-only group as the primary group",
+		 1002,
+		 200,
+		 {0},
+		 0,
 		 ACCESS_READ},
 		{"stranger", 1003, 1003, {7, 8, 9}, 3, ACCESS_NONE},
 		{"stranger, no groups", 1003, 1003, {0}, 0, ACCESS_NONE},
@@ -83,8 +99,8 @@ static void test_tokens_parse(void **state)
 	int line;
 
 	(void)state;
-	assert_int_equal(auth_tokens_parse(tokens_text, strlen(tokens_text),
-					   &t, &line, &why),
+	assert_int_equal(auth_tokens_parse(tokens_text, strlen(tokens_text), &t,
+					   &line, &why),
 			 0);
 	assert_int_equal(t.n, 3);
 	assert_string_equal(t.t[0].name, "ci");
@@ -106,7 +122,8 @@ static void test_tokens_bad(void **state)
 		{"", 0, "no token"},
 		{"#\n\n", 0, "no token"},
 		{"ci 0123456789abcdef0123\n", 1, "expected NAME: TOKEN"},
-		{": 0123456789abcdef0123\n", 1, "missing token name before ':'"},
+		{": 0123456789abcdef0123\n", 1,
+		 "missing token name before ':'"},
 		{"ci:\n", 1, "missing token after ':'"},
 		{"ci: 0123456789abcde\n", 1, "token under 16 characters"},
 		{"ci: 0123456789abcdef0123=x\n", 1,
@@ -138,15 +155,15 @@ static void test_tokens_bad(void **state)
 		if (auth_tokens_parse(cases[i].text, strlen(cases[i].text), &t,
 				      &line, &why) != -EINVAL)
 			fail_msg("'%s' was accepted", cases[i].text);
-		if (!why || strcmp(why, cases[i].why) ||
-		    line != cases[i].line)
+		if (!why || strcmp(why, cases[i].why) || line != cases[i].line)
 			fail_msg("'%s': got %d '%s', want %d '%s'",
 				 cases[i].text, line, why ? why : "(null)",
 				 cases[i].line, cases[i].why);
 	}
 	/* a NUL byte is not the end of the file */
-	assert_int_equal(auth_tokens_parse("a: 0123456789abcdef\0" "123\n", 24,
-					   &t, &line, &why),
+	assert_int_equal(auth_tokens_parse("a: 0123456789abcdef\0"
+					   "123\n",
+					   24, &t, &line, &why),
 			 -EINVAL);
 	assert_string_equal(why, "NUL byte in the line");
 	/* 257 characters */
@@ -186,8 +203,8 @@ static void test_bearer(void **state)
 	int line;
 
 	(void)state;
-	assert_int_equal(auth_tokens_parse(tokens_text, strlen(tokens_text),
-					   &t, &line, &why),
+	assert_int_equal(auth_tokens_parse(tokens_text, strlen(tokens_text), &t,
+					   &line, &why),
 			 0);
 	for (i = 0; i < ARRAY_LEN(cases); i++) {
 		name = "poison";
