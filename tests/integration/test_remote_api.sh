@@ -236,7 +236,7 @@ check "metrics address in use: exit 1" start_bad 1 \
 check "API address in use: exit 1" start_bad 1 \
 	"Error: api-listen: $LB:9555: address in use" \
 	--api-listen "$LB:9555" --api-token-file "$STATE/tokens"
-check "API address in use, metrics fine: exit 1, neither listens after" \
+check "API address in use after metrics started: exit 1, metrics stopped" \
 	start_bad 1 "Error: api-listen: $LB:9555: address in use" \
 	--metrics-listen "$LB:9556" --api-listen "$LB:9555" \
 	--api-token-file "$STATE/tokens"

@@ -431,13 +431,13 @@ int api_open(const struct options *o, struct api **out)
 		}
 	}
 	rc = EXIT_FAILED;
-	if (o->api_listen.text[0] &&
-	    open_tcp(api, &api->api_l, LISTEN_API, "api-listen", &o->api_listen,
-		     tls))
-		goto fail;
 	if (o->metrics_listen.text[0] &&
 	    open_tcp(api, &api->metrics_l, LISTEN_METRICS, "metrics-listen",
 		     &o->metrics_listen, false))
+		goto fail;
+	if (o->api_listen.text[0] &&
+	    open_tcp(api, &api->api_l, LISTEN_API, "api-listen", &o->api_listen,
+		     tls))
 		goto fail;
 	*out = api;
 	return 0;
