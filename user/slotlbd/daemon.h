@@ -33,11 +33,13 @@ struct daemon {
 	pthread_mutex_t flows_lock;
 	uint64_t *deployment_flows; /* [SLOTLB_MAX_DEPLOYMENTS] */
 	uint64_t *backend_flows; /* [SLOTLB_MAX_BACKENDS] */
+	uint64_t table_flows; /* in the flow table, live or not */
 	bool flows_valid;
 	uint32_t drain_interval_ms;
 	pthread_t drain_thread;
 	bool drain_started;
 	bool verbose;
+	bool metrics_backends; /* per-backend series in /metrics */
 };
 
 /* reconcile.c: make the pinned maps equal the database. */
@@ -66,5 +68,10 @@ void api_stop(struct api *api, bool wait_for_requests);
 
 /* metrics.c: Prometheus text, malloc'd. */
 char *metrics_render(struct daemon *d);
+/* metrics_ops.c: a swap or rollback ran: its warm-up took warm_us, and
+ * if it succeeded the routing element was updated switch_us after the
+ * warm-up ended. */
+void metrics_note_swap(const char *app, const char *action, bool ok,
+		       int64_t warm_us, int64_t switch_us);
 
 #endif /* SLOTLBD_DAEMON_H */

@@ -37,6 +37,7 @@ struct walk {
 	uint64_t now_ns;
 	uint64_t *deployments;
 	uint64_t *backends;
+	uint64_t table; /* flows in the table, live or not (metrics) */
 	struct drain_seen
 		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
 };
@@ -48,6 +49,8 @@ static int count_flow(const struct slotlb_flow_key *key,
 {
 	struct walk *w = ctx;
 
+	if (flow->direction == SLOTLB_FLOW_FORWARD)
+		w->table++;
 	if (!slotlb_flow_live(w->lb, key, flow, w->now_ns))
 		return 0;
 	if (flow->deployment_id < SLOTLB_MAX_DEPLOYMENTS)
@@ -142,6 +145,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
 	w->lb = d->lb;
 	w->now_ns = slotlb_now_ns();
+	w->table = 0;
 	err = slotlb_flows_foreach(d->lb, count_flow, w);
 	if (err < 0) {
 		log_msg("Error: flow walk: %s", strerror(-err));
@@ -154,6 +158,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	swap = d->backend_flows;
 	d->backend_flows = w->backends;
 	w->backends = swap;
+	d->table_flows = w->table;
 	d->flows_valid = true;
 	pthread_mutex_unlock(&d->flows_lock);
 

@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 		return err;
 	d.verbose = o.verbose;
 	d.drain_interval_ms = o.drain_interval_ms;
+	d.metrics_backends = o.metrics_backends;
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.flows_lock, NULL);
 

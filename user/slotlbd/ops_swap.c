@@ -282,7 +282,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	char detail[384], *warm = NULL, *deps = NULL;
 	struct st_history h;
 	bool had_old = false, locked = false, warm_failed = false;
-	int64_t warm_end_us;
+	int64_t warm_start_us = 0, warm_end_us = 0;
 	size_t i;
 	int rc, err;
 
@@ -293,6 +293,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		err = -ENOMEM;
 		goto out;
 	}
+	warm_start_us = mono_us();
 	rc = warmup_run(&plan->policy, plan->targets, plan->n_targets, results,
 			cb, ctx);
 	/* switch_us: the daemon's promise is the time from the end of
@@ -374,6 +375,9 @@ out:
 	}
 	plan_release(d, plan);
 	pthread_mutex_unlock(&d->lock);
+	if (results)
+		metrics_note_swap(plan->app, plan->action, !err,
+				  warm_end_us - warm_start_us, res->switch_us);
 	free(results);
 	free(warm);
 	free(deps);

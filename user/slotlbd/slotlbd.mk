@@ -64,3 +64,7 @@ $(AUTH_TEST): tests/unit/test_auth.c $(BUILD)/obj/slotlbd/auth.o \
 		$(BUILD)/obj/slotlbd/auth.o -o $@ $(LDFLAGS) -lcmocka
 
 UNIT_TESTS += $(AUTH_TEST)
+
+# slotlb_build_info names the build (CLI_VERSION: user/cli/cli.mk).
+$(BUILD)/obj/slotlbd/metrics_ops.o: CFLAGS += \
+	-DSLOTLB_VERSION='"$(CLI_VERSION)"'
