@@ -35,6 +35,7 @@ const struct object objects[] = {
 	{"deploy", NULL, &deploy_cmd, "deploy backends into a slot"},
 	{"status", NULL, &status_cmd, "what every slot serves now"},
 	{"history", NULL, &history_cmd, "deploys, swaps and rollbacks"},
+	{"flows", NULL, &flows_cmd, "pinned flows; where a client would go"},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -15,6 +15,7 @@
  *   api_deploy.c   deploy
  *   api_swap.c     swap and rollback, with NDJSON progress
  *   api_history.c  history
+ *   api_flows.c    pinned flows, where a new connection would go
  *   api_iface.c    interfaces
  *
  * To add a route: a row in api_routes.c's table (method, pattern with
@@ -130,6 +131,9 @@ void api_swap(struct call *c);
 void api_rollback(struct call *c);
 /* api_history.c */
 void api_history_list(struct call *c);
+/* api_flows.c */
+void api_flows_list(struct call *c);
+void api_flows_lookup(struct call *c);
 /* api_iface.c */
 void api_ifaces_list(struct call *c);
 void api_iface_attach(struct call *c);

@@ -29,6 +29,8 @@ static const struct route routes[] = {
 	{"POST", "/v1/apps/{app}/swap", api_swap, ROUTE_WRITE},
 	{"POST", "/v1/apps/{app}/rollback", api_rollback, ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/history", api_history_list, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/flows", api_flows_list, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/flows/lookup", api_flows_lookup, ROUTE_READ},
 	{"GET", "/metrics", api_metrics_get, ROUTE_READ},
 };
 

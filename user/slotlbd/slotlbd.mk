@@ -7,7 +7,8 @@ SLOTLBD := $(BUILD)/slotlbd
 SLOTLBD_SRCS := $(wildcard user/slotlbd/*.c)
 SLOTLBD_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,$(SLOTLBD_SRCS))
 SLOTLBD_HDRS := $(wildcard user/slotlbd/*.h) user/lib/slotlb.h \
-		user/lib/addr.h user/lib/validate.h include/slotlb/abi.h
+		user/lib/addr.h user/lib/validate.h user/lib/traffic.h \
+		include/slotlb/abi.h
 SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lsystemd -lpthread
 
 $(SLOTLBD_OBJS): $(BUILD)/obj/slotlbd/%.o: user/slotlbd/%.c $(SLOTLBD_HDRS)
