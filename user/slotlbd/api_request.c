@@ -14,6 +14,58 @@
 #include "addr.h"
 #include "api.h"
 
+/* Length of the valid UTF-8 sequence at p (as jansson accepts it: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 1;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 2;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 3;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i <= n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n + 1;
+}
+
+/* An error text quotes what the caller sent (a path, jansson's words
+ * about a malformed body) and may be cut short: every byte that is not
+ * valid UTF-8 becomes '?', or jansson would refuse the whole reply and
+ * the caller would get an error status with no error. */
+static void utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		n = utf8_len(p);
+		if (n) {
+			p += n;
+		} else {
+			*p++ = '?';
+		}
+	}
+}
+
 void reply_error(struct reply *r, int status, const char *fmt, ...)
 {
 	char buf[512];
@@ -22,6 +74,7 @@ void reply_error(struct reply *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	utf8_clean(buf);
 	r->status = status;
 	r->json = json_pack("{s:s}", "error", buf);
 }
