@@ -39,6 +39,7 @@ rows=(
 	"--socket /a --socket /b --check-config||2|Error: --socket: given twice (see slotlbd --help)"
 	"--socket||2|Error: --socket: needs a value PATH (see slotlbd --help)"
 	"--verbose=true --check-config||2|Error: --verbose: takes no value (see slotlbd --help)"
+	"--help=x||2|Error: --help: takes no value (see slotlbd --help)"
 	"--socket= --check-config||2|Error: --socket: empty value"
 	"--flow-capacity 0 --check-config||2|Error: --flow-capacity: '0': not a whole number 1..4294967295"
 	"--flow-capacity 12x --check-config||2|Error: --flow-capacity: '12x': not a whole number 1..4294967295"

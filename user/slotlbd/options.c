@@ -336,6 +336,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			 eq ? (int)(eq - a) : (int)strlen(a), a);
 		if (!d)
 			return opt_err("%s: unknown option", label);
+		if (!d->arg && eq)
+			return opt_err("--%s: takes no value", d->name);
 		if (d->type == OT_HELP) {
 			usage(stdout);
 			return -1;
