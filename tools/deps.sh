@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Install every Debian package that the build, the tests and the demo need
 # (`tools/deps.sh`), plus the peers the benchmarks compare against
-# (`tools/deps.sh bench`). Idempotent and quick when everything is
+# (`tools/deps.sh bench`) or gnuplot for the docs' pictures
+# (`tools/deps.sh docs`). Idempotent and quick when everything is
 # present: apt runs only for what is missing. Needs root (or sudo) on
 # Debian 12.
 set -euo pipefail
@@ -35,6 +36,10 @@ PACKAGES=(
 	# and the test runs its own prometheus to scrape slotlbd
 	passwd openssl prometheus
 )
+if [ "${1:-}" = docs ]; then
+	# tools/dashboard/plot.sh: the dashboard picture of docs/
+	PACKAGES+=(gnuplot-nox)
+fi
 if [ "${1:-}" = bench ]; then
 	# the alternatives users compare with, the HTTP load and the plots
 	PACKAGES+=(nftables haproxy wrk gnuplot-nox linux-perf)

@@ -12,7 +12,10 @@
 #  (c) one successful swap counted, the routing generation changed, the
 #      warm-up and switch histograms filled;
 #  (d) live flows pinned to the deployment while a slow download runs
-#      (drain progress), and the flow table's capacity.
+#      (drain progress), and the flow table's capacity;
+#  (e) every query of docs/grafana-dashboard.json (panels, annotations)
+#      is PromQL this Prometheus evaluates, and the requests-per-version,
+#      drain and traffic panels have data.
 #
 # shellcheck disable=SC2317 # functions run through check
 set -u
@@ -169,6 +172,34 @@ check "... and of its backend" eventually \
 check "the flow table holds flows" eventually 'slotlb_flow_table_flows' '>=' 1
 check "the flow table's capacity" eventually \
 	'slotlb_flow_table_capacity_flows' == "$CTL_FLOW_CAPACITY"
+# --- (e) the dashboard's queries -----------------------------------------------------
+DASH_PY='
+import json, sys, urllib.parse, urllib.request
+url, dash = sys.argv[1:]
+d = json.load(open(dash))
+queries = [("panel %d %s" % (p["id"], p["title"]), t["expr"], p["id"] in (1, 2, 3))
+           for p in d["panels"] for t in p["targets"]]
+queries += [("annotation " + a["name"], a["expr"], False)
+            for a in d["annotations"]["list"]]
+bad = 0
+for name, q, want_data in queries:
+    q = q.replace("$app", "web").replace("$__rate_interval", "1m")
+    try:
+        with urllib.request.urlopen(url + "?" + urllib.parse.urlencode(
+                {"query": q}), timeout=5) as f:
+            r = json.load(f)
+        ok = r["status"] == "success" and (r["data"]["result"] or not want_data)
+    except Exception as e:
+        ok, r = False, str(e)
+    if not ok:
+        bad += 1
+        print("   %s: %s -> %s" % (name, q, r))
+print("   %d queries, %d bad" % (len(queries), bad))
+sys.exit(1 if bad else 0)
+'
+check "the dashboard's queries evaluate, its main panels have data" \
+	nsenter --net="/run/netns/$(lab_ns_client "$P")" python3 -c "$DASH_PY" \
+	"http://$PROM/api/v1/query" docs/grafana-dashboard.json
 kill "$slow" 2>/dev/null
 wait "$slow" 2>/dev/null
 lab_exec_client "$P" curl -s -m 5 "http://$METRICS/metrics" >"$STATE/metrics.txt"
