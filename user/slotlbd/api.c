@@ -331,11 +331,20 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
+/* Connections at once: a thread each. TCP listeners may face callers
+ * who never authenticate, so they get fewer, and fewer per address. */
+#define UNIX_CONNECTIONS 1020 /* libmicrohttpd's default (select) */
+#define TCP_CONNECTIONS 128
+#define TCP_CONNECTIONS_PER_ADDR 32
+
 static int start_mhd(struct listener *l, bool tls)
 {
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
 			     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 			     MHD_USE_ERROR_LOG;
+	bool tcp = l->kind != LISTEN_UNIX;
+	unsigned int limit = tcp ? TCP_CONNECTIONS : UNIX_CONNECTIONS;
+	unsigned int per_addr = tcp ? TCP_CONNECTIONS_PER_ADDR : 0;
 	struct api *api = l->api;
 
 	if (tls)
@@ -347,6 +356,8 @@ static int start_mhd(struct listener *l, bool tls)
 			MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 			MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
+			MHD_OPTION_CONNECTION_LIMIT, limit,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,
 			MHD_OPTION_END);
 	else
 		l->mhd = MHD_start_daemon(
@@ -355,6 +366,8 @@ static int start_mhd(struct listener *l, bool tls)
 			MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 			MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
+			MHD_OPTION_CONNECTION_LIMIT, limit,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,
 			MHD_OPTION_END);
 	return l->mhd ? 0 : -EIO;
 }
