@@ -8,6 +8,7 @@
 #   make deps       install the Debian packages build, tests and demo need
 #   make test       deps + build + unit, BPF and integration tests (root)
 #   make check      format check + unit + BPF tests
+#   make fuzz       fuzz every parser of caller input (tests/fuzz/fuzz.mk)
 #   make mutate     mutation testing (docs/TESTING.md; long, root)
 #   make demo       deps + build + the lab demo (root)
 #   make bench      benchmarks (root)
@@ -103,7 +104,7 @@ test: deps
 test-tiers: build-tests
 	$(Q)tests/run_all.sh "$(UNIT_TESTS)" "$(BPF_TESTS)"
 
-build-tests: all $(UNIT_TESTS) $(BPF_TESTS)
+build-tests: all $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_BINS)
 
 # Mutation testing (docs/TESTING.md): long, root, not part of make test.
 # M=NAME[,NAME...] (globs too) runs some mutants, FAST=1 skips the

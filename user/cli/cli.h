@@ -143,6 +143,7 @@ json_int_t jint(json_t *o, const char *key);
 int do_status(int argc, char **argv);
 int do_history(int argc, char **argv);
 int do_deploy(int argc, char **argv);
+int do_flows(int argc, char **argv);
 void print_app(json_t *app);
 void print_app_table(json_t *app);
 void print_deployment_rows(json_t *d, int lead_cols);
@@ -150,7 +151,7 @@ void print_deployment_rows(json_t *d, int lead_cols);
 extern const struct cmd interface_cmds[];
 extern const struct cmd app_cmds[];
 extern const struct cmd slot_cmds[];
-extern const struct cmd deploy_cmd, status_cmd, history_cmd;
+extern const struct cmd deploy_cmd, status_cmd, history_cmd, flows_cmd;
 
 #define WARMUP_USAGE                                                        \
 	"[--warmup-path PATH] [--warmup-status LIST] [--warmup-timeout S] " \

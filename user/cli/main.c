@@ -39,6 +39,7 @@ const struct object objects[] = {
 	{"history", NULL, &history_cmd, "deploys, swaps and rollbacks"},
 	{"export", NULL, &export_cmd, "an app in the form apply takes"},
 	{"apply", NULL, &apply_cmd, "make apps what a file describes"},
+	{"flows", NULL, &flows_cmd, "pinned flows; where a client would go"},
 	{NULL, NULL, NULL, NULL},
 };
 

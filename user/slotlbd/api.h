@@ -3,7 +3,9 @@
  * Internals of the HTTP API layer: it parses requests and replies, and
  * calls the operations layer (ops.h) for anything that changes state.
  *
- *   api.c          the HTTP server on the Unix socket, sending replies
+ *   api.c          the HTTP servers (Unix socket, TCP API, metrics),
+ *                  access control of each request, sending replies
+ *   api_listen.c   their sockets: owner, group, ACL; TCP; TLS files
  *   api_routes.c   the route table (reads like docs/api.md), dispatch
  *   api_router.c   route matching (pure, api_router.h)
  *   api_request.c  request bodies and fields, errors
@@ -13,6 +15,7 @@
  *   api_deploy.c   deploy
  *   api_swap.c     swap and rollback, with NDJSON progress
  *   api_history.c  history
+ *   api_flows.c    pinned flows, where a new connection would go
  *   api_iface.c    interfaces
  *
  * To add a route: a row in api_routes.c's table (method, pattern with
@@ -46,6 +49,7 @@ struct request {
 	char *body;
 	size_t len;
 	bool too_big;
+	bool refused; /* answered at once (access control) */
 };
 
 /* One answer: status plus JSON (or text) to send. */
@@ -55,6 +59,7 @@ struct reply {
 	char *text; /* metrics */
 	struct MHD_Response *stream; /* ?progress=1 */
 	char allow[ROUTE_ALLOW_LEN]; /* 405: the methods the path has */
+	char auth[32]; /* 401: WWW-Authenticate */
 };
 
 /* One request as its handler sees it. */
@@ -98,13 +103,22 @@ bool get_checked_number(json_t *o, const char *field, const char *object,
 /* An optional boolean field. */
 bool get_bool(json_t *o, const char *field, const char *object, bool *out,
 	      struct reply *r);
-/* "uid=0 pid=1234 cli": who asked, for the history. */
+/* Who asked, for the history: "user=root uid=0 pid=1234 cli" on the
+ * Unix socket, "token=deploy-bot addr=127.0.0.1 cli" over TCP. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len);
+/* api.c: the caller of conn as trigger_of() names it, without the
+ * header's part. */
+void api_caller(struct MHD_Connection *conn, char *buf, size_t len);
 
 /* api_routes.c: match the request against the table, call its handler
  * or answer 404/405. */
 void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 	   const char *method, const struct request *req, struct reply *r);
+
+/* api_routes.c: ROUTE_READ or ROUTE_WRITE for a request the table
+ * routes, -1 for one it answers 404 or 405 (access control asks before
+ * any work). */
+int route_access_of(const char *method, const char *url);
 
 /* Handlers, one per row of the route table, by file. */
 /* api_status.c */
@@ -170,6 +184,9 @@ void api_auto_swap_delete(struct call *c);
 void api_export(struct call *c);
 /* api_history.c */
 void api_history_list(struct call *c);
+/* api_flows.c */
+void api_flows_list(struct call *c);
+void api_flows_lookup(struct call *c);
 /* api_iface.c */
 void api_ifaces_list(struct call *c);
 void api_iface_attach(struct call *c);

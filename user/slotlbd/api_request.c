@@ -11,9 +11,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include "addr.h"
 #include "api.h"
+
+/* Length of the valid UTF-8 sequence at p (as jansson accepts it: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 1;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 2;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 3;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i <= n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n + 1;
+}
+
+/* An error text quotes what the caller sent (a path, jansson's words
+ * about a malformed body) and may be cut short: every byte that is not
+ * valid UTF-8 becomes '?', or jansson would refuse the whole reply and
+ * the caller would get an error status with no error. */
+static void utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		n = utf8_len(p);
+		if (n) {
+			p += n;
+		} else {
+			*p++ = '?';
+		}
+	}
+}
 
 void reply_error(struct reply *r, int status, const char *fmt, ...)
 {
@@ -23,6 +74,7 @@ void reply_error(struct reply *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	utf8_clean(buf);
 	r->status = status;
 	r->json = json_pack("{s:s}", "error", buf);
 }
@@ -348,25 +400,18 @@ bool get_bool(json_t *o, const char *field, const char *object, bool *out,
 	return true;
 }
 
-/* "uid=0 pid=1234 cli": who asked, for the history. */
+/* Who asked (api_caller()), then what the caller says of itself. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *ci;
-	struct ucred cred = {0};
-	socklen_t cl = sizeof(cred);
-	char said[TRIGGER_MAX_LEN + 1] = "";
+	char said[TRIGGER_MAX_LEN + 1] = "", who[128];
 	const char *hdr;
 
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci ||
-	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-		cred.pid = 0;
+	api_caller(conn, who, sizeof(who));
 	hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					  "X-Slotlb-Trigger");
 	if (hdr) {
 		snprintf(said, sizeof(said), "%s", hdr);
 		validate_trigger_clean(said);
 	}
-	snprintf(buf, len, "uid=%u pid=%d%s%s", cred.uid, cred.pid,
-		 hdr ? " " : "", said);
+	snprintf(buf, len, "%s%s%s", who, hdr ? " " : "", said);
 }

@@ -41,9 +41,21 @@ static const struct route routes[] = {
 	{"POST", "/v1/apps/{app}/rollback", api_rollback, ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/history", api_history_list, ROUTE_READ},
 	{"GET", "/v1/apps/{app}/export", api_export, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/flows", api_flows_list, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/flows/lookup", api_flows_lookup, ROUTE_READ},
 	{"GET", "/metrics", api_metrics_get, ROUTE_READ},
 };
 /* clang-format on */
+
+int route_access_of(const char *method, const char *url)
+{
+	struct route_match m;
+
+	if (route_match(routes, sizeof(routes) / sizeof(routes[0]), method, url,
+			&m) != ROUTE_FOUND)
+		return -1;
+	return (int)m.route->access;
+}
 
 const char *call_param(const struct call *c, const char *name)
 {

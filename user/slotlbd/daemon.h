@@ -36,11 +36,13 @@ struct daemon {
 	pthread_mutex_t flows_lock;
 	uint64_t *deployment_flows; /* [SLOTLB_MAX_DEPLOYMENTS] */
 	uint64_t *backend_flows; /* [SLOTLB_MAX_BACKENDS] */
+	uint64_t table_flows; /* in the flow table, live or not */
 	bool flows_valid;
 	uint32_t drain_interval_ms;
 	pthread_t drain_thread;
 	bool drain_started;
 	bool verbose;
+	bool metrics_backends; /* per-backend series in /metrics */
 };
 
 /* ops.c: the routing element of app_id as the snapshot describes it:
@@ -65,12 +67,24 @@ void drain_stop(struct daemon *d);
 uint64_t flows_of_deployment(struct daemon *d, uint32_t id);
 uint64_t flows_of_backend(struct daemon *d, uint32_t id);
 
-/* api.c */
+/* api.c: before anything else starts, the token file, TLS files and TCP
+ * listeners (which answer 503 until api_serve()); prints "Error: ..."
+ * and returns EXIT_USAGE or EXIT_FAILED, or 0. */
 struct api;
-int api_start(struct daemon *d, const char *socket_path, struct api **api);
+struct options;
+int api_open(const struct options *o, struct api **api);
+/* Once reconciled: the Unix socket, and every listener serves. -errno
+ * (*failed names the step of the socket's permissions that failed). */
+int api_serve(struct api *api, struct daemon *d, const char *socket_path,
+	      const char **failed);
 void api_stop(struct api *api, bool wait_for_requests);
 
 /* metrics.c: Prometheus text, malloc'd. */
 char *metrics_render(struct daemon *d);
+/* metrics_ops.c: a swap or rollback ran: its warm-up took warm_us, and
+ * if it succeeded the routing element was updated switch_us after the
+ * warm-up ended. */
+void metrics_note_swap(const char *app, const char *action, bool ok,
+		       int64_t warm_us, int64_t switch_us);
 
 #endif /* SLOTLBD_DAEMON_H */

@@ -35,6 +35,7 @@ struct drain_seen {
 struct walk {
 	uint64_t *deployments;
 	uint64_t *backends;
+	uint64_t table; /* flows in the table, live or not (metrics) */
 	struct drain_seen
 		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
 };
@@ -46,6 +47,7 @@ static int count_flow(const struct slotlb_flow_info *flow, void *ctx)
 {
 	struct walk *w = ctx;
 
+	w->table++;
 	if (!flow->live)
 		return 0;
 	if (flow->deployment_id < SLOTLB_MAX_DEPLOYMENTS)
@@ -138,6 +140,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	memset(w->deployments, 0,
 	       SLOTLB_MAX_DEPLOYMENTS * sizeof(*w->deployments));
 	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
+	w->table = 0;
 	err = slotlb_flows_foreach(d->lb, count_flow, w);
 	if (err < 0) {
 		log_msg("Error: flow walk: %s", strerror(-err));
@@ -150,6 +153,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	swap = d->backend_flows;
 	d->backend_flows = w->backends;
 	w->backends = swap;
+	d->table_flows = w->table;
 	d->flows_valid = true;
 	pthread_mutex_unlock(&d->flows_lock);
 

@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
+#include "auth.h"
 #include "daemon.h"
 #include "ops.h"
 #include "options.h"
@@ -95,13 +96,26 @@ int main(int argc, char **argv)
 	struct slotlb_opts lopts = {0};
 	struct api *api = NULL;
 	char db[PATH_MAX + 16];
+	const char *failed;
 	sigset_t sigs;
 	int err, sig = 0;
 
 	err = options_parse(&o, argc, argv);
 	if (err)
 		return err < 0 ? 0 : err;
+	err = options_check(&o);
+	if (err)
+		return err;
 	if (o.check_config) {
+		struct auth_tokens *t = calloc(1, sizeof(*t));
+
+		/* what a start would refuse before anything else */
+		err = o.api_token_file[0] && t
+			      ? auth_tokens_load(o.api_token_file, t)
+			      : 0;
+		free(t);
+		if (err)
+			return err;
 		options_print(&o, stdout);
 		return 0;
 	}
@@ -110,8 +124,14 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	log_verbose = o.verbose;
+	/* TCP listeners first: an address in use, a bad token file or TLS
+	 * file stops slotlbd before the database or the maps are touched */
+	err = api_open(&o, &api);
+	if (err)
+		return err;
 	d.verbose = o.verbose;
 	d.drain_interval_ms = o.drain_interval_ms;
+	d.metrics_backends = o.metrics_backends;
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.flows_lock, NULL);
 	{
@@ -192,9 +212,10 @@ int main(int argc, char **argv)
 	err = check_socket_path(o.socket);
 	if (err)
 		goto out;
-	err = api_start(&d, o.socket, &api);
+	err = api_serve(api, &d, o.socket, &failed);
 	if (err) {
-		fprintf(stderr, "Error: %s: %s\n", o.socket,
+		fprintf(stderr, "Error: %s: %s%s%s\n", o.socket,
+			failed ? failed : "", failed ? ": " : "",
 			err == -EADDRINUSE ? "another slotlbd serves it"
 					   : strerror(-err));
 		goto out;

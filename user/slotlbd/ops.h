@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include "daemon.h"
+#include "traffic.h"
 #include "warmup.h"
 
 /* Outcome of an operation: an HTTP status and, if it failed, the
@@ -218,6 +219,44 @@ int ops_history_list(struct daemon *d, const char *app, size_t limit,
 const char *ops_busy_of(struct daemon *d, uint32_t app_id);
 /* One entry (-ENOENT if id is 0 or gone); state_history_clear() it. */
 int ops_history_get(struct daemon *d, int64_t id, struct st_history *h);
+
+/* --- ops_flows.c: the flow table, read without the lock --- */
+
+/* Which flows of an app to list. */
+struct flows_filter {
+	const char *slot; /* came in on this slot's endpoints, or NULL */
+	bool by_deployment;
+	uint32_t deployment; /* pinned to this deployment id */
+	size_t limit; /* at most this many in the list */
+};
+
+/* A pinned flow as the table holds it, with what it means now. */
+struct flow_view {
+	struct slotlb_flow_info info; /* as the table holds it */
+	uint32_t slot; /* index of the endpoint's slot */
+};
+
+/* app's flows matching f: the first f->limit in *out (free()), all of
+ * them counted in *total; s is the app's snapshot they were matched
+ * with (state_snapshot_free() it, also on error). -ENOENT: no such
+ * app, -ENXIO: no such slot. */
+int ops_flows_list(struct daemon *d, const char *app,
+		   const struct flows_filter *f, struct st_snapshot *s,
+		   struct flow_view **out, size_t *n, size_t *total);
+
+/* Where a new connection key (client -> endpoint) would go now. */
+struct flow_prediction {
+	uint32_t endpoint_slot; /* the slot owning the endpoint */
+	struct slotlb_route route; /* route.deployment 0: dropped */
+	uint32_t hash; /* flow hash; the ring position is hash % size */
+	uint32_t backend_id; /* 0: the deployment has no ring of the
+			      * client's family */
+};
+/* -ENOENT: no such app, -ESRCH: the endpoint is not the app's; s as
+ * for ops_flows_list. */
+int ops_flow_lookup(struct daemon *d, const char *app,
+		    const struct slotlb_flow_key *key, struct st_snapshot *s,
+		    struct flow_prediction *p);
 
 /* An interface as the database wants it and as the kernel has it. */
 struct iface_view {

@@ -236,7 +236,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	char by[160];
 	struct st_history h;
 	bool warmed = false, locked = false, recorded = false;
-	int64_t warm_end_us = 0;
+	int64_t warm_start_us = 0, warm_end_us = 0;
 	int rc = 0, err = 0;
 	size_t i;
 
@@ -252,6 +252,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	rc = apply_job_run(&j->apply, j->apply_reason, &j->cancel, detail,
 			   sizeof(detail));
 	/* 2. warm-up (a reset warms nothing up: it goes back) */
+	warm_start_us = mono_us();
 	if (!rc && plan->mode != SWAP_ACTION_RESET) {
 		rc = warmup_run(&plan->policy, plan->targets, plan->n_targets,
 				results, cb, ctx, &j->cancel);
@@ -351,6 +352,9 @@ out:
 	}
 	plan_release(d, plan);
 	pthread_mutex_unlock(&d->lock);
+	if (results)
+		metrics_note_swap(plan->app, plan->action, !err,
+				  warm_end_us - warm_start_us, res->switch_us);
 	free(results);
 	free(warm);
 	free(deps);

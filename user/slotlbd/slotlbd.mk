@@ -7,7 +7,7 @@ SLOTLBD := $(BUILD)/slotlbd
 SLOTLBD_SRCS := $(wildcard user/slotlbd/*.c)
 SLOTLBD_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,$(SLOTLBD_SRCS))
 SLOTLBD_HDRS := $(wildcard user/slotlbd/*.h) user/lib/slotlb.h \
-		user/lib/addr.h user/lib/validate.h user/lib/traffic_parse.h \
+		user/lib/addr.h user/lib/validate.h user/lib/traffic.h user/lib/traffic_parse.h \
 		include/slotlb/abi.h
 SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lsystemd -lpthread
 
@@ -65,3 +65,19 @@ $(HOOK_TEST): tests/unit/test_hook.c user/slotlbd/hook.c user/slotlbd/hook.h \
 		-lcmocka -lpthread
 
 UNIT_TESTS += $(HOOK_TEST)
+
+# Access control's decisions alone: token files, bearer headers, peers.
+AUTH_TEST := $(BUILD)/tests/unit/test_auth
+
+$(AUTH_TEST): tests/unit/test_auth.c $(BUILD)/obj/slotlbd/auth.o \
+	      user/slotlbd/auth.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_auth.c \
+		$(BUILD)/obj/slotlbd/auth.o -o $@ $(LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(AUTH_TEST)
+
+# slotlb_build_info names the build (CLI_VERSION: user/cli/cli.mk).
+$(BUILD)/obj/slotlbd/metrics_ops.o: CFLAGS += \
+	-DSLOTLB_VERSION='"$(CLI_VERSION)"'

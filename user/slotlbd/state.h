@@ -312,5 +312,16 @@ int state_history_list(struct state *st, const char *app, size_t limit,
 		       struct st_history **out, size_t *n);
 void state_history_clear(struct st_history *h);
 void state_history_free(struct st_history *h, size_t n);
+/* Entries per app, action and outcome, and the time of the last one
+ * (metrics); free() the array. */
+struct st_history_tally {
+	char app[STATE_NAME_LEN];
+	char action[16];
+	char outcome[16];
+	int64_t count;
+	int64_t last; /* unix seconds */
+};
+int state_history_tally(struct state *st, struct st_history_tally **out,
+			size_t *n);
 
 #endif /* SLOTLBD_STATE_H */
