@@ -19,6 +19,7 @@
 
 #include "flow_new.bpf.h"
 #include "icmp.bpf.h"
+#include "drain.bpf.h"
 
 /* Where a forwarded packet went, for the verdict and for later
  * fragments of its datagram. */
@@ -208,6 +209,13 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 
 	if (!client_side_ok(st->state, role))
 		return SLOTLB_REASON_DROP_WRONG_SIDE;
+	/* The backend's drain ran out: end the flow (drain.bpf.h). */
+	if (drain_reset_due(pkt, st->backend_id, now)) {
+		rc = drain_reset(ctx, pkt);
+		if (rc == SLOTLB_REASON_TX_DRAIN_RESET)
+			state_set(&st->state, SLOTLB_FLOW_RST);
+		return rc;
+	}
 	if (pkt->key.proto == IPPROTO_TCP) {
 		rc = tcp_from_client(st, pkt);
 		if (rc < 0)

@@ -190,6 +190,7 @@ int slotlb_xdp(struct xdp_md *ctx)
 		return bpf_redirect(io.ifindex, 0);
 	case SLOTLB_REASON_TX_ECHO:
 	case SLOTLB_REASON_TX_FRAG_NEEDED:
+	case SLOTLB_REASON_TX_DRAIN_RESET:
 		return XDP_TX;
 	case SLOTLB_REASON_PASS_NOT_IP:
 	case SLOTLB_REASON_PASS_NOT_ENDPOINT:

@@ -151,8 +151,37 @@ int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 {
 	struct slotlb_backend none = {};
+	int err;
 
-	return backend_write(lb, backend_id, &none);
+	err = backend_write(lb, backend_id, &none);
+	if (!err)
+		err = slotlb_backend_drain_set(lb, backend_id, 0);
+	return err;
+}
+
+int slotlb_backend_drain_set(struct slotlb *lb, uint32_t backend_id,
+			     uint32_t reset_rate)
+{
+	struct slotlb_backend_drain dr = {.reset_rate = reset_rate};
+
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	return bpf_map_update_elem(MAP_FD(lb, backend_drain), &backend_id, &dr,
+				   BPF_ANY);
+}
+
+int slotlb_backend_drain_get(struct slotlb *lb, uint32_t backend_id,
+			     uint32_t *reset_rate)
+{
+	struct slotlb_backend_drain dr;
+	int err;
+
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	err = bpf_map_lookup_elem(MAP_FD(lb, backend_drain), &backend_id, &dr);
+	if (!err)
+		*reset_rate = dr.reset_rate;
+	return err;
 }
 
 static int by_address(const void *a, const void *b, void *ctx)
