@@ -101,8 +101,7 @@ static void assert_reset(const char *desc, const struct xdp_out *out,
 
 static void drain_set(uint32_t backend_id, uint32_t rate)
 {
-	assert_int_equal(slotlb_backend_drain_set(lab.lb, backend_id, rate),
-			 0);
+	assert_int_equal(slotlb_backend_drain_set(lab.lb, backend_id, rate), 0);
 }
 
 /* A pinned flow's next packet gets the RST; the flow is closed. */
@@ -249,8 +248,10 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_reset_ipv4),     T(test_reset_ipv6),
-		T(test_leave_and_client_rst), T(test_budget),
+		T(test_reset_ipv4),
+		T(test_reset_ipv6),
+		T(test_leave_and_client_rst),
+		T(test_budget),
 		T(test_udp_left),
 	};
 	int rc = lab_enter_netns();

@@ -33,6 +33,8 @@ const struct object objects[] = {
 	{"app", app_cmds, NULL, "apps and their endpoints"},
 	{"slot", slot_cmds, NULL,
 	 "slots of an app: settings, configuration, swap and rollback"},
+	{"backend", backend_cmds, NULL,
+	 "one backend of a slot: drain, undrain, weight"},
 	{"deploy", NULL, &deploy_cmd, "deploy backends into a slot"},
 	{"swap", NULL, &swap_cmd, "the same as slot swap"},
 	{"status", NULL, &status_cmd, "what every slot serves now"},

@@ -30,6 +30,7 @@ static void blank_cells(int n)
  * JSON object and filled lead_cols table cells before. */
 void print_deployment_rows(json_t *d, int lead_cols)
 {
+	char addr[96];
 	json_t *b;
 	size_t i;
 
@@ -47,7 +48,18 @@ void print_deployment_rows(json_t *d, int lead_cols)
 			blank_cells(lead_cols + 3);
 		}
 		open_object(NULL);
-		print_str(PR_ANY, "address", jstr(b, "address"));
+		print_str(PR_JSON, "address", jstr(b, "address"));
+		/* a drained backend takes no new flows; its own flows run on */
+		snprintf(addr, sizeof(addr), "%s%s", jstr(b, "address"),
+			 json_is_true(json_object_get(b, "drained"))
+				 ? " (drained)"
+				 : "");
+		print_str(PR_TABLE, "address", addr);
+		print_json(PR_JSON, "drained", json_object_get(b, "drained"));
+		print_json(PR_JSON, "drained_since",
+			   json_object_get(b, "drained_since"));
+		print_json(PR_JSON, "drain_timeout_s",
+			   json_object_get(b, "drain_timeout_s"));
 		print_uint(PR_ANY, "weight", jint(b, "weight"));
 		print_uint(PR_ANY, "flows", jint(b, "flows"));
 		close_object();

@@ -455,6 +455,123 @@ bad:
 		       why);
 }
 
+int validate_drain_timeout_s(double s, const char **why)
+{
+	if (!(s >= 1 && s <= DRAIN_MAX_TIMEOUT_S))
+		return verdict("drain timeout must be 1 s .. 7 days", why);
+	return 0;
+}
+
+int validate_on_drain_timeout(const char *s, bool *reset, const char **why)
+{
+	if (s && (!strcmp(s, "reset") || !strcmp(s, "leave"))) {
+		*reset = !strcmp(s, "reset");
+		return 0;
+	}
+	return verdict("on-drain-timeout must be \"reset\" or \"leave\"", why);
+}
+
+int validate_reset_rate(const char *s, uint32_t *rate, const char **why)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || !isdigit((unsigned char)*s) || errno || v == 0 ||
+	    v > DRAIN_MAX_RESET_RATE || (*end && strcmp(end, "/s")))
+		return verdict("reset rate must be 1..1000000 a second (100 "
+			       "or 100/s)",
+			       why);
+	*rate = (uint32_t)v;
+	return 0;
+}
+
+int validate_backend_weight(double w, const char **why)
+{
+	if (!(w >= 0 && w <= BACKEND_MAX_WEIGHT) || w != (double)(long)w)
+		return verdict("weight must be a whole number 0..65535 "
+			       "(0 drains the backend)",
+			       why);
+	return 0;
+}
+
+const char *const event_names[] = {
+	"deploy",  "swap",    "rollback", "auto-rollback", "health",
+	"drained", "preview", "reset",	  "auto-swap",	   "settings",
+	"config",  "backend", NULL,
+};
+
+int validate_event_list(const char *s, uint32_t *mask, const char **why)
+{
+	char name[EVENT_NAME_LEN];
+	const char *p = s, *comma;
+	size_t len, i;
+	uint32_t m = 0;
+
+	if (!s || !*s)
+		return verdict("events: at least one event is needed", why);
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (!len || len >= sizeof(name))
+			goto bad;
+		memcpy(name, p, len);
+		name[len] = 0;
+		for (i = 0; event_names[i]; i++)
+			if (!strcmp(event_names[i], name))
+				break;
+		if (!event_names[i] || (m & (1U << i)))
+			goto bad;
+		m |= 1U << i;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*mask = m;
+	return 0;
+bad:
+	return verdict("events must be a comma-separated list of distinct "
+		       "events: deploy, swap, rollback, auto-rollback, health, "
+		       "drained, preview, reset, auto-swap, settings, config, "
+		       "backend",
+		       why);
+}
+
+int validate_hook_url(const char *url, const char **why)
+{
+	size_t i, len = url ? strnlen(url, HOOK_URL_LEN) : 0;
+	const char *host;
+
+	if (!url || len >= HOOK_URL_LEN)
+		goto bad;
+	if (!strncmp(url, "http://", 7))
+		host = url + 7;
+	else if (!strncmp(url, "https://", 8))
+		host = url + 8;
+	else
+		goto bad;
+	if (!*host || *host == '/' || *host == ':')
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (url[i] <= ' ' || url[i] > '~')
+			goto bad;
+	return 0;
+bad:
+	return verdict("URL must be http:// or https:// with a host, printable "
+		       "ASCII, shorter than 1024 characters",
+		       why);
+}
+
+int validate_hook_secret(const char *secret, size_t len, const char **why)
+{
+	if (!secret || len < HOOK_SECRET_MIN || len > HOOK_SECRET_MAX ||
+	    memchr(secret, 0, len))
+		return verdict("secret must be 16..1024 bytes with no NUL",
+			       why);
+	return 0;
+}
+
 int validate_history_limit(const char *s, size_t *limit, const char **why)
 {
 	unsigned long v;

@@ -98,6 +98,39 @@ int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
 			 const char *target, uint32_t delay_ms, bool off,
 			 const char *trigger, struct op_result *res);
 
+/* --- ops_backend.c: drain policy, single backends --- */
+
+/* Fields of a slot's drain policy to set. */
+struct drain_override {
+	bool has_timeout, has_reset, has_rate;
+	uint32_t timeout_ms;
+	bool reset;
+	uint32_t reset_rate;
+};
+/* Lay o over the slot's drain policy; reset needs a timeout (400). */
+int ops_config_drain(struct daemon *d, const char *app, const char *slot,
+		     const struct drain_override *o, const char *trigger,
+		     struct op_result *res);
+/* "drain: timeout 30 s, reset at 100/s" for history and logs. */
+void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len);
+
+enum backend_change_kind {
+	BACKEND_DRAIN, /* out of the ring; timeout_ms: then reset its flows */
+	BACKEND_UNDRAIN, /* back in the ring */
+	BACKEND_WEIGHT, /* weight; 0 drains (no timeout) */
+};
+struct backend_change {
+	enum backend_change_kind kind;
+	struct slotlb_backend be; /* which backend of the slot's deployment */
+	uint32_t timeout_ms; /* DRAIN: 0 = leave its flows */
+	uint32_t weight; /* WEIGHT */
+};
+/* One backend of slot's deployment (404 if it has none such); 409 if it
+ * would leave no backend of its family taking new connections. */
+int ops_backend_change(struct daemon *d, const char *app, const char *slot,
+		       const struct backend_change *ch, const char *trigger,
+		       struct op_result *res);
+
 /* --- ops_app.c --- */
 
 int ops_app_create(struct daemon *d, const char *name,

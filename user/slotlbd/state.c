@@ -123,6 +123,30 @@ static const struct migration {
 	 " pos INTEGER NOT NULL, family INTEGER NOT NULL,"
 	 " len INTEGER NOT NULL, addr BLOB NOT NULL,"
 	 " PRIMARY KEY(app_id, pos));"},
+	/* Versions 3 (traffic) and 4 (health) are other branches' of
+	 * issues 8 and 9; until they are merged these keep the numbering
+	 * (a merge replaces them with the real ones). */
+	{3, ""},
+	{4, ""},
+	/* Issue 9, drain control: a slot's drain policy, each draining
+	 * deployment's deadline as it started draining, and the drain and
+	 * ring edits of single backends (a row means the deployment's ring
+	 * differs from its deploy-time weights, so reconcile rebuilds it). */
+	{5, "CREATE TABLE slot_drain("
+	    " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	    " timeout_ms INTEGER NOT NULL, reset INTEGER NOT NULL,"
+	    " reset_rate INTEGER NOT NULL, PRIMARY KEY(app_id, slot),"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"
+	    "CREATE TABLE deployment_drain("
+	    " deployment INTEGER PRIMARY KEY REFERENCES deployments(serial),"
+	    " since_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL,"
+	    " reset_rate INTEGER NOT NULL);"
+	    "CREATE TABLE backend_drain("
+	    " deployment INTEGER NOT NULL REFERENCES deployments(serial),"
+	    " id INTEGER NOT NULL, drained INTEGER NOT NULL,"
+	    " since_ms INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,"
+	    " PRIMARY KEY(deployment, id));"},
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
