@@ -52,7 +52,8 @@ static int send_change(const char *path, json_t *body)
 	if (rc)
 		return rc;
 	if (json_output) {
-		json_dumpf(r.body, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_dumpf(r.body, stdout,
+			   JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else {
 		printf("%s/%s: %s: done (history %lld)\n", jstr(r.body, "app"),
@@ -180,5 +181,5 @@ const struct cmd backend_cmds[] = {
 	 "Set a backend's Maglev weight (1..65535): its share of new\n"
 	 "connections follows W over the sum of its deployment's weights.\n"
 	 "0 drains it (as backend drain, keeping its weight for undrain).\n"},
-	{NULL},
+	{NULL, NULL, NULL, NULL},
 };

@@ -36,6 +36,7 @@ const struct object objects[] = {
 	{"backend", backend_cmds, NULL,
 	 "one backend of a slot: drain, undrain, weight"},
 	{"deploy", NULL, &deploy_cmd, "deploy backends into a slot"},
+	{"hook", hook_cmds, NULL, "event hooks of an app: add, list, delete"},
 	{"swap", NULL, &swap_cmd, "the same as slot swap"},
 	{"status", NULL, &status_cmd, "what every slot serves now"},
 	{"history", NULL, &history_cmd, "deploys, swaps and rollbacks"},

@@ -497,9 +497,10 @@ int validate_backend_weight(double w, const char **why)
 }
 
 const char *const event_names[] = {
-	"deploy",  "swap",    "rollback", "auto-rollback", "health",
-	"drained", "preview", "reset",	  "auto-swap",	   "settings",
-	"config",  "backend", NULL,
+	"deploy",	 "swap",     "rollback", "auto-rollback",
+	"health",	 "drained",  "preview",	 "reset",
+	"auto-swap",	 "settings", "config",	 "backend",
+	"drain-timeout", "retire",   "hook",	 NULL,
 };
 
 int validate_event_list(const char *s, uint32_t *mask, const char **why)
@@ -534,7 +535,7 @@ bad:
 	return verdict("events must be a comma-separated list of distinct "
 		       "events: deploy, swap, rollback, auto-rollback, health, "
 		       "drained, preview, reset, auto-swap, settings, config, "
-		       "backend",
+		       "backend, drain-timeout, retire, hook",
 		       why);
 }
 
@@ -565,11 +566,18 @@ bad:
 
 int validate_hook_secret(const char *secret, size_t len, const char **why)
 {
-	if (!secret || len < HOOK_SECRET_MIN || len > HOOK_SECRET_MAX ||
-	    memchr(secret, 0, len))
-		return verdict("secret must be 16..1024 bytes with no NUL",
-			       why);
+	size_t i;
+
+	if (!secret || len < HOOK_SECRET_MIN || len > HOOK_SECRET_MAX)
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (secret[i] <= ' ' || secret[i] > '~')
+			goto bad;
 	return 0;
+bad:
+	return verdict("secret must be 16..1024 printable ASCII characters "
+		       "without spaces",
+		       why);
 }
 
 int validate_history_limit(const char *s, size_t *limit, const char **why)

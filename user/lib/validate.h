@@ -186,7 +186,8 @@ int validate_event_list(const char *s, uint32_t *mask, const char **why);
  * HOOK_URL_LEN - 1 printable ASCII characters. */
 #define HOOK_URL_LEN 1024
 int validate_hook_url(const char *url, const char **why);
-/* An HMAC secret: 16..1024 bytes, no NUL (from a file). */
+/* An HMAC secret: 16..1024 printable ASCII characters, no spaces (a
+ * file's first line). */
 #define HOOK_SECRET_MIN 16
 #define HOOK_SECRET_MAX 1024
 int validate_hook_secret(const char *secret, size_t len, const char **why);

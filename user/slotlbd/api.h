@@ -140,6 +140,10 @@ void api_backend_weight(struct call *c);
  * with r filled. */
 int parse_drain(json_t *body, struct drain_override *o, struct reply *r);
 json_t *drain_policy_json(const struct st_drain_policy *p);
+/* api_hooks.c: event hooks */
+void api_hooks_list(struct call *c);
+void api_hooks_add(struct call *c);
+void api_hooks_delete(struct call *c);
 /* api_deploy.c */
 void api_deploy(struct call *c);
 /* api_swap.c */

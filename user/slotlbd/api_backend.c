@@ -27,7 +27,8 @@ int parse_drain(json_t *body, struct drain_override *o, struct reply *r)
 		reply_error(r, 400, "config: drain must be an object");
 		return -EINVAL;
 	}
-	json_object_foreach(dr, key, v) {
+	json_object_foreach(dr, key, v)
+	{
 		for (i = 0; fields[i] && strcmp(fields[i], key); i++)
 			;
 		if (!fields[i]) {
@@ -68,12 +69,11 @@ int parse_drain(json_t *body, struct drain_override *o, struct reply *r)
 
 json_t *drain_policy_json(const struct st_drain_policy *p)
 {
-	return json_pack("{s:b, s:o, s:s, s:i}", "stored", p->stored,
-			 "timeout_s",
-			 p->timeout_ms ? json_real(p->timeout_ms / 1000.0)
-				       : json_null(),
-			 "on_timeout", p->reset ? "reset" : "leave",
-			 "reset_rate", (json_int_t)p->reset_rate);
+	return json_pack(
+		"{s:b, s:o, s:s, s:i}", "stored", p->stored, "timeout_s",
+		p->timeout_ms ? json_real(p->timeout_ms / 1000.0) : json_null(),
+		"on_timeout", p->reset ? "reset" : "leave", "reset_rate",
+		(json_int_t)p->reset_rate);
 }
 
 /* POST body {"backend": ..., more fields} into ch->be; false and r
@@ -90,7 +90,8 @@ static json_t *backend_body(struct call *c, const char *const *fields,
 	if (!get_string(body, "backend", "backend", &addr, c->r))
 		goto bad;
 	if (!addr) {
-		reply_error(c->r, 400, "backend: backend (ADDR:PORT) is required");
+		reply_error(c->r, 400,
+			    "backend: backend (ADDR:PORT) is required");
 		goto bad;
 	}
 	if (validate_backend(addr, &ch->be, NULL, &why)) {
@@ -116,10 +117,10 @@ static void backend_run(struct call *c, const struct backend_change *ch)
 	}
 	slotlb_format_backend(&ch->be, addr, sizeof(addr));
 	c->r->status = 200;
-	c->r->json = json_pack("{s:s, s:s, s:s, s:I}", "app",
-			       call_param(c, "app"), "slot",
-			       call_param(c, "slot"), "backend", addr,
-			       "history_id", (json_int_t)res.history_id);
+	c->r->json =
+		json_pack("{s:s, s:s, s:s, s:I}", "app", call_param(c, "app"),
+			  "slot", call_param(c, "slot"), "backend", addr,
+			  "history_id", (json_int_t)res.history_id);
 }
 
 void api_backend_drain(struct call *c)

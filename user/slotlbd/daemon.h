@@ -43,6 +43,7 @@ struct daemon {
 	bool drain_started;
 	bool verbose;
 	bool metrics_backends; /* per-backend series in /metrics */
+	struct events *events; /* events.c: delivery to event hooks */
 };
 
 /* ops.c: the routing element of app_id as the snapshot describes it:

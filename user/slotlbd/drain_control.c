@@ -27,6 +27,7 @@
 #include <string.h>
 #include "addr.h"
 #include "daemon.h"
+#include "events.h"
 
 /* A tick's view of one backend's drain. */
 struct backend_seen {
@@ -107,6 +108,8 @@ void drain_note(struct daemon *d, const char *app, const char *slot,
 	h.detail = (char *)detail;
 	if (state_history_add(d->st, &h, &id))
 		log_msg("Error: %s: history: %s", app, state_errmsg(d->st));
+	else
+		events_emit(d, id);
 }
 
 /* The deadline of a draining deployment, fixed the first time. */
@@ -129,8 +132,8 @@ static int deadline_of(struct daemon *d, const struct st_snapshot *s,
 	if (err)
 		return err;
 	dd->since_ms = dep->draining_since_ms;
-	dd->deadline_ms = p.timeout_ms ? dep->draining_since_ms + p.timeout_ms
-				       : 0;
+	dd->deadline_ms =
+		p.timeout_ms ? dep->draining_since_ms + p.timeout_ms : 0;
 	dd->reset_rate = p.timeout_ms && p.reset ? p.reset_rate : 0;
 	return state_deployment_drain_put(d->st, dep->serial, dd);
 }
@@ -233,12 +236,13 @@ void drain_control_tick(struct daemon *d, struct drain_control *c,
 		if (due && c->resetting[dep->id] != dep->serial) {
 			c->resetting[dep->id] = dep->serial;
 			app = snapshot_app_name(s, dep->app_id);
-			snprintf(detail, sizeof(detail),
-				 "deployment %u (%s): drain timeout passed with %llu flows left: resetting them at %u/s",
-				 dep->id, dep->version,
-				 (unsigned long long)flows_of_deployment(
-					 d, dep->id),
-				 dd.reset_rate);
+			snprintf(
+				detail, sizeof(detail),
+				"deployment %u (%s): drain timeout passed with %llu flows left: resetting them at %u/s",
+				dep->id, dep->version,
+				(unsigned long long)flows_of_deployment(
+					d, dep->id),
+				dd.reset_rate);
 			if (app)
 				drain_note(d, app, NULL, "drain-timeout",
 					   detail);

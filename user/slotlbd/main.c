@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "auth.h"
 #include "daemon.h"
+#include "events.h"
 #include "ops.h"
 #include "options.h"
 
@@ -204,6 +205,11 @@ int main(int argc, char **argv)
 	}
 	reapply_interfaces(&d);
 	ops_preview_timers_start(&d);
+	err = events_start(&d);
+	if (err) {
+		fprintf(stderr, "Error: events thread: %s\n", strerror(-err));
+		goto out;
+	}
 	err = drain_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));
@@ -235,6 +241,7 @@ out:
 	/* an operation mid warm-up changed nothing yet: do not wait for it */
 	api_stop(api, atomic_load(&d.busy_count) == 0);
 	drain_stop(&d);
+	events_stop(&d);
 	pthread_mutex_lock(&d.lock);
 	/* no transaction is open while we hold the lock */
 	slotlb_close(d.lb);

@@ -131,6 +131,20 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 		       const struct backend_change *ch, const char *trigger,
 		       struct op_result *res);
 
+/* --- ops_hooks.c: event hooks of an app (events.h delivers) --- */
+
+/* h->app_id and h->id are filled in; 201. */
+int ops_hook_add(struct daemon *d, const char *app, struct st_event_hook *h,
+		 const char *trigger, struct op_result *res);
+/* free() *out. */
+int ops_hook_list(struct daemon *d, const char *app, struct st_event_hook **out,
+		  size_t *n, struct op_result *res);
+/* 404 if app has no hook id; 204. */
+int ops_hook_delete(struct daemon *d, const char *app, int64_t id,
+		    const char *trigger, struct op_result *res);
+/* "deploy,swap" of a mask of event_names bits. */
+void event_mask_text(uint32_t mask, char *buf, size_t len);
+
 /* --- ops_app.c --- */
 
 int ops_app_create(struct daemon *d, const char *name,

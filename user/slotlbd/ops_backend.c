@@ -124,7 +124,8 @@ static bool family_empty(const struct st_backend *bes, size_t n, uint8_t family)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (bes[i].be.family == family && st_backend_ring_weight(&bes[i]))
+		if (bes[i].be.family == family &&
+		    st_backend_ring_weight(&bes[i]))
 			return false;
 	return true;
 }
@@ -175,8 +176,8 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 	switch (ch->kind) {
 	case BACKEND_DRAIN:
 		b->drained = true;
-		b->drained_since_ms = old.drained ? old.drained_since_ms
-						  : wall_ms();
+		b->drained_since_ms =
+			old.drained ? old.drained_since_ms : wall_ms();
 		b->drain_timeout_ms = ch->timeout_ms;
 		snprintf(detail, sizeof(detail), "drain %s", addr);
 		if (ch->timeout_ms)
@@ -194,8 +195,8 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 	default: /* BACKEND_WEIGHT; 0 drains */
 		if (!ch->weight) {
 			b->drained = true;
-			b->drained_since_ms = old.drained ? old.drained_since_ms
-							  : wall_ms();
+			b->drained_since_ms =
+				old.drained ? old.drained_since_ms : wall_ms();
 			b->drain_timeout_ms = 0;
 		} else {
 			b->weight = ch->weight;

@@ -146,7 +146,19 @@ static const struct migration {
 	    " deployment INTEGER NOT NULL REFERENCES deployments(serial),"
 	    " id INTEGER NOT NULL, drained INTEGER NOT NULL,"
 	    " since_ms INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,"
-	    " PRIMARY KEY(deployment, id));"},
+	    " PRIMARY KEY(deployment, id));"
+	    /* Event hooks of an app: a URL (signed when it has a secret)
+	     * or an executable, the events it wants (bits of event_names),
+	     * its delivery counts. They go with the app. */
+	    "CREATE TABLE event_hooks("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,"
+	    " events INTEGER NOT NULL, url TEXT NOT NULL, exec TEXT NOT NULL,"
+	    " secret TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " delivered INTEGER NOT NULL DEFAULT 0,"
+	    " failed INTEGER NOT NULL DEFAULT 0,"
+	    " attempts_failed INTEGER NOT NULL DEFAULT 0,"
+	    " last_error TEXT NOT NULL DEFAULT '');"},
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -314,6 +314,35 @@ int state_backend_drain_set(struct state *st, int64_t deployment, uint32_t id,
 int state_backend_weight_set(struct state *st, int64_t deployment, uint32_t id,
 			     uint32_t weight);
 
+/* --- state_events.c: event hooks of an app --- */
+
+/* An event hook: where an app's events go (docs/slotlbd.md, Events). */
+struct st_event_hook {
+	int64_t id;
+	uint32_t app_id;
+	uint32_t events; /* bit i: event_names[i] (validate.h) */
+	char url[HOOK_URL_LEN]; /* "" if exec */
+	char exec[HOOK_PATH_LEN]; /* "" if url */
+	char secret[HOOK_SECRET_MAX + 1]; /* "" = unsigned */
+	int64_t created; /* unix seconds */
+	int64_t delivered; /* events delivered */
+	int64_t failed; /* events given up after every retry */
+	int64_t attempts_failed; /* attempts that failed */
+	char last_error[160];
+};
+int state_event_hook_add(struct state *st, const struct st_event_hook *h,
+			 int64_t *id);
+/* -ENOENT if app_id has no hook id. */
+int state_event_hook_delete(struct state *st, uint32_t app_id, int64_t id);
+/* app_id's hooks, by id; with events != 0 only those wanting one of
+ * them. free() the array. */
+int state_event_hooks(struct state *st, uint32_t app_id, uint32_t events,
+		      struct st_event_hook **out, size_t *n);
+/* One attempt's outcome: ok counts a delivery; else a failed attempt,
+ * and gave_up a failed event. */
+int state_event_hook_note(struct state *st, int64_t id, bool ok, bool gave_up,
+			  const char *error);
+
 /* --- state_app_settings.c: NAME=VALUE settings, sticky or swapped --- */
 
 /* Lists are ordered by name; free with state_app_settings_free(). */

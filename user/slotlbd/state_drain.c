@@ -42,9 +42,8 @@ int state_slot_drain_set(struct state *st, uint32_t app_id, uint32_t slot,
 {
 	return st_exec_stmt(st_prepare(
 		st, "INSERT OR REPLACE INTO slot_drain VALUES(?, ?, ?, ?, ?)",
-		"iiiii", (int64_t)app_id, (int64_t)slot,
-		(int64_t)p->timeout_ms, (int64_t)p->reset,
-		(int64_t)p->reset_rate));
+		"iiiii", (int64_t)app_id, (int64_t)slot, (int64_t)p->timeout_ms,
+		(int64_t)p->reset, (int64_t)p->reset_rate));
 }
 
 int state_deployment_drain_get(struct state *st, int64_t serial,
@@ -75,7 +74,8 @@ int state_deployment_drain_put(struct state *st, int64_t serial,
 			       const struct st_deployment_drain *dd)
 {
 	return st_exec_stmt(st_prepare(
-		st, "INSERT OR REPLACE INTO deployment_drain VALUES(?, ?, ?, ?)",
+		st,
+		"INSERT OR REPLACE INTO deployment_drain VALUES(?, ?, ?, ?)",
 		"iiii", serial, dd->since_ms, dd->deadline_ms,
 		(int64_t)dd->reset_rate));
 }
@@ -115,7 +115,8 @@ int state_backend_drain_set(struct state *st, int64_t deployment, uint32_t id,
 	if (err)
 		return err;
 	return st_exec_stmt(st_prepare(
-		st, "INSERT OR REPLACE INTO backend_drain VALUES(?, ?, ?, ?, ?)",
+		st,
+		"INSERT OR REPLACE INTO backend_drain VALUES(?, ?, ?, ?, ?)",
 		"iiiii", deployment, (int64_t)id, (int64_t)drained, since_ms,
 		(int64_t)timeout_ms));
 }
@@ -134,10 +135,10 @@ int state_backend_weight_set(struct state *st, int64_t deployment, uint32_t id,
 			"iii", (int64_t)weight, deployment, (int64_t)id));
 	/* the row marks the ring as edited (reconcile rebuilds it) */
 	if (!err)
-		err = st_exec_stmt(st_prepare(
-			st,
-			"INSERT OR IGNORE INTO backend_drain"
-			" VALUES(?, ?, 0, 0, 0)",
-			"ii", deployment, (int64_t)id));
+		err = st_exec_stmt(
+			st_prepare(st,
+				   "INSERT OR IGNORE INTO backend_drain"
+				   " VALUES(?, ?, 0, 0, 0)",
+				   "ii", deployment, (int64_t)id));
 	return err;
 }
