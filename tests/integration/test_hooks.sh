@@ -182,6 +182,44 @@ check "a deleted hook gets nothing" [ "$(grep -c . "$OUT/got")" = "$n" ]
 check "deleting an unknown hook is refused" expect_fail cli hook delete \
 	web --id 999
 
+# Audit: create and delete are history with the caller's identity; a
+# deleted app's history stays readable; a trigger that is not UTF-8 or
+# carries control characters is stored as valid UTF-8 without them and
+# printed without them.
+need "app old created" cli app create old --endpoint "$(lab_vip 3 4):80" \
+	>/dev/null
+printf '{"name": "qa", "endpoints": ["%s:80"]}' "$(lab_vip 4 4)" >"$OUT/qa"
+check "slot created with a hostile trigger" [ "$(curl -s -o /dev/null \
+	-w '%{http_code}' --unix-socket "$(ctl_socket "$P")" \
+	-H $'X-Slotlb-Trigger: ci\xff\xfe\x1b[31mred\x1b[0m\xc2\x85end' \
+	-H 'Content-Type: application/json' --data-binary @"$OUT/qa" \
+	http://slotlb/v1/apps/old/slots)" = 201 ]
+need "app old deleted" cli app delete old
+ctl_api "$P" GET /v1/apps/old/history >"$OUT/old.json"
+check "the deleted app's history is readable" \
+	[ "$(tail -1 "$OUT/old.json")" = 200 ]
+check "it holds create, create (slot) and delete with the caller" \
+	python3 -c '
+import json, sys
+h = json.loads(open(sys.argv[1]).read().rsplit("\n", 2)[0])["history"]
+acts = [e["action"] for e in h]
+assert acts == ["delete", "create", "create"], acts
+assert all("uid=0" in e["trigger"] for e in h), [e["trigger"] for e in h]' \
+	"$OUT/old.json"
+check "the hostile trigger is stored as valid UTF-8 without controls" \
+	python3 -c '
+import json, sys
+raw = open(sys.argv[1], "rb").read().rsplit(b"\n", 2)[0]
+t = json.loads(raw.decode("utf-8"))["history"][1]["trigger"]
+assert "end" in t and "red" in t, t
+assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in t), repr(t)
+print("   stored trigger: %r" % t)' "$OUT/old.json"
+cli history old >"$OUT/old.txt" 2>&1
+check "the CLI prints it without control characters" eval "grep -q 'red' \
+	$OUT/old.txt && ! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' $OUT/old.txt"
+check "interface attachments are in the daemon's history" \
+	[ "$(cli history | grep -c 'attached')" -ge 4 ]
+
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: hooks: $failures check(s) failed"
 	tail -20 "$(ctl_dir "$P")/slotlbd.log"

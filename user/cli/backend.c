@@ -168,6 +168,8 @@ const struct cmd backend_cmds[] = {
 	 "the last one ends, a \"drained\" entry is written to the history\n"
 	 "(and sent to hooks on the drained event).\n"
 	 "\n"
+	 "  --slot SLOT             the slot whose deployment has it\n"
+	 "  --backend ADDR:PORT     the backend, as deployed\n"
 	 "  --timeout DURATION      then reset its remaining TCP connections\n"
 	 "                          at the slot's reset rate (90, 90s, 15m,\n"
 	 "                          2h; default: leave them)\n"
@@ -175,11 +177,18 @@ const struct cmd backend_cmds[] = {
 	 "The last backend of its address family taking new connections\n"
 	 "cannot be drained.\n"},
 	{"undrain", do_backend_undrain, "APP --slot SLOT --backend ADDR:PORT",
-	 "Put a drained backend back into its ring with its weight.\n"},
+	 "Put a drained backend back into its ring with its weight.\n"
+	 "\n"
+	 "  --slot SLOT             the slot whose deployment has it\n"
+	 "  --backend ADDR:PORT     the backend, as deployed\n"},
 	{"weight", do_backend_weight,
 	 "APP --slot SLOT --backend ADDR:PORT --weight W",
 	 "Set a backend's Maglev weight (1..65535): its share of new\n"
 	 "connections follows W over the sum of its deployment's weights.\n"
-	 "0 drains it (as backend drain, keeping its weight for undrain).\n"},
+	 "0 drains it (as backend drain, keeping its weight for undrain).\n"
+	 "\n"
+	 "  --slot SLOT             the slot whose deployment has it\n"
+	 "  --backend ADDR:PORT     the backend, as deployed\n"
+	 "  --weight W              0..65535\n"},
 	{NULL, NULL, NULL, NULL},
 };

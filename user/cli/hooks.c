@@ -186,7 +186,8 @@ const struct cmd hook_cmds[] = {
 	 "Send APP's events to a URL or an executable as they happen. Every\n"
 	 "history entry is an event named by its action: deploy, swap,\n"
 	 "rollback, auto-rollback, health, drained, preview, reset, auto-swap,\n"
-	 "settings, config, backend, drain-timeout, retire, hook. Delivery is\n"
+	 "settings, config, backend, drain-timeout, retire, hook, create,\n"
+	 "delete. Delivery is\n"
 	 "asynchronous (an operation never waits for it), tried at once and\n"
 	 "again after 1, 2, 4 and 8 s; failures are counted (hook list).\n"
 	 "\n"
@@ -205,6 +206,8 @@ const struct cmd hook_cmds[] = {
 	{"list", do_hook_list, "APP",
 	 "List APP's event hooks with their delivery counts (never secrets).\n"},
 	{"delete", do_hook_delete, "APP --id N",
-	 "Delete event hook N of APP.\n"},
+	 "Delete event hook N of APP.\n"
+	 "\n"
+	 "  --id N                  the hook's id (hook list)\n"},
 	{NULL, NULL, NULL, NULL},
 };

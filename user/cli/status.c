@@ -245,14 +245,19 @@ int do_history(int argc, char **argv)
 	size_t np;
 	int rc;
 
-	rc = parse_args(argc, argv, NULL, pos, 1, 1, &np);
+	rc = parse_args(argc, argv, NULL, pos, 1, 0, &np);
 	if (rc)
 		return ARGS_RC(rc);
-	if (check_name("app", pos[0]))
+	if (np && check_name("app", pos[0]))
 		return EXIT_USAGE;
-	esc = api_escape(pos[0]);
-	snprintf(path, sizeof(path), "/v1/apps/%s/history", esc ? esc : "");
-	free(esc);
+	if (np) {
+		esc = api_escape(pos[0]);
+		snprintf(path, sizeof(path), "/v1/apps/%s/history",
+			 esc ? esc : "");
+		free(esc);
+	} else {
+		snprintf(path, sizeof(path), "/v1/history");
+	}
 	rc = api_call("GET", path, NULL, &r);
 	if (rc)
 		return rc;
@@ -266,7 +271,11 @@ const struct cmd status_cmd = {
 	"deployments with the flows still pinned to them.\n"};
 
 const struct cmd history_cmd = {
-	NULL, do_history, "APP",
-	"Show APP's deploys, swaps and rollbacks: time, action, slots,\n"
-	"deployments, who triggered it, outcome and warm-up result (the\n"
-	"failed backends and why).\n"};
+	NULL, do_history, "[APP]",
+	"Show APP's history: every change of it (create, deploy, swap,\n"
+	"rollback, settings, config, backend, hook, delete, ...) and what\n"
+	"slotlbd did by itself (drained, drain-timeout, retire): time,\n"
+	"action, slots, deployments, who triggered it (the caller's\n"
+	"identity), outcome and warm-up result (the failed backends and\n"
+	"why). A deleted app's history stays readable. Without APP, the\n"
+	"daemon's own history (interfaces).\n"};

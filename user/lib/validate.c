@@ -535,7 +535,7 @@ bad:
 	return verdict("events must be a comma-separated list of distinct "
 		       "events: deploy, swap, rollback, auto-rollback, health, "
 		       "drained, preview, reset, auto-swap, settings, config, "
-		       "backend, drain-timeout, retire, hook",
+		       "backend, drain-timeout, retire, hook, create, delete",
 		       why);
 }
 
@@ -594,12 +594,65 @@ int validate_history_limit(const char *s, size_t *limit, const char **why)
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if it is not one
+ * (overlong, surrogate, above U+10FFFF, cut short). */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned int c = s[0], cp, n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+void validate_text_clean(char *s, size_t max)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t in = 0, out = 0, n;
+
+	while (p[in] && out < max) {
+		n = utf8_len(p + in);
+		if (!n) {
+			p[out++] = '?';
+			in++;
+			continue;
+		}
+		if (out + n > max)
+			break; /* never cut a character in two */
+		if (n == 1 && (p[in] < 0x20 || p[in] == 0x7f)) {
+			p[out++] = ' ';
+			in++;
+			continue;
+		}
+		if (n == 2 && p[in] == 0xc2 && p[in + 1] < 0xa0) {
+			p[out++] = ' '; /* C1 control (U+0080..U+009F) */
+			in += 2;
+			continue;
+		}
+		memmove(p + out, p + in, n);
+		out += n;
+		in += n;
+	}
+	p[out] = 0;
+}
+
 void validate_trigger_clean(char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i < TRIGGER_MAX_LEN; i++)
-		if (iscntrl((unsigned char)s[i]))
-			s[i] = ' ';
-	s[i] = 0;
+	validate_text_clean(s, TRIGGER_MAX_LEN);
 }

@@ -177,7 +177,7 @@ int validate_backend_weight(double w, const char **why);
 
 /* Events a hook may ask for, and the longest list of them. */
 #define EVENT_NAME_LEN 16
-#define EVENT_MAX_NAMES 16
+#define EVENT_MAX_NAMES 32
 /* "deploy,swap,drained": known event names, comma separated, no
  * repeats; *mask gets bit i for event_names[i]. */
 extern const char *const event_names[];
@@ -205,5 +205,10 @@ int validate_history_limit(const char *s, size_t *limit, const char **why);
  * characters become spaces. */
 #define TRIGGER_MAX_LEN 100
 void validate_trigger_clean(char *s);
+/* Text from outside (a caller, a hook's stderr) as history keeps and
+ * shows it: valid UTF-8 (a byte that is not part of a valid sequence
+ * becomes '?'), control characters (C0, DEL, C1) become spaces, at most
+ * max bytes, never cutting a character. In place. */
+void validate_text_clean(char *s, size_t max);
 
 #endif /* SLOTLB_VALIDATE_H */

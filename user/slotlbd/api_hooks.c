@@ -18,15 +18,14 @@ static json_t *hook_json(const struct st_event_hook *h)
 	char events[256];
 
 	event_mask_text(h->events, events, sizeof(events));
-	return json_pack("{s:I, s:s, s:s?, s:s?, s:b, s:o, s:I, s:I, s:I, s:s}",
-			 "id", (json_int_t)h->id, "events", events, "url",
-			 h->url[0] ? h->url : NULL, "exec",
-			 h->exec[0] ? h->exec : NULL, "signed",
-			 h->secret[0] != 0, "created", json_time(h->created),
-			 "delivered", (json_int_t)h->delivered, "failed",
-			 (json_int_t)h->failed, "attempts_failed",
-			 (json_int_t)h->attempts_failed, "last_error",
-			 h->last_error);
+	return json_pack(
+		"{s:I, s:s, s:s?, s:s?, s:b, s:o, s:I, s:I, s:I, s:s}", "id",
+		(json_int_t)h->id, "events", events, "url",
+		h->url[0] ? h->url : NULL, "exec", h->exec[0] ? h->exec : NULL,
+		"signed", h->secret[0] != 0, "created", json_time(h->created),
+		"delivered", (json_int_t)h->delivered, "failed",
+		(json_int_t)h->failed, "attempts_failed",
+		(json_int_t)h->attempts_failed, "last_error", h->last_error);
 }
 
 /* "events" as a string "a,b" or an array of names into a mask. */
@@ -40,14 +39,16 @@ static bool parse_events(json_t *body, uint32_t *mask, struct reply *r)
 	if (json_is_string(v)) {
 		snprintf(list, sizeof(list), "%s", json_string_value(v));
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (!json_is_string(e)) {
 				reply_error(r, 400,
 					    "hook: events must be event names");
 				return false;
 			}
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-				 "%s%s", i ? "," : "", json_string_value(e));
+			snprintf(list + strlen(list),
+				 sizeof(list) - strlen(list), "%s%s",
+				 i ? "," : "", json_string_value(e));
 		}
 	} else {
 		reply_error(r, 400, "hook: events is required");
@@ -95,8 +96,8 @@ void api_hooks_add(struct call *c)
 		reply_error(c->r, 400, "%s: %s", exec, why);
 		goto out;
 	}
-	if (secret && (exec || validate_hook_secret(secret, strlen(secret),
-						    &why))) {
+	if (secret &&
+	    (exec || validate_hook_secret(secret, strlen(secret), &why))) {
 		reply_error(c->r, 400, "hook: secret: %s",
 			    exec ? "only a url hook is signed" : why);
 		goto out;
@@ -137,8 +138,8 @@ void api_hooks_list(struct call *c)
 	c->r->json = json_pack(
 		"{s:o, s:{s:I, s:I, s:I, s:I}}", "hooks", arr, "daemon",
 		"delivered", (json_int_t)ec.delivered, "attempts_failed",
-		(json_int_t)ec.attempts_failed, "failed",
-		(json_int_t)ec.failed, "dropped", (json_int_t)ec.dropped);
+		(json_int_t)ec.attempts_failed, "failed", (json_int_t)ec.failed,
+		"dropped", (json_int_t)ec.dropped);
 }
 
 void api_hooks_delete(struct call *c)

@@ -17,6 +17,7 @@
 /* clang-format off */
 static const struct route routes[] = {
 	{"GET", "/v1/status", api_status_get, ROUTE_READ},
+	{"GET", "/v1/history", api_history_list, ROUTE_READ},
 	{"GET", "/v1/interfaces", api_ifaces_list, ROUTE_READ},
 	{"POST", "/v1/interfaces", api_iface_attach, ROUTE_WRITE},
 	{"DELETE", "/v1/interfaces/{ifname}", api_iface_detach, ROUTE_WRITE},

@@ -284,8 +284,8 @@ static bool attempt(struct events *e, struct delivery *dl)
 	gave_up = !ok && dl->attempt >= EVENTS_ATTEMPTS;
 	pthread_mutex_lock(&e->d->lock);
 	if (state_event_hook_note(e->d->st, dl->hook.id, ok, gave_up, err))
-		log_debug("event hook %lld: counts: %s",
-			  (long long)dl->hook.id, state_errmsg(e->d->st));
+		log_debug("event hook %lld: counts: %s", (long long)dl->hook.id,
+			  state_errmsg(e->d->st));
 	pthread_mutex_unlock(&e->d->lock);
 	pthread_mutex_lock(&e->lock);
 	if (ok)
@@ -297,8 +297,8 @@ static bool attempt(struct events *e, struct delivery *dl)
 	pthread_mutex_unlock(&e->lock);
 	if (!ok)
 		log_msg("event %s of %s to hook %lld: attempt %d: %s%s",
-			dl->event, dl->app, (long long)dl->hook.id,
-			dl->attempt, err, gave_up ? "; given up" : "");
+			dl->event, dl->app, (long long)dl->hook.id, dl->attempt,
+			err, gave_up ? "; given up" : "");
 	return ok;
 }
 

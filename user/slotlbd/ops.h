@@ -147,17 +147,20 @@ void event_mask_text(uint32_t mask, char *buf, size_t len);
 
 /* --- ops_app.c --- */
 
+/* Each is history too (create, delete), with the caller's trigger. */
 int ops_app_create(struct daemon *d, const char *name,
 		   const struct slotlb_endpoint_key *eps, size_t n,
+		   const char *trigger, struct op_result *res);
+int ops_app_delete(struct daemon *d, const char *name, const char *trigger,
 		   struct op_result *res);
-int ops_app_delete(struct daemon *d, const char *name, struct op_result *res);
 /* clone_from (may be NULL): a slot whose warm-up policy, hook and sticky
  * settings the new one starts with (Azure's clone settings). */
 int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		    const struct slotlb_endpoint_key *eps, size_t n,
-		    const char *clone_from, struct op_result *res);
-int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
+		    const char *clone_from, const char *trigger,
 		    struct op_result *res);
+int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
+		    const char *trigger, struct op_result *res);
 /* --- ops_deploy.c --- */
 
 /* The auto swap a deploy starts (ops_autoswap.c). */
@@ -320,9 +323,10 @@ void ops_iface_view(const struct st_iface *want, struct iface_view *v);
 
 /* --- ops_iface.c --- */
 
+/* History of the daemon (app ""): interface, with the caller. */
 int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
-		     struct op_result *res);
-int ops_iface_detach(struct daemon *d, const char *ifname,
+		     const char *trigger, struct op_result *res);
+int ops_iface_detach(struct daemon *d, const char *ifname, const char *trigger,
 		     struct op_result *res);
 
 #endif /* SLOTLBD_OPS_H */

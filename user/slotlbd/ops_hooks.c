@@ -37,8 +37,7 @@ int ops_hook_add(struct daemon *d, const char *app, struct st_event_hook *h,
 	h->app_id = a.id;
 	event_mask_text(h->events, events, sizeof(events));
 	snprintf(detail, sizeof(detail), "event hook: %s -> %s%s", events,
-		 h->url[0] ? h->url : h->exec,
-		 h->secret[0] ? " (signed)" : "");
+		 h->url[0] ? h->url : h->exec, h->secret[0] ? " (signed)" : "");
 	err = state_begin(d->st);
 	if (!err)
 		err = state_event_hook_add(d->st, h, &h->id);

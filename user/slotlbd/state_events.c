@@ -70,8 +70,8 @@ int state_event_hooks(struct state *st, uint32_t app_id, uint32_t events,
 		(void **)out, n, sizeof(**out), fill_hook);
 }
 
-int state_event_hook_note(struct state *st, int64_t id, bool ok,
-			  bool gave_up, const char *error)
+int state_event_hook_note(struct state *st, int64_t id, bool ok, bool gave_up,
+			  const char *error)
 {
 	if (ok)
 		return st_exec_stmt(st_prepare(
