@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "5");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -151,6 +151,8 @@ static void test_migration_from_1(void **state)
 	assert_int_equal(
 		sqlite3_exec(
 			db,
+			"DROP TABLE event_hooks; DROP TABLE backend_drain;"
+			"DROP TABLE deployment_drain; DROP TABLE slot_drain;"
 			"DROP TABLE pending_audience; DROP TABLE pending_swaps;"
 			"DROP TABLE deployment_settings;"
 			"DROP TABLE slot_settings; DROP TABLE auto_swaps;"
@@ -164,7 +166,7 @@ static void test_migration_from_1(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "5");
 	assert_int_equal(state_app_find(f->st, "web", &a), 0);
 	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
 	assert_false(c.has_warmup);

@@ -496,11 +496,13 @@ int validate_backend_weight(double w, const char **why)
 	return 0;
 }
 
+/* One a line: history actions that are events (order = mask bits). */
 const char *const event_names[] = {
 	"deploy",	 "swap",     "rollback", "auto-rollback",
 	"health",	 "drained",  "preview",	 "reset",
 	"auto-swap",	 "settings", "config",	 "backend",
-	"drain-timeout", "retire",   "hook",	 NULL,
+	"drain-timeout", "retire",   "hook",	 "create",
+	"delete",	 NULL,
 };
 
 int validate_event_list(const char *s, uint32_t *mask, const char **why)
