@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (measures shares and failures under load)
 #
 # Per-backend drain and reweight under load (issue 9, drain control).
 # One deployment, three backends labelled b1 b2 b3. While the load
