@@ -11,7 +11,11 @@
 
 static int number_rule(uint8_t which, double v, const char **why)
 {
-	switch (which % 4) {
+	switch (which % 6) {
+	case 4:
+		return validate_drain_timeout_s(v, why);
+	case 5:
+		return validate_backend_weight(v, why);
 	case 0:
 		return validate_warmup_timeout_s(v, why);
 	case 1:
@@ -30,15 +34,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct slotlb_backend be;
 	enum warmup_mode mode;
 	const char *why = NULL;
-	uint32_t weight;
+	uint32_t weight, mask;
 	size_t limit, i;
+	bool reset;
 	double v;
 	char *s;
 
 	if (size < 1)
 		return 0;
 	s = fuzz_string(data + 1, size - 1);
-	switch (data[0] % 12) {
+	switch (data[0] % 16) {
 	case 0:
 		if (!validate_name(s, &why))
 			FUZZ_ASSERT(strlen(s) < VALIDATE_NAME_LEN);
@@ -74,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 7:
 		if (size >= 1 + sizeof(v)) {
 			memcpy(&v, data + 1, sizeof(v));
-			if (!number_rule(data[0] / 12, v, &why))
+			if (!number_rule(data[0] / 16, v, &why))
 				FUZZ_ASSERT(isfinite(v) && v >= 0);
 		}
 		break;
@@ -97,6 +102,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!validate_warmup_status(st, &why))
 				FUZZ_ASSERT(st >= 100 && st <= 599);
 		}
+		break;
+	case 11:
+		if (!validate_event_list(s, &mask, &why))
+			FUZZ_ASSERT(mask != 0);
+		break;
+	case 12:
+		validate_hook_url(s, &why);
+		validate_hook_secret(s, strlen(s), &why);
+		break;
+	case 13:
+		validate_text_clean(s, 64);
+		FUZZ_ASSERT(strlen(s) <= 64);
+		for (i = 0; s[i]; i++)
+			FUZZ_ASSERT((unsigned char)s[i] >= ' ' &&
+				    (unsigned char)s[i] != 0x7f);
+		break;
+	case 14:
+		if (!validate_reset_rate(s, &mask, &why))
+			FUZZ_ASSERT(mask >= 1 && mask <= DRAIN_MAX_RESET_RATE);
+		validate_on_drain_timeout(s, &reset, &why);
 		break;
 	default:
 		/* a whole policy from raw fields */
