@@ -100,7 +100,7 @@ newest_history()
 {
 	cli -o json history web | python3 -c '
 import json, sys
-e = json.load(sys.stdin)["history"][0]
+e = [e for e in json.load(sys.stdin)["history"] if e["trigger"] != "slotlbd"][0]
 print(e["action"], e["outcome"])'
 }
 
