@@ -43,7 +43,7 @@ newest()
 {
 	cli -o json history web | python3 -c '
 import json, sys
-# slotlbd's own entries (drained, retire) come and go with drains
+# entries of slotlbd itself (drained, retire) come and go with drains
 e = [e for e in json.load(sys.stdin)["history"]
      if e["trigger"] != "slotlbd"][0]
 print(" ".join(str(e[f]) for f in sys.argv[1:]))' "$@"
