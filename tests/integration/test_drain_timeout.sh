@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Drain timeout (issue 9, drain control). Production's drain policy is
-# "reset after 2 s": v1 serves an idle keep-alive connection, v2 and v3
+# "reset after 8 s" (room for two deploys on a loaded machine): v1 serves an idle keep-alive connection, v2 and v3
 # are deployed (v1 drains, nobody's previous deployment). Before the
 # deadline the connection still answers from v1; after it, the client's
 # next request on it is answered with a RST by the data path (the
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.." || exit 1
 P=dt$$
 VIP=$(lab_vip 1 4)
 OUT=$(mktemp -d /tmp/slotlb-dt.XXXXXX)
-TIMEOUT_S=2
+TIMEOUT_S=8
 
 # One keep-alive connection driven by files: CTL/req.N sends request N
 # on the same socket and prints "N LOCAL_PORT BODY" or "N error KIND".
