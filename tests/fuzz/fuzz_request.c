@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct request req = {.body = (char *)data, .len = size};
 	struct slotlb_endpoint_key *keys = NULL;
 	struct reply r = {.status = 500};
-	struct warmup_policy p;
+	struct warmup_override p;
 	struct slotlb_backend be;
 	const char *str, *why;
 	json_t *body, *list, *e;
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (parse_warmup(body, &p, &r))
 		refused(&r);
 	else
-		FUZZ_ASSERT(!validate_warmup_policy(&p, &why));
+		FUZZ_ASSERT(!validate_warmup_policy(&p.p, &why));
 	json_decref(body);
 	return 0;
 }
