@@ -9,6 +9,7 @@
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst user/cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 CLI_HDRS := $(wildcard user/cli/*.h) user/lib/addr.h user/lib/validate.h \
+	    user/lib/traffic_parse.h \
 	    include/slotlb/abi.h
 CLI_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0)
 
@@ -17,14 +18,16 @@ $(CLI_OBJS): $(BUILD)/cli/%.o: user/cli/%.c $(CLI_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DSLOTLB_VERSION='"$(CLI_VERSION)"' -c $< -o $@
 
-$(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
+$(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+		 $(BUILD)/lib/traffic_parse.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcurl -ljansson -lpthread
 
 $(BUILD)/tests/unit/test_warmup: tests/unit/test_warmup.c \
 				 user/slotlbd/warmup.c user/slotlbd/warmup.h \
 				 user/slotlbd/util.c user/slotlbd/util.h \
-				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
+				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+				 $(BUILD)/lib/traffic_parse.o
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c %.o,$^) -o $@ \

@@ -226,6 +226,47 @@ int validate_warmup_policy(const struct warmup_policy *p, const char **why)
 	return 0;
 }
 
+int validate_distribution(const char *s, struct slotlb_distribution *d,
+			  char *why, size_t why_len)
+{
+	struct slotlb_distribution next;
+	const char *bad;
+	size_t i;
+	int err;
+
+	err = slotlb_parse_distribution(s, &next, why, why_len);
+	if (err)
+		return err;
+	for (i = 0; i < next.n; i++) {
+		const char *slot = next.target[i].slot;
+
+		if (validate_name(slot, &bad)) {
+			snprintf(why, why_len, "%s: %s", slot, bad);
+			return -EINVAL;
+		}
+		if (!strcmp(slot, VALIDATE_TRAFFIC_FROM)) {
+			snprintf(
+				why, why_len,
+				"%s: the shares divide %s's own clients, it keeps what the other slots do not take",
+				slot, VALIDATE_TRAFFIC_FROM);
+			return -EINVAL;
+		}
+	}
+	*d = next;
+	return 0;
+}
+
+int validate_share(const char *s, uint16_t *share, char *why, size_t why_len)
+{
+	return slotlb_parse_share(s, share, why, why_len);
+}
+
+int validate_opt_ins(const char *const *list, size_t n,
+		     struct slotlb_prefix *out, char *why, size_t why_len)
+{
+	return slotlb_parse_prefixes(list, n, out, why, why_len);
+}
+
 int validate_history_limit(const char *s, size_t *limit, const char **why)
 {
 	unsigned long v;

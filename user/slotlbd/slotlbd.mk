@@ -7,7 +7,8 @@ SLOTLBD := $(BUILD)/slotlbd
 SLOTLBD_SRCS := $(wildcard user/slotlbd/*.c)
 SLOTLBD_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,$(SLOTLBD_SRCS))
 SLOTLBD_HDRS := $(wildcard user/slotlbd/*.h) user/lib/slotlb.h \
-		user/lib/addr.h user/lib/validate.h include/slotlb/abi.h
+		user/lib/addr.h user/lib/validate.h user/lib/traffic_parse.h \
+		user/lib/traffic.h include/slotlb/abi.h
 SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lsystemd -lpthread
 
 $(SLOTLBD_OBJS): $(BUILD)/obj/slotlbd/%.o: user/slotlbd/%.c $(SLOTLBD_HDRS)
@@ -29,11 +30,13 @@ STATE_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,\
 
 # validate.o and addr.o (user/lib/pure.mk) by path: the name rule.
 $(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS) \
-	       $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
+	       $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+	       $(BUILD)/lib/traffic_parse.o
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_state.c \
 		$(STATE_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+		$(BUILD)/lib/traffic_parse.o \
 		-o $@ $(LDFLAGS) -lsqlite3 -lcmocka
 
 UNIT_TESTS += $(STATE_TEST)
