@@ -355,6 +355,10 @@ const struct cmd slot_cmds[] = {
 	 "APP --slot SOURCE [--target-slot TARGET] " WARMUP_USAGE, swap_help},
 	{"rollback", do_slot_rollback, "APP [--slot SLOT] " WARMUP_USAGE,
 	 rollback_help},
+	{"traffic", do_slot_traffic,
+	 "APP [--distribution LIST | --clear] [--slot NAME [--percent P] "
+	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]]",
+	 traffic_help},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -148,8 +148,9 @@ extern const struct cmd deploy_cmd, status_cmd, history_cmd;
 #define WARMUP_USAGE                                                        \
 	"[--warmup-path PATH] [--warmup-status LIST] [--warmup-timeout S] " \
 	"[--warmup-retries N] [--warmup-mode http|tcp]"
-extern const char swap_help[], rollback_help[];
+extern const char swap_help[], rollback_help[], traffic_help[];
 int do_slot_swap(int argc, char **argv);
 int do_slot_rollback(int argc, char **argv);
+int do_slot_traffic(int argc, char **argv);
 
 #endif /* SLOTLB_CLI_H */

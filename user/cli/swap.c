@@ -185,7 +185,7 @@ static int on_event(json_t *ev, void *ctx)
 static void print_outcome(struct swap_ctx *c)
 {
 	json_t *h = c->history, *d = json_object_get(h, "deployments"), *v;
-	const char *slot;
+	const char *slot, *reset;
 	char deps[256] = "";
 
 	if (json_output)
@@ -200,6 +200,11 @@ static void print_outcome(struct swap_ctx *c)
 	       jstr(h, "target_slot") ? " -> " : "",
 	       jstr(h, "target_slot") ? jstr(h, "target_slot") : "",
 	       deps[0] ? deps : " -");
+	/* a swap ends the traffic shares of the slots it swaps */
+	reset = jstr(h, "detail") ? strstr(jstr(h, "detail"), "; traffic share")
+				  : NULL;
+	if (reset)
+		printf("note: %s\n", reset + 2);
 }
 
 /* Names the backend that failed when the daemon's words do not. */

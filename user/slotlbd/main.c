@@ -134,7 +134,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	reapply_interfaces(&d);
-	err = drain_start(&d);
+	err = traffic_measure_init(&d);
+	if (!err)
+		err = drain_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));
 		goto out;
@@ -164,6 +166,7 @@ out:
 	/* an operation mid warm-up changed nothing yet: do not wait for it */
 	api_stop(api, atomic_load(&d.busy_count) == 0);
 	drain_stop(&d);
+	traffic_measure_free(&d);
 	pthread_mutex_lock(&d.lock);
 	/* no transaction is open while we hold the lock */
 	slotlb_close(d.lb);

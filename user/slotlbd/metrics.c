@@ -2,15 +2,16 @@
 /*
  * GET /metrics in the Prometheus text format: packets per reason, and
  * packets, bytes and new flows per endpoint and per live deployment, plus
- * the flows still pinned to each deployment (drain progress). Kept small
- * on purpose: per-backend series would be 65536 of them.
+ * the flows still pinned to each deployment (drain progress), and for
+ * apps with traffic rules each slot's configured and measured share.
+ * Kept small on purpose: per-backend series would be 65536 of them.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "addr.h"
-#include "daemon.h"
+#include "ops.h"
 
 struct buf {
 	char *p;
@@ -59,6 +60,45 @@ static void counters(struct buf *b, const char *name, const char *labels,
 	    (unsigned long long)c->bytes);
 	put(b, "slotlb_%s_new_flows_total{%s} %llu\n", name, labels,
 	    (unsigned long long)c->new_flows);
+}
+
+/* Configured and measured shares of production's new clients per
+ * slot, for the apps with traffic rules (traffic_measure.c). */
+static void traffic_metrics(struct buf *b, struct daemon *d,
+			    const struct st_snapshot *s)
+{
+	struct traffic_view v;
+	size_t a, i, n_splits, n_opt_ins;
+
+	put(b,
+	    "# HELP slotlb_traffic_share_ratio Configured share of the new clients on the production slot's endpoints, per slot (production: what the others leave).\n"
+	    "# TYPE slotlb_traffic_share_ratio gauge\n"
+	    "# HELP slotlb_traffic_measured_ratio Share of the new flows on the production slot's endpoints that each slot's deployment took, since the app's last routing change, at most the last 30-60 s.\n"
+	    "# TYPE slotlb_traffic_measured_ratio gauge\n"
+	    "# HELP slotlb_traffic_window_new_flows New flows on the production slot's endpoints in that window.\n"
+	    "# TYPE slotlb_traffic_window_new_flows gauge\n");
+	for (a = 0; a < s->n_apps; a++) {
+		st_snapshot_splits(s, s->apps[a].id, &n_splits);
+		st_snapshot_opt_ins(s, s->apps[a].id, &n_opt_ins);
+		if (!n_splits && !n_opt_ins)
+			continue;
+		traffic_view_of(d, s, a, &v);
+		for (i = 0; i < v.n_slots; i++) {
+			put(b,
+			    "slotlb_traffic_share_ratio{app=\"%s\",slot=\"%s\"} %.4f\n",
+			    v.app, v.slots[i].name,
+			    v.slots[i].share / (double)SLOTLB_SHARE_SCALE);
+			if (v.measured && v.m.total)
+				put(b,
+				    "slotlb_traffic_measured_ratio{app=\"%s\",slot=\"%s\"} %.4f\n",
+				    v.app, v.slots[i].name,
+				    (double)v.slots[i].taken / v.m.total);
+		}
+		if (v.measured)
+			put(b,
+			    "slotlb_traffic_window_new_flows{app=\"%s\"} %llu\n",
+			    v.app, (unsigned long long)v.m.total);
+	}
 }
 
 char *metrics_render(struct daemon *d)
@@ -141,6 +181,7 @@ char *metrics_render(struct daemon *d)
 		put(&b, "slotlb_deployment_flows{%s} %llu\n", labels,
 		    (unsigned long long)flows_of_deployment(d, dep->id));
 	}
+	traffic_metrics(&b, d, &s);
 	state_snapshot_free(&s);
 	if (b.failed) {
 		free(b.p);

@@ -11,6 +11,7 @@
  *   ops_deploy.c  deploy into a slot
  *   ops_swap.c    swap and rollback (warm-up outside the lock)
  *   ops_iface.c   attach and detach interfaces
+ *   ops_traffic.c traffic routing: shares and opt-ins
  *   ops_read.c    the reads: snapshots, history, interfaces
  *
  * Ordering rule, so a crash at any point leaves the maps reconcilable to
@@ -41,29 +42,55 @@ void op_fail(struct op_result *res, int status, const char *fmt, ...)
 	va_end(ap);
 }
 
+int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
+			  struct slotlb_routing *r)
+{
+	const struct st_deployment *dep;
+	size_t i, lo = 0, hi = s->n_apps, mid;
+
+	memset(r, 0, sizeof(*r));
+	/* apps are ordered by id, slots by app: binary searches, since
+	 * reconcile does this for thousands of apps */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->apps[mid].id < app_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n_apps && s->apps[lo].id == app_id)
+		r->generation = s->apps[lo].generation;
+	lo = 0;
+	hi = s->n_slots;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->slots[mid].app_id < app_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < s->n_slots && s->slots[i].app_id == app_id; i++) {
+		dep = st_snapshot_deployment(s, s->slots[i].deployment);
+		if (dep && s->slots[i].index < SLOTLB_MAX_SLOTS)
+			r->deployment[s->slots[i].index] = dep->id;
+	}
+	return routing_add_traffic(s, app_id, r);
+}
+
 int routing_from_state(struct state *st, uint32_t app_id,
 		       struct slotlb_routing *r)
 {
-	const struct st_deployment *dep;
 	struct st_snapshot s;
-	size_t i;
 	int err;
 
 	err = state_snapshot(st, app_id, &s);
 	if (err)
 		return err;
 	memset(r, 0, sizeof(*r));
-	if (s.n_apps != 1) {
+	if (s.n_apps == 1)
+		err = routing_from_snapshot(&s, app_id, r);
+	else
 		err = -ENOENT;
-		goto out;
-	}
-	r->generation = s.apps[0].generation;
-	for (i = 0; i < s.n_slots; i++) {
-		dep = st_snapshot_deployment(&s, s.slots[i].deployment);
-		if (dep && s.slots[i].index < SLOTLB_MAX_SLOTS)
-			r->deployment[s.slots[i].index] = dep->id;
-	}
-out:
 	state_snapshot_free(&s);
 	return err;
 }

@@ -240,8 +240,11 @@ static char *deployments_json(struct daemon *d, const struct swap_plan *plan)
 	return text;
 }
 
-/* Under lock, in the open transaction: move the deployments. */
-static int apply_plan(struct daemon *d, const struct swap_plan *plan)
+/* Under lock, in the open transaction: move the deployments, and end
+ * the traffic shares of the slots that get another deployment (what
+ * was reset is appended to detail). */
+static int apply_plan(struct daemon *d, const struct swap_plan *plan,
+		      char *detail, size_t len)
 {
 	const struct st_slot *t = &plan->target, *s = &plan->source;
 	struct st_slot now;
@@ -261,6 +264,9 @@ static int apply_plan(struct daemon *d, const struct swap_plan *plan)
 		if (!err)
 			err = state_slot_set(d->st, plan->app_id, t->index,
 					     plan->incoming, t->deployment);
+		if (!err)
+			err = traffic_reset_for_swap(d, plan->app_id, t, NULL,
+						     detail, len);
 		return err;
 	}
 	err = state_slot_find(d->st, plan->app_id, s->name, &now);
@@ -271,6 +277,9 @@ static int apply_plan(struct daemon *d, const struct swap_plan *plan)
 	if (!err)
 		err = state_slot_set(d->st, plan->app_id, s->index,
 				     t->deployment, plan->incoming);
+	if (!err)
+		err = traffic_reset_for_swap(d, plan->app_id, t, s, detail,
+					     len);
 	return err;
 }
 
@@ -329,7 +338,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	history_entry(plan, "ok", detail, deps, warm, &h);
 	err = state_begin(d->st);
 	if (!err)
-		err = apply_plan(d, plan);
+		err = apply_plan(d, plan, detail, sizeof(detail));
 	if (!err)
 		err = state_history_add(d->st, &h, &res->history_id);
 	if (err) {

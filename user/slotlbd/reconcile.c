@@ -115,7 +115,7 @@ int reconcile(struct daemon *d)
 	struct slotlb_deployment_info info;
 	uint8_t *known = NULL;
 	int published = 0, routed = 0, removed = 0, pruned = 0, err;
-	size_t i, j;
+	size_t i;
 	uint32_t id;
 
 	err = state_snapshot(d->st, -1, &s);
@@ -145,20 +145,13 @@ int reconcile(struct daemon *d)
 			goto out;
 		}
 	}
-	for (i = 0, j = 0; i < s.n_apps; i++) {
-		memset(&want, 0, sizeof(want));
-		want.generation = s.apps[i].generation;
-		while (j < s.n_slots && s.slots[j].app_id < s.apps[i].id)
-			j++;
-		for (; j < s.n_slots && s.slots[j].app_id == s.apps[i].id;
-		     j++) {
-			const struct st_deployment *dep =
-				st_snapshot_deployment(&s,
-						       s.slots[j].deployment);
-
-			if (dep)
-				want.deployment[s.slots[j].index] = dep->id;
-		}
+	for (i = 0; i < s.n_apps; i++) {
+		/* a rule the element cannot hold was refused when it was
+		 * asked for; should one be here anyway, the rest is kept */
+		err = routing_from_snapshot(&s, s.apps[i].id, &want);
+		if (err)
+			log_msg("Error: reconcile: app %s: traffic rules: %s (the others are applied)",
+				s.apps[i].name, strerror(-err));
 		if (!slotlb_routing_get(d->lb, s.apps[i].id, &have) &&
 		    !memcmp(&have, &want, sizeof(want)))
 			continue;

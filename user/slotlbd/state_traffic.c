@@ -35,8 +35,8 @@ void st_fill_opt_in(sqlite3_stmt *stmt, void *p)
 	o->slot = (uint32_t)sqlite3_column_int64(stmt, 2);
 	o->prefix.family = (uint8_t)sqlite3_column_int64(stmt, 3);
 	o->prefix.len = (uint8_t)sqlite3_column_int64(stmt, 4);
-	if (addr && sqlite3_column_bytes(stmt, 5) ==
-			    (int)sizeof(o->prefix.addr))
+	if (addr &&
+	    sqlite3_column_bytes(stmt, 5) == (int)sizeof(o->prefix.addr))
 		memcpy(o->prefix.addr, addr, sizeof(o->prefix.addr));
 }
 
@@ -141,8 +141,8 @@ int state_traffic_opt_in_add(struct state *st, uint32_t app_id,
 			"INSERT OR IGNORE INTO traffic_opt_in"
 			" VALUES(?, ?, ?, ?, ?, ?)",
 			"iiiiib", (int64_t)app_id, (int64_t)from_slot,
-			(int64_t)slot, (int64_t)p[i].family,
-			(int64_t)p[i].len, p[i].addr, (int)sizeof(p[i].addr)));
+			(int64_t)slot, (int64_t)p[i].family, (int64_t)p[i].len,
+			p[i].addr, (int)sizeof(p[i].addr)));
 		if (err)
 			return err;
 	}
@@ -190,9 +190,10 @@ int state_traffic_clear(struct state *st, uint32_t app_id, int64_t slot)
 	int err = 0;
 
 	for (i = 0; i < 2 && !err; i++) {
-		snprintf(sql, sizeof(sql),
-			 "DELETE FROM %s WHERE app_id = ? AND (? < 0 OR slot = ?)",
-			 tables[i]);
+		snprintf(
+			sql, sizeof(sql),
+			"DELETE FROM %s WHERE app_id = ? AND (? < 0 OR slot = ?)",
+			tables[i]);
 		err = st_exec_stmt(st_prepare(st, sql, "iii", (int64_t)app_id,
 					      slot, slot));
 	}
