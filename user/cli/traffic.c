@@ -92,8 +92,8 @@ static int build_request(struct opt *o, const char **method, json_t **body)
 {
 	struct slotlb_distribution d;
 	char why[SLOTLB_TRAFFIC_WHY_LEN];
-	bool slot_change = o[O_PERCENT].given || o[O_OPT_IN].given ||
-			   o[O_REMOVE].given;
+	bool slot_change =
+		o[O_PERCENT].given || o[O_OPT_IN].given || o[O_REMOVE].given;
 	json_t *list;
 	uint16_t bp;
 	int rc;
@@ -245,7 +245,9 @@ int do_slot_traffic(int argc, char **argv)
 		[O_CLEAR] = {.name = "clear"},
 		[O_SLOT] = {.name = "slot", .has_arg = true},
 		[O_PERCENT] = {.name = "percent", .has_arg = true},
-		[O_OPT_IN] = {.name = "opt-in", .has_arg = true, .repeat = true},
+		[O_OPT_IN] = {.name = "opt-in",
+			      .has_arg = true,
+			      .repeat = true},
 		[O_REMOVE] = {.name = "remove-opt-in",
 			      .has_arg = true,
 			      .repeat = true},

@@ -54,9 +54,9 @@ json_t *traffic_slot_json(const struct traffic_view *v,
 	} else {
 		json_object_set_new(o, "measured", json_null());
 	}
-	json_object_set_new(o, "new_flows",
-			    json_integer(v->measured ? (json_int_t)t->taken
-						     : 0));
+	json_object_set_new(
+		o, "new_flows",
+		json_integer(v->measured ? (json_int_t)t->taken : 0));
 	return o;
 }
 
@@ -71,9 +71,8 @@ json_t *traffic_json(const struct traffic_view *v)
 		o = traffic_slot_json(v, t);
 		json_object_set_new(o, "name", json_string(t->name));
 		json_object_set_new(o, "deployment",
-				    t->deployment
-					    ? json_integer(t->deployment)
-					    : json_null());
+				    t->deployment ? json_integer(t->deployment)
+						  : json_null());
 		json_object_set_new(o, "version",
 				    t->deployment ? json_string(t->version)
 						  : json_null());
@@ -106,8 +105,7 @@ static void reply_traffic(struct call *c, const struct op_result *res)
 	c->r->json = traffic_json(&v);
 	h = res ? api_history_object(c->d, res->history_id) : NULL;
 	if (res)
-		json_object_set_new(c->r->json, "history",
-				    h ? h : json_null());
+		json_object_set_new(c->r->json, "history", h ? h : json_null());
 }
 
 /* Run the change; answer its error or the traffic object after it. */
@@ -143,8 +141,9 @@ void api_traffic_put(struct call *c)
 	if (!get_string(body, "distribution", "distribution", &dist, c->r))
 		goto out;
 	if (!dist) {
-		reply_error(c->r, 400,
-			    "distribution: distribution is required (\"SLOT=PERCENT[,SLOT=PERCENT...]\")");
+		reply_error(
+			c->r, 400,
+			"distribution: distribution is required (\"SLOT=PERCENT[,SLOT=PERCENT...]\")");
 		goto out;
 	}
 	if (validate_distribution(dist, &tc.dist, why, sizeof(why))) {
@@ -182,8 +181,7 @@ static bool get_prefixes(json_t *body, const char *field,
 		return false;
 	}
 	json_array_foreach(v, i, e) list[i] = json_string_value(e);
-	if (validate_opt_ins(list, json_array_size(v), out, why,
-			     sizeof(why))) {
+	if (validate_opt_ins(list, json_array_size(v), out, why, sizeof(why))) {
 		reply_error(r, 400, "opt-in: %s", why);
 		return false;
 	}
@@ -230,8 +228,9 @@ void api_slot_traffic(struct call *c)
 	    !get_prefixes(body, "opt_in", tc.add, &tc.n_add, c->r))
 		goto out;
 	if (!tc.set_share && !tc.clear_slot && !tc.n_add && !tc.n_remove) {
-		reply_error(c->r, 400,
-			    "traffic: nothing to change (percent, opt_in, remove_opt_in or clear)");
+		reply_error(
+			c->r, 400,
+			"traffic: nothing to change (percent, opt_in, remove_opt_in or clear)");
 		goto out;
 	}
 	change(c, &tc);

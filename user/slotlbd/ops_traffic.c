@@ -36,8 +36,8 @@ int routing_add_traffic(const struct st_snapshot *s, uint32_t app_id,
 
 	ss = st_snapshot_splits(s, app_id, &n_ss);
 	for (i = 0; i < n_ss; i = j) {
-		for (n = 0, j = i; j < n_ss && ss[j].from_slot == ss[i].from_slot;
-		     j++, n++) {
+		for (n = 0, j = i;
+		     j < n_ss && ss[j].from_slot == ss[i].from_slot; j++, n++) {
 			if (n == SLOTLB_MAX_SPLITS)
 				continue;
 			memset(&sp[n], 0, sizeof(sp[n]));
@@ -64,24 +64,23 @@ int routing_add_traffic(const struct st_snapshot *s, uint32_t app_id,
 			    r->audience[k].to_slot == to &&
 			    n < SLOTLB_MAX_AUDIENCE)
 				pre[n++] = r->audience[k];
-		for (j = i; j < n_oi && oi[j].from_slot == from &&
-			    oi[j].slot == to;
+		for (j = i;
+		     j < n_oi && oi[j].from_slot == from && oi[j].slot == to;
 		     j++, n++)
 			if (n < SLOTLB_MAX_AUDIENCE)
 				pre[n] = oi[j].prefix;
 		err = n > SLOTLB_MAX_AUDIENCE
 			      ? -ENOSPC
-			      : slotlb_routing_set_audience(r, (uint8_t)from,
-							    (uint8_t)to, pre,
-							    n);
+			      : slotlb_routing_set_audience(
+					r, (uint8_t)from, (uint8_t)to, pre, n);
 		if (err && !first)
 			first = err;
 	}
 	return first;
 }
 
-void traffic_view_of(struct daemon *d, const struct st_snapshot *s,
-		     size_t a, struct traffic_view *v)
+void traffic_view_of(struct daemon *d, const struct st_snapshot *s, size_t a,
+		     struct traffic_view *v)
 {
 	const struct st_deployment *dep;
 	const struct st_split *ss;
@@ -196,7 +195,7 @@ static int wanted_shares(const struct st_snapshot *s, const char *app,
 			 const struct traffic_change *c, int slot,
 			 uint16_t *share, struct op_result *res)
 {
-	char pct[SLOTLB_SHARE_STRLEN];
+	char pct[SLOTLB_SHARE_STRLEN], mine[SLOTLB_SHARE_STRLEN];
 	uint32_t total = 0;
 	size_t i;
 	int x;
@@ -237,19 +236,20 @@ static int wanted_shares(const struct st_snapshot *s, const char *app,
 		total += share[i];
 	if (total > SLOTLB_SHARE_SCALE) {
 		slotlb_format_share(total, pct, sizeof(pct));
+		slotlb_format_share(c->share, mine, sizeof(mine));
 		op_fail(res, 400,
-			"percent: %s would bring the shares to %s%% (over 100%%)",
-			c->slot, pct);
+			"percent: %s=%s would bring the shares to %s%% (over 100%%)",
+			c->slot, mine, pct);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /* Lay the shares out from the stored ranges into out[]. */
-static int layout(const struct st_snapshot *s, uint32_t app_id,
-		  const char *app, const uint16_t *share,
-		  struct slotlb_split *out, size_t *n_out,
-		  struct slotlb_layout_report *report, struct op_result *res)
+static int layout(const struct st_snapshot *s, uint32_t app_id, const char *app,
+		  const uint16_t *share, struct slotlb_split *out,
+		  size_t *n_out, struct slotlb_layout_report *report,
+		  struct op_result *res)
 {
 	struct slotlb_split prev[SLOTLB_MAX_SPLITS];
 	struct slotlb_share want[SLOTLB_MAX_SLOTS];
@@ -387,9 +387,10 @@ static void history_of(const struct st_snapshot *s, const char *app,
 				       c->n_remove);
 	for (i = 0; report->relocated && i < SLOTLB_MAX_SLOTS && at < len; i++)
 		if (report->relocated >> i & 1)
-			at += (size_t)snprintf(detail + at, len - at,
-					       "%s's range moved to make room, some of its clients changed slot; ",
-					       slot_name(s, (uint32_t)i));
+			at += (size_t)snprintf(
+				detail + at, len - at,
+				"%s's range moved to make room, some of its clients changed slot; ",
+				slot_name(s, (uint32_t)i));
 	if (at >= 2 && at < len)
 		detail[at - 2] = 0;
 	h->detail = detail;
@@ -415,7 +416,8 @@ static void shares_now(const struct st_snapshot *s, uint32_t app_id,
 	memset(share, 0, SLOTLB_MAX_SLOTS * sizeof(*share));
 	ss = st_snapshot_splits(s, app_id, &n);
 	for (i = 0; i < n; i++)
-		if (ss[i].from_slot == FROM_SLOT && ss[i].slot < SLOTLB_MAX_SLOTS)
+		if (ss[i].from_slot == FROM_SLOT &&
+		    ss[i].slot < SLOTLB_MAX_SLOTS)
 			share[ss[i].slot] = ss[i].to - ss[i].from;
 }
 
@@ -484,8 +486,8 @@ int ops_traffic_change(struct daemon *d, const char *app,
 		goto out;
 	}
 	if (err) {
-		op_fail(res, err == -EEXIST ? 409 : 500, "%s: traffic rules: %s",
-			app, strerror(-err));
+		op_fail(res, err == -EEXIST ? 409 : 500,
+			"%s: traffic rules: %s", app, strerror(-err));
 		goto out;
 	}
 	if (same_rules(&was, &next)) {
