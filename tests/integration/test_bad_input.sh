@@ -282,6 +282,8 @@ cli | 2 | 2001:db8::1/32: host bits set: ::1 lies outside the /32 (the prefix is
 cli | 2 | missing '/LENGTH' | address without length | slot traffic web --slot staging --opt-in 198.51.100.7
 cli | 2 | 17 prefixes: at most 16 | more prefixes than the bound in one request | slot traffic web --slot staging --opt-in $P17
 cli | 2 | Staging: name must match | upper-case target slot | slot traffic web --distribution Staging=10
+cli | 2 | lookup: 1.2.3: bad IPv4/IPv6 address | lookup of a malformed client | slot traffic web --lookup 1.2.3
+cli | 2 | --lookup only shows | lookup with a change | slot traffic web --lookup 1.2.3.4 --distribution staging=5
 # traffic routing, refused by slotlbd (exit 1)
 cli | 1 | web/nope: no such slot | share to an unknown slot | slot traffic web --distribution nope=10
 cli | 1 | web/nope: no such slot | percent of an unknown slot | slot traffic web --slot nope --percent 5
@@ -336,6 +338,8 @@ api | 404 | 192.0.2.0/24: not an opt-in of staging | remove an opt-in that is no
 api | 400 | clear must be true or false | clear as a string | POST /v1/apps/web/slots/staging/traffic {"clear": "yes"}
 api | 400 | nothing to change | empty slot change | POST /v1/apps/web/slots/staging/traffic {}
 api | 404 | nope: no such app | clear an unknown app | DELETE /v1/apps/nope/traffic
+api | 400 | client: 198.51.100.0/24: bad IPv4/IPv6 address | lookup of a prefix | GET /v1/apps/web/traffic?client=198.51.100.7,198.51.100.0/24
+api | 404 | nope: no such app | lookup in an unknown app | GET /v1/apps/nope/traffic?client=198.51.100.7
 # malformed JSON bodies
 api | 400 | malformed JSON | truncated JSON | POST /v1/apps/web/swap {"slot": "stag
 api | 400 | malformed JSON | truncated deploy | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"

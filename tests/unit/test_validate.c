@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include "validate.h"
 
@@ -553,6 +554,33 @@ static void test_traffic(void **state)
 	assert_string_equal(why, "17 prefixes: at most 16");
 }
 
+static void test_client(void **state)
+{
+	const struct str_case cases[] = {
+		{"IPv4", "198.51.100.7", NULL},
+		{"IPv6", "2001:db8::7", NULL},
+		{"a prefix", "198.51.100.0/24", "bad IPv4/IPv6 address"},
+		{"brackets", "[2001:db8::7]", "bad IPv4/IPv6 address"},
+		{"empty", "", "bad IPv4/IPv6 address"},
+		{"3 groups", "1.2.3", "bad IPv4/IPv6 address"},
+	};
+	__be32 addr[4];
+	uint8_t family;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		check_str(&cases[i],
+			  validate_client(cases[i].in, addr, &family, &why),
+			  &why);
+	assert_int_equal(validate_client("198.51.100.7", addr, &family, NULL),
+			 0);
+	assert_int_equal(family, AF_INET);
+	assert_int_equal(addr[0], htonl(0xc6336407));
+	assert_int_equal(addr[1] | addr[2] | addr[3], 0);
+}
+
 static void test_trigger(void **state)
 {
 	char s[2 * TRIGGER_MAX_LEN];
@@ -581,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_warmup_policy),
 		cmocka_unit_test(test_history_limit),
 		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_trigger),
 	};
 

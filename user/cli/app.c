@@ -357,7 +357,8 @@ const struct cmd slot_cmds[] = {
 	 rollback_help},
 	{"traffic", do_slot_traffic,
 	 "APP [--distribution LIST | --clear] [--slot NAME [--percent P] "
-	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]]",
+	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]] "
+	 "[--lookup ADDR]...",
 	 traffic_help},
 	{NULL, NULL, NULL, NULL},
 };

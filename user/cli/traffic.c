@@ -38,12 +38,18 @@ const char traffic_help[] =
 	"                         IPv6, repeatable or comma-separated; on\n"
 	"                         production itself they stay out of the shares\n"
 	"  --remove-opt-in CIDR   opt-ins to remove (repeatable, commas)\n"
+	"  --lookup ADDR          where a new connection from client ADDR to\n"
+	"                         production's endpoints goes now, and why\n"
+	"                         (repeatable, commas; at most 64)\n"
 	"\n"
 	"A change is one atomic update of the data path; a swap ends the\n"
 	"shares of the two slots it swaps (opt-ins stay).\n";
 /* clang-format on */
 
-enum { O_DIST, O_CLEAR, O_SLOT, O_PERCENT, O_OPT_IN, O_REMOVE };
+enum { O_DIST, O_CLEAR, O_SLOT, O_PERCENT, O_OPT_IN, O_REMOVE, O_LOOKUP };
+
+static const char *const lookup_headers[] = {"CLIENT", "SLOT", "DEPLOYMENT",
+					     "BUCKET", "BY",   NULL};
 
 static const char *const traffic_headers[] = {
 	"SLOT",	      "SHARE",	 "MEASURED", "NEW-FLOWS",
@@ -87,6 +93,40 @@ static json_t *prefix_list(const struct opt *o, int *rc)
 	return a;
 }
 
+/* "?client=A,B" of --lookup's values, each checked; 0 or an exit code. */
+static int lookup_query(const struct opt *o, char *buf, size_t len)
+{
+	char *copy, *tok, *save;
+	__be32 addr[4];
+	uint8_t family;
+	const char *why;
+	size_t i, n = 0, at;
+	int rc = 0;
+
+	at = (size_t)snprintf(buf, len, "?client=");
+	for (i = 0; i < o->n_values && !rc; i++) {
+		copy = strdup(o->values[i]);
+		if (!copy)
+			return usage_err("lookup: out of memory");
+		save = copy;
+		while (!rc && (tok = strsep(&save, ","))) {
+			if (validate_client(tok, addr, &family, &why))
+				rc = usage_err("lookup: %s: %s", tok, why);
+			else if (++n > VALIDATE_LOOKUP_MAX)
+				rc = usage_err("lookup: at most %d addresses",
+					       VALIDATE_LOOKUP_MAX);
+			else if (at < len)
+				at += (size_t)snprintf(buf + at, len - at,
+						       "%s%s", n > 1 ? "," : "",
+						       tok);
+		}
+		free(copy);
+	}
+	if (!rc && at >= len)
+		rc = usage_err("lookup: addresses too long");
+	return rc;
+}
+
 /* The request the options ask for; 0, or an exit code after saying why. */
 static int build_request(struct opt *o, const char **method, json_t **body)
 {
@@ -100,6 +140,10 @@ static int build_request(struct opt *o, const char **method, json_t **body)
 
 	*method = "GET";
 	*body = NULL;
+	if (o[O_LOOKUP].given &&
+	    (o[O_DIST].given || o[O_CLEAR].given || o[O_SLOT].given))
+		return usage_err("traffic: --lookup only shows; it goes "
+				 "without changes");
 	if (o[O_DIST].given && (o[O_CLEAR].given || o[O_SLOT].given))
 		return usage_err("traffic: --distribution sets every share; "
 				 "--clear and --slot go without it");
@@ -198,6 +242,31 @@ static void print_traffic_slot(json_t *s)
 	row_end();
 }
 
+/* The lookup of the traffic object as a table (JSON: the object). */
+static int print_lookup(json_t *t)
+{
+	json_t *l;
+	size_t i;
+
+	if (json_output) {
+		out_begin();
+		print_json(PR_JSON, NULL, t);
+		return out_end();
+	}
+	out_begin();
+	table_begin(lookup_headers);
+	json_array_foreach(json_object_get(t, "lookup"), i, l)
+	{
+		print_str(PR_TABLE, NULL, jstr(l, "client"));
+		print_str(PR_TABLE, NULL, jstr(l, "slot"));
+		print_json(PR_TABLE, NULL, json_object_get(l, "deployment"));
+		print_uint(PR_TABLE, NULL, jint(l, "bucket"));
+		print_str(PR_TABLE, NULL, jstr(l, "by"));
+		row_end();
+	}
+	return out_end();
+}
+
 /* The traffic object as a table (a row per slot, then the window) or
  * as JSON. */
 static int print_traffic(json_t *t)
@@ -251,11 +320,14 @@ int do_slot_traffic(int argc, char **argv)
 		[O_REMOVE] = {.name = "remove-opt-in",
 			      .has_arg = true,
 			      .repeat = true},
+		[O_LOOKUP] = {.name = "lookup",
+			      .has_arg = true,
+			      .repeat = true},
 		{NULL},
 	};
 	struct api_reply r;
 	const char *pos[1], *method;
-	char *app = NULL, *slot = NULL, path[512];
+	char *app = NULL, *slot = NULL, path[512], query[4096] = "";
 	json_t *body = NULL;
 	size_t np;
 	int rc;
@@ -265,6 +337,8 @@ int do_slot_traffic(int argc, char **argv)
 		rc = check_name("app", pos[0]);
 	if (!rc)
 		rc = build_request(opts, &method, &body);
+	if (!rc && opts[O_LOOKUP].given)
+		rc = lookup_query(&opts[O_LOOKUP], query, sizeof(query));
 	if (rc)
 		goto out;
 	app = api_escape(pos[0]);
@@ -278,9 +352,20 @@ int do_slot_traffic(int argc, char **argv)
 			 app, slot);
 	else
 		snprintf(path, sizeof(path), "/v1/apps/%s/traffic", app);
-	rc = api_call(method, path, body, &r);
+	if (query[0]) {
+		char *full;
+
+		if (asprintf(&full, "%s%s", path, query) < 0) {
+			rc = usage_err("traffic: out of memory");
+			goto out;
+		}
+		rc = api_call(method, full, body, &r);
+		free(full);
+	} else {
+		rc = api_call(method, path, body, &r);
+	}
 	if (!rc) {
-		rc = print_traffic(r.body);
+		rc = query[0] ? print_lookup(r.body) : print_traffic(r.body);
 		json_decref(r.body);
 	}
 out:

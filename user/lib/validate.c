@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "addr.h"
 #include "validate.h"
 
@@ -265,6 +266,21 @@ int validate_opt_ins(const char *const *list, size_t n,
 		     struct slotlb_prefix *out, char *why, size_t why_len)
 {
 	return slotlb_parse_prefixes(list, n, out, why, why_len);
+}
+
+int validate_client(const char *s, __be32 addr[4], uint8_t *family,
+		    const char **why)
+{
+	__be32 a[4] = {0};
+
+	if (s && inet_pton(AF_INET, s, a) == 1)
+		*family = AF_INET;
+	else if (s && inet_pton(AF_INET6, s, a) == 1)
+		*family = AF_INET6;
+	else
+		return verdict("bad IPv4/IPv6 address", why);
+	memcpy(addr, a, sizeof(a));
+	return 0;
 }
 
 int validate_history_limit(const char *s, size_t *limit, const char **why)

@@ -120,6 +120,12 @@ int validate_share(const char *s, uint16_t *share, char *why, size_t why_len);
 int validate_opt_ins(const char *const *list, size_t n,
 		     struct slotlb_prefix *out, char *why, size_t why_len);
 
+/* A client address to look up ("198.51.100.7", "2001:db8::7"): IPv4 in
+ * addr[0], the other words zero; *family AF_INET or AF_INET6. */
+#define VALIDATE_LOOKUP_MAX 64 /* addresses per lookup */
+int validate_client(const char *s, __be32 addr[4], uint8_t *family,
+		    const char **why);
+
 /* --- requests --- */
 
 /* History entries per request: "1".."100000", default 100. */

@@ -8,6 +8,7 @@
  * change is the traffic object after it, with its history entry.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include "api.h"
@@ -70,6 +71,7 @@ json_t *traffic_json(const struct traffic_view *v)
 
 		o = traffic_slot_json(v, t);
 		json_object_set_new(o, "name", json_string(t->name));
+		json_object_set_new(o, "index", json_integer(t->index));
 		json_object_set_new(o, "deployment",
 				    t->deployment ? json_integer(t->deployment)
 						  : json_null());
@@ -122,9 +124,103 @@ static void change(struct call *c, struct traffic_change *tc)
 	reply_traffic(c, &res);
 }
 
+/* Clients of ?client=ADDR[,ADDR...] and where each would land. */
+struct lookup {
+	size_t n;
+	char text[VALIDATE_LOOKUP_MAX][INET6_ADDRSTRLEN];
+	__be32 addr[VALIDATE_LOOKUP_MAX][4];
+	uint8_t family[VALIDATE_LOOKUP_MAX];
+	struct slotlb_route route[VALIDATE_LOOKUP_MAX];
+};
+
+/* Parse and look the clients up; false after answering why not. */
+static bool lookup(struct call *c, const char *list, struct lookup *l)
+{
+	const char *p = list, *end, *why;
+	size_t len;
+	int err;
+
+	for (l->n = 0;; p = end + 1) {
+		end = strchr(p, ',');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (l->n == VALIDATE_LOOKUP_MAX) {
+			reply_error(c->r, 400, "client: at most %d addresses",
+				    VALIDATE_LOOKUP_MAX);
+			return false;
+		}
+		if (len >= sizeof(l->text[0])) {
+			reply_error(c->r, 400, "client: %.64s...: too long", p);
+			return false;
+		}
+		snprintf(l->text[l->n], sizeof(l->text[0]), "%.*s", (int)len,
+			 p);
+		if (validate_client(l->text[l->n], l->addr[l->n],
+				    &l->family[l->n], &why)) {
+			reply_error(c->r, 400, "client: %s: %s", l->text[l->n],
+				    why);
+			return false;
+		}
+		l->n++;
+		if (!end)
+			break;
+	}
+	err = ops_traffic_lookup(c->d, call_param(c, "app"),
+				 (const __be32(*)[4])l->addr, l->family, l->n,
+				 l->route);
+	if (err)
+		reply_error(c->r, err == -ENOENT ? 404 : 500, "%s: %s",
+			    call_param(c, "app"),
+			    err == -ENOENT ? "no such app" : strerror(-err));
+	return !err;
+}
+
+static const char *const route_why[] = {
+	[SLOTLB_ROUTE_OWN] = "own slot",
+	[SLOTLB_ROUTE_AUDIENCE] = "opt-in",
+	[SLOTLB_ROUTE_SPLIT] = "share",
+	[SLOTLB_ROUTE_FALLBACK] = "own slot (the rule's slot is empty)",
+};
+
+/* "lookup": [{client, slot, deployment, bucket, by}] into the reply. */
+static void lookup_json(struct call *c, const struct lookup *l)
+{
+	json_t *arr = json_array(), *slots, *s;
+	const char *slot;
+	size_t i, k;
+
+	slots = json_object_get(c->r->json, "slots");
+	for (i = 0; i < l->n; i++) {
+		slot = NULL;
+		json_array_foreach(slots, k, s)
+		{
+			if (json_integer_value(json_object_get(s, "index")) ==
+			    (json_int_t)l->route[i].slot)
+				slot = json_string_value(
+					json_object_get(s, "name"));
+		}
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s?, s:o, s:I, s:s}", "client",
+				  l->text[i], "slot", slot, "deployment",
+				  l->route[i].deployment
+					  ? json_integer(l->route[i].deployment)
+					  : json_null(),
+				  "bucket", (json_int_t)l->route[i].bucket,
+				  "by", route_why[l->route[i].why]));
+	}
+	json_object_set_new(c->r->json, "lookup", arr);
+}
+
 void api_traffic_get(struct call *c)
 {
+	const char *clients = call_query(c, "client");
+	struct lookup l;
+
+	if (clients && !lookup(c, clients, &l))
+		return;
 	reply_traffic(c, NULL);
+	if (clients && c->r->status == 200)
+		lookup_json(c, &l);
 }
 
 void api_traffic_put(struct call *c)

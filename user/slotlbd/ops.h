@@ -14,6 +14,7 @@
 #define SLOTLBD_OPS_H
 
 #include "daemon.h"
+#include "traffic.h"
 #include "traffic_parse.h"
 #include "warmup.h"
 
@@ -133,6 +134,12 @@ int ops_traffic_change(struct daemon *d, const char *app,
 		       const struct traffic_change *c, struct op_result *res);
 /* The app's routing now (-ENOENT if no such app). */
 int ops_traffic_view(struct daemon *d, const char *app, struct traffic_view *v);
+/* Where a new flow from each client would go on production's
+ * endpoints, by the routing element the data path holds now
+ * (slotlb_route_client()); -ENOENT for an unknown app. */
+int ops_traffic_lookup(struct daemon *d, const char *app,
+		       const __be32 (*addr)[4], const uint8_t *family, size_t n,
+		       struct slotlb_route *out);
 /* The same from a snapshot the caller holds (status, metrics). */
 void traffic_view_of(struct daemon *d, const struct st_snapshot *s,
 		     size_t app_index, struct traffic_view *v);

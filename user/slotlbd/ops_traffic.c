@@ -148,6 +148,26 @@ int ops_traffic_view(struct daemon *d, const char *app, struct traffic_view *v)
 	return err;
 }
 
+int ops_traffic_lookup(struct daemon *d, const char *app,
+		       const __be32 (*addr)[4], const uint8_t *family, size_t n,
+		       struct slotlb_route *out)
+{
+	struct slotlb_routing r;
+	struct st_app a;
+	size_t i;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = state_app_find(d->st, app, &a);
+	if (!err)
+		err = slotlb_routing_get(d->lb, a.id, &r);
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < n && !err; i++)
+		err = slotlb_route_client(&r, FROM_SLOT, addr[i], family[i],
+					  &out[i]);
+	return err;
+}
+
 /* Index of the app's slot called name, or -1. */
 static int slot_index(const struct st_snapshot *s, const char *name)
 {
