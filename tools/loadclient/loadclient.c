@@ -418,12 +418,16 @@ static int run_loop(struct run *run)
 	uint64_t end, now, next_new, next_scan, tick, wake;
 	uint64_t spawned = 0, gen;
 	struct epoll_event evs[256];
+	struct timespec wall;
 	struct conn *c;
 	int i, n, burst, wait_ms;
 
 	tick = run->timeout_ns / 4 < 5 * NS_PER_MS ? run->timeout_ns / 4
 						   : 5 * NS_PER_MS;
 	run->start_ns = now_ns();
+	clock_gettime(CLOCK_REALTIME, &wall);
+	run->stats.start_wall_ms =
+		(uint64_t)wall.tv_sec * 1000 + wall.tv_nsec / NS_PER_MS;
 	end = run->start_ns + (uint64_t)(o->duration_s * NS_PER_S);
 	next_new = o->new_rate > 0 ? run->start_ns : UINT64_MAX;
 	next_scan = run->start_ns + tick;

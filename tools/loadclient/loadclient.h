@@ -69,6 +69,7 @@ struct lc_stats {
 	uint64_t gap_ns; /* longest stretch without a success */
 	uint64_t gap_start_ns;
 	uint64_t elapsed_ns;
+	uint64_t start_wall_ms; /* CLOCK_REALTIME at t_ms 0 */
 	uint64_t interval_ns;
 	size_t nbuckets;
 	struct lc_bucket *buckets;

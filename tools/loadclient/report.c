@@ -227,6 +227,7 @@ int lc_stats_write_json(const struct lc_stats *s,
 		info->keepalive, info->new_rate);
 	fprintf(f, "  \"timeout_ms\": %d,\n  \"duration_s\": %.3f,\n",
 		info->timeout_ms, secs);
+	fprintf(f, "  \"start_wall_ms\": %" PRIu64 ",\n", s->start_wall_ms);
 	fprintf(f, "  \"requests_ok\": %" PRIu64 ",\n", s->ok);
 	fprintf(f, "  \"requests_failed\": %" PRIu64 ",\n", s->failed);
 	fprintf(f, "  \"requests_per_s\": %.1f,\n",
