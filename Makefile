@@ -10,6 +10,7 @@
 #   make check      format check + unit + BPF tests
 #   make mutate     mutation testing (docs/TESTING.md; long, root)
 #   make demo       deps + build + the lab demo (root)
+#   make demo-ramp  deps + build + a traffic routing ramp demo (root)
 #   make bench      benchmarks (root)
 #   make install    [PREFIX=/usr/local] [DESTDIR=...]; make uninstall
 #                   (dist/install.mk)
@@ -80,7 +81,7 @@ include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk \
 all: $(ALL_TARGETS)
 
 # --- top-level commands -----------------------------------------------
-.PHONY: all deps test check demo bench clean format format-check \
+.PHONY: all deps test check demo demo-ramp bench clean format format-check \
 	unit-test bpf-test integration-test test-tiers build-tests mutate
 
 deps:
@@ -125,6 +126,10 @@ format-check:
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
+
+demo-ramp: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo_ramp.sh
 
 # Every benchmark, one after the other (each bounds its own time); the
 # peers they compare with (nftables, HAProxy, wrk) come from deps.sh.
