@@ -4,7 +4,7 @@
 # objects of pure.mk, as one static library for slotlbd, tests and tools.
 
 LIB_BPF_OBJS := $(BUILD)/lib/loader.o $(BUILD)/lib/program.o \
-		$(BUILD)/lib/routing.o \
+		$(BUILD)/lib/routing.o $(BUILD)/lib/upgrade.o \
 		$(BUILD)/lib/flows.o
 
 $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \

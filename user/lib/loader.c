@@ -134,6 +134,12 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb->barrier_outer = -1;
 	lb->barrier_inner = -1;
 	lb->writer_fd = -1;
+	lb->held_lock_fd = -1;
+	lb->allow_upgrade = o.upgrade;
+	lb->why = o.why;
+	lb->why_len = o.why_len;
+	if (o.why && o.why_len)
+		o.why[0] = 0;
 	snprintf(lb->pin_root, sizeof(lb->pin_root), "%s",
 		 o.pin_root ? o.pin_root : SLOTLB_PIN_ROOT);
 	lb->udp_timeout_s = o.udp_timeout_s ? o.udp_timeout_s
@@ -170,10 +176,16 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		(uint64_t)lb->udp_timeout_s * 1000000000ULL;
 	lb->skel->rodata->nonsyn_policy = o.nonsyn_policy;
 
+	err = lib_upgrade_prepare(lb);
+	if (err < 0)
+		goto out;
 	err = pins_compatible(lb->skel->obj);
 	if (err)
 		goto out;
 	err = slotlb_bpf__load(lb->skel);
+	if (!err)
+		err = lib_upgrade_finish(lb);
+	lib_upgrade_free(lb);
 	if (err)
 		goto out;
 	lb->ncpus = libbpf_num_possible_cpus();
@@ -195,7 +207,10 @@ void slotlb_close(struct slotlb *lb)
 {
 	if (!lb)
 		return;
+	lib_upgrade_free(lb);
 	lib_routing_close(lb);
+	if (lb->held_lock_fd >= 0)
+		close(lb->held_lock_fd);
 	slotlb_bpf__destroy(lb->skel);
 	free(lb);
 }
