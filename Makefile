@@ -8,6 +8,7 @@
 #   make deps       install the Debian packages build, tests and demo need
 #   make test       deps + build + unit, BPF and integration tests (root)
 #   make check      format check + unit + BPF tests
+#   make fuzz       fuzz every parser of caller input (tests/fuzz/fuzz.mk)
 #   make mutate     mutation testing (docs/TESTING.md; long, root)
 #   make demo       deps + build + the lab demo (root)
 #   make demo-ramp  deps + build + a traffic routing ramp demo (root)
@@ -46,7 +47,7 @@ ifeq ($(SAN),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=address,undefined
 endif
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 $(WARN_BPF) \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN_BPF) \
 	      -Iinclude -I/usr/include/$(ARCH)-linux-gnu
 
 LIBBPF_LIBS := -lbpf -lelf -lz
@@ -104,7 +105,7 @@ test: deps
 test-tiers: build-tests
 	$(Q)tests/run_all.sh "$(UNIT_TESTS)" "$(BPF_TESTS)"
 
-build-tests: all $(UNIT_TESTS) $(BPF_TESTS)
+build-tests: all $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_BINS)
 
 # Mutation testing (docs/TESTING.md): long, root, not part of make test.
 # M=NAME[,NAME...] (globs too) runs some mutants, FAST=1 skips the

@@ -33,8 +33,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } endpoints SEC(".maps");
 
-/* Addresses carrying an endpoint: lets fragments and packets with IP
- * options, which have no usable ports, be told apart from host traffic. */
+/* Addresses carrying an endpoint, or whose endpoints were deleted while
+ * flows still used them (value: endpoints | SLOTLB_ADDR_RETIRED; the GC
+ * removes a retired address once no flow uses it). Tells traffic for
+ * endpoints and pinned flows apart from host traffic. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct slotlb_addr_key);
@@ -113,18 +115,102 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } deployment_info SEC(".maps");
 
-/* Flow table: forward and reply entries of every tracked flow. Shared by
- * all CPUs because a reply may arrive on another queue than its request,
- * with one common LRU list: per-CPU lists (BPF_F_NO_COMMON_LRU) would
- * split the capacity by CPU and made inserts twice as slow here. Sized
- * at load time. */
+/* Established IPv4 flows, client -> endpoint. Not an LRU: an entry
+ * leaves by close or idle timeout (the GC), never to make room for an
+ * unverified packet; when it is full a verified flow stays half-open
+ * (SLOTLB_EVENT_TABLE_FULL). Preallocated, sized at load time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct slotlb_flow4_key);
+	__type(value, struct slotlb_flow4);
+	__uint(max_entries, SLOTLB_DEFAULT_FLOW_CAPACITY);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows4 SEC(".maps");
+
+/* Reply index of flows4: reply 5-tuple -> endpoint (abi.h). An array so
+ * it costs 16 bytes per flow of capacity instead of a second hash entry;
+ * memory-mappable so the GC frees words with compare-and-swap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct slotlb_reply_bucket);
+	__uint(max_entries,
+	       SLOTLB_DEFAULT_FLOW_CAPACITY / SLOTLB_REPLY_FLOWS_PER_BUCKET);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reply_index SEC(".maps");
+
+/* Established IPv6 flows, client -> endpoint, and their reply entries
+ * (backend -> client). Allocated on use: IPv6 entries are larger and
+ * usually fewer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct slotlb_flow_key);
+	__type(value, struct slotlb_flow6);
+	__uint(max_entries, SLOTLB_DEFAULT_FLOW_CAPACITY);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct slotlb_flow_key);
+	__type(value, struct slotlb_reply6);
+	__uint(max_entries, SLOTLB_DEFAULT_FLOW_CAPACITY);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} replies6 SEC(".maps");
+
+/* The half-open stage, both families, keyed by the reply 5-tuple
+ * (abi.h, struct slotlb_flow_new): unverified packets can only push out
+ * each other. One table every CPU looks up, with an LRU list per CPU
+ * (no shared lock on insert; a flood on one CPU evicts that CPU's
+ * entries only; each list holds max_entries / possible CPUs). Sized at
+ * load time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct slotlb_flow_key);
-	__type(value, struct slotlb_flow);
-	__uint(max_entries, 2 * SLOTLB_DEFAULT_FLOW_CAPACITY);
+	__type(value, struct slotlb_flow_new);
+	__uint(max_entries,
+	       SLOTLB_DEFAULT_FLOW_CAPACITY / SLOTLB_HALF_OPEN_DIVISOR);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} flows SEC(".maps");
+} flows_new SEC(".maps");
+
+/* First fragments seen: how to rewrite the rest of their datagram. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct slotlb_frag_key);
+	__type(value, struct slotlb_frag);
+	__uint(max_entries, SLOTLB_MAX_FRAGMENTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragments SEC(".maps");
+
+/* Next hops toward backends, per CPU (no two writers, no torn reads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_nexthop);
+	__uint(max_entries, SLOTLB_NEXTHOP_SLOTS);
+} nexthops SEC(".maps");
+
+/* Interface roles, element ifindex % SLOTLB_MAX_IFACES. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_iface);
+	__uint(max_entries, SLOTLB_MAX_IFACES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ifaces SEC(".maps");
+
+/* Install settings (hash seeds), one element. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_settings);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
 
 /* Per-CPU counters, indexed by endpoint, deployment and backend id. */
 struct {
@@ -159,5 +245,14 @@ struct {
 	__uint(max_entries, SLOTLB_REASON_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } reason_stats SEC(".maps");
+
+/* Per-CPU count of flow events (enum slotlb_event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, SLOTLB_EVENT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_stats SEC(".maps");
 
 #endif /* SLOTLB_MAPS_BPF_H */

@@ -11,7 +11,16 @@
 #include "maps.bpf.h"
 #include "parse.bpf.h"
 
-#define HASH_SEED 0x5107b1a5
+/* The install's Maglev hash seed (settings map): per install, so a
+ * client cannot compute which backend its flows land on, and the same on
+ * every node of a fleet, so they choose alike. */
+static __always_inline __u32 hash_seed(void)
+{
+	__u32 zero = 0;
+	struct slotlb_settings *s = bpf_map_lookup_elem(&settings, &zero);
+
+	return s ? s->hash_seed : 0;
+}
 
 static __always_inline __u32 rotl32(__u32 x, int r)
 {
@@ -19,7 +28,8 @@ static __always_inline __u32 rotl32(__u32 x, int r)
 }
 
 /* Murmur3-style word mixing: cheap, well spread, and the same on every
- * node, so two slotlb nodes with one state choose the same backend. */
+ * node given the same seed, so two slotlb nodes with one state choose
+ * the same backend. */
 static __always_inline __u32 hash_word(__u32 h, __u32 w)
 {
 	w *= 0xcc9e2d51;
@@ -42,7 +52,7 @@ static __always_inline __u32 hash_final(__u32 h)
 
 static __always_inline __u32 flow_hash(const struct slotlb_flow_key *k)
 {
-	__u32 h = HASH_SEED;
+	__u32 h = hash_seed();
 
 	h = hash_word(h, k->src[0]);
 	h = hash_word(h, k->dst[0]);
@@ -218,56 +228,50 @@ static __always_inline __u32 split_slot(const struct slotlb_routing *r,
 	return slot;
 }
 
-/* Deployment a new flow with this key (its source address only
- * matters) goes to, 0 if none; own is the endpoint's slot's. */
-static __always_inline __u32
-choose_deployment(const struct slotlb_routing *r, __u32 slot, __u32 own,
-		  const struct slotlb_flow_key *key)
+/* Slot whose deployment a new flow from this client on an endpoint of
+ * slot takes (slot < SLOTLB_MAX_SLOTS): an app without rules pays two
+ * byte compares for them. */
+static __always_inline __u32 choose_slot(const struct slotlb_routing *r,
+					 __u32 slot,
+					 const struct slotlb_flow_key *key)
 {
 	__u64 to;
-	__u32 dep;
 	int aud;
 
+	if (!r->audience_count && !r->split_count)
+		return slot;
 	aud = r->audience_count ? audience_slot(r, slot, key) : -1;
 	to = aud >= 0 ? (__u64)aud : split_slot(r, slot, key->src, key->family);
 	/* One register for the bound check and the index (the verifier
 	 * loses the bound across a second zero extension). */
 	barrier_var(to);
-	if (to == slot || to >= SLOTLB_MAX_SLOTS)
-		return own;
-	dep = r->deployment[to];
-	return dep ? dep : own;
+	if (to >= SLOTLB_MAX_SLOTS || !r->deployment[to])
+		return slot;
+	return to;
 }
 
 /*
- * Backend of a new flow, 0 if none, and in *deployment the deployment
- * it comes from (0: the slot is empty). An app without rules pays two
- * byte compares for them. With rules, the own slot's ring is read before
- * they run: most new flows stay on their slot, and that read is a cache
- * miss which then overlaps the rules instead of waiting for them (4
- * audience prefixes cost a new flow ~200 ns more on this VM otherwise).
+ * Deployment a client's new flow on this endpoint goes to now (0: the
+ * slot is empty), and in *prev the deployment that slot held before its
+ * last change (0: none), where a flow that lost its entry across a swap
+ * most likely began (second chance). Only the key's source address
+ * matters for the slot.
  */
-static __always_inline __u32 choose_backend(const struct slotlb_endpoint *ep,
-					    const struct slotlb_flow_key *key,
-					    __u32 *deployment)
+static __always_inline __u32
+client_deployment(const struct slotlb_endpoint *ep,
+		  const struct slotlb_flow_key *key, __u32 *prev)
 {
 	const struct slotlb_routing *r = routing_element(ep->app_id);
-	__u32 own, dep, backend, hash, slot = ep->slot;
+	__u32 slot = ep->slot;
 
-	*deployment = 0;
+	*prev = 0;
 	if (!r || slot >= SLOTLB_MAX_SLOTS)
 		return 0;
-	own = r->deployment[slot];
-	hash = flow_hash(key);
-	backend = own ? ring_backend(own, key->family, hash) : 0;
-	*deployment = own;
-	if (!r->audience_count && !r->split_count)
-		return backend;
-	/* Keep the read here, ahead of the rules. */
-	barrier_var(backend);
-	dep = choose_deployment(r, slot, own, key);
-	*deployment = dep;
-	return dep == own ? backend : ring_backend(dep, key->family, hash);
+	slot = choose_slot(r, slot, key);
+	if (slot >= SLOTLB_MAX_SLOTS)
+		return 0;
+	*prev = r->previous[slot];
+	return r->deployment[slot];
 }
 
 #endif /* SLOTLB_SELECT_BPF_H */

@@ -3,189 +3,194 @@
  * slotlb XDP entry: NAT load balancing of app endpoints to the backends
  * of the deployment in each slot. The helpers return reasons; only this
  * file turns a reason into a verdict and counts it.
+ *
+ * Two ways through: the fast path (fast_path) takes what most packets
+ * are, a client's packet of an established flow and traffic that is no
+ * endpoint's, with the packet parsed on the stack; everything else
+ * (SYNs, half-open and second-chance flows, replies, ICMP, later
+ * fragments) goes on with the packet copied into this CPU's scratch
+ * run, where the rarer paths have room to work.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "maps.bpf.h"
 #include "parse.bpf.h"
-#include "flow.bpf.h"
-#include "select.bpf.h"
-#include "nat.bpf.h"
+#include "forward.bpf.h"
+#include "icmp_error.bpf.h"
+#include "frag.bpf.h"
 #include "stats.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Send a packet of a pinned flow on: rewrite, route, count. */
-static __always_inline __u32 forward_flow(struct xdp_md *ctx,
-					  const struct packet *pkt,
-					  struct slotlb_flow *flow,
-					  enum nat_side side, bool new_flow,
-					  __u64 now, __u32 *ifindex)
-{
-	int rc;
+/* Where the fast path left a packet it did not finish. */
+enum slow_kind {
+	FAST_DONE, /* reason final */
+	SLOW_OTHER, /* no endpoint: replies, deleted endpoints; ICMP;
+		     * later fragments */
+	SLOW_SYN, /* a SYN to io->ep */
+	SLOW_MISS, /* to io->ep, no established entry */
+	SLOW_CLOSED, /* to io->ep, its TCP entry closed or superseded */
+};
 
-	rc = nat_rewrite(ctx, pkt, flow->addr, flow->port, side);
-	if (rc < 0)
-		return -rc;
-	count_flow(flow, pkt->len, new_flow);
-	if (!flow->nh_ifindex || now - flow->nh_time_ns > nexthop_ttl_ns) {
-		rc = nexthop_lookup(ctx, pkt->key.family, flow, now);
-		if (rc < 0)
-			return -rc;
-	}
-	rc = nexthop_apply(ctx, pkt->key.family, flow);
-	if (rc < 0)
-		return -rc;
-	*ifindex = flow->nh_ifindex;
-	return side == NAT_SRC ? SLOTLB_REASON_REPLY : SLOTLB_REASON_FORWARD;
-}
+/* What the fast path tells the entry (on the entry's stack). */
+struct fast_io {
+	struct slotlb_endpoint ep; /* the endpoint, if any */
+	__u32 role; /* of the ingress interface */
+	__u32 now; /* clock_now(), once read */
+	__u32 ifindex; /* egress of a forwarded packet */
+	__u32 slow; /* enum slow_kind */
+};
 
-/* First packet of a flow to an endpoint: choose and pin a backend. The
- * entries are written after the packet is routed, so the forward entry
- * starts with its next hop cached, but before it leaves, so no reply can
- * beat them. */
-static __always_inline __u32 new_flow(struct xdp_md *ctx,
-				      const struct packet *pkt,
-				      const struct slotlb_endpoint *ep,
-				      __u64 now, __u32 *ifindex)
-{
-	struct slotlb_flow fwd = {
-		.direction = SLOTLB_FLOW_FORWARD,
-		.endpoint_id = ep->endpoint_id,
-		.last_seen_ns = now,
-	};
-	const struct slotlb_backend *be;
-	__u32 reason;
-	int rc;
-
-	fwd.backend_id = choose_backend(ep, &pkt->key, &fwd.deployment_id);
-	if (!fwd.deployment_id)
-		return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
-	be = bpf_map_lookup_elem(&backends, &fwd.backend_id);
-	if (!fwd.backend_id || !be || be->family != pkt->key.family)
-		return SLOTLB_REASON_DROP_NO_BACKEND;
-	__builtin_memcpy(fwd.addr, be->addr, sizeof(fwd.addr));
-	fwd.port = be->port;
-
-	reason = forward_flow(ctx, pkt, &fwd, NAT_DST, true, now, ifindex);
-	rc = flow_create(pkt, &fwd);
-	if (rc < 0)
-		return -rc;
-	if (reason == SLOTLB_REASON_FORWARD && pkt->key.proto == IPPROTO_TCP &&
-	    !tcp_is_syn(pkt))
-		reason = SLOTLB_REASON_FORWARD_NONSYN;
-	return reason;
-}
-
-static __always_inline __u32 to_endpoint(struct xdp_md *ctx,
-					 const struct packet *pkt,
-					 const struct slotlb_endpoint *ep,
-					 __u32 *ifindex)
-{
-	struct slotlb_flow *flow;
-	__u64 now;
-
-	if (pkt->ttl <= 1)
-		return SLOTLB_REASON_PASS_TTL;
-	now = bpf_ktime_get_coarse_ns();
-
-	flow = bpf_map_lookup_elem(&flows, &pkt->key);
-	if (flow && flow->direction == SLOTLB_FLOW_FORWARD) {
-		if (!flow_restarts(flow, pkt, now)) {
-			flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-			return forward_flow(ctx, pkt, flow, NAT_DST, false, now,
-					    ifindex);
-		}
-		flow_forget_reply(pkt, flow);
-	}
-	if (pkt->key.proto == IPPROTO_TCP && !tcp_is_syn(pkt) &&
-	    nonsyn_policy == SLOTLB_NONSYN_DROP)
-		return SLOTLB_REASON_DROP_NONSYN_MISS;
-	return new_flow(ctx, pkt, ep, now, ifindex);
-}
-
-/* May this packet belong to a tracked flow although it is not for an
- * endpoint? Replies come from backends; a pinned flow whose endpoint was
- * deleted still goes to an endpoint address. Everything else is the
- * host's own traffic and skips the (large, cache-cold) flow table. */
-static __always_inline bool maybe_tracked(const struct packet *pkt)
-{
-	struct slotlb_addr_key key = {
-		.family = pkt->key.family,
-	};
-
-	__builtin_memcpy(key.addr, pkt->key.src, sizeof(key.addr));
-	if (bpf_map_lookup_elem(&backend_addrs, &key))
-		return true;
-	return is_endpoint_addr(pkt->key.dst, pkt->key.family);
-}
-
-/* Not for an endpoint: a reply of a tracked flow, a pinned flow whose
- * endpoint has since been deleted, or none of our business. */
-static __always_inline __u32 not_to_endpoint(struct xdp_md *ctx,
-					     const struct packet *pkt,
-					     __u32 *ifindex)
-{
-	struct slotlb_flow *flow;
-	__u64 now;
-
-	if (!maybe_tracked(pkt))
-		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
-	flow = bpf_map_lookup_elem(&flows, &pkt->key);
-	if (!flow)
-		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
-	if (pkt->ttl <= 1)
-		return SLOTLB_REASON_PASS_TTL;
-	now = bpf_ktime_get_coarse_ns();
-
-	if (flow->direction == SLOTLB_FLOW_REPLY) {
-		flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_BACKEND);
-		flow_mark_from_reply(pkt, flow, now);
-		return forward_flow(ctx, pkt, flow, NAT_SRC, false, now,
-				    ifindex);
-	}
-	flow_touch(flow, pkt, now, SLOTLB_FLOW_FIN_CLIENT);
-	return forward_flow(ctx, pkt, flow, NAT_DST, false, now, ifindex);
-}
-
-static __always_inline __u32 process(struct xdp_md *ctx, struct packet *pkt,
-				     __u32 *ifindex)
+/*
+ * The fast path: an established client flow is looked up with the
+ * parsed 5-tuple and forwarded; traffic for no endpoint on a public
+ * interface passes. A global function, so its locals stay out of the
+ * entry's frame (the rarer paths call deeper).
+ */
+__noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
+			 struct fast_io *io)
 {
 	struct slotlb_endpoint_key ek = {};
 	struct slotlb_endpoint *ep;
-	int rc;
+	struct outcome out = {};
+	struct flow_ref ref;
+	__u32 reason, state;
+	bool live;
 
-	rc = parse_packet(ctx, pkt);
-	if (rc < 0)
-		return -rc;
-
+	if (!ctx || !pkt || !io)
+		return SLOTLB_REASON_DROP_MALFORMED;
+	io->slow = SLOW_OTHER;
+	if (pkt->frag == FRAG_LATER || is_icmp(pkt))
+		return 0;
 	__builtin_memcpy(ek.addr, pkt->key.dst, sizeof(ek.addr));
 	ek.port = pkt->key.dport;
 	ek.proto = pkt->key.proto;
 	ek.family = pkt->key.family;
 	ep = bpf_map_lookup_elem(&endpoints, &ek);
-	if (ep)
-		return to_endpoint(ctx, pkt, ep, ifindex);
-	return not_to_endpoint(ctx, pkt, ifindex);
+	if (!ep) {
+		/* A public interface never looks at the backend side. */
+		if ((io->role & SLOTLB_ROLE_BACKEND) ||
+		    is_endpoint_addr(pkt->key.dst, pkt->key.family))
+			return 0;
+		io->slow = FAST_DONE;
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	}
+	io->ep = *ep;
+	if (pkt->ttl <= 1) {
+		io->slow = FAST_DONE;
+		return SLOTLB_REASON_PASS_TTL;
+	}
+	io->now = clock_now();
+	if (pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt)) {
+		io->slow = SLOW_SYN;
+		return 0;
+	}
+	/* The client's 5-tuple is the flow's: look it up as parsed. */
+	if (established_lookup(&pkt->key, &ref)) {
+		io->slow = SLOW_MISS;
+		return 0;
+	}
+	state = ref.st->state;
+	if (pkt->key.proto == IPPROTO_UDP)
+		live = !udp_expired(ref.st, io->now);
+	else
+		live = !(state & SLOTLB_FLOW_SUPERSEDED) && !flow_closed(state);
+	if (!live) {
+		io->slow =
+			pkt->key.proto == IPPROTO_TCP ? SLOW_CLOSED : SLOW_MISS;
+		return 0;
+	}
+	io->slow = FAST_DONE;
+	reason = client_established(ctx, pkt, io->role, io->now, &out,
+				    &pkt->key, &ref);
+	io->ifindex = out.ifindex;
+	if (pkt->frag == FRAG_FIRST)
+		frag_first(pkt, &out, io->role, reason);
+	return reason;
+}
+
+/* The rest, on this CPU's scratch run (nesting-safe: a softirq may run
+ * the program inside a BPF_PROG_TEST_RUN on the same CPU). */
+static __always_inline __u32 slow_path(struct xdp_md *ctx,
+				       const struct packet *pkt,
+				       struct fast_io *io)
+{
+	struct scratch *s;
+	struct run *r;
+	__u32 zero = 0, depth, reason;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return SLOTLB_REASON_DROP_FLOW_TABLE;
+	depth = s->depth;
+	if (depth >= RUN_DEPTH)
+		return SLOTLB_REASON_DROP_FLOW_TABLE;
+	s->depth = depth + 1;
+	r = &s->runs[depth];
+	r->pkt = *pkt;
+	r->role = io->role;
+	r->now = io->now;
+	r->ep = io->ep;
+	r->out.ifindex = 0;
+
+	switch (io->slow) {
+	case SLOW_SYN:
+		reason = client_syn(ctx, r);
+		break;
+	case SLOW_MISS:
+		reason = client_half_open(ctx, r, 0);
+		break;
+	case SLOW_CLOSED:
+		reason = client_half_open(ctx, r, 1);
+		break;
+	default:
+		if (pkt->frag == FRAG_LATER)
+			reason = frag_later(ctx, r);
+		else if (is_icmp(pkt))
+			reason = icmp_in(ctx, r);
+		else
+			reason = not_to_endpoint(ctx, r);
+		break;
+	}
+	if (pkt->frag == FRAG_FIRST)
+		frag_first(&r->pkt, &r->out, r->role, reason);
+	io->ifindex = r->out.ifindex;
+	s->depth = depth;
+	return reason;
 }
 
 SEC("xdp")
 int slotlb_xdp(struct xdp_md *ctx)
 {
-	struct packet pkt = {};
-	__u32 ifindex = 0;
+	struct fast_io io = {};
+	struct packet pkt;
 	__u32 reason;
+	int rc;
 
-	reason = process(ctx, &pkt, &ifindex);
+	__builtin_memset(&pkt, 0, sizeof(pkt));
+	rc = parse_packet(ctx, &pkt);
+	if (rc < 0) {
+		reason = -rc;
+	} else {
+		io.role = iface_role(ctx->ingress_ifindex);
+		reason = fast_path(ctx, &pkt, &io);
+		if (io.slow != FAST_DONE)
+			reason = slow_path(ctx, &pkt, &io);
+	}
 	count_reason(reason, pkt.len);
 
 	switch (reason) {
 	case SLOTLB_REASON_FORWARD:
 	case SLOTLB_REASON_REPLY:
 	case SLOTLB_REASON_FORWARD_NONSYN:
-		if (ifindex == ctx->ingress_ifindex)
+	case SLOTLB_REASON_FORWARD_ICMP:
+	case SLOTLB_REASON_REPLY_ICMP:
+		if (io.ifindex == ctx->ingress_ifindex)
 			return XDP_TX;
-		return bpf_redirect(ifindex, 0);
+		return bpf_redirect(io.ifindex, 0);
+	case SLOTLB_REASON_TX_ECHO:
+	case SLOTLB_REASON_TX_FRAG_NEEDED:
+		return XDP_TX;
 	case SLOTLB_REASON_PASS_NOT_IP:
 	case SLOTLB_REASON_PASS_NOT_ENDPOINT:
 	case SLOTLB_REASON_PASS_NO_NEIGH:
@@ -195,4 +200,20 @@ int slotlb_xdp(struct xdp_md *ctx)
 	default:
 		return XDP_DROP;
 	}
+}
+
+/* The program's clock for libslotlb (BPF_PROG_TEST_RUN): flow times are
+ * jiffies, which userspace cannot read otherwise. */
+struct slotlb_clock_args {
+	__u64 jiffies;
+	__u32 hz;
+	__u32 pad;
+};
+
+SEC("syscall")
+int slotlb_clock(struct slotlb_clock_args *args)
+{
+	args->jiffies = bpf_jiffies64();
+	args->hz = CONFIG_HZ;
+	return 0;
 }

@@ -17,6 +17,8 @@ run_tier() {
 run_tier tests/run_binaries.sh unit $1
 # shellcheck disable=SC2086
 run_tier tests/run_binaries.sh bpf $2
+# every parser of caller input, a few seconds each (make fuzz: longer)
+run_tier tests/fuzz/run.sh "${FUZZ_SECONDS:-5}"
 run_tier tests/integration/run.sh
 echo "tiers: $tiers_ok passed, $tiers_failed failed"
 [ "$tiers_failed" -eq 0 ]

@@ -5,7 +5,9 @@
 # client, the load balancer, four backends: v1 on b1/b2, v2 on b3/b4),
 # runs slotlbd with the XDP program, deploys v1 to production and v2 to
 # staging with the CLI, and keeps live HTTP traffic on production while it
-# swaps v2 in, watches the old deployment drain and rolls back, printing
+# previews v2 to an audience (one client address sees v2 on production's
+# endpoint, everyone else v1), completes the swap, watches the old
+# deployment drain and rolls back, printing
 # answers per second per version. Ends with the load clients' verdicts and
 # `slotlb history`, and tears the lab down (also on Ctrl-C). Exits non-zero
 # when a request failed or a step did not do what it says, so it doubles
@@ -36,6 +38,7 @@ VIEW_STG_TARGET=$STG
 # second the rollback, so both drains can be watched to their end.
 TRAFFIC_S=59
 STAGING_S=12
+PREVIEW_AT=10
 SWAP_AT=15
 DRAIN_AT=17
 KA2_AT=23
@@ -48,6 +51,9 @@ KEEPALIVE=8
 NEW_RATE=100
 STG_RATE=20
 
+# The preview audience: a second address of the client namespace.
+AUDIENCE=198.18.0.3
+
 FAILURES=0
 # slotlbd and the servers, to check that none outlives the teardown.
 DEMO_PIDS=()
@@ -57,6 +63,9 @@ V1_DRAINING=
 V1_DRAINED=
 V2_DRAINING=
 V2_DRAINED=
+PREVIEW_DONE_S=
+AUDIENCE_GOT=
+OTHERS_GOT=
 SWAP_DONE_S=
 ROLLBACK_DONE_S=
 STG_AFTER_SWAP=
@@ -116,12 +125,16 @@ check()
 	fi
 }
 
-# client_get ADDR: one request from the client namespace, as a viewer
-# would try it; the answer is also left in GOT.
+# client_get ADDR [SOURCE]: one request from the client namespace (from
+# its address SOURCE if given), as a viewer would try it; the answer is
+# also left in GOT.
 client_get()
 {
-	show curl -s "http://${1%:80}/"
-	GOT=$(lab_exec_client "$P" curl -s --noproxy '*' -m 3 \
+	local from=()
+
+	[ -n "${2:-}" ] && from=(--interface "$2")
+	show curl -s "${from[@]}" "http://${1%:80}/"
+	GOT=$(lab_exec_client "$P" curl -s --noproxy '*' -m 3 "${from[@]}" \
 		"http://${1%:80}/")
 	echo "$GOT"
 	[ -n "$GOT" ]
@@ -170,6 +183,8 @@ build_lab()
 	note "network namespaces $P-client, $P-lb, $P-b1..b$N joined by veth"
 	note "pairs; nothing is attached to this machine's own interfaces"
 	lab_up "$P" "$N" || die "step failed: lab"
+	ip -n "$(lab_ns_client "$P")" addr add "$AUDIENCE/24" dev c0 ||
+		die "step failed: the audience's address"
 	for ((i = 1; i <= N; i++)); do
 		v=v1
 		[ "$i" -gt 2 ] && v=v2
@@ -284,9 +299,25 @@ keepalive_generation()
 step()
 {
 	case "$1" in
+	"$PREVIEW_AT")
+		section "t=${1}s: preview staging on production to an audience"
+		note "phase 1 of a swap with preview: v2 is warmed up and shown"
+		note "on production's endpoint to the client $AUDIENCE only;"
+		note "everyone else, the load clients too, stays on v1"
+		slotlb slot swap web --slot staging --action preview \
+			--audience "$AUDIENCE/32" --warmup-path /health \
+			--warmup-status 200
+		PREVIEW_DONE_S=$(settled_row)
+		client_get "$PROD" "$AUDIENCE" ||
+			die "step failed: the audience during the preview"
+		AUDIENCE_GOT=$GOT
+		client_get "$PROD" "$(lab_client_addr 4)" ||
+			die "step failed: production during the preview"
+		OTHERS_GOT=$GOT
+		;;
 	"$SWAP_AT")
-		section "t=${1}s: swap staging into production (warm-up first)"
-		slotlb slot swap web --slot staging --warmup-path /health \
+		section "t=${1}s: complete the swap (warm-up again, one map update)"
+		slotlb slot swap web --action swap --warmup-path /health \
 			--warmup-status 200
 		SWAP_DONE_S=$(settled_row)
 		note "new connections to production reach v2 at once; the"
@@ -402,6 +433,10 @@ summary()
 	check "no request failed, no connect error or reset" test "$BAD" = 0
 	check "no pause of 1 s without an answer (longest ${NEW_GAP:-?} ms)" \
 		test "${NEW_GAP:-99999}" -lt 1000
+	check "the preview showed v2 to the audience, v1 to everyone else" \
+		test "${AUDIENCE_GOT%% *}/${OTHERS_GOT%% *}" = v2/v1
+	check "new connections stayed on v1 during the preview" \
+		phase_only "$PREVIEW_DONE_S" $((SWAP_AT - 1)) 5 6
 	check "new connections reached v2 only, from 1 s after the swap" \
 		phase_only "$SWAP_DONE_S" "$ROLLBACK_AT" 6 5
 	check "new connections reached v1 only, from 1 s after the rollback" \

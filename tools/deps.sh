@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Install every Debian package that the build, the tests and the demo need
 # (`tools/deps.sh`), plus the peers the benchmarks compare against
-# (`tools/deps.sh bench`). Idempotent and quick when everything is
+# (`tools/deps.sh bench`) or gnuplot for the docs' pictures
+# (`tools/deps.sh docs`). Idempotent and quick when everything is
 # present: apt runs only for what is missing. Needs root (or sudo) on
 # Debian 12.
 set -euo pipefail
@@ -13,6 +14,8 @@ PACKAGES=(
 	linux-libc-dev libc6-dev
 	# unit and BPF tests
 	libcmocka-dev
+	# the HTTPS warm-up test serves with openssl s_server
+	openssl
 	# controller: state, API, probes, JSON
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
 	libcurl4-openssl-dev
@@ -28,7 +31,17 @@ PACKAGES=(
 	python3
 	# format check
 	clang-format
+	# fuzzing (make fuzz): clang's libFuzzer runtime
+	libclang-rt-14-dev
+	# access control and the remote API: the test's users (useradd is in
+	# passwd), its TLS certificate; metrics: promtool checks the text,
+	# and the test runs its own prometheus to scrape slotlbd
+	passwd openssl prometheus
 )
+if [ "${1:-}" = docs ]; then
+	# tools/dashboard/plot.sh: the dashboard picture of docs/
+	PACKAGES+=(gnuplot-nox)
+fi
 if [ "${1:-}" = bench ]; then
 	# the alternatives users compare with, the HTTP load and the plots
 	PACKAGES+=(nftables haproxy wrk gnuplot-nox linux-perf)
@@ -45,5 +58,25 @@ echo "deps: installing ${missing[*]}"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+# Packages are wanted for their programs only: prometheus's would start
+# a server on port 9090 of the machine. A policy-rc.d (Debian's switch
+# for maintainer scripts) keeps every service from starting during the
+# installation, unless the machine has its own policy already.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	trap '$SUDO rm -f "$policy"' EXIT
+	printf '#!/bin/sh\n# tools/deps.sh: no service starts\nexit 101\n' |
+		$SUDO tee "$policy" >/dev/null
+	$SUDO chmod 0755 "$policy"
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# ...and not at the next boot either.
+for s in prometheus; do
+	case " ${missing[*]} " in *" $s "*) ;; *) continue ;; esac
+	if [ -d /run/systemd/system ]; then
+		$SUDO systemctl disable --now "$s.service" >/dev/null 2>&1 || true
+	elif [ -x "/etc/init.d/$s" ]; then
+		$SUDO update-rc.d "$s" disable >/dev/null 2>&1 || true
+	fi
+done

@@ -47,6 +47,9 @@ depends=$(cd "$dir" && dpkg-shlibdeps -O -edebian/slotlb/usr/bin/slotlb \
 	exit 1
 }
 
+# postinst makes the socket's group with addgroup
+depends="$depends, adduser"
+
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" \
 	-e "s|@MAINTAINER@|$maintainer|" -e "s|@SIZE@|$size|" \

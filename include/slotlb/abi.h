@@ -96,26 +96,72 @@
 /* Traffic shares are in basis points of the client-address hash space. */
 #define SLOTLB_SHARE_SCALE 10000
 
-/* Default concurrent flows; the flow map holds two entries per flow
- * (forward and reply), so it is sized 2 * capacity. */
+/* Default concurrent established flows (each family's table holds this
+ * many). A flow costs one entry in flows4 or flows6 plus its reply
+ * mapping (docs/datapath.md, "Memory"). */
 #define SLOTLB_DEFAULT_FLOW_CAPACITY 1048576
 
-/* Default idle timeout of a UDP flow and linger of a closed TCP flow. */
-#define SLOTLB_DEFAULT_UDP_TIMEOUT_S 30
-#define SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S 10
+/* The half-open stage (flows_new) holds flows that are not verified yet:
+ * handshakes in progress, first UDP datagrams, second chances. It is an
+ * LRU, so a flood of unverified packets churns it and nothing else; an
+ * eighth of the established capacity holds ~100k handshakes at 1M. */
+#define SLOTLB_HALF_OPEN_DIVISOR 8
+#define SLOTLB_MIN_HALF_OPEN 1024
 
-/* How long a flow reuses the next hop bpf_fib_lookup gave it before it
+/* Idle timeouts, seconds. UDP: a flow without a packet either way for
+ * this long re-selects a backend. Established TCP: RFC 5382 (REQ-5)
+ * asks a NAT to keep an idle established connection at least 2 h 4 min,
+ * which outlives the 2 h of TCP keepalive's first probe. Half-closed
+ * (one side's FIN accepted): Linux conntrack's FIN_WAIT. Closed (both
+ * FINs or an accepted RST): the linger that lets last ACKs and
+ * retransmitted FINs find their flow. Handshake: a half-open TCP flow
+ * whose SYN (or second chance) was not answered, refreshed by each
+ * retransmission. */
+#define SLOTLB_DEFAULT_UDP_TIMEOUT_S 30
+#define SLOTLB_DEFAULT_TCP_TIMEOUT_S 7440
+#define SLOTLB_DEFAULT_TCP_HALF_CLOSED_TIMEOUT_S 120
+#define SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S 10
+#define SLOTLB_DEFAULT_TCP_HANDSHAKE_TIMEOUT_S 30
+
+/* How long a next hop from bpf_fib_lookup is reused before the program
  * asks again: a route or neighbour change reaches flows within this. */
 #define SLOTLB_DEFAULT_NEXTHOP_TTL_MS 1000
+
+/* Per-CPU next hops toward backends, indexed by backend id modulo this:
+ * 4096 x 32 B stays in a CPU's cache; two live backends sharing a slot
+ * only cost an extra FIB lookup now and then. */
+#define SLOTLB_NEXTHOP_SLOTS 4096
+
+/* Slots of the interface role table, indexed by ifindex modulo this. */
+#define SLOTLB_MAX_IFACES 1024
+
+/* In-flight IP datagrams whose first fragment was seen (fragments). */
+#ifndef SLOTLB_MAX_FRAGMENTS
+#define SLOTLB_MAX_FRAGMENTS 16384
+#endif
+/* A later fragment is matched to its first for this long (the kernel's
+ * default ipfrag_time). */
+#define SLOTLB_FRAGMENT_TIMEOUT_S 30
+
+/* Reply index (IPv4): one 64-byte bucket of 8 words per 4 flows of
+ * capacity, so the index is half full when the table is full. */
+#define SLOTLB_REPLY_BUCKET_WORDS 8
+#define SLOTLB_REPLY_FLOWS_PER_BUCKET 4
+
+/* RST and FIN acceptance: a segment may lead the peer's last
+ * acknowledgement by at most the largest TCP window (65535 << 14). */
+#define SLOTLB_TCP_MAX_WINDOW (1U << 30)
 
 /* Version label of a deployment, NUL-terminated. */
 #define SLOTLB_VERSION_LEN 32
 
 /* Non-SYN TCP packet to an endpoint with no flow entry. */
 enum slotlb_nonsyn_policy {
-	/* Pick a backend of the slot's current deployment by Maglev, as a
-	 * new flow would, and pin it; survives a lost flow entry as long as
-	 * the slot's deployment is unchanged (Katran's behaviour). */
+	/* Second chance: try the backend the slot's previous deployment
+	 * would have chosen (if the slot changed), else the current one's;
+	 * the flow is pinned once that backend answers with anything but a
+	 * RST. A RST from the previous deployment's backend is kept from the
+	 * client, whose retransmission then tries the current deployment. */
 	SLOTLB_NONSYN_HASH = 0,
 	/* Drop it: strict, a backend never sees a mid-stream packet it did
 	 * not start. */
@@ -130,20 +176,33 @@ enum slotlb_reason {
 	SLOTLB_REASON_FORWARD = 0, /* client->backend, rewritten and sent */
 	SLOTLB_REASON_REPLY, /* backend->client, rewritten and sent */
 	SLOTLB_REASON_FORWARD_NONSYN, /* non-SYN miss, forwarded by policy */
+	SLOTLB_REASON_FORWARD_ICMP, /* ICMP error about a flow, to its backend
+				     */
+	SLOTLB_REASON_REPLY_ICMP, /* ICMP error about a flow, to its client */
+	SLOTLB_REASON_TX_ECHO, /* echo request to an endpoint address answered
+				*/
+	SLOTLB_REASON_TX_FRAG_NEEDED, /* too big for the next hop: ICMP sent */
 	SLOTLB_REASON_PASS_NOT_IP, /* not IPv4/IPv6: kernel's business */
 	SLOTLB_REASON_PASS_NOT_ENDPOINT, /* not for us: passed untouched */
 	SLOTLB_REASON_PASS_NO_NEIGH, /* rewritten, kernel resolves next hop */
 	SLOTLB_REASON_PASS_TTL, /* TTL/hop limit expiring: kernel sends ICMP */
-	SLOTLB_REASON_PASS_FRAG_NEEDED, /* exceeds egress MTU: kernel's ICMP */
+	SLOTLB_REASON_PASS_FRAG_NEEDED, /* too big, not DF: kernel fragments */
 	SLOTLB_REASON_DROP_TRUNCATED, /* header runs past the packet's end */
 	SLOTLB_REASON_DROP_MALFORMED, /* bad IHL, version, length or doff */
 	SLOTLB_REASON_DROP_IP_OPTIONS, /* IPv4 options to an endpoint */
-	SLOTLB_REASON_DROP_FRAGMENT, /* IP fragment to an endpoint address */
+	SLOTLB_REASON_DROP_FRAGMENT, /* fragment whose first one is unknown */
 	SLOTLB_REASON_DROP_NO_DEPLOYMENT, /* the endpoint's slot is empty */
 	SLOTLB_REASON_DROP_NO_BACKEND, /* ring or backend missing */
 	SLOTLB_REASON_DROP_NONSYN_MISS, /* non-SYN miss under the drop policy */
 	SLOTLB_REASON_DROP_FLOW_TABLE, /* flow entry could not be written */
 	SLOTLB_REASON_DROP_FIB, /* no route to the backend or client */
+	SLOTLB_REASON_DROP_WINDOW, /* RST or FIN outside the flow's window */
+	SLOTLB_REASON_DROP_WRONG_SIDE, /* flow packet from the other side */
+	SLOTLB_REASON_DROP_REPLY_COLLISION, /* backend already has this client
+					     * address:port in another flow */
+	SLOTLB_REASON_DROP_SECOND_CHANCE, /* RST of a refused second chance */
+	SLOTLB_REASON_DROP_ICMP, /* ICMP to an endpoint address about no
+				  * flow, or malformed */
 	SLOTLB_REASON_MAX,
 };
 
@@ -155,6 +214,53 @@ struct slotlb_layout {
 			    * version is refused rather than misread */
 };
 _Static_assert(sizeof(struct slotlb_layout) == 8, "layout");
+
+/*
+ * Flow events: what happened to flows, apart from the one reason each
+ * packet is counted under (a packet may cause an event and still be
+ * forwarded).
+ */
+enum slotlb_event {
+	SLOTLB_EVENT_PROMOTED = 0, /* half-open flow verified: established */
+	SLOTLB_EVENT_TABLE_FULL, /* verified, but the established table is
+				  * full: the flow stays half-open */
+	SLOTLB_EVENT_INDEX_FULL, /* verified, but its reply-index buckets are
+				  * full: the flow stays half-open */
+	SLOTLB_EVENT_SECOND_CHANCE, /* non-SYN miss sent to the backend of
+				     * the slot's previous deployment */
+	SLOTLB_EVENT_RST_IGNORED, /* RST in window but not exact: forwarded,
+				   * the flow stays pinned (RFC 5961) */
+	SLOTLB_EVENT_REPLY_RESTORED, /* lost reply mapping rewritten from the
+				      * established entry */
+	SLOTLB_EVENT_SUPERSEDED, /* a new handshake on a pinned 5-tuple */
+	SLOTLB_EVENT_FRAGMENT_TRACKED, /* first fragment of a datagram seen */
+	SLOTLB_EVENT_MAX,
+};
+
+/* Roles of an interface (bits): the public role faces clients (the
+ * untrusted side), the backend role faces backends. A one-armed
+ * balancer gives its interface both. An interface the program does not
+ * know is treated as public only. */
+enum slotlb_role {
+	SLOTLB_ROLE_PUBLIC = 1,
+	SLOTLB_ROLE_BACKEND = 2,
+};
+
+/* An interface's role; element ifindex % SLOTLB_MAX_IFACES of ifaces. */
+struct slotlb_iface {
+	__u32 ifindex; /* owner of the element; 0 = none */
+	__u32 role; /* SLOTLB_ROLE_* bits */
+};
+_Static_assert(sizeof(struct slotlb_iface) == 8, "iface");
+
+/* Settings of the install: element 0 of the settings map. */
+struct slotlb_settings {
+	__u32 hash_seed; /* Maglev flow hash seed: per install, the same on
+			  * every node of a fleet; settable */
+	__u32 index_seed; /* reply index hash seed: per node, set once when
+			   * the index is created */
+};
+_Static_assert(sizeof(struct slotlb_settings) == 8, "settings");
 
 /* Endpoint: where clients connect. Key of the endpoints map. */
 struct slotlb_endpoint_key {
@@ -181,6 +287,10 @@ struct slotlb_addr_key {
 	__u8 pad[3]; /* zero */
 };
 _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
+
+/* Value of endpoint_addrs: endpoints on the address, plus this bit while
+ * flows pinned to a deleted endpoint still use it. */
+#define SLOTLB_ADDR_RETIRED 0x80000000U
 
 /*
  * A traffic rule: a new flow arriving on an endpoint of from_slot whose
@@ -260,7 +370,8 @@ struct slotlb_deployment_info {
 };
 _Static_assert(sizeof(struct slotlb_deployment_info) == 40, "deployment info");
 
-/* Key of the flow table: the 5-tuple as seen on the wire. */
+/* A 5-tuple as seen on the wire: the key of flows6 (client -> endpoint),
+ * of replies6 and of the half-open stage (backend -> client). */
 struct slotlb_flow_key {
 	__be32 src[4]; /* source address (IPv4 in src[0]) */
 	__be32 dst[4]; /* destination address */
@@ -272,35 +383,208 @@ struct slotlb_flow_key {
 };
 _Static_assert(sizeof(struct slotlb_flow_key) == 40, "flow key");
 
-#define SLOTLB_FLOW_FORWARD 0 /* client -> endpoint entry */
-#define SLOTLB_FLOW_REPLY 1 /* backend -> client entry */
+/* Key of flows4: an IPv4 client -> endpoint 5-tuple, small so the table
+ * hashes 16 bytes and its entries stay small. */
+struct slotlb_flow4_key {
+	__be32 client; /* client address */
+	__be32 endpoint; /* endpoint address */
+	__be16 client_port;
+	__be16 endpoint_port;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[3]; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_flow4_key) == 16, "flow4 key");
 
-#define SLOTLB_FLOW_FIN_CLIENT 0x01 /* client sent FIN */
-#define SLOTLB_FLOW_FIN_BACKEND 0x02 /* backend sent FIN */
-#define SLOTLB_FLOW_RST 0x04 /* either side sent RST */
+/* Flow state bits (slotlb_flow_state.state, slotlb_flow_new.state),
+ * only ever changed with atomic operations once an entry is visible. */
+#define SLOTLB_FLOW_FIN_CLIENT 0x01 /* client sent a FIN in window */
+#define SLOTLB_FLOW_FIN_BACKEND 0x02 /* backend sent a FIN in window */
+#define SLOTLB_FLOW_RST 0x04 /* a RST was accepted: closed */
+#define SLOTLB_FLOW_FIN_ACKED                        \
+	0x08 /* the backend acknowledged exactly the \
+	      * client's FIN */
+#define SLOTLB_FLOW_CLIENT_BACKSIDE             \
+	0x10 /* the client came in on a backend \
+	      * interface (a backend as client) */
+#define SLOTLB_FLOW_SUPERSEDED                       \
+	0x20 /* a backend answered a new SYN on this \
+	      * 5-tuple: the next handshake ACK may  \
+	      * replace the entry */
+/* Half-open stage only. */
+#define SLOTLB_FLOW_SYN 0x100 /* started by a SYN */
+#define SLOTLB_FLOW_SYNACK 0x200 /* the backend's SYN-ACK was seen */
+#define SLOTLB_FLOW_TRIAL                          \
+	0x400 /* started by a non-SYN miss (second \
+	       * chance): promoted by a non-RST answer */
+#define SLOTLB_FLOW_TRIAL_PREVIOUS            \
+	0x800 /* the trial targets the slot's \
+	       * previous deployment */
+#define SLOTLB_FLOW_REFUSED 0x1000 /* the trial's backend answered RST */
+#define SLOTLB_FLOW_VERIFIED                         \
+	0x2000 /* verified, promotion refused (table \
+		* full): promote when there is room */
+#define SLOTLB_FLOW_PROMOTED 0x4000 /* has an established entry */
 
 /*
- * A flow entry. The forward entry pins the backend (its address is kept
- * here, so the flow outlives its deployment); the reply entry holds the
- * endpoint to restore as source. Each entry caches the next hop of its
- * direction for SLOTLB_DEFAULT_NEXTHOP_TTL_MS, so established packets
- * skip the FIB lookup.
+ * State of an established flow, both families. The client side's and
+ * the backend side's fields are written only by packets from that side
+ * (RFC 5961-style checks compare a RST's sequence number with the last
+ * acknowledgement of the other side, which only that side can move).
  */
-struct slotlb_flow {
-	__be32 addr[4]; /* forward: backend addr; reply: endpoint addr */
-	__be16 port; /* forward: backend port; reply: endpoint port */
-	__u8 direction; /* SLOTLB_FLOW_FORWARD or SLOTLB_FLOW_REPLY */
-	__u8 state; /* SLOTLB_FLOW_FIN_* and SLOTLB_FLOW_RST bits */
-	__u32 backend_id; /* for backend_stats and drain accounting */
-	__u32 deployment_id; /* deployment the flow was pinned under */
-	__u32 endpoint_id; /* for endpoint_stats */
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC, 1 s resolution */
-	__u32 nh_ifindex; /* cached next hop: egress, 0 = none */
-	__u8 nh_dmac[6]; /* cached next hop: destination MAC */
-	__u8 nh_smac[6]; /* cached next hop: source MAC */
-	__u64 nh_time_ns; /* when bpf_fib_lookup gave the next hop */
+struct slotlb_flow_state {
+	__u16 backend_id; /* for backend_stats and next hops */
+	__u16 deployment_id; /* deployment the flow was pinned under */
+	__u16 endpoint_id; /* for endpoint_stats */
+	__be16 backend_port; /* backend port */
+	__u32 state; /* SLOTLB_FLOW_* bits */
+	__u32 seen_client; /* jiffies of the client's last packet (1 s) */
+	__u32 seen_backend; /* jiffies of the backend's last packet (1 s);
+			     * also when the next hop below was looked up */
+	__u32 ack_client; /* highest acknowledgement the client sent */
+	__u32 ack_backend; /* highest acknowledgement the backend sent */
+	__u32 fin_client; /* sequence number just past the client's FIN */
+	__u32 nh_ifindex; /* next hop toward the client: egress, 0 = none */
+	__u8 nh_dmac[6]; /* its destination MAC */
+	__u8 nh_smac[6]; /* its source MAC */
+	__u16 nh_mtu; /* its MTU */
+	__u16 pad; /* zero */
 };
-_Static_assert(sizeof(struct slotlb_flow) == 64, "flow");
+_Static_assert(sizeof(struct slotlb_flow_state) == 52, "flow state");
+
+/* Value of flows4: an established IPv4 flow (key slotlb_flow4_key). The
+ * backend is kept here, so the flow outlives its deployment. */
+struct slotlb_flow4 {
+	__be32 backend_addr; /* backend address */
+	struct slotlb_flow_state s;
+};
+_Static_assert(sizeof(struct slotlb_flow4) == 56, "flow4");
+
+/* Value of flows6: an established IPv6 flow (key slotlb_flow_key). */
+struct slotlb_flow6 {
+	__be32 backend_addr[4]; /* backend address */
+	struct slotlb_flow_state s;
+	__u32 pad; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_flow6) == 72, "flow6");
+
+/*
+ * A bucket of the IPv4 reply index: each word maps a reply 5-tuple
+ * (backend -> client) to the endpoint its flow came in on, so a reply
+ * finds its flows4 entry without a second hash entry per flow:
+ *   bits 63-32 endpoint address, 31-16 endpoint port (network order as
+ *   loaded from the packet), 15-0 a tag from the reply 5-tuple's hash;
+ *   0 = free.
+ * A word is only a hint: the reply is matched by looking the flow up
+ * and comparing its backend. See slotlb_reply_hash().
+ */
+struct slotlb_reply_bucket {
+	__u64 word[SLOTLB_REPLY_BUCKET_WORDS];
+};
+_Static_assert(sizeof(struct slotlb_reply_bucket) == 64, "reply bucket");
+
+/* Value of replies6 (key: the reply 5-tuple, backend -> client). */
+struct slotlb_reply6 {
+	__be32 endpoint[4]; /* endpoint the flow came in on */
+	__be16 endpoint_port;
+	__u16 pad; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_reply6) == 20, "reply6");
+
+/*
+ * Value of flows_new, the half-open stage, keyed by the reply 5-tuple
+ * (backend -> client): a client's later packets find it by choosing the
+ * backend again (the current deployment, then the previous one), the
+ * backend's answers by their own 5-tuple. One insert per new flow.
+ */
+struct slotlb_flow_new {
+	__be32 endpoint[4]; /* endpoint the flow came in on */
+	__be16 endpoint_port;
+	__u16 backend_id;
+	__u16 deployment_id;
+	__u16 endpoint_id;
+	__u32 state; /* SLOTLB_FLOW_* bits */
+	__u32 seen; /* jiffies of the last packet either way */
+	__u32 client_seq; /* sequence number of the SYN or first segment */
+	__u32 client_ack; /* acknowledgement of the client's last segment */
+	__u32 backend_isn; /* sequence number of the backend's SYN-ACK */
+	__u32 backend_ack; /* acknowledgement of the backend's last segment */
+};
+_Static_assert(sizeof(struct slotlb_flow_new) == 48, "flow new");
+
+/* Per-CPU next hop toward a backend (element backend id modulo
+ * SLOTLB_NEXTHOP_SLOTS of nexthops). */
+struct slotlb_nexthop {
+	__u32 backend_id; /* owner; 0 = none */
+	__u32 updated; /* jiffies of the bpf_fib_lookup */
+	__u32 ifindex; /* egress */
+	__u16 mtu; /* egress MTU */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u16 pad;
+};
+_Static_assert(sizeof(struct slotlb_nexthop) == 28, "nexthop");
+
+/* Key of fragments: one IP datagram. */
+struct slotlb_frag_key {
+	__be32 src[4];
+	__be32 dst[4];
+	__be32 id; /* IPv4 identification (16 bits) or IPv6 fragment id */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct slotlb_frag_key) == 40, "fragment key");
+
+#define SLOTLB_FRAG_PASS 0 /* not a flow's: later fragments pass */
+#define SLOTLB_FRAG_DST 1 /* rewrite the destination (toward a backend) */
+#define SLOTLB_FRAG_SRC 2 /* rewrite the source (toward a client) */
+
+/* What the first fragment of a datagram decided for the later ones. */
+struct slotlb_frag {
+	__be32 addr[4]; /* address to write */
+	__u8 action; /* SLOTLB_FRAG_* */
+	__u8 pad;
+	__u16 backend_id; /* counters */
+	__u16 deployment_id;
+	__u16 endpoint_id;
+	__u32 seen; /* jiffies of the first fragment */
+};
+_Static_assert(sizeof(struct slotlb_frag) == 28, "fragment");
+
+/* Hash of a reply 5-tuple for the reply index (IPv4): bucket from the
+ * low bits, second bucket from bits 20.., tag from the top 16. Shared by
+ * the program and libslotlb's GC, which must find the same words. */
+static inline __u64 slotlb_mix64(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline __u64 slotlb_reply_hash(__be32 backend, __be32 client,
+				      __be16 backend_port, __be16 client_port,
+				      __u8 proto, __u32 seed)
+{
+	__u64 h;
+
+	h = slotlb_mix64(((__u64)backend << 32 | client) ^ seed);
+	return slotlb_mix64(h ^ ((__u64)backend_port << 32 |
+				 (__u64)client_port << 16 | proto));
+}
+
+static inline __u64 slotlb_reply_word(__be32 endpoint, __be16 endpoint_port,
+				      __u64 hash)
+{
+	return (__u64)endpoint << 32 | (__u64)endpoint_port << 16 |
+	       (hash >> 48);
+}
+
+_Static_assert(SLOTLB_MAX_BACKENDS <= 65536, "backend ids fit 16 bits");
+_Static_assert(SLOTLB_MAX_DEPLOYMENTS <= 65536, "deployment ids fit 16 bits");
+_Static_assert(SLOTLB_MAX_ENDPOINTS <= 65536, "endpoint ids fit 16 bits");
 
 /* Per-CPU counters of an endpoint, deployment or backend. */
 struct slotlb_counters {

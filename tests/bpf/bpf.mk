@@ -7,12 +7,13 @@
 
 BPF_TEST_DIR := $(BUILD)/tests/bpf
 BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity \
-		  test_traffic test_traffic_rules
+		  test_traffic test_traffic_rules test_spoof test_flood \
+		  test_lifecycle test_icmp test_frag test_chance test_counters
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
 BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
-		 $(BPF_TEST_DIR)/traffic_lab.o
+		 $(BPF_TEST_DIR)/traffic_lab.o $(BPF_TEST_DIR)/conv.o
 BPF_TEST_HDRS := tests/bpf/lab.h tests/bpf/pkt.h user/lib/slotlb.h \
-		 tests/bpf/traffic_lab.h user/lib/traffic.h \
+		 tests/bpf/traffic_lab.h tests/bpf/conv.h user/lib/traffic.h \
 		 user/lib/traffic_parse.h include/slotlb/abi.h
 
 # routing_reader: a test-only XDP program that reads routing elements as

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -41,6 +42,12 @@ static const struct lab_client clients[] = {
 	{AF_INET6, CLIENT6, {0x02, 0xc1, 0, 0, 0x06, 0x02}},
 	{AF_INET6, CLIENT6B, {0x02, 0xc1, 0, 0, 0x06, 0x03}},
 };
+
+/* A router on pub for the clients of the traffic tests (10.0.0.0/8,
+ * 2001:db8::/32): replies to them go to its MAC. */
+static const uint8_t router_mac[6] = {0x02, 0xc1, 0, 0, 0xfe, 0x01};
+#define ROUTER4 "198.18.0.254"
+#define ROUTER6 "fd00:5107::fe"
 
 #define MAC4(n)                           \
 	{                                 \
@@ -254,6 +261,13 @@ static int build_topology(void)
 		fprintf(ip, "neigh add %s lladdr %s dev pub nud permanent\n",
 			clients[i].addr, mac);
 	}
+	fmt_mac(mac, router_mac);
+	fprintf(ip,
+		"neigh add %s lladdr %s dev pub nud permanent\n"
+		"neigh add %s lladdr %s dev pub nud permanent\n"
+		"route add 10.0.0.0/8 via %s dev pub\n"
+		"route add 2001:db8::/32 via %s dev pub\n",
+		ROUTER4, mac, ROUTER6, mac, ROUTER4, ROUTER6);
 	for (i = 0; i < NBACKENDS; i++) {
 		if (!backends[i].mac[0])
 			continue;
@@ -364,6 +378,16 @@ int lab_open(struct lab *lab, const char *tag, const struct slotlb_opts *opts,
 			strerror(-err));
 		return err;
 	}
+	/* The interfaces' roles, as an attach would set them. */
+	err = slotlb_iface_set(lab->lb, lab_pub_ifindex, SLOTLB_ROLE_PUBLIC);
+	if (!err)
+		err = slotlb_iface_set(lab->lb, lab_back_ifindex,
+				       SLOTLB_ROLE_BACKEND);
+	if (err) {
+		fprintf(stderr, "Error: lab: interface roles: %s\n",
+			strerror(-err));
+		return err;
+	}
 	if (populate_maps) {
 		err = populate(lab);
 		if (err)
@@ -386,6 +410,10 @@ void lab_close(struct lab *lab)
 	forget(lab->pin_root);
 }
 
+/* Slot 0's deployment per app, for the previous one of the next change
+ * (as slotlbd records it). */
+static uint32_t routed[8];
+
 void lab_route_slots(struct lab *lab, uint32_t app, const uint32_t *deps,
 		     const uint32_t *prev, size_t n)
 {
@@ -402,15 +430,26 @@ void lab_route_slots(struct lab *lab, uint32_t app, const uint32_t *deps,
 	err = slotlb_routing_set(lab->lb, app, &r);
 	if (err)
 		fail_msg("routing_set app %u: %s", app, strerror(-err));
+	if (n && app < sizeof(routed) / sizeof(routed[0]))
+		routed[app] = deps[0];
+}
+
+void lab_route_prev(struct lab *lab, uint32_t app, uint32_t dep, uint32_t prev)
+{
+	lab_route_slots(lab, app, &dep, &prev, 1);
 }
 
 void lab_route(struct lab *lab, uint32_t app, uint32_t dep)
 {
-	lab_route_slots(lab, app, &dep, NULL, 1);
+	uint32_t prev =
+		app < sizeof(routed) / sizeof(routed[0]) ? routed[app] : 0;
+
+	lab_route_prev(lab, app, dep, prev != dep ? prev : 0);
 }
 
 void lab_route_default(struct lab *lab)
 {
+	memset(routed, 0, sizeof(routed));
 	lab_route(lab, APP_WEB4, DEP_A4);
 	lab_route(lab, APP_WEB6, DEP_A6);
 	lab_route(lab, APP_NONEIGH, DEP_NONEIGH);
@@ -419,12 +458,18 @@ void lab_route_default(struct lab *lab)
 
 const uint8_t *lab_client_mac(int family, const char *addr)
 {
+	uint8_t a[16];
 	size_t i;
 
 	for (i = 0; i < sizeof(clients) / sizeof(clients[0]); i++)
 		if (clients[i].family == family &&
 		    !strcmp(clients[i].addr, addr))
 			return clients[i].mac;
+	if (inet_pton(family, addr, a) != 1)
+		return NULL;
+	if ((family == AF_INET && a[0] == 10) ||
+	    (family == AF_INET6 && !memcmp(a, "\x20\x01\x0d\xb8", 4)))
+		return router_mac;
 	return NULL;
 }
 

@@ -114,13 +114,17 @@ void lab_close_keep(struct lab *lab);
 /* Close and remove the pin root; also done at exit for any left over. */
 void lab_close(struct lab *lab);
 
-/* Put deployment dep in slot 0 of app (slot 1 stays empty). */
+/* Put deployment dep in slot 0 of app (slot 1 stays empty); the slot's
+ * previous deployment is the one it held before, as slotlbd records it
+ * for second chance. */
 void lab_route(struct lab *lab, uint32_t app, uint32_t dep);
+/* The same with an explicit previous deployment (0: none). */
+void lab_route_prev(struct lab *lab, uint32_t app, uint32_t dep, uint32_t prev);
 /* Set every slot of app: deps[s] into slot s for s < n, the rest
  * empty; previous[s] = prev[s] when prev is not NULL. */
 void lab_route_slots(struct lab *lab, uint32_t app, const uint32_t *deps,
 		     const uint32_t *prev, size_t n);
-/* Every app back to its first deployment. */
+/* Every app back to its first deployment, no previous one. */
 void lab_route_default(struct lab *lab);
 
 /* Client MAC (neighbour on pub); NULL if the client has none. */

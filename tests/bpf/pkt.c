@@ -108,8 +108,12 @@ static size_t build_l4(uint8_t *l4, const struct pkt_spec *s)
 		memset(l4, 0, hdr);
 		put16(l4, s->sport);
 		put16(l4 + 2, s->dport);
-		put32(l4 + 4, 0x11223344u + s->seed);
-		put32(l4 + 8, s->flags & F_ACK ? 0x55667788u : 0);
+		put32(l4 + 4,
+		      s->seq ? (uint32_t)s->seq : 0x11223344u + s->seed);
+		if (s->ack)
+			put32(l4 + 8, (uint32_t)s->ack);
+		else
+			put32(l4 + 8, s->flags & F_ACK ? 0x55667788u : 0);
 		l4[12] = (uint8_t)((hdr / 4) << 4);
 		l4[13] = s->flags;
 		put16(l4 + 14, 64240);
@@ -251,6 +255,133 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	return len;
 }
 
+size_t pkt_build_icmp_error(uint8_t *buf, int family, const char *src,
+			    const char *dst, uint8_t type, uint8_t code,
+			    uint32_t mtu, const uint8_t *frame, size_t quote,
+			    const uint8_t *smac, const uint8_t *dmac)
+{
+	size_t hdr = family == AF_INET ? IP4_LEN : IP6_LEN;
+	uint8_t *l3 = buf + ETH_LEN, *icmp = l3 + hdr;
+	size_t len = ICMP_LEN + quote;
+	uint8_t a[16];
+	uint32_t sum;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, dmac ? dmac : default_mac, 6);
+	memcpy(buf + 6, smac ? smac : default_mac, 6);
+	put16(buf + 12, family == AF_INET ? 0x0800 : 0x86dd);
+	icmp[0] = type;
+	icmp[1] = code;
+	if (family == AF_INET)
+		put16(icmp + 6, (uint16_t)mtu);
+	else
+		put32(icmp + 4, mtu);
+	memcpy(icmp + ICMP_LEN, frame + ETH_LEN, quote);
+	if (family == AF_INET) {
+		l3[0] = 0x45;
+		put16(l3 + 2, (uint16_t)(IP4_LEN + len));
+		l3[8] = 64;
+		l3[9] = IPPROTO_ICMP;
+		pkt_addr(AF_INET, src, a);
+		memcpy(l3 + 12, a, 4);
+		pkt_addr(AF_INET, dst, a);
+		memcpy(l3 + 16, a, 4);
+		put16(l3 + 10, (uint16_t)~fold(sum_bytes(0, l3, IP4_LEN)));
+		sum = 0;
+	} else {
+		l3[0] = 0x60;
+		put16(l3 + 4, (uint16_t)len);
+		l3[6] = IPPROTO_ICMPV6;
+		l3[7] = 64;
+		pkt_addr(AF_INET6, src, a);
+		memcpy(l3 + 8, a, 16);
+		pkt_addr(AF_INET6, dst, a);
+		memcpy(l3 + 24, a, 16);
+		sum = pseudo_sum(AF_INET6, l3, IPPROTO_ICMPV6, len);
+	}
+	sum = sum_bytes(sum, icmp, len);
+	put16(icmp + 2, (uint16_t)~fold(sum));
+	return ETH_LEN + hdr + len;
+}
+
+size_t pkt_fragment(const uint8_t *frame, size_t off, size_t flen, bool more,
+		    uint32_t id, uint8_t *out)
+{
+	const uint8_t *l3 = frame + ETH_LEN;
+	uint8_t *o3 = out + ETH_LEN;
+
+	memset(out, 0, PKT_MAX);
+	memcpy(out, frame, ETH_LEN);
+	if (get16(frame + 12) == 0x0800) {
+		memcpy(o3, l3, IP4_LEN);
+		put16(o3 + 2, (uint16_t)(IP4_LEN + flen));
+		put16(o3 + 4, (uint16_t)id);
+		put16(o3 + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
+		memcpy(o3 + IP4_LEN, l3 + IP4_LEN + off, flen);
+		put16(o3 + 10, 0);
+		put16(o3 + 10, (uint16_t)~fold(sum_bytes(0, o3, IP4_LEN)));
+		return ETH_LEN + IP4_LEN + flen;
+	}
+	memcpy(o3, l3, IP6_LEN);
+	put16(o3 + 4, (uint16_t)(8 + flen));
+	o3[6] = IPPROTO_FRAGMENT;
+	o3[IP6_LEN] = l3[6];
+	put16(o3 + IP6_LEN + 2, (uint16_t)(off | (more ? 1 : 0)));
+	put32(o3 + IP6_LEN + 4, id);
+	memcpy(o3 + IP6_LEN + 8, l3 + IP6_LEN + off, flen);
+	return ETH_LEN + IP6_LEN + 8 + flen;
+}
+
+void pkt_set_ttl(uint8_t *buf, size_t len, uint8_t ttl)
+{
+	uint8_t *l3 = buf + ETH_LEN;
+
+	if (len < ETH_LEN + IP4_LEN)
+		return;
+	if (get16(buf + 12) == 0x0800) {
+		l3[8] = ttl;
+		put16(l3 + 10, 0);
+		put16(l3 + 10, (uint16_t)~fold(sum_bytes(0, l3, IP4_LEN)));
+	} else if (len >= ETH_LEN + IP6_LEN) {
+		l3[7] = ttl;
+	}
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static const uint8_t *tcp_of(const uint8_t *buf, size_t len)
+{
+	size_t l4;
+
+	if (len < ETH_LEN + IP4_LEN)
+		return NULL;
+	if (get16(buf + 12) == 0x0800 && buf[ETH_LEN + 9] == IPPROTO_TCP)
+		l4 = ETH_LEN + 4u * (buf[ETH_LEN] & 0x0f);
+	else if (get16(buf + 12) == 0x86dd && len >= ETH_LEN + IP6_LEN &&
+		 buf[ETH_LEN + 6] == IPPROTO_TCP)
+		l4 = ETH_LEN + IP6_LEN;
+	else
+		return NULL;
+	return l4 + TCP_LEN <= len ? buf + l4 : NULL;
+}
+
+uint32_t pkt_tcp_seq(const uint8_t *buf, size_t len)
+{
+	const uint8_t *th = tcp_of(buf, len);
+
+	return th ? get32(th + 4) : 0;
+}
+
+uint32_t pkt_tcp_ack(const uint8_t *buf, size_t len)
+{
+	const uint8_t *th = tcp_of(buf, len);
+
+	return th ? get32(th + 8) : 0;
+}
+
 size_t pkt_build_arp(uint8_t *buf, const char *sender, const char *target)
 {
 	uint8_t a[16];
@@ -363,6 +494,19 @@ bool pkt_csum_ok(const uint8_t *buf, size_t len, const char **why)
 		*why = "IPv4 header checksum";
 		return false;
 	}
+	/* A fragment's L4 checksum covers the whole datagram. */
+	if (family == AF_INET && (get16(l3 + 6) & 0x3fff))
+		return true;
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		sum = proto == IPPROTO_ICMPV6
+			      ? pseudo_sum(family, l3, proto, l4len)
+			      : 0;
+		if (fold(sum_bytes(sum, l4, l4len)) != 0xffff) {
+			*why = "ICMP checksum";
+			return false;
+		}
+		return true;
+	}
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return true;
 	if (l4len < (proto == IPPROTO_TCP ? TCP_LEN : UDP_LEN)) {
@@ -396,6 +540,14 @@ void pkt_fix_checksums(uint8_t *buf, size_t len)
 
 		put16(ip + 10, 0);
 		put16(ip + 10, (uint16_t)~fold(sum_bytes(0, ip, IP4_LEN)));
+	}
+	if ((proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) &&
+	    l4len >= ICMP_LEN) {
+		uint8_t *seg = buf + (l4 - buf);
+
+		put16(seg + 2, 0);
+		l4_checksum(family, buf + (l3 - buf), seg, proto, l4len, false);
+		return;
 	}
 	if ((proto == IPPROTO_TCP && l4len >= TCP_LEN) ||
 	    (proto == IPPROTO_UDP && l4len >= UDP_LEN)) {

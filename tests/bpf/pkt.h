@@ -25,6 +25,8 @@
 
 /* Marks a corruption field as set, so that 0 can be written too. */
 #define SET(v) (0x100 | (v))
+/* An explicit TCP sequence or acknowledgement number (0 = derived). */
+#define SEQ(v) (0x100000000ULL | (uint32_t)(v))
 
 /* What to build. Zero fields take a sensible default. */
 struct pkt_spec {
@@ -33,6 +35,7 @@ struct pkt_spec {
 	const char *src, *dst; /* addresses as text */
 	uint16_t sport, dport; /* host order; ICMP: echo id is seed */
 	uint8_t flags; /* TCP flags */
+	uint64_t seq, ack; /* SEQ(n): TCP numbers; 0: from seed, ack fixed */
 	uint8_t ttl; /* TTL or hop limit; 0 means 64 */
 	uint16_t payload; /* payload bytes after the L4 header */
 	uint16_t seed; /* IP id, TCP seq and payload bytes derive from it,
@@ -67,9 +70,37 @@ struct pkt_info {
 	uint16_t sport, dport; /* host order */
 	uint8_t ttl; /* TTL or hop limit */
 	uint8_t flags; /* TCP flags */
+	uint64_t seq, ack; /* SEQ(n): TCP numbers; 0: from seed, ack fixed */
 	uint16_t l4_csum; /* L4 checksum field as sent (host order) */
 	const uint8_t *smac, *dmac; /* into the frame */
 };
+
+/*
+ * An ICMP error (IPv4: type/code, IPv6: ICMPv6 type/code) from src to
+ * dst quoting the first quote bytes of the IP packet in frame (an
+ * Ethernet frame as pkt_build makes them); mtu goes where the type
+ * carries one. Checksums computed in full. Returns the frame length.
+ */
+size_t pkt_build_icmp_error(uint8_t *buf, int family, const char *src,
+			    const char *dst, uint8_t type, uint8_t code,
+			    uint32_t mtu, const uint8_t *frame, size_t quote,
+			    const uint8_t *smac, const uint8_t *dmac);
+
+/*
+ * Fragment off..off+flen of the IP payload of frame (a whole datagram
+ * as pkt_build makes them, off a multiple of 8) into out: IPv4 with the
+ * header's id, offset and MF (DF cleared), or IPv6 with a fragment
+ * header carrying id. Returns the fragment's frame length.
+ */
+size_t pkt_fragment(const uint8_t *frame, size_t off, size_t flen, bool more,
+		    uint32_t id, uint8_t *out);
+
+/* Set the TTL / hop limit of a frame (IPv4: header checksum too). */
+void pkt_set_ttl(uint8_t *buf, size_t len, uint8_t ttl);
+
+/* TCP sequence and acknowledgement numbers of a frame (0 if not TCP). */
+uint32_t pkt_tcp_seq(const uint8_t *buf, size_t len);
+uint32_t pkt_tcp_ack(const uint8_t *buf, size_t len);
 
 /* Parse Ethernet + IPv4/IPv6 (no options) + TCP/UDP; false if not that. */
 bool pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
@@ -81,8 +112,8 @@ bool pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
  */
 bool pkt_csum_ok(const uint8_t *buf, size_t len, const char **why);
 
-/* Recompute the IPv4 header and TCP/UDP checksums of a frame after its
- * fields were changed by hand (IPv4 UDP without checksum stays so). */
+/* Recompute the IPv4 header and TCP/UDP/ICMP checksums of a frame after
+ * its fields were changed by hand (IPv4 UDP without checksum stays so). */
 void pkt_fix_checksums(uint8_t *buf, size_t len);
 
 /* Addresses: text to bytes (16, IPv4 in the first 4) and equality. */

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "lab.h"
+#include "conv.h"
 #include "traffic_lab.h"
 
 static struct lab lab;
@@ -393,7 +394,8 @@ static void test_empty_target_falls_back(void **state)
 /* A flow pinned before the changes, and where it went. */
 struct pinned {
 	char src[INET6_ADDRSTRLEN];
-	struct pkt_spec s;
+	struct pkt_spec s; /* UDP: the client's datagrams */
+	struct conv v; /* TCP: the conversation */
 	const struct lab_backend *be;
 	uint32_t dep;
 	int slot;
@@ -444,6 +446,30 @@ static void change(const struct traffic_app *a, size_t step)
 
 /* Pick clients of test range 4 the C model puts on each slot under
  * 10/5 (4 per slot and protocol) and pin one flow each. */
+/* The backend answers a pinned UDP flow, which establishes it. */
+static void udp_answer(const struct pinned *p)
+{
+	struct pkt_spec r = {0};
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	r.family = p->s.family;
+	r.proto = IPPROTO_UDP;
+	r.src = p->be->addr;
+	r.sport = p->be->port;
+	r.dst = p->s.src;
+	r.dport = p->s.sport;
+	r.payload = 21;
+	r.seed = (uint16_t)(p->s.sport + 1);
+	r.smac = p->be->mac;
+	r.dmac = lab_back_mac;
+	len = pkt_build(in, &r);
+	lab_run(&lab, lab_back_ifindex, in, len, &out);
+	assert_replied("pin: the backend's answer", &out, &r, p->s.dst,
+		       p->s.dport);
+}
+
 static size_t pin_flows(const struct traffic_app *a, struct pinned *p)
 {
 	char src[INET6_ADDRSTRLEN];
@@ -475,14 +501,24 @@ static size_t pin_flows(const struct traffic_app *a, struct pinned *p)
 				.flags = proto ? 0 : F_SYN,
 				.payload = 10,
 			};
-			p[n].s.sport = p[n].s.seed = port();
-			len = pkt_build(frame, &p[n].s);
-			lab_run(&lab, lab_pub_ifindex, frame, len, &out);
 			p[n].slot = s;
 			p[n].dep = a->dep[s];
-			p[n].be = assert_forwarded("pin", &out, &p[n].s,
-						   lab_pub_ifindex, p[n].dep,
-						   SLOTLB_REASON_FORWARD);
+			if (proto) {
+				p[n].s.sport = p[n].s.seed = port();
+				len = pkt_build(frame, &p[n].s);
+				lab_run(&lab, lab_pub_ifindex, frame, len,
+					&out);
+				p[n].be = assert_forwarded(
+					"pin", &out, &p[n].s, lab_pub_ifindex,
+					p[n].dep, SLOTLB_REASON_FORWARD);
+				/* The backend's answer establishes it. */
+				udp_answer(&p[n]);
+			} else {
+				/* A completed handshake establishes it. */
+				conv_init(&p[n].v, &lab, &p[n].s);
+				conv_open(&p[n].v, p[n].dep, "pin");
+				p[n].be = p[n].v.be;
+			}
 			n++;
 		}
 		assert_int_equal(want[0] | want[1] | want[2], 0);
@@ -520,12 +556,6 @@ static void test_established_keep_backend(void **state)
 			for (k = 0; k < n; k++) {
 				const struct lab_backend *be;
 
-				if (p[k].s.proto == IPPROTO_TCP)
-					p[k].s.flags = F_ACK | F_PSH;
-				p[k].s.seed++;
-				len = pkt_build(frame, &p[k].s);
-				lab_run(&lab, lab_pub_ifindex, frame, len,
-					&out);
 				snprintf(
 					desc, sizeof(desc),
 					"%s %s flow from %.46s pinned on %s, after %.64s",
@@ -534,12 +564,26 @@ static void test_established_keep_backend(void **state)
 								    : "UDP",
 					p[k].src, slot_name[p[k].slot],
 					changes[step]);
-				be = assert_forwarded(desc, &out, &p[k].s,
-						      lab_pub_ifindex, p[k].dep,
-						      SLOTLB_REASON_FORWARD);
-				if (be != p[k].be)
-					fail_msg("%s: moved from %s to %s",
-						 desc, p[k].be->addr, be->addr);
+				if (p[k].s.proto == IPPROTO_TCP) {
+					/* Must reach p[k].be, forwarded. */
+					conv_expect_client(&p[k].v,
+							   F_ACK | F_PSH, 10,
+							   desc);
+				} else {
+					p[k].s.seed++;
+					len = pkt_build(frame, &p[k].s);
+					lab_run(&lab, lab_pub_ifindex, frame,
+						len, &out);
+					be = assert_forwarded(
+						desc, &out, &p[k].s,
+						lab_pub_ifindex, p[k].dep,
+						SLOTLB_REASON_FORWARD);
+					if (be != p[k].be)
+						fail_msg(
+							"%s: moved from %s to %s",
+							desc, p[k].be->addr,
+							be->addr);
+				}
 				checked++;
 				moved_new += send_checked(desc, a, p[k].src) !=
 					     p[k].slot;

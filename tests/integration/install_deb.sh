@@ -27,6 +27,8 @@ check "dpkg -i (dependencies checked against this system)" \
 	quiet in_root dpkg -i /tmp/slotlb-deb/slotlb.deb
 check "installed" \
 	test "$(in_root dpkg-query -W -f='${Status}' slotlb)" = "install ok installed"
+check "installation makes the socket group slotlb" \
+	quiet in_root getent group slotlb
 check "installation enables and starts nothing (systemctl: $(calls))" \
 	test "$(calls)" = "--system daemon-reload"
 out=$(in_root systemd-analyze verify /lib/systemd/system/slotlbd.service 2>&1)
@@ -62,10 +64,15 @@ check "removal removes the programs" \
 check "dpkg --purge" quiet in_root dpkg --purge slotlb
 check "purged: unknown to dpkg" \
 	test -z "$(in_root dpkg-query -W -f='${Status}' slotlb 2>/dev/null)"
+check "purge removes the group slotlb" \
+	test -z "$(in_root getent group slotlb)"
 
 rm -rf "$R/tmp/slotlb-deb" "$R/usr/local/sbin/systemctl"
 rmdir "$R/run/systemd/system"
+# the group database was rewritten, with its lock files (the group is
+# gone: checked above)
 left=$(leftovers "$T/upper" var/lib/dpkg var/log/dpkg.log var/cache/man \
-	var/lib/man-db var/cache/debconf run/systemd/systemd-units-load)
+	var/lib/man-db var/cache/debconf run/systemd/systemd-units-load \
+	etc/group etc/gshadow etc/group- etc/gshadow- etc/.pwd.lock run/adduser)
 check "nothing left after purge${left:+: $(echo $left)}" test -z "$left"
 exit 0

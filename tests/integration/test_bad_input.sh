@@ -61,11 +61,16 @@ snapshot()
 
 	pins=$(ctl_pin_root "$P")
 	snap status cli -o json status
-	for a in web shop; do
+	for a in web shop tea; do
 		snap "history $a" cli -o json history "$a"
 	done
+	for a in web shop tea; do
+		# settings with their values, policies, hooks, auto swap
+		snap "export $a" cli export "$a" --show-values
+	done
+	snap "pending" ctl_api "$P" GET /v1/status
 	snap interfaces cli -o json interface list
-	for a in 0 1; do
+	for a in 0 1 2; do
 		snap "routing $a" lb "$DPCTL" --pin-root "$pins" routing show "$a"
 	done
 	snap flows lb "$DPCTL" --pin-root "$pins" flows
@@ -160,8 +165,8 @@ run_case()
 		rest=${rest#* }
 		path=${rest%% *}
 		[ "$path" = "$rest" ] && rest='' || rest=${rest#* }
-		if [ "$rest" = '@BIG' ]; then
-			cp "$BIG" "$IN"
+		if [ "${rest:0:1}" = '@' ]; then
+			cp "$STATE/${rest:1}" "$IN"
 		else
 			rest=${rest//@J16/$J16}
 			rest=${rest//@J17/$J17}
@@ -186,7 +191,11 @@ STATE=$(lab_state_dir "$P")
 OUT=$STATE/out
 ERR=$STATE/err
 IN=$STATE/in
-BIG=$STATE/big
+BIG=$STATE/BIG
+HOOK=$STATE/hook
+printf '#!/bin/sh\ncat > /dev/null\n' >"$HOOK"
+chmod 755 "$HOOK"
+printf 'not executable\n' >"$STATE/noexec"
 lab_start_httpd "$P" 1 v1 || die "httpd b1"
 lab_start_httpd "$P" 2 v2 || die "httpd b2"
 ctl_start "$P" || die "slotlbd did not start"
@@ -201,10 +210,48 @@ ctl_attach_all "$P" 2 || die "attach"
 			--version v2 &&
 		cli app create shop --endpoint '[fd00:5107:100::5]:80' \
 			--endpoint 198.18.100.5:53/udp &&
+		cli slot hook set web --slot production --exec "$HOOK" &&
+		cli slot setting set web --slot production DB_URL=prod --sticky &&
+		cli slot setting set web --slot staging FEATURE=new &&
+		cli slot config web --slot production --warmup-timeout 5 &&
+		cli slot auto-swap web --slot staging --delay 600 &&
+		cli app create tea --endpoint 198.18.100.6:80 &&
+		cli slot create tea --slot staging --endpoint 198.18.100.8:80 &&
+		cli deploy tea --slot production --backend 198.19.1.2:8080 &&
+		cli deploy tea --slot staging --backend 198.19.2.2:8080 &&
+		cli slot swap tea --slot staging --action preview \
+			--audience 198.18.0.3/32 &&
 		cli slot traffic web --distribution staging=10 &&
 		cli slot traffic web --slot staging \
 			--opt-in 198.51.100.0/24
 } >/dev/null || die "seed apps"
+# Files for the bad apply cases, and bodies too long for a table row.
+cli export web --show-values >"$STATE/web.json" || die "export"
+python3 - "$STATE" <<'PY' || die "bad files"
+import json, sys
+d = sys.argv[1]
+good = json.load(open(d + "/web.json"))
+def put(name, obj):
+    with open(d + "/" + name, "w") as f:
+        f.write(obj if isinstance(obj, str) else json.dumps(obj))
+put("apply-malformed.json", '{"apps": [')
+put("apply-type.json", {"apps": {}})
+bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][0]["bogus"] = 1
+put("apply-unknown-key.json", bad)
+bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"].append(bad["apps"][0]["slots"][1])
+put("apply-duplicate.json", bad)
+bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][0]["settings"] = {"bad-name": "x"}
+put("apply-setting.json", bad)
+bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][0]["warmup"]["retries"] = "5"
+put("apply-number.json", bad)
+bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][1]["endpoints"] = ["198.18.100.9:80"]
+put("apply-endpoints.json", bad)
+bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][1]["deployment"]["backends"] = ["1.2.3:80"]
+put("apply-backend.json", bad)
+put("SETTING4097", json.dumps({"settings": {"X": "v" * 4097}}))
+put("AUDIENCE17", json.dumps({"slot": "staging", "action": "preview",
+    "audience": ["10.0.%d.0/24" % i for i in range(17)]}))
+PY
 # Sixteen more prefixes: one over the app's bound with the seeded one.
 P16=$(for i in $(seq 1 16); do printf '10.%d.0.0/16,' "$i"; done)
 P16=${P16%,}
@@ -364,6 +411,110 @@ api | 400 | timeout must be 0.001..3600 seconds | warm-up timeout 0 | POST /v1/a
 api | 400 | backends must be a non-empty array | empty body on deploy | POST /v1/apps/web/slots/staging/deploy
 api | 400 | backends must be a non-empty array | empty backend list | POST /v1/apps/web/slots/staging/deploy {"backends": []}
 api | 413 | over 1048576 bytes | body over 1 MiB | POST /v1/apps/web/swap @BIG
+# the release workflow, checked by the CLI itself (exit 2)
+cli | 2 | setting name must be an environment variable name | setting name with a leading digit | slot setting set web --slot production 1BAD=x
+cli | 2 | setting must be NAME=VALUE | setting without '=' | slot setting set web --slot production NOEQUALS
+cli | 2 | setting value must be at most 4096 bytes | setting value of 4097 bytes | slot setting set web --slot production X=$(printf 'v%.0s' {1..4097})
+cli | 2 | setting value must be UTF-8 text | setting value not UTF-8 | slot setting set web --slot production X=$'\xff'
+cli | 2 | at least one NAME=VALUE | setting set without a setting | slot setting set web --slot production
+cli | 2 | DB_URL: setting given twice | the same setting twice | slot setting set web --slot production DB_URL=a DB_URL=b
+cli | 2 | setting name must be | delete a setting with a bad name | slot setting delete web --slot production bad-name
+cli | 2 | hook must be an absolute path | hook path relative | slot hook set web --slot production --exec bin/hook
+cli | 2 | hook: no such file | hook path missing | slot hook set web --slot production --exec /nonexistent/hook
+cli | 2 | hook must be executable | hook not executable | slot hook set web --slot production --exec $STATE/noexec
+cli | 2 | hook must be a regular file | hook a directory | slot hook set web --slot production --exec /tmp
+cli | 2 | hook timeout must be 0.001..3600 seconds | hook timeout 0 | slot hook set web --slot production --exec $HOOK --timeout 0
+cli | 2 | --exec PATH is needed | hook without --exec | slot hook set web --slot production
+cli | 2 | delay must be 0..86400 seconds | auto-swap delay over a day | slot auto-swap web --slot staging --delay 99999
+cli | 2 | cannot auto-swap into itself | auto-swap into itself | slot auto-swap web --slot staging --target-slot staging
+cli | 2 | --off takes no --target-slot or --delay | auto-swap --off with a delay | slot auto-swap web --slot staging --off --delay 1
+cli | 2 | host must be a DNS name | warm-up host with a space | slot config web --slot production --warmup-host 'a b'
+cli | 2 | mode must be "http", "https" or "tcp" | warm-up mode ftp | slot config web --slot production --warmup-mode ftp
+cli | 2 | deadline must be 0..86400 seconds | warm-up deadline over a day | slot config web --slot production --warmup-deadline 100000
+cli | 2 | retry delay must be 0..600000 ms | warm-up retry delay too long | slot config web --slot production --warmup-retry-delay 700000
+cli | 2 | action must be "swap", "preview", "reset" or "cancel" | unknown swap action | slot swap web --slot staging --action complete
+cli | 2 | 198.18.0.3/24: host bits set | audience with host bits | slot swap web --slot staging --action preview --audience 198.18.0.3/24
+cli | 2 | 198.18.0.3: missing '/LENGTH' | audience without a length | slot swap web --slot staging --action preview --audience 198.18.0.3
+cli | 2 | go with --action preview | audience without preview | slot swap web --slot staging --audience 198.18.0.3/32
+cli | 2 | timeout must be 1 second..7 days | preview timeout 0 | slot swap web --slot staging --action preview --timeout 0
+cli | 2 | duration must be a whole number | preview timeout 5x | slot swap web --slot staging --action preview --timeout 5x
+cli | 2 | on-timeout must be "reset" or "swap" | on-timeout later | slot swap web --slot staging --action preview --timeout 10 --on-timeout later
+cli | 2 | --on-timeout needs --timeout | on-timeout without a timeout | slot swap web --slot staging --action preview --on-timeout swap
+cli | 2 | --show-values goes with --dry-run | show-values without dry run | slot swap web --slot staging --show-values
+cli | 2 | --dry-run goes with a swap | dry run of a reset | slot swap web --action reset --dry-run
+cli | 2 | --slot SOURCE is needed | preview without a slot | slot swap web --action preview
+cli | 2 | Bad: name must match | clone from an upper-case slot | slot create web --slot qa3 --endpoint 198.18.100.9:80 --clone-from Bad
+cli | 2 | slot setting: unknown command 'sett' | sub-command typo | slot setting sett web --slot production X=1
+cli | 2 | apply: /nonexistent/app.json | apply a missing file | apply -f /nonexistent/app.json
+cli | 2 | apply-malformed.json: | apply malformed JSON | apply -f $STATE/apply-malformed.json
+cli | 2 | apps: an array is required | apply with apps of the wrong type | apply -f $STATE/apply-type.json
+cli | 2 | apps[0].slots[0]: unknown key "bogus" | apply with an unknown key | apply -f $STATE/apply-unknown-key.json
+cli | 2 | slot staging listed twice | apply with a slot twice | apply -f $STATE/apply-duplicate.json
+cli | 2 | bad-name: setting name must be | apply with a bad setting name | apply -f $STATE/apply-setting.json
+cli | 2 | retries must be a number | apply with a string for a number | apply -f $STATE/apply-number.json
+cli | 2 | backends[0]: bad IPv4/IPv6 address | apply with a bad backend | apply -f $STATE/apply-backend.json
+cli | 2 | endpoints differ from the slot's | apply changing a slot's endpoints | apply -f $STATE/apply-endpoints.json
+cli | 2 | -f FILE is needed | apply without a file | apply --dry-run
+# the release workflow, refused by slotlbd (exit 1)
+cli | 1 | web/nope: no such slot | setting of an unknown slot | slot setting set web --slot nope X=1
+cli | 1 | nope: no such app | setting of an unknown app | slot setting set nope --slot production X=1
+cli | 1 | web/qa: slot has no deployment | swapped setting of an empty slot | slot setting set web --slot qa X=1
+cli | 1 | web/production: NOPE: no such setting | delete an unknown setting | slot setting delete web --slot production NOPE
+cli | 1 | web/qa: slot has no hook | delete a hook that is not there | slot hook delete web --slot qa
+cli | 1 | web/qa: slot has no auto swap | auto swap off where there is none | slot auto-swap web --slot qa --off
+cli | 1 | web/nope: no such slot | auto swap into an unknown slot | slot auto-swap web --slot qa --target-slot nope
+cli | 1 | staging auto-swaps itself | auto swap into a slot that auto-swaps (a chain) | slot auto-swap web --slot qa --target-slot staging
+cli | 1 | staging auto-swaps into production | auto swap out of a slot swapped into (a chain) | slot auto-swap web --slot production --target-slot qa
+cli | 1 | tea: busy: swap pending | a preview while one is pending | slot swap tea --slot staging --action preview
+cli | 1 | tea: busy: swap pending | a deploy while a swap is pending | deploy tea --slot staging --backend 198.19.2.2:8080
+cli | 1 | tea: busy: swap pending | a setting while a swap is pending | slot setting set tea --slot production X=1 --sticky
+cli | 1 | tea: busy: swap pending | a rollback while a swap is pending | slot rollback tea --slot production
+api | 409 | tea: busy: swap pending | a slot delete while a swap is pending | DELETE /v1/apps/tea/slots/staging
+cli | 1 | web: no swap pending | --action swap with nothing pending | slot swap web --action swap
+cli | 1 | web: no swap pending | --action reset with nothing pending | slot swap web --action reset
+cli | 1 | tea: the pending swap is staging -> production | complete naming another slot | slot swap tea --slot qa --action swap
+cli | 1 | web: nothing to cancel | cancel with nothing running | slot swap web --action cancel
+cli | 1 | web/qa: slot has no deployment to swap | dry run of an empty slot | slot swap web --slot qa --dry-run
+cli | 1 | web/nope: no such slot | clone from an unknown slot | slot create web --slot qa3 --endpoint 198.18.100.9:80 --clone-from nope
+cli | 1 | web/qa: slot has no auto swap to wait for | deploy --wait without auto swap | deploy web --slot qa --backend 198.19.2.2:8080 --wait
+cli | 1 | nope: no such app | export of an unknown app | export nope
+cli | 1 | nope: no such app | config of an unknown app | slot config nope --slot production
+# the release workflow through the raw API
+api | 400 | 1X: setting name must be | setting name with a leading digit | POST /v1/apps/web/slots/production/settings {"settings": {"1X": "a"}}
+api | 400 | X: value must be a string | setting value a number | POST /v1/apps/web/slots/production/settings {"settings": {"X": 5}}
+api | 400 | settings must be an object of 1..256 | no settings | POST /v1/apps/web/slots/production/settings {"settings": {}}
+api | 400 | sticky must be true or false | sticky a string | POST /v1/apps/web/slots/production/settings {"settings": {"X": "a"}, "sticky": "yes"}
+api | 400 | malformed JSON | setting value with a NUL | POST /v1/apps/web/slots/production/settings {"settings": {"X": "a\u0000b"}}
+api | 400 | X: setting value must be at most 4096 bytes | setting value of 4097 bytes | POST /v1/apps/web/slots/production/settings @SETTING4097
+api | 400 | unknown field "bogus" | unknown settings field | POST /v1/apps/web/slots/production/settings {"bogus": 1}
+api | 400 | bad-name: setting name must be | delete a setting with a bad name | DELETE /v1/apps/web/slots/production/settings/bad-name
+api | 404 | web/production: NOPE: no such setting | delete an unknown setting | DELETE /v1/apps/web/slots/production/settings/NOPE
+api | 400 | hook must be an absolute path | relative hook | PUT /v1/apps/web/slots/production/hook {"exec": "bin/hook"}
+api | 400 | hook: exec is required | hook without exec | PUT /v1/apps/web/slots/production/hook {}
+api | 400 | hook timeout must be 0.001..3600 seconds | hook timeout 0 | PUT /v1/apps/web/slots/production/hook {"exec": "/bin/sh", "timeout_s": 0}
+api | 400 | auto-swap: delay must be 0..86400 seconds | negative delay | PUT /v1/apps/web/slots/staging/auto-swap {"delay_s": -1}
+api | 400 | Bad: name must match | auto-swap target upper case | PUT /v1/apps/web/slots/staging/auto-swap {"target_slot": "Bad"}
+api | 409 | staging auto-swaps itself | auto swap into a slot that auto-swaps | PUT /v1/apps/web/slots/qa/auto-swap {"target_slot": "staging"}
+api | 404 | web/nope: no such slot | config of an unknown slot | GET /v1/apps/web/slots/nope/config
+api | 400 | config: warmup: no field to set | config without a field | POST /v1/apps/web/slots/production/config {}
+api | 400 | warmup: host must be a DNS name | config host with a space | POST /v1/apps/web/slots/production/config {"warmup": {"host": "a b"}}
+api | 400 | warmup: mode must be | config mode ftp | POST /v1/apps/web/slots/production/config {"warmup": {"mode": "ftp"}}
+api | 400 | swap: action must be | unknown swap action | POST /v1/apps/web/swap {"slot": "staging", "action": "complete"}
+api | 400 | 198.18.0.3/24: host bits set | audience with host bits | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "audience": ["198.18.0.3/24"]}
+api | 400 | audience must be | audience a string | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "audience": "198.18.0.3/32"}
+api | 400 | 17 prefixes: at most 16 | audience of 17 prefixes | POST /v1/apps/web/swap @AUDIENCE17
+api | 400 | go with action "preview" | timeout without preview | POST /v1/apps/web/swap {"slot": "staging", "timeout_s": 5}
+api | 400 | timeout must be 1 second..7 days | preview timeout 0 | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "timeout_s": 0}
+api | 400 | on_timeout needs timeout_s | on_timeout alone | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "on_timeout": "swap"}
+api | 400 | dry_run must be true or false | dry_run a string | POST /v1/apps/web/swap {"slot": "staging", "dry_run": "yes"}
+api | 400 | dry_run goes with a swap of a slot | dry run of a reset | POST /v1/apps/web/swap {"action": "reset", "dry_run": true}
+api | 409 | tea: busy: swap pending | a preview while one is pending | POST /v1/apps/tea/swap {"slot": "staging", "action": "preview"}
+api | 409 | web: no swap pending | complete with nothing pending | POST /v1/apps/web/swap {"action": "swap"}
+api | 409 | web: nothing to cancel | cancel with nothing running | POST /v1/apps/web/swap {"action": "cancel"}
+api | 400 | clone_from must be a string | clone_from a number | POST /v1/apps/web/slots {"name": "qa5", "endpoints": ["198.18.100.9:80"], "clone_from": 5}
+api | 400 | auto_swap must be true or false | deploy auto_swap a number | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "auto_swap": 1}
+api | 409 | slot has no auto swap to wait for | deploy wait without auto swap | POST /v1/apps/web/slots/qa/deploy?wait=1 {"backends": ["198.19.2.2:8080"]}
+api | 404 | nope: no such app | export of an unknown app | GET /v1/apps/nope/export
 # unknown routes and methods
 api | 404 | no such resource | unknown path | GET /v1/nope
 api | 404 | no such resource | unknown API version | GET /v2/status

@@ -155,7 +155,8 @@ STATE=$(lab_state_dir "$P")
 lab_start_httpd "$P" 1 v1 || die "httpd b1"
 lab_start_httpd "$P" 2 v2 || die "httpd b2"
 
-dp "$P" attach "${IFACES[@]}" || die "dpctl attach"
+dp "$P" attach --role public pub0 --role backend be1 be2 ||
+	die "dpctl attach"
 dp_backends "$P" 2 || die "dpctl backend set"
 # shellcheck disable=SC2015 # die exits
 dp "$P" deployment publish 1 v1 1 && dp "$P" deployment publish 2 v2 2 ||
@@ -187,7 +188,7 @@ check "a new connection gets the slot's new deployment ($out)" \
 before=$(xdp_ids)
 flows_before=$(dp "$P" flows | sort)
 fwd_before=$(dp_stat "$P" forward)
-open=$(grep -c '^forward .* deployment 1 backend 1 state 0x0$' <<<"$flows_before")
+open=$(grep -c '^established tcp .* deployment 1 backend 1 state open ' <<<"$flows_before")
 check "download and keep-alive are open flows on b1 before the reload ($open)" \
 	test "$open" -eq 2
 
@@ -196,7 +197,7 @@ sample_xdp "$STATE/samples" "$STATE/stop" &
 mon_pid=$!
 wait_samples "$STATE/samples" ".+" 5
 t0=$(now_ms)
-dp "$P" attach "${IFACES[@]}"
+dp "$P" attach --role public pub0 --role backend be1 be2
 rc=$?
 took=$(($(now_ms) - t0))
 after=$(xdp_ids)
@@ -258,7 +259,7 @@ check "download sha256 is that of --gen-body $STREAM_BYTES" \
 check "download came from b1 all along ($be_start)" \
 	test "$be_start" = "$B1" -a "${be_end:-}" = "$B1"
 check "its flow entry still pins b1" grep -q \
-	"^forward tcp $(lab_client_addr 4):$port -> $VIP:80 => $B1 deployment 1 " \
+	"^established tcp $(lab_client_addr 4):$port -> $VIP:80 => $B1 deployment 1 " \
 	<(dp "$P" flows)
 drops=$(dp_drops "$P")
 check "no packet dropped by the data path (${drops:-none})" test -z "$drops"
@@ -271,7 +272,7 @@ ip -n "$(lab_ns_lb "$P")" link set dev be2 xdpdrv obj "$LAB_XDP_PASS" sec xdp ||
 	die "attach xdp_pass to be2"
 foreign=$(dp_xdp "$P" be2)
 echo "# foreign program on be2: $foreign"
-err=$(dp "$P" attach be2 2>&1 >/dev/null)
+err=$(dp "$P" attach --role backend be2 2>&1 >/dev/null)
 rc=$?
 echo "# dpctl attach be2: exit $rc: $err"
 check "attach over a foreign program fails with a clear error" \
@@ -282,7 +283,7 @@ err=$(dp "$P" detach be2 2>&1 >/dev/null)
 rc=$?
 check "detach refuses a foreign program (exit $rc: $err)" \
 	test "$rc" -ne 0 -a "$(dp_xdp "$P" be2)" = "$foreign"
-dp "$P" attach be2 --force
+dp "$P" attach --role backend be2 --force
 rc=$?
 now=$(dp_xdp "$P" be2)
 check "attach --force replaces it (exit $rc, now $now)" \

@@ -17,7 +17,8 @@
 #      else) sends no READY=1 and exits 1;
 #  (e) a regular file at the socket path is refused and left intact (it
 #      used to be unlinked);
-#  (f) the config file is read in a real start (verbose = true).
+#  (f) the config file is read in a real start (verbose = true), and the
+#      unit's capabilities suffice to give the socket to socket-group.
 #
 # shellcheck disable=SC2317 # functions run through check
 set -u
@@ -34,10 +35,20 @@ UNIT=dist/systemd/slotlbd.service.in
 VIP=$(lab_vip 1 4)
 CURL=(curl -s --noproxy '*' -m 10)
 
-need_tools setpriv capsh python3 nsenter curl
+need_tools setpriv capsh python3 nsenter curl groupadd groupdel stat
 lab_check_caps || exit 77
 require_built "$LAB_BUILD/slotlbd" "$LAB_BUILD/slotlb" "$DPCTL" "$LAB_HTTPD"
-ctl_trap_cleanup "$P"
+GROUP=slsv$$
+cleanup()
+{
+	ctl_cleanup_all
+	groupdel "$GROUP" 2>/dev/null
+}
+LAB_CLEANUP_PREFIXES+=("$P")
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+groupadd "$GROUP" || die "groupadd $GROUP"
 lab_up "$P" 1 || exit $?
 lab_start_httpd "$P" 1 v1 || die "httpd b1"
 STATE=$(lab_state_dir "$P")
@@ -63,6 +74,7 @@ echo "# unit capabilities: $unit_caps"
 cat >"$STATE/slotlbd.conf" <<EOF
 verbose = true
 drain-interval = 250
+socket-group = $GROUP
 EOF
 cat >"$STATE/slotlbd-unit" <<EOF
 #!/bin/sh
@@ -186,6 +198,9 @@ check "slotlbd runs with exactly the unit's capabilities (effective: $eff)" \
 	test "$eff" = "$want_caps" -a "$bnd" = "$want_caps"
 check "the config file was read (verbose = true: libbpf's log is on)" \
 	grep -q '^libbpf: ' "$LOG"
+perm=$(stat -c '%a %U %G' "$(ctl_socket "$P")")
+check "the socket went to socket-group under the unit's capabilities ($perm)" \
+	test "$perm" = "660 root $GROUP"
 
 # --- (b) the work, under those capabilities ---------------------------------
 ctl_attach_all "$P" 1 || die "attach: $(tail -3 "$LOG")"

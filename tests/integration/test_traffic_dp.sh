@@ -127,7 +127,7 @@ for ((i = 0; i < CLIENTS; i++)); do
 	echo "addr add $(client_addr "$i" 6)/64 dev c0 nodad"
 done | ip -n "$CNS" -batch - || die "client addresses"
 
-dp "$P" attach pub0 be1 be2 || die "dpctl attach"
+dp "$P" attach --role public pub0 --role backend be1 be2 || die "dpctl attach"
 dp_backends "$P" 2 || die "dpctl backend set"
 # Dual-stack deployments: v1 = b1 over both families, v2 = b2.
 # shellcheck disable=SC2015 # die exits

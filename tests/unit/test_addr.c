@@ -357,6 +357,68 @@ static void test_format(void **state)
 	assert_int_equal(slotlb_format_endpoint(&key, buf, sizeof(buf)), 0);
 }
 
+/* "ADDR:PORT" alone: listen addresses and clients. */
+static void test_addr_port(void **state)
+{
+	static const struct good_case good[] = {
+		{"127.0.0.1:9100", "127.0.0.1", 9100, 0, 0, NULL},
+		{"0.0.0.0:1", "0.0.0.0", 1, 0, 0, NULL},
+		{"[::1]:65535", "::1", 65535, 0, 0, NULL},
+		{"[fd00::5]:80", "fd00::5", 80, 0, 0, NULL},
+	};
+	static const struct bad_case bad[] = {
+		{"127.0.0.1:9100/tcp", "unexpected characters after port"},
+		{"127.0.0.1:80,weight=2", "unexpected characters after port"},
+		{"127.0.0.1", "missing port"},
+		{"127.0.0.1:", "missing port"},
+		{"127.0.0.1:0", "port out of range 1-65535"},
+		{"127.0.0.1:65536", "port out of range 1-65535"},
+		{"::1:80", "IPv6 address must be in brackets"},
+		{"[::1]", "missing port"},
+		{"localhost:80", "bad IPv4/IPv6 address"},
+		{":80", "missing address"},
+		{" 127.0.0.1:80", "must not contain spaces"},
+		{"", "empty string"},
+	};
+	unsigned char want[16];
+	uint8_t family;
+	__be32 addr[4];
+	__be16 port;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(good); i++) {
+		memset(addr, POISON, sizeof(addr));
+		memset(want, 0, sizeof(want));
+		family = strchr(good[i].addr, ':') ? AF_INET6 : AF_INET;
+		assert_int_equal(inet_pton(family, good[i].addr, want), 1);
+		why = NULL;
+		assert_int_equal(slotlb_parse_addr_port(good[i].in, addr,
+							&family, &port, &why),
+				 0);
+		assert_null(why);
+		assert_memory_equal(addr, want, sizeof(want));
+		assert_int_equal(ntohs(port), good[i].port);
+		assert_int_equal(family, strchr(good[i].addr, ':') ? AF_INET6
+								   : AF_INET);
+	}
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		memset(addr, POISON, sizeof(addr));
+		why = NULL;
+		if (slotlb_parse_addr_port(bad[i].in, addr, &family, &port,
+					   &why) != -EINVAL)
+			fail_msg("'%s' was accepted", bad[i].in);
+		if (!why || strcmp(why, bad[i].why))
+			fail_msg("'%s': got '%s', want '%s'", bad[i].in,
+				 why ? why : "(null)", bad[i].why);
+		assert_int_equal(((unsigned char *)addr)[0], POISON);
+	}
+	assert_int_equal(slotlb_parse_addr_port("1.2.3.4:80", NULL, &family,
+						&port, &why),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_bad_backends),
 		cmocka_unit_test(test_null_args),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_addr_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@ doc=docs/api.md
 code=$(sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\([^"]*\)",.*/\1 \2/p' "$table")
 docs=$(sed -n 's/^| `\([A-Z]* [^`]*\)` |.*/\1/p' "$doc" |
 	sed -e 's/\[?[^]]*\]//' -e 's/APP/{app}/g' -e 's/SLOT/{slot}/g' \
-		-e 's/IFNAME/{ifname}/g')
+		-e 's/IFNAME/{ifname}/g' -e 's/NAME$/{name}/')
 
 if [ -z "$code" ] || [ -z "$docs" ]; then
 	echo "FAIL: no routes found in $table or $doc"

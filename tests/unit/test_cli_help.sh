@@ -34,12 +34,18 @@ fi
 n=0
 while IFS= read -r line; do
 	n=$((n + 1))
-	# "slotlb OBJECT [COMMAND] ARGS...": the words before the first
-	# argument placeholder or option name the command.
+	# "slotlb OBJECT [COMMAND [SUBCOMMAND]] ARGS...": the words before
+	# the first argument placeholder or option name the command
+	# ("slotlb slot setting set APP ...").
 	read -r -a words <<<"$line"
 	cmd=(slotlb "${words[1]}")
 	case ${words[2]:-} in
-	[a-z]*) cmd+=("${words[2]}") ;;
+	[a-z]*)
+		cmd+=("${words[2]}")
+		case ${words[3]:-} in
+		[a-z]*) cmd+=("${words[3]}") ;;
+		esac
+		;;
 	esac
 	out=$("$bin" "${cmd[@]:1}" --help)
 	rc=$?
@@ -55,10 +61,12 @@ while IFS= read -r line; do
 			err "${cmd[*]} --help does not explain $o"
 	done
 	# A typo of the command is refused, never guessed.
-	if [ ${#cmd[@]} -eq 3 ]; then
-		"$bin" "${cmd[1]}" "${cmd[2]%?}" >/dev/null 2>&1
+	if [ ${#cmd[@]} -ge 3 ]; then
+		last=$((${#cmd[@]} - 1))
+		typo=("${cmd[@]:1:$((last - 1))}" "${cmd[$last]%?}")
+		"$bin" "${typo[@]}" >/dev/null 2>&1
 		rc=$?
-		[ $rc -eq 2 ] || err "'${cmd[1]} ${cmd[2]%?}' exited $rc, not 2"
+		[ $rc -eq 2 ] || err "'${typo[*]}' exited $rc, not 2"
 	fi
 done <<<"$help_cmds"
 

@@ -73,16 +73,25 @@ while IFS= read -r line; do
 	obj=${w[0]}
 	cmd=()
 	case ${w[1]:-} in
-	[a-z]*) cmd=("${w[1]}") ;;
+	[a-z]*)
+		cmd=("${w[1]}")
+		# a command of a sub-object: slot setting set
+		case ${w[2]:-} in [a-z]*) cmd+=("${w[2]}") ;; esac
+		;;
 	esac
-	what="slotlb $obj${cmd:+ ${cmd[0]}}"
+	what="slotlb $obj${cmd:+ ${cmd[*]}}"
 	# the command after its object, also behind global options
-	if [ ${#cmd[@]} -eq 1 ]; then
+	if [ ${#cmd[@]} -ge 1 ]; then
 		n=$((n + 1))
 		has "$(complete_words "$obj" '')" "${cmd[0]}" ||
 			err "'slotlb $obj ': no ${cmd[0]}"
 		has "$(complete_words -o json "$obj" "${cmd[0]:0:2}")" "${cmd[0]}" ||
 			err "'slotlb -o json $obj ${cmd[0]:0:2}': no ${cmd[0]}"
+	fi
+	if [ ${#cmd[@]} -eq 2 ]; then
+		n=$((n + 1))
+		has "$(complete_words "$obj" "${cmd[0]}" '')" "${cmd[1]}" ||
+			err "'slotlb $obj ${cmd[0]} ': no ${cmd[1]}"
 	fi
 	# exactly the usage line's options (and --help)
 	n=$((n + 1))

@@ -39,6 +39,7 @@ rows=(
 	"--socket /a --socket /b --check-config||2|Error: --socket: given twice (see slotlbd --help)"
 	"--socket||2|Error: --socket: needs a value PATH (see slotlbd --help)"
 	"--verbose=true --check-config||2|Error: --verbose: takes no value (see slotlbd --help)"
+	"--help=x||2|Error: --help: takes no value (see slotlbd --help)"
 	"--socket= --check-config||2|Error: --socket: empty value"
 	"--flow-capacity 0 --check-config||2|Error: --flow-capacity: '0': not a whole number 1..4294967295"
 	"--flow-capacity 12x --check-config||2|Error: --flow-capacity: '12x': not a whole number 1..4294967295"
@@ -62,8 +63,28 @@ rows=(
 	"--config @C --check-config|socket = /run/a # b|0|socket = /run/a # b"
 	"--config @C --check-config|verbose = true|0|# slotlbd settings from @C and the command line"
 	"--config /dev/null --check-config||0|socket = /run/slotlb/slotlb.sock"
-	"--help||0|  --config FILE          config file (default /etc/slotlb/slotlbd.conf if it exists)"
+	# access control, the remote API, metrics: what they name must exist
+	"--socket-group slotlb-no-such-group --check-config||2|Error: socket-group: 'slotlb-no-such-group': no such group"
+	"--config @C --check-config|readonly-group = slotlb-no-such-group|2|Error: readonly-group: 'slotlb-no-such-group': no such group"
+	"--socket-group root --readonly-group root --check-config||2|Error: readonly-group: 'root' is the socket group: its members may change state"
+	"--metrics-listen 127.0.0.1 --check-config||2|Error: --metrics-listen: '127.0.0.1': missing port"
+	"--metrics-listen localhost:9100 --check-config||2|Error: --metrics-listen: 'localhost:9100': bad IPv4/IPv6 address"
+	"--api-listen ::1:8419 --check-config||2|Error: --api-listen: '::1:8419': IPv6 address must be in brackets"
+	"--config @C --check-config|metrics-listen = [::1]:99999|2|Error: @C:1: metrics-listen: '[::1]:99999': port out of range 1-65535"
+	"--api-listen 127.0.0.1:8419 --check-config||2|Error: api-listen: needs api-token-file (slotlbd never serves TCP without a token)"
+	"--api-token-file @T --check-config||2|Error: api-token-file: only with api-listen"
+	"--api-listen 127.0.0.1:8419 --api-token-file @T --tls-key /x --check-config||2|Error: tls-key: needs tls-cert too"
+	"--api-listen 127.0.0.1:8419 --api-token-file @T --metrics-listen 127.0.0.1:8419 --check-config||2|Error: metrics-listen: 127.0.0.1:8419 and api-listen 127.0.0.1:8419 share a port: metrics are served without a token, the API never is"
+	"--api-listen [::1]:8419 --api-token-file @T --metrics-listen [::]:8419 --check-config||2|Error: metrics-listen: [::]:8419 and api-listen [::1]:8419 share a port: metrics are served without a token, the API never is"
+	"--api-listen 127.0.0.1:8419 --api-token-file @T --metrics-listen 127.0.0.2:8419 --check-config||0|metrics-listen = 127.0.0.2:8419"
+	"--api-listen [::1]:8419 --api-token-file @T --check-config||0|api-listen = [::1]:8419"
+	"--check-config||0|# metrics-listen not set"
+	"--help||0|  --config FILE              config file (default /etc/slotlb/slotlbd.conf if it exists)"
 )
+
+tokens=$tmp/tokens
+printf '# name: token\nci: 0123456789abcdef0123\n' >"$tokens"
+chmod 600 "$tokens"
 
 for row in "${rows[@]}"; do
 	IFS='|' read -r args config want_rc want <<<"$row"
@@ -71,6 +92,7 @@ for row in "${rows[@]}"; do
 	rm -f "$conf"
 	[ -n "$config" ] && printf '%b\n' "$config" >"$conf"
 	args=${args//@C/$conf}
+	args=${args//@T/$tokens}
 	want=${want//@C/$conf}
 	# shellcheck disable=SC2086 # ARGS are words
 	out=$("$bin" $args 2>&1)
@@ -82,6 +104,36 @@ for row in "${rows[@]}"; do
 	if [ "$want_rc" -ne 0 ] && [ "$(wc -l <<<"$out")" -ne 1 ]; then
 		err "slotlbd $args: more than the error: $out"
 	fi
+done
+
+# Token files: secrets, so too open is refused; each line is checked.
+# Each row: "MODE|CONTENT|ERROR" (@F is the file).
+token_rows=(
+	"644|ci: 0123456789abcdef0123|Error: api-token-file: @F: mode 0644 lets group or others at the tokens (chmod 600)"
+	"640|ci: 0123456789abcdef0123|Error: api-token-file: @F: mode 0640 lets group or others at the tokens (chmod 600)"
+	"600||Error: api-token-file: @F: no token"
+	"600|# only a comment|Error: api-token-file: @F: no token"
+	"600|ci 0123456789abcdef0123|Error: api-token-file: @F:1: expected NAME: TOKEN"
+	"600|ci: 0123456789|Error: api-token-file: @F:1: token under 16 characters"
+	"600|ci: 0123456789abcdef0123 admin|Error: api-token-file: @F:1: unexpected text after the token (only read-only)"
+	"600|c i: 0123456789abcdef0123|Error: api-token-file: @F:1: space in the token name"
+	"600|ci: 0123456789abcdef012!|Error: api-token-file: @F:1: token may hold only letters, digits, '-._~+/' and '=' padding"
+	"600|ci: 0123456789abcdef0123\nci: 0123456789abcdef0124|Error: api-token-file: @F:2: token name given twice"
+	"600|ci: 0123456789abcdef0123\ncd: 0123456789abcdef0123|Error: api-token-file: @F:2: token given twice (the history could not tell who)"
+)
+for row in "${token_rows[@]}"; do
+	IFS='|' read -r mode content want <<<"$row"
+	n=$((n + 1))
+	f=$tmp/tokens.bad
+	rm -f "$f"
+	printf '%b\n' "$content" >"$f"
+	chmod "$mode" "$f"
+	want=${want//@F/$f}
+	out=$("$bin" --config /dev/null --api-listen 127.0.0.1:8419 \
+		--api-token-file "$f" --check-config 2>&1)
+	rc=$?
+	[ $rc -eq 2 ] && [ "$out" = "$want" ] ||
+		err "token file '$content' mode $mode: exit $rc: $out (want $want)"
 done
 
 # Nothing starts on a bad option or key: the state directory is not even
@@ -120,7 +172,12 @@ done
 n=$((n + 1))
 out=$("$bin" --config dist/slotlbd.conf --check-config 2>&1) ||
 	err "dist/slotlbd.conf as shipped: $out"
-sed 's/^#\([a-z-]* = \)/\1/' dist/slotlbd.conf >"$conf"
+# What the examples name on a machine (groups, the token file) is
+# replaced by what exists here.
+sed -e 's/^#\([a-z-]* = \)/\1/' -e 's/^\(socket-group = \).*/\1root/' \
+	-e "s/^\\(readonly-group = \\).*/\\1$(id -gn nobody 2>/dev/null || echo nogroup)/" \
+	-e "s|^\\(api-token-file = \\).*|\\1$tmp/tokens|" \
+	dist/slotlbd.conf >"$conf"
 out=$("$bin" --config "$conf" --check-config 2>&1) ||
 	err "dist/slotlbd.conf uncommented: $out"
 keys=$("$bin" --help | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\).*/\2/p' |

@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -129,6 +129,46 @@ static void test_schema_version(void **state)
 	assert_string_equal(v, "99");
 	raw_query(f->path, "SELECT count(*) FROM apps", v, sizeof(v));
 	assert_string_equal(v, "1");
+}
+
+/* A database of the first schema (before issues 7 and 8) is brought to the
+ * current one at open, keeping what it held. */
+static void test_migration_from_1(void **state)
+{
+	struct fixture *f = *state;
+	struct st_slot_config c;
+	struct st_app a;
+	sqlite3 *db = NULL;
+	char v[16];
+	uint32_t id;
+
+	assert_int_equal(state_app_create(f->st, "web", &id), 0);
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(
+		sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL),
+		SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(
+			db,
+			"DROP TABLE pending_audience; DROP TABLE pending_swaps;"
+			"DROP TABLE deployment_settings;"
+			"DROP TABLE slot_settings; DROP TABLE auto_swaps;"
+			"DROP TABLE slot_hooks; DROP TABLE slot_warmup;"
+			"DROP TABLE traffic_splits; DROP TABLE traffic_opt_in;"
+			"UPDATE settings SET value = '1'"
+			" WHERE key = 'schema_version'",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	raw_query(f->path,
+		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
+		  sizeof(v));
+	assert_string_equal(v, "3");
+	assert_int_equal(state_app_find(f->st, "web", &a), 0);
+	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
+	assert_false(c.has_warmup);
 }
 
 static void test_app_and_slots(void **state)
@@ -348,6 +388,272 @@ static void test_history_and_reopen(void **state)
 	assert_int_equal(state_iface_delete(f->st, "lb0"), -ENOENT);
 }
 
+/* A slot without configuration has Azure's defaults; what is stored
+ * comes back whole, and goes with its slot. */
+static void test_slot_config(void **state)
+{
+	struct fixture *f = *state;
+	struct st_slot_config c;
+	struct warmup_policy p;
+	struct st_hook h = {.exec = "/usr/local/bin/apply", .timeout_ms = 5000};
+	uint32_t app, staging, qa, from;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa", &qa), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_false(c.has_warmup);
+	assert_false(c.has_auto_swap);
+	assert_string_equal(c.hook.exec, "");
+	assert_int_equal(c.warmup.timeout_ms, WARMUP_DEFAULT_TIMEOUT_MS);
+
+	warmup_policy_default(&p);
+	p.mode = WARMUP_HTTPS;
+	strcpy(p.path, "/healthz");
+	strcpy(p.host, "www.example.com");
+	assert_int_equal(validate_warmup_statuses("200,202", &p, NULL), 0);
+	p.timeout_ms = 2500;
+	p.retries = 3;
+	p.retry_delay_ms = 250;
+	p.deadline_ms = 60000;
+	assert_int_equal(state_slot_warmup_set(f->st, app, 0, &p), 0);
+	assert_int_equal(state_slot_hook_set(f->st, app, 0, &h), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_true(c.has_warmup);
+	assert_memory_equal(&c.warmup, &p, sizeof(p));
+	assert_string_equal(c.hook.exec, h.exec);
+	assert_int_equal(c.hook.timeout_ms, 5000);
+	/* a policy the rules refuse is not stored */
+	p.retries = WARMUP_MAX_RETRIES + 1;
+	assert_int_equal(state_slot_warmup_set(f->st, app, 0, &p), -EINVAL);
+
+	/* auto swap: staging -> production; deleting the target ends it */
+	assert_int_equal(state_auto_swap_set(f->st, app, staging, 0, 1500), 0);
+	assert_int_equal(state_auto_swap_set(f->st, app, qa, qa, 0), -EINVAL);
+	assert_int_equal(state_slot_config_get(f->st, app, staging, &c), 0);
+	assert_true(c.has_auto_swap);
+	assert_int_equal(c.auto_swap_target, 0);
+	assert_int_equal(c.auto_swap_delay_ms, 1500);
+	assert_int_equal(state_auto_swap_into(f->st, app, 0, &from), 0);
+	assert_int_equal(from, staging);
+	assert_int_equal(state_auto_swap_into(f->st, app, qa, &from), -ENOENT);
+	assert_int_equal(state_auto_swap_set(f->st, app, 0, qa, 0), 0);
+	assert_int_equal(state_slot_delete(f->st, app, qa, 0), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_false(c.has_auto_swap);
+	assert_int_equal(state_auto_swap_delete(f->st, app, staging), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, staging, &c), 0);
+	assert_false(c.has_auto_swap);
+
+	/* clone: policy, hook and sticky settings, no auto swap */
+	assert_int_equal(state_auto_swap_set(f->st, app, staging, 0, 0), 0);
+	assert_int_equal(state_slot_setting_put(f->st, app, staging, "DB", "s"),
+			 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa", &qa), 0);
+	assert_int_equal(state_slot_config_copy(f->st, app, 0, qa), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, qa, &c), 0);
+	assert_true(c.has_warmup);
+	assert_string_equal(c.warmup.path, "/healthz");
+	assert_string_equal(c.hook.exec, h.exec);
+	assert_int_equal(state_slot_config_copy(f->st, app, staging, qa), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, qa, &c), 0);
+	assert_false(c.has_auto_swap);
+	/* staging had no policy of its own: qa keeps the one it had */
+	assert_true(c.has_warmup);
+	/* deleting a slot takes its configuration along */
+	assert_int_equal(state_slot_delete(f->st, app, qa, 0), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa2", &qa), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, qa, &c), 0);
+	assert_false(c.has_warmup);
+	assert_string_equal(c.hook.exec, "");
+	assert_int_equal(state_slot_hook_set(f->st, app, 0, NULL), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_string_equal(c.hook.exec, "");
+}
+
+static const char *value_of(const struct st_app_setting *s, size_t n,
+			    const char *name, bool *sticky)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(s[i].name, name)) {
+			if (sticky)
+				*sticky = s[i].sticky;
+			return s[i].value;
+		}
+	return NULL;
+}
+
+/* Sticky settings stay with the slot, swapped ones with the deployment;
+ * the effective ones overlay them, sticky winning. */
+static void test_app_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_backend b = be(1);
+	uint32_t w = 1, bid, app, staging;
+	struct st_deployment d1, d2;
+	struct st_app_setting *s;
+	bool sticky = false;
+	size_t n;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v1", &b,
+						 &w, 1, &d1, &bid),
+			 0);
+	assert_int_equal(
+		state_slot_setting_put(f->st, app, 0, "DB_URL", "prod"), 0);
+	assert_int_equal(
+		state_slot_setting_put(f->st, app, staging, "DB_URL", "stage"),
+		0);
+	assert_int_equal(state_deployment_setting_put(f->st, d1.serial,
+						      "FEATURE", "new"),
+			 0);
+	assert_int_equal(
+		state_deployment_setting_put(f->st, d1.serial, "DB_URL", "own"),
+		0);
+	assert_int_equal(state_slot_setting_put(f->st, app, 0, "bad-name", "x"),
+			 -EINVAL);
+	assert_int_equal(state_slot_setting_put(f->st, app, 0, "X", "\xff"),
+			 -EINVAL);
+
+	/* d1 in production: DB_URL is production's, FEATURE its own */
+	assert_int_equal(
+		state_effective_settings(f->st, app, 0, d1.serial, &s, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(s[0].name, "DB_URL"); /* ordered by name */
+	assert_string_equal(value_of(s, n, "DB_URL", &sticky), "prod");
+	assert_true(sticky);
+	assert_string_equal(value_of(s, n, "FEATURE", &sticky), "new");
+	assert_false(sticky);
+	state_app_settings_free(s, n);
+	/* the same deployment seen in staging */
+	assert_int_equal(state_effective_settings(f->st, app, staging,
+						  d1.serial, &s, &n),
+			 0);
+	assert_string_equal(value_of(s, n, "DB_URL", NULL), "stage");
+	assert_string_equal(value_of(s, n, "FEATURE", NULL), "new");
+	state_app_settings_free(s, n);
+	/* no deployment: the slot's sticky ones only */
+	assert_int_equal(state_effective_settings(f->st, app, 0, 0, &s, &n), 0);
+	assert_int_equal(n, 1);
+	state_app_settings_free(s, n);
+
+	/* a new deployment takes the swapped settings of the one it
+	 * replaces, and each then changes alone */
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v2", &b,
+						 &w, 1, &d2, &bid),
+			 0);
+	assert_int_equal(
+		state_deployment_settings_copy(f->st, d1.serial, d2.serial), 0);
+	assert_int_equal(
+		state_deployment_setting_put(f->st, d2.serial, "FEATURE", "v2"),
+		0);
+	assert_int_equal(state_deployment_settings(f->st, d1.serial, &s, &n),
+			 0);
+	assert_string_equal(value_of(s, n, "FEATURE", NULL), "new");
+	state_app_settings_free(s, n);
+	assert_int_equal(state_deployment_settings(f->st, d2.serial, &s, &n),
+			 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(value_of(s, n, "FEATURE", NULL), "v2");
+	state_app_settings_free(s, n);
+
+	assert_int_equal(state_slot_setting_delete(f->st, app, 0, "DB_URL"), 0);
+	assert_int_equal(state_slot_setting_delete(f->st, app, 0, "DB_URL"),
+			 -ENOENT);
+	assert_int_equal(
+		state_deployment_setting_delete(f->st, d2.serial, "NOPE"),
+		-ENOENT);
+	assert_int_equal(state_slot_settings(f->st, app, 0, &s, &n), 0);
+	assert_int_equal(n, 0);
+	state_app_settings_free(s, n);
+	/* deleting a slot takes its sticky settings along */
+	assert_int_equal(state_slot_delete(f->st, app, staging, 0), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa", &staging), 0);
+	assert_int_equal(state_slot_settings(f->st, app, staging, &s, &n), 0);
+	assert_int_equal(n, 0);
+	state_app_settings_free(s, n);
+}
+
+/* A pending swap and its audience survive a reopen, show in the
+ * snapshot, and go with a reset or with their app. */
+static void test_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct st_pending p = {0}, got;
+	struct st_pending *list;
+	struct st_snapshot s;
+	uint32_t app, app2, staging;
+	char v[16];
+	size_t n;
+
+	assert_int_equal(state_app_create(f->st, "web", &app2), 0);
+	assert_int_equal(state_app_create(f->st, "shop", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	p.app_id = app;
+	p.source = staging;
+	p.target = 0;
+	p.source_deployment = 7;
+	p.target_deployment = 3;
+	p.started = 1700000000;
+	p.timeout_s = 600;
+	p.on_timeout_swap = true;
+	snprintf(p.trigger, sizeof(p.trigger), "uid=0 pid=1 cli");
+	p.n_audience = 2;
+	p.audience[0].family = AF_INET;
+	p.audience[0].len = 32;
+	p.audience[0].addr[0] = htonl(0xc6120003);
+	p.audience[1].family = AF_INET6;
+	p.audience[1].len = 64;
+	p.audience[1].addr[0] = htonl(0xfd005107);
+	assert_int_equal(state_pending_get(f->st, app, &got), -ENOENT);
+	assert_int_equal(state_pending_add(f->st, &p), 0);
+	assert_int_equal(state_pending_add(f->st, &p), -EEXIST);
+
+	state_close(f->st);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_pending_get(f->st, app, &got), 0);
+	assert_int_equal(got.source, staging);
+	assert_int_equal(got.target_deployment, 3);
+	assert_int_equal(got.timeout_s, 600);
+	assert_true(got.on_timeout_swap);
+	assert_string_equal(got.trigger, "uid=0 pid=1 cli");
+	assert_int_equal(got.n_audience, 2);
+	assert_memory_equal(got.audience[1].addr, p.audience[1].addr, 16);
+	assert_int_equal(got.audience[1].len, 64);
+	/* the audience sends the target's clients to the source */
+	assert_int_equal(got.audience[0].from_slot, 0);
+	assert_int_equal(got.audience[0].to_slot, staging);
+	assert_int_equal(state_pending_get(f->st, app2, &got), -ENOENT);
+
+	assert_int_equal(state_snapshot(f->st, app, &s), 0);
+	assert_int_equal(s.n_pending, 1);
+	assert_non_null(st_snapshot_pending(&s, app));
+	assert_null(st_snapshot_pending(&s, app2));
+	assert_int_equal(st_snapshot_pending(&s, app)->n_audience, 2);
+	state_snapshot_free(&s);
+	assert_int_equal(state_snapshot(f->st, app2, &s), 0);
+	assert_int_equal(s.n_pending, 0);
+	state_snapshot_free(&s);
+	assert_int_equal(state_pending_list(f->st, &list, &n), 0);
+	assert_int_equal(n, 1);
+	free(list);
+
+	assert_int_equal(state_pending_delete(f->st, app), 0);
+	assert_int_equal(state_pending_delete(f->st, app), -ENOENT);
+	assert_int_equal(state_pending_add(f->st, &p), 0);
+	assert_int_equal(state_app_delete(f->st, app, 0), 0);
+	assert_int_equal(state_pending_list(f->st, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	/* and its audience rows by cascade */
+	raw_query(f->path, "SELECT count(*) FROM pending_audience", v,
+		  sizeof(v));
+	assert_string_equal(v, "0");
+}
+
 /* An IPv4 prefix a.b.c.0/len as the parser gives it. */
 static struct slotlb_prefix pfx(uint32_t net, uint8_t len)
 {
@@ -456,9 +762,9 @@ static void test_traffic(void **state)
 	state_snapshot_free(&s);
 }
 
-/* A database of schema 1 (before traffic routing) gets its tables and
- * keeps its apps. */
-static void test_migration_2(void **state)
+/* A database of schema 2 (the release workflow's, before traffic
+ * routing) gets its tables and keeps its apps and release tables. */
+static void test_migration_3(void **state)
 {
 	struct fixture *f = *state;
 	struct slotlb_split sp = split(1, 0, 100);
@@ -473,7 +779,7 @@ static void test_migration_2(void **state)
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE traffic_splits;"
 				      "DROP TABLE traffic_opt_in;"
-				      "UPDATE settings SET value = '1'"
+				      "UPDATE settings SET value = '2'"
 				      " WHERE key = 'schema_version'",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -483,6 +789,7 @@ static void test_migration_2(void **state)
 	assert_int_equal(
 		state_slot_find(f->st, app, "staging", &(struct st_slot){0}),
 		0);
+	assert_int_equal(state_slot_setting_put(f->st, app, 0, "DB", "x"), 0);
 }
 
 static void test_app_bound(void **state)
@@ -507,6 +814,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_1, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_app_and_slots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints, setup,
@@ -519,8 +828,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_history_and_reopen, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_slot_config, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_app_settings, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traffic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migration_2, setup,
+		cmocka_unit_test_setup_teardown(test_migration_3, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_app_bound, setup,
 						teardown),

@@ -11,9 +11,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "validate.h"
 
@@ -36,6 +39,11 @@ struct num_case {
 static char long_name[VALIDATE_NAME_LEN + 1], max_name[VALIDATE_NAME_LEN];
 static char long_label[SLOTLB_VERSION_LEN + 1], max_label[SLOTLB_VERSION_LEN];
 static char long_path[WARMUP_PATH_LEN + 1], max_path[WARMUP_PATH_LEN];
+static char long_host[WARMUP_HOST_LEN + 1], max_host[WARMUP_HOST_LEN];
+static char long_label63[65], max_label63[64];
+static char long_setting_name[SETTING_NAME_LEN + 1];
+static char max_setting_name[SETTING_NAME_LEN];
+static char long_value[SETTING_VALUE_MAX + 2], max_value[SETTING_VALUE_MAX + 1];
 
 static void fill(char *s, size_t len, char first, char c)
 {
@@ -53,6 +61,17 @@ static int setup(void **state)
 	fill(max_label, sizeof(max_label), 'v', '1');
 	fill(long_path, sizeof(long_path), '/', 'p');
 	fill(max_path, sizeof(max_path), '/', 'p');
+	fill(long_label63, sizeof(long_label63), 'a', 'b');
+	fill(max_label63, sizeof(max_label63), 'a', 'b');
+	/* 253 = 63 + '.' + 63 + '.' + 63 + '.' + 61; one more is 254 */
+	fill(max_host, sizeof(max_host), 'a', 'b');
+	max_host[63] = max_host[127] = max_host[191] = '.';
+	fill(long_host, sizeof(long_host), 'a', 'b');
+	long_host[63] = long_host[127] = long_host[191] = '.';
+	fill(long_setting_name, sizeof(long_setting_name), 'A', '_');
+	fill(max_setting_name, sizeof(max_setting_name), 'A', '_');
+	fill(long_value, sizeof(long_value), 'v', 'x');
+	fill(max_value, sizeof(max_value), 'v', 'x');
 	return 0;
 }
 
@@ -201,6 +220,10 @@ static void test_endpoint_and_backend(void **state)
 	assert_int_equal(weight, 7);
 }
 
+#define MODE_WHY "mode must be \"http\", \"https\" or \"tcp\""
+#define HOST_WHY \
+	"host must be a DNS name: letters, digits, '-' and '.', labels of 1..63"
+
 static void test_warmup_fields(void **state)
 {
 	const struct str_case paths[] = {
@@ -220,11 +243,28 @@ static void test_warmup_fields(void **state)
 	};
 	const struct str_case modes[] = {
 		{"http", "http", NULL},
+		{"https", "https", NULL},
 		{"tcp", "tcp", NULL},
-		{"udp", "udp", "mode must be \"http\" or \"tcp\""},
-		{"upper case", "HTTP", "mode must be \"http\" or \"tcp\""},
-		{"missing (not a string)", NULL,
-		 "mode must be \"http\" or \"tcp\""},
+		{"udp", "udp", MODE_WHY},
+		{"upper case", "HTTP", MODE_WHY},
+		{"missing (not a string)", NULL, MODE_WHY},
+	};
+	const struct str_case hosts[] = {
+		{"none", "", NULL},
+		{"a name", "www.example.com", NULL},
+		{"dashes inside", "a-b.c-d", NULL},
+		{"63-character label", max_label63, NULL},
+		{"64-character label", long_label63, HOST_WHY},
+		{"253 characters", max_host, NULL},
+		{"254 characters", long_host,
+		 "host must be at most 253 characters"},
+		{"leading dash", "-a.b", HOST_WHY},
+		{"trailing dash", "a-.b", HOST_WHY},
+		{"empty label", "a..b", HOST_WHY},
+		{"trailing dot", "a.b.", HOST_WHY},
+		{"port", "a.b:80", HOST_WHY},
+		{"space", "a b", HOST_WHY},
+		{"newline (a header injection)", "a\r\nX: y", HOST_WHY},
 	};
 	const struct num_case timeouts[] = {
 		{"1 ms", 0.001, NULL},
@@ -269,6 +309,14 @@ static void test_warmup_fields(void **state)
 			  validate_warmup_mode(modes[i].in, &mode, &why), &why);
 	assert_int_equal(validate_warmup_mode("tcp", &mode, NULL), 0);
 	assert_int_equal(mode, WARMUP_TCP);
+	assert_int_equal(validate_warmup_mode("https", &mode, NULL), 0);
+	assert_int_equal(mode, WARMUP_HTTPS);
+	assert_string_equal(warmup_mode_name(WARMUP_HTTPS), "https");
+	assert_string_equal(warmup_mode_name(WARMUP_TCP), "tcp");
+	assert_string_equal(warmup_mode_name(WARMUP_HTTP), "http");
+	for (i = 0; i < ARRAY_SIZE(hosts); i++)
+		check_str(&hosts[i], validate_warmup_host(hosts[i].in, &why),
+			  &why);
 	for (i = 0; i < ARRAY_SIZE(timeouts); i++)
 		check_num(&timeouts[i],
 			  validate_warmup_timeout_s(timeouts[i].in, &why),
@@ -393,6 +441,10 @@ static void p_statuses(struct warmup_policy *p)
 {
 	p->n_statuses = WARMUP_MAX_STATUSES + 1;
 }
+static void p_host(struct warmup_policy *p)
+{
+	strcpy(p->host, "a b");
+}
 static void p_none(struct warmup_policy *p)
 {
 	(void)p;
@@ -414,7 +466,8 @@ static void test_warmup_policy(void **state)
 		 "deadline must be 0..86400 seconds (0: none)"},
 		{"retry delay over 10 min", p_delay_over,
 		 "retry delay must be 0..600000 ms"},
-		{"unknown mode", p_mode, "mode must be \"http\" or \"tcp\""},
+		{"unknown mode", p_mode, MODE_WHY},
+		{"host with a space", p_host, HOST_WHY},
 		{"relative path", p_path, "path must start with '/'"},
 		{"status 700", p_status, "status must be 100..599"},
 		{"17 statuses", p_statuses, "too many statuses (at most 16)"},
@@ -598,6 +651,193 @@ static void test_trigger(void **state)
 	assert_string_equal(s, "");
 }
 
+#define SNAME_WHY \
+	"setting name must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters)"
+
+static void test_settings(void **state)
+{
+	const struct str_case names[] = {
+		{"upper case", "DB_URL", NULL},
+		{"leading underscore", "_X", NULL},
+		{"lower case and digits", "feature2", NULL},
+		{"128 characters", max_setting_name, NULL},
+		{"129 characters", long_setting_name, SNAME_WHY},
+		{"empty", "", SNAME_WHY},
+		{"leading digit", "1X", SNAME_WHY},
+		{"dash", "DB-URL", SNAME_WHY},
+		{"dot", "a.b", SNAME_WHY},
+		{"equals", "A=B", SNAME_WHY},
+		{"space", "A B", SNAME_WHY},
+		{"missing", NULL, SNAME_WHY},
+	};
+	const struct str_case values[] = {
+		{"empty", "", NULL},
+		{"URL", "postgres://db/prod?x=1", NULL},
+		{"newline (a PEM)", "a\nb", NULL},
+		{"UTF-8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", NULL},
+		{"4096 bytes", max_value, NULL},
+		{"4097 bytes", long_value,
+		 "setting value must be at most 4096 bytes"},
+		{"Latin-1 byte", "caf\xe9", "setting value must be UTF-8 text"},
+		{"overlong '/'", "\xc0\xaf",
+		 "setting value must be UTF-8 text"},
+		{"surrogate", "\xed\xa0\x80",
+		 "setting value must be UTF-8 text"},
+		{"truncated sequence", "\xe2\x82",
+		 "setting value must be UTF-8 text"},
+		{"over U+10FFFF", "\xf4\x90\x80\x80",
+		 "setting value must be UTF-8 text"},
+	};
+	const struct str_case pairs[] = {
+		{"plain", "DB_URL=prod", NULL},
+		{"empty value", "X=", NULL},
+		{"'=' in the value", "Q=a=b", NULL},
+		{"no '='", "DB_URL", "setting must be NAME=VALUE"},
+		{"empty name", "=x", SNAME_WHY},
+		{"bad name", "DB-URL=x", SNAME_WHY},
+		{"bad value", "X=\xff", "setting value must be UTF-8 text"},
+	};
+	const char *why, *value = NULL;
+	size_t i, name_len = 0;
+	char pair[SETTING_NAME_LEN + 8];
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		check_str(&names[i], validate_setting_name(names[i].in, &why),
+			  &why);
+	for (i = 0; i < ARRAY_SIZE(values); i++)
+		check_str(&values[i],
+			  validate_setting_value(values[i].in,
+						 strlen(values[i].in), &why),
+			  &why);
+	for (i = 0; i < ARRAY_SIZE(pairs); i++)
+		check_str(&pairs[i],
+			  validate_setting_pair(pairs[i].in, &name_len, &value,
+						&why),
+			  &why);
+	assert_int_equal(
+		validate_setting_pair("Q=a=b", &name_len, &value, NULL), 0);
+	assert_int_equal(name_len, 1);
+	assert_string_equal(value, "a=b");
+	/* a JSON string may carry a NUL: refused, not cut short */
+	assert_int_equal(validate_setting_value("a\0b", 3, &why), -EINVAL);
+	assert_string_equal(why, "setting value must not hold a NUL byte");
+	/* a name too long for any buffer gets the name's sentence */
+	snprintf(pair, sizeof(pair), "%s=1", long_setting_name);
+	assert_int_equal(validate_setting_pair(pair, &name_len, &value, &why),
+			 -EINVAL);
+	assert_string_equal(why, SNAME_WHY);
+}
+
+static void test_hook(void **state)
+{
+	char dir[] = "/tmp/test_validate.XXXXXX", path[64],
+	     longp[HOOK_PATH_LEN + 2];
+	const char *why;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/hook", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	assert_int_equal(validate_hook_exec(path, &why), -EINVAL);
+	assert_string_equal(why, "hook must be executable");
+	assert_int_equal(chmod(path, 0700), 0);
+	assert_int_equal(validate_hook_exec(path, &why), 0);
+	assert_int_equal(validate_hook_exec(dir, &why), -EINVAL);
+	assert_string_equal(why, "hook must be a regular file");
+	assert_int_equal(validate_hook_exec("hook", &why), -EINVAL);
+	assert_string_equal(why, "hook must be an absolute path");
+	assert_int_equal(validate_hook_exec("/nonexistent/hook", &why),
+			 -EINVAL);
+	assert_string_equal(why, "hook: no such file");
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	assert_int_equal(validate_hook_exec(longp, &why), -EINVAL);
+	assert_string_equal(why,
+			    "hook must be a path of at most 4095 characters");
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(validate_hook_timeout_s(0.001, NULL), 0);
+	assert_int_equal(validate_hook_timeout_s(3600, NULL), 0);
+	assert_int_equal(validate_hook_timeout_s(0, &why), -EINVAL);
+	assert_string_equal(why, "hook timeout must be 0.001..3600 seconds");
+	assert_int_equal(validate_hook_timeout_s(3601, NULL), -EINVAL);
+	assert_int_equal(validate_auto_swap_delay_s(0, NULL), 0);
+	assert_int_equal(validate_auto_swap_delay_s(86400, NULL), 0);
+	assert_int_equal(validate_auto_swap_delay_s(86401, &why), -EINVAL);
+	assert_string_equal(why, "delay must be 0..86400 seconds");
+	assert_int_equal(validate_auto_swap_delay_s(-1, NULL), -EINVAL);
+}
+
+#define DURATION_WHY                                                          \
+	"duration must be a whole number of seconds, or of minutes or hours " \
+	"with m or h (90, 90s, 15m, 2h)"
+
+static void test_swap_actions(void **state)
+{
+	const struct str_case actions[] = {
+		{"swap", "swap", NULL},
+		{"preview", "preview", NULL},
+		{"reset", "reset", NULL},
+		{"cancel", "cancel", NULL},
+		{"complete (Azure says swap)", "complete",
+		 "action must be \"swap\", \"preview\", \"reset\" or \"cancel\""},
+		{"upper case", "SWAP",
+		 "action must be \"swap\", \"preview\", \"reset\" or \"cancel\""},
+		{"missing", NULL,
+		 "action must be \"swap\", \"preview\", \"reset\" or \"cancel\""},
+	};
+	const struct str_case durations[] = {
+		{"seconds", "90", NULL},
+		{"seconds with s", "90s", NULL},
+		{"minutes", "15m", NULL},
+		{"hours", "2h", NULL},
+		{"empty", "", DURATION_WHY},
+		{"fraction", "1.5", DURATION_WHY},
+		{"unit only", "m", DURATION_WHY},
+		{"days", "1d", DURATION_WHY},
+		{"two units", "1mm", DURATION_WHY},
+		{"negative", "-5", DURATION_WHY},
+		{"huge", "999999999999", DURATION_WHY},
+	};
+	enum swap_action a = SWAP_ACTION_FULL;
+	double secs = 0;
+	bool swap = false;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(actions); i++)
+		check_str(&actions[i],
+			  validate_swap_action(actions[i].in, &a, &why), &why);
+	assert_int_equal(validate_swap_action("reset", &a, NULL), 0);
+	assert_int_equal(a, SWAP_ACTION_RESET);
+	for (i = 0; i < ARRAY_SIZE(durations); i++)
+		check_str(&durations[i],
+			  validate_duration(durations[i].in, &secs, &why),
+			  &why);
+	assert_int_equal(validate_duration("15m", &secs, NULL), 0);
+	assert_true(secs == 900);
+	assert_int_equal(validate_duration("2h", &secs, NULL), 0);
+	assert_true(secs == 7200);
+	assert_int_equal(validate_preview_timeout_s(1, NULL), 0);
+	assert_int_equal(validate_preview_timeout_s(604800, NULL), 0);
+	assert_int_equal(validate_preview_timeout_s(0, &why), -EINVAL);
+	assert_string_equal(why, "timeout must be 1 second..7 days");
+	assert_int_equal(validate_preview_timeout_s(604801, NULL), -EINVAL);
+	assert_int_equal(validate_on_timeout("swap", &swap, NULL), 0);
+	assert_true(swap);
+	assert_int_equal(validate_on_timeout("reset", &swap, NULL), 0);
+	assert_false(swap);
+	assert_int_equal(validate_on_timeout("rollback", &swap, &why), -EINVAL);
+	assert_string_equal(why, "on-timeout must be \"reset\" or \"swap\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +851,9 @@ int main(void)
 		cmocka_unit_test(test_traffic),
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_trigger),
+		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_hook),
+		cmocka_unit_test(test_swap_actions),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

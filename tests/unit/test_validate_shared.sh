@@ -20,7 +20,11 @@ err() {
 rules="validate_name validate_version validate_endpoint validate_backend
 validate_warmup_mode validate_warmup_path validate_warmup_statuses
 validate_warmup_timeout_s validate_warmup_retries validate_warmup_policy
-validate_history_limit validate_trigger_clean"
+validate_history_limit validate_trigger_clean validate_warmup_host
+validate_setting_name validate_setting_value validate_setting_pair
+validate_hook_exec validate_hook_timeout_s validate_auto_swap_delay_s
+validate_swap_action validate_preview_timeout_s validate_on_timeout
+validate_duration"
 
 for f in "$build/slotlb" "$build/slotlbd" "$build/lib/validate.o"; do
 	[ -e "$f" ] || { echo "FAIL: $f not built"; exit 1; }

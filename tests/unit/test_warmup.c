@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ struct server {
 	atomic_int hits;
 	atomic_bool stop;
 	char request_line[256];
+	char host[256]; /* the Host header's value */
 	pthread_mutex_t lock;
 	pthread_t acceptor;
 	pthread_t conns[MAX_CONNS];
@@ -75,7 +78,7 @@ static void *serve_conn(void *arg)
 {
 	struct server *s = ((struct conn *)arg)->srv;
 	int fd = ((struct conn *)arg)->fd;
-	char buf[2048], out[256];
+	char buf[2048] = "", out[256], *host;
 	size_t len = 0;
 	int hit, status;
 
@@ -98,6 +101,12 @@ static void *serve_conn(void *arg)
 	pthread_mutex_lock(&s->lock);
 	snprintf(s->request_line, sizeof(s->request_line), "%.*s",
 		 (int)strcspn(buf, "\r\n"), buf);
+	host = strstr(buf, "\r\nHost: ");
+	if (host) {
+		host += strlen("\r\nHost: ");
+		snprintf(s->host, sizeof(s->host), "%.*s",
+			 (int)strcspn(host, "\r\n"), host);
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (s->behaviour == SILENT) {
 		nap(s, 60000);
@@ -248,7 +257,7 @@ static int run_one(const struct warmup_policy *p, int family, int port,
 	struct warmup_target t;
 
 	target_of(&t, family, port);
-	return warmup_run(p, &t, 1, r, NULL, NULL);
+	return warmup_run(p, &t, 1, r, NULL, NULL, NULL);
 }
 
 static void test_defaults_are_azures(void **state)
@@ -279,10 +288,12 @@ static void test_run_refuses_bad_policy(void **state)
 	(void)state;
 	warmup_policy_default(&p);
 	p.mode = 7;
-	assert_int_equal(warmup_run(&p, NULL, 0, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(warmup_run(&p, NULL, 0, NULL, NULL, NULL, NULL),
+			 -EINVAL);
 	warmup_policy_default(&p);
 	p.timeout_ms = 0;
-	assert_int_equal(warmup_run(&p, NULL, 0, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(warmup_run(&p, NULL, 0, NULL, NULL, NULL, NULL),
+			 -EINVAL);
 }
 
 static void test_http_ok_sends_path(void **state)
@@ -467,7 +478,8 @@ static void test_concurrent(void **state)
 	fast_policy(&p);
 	p.timeout_ms = 5000;
 	t0 = now_ms();
-	assert_int_equal(warmup_run(&p, t, N, r, count_progress, &calls), 0);
+	assert_int_equal(warmup_run(&p, t, N, r, count_progress, &calls, NULL),
+			 0);
 	took = now_ms() - t0;
 	printf("# %d backends answering after 1 s warmed up in %llu ms\n", N,
 	       (unsigned long long)took);
@@ -493,13 +505,159 @@ static void test_one_bad_backend_fails_all(void **state)
 	p.retries = 1;
 	target_of(&t[0], AF_INET, good->port);
 	target_of(&t[1], AF_INET, closed_port());
-	assert_int_equal(warmup_run(&p, t, 2, r, count_progress, &calls), 1);
+	assert_int_equal(warmup_run(&p, t, 2, r, count_progress, &calls, NULL),
+			 1);
 	assert_true(r[0].ok);
 	assert_false(r[1].ok);
 	assert_int_equal(r[1].attempts, 2);
 	assert_string_equal(r[1].error, "connection refused");
 	assert_int_equal(calls, 3);
 	server_stop(good);
+}
+
+/* A host name goes out as Host, while the probe still connects to the
+ * backend's own address. */
+static void test_host_header(void **state)
+{
+	struct server *s = server_start(AF_INET, ANSWER, 200, 0, 0);
+	struct warmup_policy p;
+	struct warmup_result r;
+
+	(void)state;
+	fast_policy(&p);
+	assert_int_equal(run_one(&p, AF_INET, s->port, &r), 0);
+	assert_true(strncmp(s->host, "127.0.0.1:", 10) == 0);
+	strcpy(p.host, "www.example.com");
+	strcpy(p.path, "/ready");
+	assert_int_equal(run_one(&p, AF_INET, s->port, &r), 0);
+	assert_true(r.ok);
+	assert_string_equal(s->host, "www.example.com");
+	assert_string_equal(s->request_line, "GET /ready HTTP/1.1");
+	server_stop(s);
+}
+
+struct canceller {
+	struct cancel *c;
+	int after_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *k = arg;
+
+	usleep((useconds_t)k->after_ms * 1000);
+	cancel_request(k->c, "test");
+	return NULL;
+}
+
+/* A cancel request cuts an attempt that would wait 30 s at once. */
+static void test_cancel(void **state)
+{
+	struct server *s = server_start(AF_INET, SILENT, 0, 0, 0);
+	struct server *good = server_start(AF_INET, ANSWER, 200, 0, 0);
+	struct warmup_target t[2];
+	struct warmup_result r[2];
+	struct warmup_policy p;
+	struct canceller k;
+	struct cancel c;
+	pthread_t tid;
+	uint64_t t0, took;
+	char by[32];
+
+	(void)state;
+	fast_policy(&p);
+	p.timeout_ms = 30000;
+	p.retries = 3;
+	target_of(&t[0], AF_INET, good->port);
+	target_of(&t[1], AF_INET, s->port);
+	cancel_init(&c);
+	k.c = &c;
+	k.after_ms = 300;
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&tid, NULL, cancel_later, &k), 0);
+	assert_int_equal(warmup_run(&p, t, 2, r, NULL, NULL, &c), -ECANCELED);
+	took = now_ms() - t0;
+	pthread_join(tid, NULL);
+	printf("# cancelled after 300 ms, returned after %llu ms\n",
+	       (unsigned long long)took);
+	assert_true(took >= 300 && took < 1000);
+	assert_true(r[0].ok);
+	assert_false(r[1].ok);
+	assert_string_equal(r[1].error, "cancelled");
+	cancel_by(&c, by, sizeof(by));
+	assert_string_equal(by, "test");
+	/* cancelled before it starts: nothing is probed */
+	assert_int_equal(warmup_run(&p, t, 2, r, NULL, NULL, &c), -ECANCELED);
+	cancel_destroy(&c);
+	server_stop(s);
+	server_stop(good);
+}
+
+/* HTTPS: a plain HTTP backend fails the TLS handshake; a TLS one
+ * (openssl s_server, when the host has openssl) passes, its self-signed
+ * certificate not being verified. */
+static void test_https(void **state)
+{
+	struct server *plain = server_start(AF_INET, ANSWER, 200, 0, 0);
+	char dir[] = "/tmp/test_warmup.XXXXXX", cmd[512];
+	struct warmup_policy p;
+	struct warmup_result r;
+	int port, i, rc = 1;
+	pid_t pid;
+
+	(void)state;
+	fast_policy(&p);
+	p.mode = WARMUP_HTTPS;
+	assert_int_equal(run_one(&p, AF_INET, plain->port, &r), 1);
+	assert_false(r.ok);
+	assert_int_equal(r.status, 0);
+	printf("# https against a plain server: %s\n", r.error);
+	assert_true(r.error[0] != 0);
+	server_stop(plain);
+
+	if (system("command -v openssl >/dev/null 2>&1"))
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt "
+		 "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=test "
+		 "-keyout %s/key -out %s/cert 2>/dev/null",
+		 dir, dir);
+	assert_int_equal(system(cmd), 0);
+	port = closed_port();
+	fflush(stdout);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char acc[16], cert[64], key[64];
+
+		snprintf(acc, sizeof(acc), "%d", port);
+		snprintf(cert, sizeof(cert), "%s/cert", dir);
+		snprintf(key, sizeof(key), "%s/key", dir);
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execlp("openssl", "openssl", "s_server", "-quiet", "-www",
+		       "-accept", acc, "-cert", cert, "-key", key,
+		       (char *)NULL);
+		_exit(127);
+	}
+	p.n_statuses = 0;
+	assert_int_equal(validate_warmup_statuses("200", &p, NULL), 0);
+	strcpy(p.host, "www.example.com");
+	/* s_server takes a moment to listen */
+	for (i = 0; i < 50 && rc; i++) {
+		rc = run_one(&p, AF_INET, port, &r);
+		if (rc)
+			usleep(100000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	printf("# https against openssl s_server: %s, status %d\n",
+	       rc ? r.error : "ok", r.status);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.status, 200);
 }
 
 static void test_ipv6(void **state)
@@ -533,6 +691,9 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_one_bad_backend_fails_all),
+		cmocka_unit_test(test_host_header),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_ipv6),
 	};
 

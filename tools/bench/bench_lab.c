@@ -18,6 +18,8 @@
 #include <linux/ip.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
 
 #include "bench_lab.h"
 #include "bench_util.h"
@@ -88,6 +90,9 @@ static int run_ip_batch(void)
 	fprintf(ip, "neigh add 10.10.0.254 lladdr %s nud permanent dev %s\n",
 		ROUTER_MAC, CLIENT_IF);
 	fprintf(ip, "route add 198.18.0.0/15 via 10.10.0.254 dev %s\n",
+		CLIENT_IF);
+	/* bench-scale's million clients (scale.c) */
+	fprintf(ip, "route add 10.128.0.0/9 via 10.10.0.254 dev %s\n",
 		CLIENT_IF);
 	for (i = 0; i < LAB_BACKENDS; i++)
 		fprintf(ip,
@@ -187,6 +192,15 @@ void lab_tcp(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
 	     uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 	     uint8_t flags)
 {
+	lab_tcp_seq(p, smac, dmac, saddr, daddr, sport, dport, flags,
+		    LAB_CLIENT_SEQ,
+		    flags & LAB_TCP_ACK ? LAB_BACKEND_ISN + 1 : 0);
+}
+
+void lab_tcp_seq(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
+		 uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		 uint8_t flags, uint32_t seq, uint32_t ack)
+{
 	struct iphdr *iph;
 	struct tcphdr *th;
 
@@ -194,8 +208,8 @@ void lab_tcp(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
 	th = (struct tcphdr *)(iph + 1);
 	th->source = htons(sport);
 	th->dest = htons(dport);
-	th->seq = htonl(1000);
-	th->ack_seq = htonl(flags & LAB_TCP_ACK ? 2000 : 0);
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(ack);
 	th->doff = 5;
 	((uint8_t *)th)[13] = flags;
 	th->window = htons(65535);
@@ -216,4 +230,109 @@ void lab_udp(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
 	uh->len = htons((uint16_t)len);
 	memcpy(uh + 1, "slotlb!!", 8);
 	uh->check = l4_csum(iph, uh, len);
+}
+
+/* One frame through the program, its output kept. */
+static int run_out(int prog_fd, int ifindex, const struct lab_pkt *in,
+		   struct lab_pkt *out, __u32 *verdict)
+{
+	struct xdp_md md = {
+		.data_end = in->len,
+		.ingress_ifindex = (__u32)ifindex,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
+		    .data_size_in = in->len, .data_out = out->data,
+		    .data_size_out = sizeof(out->data), .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog_fd, &o);
+	if (err)
+		return err;
+	out->len = o.data_size_out;
+	*verdict = o.retval;
+	return 0;
+}
+
+int lab_chosen_of(const struct lab_run *r, const struct lab_pkt *frame,
+		  struct lab_chosen *c)
+{
+	const struct ethhdr *eth;
+	const struct iphdr *iph;
+	const struct tcphdr *th;
+	struct lab_pkt out;
+	__u32 verdict;
+	int err;
+
+	err = run_out(r->prog_fd, r->client_ifindex, frame, &out, &verdict);
+	if (err)
+		return err;
+	if (verdict != XDP_REDIRECT || out.len < 14 + 20 + 8)
+		return -EPROTO;
+	eth = (const struct ethhdr *)out.data;
+	iph = (const struct iphdr *)(eth + 1);
+	th = (const struct tcphdr *)(iph + 1);
+	c->addr = ntohl(iph->daddr);
+	c->port = ntohs(th->dest);
+	memcpy(c->mac, eth->h_dest, 6);
+	return 0;
+}
+
+/* The client side of frame: address and port, host order. */
+static void client_of(const struct lab_pkt *frame, uint32_t *addr,
+		      uint16_t *port)
+{
+	const struct iphdr *iph = (const void *)(frame->data + 14);
+	const struct tcphdr *th = (const void *)(iph + 1);
+
+	*addr = ntohl(iph->saddr);
+	*port = ntohs(th->source);
+}
+
+int lab_handshake(const struct lab_run *r, const struct lab_pkt *syn,
+		  const struct lab_pkt *ack, struct lab_chosen *c)
+{
+	struct lab_pkt synack, out;
+	uint32_t caddr;
+	uint16_t cport;
+	__u32 verdict;
+	int err;
+
+	err = lab_chosen_of(r, syn, c);
+	if (err)
+		return err;
+	client_of(syn, &caddr, &cport);
+	lab_tcp_seq(&synack, c->mac, r->backend_if_mac, c->addr, caddr, c->port,
+		    cport, LAB_TCP_SYN | LAB_TCP_ACK, LAB_BACKEND_ISN,
+		    LAB_CLIENT_SEQ + 1);
+	err = run_out(r->prog_fd, r->backend_ifindex, &synack, &out, &verdict);
+	if (!err && verdict != XDP_REDIRECT)
+		err = -EPROTO;
+	if (!err)
+		err = run_out(r->prog_fd, r->client_ifindex, ack, &out,
+			      &verdict);
+	if (!err && verdict != XDP_REDIRECT)
+		err = -EPROTO;
+	return err;
+}
+
+int lab_udp_answered(const struct lab_run *r, const struct lab_pkt *dgram,
+		     struct lab_chosen *c)
+{
+	struct lab_pkt answer, out;
+	uint32_t caddr;
+	uint16_t cport;
+	__u32 verdict;
+	int err;
+
+	err = lab_chosen_of(r, dgram, c);
+	if (err)
+		return err;
+	client_of(dgram, &caddr, &cport);
+	lab_udp(&answer, c->mac, r->backend_if_mac, c->addr, caddr, c->port,
+		cport);
+	err = run_out(r->prog_fd, r->backend_ifindex, &answer, &out, &verdict);
+	if (!err && verdict != XDP_REDIRECT)
+		err = -EPROTO;
+	return err;
 }

@@ -29,6 +29,12 @@
 #define LAB_TCP_SYN 0x02
 #define LAB_TCP_ACK 0x10
 
+/* Sequence numbers of the lab's TCP frames: a client sends 1000 and
+ * acknowledges LAB_BACKEND_ISN + 1, so its ACK frames complete the
+ * handshake lab_handshake() plays with that backend ISN. */
+#define LAB_CLIENT_SEQ 1000
+#define LAB_BACKEND_ISN 1999
+
 /* One prebuilt frame. */
 struct lab_pkt {
 	uint8_t data[LAB_PKT_MAX];
@@ -56,9 +62,41 @@ int lab_setup(struct lab *lab);
 void lab_tcp(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
 	     uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 	     uint8_t flags);
+/* Same with explicit sequence and acknowledgement numbers. */
+void lab_tcp_seq(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
+		 uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		 uint8_t flags, uint32_t seq, uint32_t ack);
 /* Same for UDP with an 8-byte payload. */
 void lab_udp(struct lab_pkt *p, const uint8_t *smac, const uint8_t *dmac,
 	     uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport);
+
+/* Where the handshakes below run: the XDP program and its interfaces. */
+struct lab_run {
+	int prog_fd;
+	int client_ifindex; /* ingress of clients' frames */
+	int backend_ifindex; /* ingress of backends' frames */
+	uint8_t backend_if_mac[6]; /* destination MAC of backends' frames */
+};
+
+/* Where a client's frame went through the program. */
+struct lab_chosen {
+	uint32_t addr; /* backend address, host order */
+	uint16_t port; /* backend port */
+	uint8_t mac[6]; /* the backend's MAC, as the program wrote it */
+};
+
+/* Run a client's frame (syn or a UDP datagram) through the program and
+ * learn the backend it went to; -EPROTO if it was not redirected. */
+int lab_chosen_of(const struct lab_run *r, const struct lab_pkt *frame,
+		  struct lab_chosen *c);
+/* Establish a TCP flow: SYN (syn), the chosen backend's SYN-ACK with
+ * sequence LAB_BACKEND_ISN, the client's ACK (ack, acknowledging
+ * LAB_BACKEND_ISN + 1). Fills c. */
+int lab_handshake(const struct lab_run *r, const struct lab_pkt *syn,
+		  const struct lab_pkt *ack, struct lab_chosen *c);
+/* Establish a UDP flow: its datagram, then the backend's answer. */
+int lab_udp_answered(const struct lab_run *r, const struct lab_pkt *dgram,
+		     struct lab_chosen *c);
 
 /* Client i's address and port (distinct 5-tuples for i < 2^24). */
 uint32_t lab_client_addr(uint32_t i);

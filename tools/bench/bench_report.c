@@ -44,15 +44,18 @@ void bench_print_header(const struct bench *b)
 	       sysconf(_SC_NPROCESSORS_ONLN), cpu, u.release, u.machine);
 	printf("JIT:         on (bpf_jit_enable=%d, slotlb_xdp %u bytes native)\n",
 	       b->jit_enable, b->jited_len);
-	printf("deployment:  1 endpoint, %d backends; flow capacity %u flows (%u entries)\n",
+	printf("deployment:  1 endpoint, %d backends; flow capacity %u flows (flows4 %u entries)\n",
 	       LAB_BACKENDS, slotlb_flow_capacity(b->lb), b->flows_entries);
 	printf("traffic:     2 more apps on their own endpoints with a 10/5 split and 4\n"
 	       "             audience prefixes (bench_traffic.c), same backends\n");
-	printf("slotlb_open: %.0f ms; flow map memlock %.1f MiB\n",
-	       (double)b->open_ns / 1e6, (double)b->flows_memlock / 1048576.0);
+	printf("slotlb_open: %.0f ms; memlock: flows4 %.1f MiB, reply_index %.1f MiB, flows_new %.1f MiB\n",
+	       (double)b->open_ns / 1e6, (double)b->flows_memlock / 1048576.0,
+	       (double)b->index_memlock / 1048576.0,
+	       (double)b->new_memlock / 1048576.0);
 	printf("method:      %u frames per path and round, %u rounds, pinned to CPU %d;\n"
+	       "             fresh 5-tuples every round, tables never emptied;\n"
 	       "             floor = XDP_TX program over the same frames, interleaved in\n"
-	       "             blocks of 64; forwarded frames verified XDP_REDIRECT + reason\n",
+	       "             chunks of 1000; every frame's verdict and reason verified\n",
 	       b->n, b->rounds, b->cpu);
 	fflush(stdout);
 }

@@ -24,15 +24,17 @@
 #include "tools/bench/xdp_floor.skel.h"
 
 #define DEPLOYMENT_ID 1
+#define PREVIOUS_ID 2 /* same backends, another ring seed: the swap */
 #define APP_ID 0
 #define ENDPOINT_ID 1
 
-/* Katran's figures on this kind of machine, same method, ns/packet net
- * of the floor: the targets slotlb is compared against. */
-#define ANCHOR_NEW 535.0
-#define ANCHOR_EST_HOT 134.0
-#define ANCHOR_EST_DISTINCT 250.0
-#define ANCHOR_NOT_VIP 55.0
+/* Katran's figures on this kind of machine, same method (fresh 5-tuples
+ * every round, repeat=1, floor interleaved), ns/packet net of the floor,
+ * medians (issue 10): the targets slotlb is compared against. */
+#define ANCHOR_NEW 653.0
+#define ANCHOR_EST_HOT 148.0
+#define ANCHOR_EST_DISTINCT 359.0
+#define ANCHOR_NOT_VIP 50.0
 
 uint64_t bench_now_ns(void)
 {
@@ -81,33 +83,54 @@ static int pin_cpu(struct bench *b)
 	return 0;
 }
 
-/* The flow map's size and kernel memory, as `bpftool map show` reports
- * it (the memlock line of its fdinfo). */
-static int flows_facts(struct bench *b)
+/* A pinned map's max_entries and kernel memory, as `bpftool map show`
+ * reports it (the memlock line of its fdinfo). */
+static int map_facts(struct bench *b, const char *name, uint32_t *entries,
+		     uint64_t *memlock)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[128], line[128];
 	unsigned long long v;
+	int fd, err = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/flows", b->pin_root);
-	b->flows_fd = bpf_obj_get(path);
-	if (b->flows_fd < 0)
+	snprintf(path, sizeof(path), "%s/%s", b->pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
 		return bench_fail(b, -errno, "%s: %s", path, strerror(errno));
-	if (bpf_obj_get_info_by_fd(b->flows_fd, &info, &len))
-		return bench_fail(b, -errno, "flows: info: %s",
-				  strerror(errno));
-	b->flows_entries = info.max_entries;
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", b->flows_fd);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = bench_fail(b, -errno, "%s: info: %s", name,
+				 strerror(errno));
+		goto out;
+	}
+	if (entries)
+		*entries = info.max_entries;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "r");
-	if (!f)
-		return bench_fail(b, -errno, "%s: %s", path, strerror(errno));
+	if (!f) {
+		err = bench_fail(b, -errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "memlock: %llu", &v) == 1)
-			b->flows_memlock = v;
+			*memlock = v;
 	fclose(f);
-	return 0;
+out:
+	close(fd);
+	return err;
+}
+
+static int flows_facts(struct bench *b)
+{
+	int err;
+
+	err = map_facts(b, "flows4", &b->flows_entries, &b->flows_memlock);
+	if (!err)
+		err = map_facts(b, "reply_index", NULL, &b->index_memlock);
+	if (!err)
+		err = map_facts(b, "flows_new", NULL, &b->new_memlock);
+	return err;
 }
 
 static int jit_facts(struct bench *b)
@@ -152,6 +175,11 @@ static int deploy(struct bench *b)
 	if (!err)
 		err = slotlb_deployment_publish(b->lb, DEPLOYMENT_ID, &info,
 						ids, NULL, LAB_BACKENDS);
+	/* The deployment the slot held before: half the backends, so a
+	 * second chance goes elsewhere than a new flow would. */
+	if (!err)
+		err = slotlb_deployment_publish(b->lb, PREVIOUS_ID, &info, ids,
+						NULL, LAB_BACKENDS / 2);
 	r.deployment[0] = DEPLOYMENT_ID;
 	if (!err)
 		err = slotlb_routing_set(b->lb, APP_ID, &r);
@@ -163,34 +191,102 @@ static int deploy(struct bench *b)
 	return 0;
 }
 
-static int build_frames(struct bench *b)
+static int alloc_frames(struct bench *b)
 {
-	const struct lab *l = &b->lab;
-	uint32_t i, c, dst = LAB_NOT_ENDPOINT;
-	uint16_t port;
+	uint32_t i;
 
 	b->syn = calloc(b->n, sizeof(*b->syn));
 	b->ack = calloc(b->n, sizeof(*b->ack));
 	b->reply = calloc(b->n, sizeof(*b->reply));
 	b->udp = calloc(b->n, sizeof(*b->udp));
+	b->chance = calloc(b->n, sizeof(*b->chance));
 	for (i = 0; i < BENCH_PATH_MAX; i++)
 		b->samples[i] = calloc(b->rounds, sizeof(*b->samples[i]));
-	if (!b->syn || !b->ack || !b->reply || !b->udp)
+	if (!b->syn || !b->ack || !b->reply || !b->udp || !b->chance)
 		return bench_fail(b, -ENOMEM, "frames: %s", strerror(ENOMEM));
 	for (i = 0; i < BENCH_PATH_MAX; i++)
 		if (!b->samples[i])
 			return bench_fail(b, -ENOMEM, "samples: %s",
 					  strerror(ENOMEM));
+	return 0;
+}
+
+/* Flow numbers: round r's new flows are r*n.., its unknown flows (the
+ * second chance) come after every round's new ones. */
+void bench_frames(struct bench *b, unsigned int r)
+{
+	const struct lab *l = &b->lab;
+	uint32_t i, c, f, dst = LAB_NOT_ENDPOINT;
+	uint16_t port;
+
+	b->round = r;
 	for (i = 0; i < b->n; i++) {
-		c = lab_client_addr(i);
-		port = lab_client_port(i);
+		f = r * b->n + i;
+		c = lab_client_addr(f);
+		port = lab_client_port(f);
 		lab_tcp(&b->syn[i], l->router_mac, l->client_if_mac, c, LAB_VIP,
 			port, LAB_VIP_PORT, LAB_TCP_SYN);
 		lab_tcp(&b->ack[i], l->router_mac, l->client_if_mac, c, LAB_VIP,
 			port, LAB_VIP_PORT, LAB_TCP_ACK);
 		lab_udp(&b->udp[i], l->router_mac, l->client_if_mac, c, dst,
 			port, 53);
+		f = (b->rounds + r) * b->n + i;
+		lab_tcp(&b->chance[i], l->router_mac, l->client_if_mac,
+			lab_client_addr(f), LAB_VIP, lab_client_port(f),
+			LAB_VIP_PORT, LAB_TCP_ACK);
 	}
+}
+
+/* Each new flow's handshake, then the backend's ACK of it as the reply
+ * frame; also checks that the flows spread over the backends. */
+int bench_establish(struct bench *b)
+{
+	struct lab_run run = {
+		.prog_fd = b->prog_fd,
+		.client_ifindex = b->lab.client_ifindex,
+		.backend_ifindex = b->lab.backend_ifindex,
+	};
+	unsigned int used = 0, hits[LAB_BACKENDS] = {0};
+	struct lab_chosen c;
+	uint32_t i, be, f;
+	int err;
+
+	memcpy(run.backend_if_mac, b->lab.backend_if_mac, 6);
+	for (i = 0; i < b->n; i++) {
+		err = lab_handshake(&run, &b->syn[i], &b->ack[i], &c);
+		if (err)
+			return bench_fail(b, err, "handshake %u: %s", i,
+					  strerror(-err));
+		be = c.addr - LAB_BACKEND_NET - LAB_BACKEND_BASE;
+		if (be >= LAB_BACKENDS)
+			return bench_fail(b, -EPROTO,
+					  "handshake %u: bad backend", i);
+		used += !hits[be]++;
+		f = b->round * b->n + i;
+		lab_tcp_seq(&b->reply[i], c.mac, b->lab.backend_if_mac, c.addr,
+			    lab_client_addr(f), c.port, lab_client_port(f),
+			    LAB_TCP_ACK, LAB_BACKEND_ISN + 1,
+			    LAB_CLIENT_SEQ + 1);
+	}
+	b->backends_used = used;
+	if (used != LAB_BACKENDS && b->n >= 100 * LAB_BACKENDS)
+		return bench_fail(b, -EPROTO,
+				  "flows: only %u of %u backends used", used,
+				  LAB_BACKENDS);
+	return 0;
+}
+
+int bench_previous(struct bench *b, uint32_t previous)
+{
+	struct slotlb_routing r = {};
+	int err;
+
+	r.deployment[0] = DEPLOYMENT_ID;
+	r.previous[0] = previous;
+	r.generation = previous + 1;
+	err = slotlb_routing_set(b->lb, APP_ID, &r);
+	if (err)
+		return bench_fail(b, err, "routing: %s", strerror(-err));
 	return 0;
 }
 
@@ -213,6 +309,10 @@ static void init_paths(struct bench *b)
 				       b->lab.client_ifindex, XDP_PASS,
 				       SLOTLB_REASON_PASS_NOT_ENDPOINT,
 				       ANCHOR_NOT_VIP},
+		[BENCH_PATH_CHANCE] = {"second chance (ACK, no flow)",
+				       b->chance, 1, b->lab.client_ifindex,
+				       XDP_REDIRECT,
+				       SLOTLB_REASON_FORWARD_NONSYN, 0},
 	};
 
 	memcpy(b->paths, paths, sizeof(paths));
@@ -239,8 +339,9 @@ static int probe(struct bench *b)
 	int err;
 
 	lab_tcp(&in, b->lab.router_mac, b->lab.client_if_mac,
-		lab_client_addr(b->n), LAB_VIP, lab_client_port(b->n),
-		LAB_VIP_PORT, LAB_TCP_SYN);
+		lab_client_addr(2 * b->rounds * b->n), LAB_VIP,
+		lab_client_port(2 * b->rounds * b->n), LAB_VIP_PORT,
+		LAB_TCP_SYN);
 	o.data_size_in = in.len;
 	md.data_end = in.len;
 	err = bpf_prog_test_run_opts(b->prog_fd, &o);
@@ -290,6 +391,14 @@ int bench_setup(struct bench *b)
 	if (err)
 		return bench_fail(b, err, "slotlb_open: %s", strerror(-err));
 	b->prog_fd = slotlb_prog_fd(b->lb);
+	/* The interfaces' roles, as attaching them would set them. */
+	err = slotlb_iface_set(b->lb, b->lab.client_ifindex,
+			       SLOTLB_ROLE_PUBLIC);
+	if (!err)
+		err = slotlb_iface_set(b->lb, b->lab.backend_ifindex,
+				       SLOTLB_ROLE_BACKEND);
+	if (err)
+		return bench_fail(b, err, "roles: %s", strerror(-err));
 	err = flows_facts(b);
 	if (!err)
 		err = jit_facts(b);
@@ -304,7 +413,7 @@ int bench_setup(struct bench *b)
 				  strerror(errno));
 	b->floor_fd = bpf_program__fd(b->floor->progs.xdp_floor);
 
-	err = build_frames(b);
+	err = alloc_frames(b);
 	if (err)
 		return err;
 	init_paths(b);
@@ -318,14 +427,13 @@ void bench_teardown(struct bench *b)
 {
 	int i;
 
-	if (b->flows_fd >= 0)
-		close(b->flows_fd);
 	xdp_floor_bpf__destroy(b->floor);
 	slotlb_close(b->lb);
 	free(b->syn);
 	free(b->ack);
 	free(b->reply);
 	free(b->udp);
+	free(b->chance);
 	bench_traffic_teardown(b);
 	for (i = 0; i < BENCH_PATH_MAX; i++)
 		free(b->samples[i]);

@@ -17,15 +17,17 @@
 struct slotlb;
 struct xdp_floor_bpf;
 
-/* The paths, in the order a round runs them. */
+/* The paths, in the order a round runs them. Every round uses 5-tuples
+ * no earlier round used, and the tables are never emptied. */
 enum bench_path_id {
-	BENCH_PATH_NEW, /* SYNs of distinct new flows: choose and pin a backend
-			 */
+	BENCH_PATH_NEW, /* SYNs of distinct new flows: half-open entries */
 	BENCH_PATH_HOT, /* one established flow's ACK, again and again */
 	BENCH_PATH_EST, /* ACKs of distinct established flows */
 	BENCH_PATH_REPLY, /* backend -> client of those flows: source NAT */
 	BENCH_PATH_NOT_EP, /* UDP to an address with no endpoint: passed */
-	/* Traffic routing (bench_traffic.c), after an untimed drain: */
+	BENCH_PATH_CHANCE, /* ACKs of unknown flows after a swap: second
+			    * chance on the previous deployment */
+	/* Traffic routing (bench_traffic.c): */
 	BENCH_PATH_NEW_SPLIT, /* SYNs to an app with a 10/5 split and 4
 			       * audience prefixes */
 	BENCH_PATH_MAX,
@@ -61,11 +63,11 @@ struct bench {
 	struct xdp_floor_bpf *floor;
 	int prog_fd;
 	int floor_fd;
-	int flows_fd; /* the pinned flow map, to drain it between rounds */
 	char pin_root[64]; /* ours alone; removed at the end */
 
-	/* Frames, n each. */
-	struct lab_pkt *syn, *ack, *reply, *udp;
+	/* Frames of the current round, n each. */
+	unsigned int round;
+	struct lab_pkt *syn, *ack, *reply, *udp, *chance;
 	struct bench_path paths[BENCH_PATH_MAX];
 	struct bench_sample *samples[BENCH_PATH_MAX]; /* rounds each */
 
@@ -82,8 +84,10 @@ struct bench {
 	int jit_enable; /* /proc/sys/net/core/bpf_jit_enable */
 	uint32_t jited_len; /* bytes of slotlb_xdp's native code */
 	uint64_t open_ns; /* slotlb_open() wall time */
-	uint64_t flows_memlock; /* kernel memory of the flow map, bytes */
-	uint32_t flows_entries; /* its max_entries */
+	uint64_t flows_memlock; /* kernel memory of flows4, bytes */
+	uint64_t index_memlock; /* of the IPv4 reply index */
+	uint64_t new_memlock; /* of the half-open stage */
+	uint32_t flows_entries; /* flows4's max_entries */
 	unsigned int backends_used; /* backends the flows spread over */
 	int cpu; /* the CPU the run is pinned to */
 
@@ -97,12 +101,20 @@ int bench_fail(struct bench *b, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 int bench_setup(struct bench *b);
+/* Frames of round r: 5-tuples no other round uses. */
+void bench_frames(struct bench *b, unsigned int r);
+/* Establish the round's new flows (handshakes), untimed; fills the
+ * replies. */
+int bench_establish(struct bench *b);
+/* Slot 0's previous deployment for the second-chance path (0: none). */
+int bench_previous(struct bench *b, uint32_t previous);
 /* The traffic-routing app and its paths; the check after round 0. */
 int bench_traffic_setup(struct bench *b);
 int bench_traffic_check(struct bench *b);
-/* The paired measurement of one round (drain: empties the flow map). */
-int bench_traffic_pairs(struct bench *b, int (*drain)(struct bench *),
-			unsigned int round);
+/* The paired measurement of one round. A SYN leaves only a half-open
+ * entry that the next identical SYN replaces, so the same frames measure
+ * new flows every round without emptying any table. */
+int bench_traffic_pairs(struct bench *b, unsigned int round);
 /* Its lines in the report. */
 void bench_traffic_report(const struct bench *b,
 			  double (*median)(double *, unsigned int));

@@ -7,7 +7,8 @@
  * already runs slotlb is a reload: flows survive.
  *
  *   dpctl [--pin-root DIR] [--flow-capacity N] [--upgrade] [-v] COMMAND ...
- *     attach IFNAME... [--generic] [--force]
+ *     attach --role public|backend|both IFNAME... [--role ...]
+ *            [--generic] [--force]
  *     detach IFNAME...
  *     endpoint add ENDPOINT --app ID --slot N --id N
  *     endpoint del ENDPOINT
@@ -20,6 +21,8 @@
  *     routing show APP
  *     stats
  *     flows
+ *     seed [SEED]
+ *     gc
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +39,7 @@
 
 static struct slotlb_opts opts;
 static bool generic, force;
+static uint32_t role;
 
 static int fail(const char *object, const char *cause)
 {
@@ -61,17 +65,30 @@ static long number(const char *s, long min, long max)
 	return v;
 }
 
+/* attach: --role applies to the interfaces after it. */
 static int cmd_attach(struct slotlb *lb, int argc, char **argv, bool attach)
 {
+	uint32_t roles[64];
 	int i, err, n = 0;
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--generic"))
+		if (!strcmp(argv[i], "--generic")) {
 			generic = true;
-		else if (!strcmp(argv[i], "--force"))
+		} else if (!strcmp(argv[i], "--force")) {
 			force = true;
-		else
+		} else if (!strcmp(argv[i], "--role") && i + 1 < argc) {
+			role = slotlb_parse_role(argv[++i]);
+			if (!role)
+				return fail(argv[i], "role is public, backend "
+						     "or both");
+		} else if (n < 64) {
+			if (attach && !role)
+				return fail(argv[i],
+					    "--role public|backend|both must "
+					    "come before the interface");
+			roles[n] = role;
 			argv[n++] = argv[i];
+		}
 	}
 	if (!n)
 		return fail(attach ? "attach" : "detach", "no interface given");
@@ -83,13 +100,16 @@ static int cmd_attach(struct slotlb *lb, int argc, char **argv, bool attach)
 		err = attach ? slotlb_attach(lb, ifindex,
 					     generic ? SLOTLB_XDP_GENERIC
 						     : SLOTLB_XDP_NATIVE,
-					     force)
+					     force, roles[i])
 			     : slotlb_detach(ifindex);
 		if (err == -EBUSY)
 			return fail(argv[i], "another XDP program is attached "
 					     "(use --force to replace it)");
 		if (err == -ENOENT && !attach)
 			return fail(argv[i], "no slotlb program attached");
+		if (err == -EEXIST && attach)
+			return fail(argv[i], "its slot of the role table is "
+					     "another interface's");
 		if (err)
 			return fail_errno(argv[i], err);
 	}
@@ -457,34 +477,66 @@ static int cmd_routing(struct slotlb *lb, int argc, char **argv)
 static int cmd_stats(struct slotlb *lb)
 {
 	struct slotlb_reason_counter sum[SLOTLB_REASON_MAX];
+	uint64_t events[SLOTLB_EVENT_MAX];
 	int r, err;
 
 	err = slotlb_reasons_read(lb, sum);
+	if (!err)
+		err = slotlb_events_read(lb, events);
 	if (err)
 		return fail_errno("stats", err);
 	for (r = 0; r < SLOTLB_REASON_MAX; r++)
-		printf("%-22s %12llu packets %14llu bytes\n",
+		printf("%-24s %12llu packets %14llu bytes\n",
 		       slotlb_reason_name(r),
 		       (unsigned long long)sum[r].packets,
 		       (unsigned long long)sum[r].bytes);
+	for (r = 0; r < SLOTLB_EVENT_MAX; r++)
+		printf("%-24s %12llu events\n", slotlb_event_name(r),
+		       (unsigned long long)events[r]);
 	return 0;
 }
 
-static int print_flow(const struct slotlb_flow_key *k,
-		      const struct slotlb_flow *f, void *ctx)
+static int print_flow(const struct slotlb_flow_info *f, void *ctx)
 {
-	char src[64], dst[64], to[64];
+	char src[64], dst[64], to[64], state[160];
 
 	(void)ctx;
-	slotlb_format_addr(k->src, k->family, src, sizeof(src));
-	slotlb_format_addr(k->dst, k->family, dst, sizeof(dst));
-	slotlb_format_addr(f->addr, k->family, to, sizeof(to));
+	slotlb_format_addr(f->client, f->family, src, sizeof(src));
+	slotlb_format_addr(f->endpoint, f->family, dst, sizeof(dst));
+	slotlb_format_addr(f->backend, f->family, to, sizeof(to));
+	slotlb_format_flow_state(f->state, state, sizeof(state));
 	printf("%s %s %s:%u -> %s:%u => %s:%u deployment %u backend %u "
-	       "state 0x%x\n",
-	       f->direction == SLOTLB_FLOW_FORWARD ? "forward" : "reply  ",
-	       k->proto == 6 ? "tcp" : "udp", src, ntohs(k->sport), dst,
-	       ntohs(k->dport), to, ntohs(f->port), f->deployment_id,
-	       f->backend_id, f->state);
+	       "state %s idle %llu ms%s\n",
+	       f->stage == SLOTLB_STAGE_ESTABLISHED ? "established"
+						    : "half-open",
+	       f->proto == 6 ? "tcp" : "udp", src, ntohs(f->client_port), dst,
+	       ntohs(f->endpoint_port), to, ntohs(f->backend_port),
+	       f->deployment_id, f->backend_id, state,
+	       (unsigned long long)f->idle_ms, f->live ? "" : " (not live)");
+	return 0;
+}
+
+static int cmd_seed(struct slotlb *lb, int argc, char **argv)
+{
+	uint32_t seed;
+	char *end;
+	int err;
+
+	if (argc > 1)
+		return fail("seed", "usage: seed [SEED]");
+	if (argc == 1) {
+		errno = 0;
+		seed = strtoul(argv[0], &end, 0);
+		if (errno || *end || !*argv[0] || !seed)
+			return fail(argv[0],
+				    "seed is a non-zero 32-bit number");
+		err = slotlb_hash_seed_set(lb, seed);
+		return err ? fail_errno("seed", err) : 0;
+	}
+	err = slotlb_hash_seed_get(lb, &seed);
+	if (err)
+		return fail_errno("seed", err);
+	printf("0x%08x\n", seed);
 	return 0;
 }
 
@@ -493,7 +545,8 @@ static void usage(void)
 	fprintf(stderr,
 		"Usage: dpctl [--pin-root DIR] [--flow-capacity N] [--upgrade] [-v] COMMAND\n"
 		"  (--upgrade: maps of an older layout are upgraded, keeping flows)\n"
-		"  attach IFNAME... [--generic] [--force]\n"
+		"  attach --role public|backend|both IFNAME... [--role ROLE IFNAME...]\n"
+		"         [--generic] [--force]\n"
 		"  detach IFNAME...\n"
 		"  endpoint add ENDPOINT --app ID --slot N --id N\n"
 		"  endpoint del ENDPOINT\n"
@@ -505,7 +558,9 @@ static void usage(void)
 		"  routing lookup APP SLOT ADDR...\n"
 		"  routing show APP\n"
 		"  stats\n"
-		"  flows\n");
+		"  flows\n"
+		"  seed [SEED]\n"
+		"  gc\n");
 }
 
 int main(int argc, char **argv)
@@ -593,7 +648,14 @@ int main(int argc, char **argv)
 		rc = slotlb_flows_foreach(lb, print_flow, NULL)
 			     ? fail("flows", "cannot read")
 			     : 0;
-	else {
+	else if (!strcmp(cmd, "seed"))
+		rc = cmd_seed(lb, argc, argv);
+	else if (!strcmp(cmd, "gc")) {
+		err = slotlb_flows_gc(lb);
+		rc = err < 0 ? fail_errno("gc", err) : 0;
+		if (err >= 0)
+			printf("%d flows removed\n", err);
+	} else {
 		usage();
 		rc = 2;
 	}

@@ -44,6 +44,7 @@ static struct {
 	double cold_start;
 	int status;
 	const char *pidfile;
+	const char *settings_file; /* served at /settings */
 	bool quiet;
 } cfg = {.version = "v0"};
 
@@ -330,6 +331,30 @@ static int send_stream(const struct conn *c, const struct request *r,
 	return err;
 }
 
+/* GET /settings: the file an apply-settings hook wrote for this backend,
+ * read afresh on every request, so a test sees what the backend "runs
+ * with" now; 404 while there is none. */
+static int send_settings(const struct conn *c, const struct request *r,
+			 bool head_only)
+{
+	char buf[65536];
+	size_t n = 0;
+	FILE *f = cfg.settings_file ? fopen(cfg.settings_file, "r") : NULL;
+	int err;
+
+	if (!f)
+		return send_simple(c, r, 404, "no settings\n", r->keep_alive,
+				   head_only, NULL);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	log_request(c, r, 200, n);
+	err = send_head(c, 200, n, r->keep_alive, "application/json", NULL);
+	if (!err && !head_only)
+		err = send_all(c->fd, buf, n);
+	return err;
+}
+
 static int respond(const struct conn *c, const struct request *r)
 {
 	bool head = !strcmp(r->method, "HEAD");
@@ -348,6 +373,8 @@ static int respond(const struct conn *c, const struct request *r)
 		return send_simple(c, r, 503, body, r->keep_alive, head, extra);
 	}
 	snprintf(body, sizeof(body), "%s %s\n", cfg.version, c->self);
+	if (!strcmp(r->target, "/settings"))
+		return send_settings(c, r, head);
 	if (cfg.status && cfg.status != 200)
 		return send_simple(c, r, cfg.status, body, r->keep_alive, head,
 				   NULL);
@@ -694,6 +721,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: httpd [--listen ADDR:PORT|[ADDR]:PORT] [--version LABEL]\n"
 		"             [--cold-start SECONDS] [--status CODE] [--pidfile FILE] [--quiet]\n"
+		"             [--settings-file FILE]\n"
 		"       httpd --gen-body BYTES\n");
 }
 
@@ -706,6 +734,7 @@ int main(int argc, char **argv)
 		{"status", required_argument, NULL, 's'},
 		{"pidfile", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"settings-file", required_argument, NULL, 'S'},
 		{"gen-body", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{}};
@@ -750,6 +779,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			cfg.quiet = true;
+			break;
+		case 'S':
+			cfg.settings_file = optarg;
 			break;
 		case 'g':
 			return gen_body(optarg);

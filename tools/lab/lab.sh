@@ -48,6 +48,13 @@ lab_ns_backend()
 	echo "$1-b$2"
 }
 
+# A router between the client and the LB, for the tests that need one
+# (test_pmtu.sh builds it); lab_down removes it with the rest.
+lab_ns_router()
+{
+	echo "$1-router"
+}
+
 lab_state_dir()
 {
 	echo "$LAB_STATE_BASE/slotlb-lab.$1"
@@ -283,7 +290,7 @@ lab_namespaces()
 	local p=$1
 
 	ip netns list 2>/dev/null | awk '{ print $1 }' |
-		grep -E "^$p-(client|lb|b[0-9]+)$" | sort -V
+		grep -E "^$p-(client|lb|router|b[0-9]+)$" | sort -V
 }
 
 # lab_down P: kill everything running in lab P and delete its namespaces.

@@ -18,8 +18,7 @@ static const char *const deployment_headers[] = {
 	"DEPLOYMENT", "VERSION",       "FLOWS", "BACKEND",
 	"WEIGHT",     "BACKEND-FLOWS", NULL};
 
-/* "/v1/apps/APP" + suffix, each name escaped; NULL on no memory. */
-static char *app_path(const char *app, const char *slot, const char *tail)
+char *app_path(const char *app, const char *slot, const char *tail)
 {
 	char *a = api_escape(app), *s = slot ? api_escape(slot) : NULL;
 	char *p = NULL;
@@ -216,6 +215,7 @@ static int do_slot_create(int argc, char **argv)
 	struct opt opts[] = {
 		{.name = "slot", .has_arg = true},
 		{.name = "endpoint", .has_arg = true, .repeat = true},
+		{.name = "clone-from", .has_arg = true},
 		{NULL},
 	};
 	struct api_reply r;
@@ -231,11 +231,20 @@ static int do_slot_create(int argc, char **argv)
 			rc = usage_err("slot: --slot NAME is needed");
 		else if (!(rc = check_name("slot", opts[0].value)))
 			eps = endpoints_json(&opts[1], &rc);
+		if (!rc && opts[2].value &&
+		    !(rc = check_name("slot", opts[2].value)) &&
+		    !strcmp(opts[2].value, opts[0].value))
+			rc = usage_err("slot: --clone-from names the new slot");
 	}
 	free_opts(opts);
-	if (rc)
+	if (rc) {
+		json_decref(eps);
 		return ARGS_RC(rc);
+	}
 	body = json_pack("{s:s,s:o}", "name", opts[0].value, "endpoints", eps);
+	if (opts[2].value)
+		json_object_set_new(body, "clone_from",
+				    json_string(opts[2].value));
 	path = app_path(pos[0], NULL, "/slots");
 	rc = path ? api_call("POST", path, body, &r)
 		  : usage_err("slot: out of memory");
@@ -278,6 +287,7 @@ int do_deploy(int argc, char **argv)
 		{.name = "slot", .has_arg = true},
 		{.name = "backend", .has_arg = true, .repeat = true},
 		{.name = "version", .has_arg = true},
+		{.name = "wait"},
 		{NULL},
 	};
 	json_t *bes = json_array(), *body;
@@ -311,6 +321,17 @@ int do_deploy(int argc, char **argv)
 	if (opts[2].value)
 		json_object_set_new(body, "version",
 				    json_string(opts[2].value));
+	if (opts[3].given) {
+		/* the auto swap's outcome: exit 0 only if the target changed */
+		struct swap_ctx c = {.action = "auto-swap", .app = pos[0]};
+
+		path = app_path(pos[0], opts[0].value, "/deploy?wait=1");
+		rc = path ? swap_follow(path, body, &c)
+			  : usage_err("deploy: out of memory");
+		json_decref(body);
+		free(path);
+		return rc;
+	}
 	path = app_path(pos[0], opts[0].value, "/deploy");
 	rc = path ? api_call("POST", path, body, &r)
 		  : usage_err("deploy: out of memory");
@@ -318,6 +339,16 @@ int do_deploy(int argc, char **argv)
 	free(path);
 	if (rc)
 		return rc;
+	if (!json_output &&
+	    json_is_object(json_object_get(r.body, "auto_swap")))
+		fprintf(stderr,
+			"auto swap into %s starts in %g s (see slotlb history %s)\n",
+			jstr(json_object_get(r.body, "auto_swap"),
+			     "target_slot"),
+			json_number_value(json_object_get(
+				json_object_get(r.body, "auto_swap"),
+				"delay_s")),
+			pos[0]);
 	out_begin();
 	table_begin(deployment_headers);
 	open_object(NULL);
@@ -344,15 +375,24 @@ const struct cmd app_cmds[] = {
 
 const struct cmd slot_cmds[] = {
 	{"create", do_slot_create,
-	 "APP --slot NAME --endpoint ADDR:PORT[/tcp|/udp] [--endpoint ...]",
+	 "APP --slot NAME --endpoint ADDR:PORT[/tcp|/udp] [--endpoint ...] "
+	 "[--clone-from SLOT]",
 	 "Create slot NAME of APP. Its endpoints stay with the slot across\n"
-	 "swaps, as a custom domain stays with an Azure slot.\n"},
+	 "swaps, as a custom domain stays with an Azure slot.\n"
+	 "\n"
+	 "  --clone-from SLOT       start with SLOT's sticky settings, warm-up\n"
+	 "                          policy and hook (no deployment, no auto\n"
+	 "                          swap), as Azure's clone settings\n"},
 	{"list", do_slot_list, "APP",
 	 "List APP's slots, their endpoints and deployments.\n"},
 	{"delete", do_slot_delete, "APP --slot NAME",
 	 "Delete slot NAME of APP (never production).\n"},
 	{"swap", do_slot_swap,
-	 "APP --slot SOURCE [--target-slot TARGET] " WARMUP_USAGE, swap_help},
+	 "APP [--slot SOURCE] [--target-slot TARGET] "
+	 "[--action swap|preview|reset|cancel] [--audience CIDR ...] "
+	 "[--timeout DURATION] [--on-timeout reset|swap] [--dry-run] "
+	 "[--show-values] " WARMUP_USAGE,
+	 swap_help},
 	{"rollback", do_slot_rollback, "APP [--slot SLOT] " WARMUP_USAGE,
 	 rollback_help},
 	{"traffic", do_slot_traffic,
@@ -360,17 +400,60 @@ const struct cmd slot_cmds[] = {
 	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]] "
 	 "[--lookup ADDR]...",
 	 traffic_help},
+	{"config", do_slot_config, "APP --slot SLOT " WARMUP_USAGE,
+	 config_help},
+	{"setting set", do_setting_set,
+	 "APP --slot SLOT NAME=VALUE [NAME=VALUE ...] [--sticky]",
+	 "Set settings of slot SLOT. Sticky ones stay with the slot (a\n"
+	 "deployment slot setting: production's database URL stays in\n"
+	 "production); the others belong to the deployment in the slot and\n"
+	 "move with it in a swap. What a deployment sees is its own settings\n"
+	 "overlaid by its slot's sticky ones. The slot's hook applies them to\n"
+	 "its backends first; if it fails, nothing changes.\n"
+	 "\n"
+	 "  --sticky                the settings stick to the slot\n"
+	 "\n"
+	 "NAME is an environment variable name, VALUE at most 4096 bytes of\n"
+	 "UTF-8. Values are never printed unless asked for.\n"},
+	{"setting list", do_setting_list, "APP --slot SLOT [--show-values]",
+	 "List the settings of slot SLOT: its sticky ones and those of its\n"
+	 "deployment, and which are in effect.\n"
+	 "\n"
+	 "  --show-values           print the values too\n"},
+	{"setting delete", do_setting_delete, "APP --slot SLOT NAME",
+	 "Delete setting NAME of slot SLOT, sticky or of its deployment.\n"},
+	{"hook set", do_slot_hook_set,
+	 "APP --slot SLOT --exec PATH [--timeout S]", hook_set_help},
+	{"hook delete", do_slot_hook_delete, "APP --slot SLOT",
+	 "Remove slot SLOT's apply-settings hook.\n"},
+	{"auto-swap", do_slot_auto_swap,
+	 "APP --slot SLOT [--target-slot TARGET] [--delay S] [--off]",
+	 auto_swap_help},
 	{NULL, NULL, NULL, NULL},
 };
+
+const struct cmd swap_cmd = {
+	NULL, do_slot_swap,
+	"APP [--slot SOURCE] [--target-slot TARGET] "
+	"[--action swap|preview|reset|cancel] [--audience CIDR ...] "
+	"[--timeout DURATION] [--on-timeout reset|swap] [--dry-run] "
+	"[--show-values] " WARMUP_USAGE,
+	swap_help};
 
 const struct cmd deploy_cmd = {
 	NULL, do_deploy,
 	"APP --slot NAME --backend ADDR:PORT[,weight=W] [--backend ...] "
-	"[--version LABEL]",
+	"[--version LABEL] [--wait]",
 	"Deploy a new set of backends into slot NAME of APP. The slot's\n"
-	"previous deployment drains: its pinned flows finish on it.\n"
+	"previous deployment drains: its pinned flows finish on it. The new\n"
+	"deployment keeps the swapped settings of the one it replaces; the\n"
+	"slot's hook applies its settings before it takes traffic. If the\n"
+	"slot auto-swaps, the auto swap starts by itself.\n"
 	"\n"
 	"  --backend ADDR:PORT[,weight=W]  a backend; weight 1..65535, "
 	"default 1\n"
 	"  --version LABEL                 version label, at most 31 "
-	"characters\n"};
+	"characters\n"
+	"  --wait                          follow the slot's auto swap and "
+	"exit 0\n"
+	"                                  only if its target changed\n"};

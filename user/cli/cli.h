@@ -101,6 +101,13 @@ int api_stream(const char *path, json_t *body, event_cb cb, void *ctx,
 	       struct api_reply *reply);
 /* Escaped path segment; free() the result. */
 char *api_escape(const char *s);
+/* "/v1/apps/APP[/slots/SLOT]TAIL", names escaped; NULL on no memory. */
+char *app_path(const char *app, const char *slot, const char *tail);
+/* The first word of X-Slotlb-Trigger: "cli", or "apply" for apply. */
+extern const char *trigger_word;
+/* Ctrl-C while a request runs: cb(ctx) once, from within the request
+ * (it may make requests of its own); a second Ctrl-C ends the CLI. */
+void api_on_interrupt(void (*cb)(void *ctx), void *ctx);
 
 /* --- output: each helper serves the table and the JSON form --- */
 enum print_where {
@@ -136,6 +143,7 @@ json_int_t jint(json_t *o, const char *key);
 int do_status(int argc, char **argv);
 int do_history(int argc, char **argv);
 int do_deploy(int argc, char **argv);
+int do_flows(int argc, char **argv);
 void print_app(json_t *app);
 void print_app_table(json_t *app);
 void print_deployment_rows(json_t *d, int lead_cols);
@@ -143,14 +151,69 @@ void print_deployment_rows(json_t *d, int lead_cols);
 extern const struct cmd interface_cmds[];
 extern const struct cmd app_cmds[];
 extern const struct cmd slot_cmds[];
-extern const struct cmd deploy_cmd, status_cmd, history_cmd;
+extern const struct cmd deploy_cmd, status_cmd, history_cmd, flows_cmd;
 
 #define WARMUP_USAGE                                                        \
 	"[--warmup-path PATH] [--warmup-status LIST] [--warmup-timeout S] " \
-	"[--warmup-retries N] [--warmup-mode http|tcp]"
+	"[--warmup-retries N] [--warmup-deadline S] "                       \
+	"[--warmup-retry-delay MS] [--warmup-mode http|https|tcp] "         \
+	"[--warmup-host NAME]"
+/* The warm-up options, at index base of a command's option table. */
+enum {
+	W_PATH,
+	W_STATUS,
+	W_TIMEOUT,
+	W_RETRIES,
+	W_DEADLINE,
+	W_RETRY_DELAY,
+	W_MODE,
+	W_HOST,
+	W_COUNT
+};
+#define WARMUP_OPTS(base)                                                     \
+	[(base) + W_PATH] = {.name = "warmup-path", .has_arg = true},         \
+		  [(base) + W_STATUS] = {.name = "warmup-status",             \
+					 .has_arg = true},                    \
+		  [(base) + W_TIMEOUT] = {.name = "warmup-timeout",           \
+					  .has_arg = true},                   \
+		  [(base) + W_RETRIES] = {.name = "warmup-retries",           \
+					  .has_arg = true},                   \
+		  [(base) + W_DEADLINE] = {.name = "warmup-deadline",         \
+					   .has_arg = true},                  \
+		  [(base) + W_RETRY_DELAY] = {.name = "warmup-retry-delay",   \
+					      .has_arg = true},               \
+		  [(base) +                                                   \
+			  W_MODE] = {.name = "warmup-mode", .has_arg = true}, \
+		  [(base) + W_HOST] = {.name = "warmup-host", .has_arg = true}
+/* The "warmup" object of the W_COUNT options at o (NULL when none was
+ * given), checked with the daemon's rules; EXIT_USAGE after saying why. */
+int warmup_json(const struct opt *o, json_t **out);
+
 extern const char swap_help[], rollback_help[], traffic_help[];
 int do_slot_swap(int argc, char **argv);
 int do_slot_rollback(int argc, char **argv);
 int do_slot_traffic(int argc, char **argv);
+/* A swap (or deploy --wait) followed to its outcome, in swap.c. */
+struct swap_ctx {
+	const char *action; /* "swap", "rollback", "preview", "reset" */
+	const char *app;
+	bool done;
+	long status; /* of the done event */
+	json_t *history;
+	char error[512];
+	char last_failure[256]; /* "backend: why" of the last failed probe */
+};
+int swap_follow(const char *path, json_t *body, struct swap_ctx *c);
+
+/* Commands of the release workflow, by file. */
+extern const struct cmd swap_cmd, export_cmd, apply_cmd;
+int do_slot_config(int argc, char **argv);
+int do_slot_hook_set(int argc, char **argv);
+int do_slot_hook_delete(int argc, char **argv);
+int do_slot_auto_swap(int argc, char **argv);
+int do_setting_set(int argc, char **argv);
+int do_setting_list(int argc, char **argv);
+int do_setting_delete(int argc, char **argv);
+extern const char config_help[], hook_set_help[], auto_swap_help[];
 
 #endif /* SLOTLB_CLI_H */

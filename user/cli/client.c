@@ -5,6 +5,7 @@
  * only decide what to print on success.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,51 @@
 #include "validate.h"
 
 #define MAX_BODY (64 << 20) /* a status of thousands of apps fits */
+
+const char *trigger_word = "cli";
+
+/* Ctrl-C during a long request: once, the command's callback runs (it
+ * may cancel what the request started); the next one ends the CLI. */
+static volatile sig_atomic_t interrupted;
+static void (*interrupt_cb)(void *ctx);
+static void *interrupt_ctx;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void api_on_interrupt(void (*cb)(void *ctx), void *ctx)
+{
+	struct sigaction sa = {.sa_handler = cb ? on_sigint : SIG_DFL,
+			       .sa_flags = SA_RESETHAND};
+
+	/* NULL: Ctrl-C ends the CLI again, as before the request */
+	interrupt_cb = cb;
+	interrupt_ctx = ctx;
+	interrupted = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* libcurl calls this at least once a second while a request runs. */
+static int check_interrupt(void *ud, curl_off_t a, curl_off_t b, curl_off_t c,
+			   curl_off_t d)
+{
+	void (*cb)(void *) = interrupt_cb;
+
+	(void)ud;
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	if (interrupted && cb) {
+		interrupt_cb = NULL; /* once */
+		cb(interrupt_ctx);
+	}
+	return 0;
+}
 
 struct sink {
 	char *buf;
@@ -46,7 +92,7 @@ static void trigger_header(char *buf, size_t len)
 	const char *name;
 	size_t i, off;
 
-	off = (size_t)snprintf(buf, len, "%scli", hdr);
+	off = (size_t)snprintf(buf, len, "%s%s", hdr, trigger_word);
 	for (i = 0; i < sizeof(ci) / sizeof(ci[0]); i++) {
 		const char *v = getenv(ci[i].env);
 
@@ -148,6 +194,10 @@ static int request(const char *method, const char *path, json_t *body,
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+	if (interrupt_cb) {
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, check_interrupt);
+	}
 	if (body) {
 		payload = json_dumps(body, JSON_COMPACT);
 		hdrs = curl_slist_append(hdrs,

@@ -165,6 +165,16 @@ static const char bash_function[] =
 	"\t\tfi\n"
 	"\t\tkey=\"$obj ${COMP_WORDS[i]}\"\n"
 	"\t\ti=$((i + 1))\n"
+	"\t\t# a command of a sub-object: slot setting set\n"
+	"\t\tif [ -n \"${_slotlb_subcommands[$key]+set}\" ]; then\n"
+	"\t\t\tif [ \"$i\" -ge \"$COMP_CWORD\" ]; then\n"
+	"\t\t\t\tmapfile -t COMPREPLY < <(compgen -W "
+	"\"${_slotlb_subcommands[$key]} --help\" -- \"$cur\")\n"
+	"\t\t\t\treturn 0\n"
+	"\t\t\tfi\n"
+	"\t\t\tkey=\"$key ${COMP_WORDS[i]}\"\n"
+	"\t\t\ti=$((i + 1))\n"
+	"\t\tfi\n"
 	"\tfi\n"
 	"\t[ -n \"${_slotlb_options[$key]+set}\" ] || return 0\n"
 	"\tif [ -n \"${_slotlb_values[$key $prev]+set}\" ]; then\n"
@@ -194,18 +204,44 @@ static const char bash_function[] =
 	"}\n"
 	"complete -F _slotlb slotlb\n";
 
+/* "setting set": is the command's first word the same as an earlier
+ * command's (so it was listed already)? */
+static bool first_word_seen(const struct cmd *cmds, const struct cmd *c)
+{
+	size_t n = strcspn(c->name, " ");
+
+	for (; cmds != c; cmds++)
+		if (strcspn(cmds->name, " ") == n &&
+		    !strncmp(cmds->name, c->name, n))
+			return true;
+	return false;
+}
+
+/* A command name: one plain word, or two ("setting set"). */
+static bool plain_name(const char *s)
+{
+	char word[64];
+	size_t n = strcspn(s, " ");
+
+	if (n >= sizeof(word))
+		return false;
+	snprintf(word, sizeof(word), "%.*s", (int)n, s);
+	return plain(word) && (!s[n] || plain(s + n + 1));
+}
+
 static int print_bash(void)
 {
-	char *obuf = NULL, *vbuf = NULL, *abuf = NULL, key[160];
-	size_t olen = 0, vlen = 0, alen = 0;
+	char *obuf = NULL, *vbuf = NULL, *abuf = NULL, *sbuf = NULL, key[160];
+	size_t olen = 0, vlen = 0, alen = 0, slen = 0;
 	FILE *opts = open_memstream(&obuf, &olen);
 	FILE *vals = open_memstream(&vbuf, &vlen);
 	FILE *args = open_memstream(&abuf, &alen);
+	FILE *subs = open_memstream(&sbuf, &slen);
 	const struct object *o;
-	const struct cmd *c;
+	const struct cmd *c, *s;
 	int rc = 0;
 
-	if (!opts || !vals || !args) {
+	if (!opts || !vals || !args || !subs) {
 		p_err("slotlb: completion: out of memory");
 		return EXIT_DAEMON;
 	}
@@ -232,30 +268,50 @@ static int print_bash(void)
 			continue;
 		}
 		for (c = o->cmds; c->name && !rc; c++) {
-			printf("%s%s", c->name, c[1].name ? " " : "'\n");
-			if (!plain(c->name)) {
+			size_t n = strcspn(c->name, " ");
+
+			if (!plain_name(c->name)) {
 				p_err("slotlb: completion: bad command name");
 				rc = EXIT_USAGE;
 				break;
 			}
+			if (!first_word_seen(o->cmds, c))
+				printf("%s%.*s", c == o->cmds ? "" : " ",
+				       (int)n, c->name);
+			/* a sub-object's commands, listed at its first one */
+			if (c->name[n] && !first_word_seen(o->cmds, c)) {
+				fprintf(subs, "\t['%s %.*s']='", o->name,
+					(int)n, c->name);
+				for (s = c; s->name; s++)
+					if (!strncmp(s->name, c->name, n + 1))
+						fprintf(subs, "%s%s",
+							s == c ? "" : " ",
+							s->name + n + 1);
+				fprintf(subs, "'\n");
+			}
 			snprintf(key, sizeof(key), "%s %s", o->name, c->name);
 			rc = print_cmd_tables(key, c, opts, vals, args);
 		}
+		printf("'\n");
 	}
 	opt_probe = (struct opt_probe){0};
 	fclose(opts);
 	fclose(vals);
 	fclose(args);
+	fclose(subs);
 	if (!rc)
-		printf(")\ndeclare -gA _slotlb_options=(\n%s)\n"
+		printf(")\n# commands of a sub-object (slot setting ...)\n"
+		       "declare -gA _slotlb_subcommands=(\n%s)\n"
+		       "declare -gA _slotlb_options=(\n%s)\n"
 		       "# options with a value: its words, '' for free text\n"
 		       "declare -gA _slotlb_values=(\n%s)\n"
 		       "# the first positional argument\n"
 		       "declare -gA _slotlb_args=(\n%s)\n\n%s",
-		       obuf, vbuf, abuf, bash_function);
+		       sbuf, obuf, vbuf, abuf, bash_function);
 	free(obuf);
 	free(vbuf);
 	free(abuf);
+	free(sbuf);
 	return rc;
 }
 

@@ -31,10 +31,15 @@ const struct object objects[] = {
 	{"interface", interface_cmds, NULL,
 	 "XDP attachment of the public and backend interfaces"},
 	{"app", app_cmds, NULL, "apps and their endpoints"},
-	{"slot", slot_cmds, NULL, "slots of an app; swap and rollback"},
+	{"slot", slot_cmds, NULL,
+	 "slots of an app: settings, configuration, swap and rollback"},
 	{"deploy", NULL, &deploy_cmd, "deploy backends into a slot"},
+	{"swap", NULL, &swap_cmd, "the same as slot swap"},
 	{"status", NULL, &status_cmd, "what every slot serves now"},
 	{"history", NULL, &history_cmd, "deploys, swaps and rollbacks"},
+	{"export", NULL, &export_cmd, "an app in the form apply takes"},
+	{"apply", NULL, &apply_cmd, "make apps what a file describes"},
+	{"flows", NULL, &flows_cmd, "pinned flows; where a client would go"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -225,19 +230,46 @@ int check_backend(const char *s)
 	return 0;
 }
 
-static const struct cmd *find_cmd(const struct cmd *cmds, const char *name)
+/* The command argv names: one word ("swap"), or two for a command of a
+ * sub-object ("setting set"); *words says how many it took. */
+static const struct cmd *find_cmd(const struct cmd *cmds, int argc, char **argv,
+				  int *words)
 {
+	const char *sp;
+
 	for (; cmds->name; cmds++) {
-		if (!strcmp(cmds->name, name))
+		sp = strchr(cmds->name, ' ');
+		if (!sp && !strcmp(cmds->name, argv[0])) {
+			*words = 1;
 			return cmds;
+		}
+		if (sp && argc > 1 &&
+		    strlen(argv[0]) == (size_t)(sp - cmds->name) &&
+		    !strncmp(cmds->name, argv[0], (size_t)(sp - cmds->name)) &&
+		    !strcmp(sp + 1, argv[1])) {
+			*words = 2;
+			return cmds;
+		}
 	}
 	return NULL;
+}
+
+/* Is word the first word of a two-word command ("setting")? */
+static bool is_group(const struct cmd *cmds, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (; cmds->name; cmds++)
+		if (!strncmp(cmds->name, word, len) && cmds->name[len] == ' ')
+			return true;
+	return false;
 }
 
 static int dispatch(int argc, char **argv)
 {
 	const struct object *o;
 	const struct cmd *c;
+	int words = 1;
 
 	for (o = objects; o->name; o++) {
 		if (!strcmp(o->name, argv[0]))
@@ -259,13 +291,21 @@ static int dispatch(int argc, char **argv)
 		print_object_help(argc < 2 ? stderr : stdout, o);
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
-	c = find_cmd(o->cmds, argv[1]);
+	c = find_cmd(o->cmds, argc - 1, argv + 1, &words);
+	if (!c && is_group(o->cmds, argv[1]) && argc > 2)
+		return usage_err("%s %s: unknown command '%s'; see slotlb %s "
+				 "--help",
+				 o->name, argv[1], argv[2], o->name);
+	if (!c && is_group(o->cmds, argv[1]))
+		return usage_err("%s %s: a command is missing; see slotlb %s "
+				 "--help",
+				 o->name, argv[1], o->name);
 	if (!c)
 		return usage_err("%s: unknown command '%s'; see slotlb %s "
 				 "--help",
 				 o->name, argv[1], o->name);
 	cur_cmd = c;
-	return c->func(argc - 2, argv + 2);
+	return c->func(argc - 1 - words, argv + 1 + words);
 }
 
 int main(int argc, char **argv)

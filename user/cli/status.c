@@ -75,6 +75,34 @@ static void print_share(json_t *traffic)
 	}
 }
 
+/* A pending multi-phase swap: one row "(swap pending)". */
+static void print_pending(json_t *app, const char *name)
+{
+	json_t *p = json_object_get(app, "pending_swap"), *a;
+	char text[512];
+	size_t i;
+
+	print_json(PR_JSON, "pending_swap", p);
+	if (!json_is_object(p))
+		return;
+	snprintf(text, sizeof(text), "%s -> %s, audience", jstr(p, "slot"),
+		 jstr(p, "target_slot"));
+	json_array_foreach(json_object_get(p, "audience"), i, a)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "%s%s", i ? "," : " ", json_string_value(a));
+	if (!json_array_size(json_object_get(p, "audience")))
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 " none");
+	if (jstr(p, "on_timeout"))
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 ", %s at %s", jstr(p, "on_timeout"),
+			 jstr(p, "deadline"));
+	print_str(PR_TABLE, NULL, name);
+	print_str(PR_TABLE, NULL, "(swap pending)");
+	print_str(PR_TABLE, NULL, text);
+	row_end();
+}
+
 /* One app as status rows: a row per slot and backend, then draining. */
 void print_app(json_t *app)
 {
@@ -120,6 +148,7 @@ void print_app(json_t *app)
 		close_object();
 	}
 	close_array();
+	print_pending(app, name);
 	close_object();
 	if (!json_array_size(json_object_get(app, "slots")))
 		row_end();

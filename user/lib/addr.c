@@ -277,6 +277,39 @@ out:
 	return err;
 }
 
+uint32_t slotlb_parse_role(const char *s)
+{
+	if (!s)
+		return 0;
+	if (!strcmp(s, "public"))
+		return SLOTLB_ROLE_PUBLIC;
+	if (!strcmp(s, "backend"))
+		return SLOTLB_ROLE_BACKEND;
+	if (!strcmp(s, "both"))
+		return SLOTLB_ROLE_PUBLIC | SLOTLB_ROLE_BACKEND;
+	return 0;
+}
+
+int slotlb_parse_addr_port(const char *s, __be32 addr[4], uint8_t *family,
+			   __be16 *port, const char **why)
+{
+	const char *unused, *rest;
+	struct host_port hp;
+
+	if (!why)
+		why = &unused;
+	*why = addr && family && port ? precheck(s) : "missing output";
+	if (*why)
+		return -EINVAL;
+	rest = parse_host_port(s, "", &hp, why);
+	if (!rest)
+		return -EINVAL;
+	memcpy(addr, hp.addr, sizeof(hp.addr));
+	*family = hp.family;
+	*port = hp.port;
+	return 0;
+}
+
 int slotlb_format_addr(const __be32 addr[4], uint8_t family, char *buf,
 		       size_t len)
 {

@@ -28,6 +28,11 @@ int slotlb_parse_endpoint(const char *s, struct slotlb_endpoint_key *key,
 int slotlb_parse_backend(const char *s, struct slotlb_backend *be,
 			 uint32_t *weight, const char **why);
 
+/* "ADDR:PORT" and nothing else (a listen address, a client); IPv6 as
+ * "[ADDR]:PORT". Errors as above. */
+int slotlb_parse_addr_port(const char *s, __be32 addr[4], uint8_t *family,
+			   __be16 *port, const char **why);
+
 /*
  * Formatting back: "198.18.0.100:80/tcp", "[fd00::1]:80/udp",
  * "198.19.1.2:8080". Return 0, -ENOSPC if buf is too short, or -EINVAL
@@ -37,6 +42,10 @@ int slotlb_format_endpoint(const struct slotlb_endpoint_key *key, char *buf,
 			   size_t len);
 int slotlb_format_backend(const struct slotlb_backend *be, char *buf,
 			  size_t len);
+
+/* Interface role as slotlbd stores it: "public", "backend" or "both"
+ * (a one-armed balancer) to SLOTLB_ROLE_* bits; 0 if none of them. */
+uint32_t slotlb_parse_role(const char *s);
 
 /* Address only, "198.18.0.1" / "fd00::1"; returns as above. */
 int slotlb_format_addr(const __be32 addr[4], uint8_t family, char *buf,

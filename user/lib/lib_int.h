@@ -14,10 +14,19 @@ struct lib_upgrade;
 struct slotlb {
 	struct slotlb_bpf *skel; /* loaded program and its maps */
 	char pin_root[PATH_MAX]; /* where the maps are pinned */
-	uint32_t flow_capacity; /* flows; the map holds 2x entries */
+	uint32_t flow_capacity; /* established flows per family */
+	uint32_t half_open_capacity; /* entries of flows_new */
 	uint32_t udp_timeout_s; /* idle UDP flow lifetime */
+	uint32_t tcp_timeout_s; /* idle established TCP flow */
+	uint32_t tcp_half_closed_timeout_s; /* idle after one FIN */
 	uint32_t tcp_closed_timeout_s; /* closed TCP flow linger */
+	uint32_t tcp_handshake_timeout_s; /* unanswered half-open TCP */
 	int ncpus; /* possible CPUs, for per-CPU values */
+
+	/* The IPv4 reply index, mapped (the GC frees words with CAS). */
+	uint64_t *reply_index; /* SLOTLB_REPLY_BUCKET_WORDS per bucket */
+	size_t reply_index_len; /* bytes mapped */
+	uint32_t reply_index_mask; /* buckets - 1 */
 
 	/* Routing elements (see struct slotlb_routing in abi.h). */
 	uint64_t *app_routing; /* mmap of the app_routing map */
@@ -51,6 +60,17 @@ int lib_upgrade_prepare(struct slotlb *lb);
 int lib_upgrade_finish(struct slotlb *lb);
 void lib_upgrade_free(struct slotlb *lb);
 int lib_layout_stamp(struct slotlb *lb);
+/* The Maglev hash seed of the layout being upgraded from (0: none). */
+uint32_t lib_upgrade_hash_seed(const struct slotlb *lb);
+
+/* Walk a hash map in batches: cb(key, value, ctx) per entry, which
+ * returns non-zero to stop (negative: an error to return). */
+typedef int (*lib_entry_cb)(const void *key, const void *value, void *ctx);
+int lib_map_walk(int fd, size_t key_size, size_t value_size, lib_entry_cb cb,
+		 void *ctx);
+
+/* The program's clock: jiffies and HZ (flows.c). */
+int lib_clock(struct slotlb *lb, uint64_t *jiffies, uint32_t *hz);
 
 /* routing.c: set up and tear down the routing pool bookkeeping. */
 int lib_routing_open(struct slotlb *lb);

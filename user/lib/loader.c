@@ -6,14 +6,18 @@
  * netlink call (XDP_FLAGS_REPLACE) so no packet meets an empty hook.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -66,23 +70,89 @@ static int ensure_pin_root(const char *root)
 	return 0;
 }
 
-/* Flow capacity of maps pinned earlier, 0 when there are none. */
-static uint32_t pinned_flow_capacity(const char *root)
+/* max_entries of a map pinned earlier, 0 when there is none. */
+static uint32_t pinned_entries(const char *root, const char *name)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
-	uint32_t cap = 0;
+	uint32_t n = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/flows", root);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		cap = info.max_entries / 2;
+		n = info.max_entries;
 	close(fd);
-	return cap;
+	return n;
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 16;
+
+	while (p < n && p < (1U << 30))
+		p <<= 1;
+	return p;
+}
+
+/* A random non-zero 32-bit value. */
+static int random_u32(uint32_t *v)
+{
+	do {
+		if (getrandom(v, sizeof(*v), 0) != sizeof(*v))
+			return -errno;
+	} while (!*v);
+	return 0;
+}
+
+/* Seeds of new maps are drawn here; a Maglev seed asked for is set. */
+static int settings_init(struct slotlb *lb, uint32_t hash_seed)
+{
+	int fd = bpf_map__fd(lb->skel->maps.settings);
+	struct slotlb_settings s = {};
+	__u32 zero = 0;
+	int err;
+
+	err = bpf_map_lookup_elem(fd, &zero, &s);
+	if (err)
+		return err;
+	if (!s.index_seed) {
+		err = random_u32(&s.index_seed);
+		if (err)
+			return err;
+	}
+	if (hash_seed)
+		s.hash_seed = hash_seed;
+	else if (!s.hash_seed && (err = random_u32(&s.hash_seed)))
+		return err;
+	return bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
+}
+
+/* Map the IPv4 reply index for the GC. */
+static int reply_index_map(struct slotlb *lb)
+{
+	const struct bpf_map *m = lb->skel->maps.reply_index;
+	size_t len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	len = (len + page - 1) / page * page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m),
+		 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	lb->reply_index = p;
+	lb->reply_index_len = len;
+	lb->reply_index_mask = bpf_map__max_entries(m) - 1;
+	return 0;
+}
+
+static uint32_t or_default(uint32_t v, uint32_t def)
+{
+	return v ? v : def;
 }
 
 /* Would libbpf reuse every map pinned under root? A map pinned by a
@@ -123,7 +193,7 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	struct slotlb_opts o = opts ? *opts : (struct slotlb_opts){0};
 	struct slotlb *lb;
-	uint32_t pinned;
+	uint32_t pinned, buckets;
 	int err;
 
 	*out = NULL;
@@ -142,25 +212,49 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		o.why[0] = 0;
 	snprintf(lb->pin_root, sizeof(lb->pin_root), "%s",
 		 o.pin_root ? o.pin_root : SLOTLB_PIN_ROOT);
-	lb->udp_timeout_s = o.udp_timeout_s ? o.udp_timeout_s
-					    : SLOTLB_DEFAULT_UDP_TIMEOUT_S;
-	lb->tcp_closed_timeout_s =
-		o.tcp_closed_timeout_s ? o.tcp_closed_timeout_s
-				       : SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S;
+	lb->udp_timeout_s =
+		or_default(o.udp_timeout_s, SLOTLB_DEFAULT_UDP_TIMEOUT_S);
+	lb->tcp_timeout_s =
+		or_default(o.tcp_timeout_s, SLOTLB_DEFAULT_TCP_TIMEOUT_S);
+	lb->tcp_half_closed_timeout_s =
+		or_default(o.tcp_half_closed_timeout_s,
+			   SLOTLB_DEFAULT_TCP_HALF_CLOSED_TIMEOUT_S);
+	lb->tcp_closed_timeout_s = or_default(
+		o.tcp_closed_timeout_s, SLOTLB_DEFAULT_TCP_CLOSED_TIMEOUT_S);
+	lb->tcp_handshake_timeout_s =
+		or_default(o.tcp_handshake_timeout_s,
+			   SLOTLB_DEFAULT_TCP_HANDSHAKE_TIMEOUT_S);
 
 	err = ensure_pin_root(lb->pin_root);
 	if (err)
 		goto out;
 
-	/* Reuse the pinned table's size unless asked for another one. */
-	pinned = pinned_flow_capacity(lb->pin_root);
+	/* Reuse the pinned tables' sizes unless asked for others. */
+	pinned = pinned_entries(lb->pin_root, "flows4");
 	lb->flow_capacity = o.flow_capacity ? o.flow_capacity
 			    : pinned	    ? pinned
 					    : SLOTLB_DEFAULT_FLOW_CAPACITY;
+	/* an upgrade from layout 1 keeps its size (two entries a flow) */
+	if (!o.flow_capacity && !pinned &&
+	    pinned_entries(lb->pin_root, "flows") / 2 >= SLOTLB_MIN_HALF_OPEN)
+		lb->flow_capacity = pinned_entries(lb->pin_root, "flows") / 2;
 	if (pinned && pinned != lb->flow_capacity) {
 		err = -EEXIST;
 		goto out;
 	}
+	pinned = pinned_entries(lb->pin_root, "flows_new");
+	lb->half_open_capacity =
+		o.half_open_capacity ? o.half_open_capacity
+		: pinned	     ? pinned
+			 : lb->flow_capacity / SLOTLB_HALF_OPEN_DIVISOR;
+	if (lb->half_open_capacity < SLOTLB_MIN_HALF_OPEN)
+		lb->half_open_capacity = SLOTLB_MIN_HALF_OPEN;
+	if (pinned && pinned != lb->half_open_capacity) {
+		err = -EEXIST;
+		goto out;
+	}
+	buckets = pow2_at_least(lb->flow_capacity /
+				SLOTLB_REPLY_FLOWS_PER_BUCKET);
 
 	oopts.pin_root_path = lb->pin_root;
 	lb->skel = slotlb_bpf__open_opts(&oopts);
@@ -168,14 +262,32 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		err = -errno;
 		goto out;
 	}
-	err = bpf_map__set_max_entries(lb->skel->maps.flows,
-				       2 * lb->flow_capacity);
+	err = bpf_map__set_max_entries(lb->skel->maps.flows4,
+				       lb->flow_capacity);
+	if (!err)
+		err = bpf_map__set_max_entries(lb->skel->maps.flows6,
+					       lb->flow_capacity);
+	if (!err)
+		err = bpf_map__set_max_entries(lb->skel->maps.replies6,
+					       lb->flow_capacity);
+	if (!err)
+		err = bpf_map__set_max_entries(lb->skel->maps.reply_index,
+					       buckets);
+	if (!err)
+		err = bpf_map__set_max_entries(lb->skel->maps.flows_new,
+					       lb->half_open_capacity);
 	if (err)
 		goto out;
-	lb->skel->rodata->udp_timeout_ns =
-		(uint64_t)lb->udp_timeout_s * 1000000000ULL;
+	lb->skel->rodata->udp_timeout_s = lb->udp_timeout_s;
+	lb->skel->rodata->tcp_timeout_s = lb->tcp_timeout_s;
+	lb->skel->rodata->tcp_handshake_timeout_s = lb->tcp_handshake_timeout_s;
 	lb->skel->rodata->nonsyn_policy = o.nonsyn_policy;
+	lb->skel->rodata->reply_index_mask = buckets - 1;
+	lb->skel->rodata->nexthop_ttl_ms =
+		or_default(o.nexthop_ttl_ms, SLOTLB_DEFAULT_NEXTHOP_TTL_MS);
 
+	/* An older layout is staged for an upgrade (upgrade.c), or
+	 * refused with -ESTALE. */
 	err = lib_upgrade_prepare(lb);
 	if (err < 0)
 		goto out;
@@ -183,9 +295,6 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	if (err)
 		goto out;
 	err = slotlb_bpf__load(lb->skel);
-	if (!err)
-		err = lib_upgrade_finish(lb);
-	lib_upgrade_free(lb);
 	if (err)
 		goto out;
 	lb->ncpus = libbpf_num_possible_cpus();
@@ -193,7 +302,17 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		err = lb->ncpus ? lb->ncpus : -EINVAL;
 		goto out;
 	}
-	err = lib_routing_open(lb);
+	/* An upgraded install keeps its old Maglev hash, so a flow that
+	 * missed the conversion still finds its backend. */
+	err = settings_init(lb, o.hash_seed ? o.hash_seed
+					    : lib_upgrade_hash_seed(lb));
+	if (!err)
+		err = reply_index_map(lb);
+	if (!err)
+		err = lib_upgrade_finish(lb);
+	lib_upgrade_free(lb);
+	if (!err)
+		err = lib_routing_open(lb);
 	if (err)
 		goto out;
 	*out = lb;
@@ -211,6 +330,8 @@ void slotlb_close(struct slotlb *lb)
 	lib_routing_close(lb);
 	if (lb->held_lock_fd >= 0)
 		close(lb->held_lock_fd);
+	if (lb->reply_index)
+		munmap(lb->reply_index, lb->reply_index_len);
 	slotlb_bpf__destroy(lb->skel);
 	free(lb);
 }
@@ -266,8 +387,48 @@ int slotlb_query(int ifindex, uint32_t *prog_id, bool *ours, bool *generic)
 	return prog_is_ours(q.prog_id, ours, NULL);
 }
 
+static int iface_slot(struct slotlb *lb, int ifindex, struct slotlb_iface *v,
+		      __u32 *slot)
+{
+	*slot = (__u32)ifindex % SLOTLB_MAX_IFACES;
+	return bpf_map_lookup_elem(bpf_map__fd(lb->skel->maps.ifaces), slot, v);
+}
+
+int slotlb_iface_set(struct slotlb *lb, int ifindex, uint32_t role)
+{
+	struct slotlb_iface v = {}, want = {(__u32)ifindex, role};
+	char name[IF_NAMESIZE];
+	__u32 slot;
+	int err;
+
+	if (ifindex <= 0 || role & ~(SLOTLB_ROLE_PUBLIC | SLOTLB_ROLE_BACKEND))
+		return -EINVAL;
+	err = iface_slot(lb, ifindex, &v, &slot);
+	if (err)
+		return err;
+	/* Another interface that still exists keeps its slot. */
+	if (v.ifindex && v.ifindex != (__u32)ifindex &&
+	    if_indextoname(v.ifindex, name))
+		return -EEXIST;
+	if (!role)
+		memset(&want, 0, sizeof(want));
+	return bpf_map_update_elem(bpf_map__fd(lb->skel->maps.ifaces), &slot,
+				   &want, BPF_ANY);
+}
+
+uint32_t slotlb_iface_role(struct slotlb *lb, int ifindex)
+{
+	struct slotlb_iface v = {};
+	__u32 slot;
+
+	if (ifindex > 0 && !iface_slot(lb, ifindex, &v, &slot) &&
+	    v.ifindex == (__u32)ifindex)
+		return v.role;
+	return SLOTLB_ROLE_PUBLIC;
+}
+
 int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
-		  bool force)
+		  bool force, uint32_t role)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, aopts);
 	__u32 flags = mode == SLOTLB_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
@@ -276,6 +437,12 @@ int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
 	uint32_t prog_id = 0;
 	int old_fd = -1, err;
 
+	if (!role)
+		return -EINVAL;
+	/* The role first: the first packet must already find it. */
+	err = slotlb_iface_set(lb, ifindex, role);
+	if (err)
+		return err;
 	err = slotlb_query(ifindex, &prog_id, &ours, &generic);
 	if (err)
 		return err;

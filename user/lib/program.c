@@ -34,7 +34,7 @@ int slotlb_endpoint_set(struct slotlb *lb,
 {
 	struct slotlb_endpoint old;
 	struct slotlb_addr_key ak;
-	__u32 refs = 0;
+	__u32 refs = 0, was;
 	bool existed;
 	int err;
 
@@ -44,9 +44,12 @@ int slotlb_endpoint_set(struct slotlb *lb,
 	existed = !bpf_map_lookup_elem(MAP_FD(lb, endpoints), key, &old);
 	addr_key_of(&ak, key);
 	if (!existed) {
-		/* Address first: a fragment check must never miss it. */
+		/* Address first: a fragment check must never miss it. A
+		 * retired address (flows of a deleted endpoint) is live
+		 * again. */
 		bpf_map_lookup_elem(MAP_FD(lb, endpoint_addrs), &ak, &refs);
-		refs++;
+		was = refs;
+		refs = (refs & ~SLOTLB_ADDR_RETIRED) + 1;
 		err = bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak,
 					  &refs, BPF_ANY);
 		if (err)
@@ -54,15 +57,18 @@ int slotlb_endpoint_set(struct slotlb *lb,
 	}
 	err = bpf_map_update_elem(MAP_FD(lb, endpoints), key, ep, BPF_ANY);
 	if (err && !existed) {
-		if (--refs)
+		if (was)
 			bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak,
-					    &refs, BPF_ANY);
+					    &was, BPF_ANY);
 		else
 			bpf_map_delete_elem(MAP_FD(lb, endpoint_addrs), &ak);
 	}
 	return err;
 }
 
+/* The last endpoint of an address leaves it retired, not gone: flows
+ * pinned to the deleted endpoint still reach it, and the GC removes it
+ * once no flow uses it. */
 int slotlb_endpoint_delete(struct slotlb *lb,
 			   const struct slotlb_endpoint_key *key)
 {
@@ -76,12 +82,10 @@ int slotlb_endpoint_delete(struct slotlb *lb,
 	addr_key_of(&ak, key);
 	if (bpf_map_lookup_elem(MAP_FD(lb, endpoint_addrs), &ak, &refs))
 		return 0;
-	if (refs > 1) {
-		refs--;
-		return bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak,
-					   &refs, BPF_ANY);
-	}
-	return bpf_map_delete_elem(MAP_FD(lb, endpoint_addrs), &ak);
+	refs &= ~SLOTLB_ADDR_RETIRED;
+	refs = refs > 1 ? refs - 1 : SLOTLB_ADDR_RETIRED;
+	return bpf_map_update_elem(MAP_FD(lb, endpoint_addrs), &ak, &refs,
+				   BPF_ANY);
 }
 
 /* Count one more (delta 1) or one less (-1) backend at be's address. */

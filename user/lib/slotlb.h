@@ -20,11 +20,19 @@ enum slotlb_xdp_mode {
 	SLOTLB_XDP_GENERIC = 1, /* skb mode, slow, explicit only */
 };
 
+/* Timeouts and capacities: 0 takes the default of abi.h. */
 struct slotlb_opts {
 	const char *pin_root; /* NULL: SLOTLB_PIN_ROOT */
-	uint32_t flow_capacity; /* 0: SLOTLB_DEFAULT_FLOW_CAPACITY flows */
-	uint32_t udp_timeout_s; /* 0: SLOTLB_DEFAULT_UDP_TIMEOUT_S */
-	uint32_t tcp_closed_timeout_s; /* 0: default */
+	uint32_t flow_capacity; /* established flows per address family */
+	uint32_t half_open_capacity; /* default: flow_capacity / 8 */
+	uint32_t udp_timeout_s; /* idle UDP flow */
+	uint32_t tcp_timeout_s; /* idle established TCP flow */
+	uint32_t tcp_half_closed_timeout_s; /* idle after one side's FIN */
+	uint32_t tcp_closed_timeout_s; /* linger of a closed TCP flow */
+	uint32_t tcp_handshake_timeout_s; /* unanswered SYN, second chance */
+	uint32_t nexthop_ttl_ms; /* how long a FIB answer is reused */
+	uint32_t hash_seed; /* Maglev seed to set; 0: keep the pinned one,
+			     * or a random one for new maps */
 	enum slotlb_nonsyn_policy nonsyn_policy;
 	bool verbose; /* libbpf log to stderr */
 	/* Maps pinned by an older layout (abi.h, SLOTLB_LAYOUT_VERSION)
@@ -66,11 +74,19 @@ int slotlb_prog_fd(const struct slotlb *lb);
 uint32_t slotlb_flow_capacity(const struct slotlb *lb);
 
 /*
- * Attach to an interface. An existing slotlb program there is replaced
- * atomically (XDP_FLAGS_REPLACE); a foreign one gives -EBUSY unless force.
+ * Attach to an interface with its role (SLOTLB_ROLE_* bits: public faces
+ * clients, backend faces backends; a one-armed balancer gives both).
+ * An existing slotlb program there is replaced atomically
+ * (XDP_FLAGS_REPLACE); a foreign one gives -EBUSY unless force.
  */
 int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
-		  bool force);
+		  bool force, uint32_t role);
+/* Set the role of an interface the program sees packets from (attach
+ * does it); role 0 forgets it. -EINVAL: no such role; -EEXIST: another
+ * live interface holds its slot of the role table. */
+int slotlb_iface_set(struct slotlb *lb, int ifindex, uint32_t role);
+/* Role of ifindex as the program sees it (public if unknown). */
+uint32_t slotlb_iface_role(struct slotlb *lb, int ifindex);
 /* Detach whatever slotlb program is on ifindex; -ENOENT if none,
  * -EBUSY if the program there is not ours. Needs no loaded handle. */
 int slotlb_detach(int ifindex);
@@ -129,6 +145,11 @@ int slotlb_routing_get(struct slotlb *lb, uint32_t app_id,
 		       struct slotlb_routing *r);
 int slotlb_routing_delete(struct slotlb *lb, uint32_t app_id);
 
+/* The install's Maglev hash seed (every node of a fleet needs the
+ * same); setting it changes the choice for new flows only. */
+int slotlb_hash_seed_get(struct slotlb *lb, uint32_t *seed);
+int slotlb_hash_seed_set(struct slotlb *lb, uint32_t seed);
+
 /* Counters summed over CPUs. */
 enum slotlb_stats_kind {
 	SLOTLB_STATS_ENDPOINT,
@@ -140,24 +161,40 @@ int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
 const char *slotlb_reason_name(enum slotlb_reason reason);
+int slotlb_events_read(struct slotlb *lb, uint64_t sum[SLOTLB_EVENT_MAX]);
+const char *slotlb_event_name(enum slotlb_event event);
 
-/* Flows. The callback returns non-zero to stop the walk. */
-typedef int (*slotlb_flow_cb)(const struct slotlb_flow_key *key,
-			      const struct slotlb_flow *flow, void *ctx);
+/* Flows, both stages and families, as userspace sees them. */
+enum slotlb_flow_stage {
+	SLOTLB_STAGE_HALF_OPEN, /* not verified yet (flows_new) */
+	SLOTLB_STAGE_ESTABLISHED, /* verified (flows4, flows6) */
+};
+
+struct slotlb_flow_info {
+	enum slotlb_flow_stage stage;
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__be32 client[4], endpoint[4], backend[4]; /* IPv4 in [0] */
+	__be16 client_port, endpoint_port, backend_port;
+	uint32_t backend_id, deployment_id, endpoint_id;
+	uint32_t state; /* SLOTLB_FLOW_* bits */
+	uint64_t idle_ms; /* since its last packet either way */
+	bool live; /* still pins its backend: not closed, not expired */
+};
+
+/* Walk every flow; the callback returns non-zero to stop the walk. */
+typedef int (*slotlb_flow_cb)(const struct slotlb_flow_info *flow, void *ctx);
 int slotlb_flows_foreach(struct slotlb *lb, slotlb_flow_cb cb, void *ctx);
-/* Clock of the flow table (CLOCK_MONOTONIC, ns). */
-uint64_t slotlb_now_ns(void);
-/* Is this a forward entry of a flow that still pins its backend: not
- * closed (TCP) and not idle past its timeout (UDP)? */
-bool slotlb_flow_live(const struct slotlb *lb,
-		      const struct slotlb_flow_key *key,
-		      const struct slotlb_flow *flow, uint64_t now_ns);
-/* Forward entries still pinned to each deployment: counts[id] for id <
- * n (drain progress). */
+/* Live flows pinned to each deployment: counts[id] for id < n (drain
+ * progress). */
 int slotlb_flows_count_by_deployment(struct slotlb *lb, uint64_t *counts,
 				     size_t n);
-/* Delete expired UDP flows and closed TCP flows past their linger;
- * returns the number of entries removed or -errno. */
+/* Delete established flows past their timeout (closed: the linger;
+ * half-closed, idle: their idle timeouts), their reply mappings, and
+ * deleted endpoints' addresses no flow uses any more; returns the
+ * number of flows removed or -errno. */
 int slotlb_flows_gc(struct slotlb *lb);
+/* "fin-client,fin-backend,..." for the state bits; "open" for none. */
+void slotlb_format_flow_state(uint32_t state, char *buf, size_t len);
 
 #endif /* SLOTLB_LIB_H */

@@ -46,6 +46,41 @@ uint32_t slotlb_client_hash(const __be32 addr[4], uint8_t family)
 	return h;
 }
 
+static uint32_t rotl32(uint32_t x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/* hash_word() and hash_final() of bpf/select.bpf.h, on the words as they
+ * lie in the key (network order, loaded as host words). */
+static uint32_t flow_word(uint32_t h, uint32_t w)
+{
+	w *= 0xcc9e2d51;
+	w = rotl32(w, 15);
+	w *= 0x1b873593;
+	h ^= w;
+	h = rotl32(h, 13);
+	return h * 5 + 0xe6546b64;
+}
+
+uint32_t slotlb_flow_hash(const struct slotlb_flow_key *k, uint32_t seed)
+{
+	uint32_t h = seed;
+	int w;
+
+	h = flow_word(h, k->src[0]);
+	h = flow_word(h, k->dst[0]);
+	if (k->family == AF_INET6) {
+		for (w = 1; w < 4; w++)
+			h = flow_word(h, k->src[w]);
+		for (w = 1; w < 4; w++)
+			h = flow_word(h, k->dst[w]);
+	}
+	h = flow_word(h, ((uint32_t)k->sport << 16) | k->dport);
+	h = flow_word(h, k->proto);
+	return client_mix(h);
+}
+
 uint32_t slotlb_client_bucket(const __be32 addr[4], uint8_t family)
 {
 	return (uint32_t)(((uint64_t)slotlb_client_hash(addr, family) *

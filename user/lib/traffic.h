@@ -24,6 +24,12 @@ uint32_t slotlb_client_hash(const __be32 addr[4], uint8_t family);
 /* The client's bucket in [0, SLOTLB_SHARE_SCALE): client_bucket(). */
 uint32_t slotlb_client_bucket(const __be32 addr[4], uint8_t family);
 
+/* The data path's hash of a new flow's 5-tuple (bpf/select.bpf.h
+ * flow_hash()), whose value modulo SLOTLB_RING_SIZE is the position in
+ * the deployment's Maglev ring; seed is SLOTLB_FLOW_HASH_SEED. */
+#define SLOTLB_FLOW_HASH_SEED 0x5107b1a5 /* select.bpf.h HASH_SEED */
+uint32_t slotlb_flow_hash(const struct slotlb_flow_key *k, uint32_t seed);
+
 /* Why a client lands on the slot it lands on. */
 enum slotlb_route_why {
 	SLOTLB_ROUTE_OWN = 0, /* no rule applies: the endpoint's slot */
@@ -44,7 +50,7 @@ struct slotlb_route {
 };
 
 /*
- * The data path's choice (choose_deployment()) for a new flow from addr
+ * The data path's choice (choose_slot()) for a new flow from addr
  * arriving on an endpoint of slot: audience prefixes of the slot first
  * (longest match, of equal ones the first), then its split ranges, else
  * the slot itself; a chosen slot without deployment falls back to the

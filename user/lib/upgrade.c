@@ -52,102 +52,15 @@
 
 #include "slotlb.h"
 #include "lib_int.h"
+#include "upgrade_int.h"
 #include "slotlb.skel.h"
 
-/* What a pinned map is, as the kernel tells it. */
-struct map_shape {
-	const char *name;
-	uint32_t type, key, value;
-	uint32_t max_entries; /* 0: set at load (the flow table) */
-	uint32_t flags;
-};
-
-/*
- * Layout 1, release 69017f1 (frozen: its maps as that build pinned
- * them; a map whose max_entries is 0 is sized at load).
- */
-static const struct map_shape v1_maps[] = {
-	{"endpoints", BPF_MAP_TYPE_HASH, 20, 16, 16384, BPF_F_NO_PREALLOC},
-	{"endpoint_addrs", BPF_MAP_TYPE_HASH, 20, 4, 16384, 0},
-	{"backend_addrs", BPF_MAP_TYPE_HASH, 20, 4, 4096, 0},
-	{"app_routing", BPF_MAP_TYPE_ARRAY, 4, 8, 4096, BPF_F_MMAPABLE},
-	{"routing_pool", BPF_MAP_TYPE_ARRAY, 4, 336, 8193, 0},
-	{"deployment_rings", BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 8192, 0},
-	{"backends", BPF_MAP_TYPE_ARRAY, 4, 20, 65536, 0},
-	{"deployment_info", BPF_MAP_TYPE_ARRAY, 4, 40, 4096, 0},
-	{"flows", BPF_MAP_TYPE_LRU_HASH, 40, 64, 0, 0},
-	{"endpoint_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 24, 16384, 0},
-	{"deployment_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 24, 4096, 0},
-	{"backend_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 24, 65536, 0},
-	{"reason_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 16, 17, 0},
-};
-
-/* The routing element of layout 1 (frozen). */
-struct v1_routing {
-	__u32 deployment[20]; /* per slot; 0 = empty */
-	__u8 split[20][4]; /* reserved, zero */
-	__u32 preview_slot, preview_deployment, preview_count; /* reserved */
-	__u32 generation;
-	__u8 preview[8][20]; /* reserved */
-};
-_Static_assert(sizeof(struct v1_routing) == 336, "layout 1 routing element");
-
-struct lib_upgrade;
-
-/* A map whose meaning changed since an older layout: its conversion
- * fills the fresh map new_fd from the old pinned map old_fd before the
- * new program runs; returns the entries written or -errno. */
-struct migration {
-	const char *map;
-	int (*convert)(struct lib_upgrade *u, int old_fd, int new_fd);
-};
-
-/* Layout 1 -> this one: routing elements gained traffic rules and the
- * previous deployments; the deployments and generation carry over, the
- * reserved fields were zero. Every entry an app references is
- * converted at its index, so app_routing (kept as it is) stays right. */
-static int routing_from_v1(struct lib_upgrade *u, int old_fd, int new_fd);
-
-static const struct migration v1_migrations[] = {
-	{"routing_pool", routing_from_v1},
-};
-
 /* Layouts this build upgrades from, each straight to this one. */
-static const struct step {
-	uint32_t from;
-	bool legacy; /* pinned no layout map: known by its shapes */
-	const struct map_shape *maps;
-	size_t n_maps;
-	const struct migration *migrations;
-	size_t n_migrations;
-} steps[] = {
-	{1, true, v1_maps, sizeof(v1_maps) / sizeof(v1_maps[0]), v1_migrations,
-	 sizeof(v1_migrations) / sizeof(v1_migrations[0])},
+static const struct step *const steps[] = {
+	&lib_upgrade_from_v1,
 };
 
-#define MAX_CONVERT 16
-#define MAX_SWAPPED 256
-
-struct lib_upgrade {
-	const struct step *step;
-	char root[PATH_MAX]; /* the pin root */
-	char staging[PATH_MAX]; /* the new set, beside it */
-	int root_fd, staging_fd; /* both flock'd */
-	uint32_t app_routing_id; /* kept map: tells our programs apart */
-	struct {
-		struct bpf_map *map;
-		int old_fd;
-		const struct migration *m;
-	} conv[MAX_CONVERT];
-	size_t n_conv;
-	struct {
-		int ifindex;
-		int old_prog_fd;
-		uint32_t mode; /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
-	} swapped[MAX_SWAPPED];
-	size_t n_swapped;
-	uint32_t n_kept;
-};
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
 static int refuse(struct slotlb *lb, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -162,6 +75,19 @@ static int refuse(struct slotlb *lb, int err, const char *fmt, ...)
 		va_end(ap);
 	}
 	return err;
+}
+
+/* The flow tables are sized at load: any size is this layout's. */
+static bool sized_at_load(const char *name)
+{
+	static const char *const names[] = {"flows4", "flows6", "replies6",
+					    "reply_index", "flows_new"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
 }
 
 /* FNV-1a over the shapes of the maps this build pins, so a map changed
@@ -182,7 +108,7 @@ static uint32_t fingerprint(struct bpf_object *obj)
 		v[1] = bpf_map__key_size(map);
 		v[2] = bpf_map__value_size(map);
 		v[3] = bpf_map__map_flags(map);
-		v[4] = strcmp(name, "flows") ? bpf_map__max_entries(map) : 0;
+		v[4] = sized_at_load(name) ? 0 : bpf_map__max_entries(map);
 		for (i = 0; name[i]; i++)
 			h = (h ^ (uint8_t)name[i]) * 16777619u;
 		for (i = 0; i < sizeof(v); i++)
@@ -226,8 +152,7 @@ static void our_shape(struct bpf_map *map, struct map_shape *s)
 	s->type = bpf_map__type(map);
 	s->key = bpf_map__key_size(map);
 	s->value = bpf_map__value_size(map);
-	s->max_entries =
-		strcmp(s->name, "flows") ? bpf_map__max_entries(map) : 0;
+	s->max_entries = sized_at_load(s->name) ? 0 : bpf_map__max_entries(map);
 	s->flags = bpf_map__map_flags(map);
 }
 
@@ -248,7 +173,8 @@ static const struct migration *step_migration(const struct step *st,
 	size_t i;
 
 	for (i = 0; i < st->n_migrations; i++)
-		if (!strcmp(st->migrations[i].map, name))
+		if (!st->migrations[i].from &&
+		    !strcmp(st->migrations[i].map, name))
 			return &st->migrations[i];
 	return NULL;
 }
@@ -262,9 +188,10 @@ static int pinned_layout(struct slotlb *lb, const struct step **step)
 	struct bpf_map_info info;
 	struct map_shape ours;
 	const struct map_shape *old;
+	const struct step *st;
 	struct bpf_map *map;
 	__u32 zero = 0;
-	bool any = false;
+	bool older = false;
 	size_t i;
 	int fd;
 
@@ -283,9 +210,9 @@ static int pinned_layout(struct slotlb *lb, const struct step **step)
 				l.version);
 		if (l.version == SLOTLB_LAYOUT_VERSION)
 			return (int)l.version;
-		for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-			if (steps[i].from == l.version && !steps[i].legacy)
-				*step = &steps[i];
+		for (i = 0; i < N_STEPS; i++)
+			if (steps[i]->from == l.version && !steps[i]->legacy)
+				*step = steps[i];
 		if (*step)
 			return (int)l.version;
 		return refuse(
@@ -295,9 +222,10 @@ static int pinned_layout(struct slotlb *lb, const struct step **step)
 				: "pinned maps have layout %u, which this build (layout %u) cannot upgrade",
 			l.version, SLOTLB_LAYOUT_VERSION);
 	}
-	/* No layout map: nothing pinned, or a build from before it. Every
-	 * pinned map must be one of that layout's, in its old shape or
-	 * already in this build's. */
+	/* No layout map: nothing pinned, a build of this layout from
+	 * before the map, or layout 1. Every pinned map must be one of
+	 * layout 1's, in its old shape or already in this build's. */
+	st = steps[0];
 	bpf_object__for_each_map(map, obj)
 	{
 		if (!bpf_map__pin_path(map))
@@ -306,21 +234,40 @@ static int pinned_layout(struct slotlb *lb, const struct step **step)
 		if (fd < 0)
 			continue;
 		close(fd);
-		any = true;
 		our_shape(map, &ours);
-		old = step_shape(&steps[0], ours.name);
-		if (same_shape(&info, &ours) || (old && same_shape(&info, old)))
+		old = step_shape(st, ours.name);
+		if (same_shape(&info, &ours))
 			continue;
+		if (old && same_shape(&info, old)) {
+			older = true;
+			continue;
+		}
 		return refuse(
 			lb, -ESTALE,
 			"%s is pinned with key %u, value %u bytes, type %u, flags %#x, %u entries: a layout this build does not know",
 			ours.name, info.key_size, info.value_size, info.type,
 			info.map_flags, info.max_entries);
 	}
-	if (!any)
-		return 0;
-	*step = &steps[0];
-	return (int)steps[0].from;
+	/* and its maps this build no longer has (the flow table) */
+	for (i = 0; i < st->n_maps; i++) {
+		if (bpf_object__find_map_by_name(obj, st->maps[i].name))
+			continue;
+		fd = pinned_map(lb->pin_root, st->maps[i].name, &info);
+		if (fd < 0)
+			continue;
+		close(fd);
+		if (!same_shape(&info, &st->maps[i]))
+			return refuse(
+				lb, -ESTALE,
+				"%s is pinned with key %u, value %u bytes, type %u, flags %#x: a layout this build does not know",
+				st->maps[i].name, info.key_size,
+				info.value_size, info.type, info.map_flags);
+		older = true;
+	}
+	if (!older)
+		return 0; /* nothing, or this layout: stamped after the load */
+	*step = st;
+	return (int)st->from;
 }
 
 /* Unpin everything in dir and remove it (a stale or old set). */
@@ -433,6 +380,43 @@ static int stage_map(struct slotlb *lb, struct lib_upgrade *u,
 	return err;
 }
 
+/* The old maps this layout no longer has, read by the conversions that
+ * replace them (layout 1's flow table). */
+static int stage_retired(struct slotlb *lb, struct lib_upgrade *u)
+{
+	const struct migration *m;
+	struct bpf_map_info info;
+	struct bpf_map *map;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < u->step->n_migrations; i++) {
+		m = &u->step->migrations[i];
+		if (!m->from)
+			continue;
+		map = bpf_object__find_map_by_name(lb->skel->obj, m->map);
+		fd = pinned_map(lb->pin_root, m->from, &info);
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0)
+			return fd;
+		if (!map || u->n_conv == MAX_CONVERT) {
+			close(fd);
+			return -E2BIG;
+		}
+		u->conv[u->n_conv].map = map;
+		u->conv[u->n_conv].old_fd = fd;
+		u->conv[u->n_conv].m = m;
+		u->n_conv++;
+	}
+	return 1;
+}
+
+uint32_t lib_upgrade_hash_seed(const struct slotlb *lb)
+{
+	return lb->upgrade ? lb->upgrade->step->hash_seed : 0;
+}
+
 int lib_upgrade_prepare(struct slotlb *lb)
 {
 	const struct step *step;
@@ -481,38 +465,7 @@ int lib_upgrade_prepare(struct slotlb *lb)
 		if (err)
 			return err;
 	}
-	return 1;
-}
-
-static int routing_from_v1(struct lib_upgrade *u, int old_fd, int new_fd)
-{
-	struct slotlb_routing r;
-	struct v1_routing old;
-	uint64_t index;
-	__u32 app, i;
-	int fd, n = 0;
-
-	fd = bpf_map_get_fd_by_id(u->app_routing_id);
-	if (fd < 0)
-		return -errno;
-	for (app = 0; app < SLOTLB_MAX_APPS; app++) {
-		if (bpf_map_lookup_elem(fd, &app, &index) || !index ||
-		    index >= SLOTLB_ROUTING_POOL)
-			continue;
-		i = (__u32)index;
-		if (bpf_map_lookup_elem(old_fd, &i, &old))
-			continue;
-		memset(&r, 0, sizeof(r));
-		r.generation = old.generation;
-		memcpy(r.deployment, old.deployment, sizeof(r.deployment));
-		if (bpf_map_update_elem(new_fd, &i, &r, BPF_ANY)) {
-			n = -errno;
-			break;
-		}
-		n++;
-	}
-	close(fd);
-	return n;
+	return stage_retired(lb, u);
 }
 
 /* The XDP program on ifindex in mode, if it is one of ours over the old
@@ -567,6 +520,17 @@ static int swap_programs(struct slotlb *lb, struct lib_upgrade *u, int prog_fd)
 		}
 		mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
 							 : XDP_FLAGS_DRV_MODE;
+		/* the old layout had no roles: its interfaces faced both
+		 * ways; the role first, as the first packet needs it */
+		err = slotlb_iface_set(lb, (int)i->if_index,
+				       SLOTLB_ROLE_PUBLIC |
+					       SLOTLB_ROLE_BACKEND);
+		if (err) {
+			refuse(lb, err, "%s: its role: %s", i->if_name,
+			       strerror(-err));
+			close(old_fd);
+			break;
+		}
 		a.old_prog_fd = old_fd;
 		err = bpf_xdp_attach((int)i->if_index, prog_fd,
 				     mode | XDP_FLAGS_REPLACE, &a);
@@ -617,29 +581,43 @@ static int grace_period(void)
 	return err;
 }
 
+/* Run the conversions (on the second pass only those that run again). */
+static int convert_all(struct slotlb *lb, struct lib_upgrade *u)
+{
+	size_t i;
+	int n;
+
+	for (i = 0; i < u->n_conv; i++) {
+		if (u->second_pass && !u->conv[i].m->again)
+			continue;
+		n = u->conv[i].m->convert(lb, u, u->conv[i].old_fd,
+					  bpf_map__fd(u->conv[i].map));
+		if (n < 0)
+			return refuse(lb, n, "%s: converting: %s",
+				      bpf_map__name(u->conv[i].map),
+				      strerror(-n));
+		if (!u->second_pass)
+			lb->upgraded.maps_converted++;
+		lb->upgraded.entries_converted += (uint32_t)n;
+	}
+	return 0;
+}
+
 int lib_upgrade_finish(struct slotlb *lb)
 {
 	struct lib_upgrade *u = lb->upgrade;
 	struct slotlb_layout l = {SLOTLB_LAYOUT_VERSION, 0};
 	__u32 zero = 0;
-	size_t i;
-	int n, err;
+	int err;
 
 	if (!u)
 		return lib_layout_stamp(lb);
 	lb->upgraded.from = u->step->from;
 	lb->upgraded.to = SLOTLB_LAYOUT_VERSION;
 	lb->upgraded.maps_kept = u->n_kept;
-	for (i = 0; i < u->n_conv; i++) {
-		n = u->conv[i].m->convert(u, u->conv[i].old_fd,
-					  bpf_map__fd(u->conv[i].map));
-		if (n < 0)
-			return refuse(lb, n, "%s: converting: %s",
-				      bpf_map__name(u->conv[i].map),
-				      strerror(-n));
-		lb->upgraded.maps_converted++;
-		lb->upgraded.entries_converted += (uint32_t)n;
-	}
+	err = convert_all(lb, u);
+	if (err)
+		return err;
 	l.fingerprint = fingerprint(lb->skel->obj);
 	if (bpf_map_update_elem(bpf_map__fd(lb->skel->maps.layout), &zero, &l,
 				BPF_ANY))
@@ -649,6 +627,10 @@ int lib_upgrade_finish(struct slotlb *lb)
 		return err;
 	lb->upgraded.interfaces = (uint32_t)u->n_swapped;
 	err = grace_period();
+	/* what the old program pinned while the first pass ran */
+	u->second_pass = true;
+	if (!err)
+		err = convert_all(lb, u);
 	if (!err &&
 	    renameat2(AT_FDCWD, u->staging, AT_FDCWD, u->root, RENAME_EXCHANGE))
 		err = -errno;

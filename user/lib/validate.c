@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include "addr.h"
 #include "validate.h"
 
@@ -93,16 +94,27 @@ void warmup_policy_default(struct warmup_policy *p)
 	p->retry_delay_ms = WARMUP_DEFAULT_RETRY_DELAY_MS;
 }
 
+#define MODE_RULE "mode must be \"http\", \"https\" or \"tcp\""
+
 int validate_warmup_mode(const char *s, enum warmup_mode *mode,
 			 const char **why)
 {
 	if (s && !strcmp(s, "http"))
 		*mode = WARMUP_HTTP;
+	else if (s && !strcmp(s, "https"))
+		*mode = WARMUP_HTTPS;
 	else if (s && !strcmp(s, "tcp"))
 		*mode = WARMUP_TCP;
 	else
-		return verdict("mode must be \"http\" or \"tcp\"", why);
+		return verdict(MODE_RULE, why);
 	return 0;
+}
+
+const char *warmup_mode_name(enum warmup_mode mode)
+{
+	return mode == WARMUP_TCP     ? "tcp"
+	       : mode == WARMUP_HTTPS ? "https"
+				      : "http";
 }
 
 int validate_warmup_path(const char *path, const char **why)
@@ -211,9 +223,13 @@ int validate_warmup_policy(const struct warmup_policy *p, const char **why)
 {
 	size_t i;
 
-	if (p->mode != WARMUP_HTTP && p->mode != WARMUP_TCP)
-		return verdict("mode must be \"http\" or \"tcp\"", why);
+	if (p->mode != WARMUP_HTTP && p->mode != WARMUP_TCP &&
+	    p->mode != WARMUP_HTTPS)
+		return verdict(MODE_RULE, why);
+	if (strnlen(p->host, WARMUP_HOST_LEN) == WARMUP_HOST_LEN)
+		return verdict("host must be at most 253 characters", why);
 	if (validate_warmup_path(p->path, why) ||
+	    validate_warmup_host(p->host, why) ||
 	    validate_warmup_timeout_s(p->timeout_ms / 1000.0, why) ||
 	    validate_warmup_retries(p->retries, why) ||
 	    validate_warmup_deadline_s(p->deadline_ms / 1000.0, why) ||
@@ -281,6 +297,219 @@ int validate_client(const char *s, __be32 addr[4], uint8_t *family,
 		return verdict("bad IPv4/IPv6 address", why);
 	memcpy(addr, a, sizeof(a));
 	return 0;
+}
+
+int validate_warmup_host(const char *host, const char **why)
+{
+	size_t i, len = strnlen(host, WARMUP_HOST_LEN), label = 0;
+
+	if (len >= WARMUP_HOST_LEN)
+		return verdict("host must be at most 253 characters", why);
+	for (i = 0; i < len; i++) {
+		char c = host[i];
+
+		if (c == '.') {
+			if (!label || host[i - 1] == '-')
+				break;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-')
+			break;
+		if (c == '-' && !label)
+			break;
+		if (++label > 63)
+			break;
+	}
+	if (i < len || (len && (host[len - 1] == '-' || host[len - 1] == '.')))
+		return verdict(
+			"host must be a DNS name: letters, digits, '-' and '.', labels of 1..63",
+			why);
+	return 0;
+}
+
+int validate_setting_name(const char *name, const char **why)
+{
+	size_t i, len = name ? strnlen(name, SETTING_NAME_LEN) : 0;
+	bool ok = len > 0 && len < SETTING_NAME_LEN &&
+		  (isalpha((unsigned char)name[0]) || name[0] == '_');
+
+	for (i = 1; ok && i < len; i++)
+		ok = isalnum((unsigned char)name[i]) || name[i] == '_';
+	return verdict(
+		ok ? NULL
+		   : "setting name must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters)",
+		why);
+}
+
+/* Well-formed UTF-8 (no overlong forms, no surrogates, <= U+10FFFF). */
+static bool utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	uint32_t cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			n = 1, cp = s[i] & 0x1f;
+		else if ((s[i] & 0xf0) == 0xe0)
+			n = 2, cp = s[i] & 0x0f;
+		else if ((s[i] & 0xf8) == 0xf0)
+			n = 3, cp = s[i] & 0x07;
+		else
+			return false;
+		if (i + n >= len)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+int validate_setting_value(const char *value, size_t len, const char **why)
+{
+	if (len > SETTING_VALUE_MAX)
+		return verdict("setting value must be at most 4096 bytes", why);
+	if (memchr(value, 0, len))
+		return verdict("setting value must not hold a NUL byte", why);
+	if (!utf8_ok((const unsigned char *)value, len))
+		return verdict("setting value must be UTF-8 text", why);
+	return 0;
+}
+
+int validate_setting_pair(const char *s, size_t *name_len, const char **value,
+			  const char **why)
+{
+	const char *eq = strchr(s, '=');
+	char name[SETTING_NAME_LEN];
+	size_t n;
+
+	if (!eq)
+		return verdict("setting must be NAME=VALUE", why);
+	n = (size_t)(eq - s);
+	/* too long for the buffer is too long for the rule: its sentence */
+	if (n >= sizeof(name))
+		return validate_setting_name("", why);
+	memcpy(name, s, n);
+	name[n] = 0;
+	if (validate_setting_name(name, why) ||
+	    validate_setting_value(eq + 1, strlen(eq + 1), why))
+		return -EINVAL;
+	*name_len = n;
+	*value = eq + 1;
+	return 0;
+}
+
+int validate_hook_exec(const char *path, const char **why)
+{
+	struct stat st;
+	size_t len = strnlen(path, HOOK_PATH_LEN);
+
+	if (len == HOOK_PATH_LEN)
+		return verdict("hook must be a path of at most 4095 characters",
+			       why);
+	if (path[0] != '/')
+		return verdict("hook must be an absolute path", why);
+	if (stat(path, &st))
+		return verdict(errno == ENOENT ? "hook: no such file"
+					       : "hook: cannot stat the file",
+			       why);
+	if (!S_ISREG(st.st_mode))
+		return verdict("hook must be a regular file", why);
+	if (!(st.st_mode & 0111))
+		return verdict("hook must be executable", why);
+	return 0;
+}
+
+int validate_hook_timeout_s(double s, const char **why)
+{
+	return verdict(within(s, 0.001, HOOK_MAX_TIMEOUT_MS / 1000.0)
+			       ? NULL
+			       : "hook timeout must be 0.001..3600 seconds",
+		       why);
+}
+
+int validate_auto_swap_delay_s(double s, const char **why)
+{
+	return verdict(within(s, 0, AUTO_SWAP_MAX_DELAY_MS / 1000.0)
+			       ? NULL
+			       : "delay must be 0..86400 seconds",
+		       why);
+}
+
+int validate_swap_action(const char *s, enum swap_action *action,
+			 const char **why)
+{
+	static const char *const names[] = {
+		[SWAP_ACTION_SWAP] = "swap",
+		[SWAP_ACTION_PREVIEW] = "preview",
+		[SWAP_ACTION_RESET] = "reset",
+		[SWAP_ACTION_CANCEL] = "cancel",
+	};
+	size_t i;
+
+	for (i = SWAP_ACTION_SWAP; s && i <= SWAP_ACTION_CANCEL; i++)
+		if (!strcmp(s, names[i])) {
+			*action = (enum swap_action)i;
+			return 0;
+		}
+	return verdict(
+		"action must be \"swap\", \"preview\", \"reset\" or \"cancel\"",
+		why);
+}
+
+int validate_preview_timeout_s(double s, const char **why)
+{
+	return verdict(within(s, 1, PREVIEW_MAX_TIMEOUT_S)
+			       ? NULL
+			       : "timeout must be 1 second..7 days",
+		       why);
+}
+
+int validate_on_timeout(const char *s, bool *swap, const char **why)
+{
+	if (s && (!strcmp(s, "reset") || !strcmp(s, "swap"))) {
+		*swap = !strcmp(s, "swap");
+		return 0;
+	}
+	return verdict("on-timeout must be \"reset\" or \"swap\"", why);
+}
+
+int validate_duration(const char *s, double *seconds, const char **why)
+{
+	unsigned long v;
+	double unit = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || errno || v > 100000000)
+		goto bad;
+	if (*end == 'm')
+		unit = 60;
+	else if (*end == 'h')
+		unit = 3600;
+	else if (*end && *end != 's')
+		goto bad;
+	if (*end && end[1])
+		goto bad;
+	*seconds = (double)v * unit;
+	return 0;
+bad:
+	return verdict("duration must be a whole number of seconds, "
+		       "or of minutes or hours with m or h (90, 90s, 15m, 2h)",
+		       why);
 }
 
 int validate_history_limit(const char *s, size_t *limit, const char **why)

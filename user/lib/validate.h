@@ -59,10 +59,14 @@ int validate_backend(const char *s, struct slotlb_backend *be, uint32_t *weight,
 #define WARMUP_MAX_TIMEOUT_MS 3600000 /* an hour per attempt */
 #define WARMUP_MAX_DEADLINE_MS 86400000 /* a day for the whole warm-up */
 #define WARMUP_MAX_RETRY_DELAY_MS 600000 /* 10 minutes between attempts */
+/* A DNS name: 253 characters, labels of at most 63. */
+#define WARMUP_HOST_LEN 254
 
 enum warmup_mode {
 	WARMUP_HTTP = 0, /* GET path, status checked */
 	WARMUP_TCP = 1, /* TCP connect succeeds */
+	WARMUP_HTTPS = 2, /* GET path over TLS, status checked; the
+			   * certificate is not verified (see warmup.c) */
 };
 
 struct warmup_policy {
@@ -74,6 +78,8 @@ struct warmup_policy {
 	uint32_t retries; /* attempts after the first */
 	uint32_t retry_delay_ms; /* pause between attempts of one backend */
 	uint32_t deadline_ms; /* whole warm-up; 0 = no overall bound */
+	char host[WARMUP_HOST_LEN]; /* Host header and TLS name; "" = the
+				     * backend's address */
 };
 
 /* Azure's defaults: GET /, any status, 90 s per attempt, 5 retries. */
@@ -92,6 +98,11 @@ int validate_warmup_timeout_s(double s, const char **why);
 int validate_warmup_retries(double n, const char **why);
 int validate_warmup_deadline_s(double s, const char **why);
 int validate_warmup_retry_delay_ms(double ms, const char **why);
+/* A DNS name for the Host header ("" = none): letters, digits, '-' and
+ * '.', labels of 1..63 not starting or ending with '-'. */
+int validate_warmup_host(const char *host, const char **why);
+/* "http", "https", "tcp": the names of enum warmup_mode. */
+const char *warmup_mode_name(enum warmup_mode mode);
 /* The whole policy, every field against the rules above. */
 int validate_warmup_policy(const struct warmup_policy *p, const char **why);
 
@@ -125,6 +136,60 @@ int validate_opt_ins(const char *const *list, size_t n,
 #define VALIDATE_LOOKUP_MAX 64 /* addresses per lookup */
 int validate_client(const char *s, __be32 addr[4], uint8_t *family,
 		    const char **why);
+
+/* --- settings (NAME=VALUE of an app's environment) --- */
+
+/* Names are environment variable names: [A-Za-z_][A-Za-z0-9_]*, at most
+ * 128 characters. Values are UTF-8 text of at most 4096 bytes without
+ * NUL (they reach the hook as JSON and may end up in an environment). */
+#define SETTING_NAME_LEN 129
+#define SETTING_VALUE_MAX 4096
+/* Settings per slot (sticky) and per deployment (swapped): keeps the
+ * hook's stdin and a request under a few megabytes. */
+#define SETTINGS_MAX 256
+int validate_setting_name(const char *name, const char **why);
+/* len bytes of value (a JSON string may hold a NUL). */
+int validate_setting_value(const char *value, size_t len, const char **why);
+/* "NAME=VALUE" as typed: on success *name_len is the length of NAME and
+ * *value points after the first '='. */
+int validate_setting_pair(const char *s, size_t *name_len, const char **value,
+			  const char **why);
+
+/* --- slot configuration --- */
+
+/* The apply-settings hook: an absolute path of an executable regular
+ * file, checked on this host (the CLI and slotlbd share it), at most
+ * HOOK_PATH_LEN - 1 characters. */
+#define HOOK_PATH_LEN 4096
+#define HOOK_DEFAULT_TIMEOUT_MS 30000
+#define HOOK_MAX_TIMEOUT_MS 3600000 /* an hour per run */
+int validate_hook_exec(const char *path, const char **why);
+int validate_hook_timeout_s(double s, const char **why);
+
+/* Auto swap waits this long after a deploy before warming up. */
+#define AUTO_SWAP_MAX_DELAY_MS 86400000
+int validate_auto_swap_delay_s(double s, const char **why);
+
+/* --- swap actions --- */
+
+/* What a swap request asks (Azure's --action): */
+enum swap_action {
+	SWAP_ACTION_FULL = 0, /* none given: warm up and swap in one go */
+	SWAP_ACTION_SWAP, /* complete the pending preview */
+	SWAP_ACTION_PREVIEW, /* phase 1: settings, warm-up, audience */
+	SWAP_ACTION_RESET, /* cancel the pending preview */
+	SWAP_ACTION_CANCEL, /* stop the warm-up under way */
+};
+int validate_swap_action(const char *s, enum swap_action *action,
+			 const char **why);
+/* A preview's timeout: 1 s .. 7 days. */
+#define PREVIEW_MAX_TIMEOUT_S 604800
+int validate_preview_timeout_s(double s, const char **why);
+/* "reset" or "swap": what a timed-out preview does; *swap set. */
+int validate_on_timeout(const char *s, bool *swap, const char **why);
+/* A duration as typed: "90", "90s", "15m", "2h" (whole numbers) into
+ * seconds. Bounds are the caller's rule's. */
+int validate_duration(const char *s, double *seconds, const char **why);
 
 /* --- requests --- */
 

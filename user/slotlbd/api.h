@@ -3,7 +3,9 @@
  * Internals of the HTTP API layer: it parses requests and replies, and
  * calls the operations layer (ops.h) for anything that changes state.
  *
- *   api.c          the HTTP server on the Unix socket, sending replies
+ *   api.c          the HTTP servers (Unix socket, TCP API, metrics),
+ *                  access control of each request, sending replies
+ *   api_listen.c   their sockets: owner, group, ACL; TCP; TLS files
  *   api_routes.c   the route table (reads like docs/api.md), dispatch
  *   api_router.c   route matching (pure, api_router.h)
  *   api_request.c  request bodies and fields, errors
@@ -13,6 +15,7 @@
  *   api_deploy.c   deploy
  *   api_swap.c     swap and rollback, with NDJSON progress
  *   api_history.c  history
+ *   api_flows.c    pinned flows, where a new connection would go
  *   api_iface.c    interfaces
  *   api_traffic.c  traffic routing: shares and opt-ins
  *
@@ -52,6 +55,7 @@ struct request {
 	char *body;
 	size_t len;
 	bool too_big;
+	bool refused; /* answered at once (access control) */
 };
 
 /* One answer: status plus JSON (or text) to send. */
@@ -61,6 +65,7 @@ struct reply {
 	char *text; /* metrics */
 	struct MHD_Response *stream; /* ?progress=1 */
 	char allow[ROUTE_ALLOW_LEN]; /* 405: the methods the path has */
+	char auth[32]; /* 401: WWW-Authenticate */
 };
 
 /* One request as its handler sees it. */
@@ -94,15 +99,32 @@ json_t *string_list(json_t *o, const char *field, const char *object,
 int parse_endpoints(json_t *o, const char *object,
 		    struct slotlb_endpoint_key **keys, size_t *n,
 		    struct reply *r);
-/* The optional "warmup" object onto Azure's defaults. */
-int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r);
-/* "uid=0 pid=1234 cli": who asked, for the history. */
+/* The optional "warmup" object: the fields given, over a slot's policy. */
+int parse_warmup(json_t *body, struct warmup_override *o, struct reply *r);
+/* A number field checked by its rule (user/lib/validate.h); *out stays
+ * when absent. */
+bool get_checked_number(json_t *o, const char *field, const char *object,
+			int (*rule)(double, const char **), double *out,
+			struct reply *r);
+/* An optional boolean field. */
+bool get_bool(json_t *o, const char *field, const char *object, bool *out,
+	      struct reply *r);
+/* Who asked, for the history: "user=root uid=0 pid=1234 cli" on the
+ * Unix socket, "token=deploy-bot addr=127.0.0.1 cli" over TCP. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len);
+/* api.c: the caller of conn as trigger_of() names it, without the
+ * header's part. */
+void api_caller(struct MHD_Connection *conn, char *buf, size_t len);
 
 /* api_routes.c: match the request against the table, call its handler
  * or answer 404/405. */
 void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 	   const char *method, const struct request *req, struct reply *r);
+
+/* api_routes.c: ROUTE_READ or ROUTE_WRITE for a request the table
+ * routes, -1 for one it answers 404 or 405 (access control asks before
+ * any work). */
+int route_access_of(const char *method, const char *url);
 
 /* Handlers, one per row of the route table, by file. */
 /* api_status.c */
@@ -121,6 +143,51 @@ void api_deploy(struct call *c);
 /* api_swap.c */
 void api_swap(struct call *c);
 void api_rollback(struct call *c);
+/* --- api_stream.c: NDJSON answers, watching a client --- */
+
+struct stream;
+typedef void (*stream_work)(struct stream *s, void *arg);
+/* Answer r as NDJSON: first (if not NULL) is the first line, then
+ * work(s, arg) runs in a thread of its own, writes lines with
+ * stream_put() and the last with done true. false (r untouched) if no
+ * stream could be set up: the caller answers plainly. */
+bool stream_start(struct reply *r, json_t *first, stream_work work, void *arg);
+/* Append a line (taking the reference); done ends the answer. */
+void stream_put(struct stream *s, json_t *line, bool done);
+/* A warmup_progress_cb writing {"event": "probe", ...} to ctx. */
+void stream_probe(const struct warmup_target *t,
+		  const struct warmup_result *so_far, void *ctx);
+
+/* A client whose connection closes cancels app_id's running operation. */
+struct watcher {
+	struct daemon *d;
+	uint32_t app_id;
+	int fd;
+	pthread_t tid;
+	atomic_bool stop;
+	bool started;
+};
+void watch_start(struct watcher *w, struct daemon *d,
+		 struct MHD_Connection *conn, uint32_t app_id);
+void watch_stop(struct watcher *w);
+
+/* api_swap.c: run a prepared swap plan and answer, plainly or as NDJSON
+ * (?progress=1), the client's going away cancelling it. */
+void api_run_swap(struct daemon *d, struct MHD_Connection *conn,
+		  struct swap_plan *plan, bool progress, struct reply *r);
+/* api_settings.c */
+void api_settings_list(struct call *c);
+void api_settings_set(struct call *c);
+void api_settings_delete(struct call *c);
+/* api_config.c */
+void api_config_get(struct call *c);
+void api_config_set(struct call *c);
+void api_hook_set(struct call *c);
+void api_hook_delete(struct call *c);
+void api_auto_swap_set(struct call *c);
+void api_auto_swap_delete(struct call *c);
+/* api_export.c */
+void api_export(struct call *c);
 /* api_history.c */
 void api_history_list(struct call *c);
 /* api_traffic.c */
@@ -128,6 +195,9 @@ void api_slot_traffic(struct call *c);
 void api_traffic_get(struct call *c);
 void api_traffic_put(struct call *c);
 void api_traffic_delete(struct call *c);
+/* api_flows.c */
+void api_flows_list(struct call *c);
+void api_flows_lookup(struct call *c);
 /* api_iface.c */
 void api_ifaces_list(struct call *c);
 void api_iface_attach(struct call *c);

@@ -39,19 +39,27 @@ json_t *api_app_or_reply(struct daemon *d, const char *name, struct reply *r)
 static void post_app(struct daemon *d, const struct request *req,
 		     const char *app, struct reply *r)
 {
-	static const char *const fields[] = {"name", "endpoints", NULL};
+	static const char *const app_fields[] = {"name", "endpoints", NULL};
+	static const char *const slot_fields[] = {"name", "endpoints",
+						  "clone_from", NULL};
 	struct slotlb_endpoint_key *keys = NULL;
 	struct op_result res = {0};
 	const char *name = NULL, *object = app ? "slot" : "app", *why;
+	const char *clone_from = NULL;
 	json_t *body, *obj;
 	size_t n = 0;
 	int status;
 
-	body = parse_body(req, object, fields, r);
+	body = parse_body(req, object, app ? slot_fields : app_fields, r);
 	if (!body)
 		return;
-	if (!get_string(body, "name", object, &name, r))
+	if (!get_string(body, "name", object, &name, r) ||
+	    !get_string(body, "clone_from", object, &clone_from, r))
 		goto out;
+	if (clone_from && validate_name(clone_from, &why)) {
+		reply_error(r, 400, "%s: %s", clone_from, why);
+		goto out;
+	}
 	if (validate_name(name, &why)) {
 		reply_error(r, 400, "%s: %s",
 			    validate_name_object(name, object), why);
@@ -60,7 +68,7 @@ static void post_app(struct daemon *d, const struct request *req,
 	if (parse_endpoints(body, name, &keys, &n, r))
 		goto out;
 	if (app)
-		ops_slot_create(d, app, name, keys, n, &res);
+		ops_slot_create(d, app, name, keys, n, clone_from, &res);
 	else
 		ops_app_create(d, name, keys, n, &res);
 	reply_op(r, &res);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "addr.h"
 #include "api.h"
+#include "traffic_parse.h"
 
 json_t *json_time(int64_t t)
 {
@@ -53,6 +54,43 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 			 slot, "state", state_name(dep->state), "flows",
 			 (json_int_t)flows_of_deployment(d, dep->id),
 			 "backends", bes, "created", json_time(dep->created));
+}
+
+/* The app's pending multi-phase swap, or null. */
+static json_t *pending_json(const struct st_snapshot *s, uint32_t app_id)
+{
+	const struct st_pending *p = st_snapshot_pending(s, app_id);
+	const char *source = "?", *target = "?";
+	char buf[64];
+	json_t *aud;
+	size_t i;
+
+	if (!p)
+		return json_null();
+	for (i = 0; i < s->n_slots; i++) {
+		if (s->slots[i].app_id != app_id)
+			continue;
+		if (s->slots[i].index == p->source)
+			source = s->slots[i].name;
+		if (s->slots[i].index == p->target)
+			target = s->slots[i].name;
+	}
+	aud = json_array();
+	for (i = 0; i < p->n_audience; i++) {
+		if (slotlb_format_prefix(&p->audience[i], buf, sizeof(buf)))
+			snprintf(buf, sizeof(buf), "?");
+		json_array_append_new(aud, json_string(buf));
+	}
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s?, s:o, s:s}", "slot",
+			 source, "target_slot", target, "audience", aud,
+			 "started", json_time(p->started), "timeout_s",
+			 (json_int_t)p->timeout_s, "on_timeout",
+			 p->timeout_s ? (p->on_timeout_swap ? "swap" : "reset")
+				      : NULL,
+			 "deadline",
+			 p->timeout_s ? json_time(p->started + p->timeout_s)
+				      : json_null(),
+			 "trigger", p->trigger);
 }
 
 /* Apps [a, a_end) of the snapshot; slots, endpoints and deployments are
@@ -118,9 +156,11 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 					deployment_json(d, s,
 							&s->deployments[i],
 							NULL));
-		app = json_pack("{s:s, s:I, s:o, s:o}", "name", s->apps[a].name,
-				"id", (json_int_t)id, "slots", slots,
-				"draining", draining);
+		app = json_pack("{s:s, s:I, s:o, s:o, s:o, s:s?}", "name",
+				s->apps[a].name, "id", (json_int_t)id, "slots",
+				slots, "draining", draining, "pending_swap",
+				pending_json(s, id), "busy",
+				ops_busy_of(d, id));
 		json_array_append_new(apps, app);
 	}
 	return apps;

@@ -11,9 +11,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include "addr.h"
 #include "api.h"
+
+/* Length of the valid UTF-8 sequence at p (as jansson accepts it: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 1;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 2;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 3;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i <= n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n + 1;
+}
+
+/* An error text quotes what the caller sent (a path, jansson's words
+ * about a malformed body) and may be cut short: every byte that is not
+ * valid UTF-8 becomes '?', or jansson would refuse the whole reply and
+ * the caller would get an error status with no error. */
+static void utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		n = utf8_len(p);
+		if (n) {
+			p += n;
+		} else {
+			*p++ = '?';
+		}
+	}
+}
 
 void reply_error(struct reply *r, int status, const char *fmt, ...)
 {
@@ -23,6 +74,7 @@ void reply_error(struct reply *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	utf8_clean(buf);
 	r->status = status;
 	r->json = json_pack("{s:s}", "error", buf);
 }
@@ -185,17 +237,20 @@ static bool get_number(json_t *w, const char *field,
 	return true;
 }
 
-/* The optional warmup object onto Azure's defaults. */
-int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
+/* The optional warmup object: the fields it gives, each checked by its
+ * rule, as an override of the slot's stored policy. */
+int parse_warmup(json_t *body, struct warmup_override *o, struct reply *r)
 {
 	static const char *const fields[] = {
-		"path", "statuses",   "timeout_s",	"retries",
-		"mode", "deadline_s", "retry_delay_ms", NULL};
+		"path",	      "statuses", "timeout_s",	    "retries", "mode",
+		"deadline_s", "host",	  "retry_delay_ms", NULL};
 	json_t *w = json_object_get(body, "warmup"), *v;
 	double timeout = -1, retries = -1, deadline = -1, delay = -1;
+	struct warmup_policy *p = &o->p;
 	const char *key, *why = NULL;
 	size_t i;
 
+	memset(o, 0, sizeof(*o));
 	warmup_policy_default(p);
 	if (!w)
 		return 0;
@@ -224,12 +279,28 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 			return -EINVAL;
 		}
 		snprintf(p->path, sizeof(p->path), "%s", json_string_value(v));
+		o->fields |= WF_PATH;
+	}
+	v = json_object_get(w, "host");
+	if (v) {
+		if (!json_is_string(v)) {
+			reply_error(r, 400, "warmup: host must be a string");
+			return -EINVAL;
+		}
+		if (validate_warmup_host(json_string_value(v), &why)) {
+			reply_error(r, 400, "warmup: %s", why);
+			return -EINVAL;
+		}
+		snprintf(p->host, sizeof(p->host), "%s", json_string_value(v));
+		o->fields |= WF_HOST;
 	}
 	v = json_object_get(w, "mode");
 	if (v && validate_warmup_mode(json_string_value(v), &p->mode, &why)) {
 		reply_error(r, 400, "warmup: %s", why);
 		return -EINVAL;
 	}
+	if (v)
+		o->fields |= WF_MODE;
 	v = json_object_get(w, "statuses");
 	if (v) {
 		if (!json_is_array(v) ||
@@ -250,9 +321,15 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 					"warmup: statuses must be integers");
 				return -EINVAL;
 			}
+			if (validate_warmup_status((long)json_integer_value(c),
+						   &why)) {
+				reply_error(r, 400, "warmup: %s", why);
+				return -EINVAL;
+			}
 			p->statuses[p->n_statuses++] =
 				(int)json_integer_value(c);
 		}
+		o->fields |= WF_STATUSES;
 	}
 	if (!get_number(w, "timeout_s", validate_warmup_timeout_s, &timeout,
 			r) ||
@@ -262,40 +339,79 @@ int parse_warmup(json_t *body, struct warmup_policy *p, struct reply *r)
 	    !get_number(w, "retry_delay_ms", validate_warmup_retry_delay_ms,
 			&delay, r))
 		return -EINVAL;
-	if (timeout >= 0)
+	if (timeout >= 0) {
 		p->timeout_ms = (uint32_t)(timeout * 1000);
-	if (retries >= 0)
-		p->retries = (uint32_t)retries;
-	if (deadline >= 0)
-		p->deadline_ms = (uint32_t)(deadline * 1000);
-	if (delay >= 0)
-		p->retry_delay_ms = (uint32_t)delay;
-	if (validate_warmup_policy(p, &why)) {
-		reply_error(r, 400, "warmup: %s", why ? why : "invalid policy");
-		return -EINVAL;
+		o->fields |= WF_TIMEOUT;
 	}
+	if (retries >= 0) {
+		p->retries = (uint32_t)retries;
+		o->fields |= WF_RETRIES;
+	}
+	if (deadline >= 0) {
+		p->deadline_ms = (uint32_t)(deadline * 1000);
+		o->fields |= WF_DEADLINE;
+	}
+	if (delay >= 0) {
+		p->retry_delay_ms = (uint32_t)delay;
+		o->fields |= WF_RETRY_DELAY;
+	}
+	/* each field alone is checked; the policy they make with a slot's
+	 * stored one is checked by the operation */
 	return 0;
 }
 
-/* "uid=0 pid=1234 cli": who asked, for the history. */
+/* A number field of an object, checked by its rule; *out stays as it
+ * was when absent. */
+bool get_checked_number(json_t *o, const char *field, const char *object,
+			int (*rule)(double, const char **), double *out,
+			struct reply *r)
+{
+	json_t *v = json_object_get(o, field);
+	const char *why;
+
+	if (!v)
+		return true;
+	if (!json_is_number(v)) {
+		reply_error(r, 400, "%s: %s must be a number", object, field);
+		return false;
+	}
+	if (rule(json_number_value(v), &why)) {
+		reply_error(r, 400, "%s: %s", object, why);
+		return false;
+	}
+	*out = json_number_value(v);
+	return true;
+}
+
+/* An optional boolean field; false (and a reply) if not a boolean. */
+bool get_bool(json_t *o, const char *field, const char *object, bool *out,
+	      struct reply *r)
+{
+	json_t *v = json_object_get(o, field);
+
+	if (!v)
+		return true;
+	if (!json_is_boolean(v)) {
+		reply_error(r, 400, "%s: %s must be true or false", object,
+			    field);
+		return false;
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+/* Who asked (api_caller()), then what the caller says of itself. */
 void trigger_of(struct MHD_Connection *conn, char *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *ci;
-	struct ucred cred = {0};
-	socklen_t cl = sizeof(cred);
-	char said[TRIGGER_MAX_LEN + 1] = "";
+	char said[TRIGGER_MAX_LEN + 1] = "", who[128];
 	const char *hdr;
 
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci ||
-	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-		cred.pid = 0;
+	api_caller(conn, who, sizeof(who));
 	hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					  "X-Slotlb-Trigger");
 	if (hdr) {
 		snprintf(said, sizeof(said), "%s", hdr);
 		validate_trigger_clean(said);
 	}
-	snprintf(buf, len, "uid=%u pid=%d%s%s", cred.uid, cred.pid,
-		 hdr ? " " : "", said);
+	snprintf(buf, len, "%s%s%s", who, hdr ? " " : "", said);
 }

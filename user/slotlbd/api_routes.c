@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include "api.h"
 
+/* One row per line, as docs/api.md lists them: kept by hand. */
+/* clang-format off */
 static const struct route routes[] = {
 	{"GET", "/v1/status", api_status_get, ROUTE_READ},
 	{"GET", "/v1/interfaces", api_ifaces_list, ROUTE_READ},
@@ -26,6 +28,15 @@ static const struct route routes[] = {
 	{"POST", "/v1/apps/{app}/slots", api_slot_create, ROUTE_WRITE},
 	{"DELETE", "/v1/apps/{app}/slots/{slot}", api_slot_delete, ROUTE_WRITE},
 	{"POST", "/v1/apps/{app}/slots/{slot}/deploy", api_deploy, ROUTE_WRITE},
+	{"GET", "/v1/apps/{app}/slots/{slot}/config", api_config_get, ROUTE_READ},
+	{"POST", "/v1/apps/{app}/slots/{slot}/config", api_config_set, ROUTE_WRITE},
+	{"PUT", "/v1/apps/{app}/slots/{slot}/hook", api_hook_set, ROUTE_WRITE},
+	{"DELETE", "/v1/apps/{app}/slots/{slot}/hook", api_hook_delete, ROUTE_WRITE},
+	{"PUT", "/v1/apps/{app}/slots/{slot}/auto-swap", api_auto_swap_set, ROUTE_WRITE},
+	{"DELETE", "/v1/apps/{app}/slots/{slot}/auto-swap", api_auto_swap_delete, ROUTE_WRITE},
+	{"GET", "/v1/apps/{app}/slots/{slot}/settings", api_settings_list, ROUTE_READ},
+	{"POST", "/v1/apps/{app}/slots/{slot}/settings", api_settings_set, ROUTE_WRITE},
+	{"DELETE", "/v1/apps/{app}/slots/{slot}/settings/{name}", api_settings_delete, ROUTE_WRITE},
 	{"POST", "/v1/apps/{app}/slots/{slot}/traffic", api_slot_traffic,
 	 ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/traffic", api_traffic_get, ROUTE_READ},
@@ -34,8 +45,22 @@ static const struct route routes[] = {
 	{"POST", "/v1/apps/{app}/swap", api_swap, ROUTE_WRITE},
 	{"POST", "/v1/apps/{app}/rollback", api_rollback, ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/history", api_history_list, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/export", api_export, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/flows", api_flows_list, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/flows/lookup", api_flows_lookup, ROUTE_READ},
 	{"GET", "/metrics", api_metrics_get, ROUTE_READ},
 };
+/* clang-format on */
+
+int route_access_of(const char *method, const char *url)
+{
+	struct route_match m;
+
+	if (route_match(routes, sizeof(routes) / sizeof(routes[0]), method, url,
+			&m) != ROUTE_FOUND)
+		return -1;
+	return (int)m.route->access;
+}
 
 const char *call_param(const struct call *c, const char *name)
 {

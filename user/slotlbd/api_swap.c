@@ -1,185 +1,169 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * POST /v1/apps/APP/swap and /rollback: prepare (under the lock, taking
- * the app's busy flag), then warm up and swap (ops_swap.c). With
- * ?progress=1 the answer streams as NDJSON, a line per probe attempt,
- * from a worker thread while libmicrohttpd's connection thread reads.
+ * the app's busy flag), then settings, warm-up and swap (ops_swap*.c).
+ * With ?progress=1 the answer streams as NDJSON (api_stream.c), a line
+ * per probe attempt. The swap request also carries the multi-phase
+ * actions (preview, swap = complete, reset), cancel, and a dry run. A
+ * client that disconnects while its swap runs cancels it.
  */
 #include <errno.h>
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "traffic_parse.h"
 
-/* NDJSON progress of one swap: the worker appends, MHD's reader (in the
- * connection's own thread) waits for lines. */
-struct stream {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	char *buf;
-	size_t len, off;
-	bool done;
-	int refs;
+/* A swap answered as NDJSON, run by the stream's worker. */
+struct swap_stream {
 	struct daemon *d;
 	struct swap_plan plan;
+	struct watcher watch;
 };
 
-static void stream_unref(struct stream *s)
+/* The "done" line (or the plain answer's members) of a finished swap. */
+static json_t *outcome_json(struct daemon *d, const struct op_result *res,
+			    json_t *o)
 {
-	bool last;
+	json_t *h = api_history_object(d, res->history_id);
 
-	pthread_mutex_lock(&s->lock);
-	last = --s->refs == 0;
-	pthread_mutex_unlock(&s->lock);
-	if (!last)
-		return;
-	free(s->buf);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
-	free(s);
-}
-
-static void stream_put(struct stream *s, json_t *line, bool done)
-{
-	char *text = json_dumps(line, JSON_COMPACT);
-	size_t l = text ? strlen(text) : 0;
-	char *grown;
-
-	json_decref(line);
-	pthread_mutex_lock(&s->lock);
-	grown = text ? realloc(s->buf, s->len + l + 1) : NULL;
-	if (grown) {
-		s->buf = grown;
-		memcpy(s->buf + s->len, text, l);
-		s->buf[s->len + l] = '\n';
-		s->len += l + 1;
-	}
-	s->done = s->done || done;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	free(text);
-}
-
-static void stream_progress(const struct warmup_target *t,
-			    const struct warmup_result *so_far, void *ctx)
-{
-	stream_put(ctx,
-		   json_pack("{s:s, s:s, s:I, s:b, s:I, s:I, s:s?}", "event",
-			     "probe", "backend", t->address, "attempt",
-			     (json_int_t)so_far->attempts, "ok", so_far->ok,
-			     "status", (json_int_t)so_far->status, "ms",
-			     (json_int_t)so_far->ms, "error",
-			     so_far->error[0] ? so_far->error : NULL),
-		   false);
-}
-
-static void *stream_worker(void *arg)
-{
-	struct stream *s = arg;
-	struct op_result res = {0};
-	json_t *done, *h;
-
-	ops_swap_execute(s->d, &s->plan, stream_progress, s, &res);
-	h = api_history_object(s->d, res.history_id);
-	done = json_pack("{s:s, s:i}", "event", "done", "status", res.status);
-	if (res.status >= 300)
-		json_object_set_new(done, "error", json_string(res.error));
+	if (res->status >= 300 && !json_object_get(o, "error"))
+		json_object_set_new(o, "error", json_string(res->error));
 	if (h)
-		json_object_set_new(done, "history", h);
-	if (res.status == 200 && res.switch_us)
-		json_object_set_new(done, "switch_us",
-				    json_integer(res.switch_us));
-	stream_put(s, done, true);
-	stream_unref(s);
-	return NULL;
+		json_object_set_new(o, "history", h);
+	if (res->status == 200 && res->switch_us)
+		json_object_set_new(o, "switch_us",
+				    json_integer(res->switch_us));
+	return o;
 }
 
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+static void swap_work(struct stream *s, void *arg)
 {
-	struct stream *s = cls;
-	ssize_t n;
+	struct swap_stream *w = arg;
+	struct op_result res = {0};
 
-	(void)pos;
-	pthread_mutex_lock(&s->lock);
-	while (s->off == s->len && !s->done)
-		pthread_cond_wait(&s->cond, &s->lock);
-	if (s->off == s->len) {
-		pthread_mutex_unlock(&s->lock);
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	}
-	n = (ssize_t)(s->len - s->off < max ? s->len - s->off : max);
-	memcpy(buf, s->buf + s->off, (size_t)n);
-	s->off += (size_t)n;
-	pthread_mutex_unlock(&s->lock);
-	return n;
+	ops_swap_execute(w->d, &w->plan, stream_probe, s, &res);
+	watch_stop(&w->watch);
+	stream_put(s,
+		   outcome_json(w->d, &res,
+				json_pack("{s:s, s:i}", "event", "done",
+					  "status", res.status)),
+		   true);
+	free(w);
 }
 
-static void stream_free(void *cls)
-{
-	stream_unref(cls);
-}
-
-static void run_swap(struct daemon *d, struct swap_plan *plan, bool progress,
-		     struct reply *r)
+void api_run_swap(struct daemon *d, struct MHD_Connection *conn,
+		  struct swap_plan *plan, bool progress, struct reply *r)
 {
 	struct op_result res = {0};
-	struct stream *s;
-	pthread_t tid;
-	json_t *h;
+	struct swap_stream *w;
+	struct watcher watch;
+	json_t *first;
 
-	if (progress && (s = calloc(1, sizeof(*s)))) {
-		pthread_mutex_init(&s->lock, NULL);
-		pthread_cond_init(&s->cond, NULL);
-		s->refs = 2;
-		s->d = d;
-		s->plan = *plan;
-		/* the first line, before the worker may write a probe */
-		stream_put(s,
-			   json_pack("{s:s, s:I}", "event", "warmup",
-				     "backends", (json_int_t)plan->n_targets),
-			   false);
-		r->stream = MHD_create_response_from_callback(
-			MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_free);
-		if (r->stream &&
-		    !pthread_create(&tid, NULL, stream_worker, s)) {
-			pthread_detach(tid);
-			r->status = 200;
+	if (progress && (w = calloc(1, sizeof(*w)))) {
+		w->d = d;
+		w->plan = *plan;
+		first = json_pack("{s:s, s:I}", "event", "warmup", "backends",
+				  (json_int_t)plan->n_targets);
+		watch_start(&w->watch, d, conn, plan->app_id);
+		if (stream_start(r, first, swap_work, w)) {
+			json_decref(first);
 			return;
 		}
-		/* no stream after all: answer plainly below */
-		if (r->stream)
-			MHD_destroy_response(r->stream); /* frees s once */
-		else
-			stream_unref(s);
-		stream_unref(s);
-		r->stream = NULL;
+		json_decref(first);
+		watch_stop(&w->watch);
+		*plan = w->plan;
+		free(w);
 	}
+	watch_start(&watch, d, conn, plan->app_id);
 	ops_swap_execute(d, plan, NULL, NULL, &res);
+	watch_stop(&watch);
 	reply_op(r, &res);
-	h = api_history_object(d, res.history_id);
 	if (!r->json)
 		r->json = json_object();
-	if (h)
-		json_object_set_new(r->json, "history", h);
-	if (res.status == 200 && res.switch_us)
-		json_object_set_new(r->json, "switch_us",
-				    json_integer(res.switch_us));
+	outcome_json(d, &res, r->json);
+}
+
+/* "audience": client prefixes, at most SLOTLB_MAX_AUDIENCE, by the
+ * parser the CLI uses too (user/lib/traffic_parse.c). */
+static int parse_audience(json_t *list, struct slotlb_prefix *out, size_t *n,
+			  struct reply *r)
+{
+	const char *strs[SLOTLB_MAX_AUDIENCE + 1];
+	char why[SLOTLB_TRAFFIC_WHY_LEN];
+	json_t *e;
+	size_t i;
+
+	*n = json_array_size(list);
+	if (*n > SLOTLB_MAX_AUDIENCE) {
+		reply_error(r, 400, "swap: audience: %zu prefixes: at most %d",
+			    *n, SLOTLB_MAX_AUDIENCE);
+		return -EINVAL;
+	}
+	json_array_foreach(list, i, e) strs[i] = json_string_value(e);
+	if (slotlb_parse_prefixes(strs, *n, out, why, sizeof(why))) {
+		reply_error(r, 400, "swap: audience: %s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The preview fields of a swap request. */
+static int parse_preview(json_t *body, struct swap_request *rq,
+			 struct slotlb_prefix *audience, struct reply *r)
+{
+	const char *on_timeout = NULL, *why;
+	double timeout = 0;
+	json_t *list;
+
+	list = string_list(body, "audience", "swap", false, r);
+	if (!list && json_object_get(body, "audience"))
+		return -EINVAL;
+	if (!get_checked_number(body, "timeout_s", "swap",
+				validate_preview_timeout_s, &timeout, r) ||
+	    !get_string(body, "on_timeout", "swap", &on_timeout, r))
+		return -EINVAL;
+	if ((list || timeout || on_timeout) &&
+	    rq->action != SWAP_ACTION_PREVIEW) {
+		reply_error(
+			r, 400,
+			"swap: audience, timeout_s and on_timeout go with action \"preview\"");
+		return -EINVAL;
+	}
+	if (on_timeout &&
+	    validate_on_timeout(on_timeout, &rq->on_timeout_swap, &why)) {
+		reply_error(r, 400, "swap: %s", why);
+		return -EINVAL;
+	}
+	if (on_timeout && !timeout) {
+		reply_error(r, 400, "swap: on_timeout needs timeout_s");
+		return -EINVAL;
+	}
+	rq->timeout_s = (uint32_t)timeout;
+	if (list && parse_audience(list, audience, &rq->n_audience, r))
+		return -EINVAL;
+	rq->audience = audience;
+	return 0;
 }
 
 static void post_swap(struct call *c, bool rollback)
 {
-	static const char *const swap_fields[] = {"slot", "target_slot",
-						  "warmup", NULL};
+	static const char *const swap_fields[] = {
+		"slot",	       "target_slot", "warmup",	    "action",
+		"audience",    "timeout_s",   "on_timeout", "dry_run",
+		"show_values", NULL};
 	static const char *const rollback_fields[] = {"slot", "warmup", NULL};
+	struct slotlb_prefix audience[SLOTLB_MAX_AUDIENCE];
 	const char *app = call_param(c, "app");
+	struct swap_request rq = {.app = app};
 	struct daemon *d = c->d;
 	struct reply *r = c->r;
 	struct op_result res = {0};
-	struct warmup_policy policy;
+	struct warmup_override warmup;
 	struct swap_plan plan;
-	const char *slot = NULL, *target = NULL, *progress, *what;
+	const char *action = NULL, *progress, *what, *why;
+	bool dry_run = false, show_values = false;
 	char trigger[160];
-	json_t *body;
+	json_t *body, *o;
 	int err;
 
 	what = rollback ? "rollback" : "swap";
@@ -187,25 +171,55 @@ static void post_swap(struct call *c, bool rollback)
 			  rollback ? rollback_fields : swap_fields, r);
 	if (!body)
 		return;
-	if (!get_string(body, "slot", what, &slot, r) ||
-	    !get_string(body, "target_slot", what, &target, r) ||
-	    parse_warmup(body, &policy, r))
+	if (!get_string(body, "slot", what, &rq.slot, r) ||
+	    !get_string(body, "target_slot", what, &rq.target_slot, r) ||
+	    !get_string(body, "action", what, &action, r) ||
+	    !get_bool(body, "dry_run", what, &dry_run, r) ||
+	    !get_bool(body, "show_values", what, &show_values, r) ||
+	    parse_warmup(body, &warmup, r))
 		goto out;
-	if (!rollback && !slot) {
-		reply_error(r, 400, "swap: slot is required");
+	if (action && validate_swap_action(action, &rq.action, &why)) {
+		reply_error(r, 400, "swap: %s", why);
 		goto out;
 	}
+	if (!rollback && parse_preview(body, &rq, audience, r))
+		goto out;
 	trigger_of(c->conn, trigger, sizeof(trigger));
-	err = rollback ? ops_rollback_prepare(d, app, slot, &policy, trigger,
+	rq.trigger = trigger;
+	rq.warmup = &warmup;
+	if (rq.action == SWAP_ACTION_CANCEL) {
+		char by[sizeof(trigger) + 16];
+
+		snprintf(by, sizeof(by), "asked by %s", trigger);
+		ops_swap_cancel(d, app, by, &res);
+		reply_op(r, &res);
+		if (res.status == 200)
+			r->json = json_pack("{s:s}", "cancelled", res.error);
+		goto out;
+	}
+	if (dry_run) {
+		if (rq.action != SWAP_ACTION_FULL || !rq.slot) {
+			reply_error(
+				r, 400,
+				"swap: dry_run goes with a swap of a slot (no action)");
+			goto out;
+		}
+		o = ops_swap_dry_run(d, app, rq.slot, rq.target_slot, &warmup,
+				     show_values, &res);
+		reply_op(r, &res);
+		if (o)
+			r->json = o;
+		goto out;
+	}
+	err = rollback ? ops_rollback_prepare(d, app, rq.slot, &warmup, trigger,
 					      &plan, &res)
-		       : ops_swap_prepare(d, app, slot, target, &policy,
-					  trigger, &plan, &res);
+		       : ops_swap_prepare(d, &rq, &plan, &res);
 	if (err) {
 		reply_op(r, &res);
 		goto out;
 	}
 	progress = call_query(c, "progress");
-	run_swap(d, &plan, progress && strcmp(progress, "0"), r);
+	api_run_swap(d, c->conn, &plan, progress && strcmp(progress, "0"), r);
 out:
 	json_decref(body);
 }

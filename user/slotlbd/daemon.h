@@ -25,6 +25,9 @@ struct daemon {
 	struct slotlb *lb;
 	pthread_mutex_t lock; /* database and map writes */
 	const char *busy[SLOTLB_MAX_APPS]; /* under lock: what runs, or NULL */
+	/* under lock: how to stop what runs (warm-up, hooks), or NULL */
+	struct cancel *running[SLOTLB_MAX_APPS];
+	pthread_cond_t idle; /* with lock: an app's busy flag was released */
 	atomic_int busy_count; /* apps with an operation under way */
 	atomic_bool stopping;
 
@@ -33,6 +36,7 @@ struct daemon {
 	pthread_mutex_t flows_lock;
 	uint64_t *deployment_flows; /* [SLOTLB_MAX_DEPLOYMENTS] */
 	uint64_t *backend_flows; /* [SLOTLB_MAX_BACKENDS] */
+	uint64_t table_flows; /* in the flow table, live or not */
 	bool flows_valid;
 	uint32_t drain_interval_ms;
 	pthread_t drain_thread;
@@ -41,15 +45,23 @@ struct daemon {
 
 	/* Measured shares of new flows (traffic_measure.c). */
 	struct traffic_windows *traffic;
+	bool metrics_backends; /* per-backend series in /metrics */
 };
 
-/* ops.c: the routing element of app_id as the snapshot describes it:
- * the deployment of each slot and its traffic rules (ops_traffic.c).
- * Reconcile and every operation build it here and nowhere else.
- * Returns 0, or the error of a rule the element cannot hold (r then
- * holds the deployments and every rule that fits). */
+/* ops.c: the routing element of app_id as the snapshot describes it,
+ * whole: the deployment of each slot, the previous one (second chance),
+ * a pending preview's audience (ops_preview.c), then the traffic shares
+ * and opt-ins (ops_traffic.c). Reconcile and every operation build it
+ * here and nowhere else. The preview's prefixes and the opt-ins share
+ * the element's audience[SLOTLB_MAX_AUDIENCE], the preview's first.
+ * Returns 0, or the error of a rule the element cannot hold (-ENOSPC:
+ * more audience prefixes than it holds; r then holds the deployments
+ * and every rule that fits). */
 int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
 			  struct slotlb_routing *r);
+/* ops_preview.c: a pending preview's audience into r (a part of the
+ * element of its own, beside the deployments). */
+void routing_add_preview(const struct st_pending *p, struct slotlb_routing *r);
 /* ops_traffic.c: the shares and opt-ins of app_id into r, beside the
  * deployments: splits per from slot; opt-ins merged with any audience
  * r already holds for the same pair of slots (a preview's), since the
@@ -93,12 +105,24 @@ void drain_stop(struct daemon *d);
 uint64_t flows_of_deployment(struct daemon *d, uint32_t id);
 uint64_t flows_of_backend(struct daemon *d, uint32_t id);
 
-/* api.c */
+/* api.c: before anything else starts, the token file, TLS files and TCP
+ * listeners (which answer 503 until api_serve()); prints "Error: ..."
+ * and returns EXIT_USAGE or EXIT_FAILED, or 0. */
 struct api;
-int api_start(struct daemon *d, const char *socket_path, struct api **api);
+struct options;
+int api_open(const struct options *o, struct api **api);
+/* Once reconciled: the Unix socket, and every listener serves. -errno
+ * (*failed names the step of the socket's permissions that failed). */
+int api_serve(struct api *api, struct daemon *d, const char *socket_path,
+	      const char **failed);
 void api_stop(struct api *api, bool wait_for_requests);
 
 /* metrics.c: Prometheus text, malloc'd. */
 char *metrics_render(struct daemon *d);
+/* metrics_ops.c: a swap or rollback ran: its warm-up took warm_us, and
+ * if it succeeded the routing element was updated switch_us after the
+ * warm-up ended. */
+void metrics_note_swap(const char *app, const char *action, bool ok,
+		       int64_t warm_us, int64_t switch_us);
 
 #endif /* SLOTLBD_DAEMON_H */

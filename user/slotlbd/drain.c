@@ -33,22 +33,22 @@ struct drain_seen {
 };
 
 struct walk {
-	struct slotlb *lb;
-	uint64_t now_ns;
 	uint64_t *deployments;
 	uint64_t *backends;
+	uint64_t table; /* flows in the table, live or not (metrics) */
 	struct drain_seen
 		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
 };
 
 /* Count the flows that still pin their backend; closed ones linger in
- * the table for a while but hold nothing back. */
-static int count_flow(const struct slotlb_flow_key *key,
-		      const struct slotlb_flow *flow, void *ctx)
+ * the table for a while but hold nothing back, and an idle one counts
+ * only until its timeout. */
+static int count_flow(const struct slotlb_flow_info *flow, void *ctx)
 {
 	struct walk *w = ctx;
 
-	if (!slotlb_flow_live(w->lb, key, flow, w->now_ns))
+	w->table++;
+	if (!flow->live)
 		return 0;
 	if (flow->deployment_id < SLOTLB_MAX_DEPLOYMENTS)
 		w->deployments[flow->deployment_id]++;
@@ -140,8 +140,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	memset(w->deployments, 0,
 	       SLOTLB_MAX_DEPLOYMENTS * sizeof(*w->deployments));
 	memset(w->backends, 0, SLOTLB_MAX_BACKENDS * sizeof(*w->backends));
-	w->lb = d->lb;
-	w->now_ns = slotlb_now_ns();
+	w->table = 0;
 	err = slotlb_flows_foreach(d->lb, count_flow, w);
 	if (err < 0) {
 		log_msg("Error: flow walk: %s", strerror(-err));
@@ -154,6 +153,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	swap = d->backend_flows;
 	d->backend_flows = w->backends;
 	w->backends = swap;
+	d->table_flows = w->table;
 	d->flows_valid = true;
 	pthread_mutex_unlock(&d->flows_lock);
 

@@ -8,6 +8,7 @@
  * traffic flows on while no controller runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+#include "auth.h"
 #include "daemon.h"
+#include "ops.h"
 #include "options.h"
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -65,6 +70,37 @@ static void log_upgrade(struct daemon *d)
 			u.entries_converted, u.interfaces);
 }
 
+/* The database holds the apps' settings, which may be secrets: its
+ * directory is 0700 and its files 0600 (SQLite gives the -wal and -shm
+ * files the database's mode), whatever an older slotlbd or an
+ * operator's umask made them. */
+static int secure_state(const char *dir, const char *db)
+{
+	static const char *const tails[] = {"", "-wal", "-shm"};
+	char path[PATH_MAX + 32];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if (stat(dir, &st))
+		return -errno;
+	if ((st.st_mode & 077) && chmod(dir, 0700))
+		return -errno;
+	if (st.st_mode & 077)
+		log_msg("%s: was mode %04o, now 0700 (it holds settings)", dir,
+			st.st_mode & 0777);
+	fd = open(db, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, tails[i]);
+		if (chmod(path, 0600) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -72,13 +108,26 @@ int main(int argc, char **argv)
 	struct slotlb_opts lopts = {0};
 	struct api *api = NULL;
 	char db[PATH_MAX + 16], why[256];
+	const char *failed;
 	sigset_t sigs;
 	int err, sig = 0;
 
 	err = options_parse(&o, argc, argv);
 	if (err)
 		return err < 0 ? 0 : err;
+	err = options_check(&o);
+	if (err)
+		return err;
 	if (o.check_config) {
+		struct auth_tokens *t = calloc(1, sizeof(*t));
+
+		/* what a start would refuse before anything else */
+		err = o.api_token_file[0] && t
+			      ? auth_tokens_load(o.api_token_file, t)
+			      : 0;
+		free(t);
+		if (err)
+			return err;
 		options_print(&o, stdout);
 		return 0;
 	}
@@ -87,10 +136,25 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	log_verbose = o.verbose;
+	/* TCP listeners first: an address in use, a bad token file or TLS
+	 * file stops slotlbd before the database or the maps are touched */
+	err = api_open(&o, &api);
+	if (err)
+		return err;
 	d.verbose = o.verbose;
 	d.drain_interval_ms = o.drain_interval_ms;
+	d.metrics_backends = o.metrics_backends;
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.flows_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* waits for an idle app are bounded on the monotonic clock */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d.idle, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 
 	/* every thread inherits the mask; main takes signals by sigwait */
 	sigemptyset(&sigs);
@@ -106,6 +170,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/slotlb.db", o.state_dir);
+	err = secure_state(o.state_dir, db);
+	if (err) {
+		fprintf(stderr, "Error: %s: %s\n", o.state_dir, strerror(-err));
+		return 1;
+	}
 	err = state_open(&d.st, db);
 	if (err) {
 		fprintf(stderr, "Error: %s: %s\n", db,
@@ -152,6 +221,7 @@ int main(int argc, char **argv)
 	}
 	reapply_interfaces(&d);
 	err = traffic_measure_init(&d);
+	ops_preview_timers_start(&d);
 	if (!err)
 		err = drain_start(&d);
 	if (err) {
@@ -161,9 +231,10 @@ int main(int argc, char **argv)
 	err = check_socket_path(o.socket);
 	if (err)
 		goto out;
-	err = api_start(&d, o.socket, &api);
+	err = api_serve(api, &d, o.socket, &failed);
 	if (err) {
-		fprintf(stderr, "Error: %s: %s\n", o.socket,
+		fprintf(stderr, "Error: %s: %s%s%s\n", o.socket,
+			failed ? failed : "", failed ? ": " : "",
 			err == -EADDRINUSE ? "another slotlbd serves it"
 					   : strerror(-err));
 		goto out;

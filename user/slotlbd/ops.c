@@ -70,10 +70,20 @@ int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
 			hi = mid;
 	}
 	for (i = lo; i < s->n_slots && s->slots[i].app_id == app_id; i++) {
+		if (s->slots[i].index >= SLOTLB_MAX_SLOTS)
+			continue;
 		dep = st_snapshot_deployment(s, s->slots[i].deployment);
-		if (dep && s->slots[i].index < SLOTLB_MAX_SLOTS)
+		if (dep)
 			r->deployment[s->slots[i].index] = dep->id;
+		/* second chance for flows that lost their entry */
+		dep = st_snapshot_deployment(s, s->slots[i].previous);
+		if (dep && dep->state != DEPLOYMENT_RETIRED)
+			r->previous[s->slots[i].index] = dep->id;
 	}
+	/* the audiences share audience[]: a pending preview's, then the
+	 * opt-ins (merged with it for the same pair of slots; the same
+	 * prefix led to two slots is -EEXIST), and the shares */
+	routing_add_preview(st_snapshot_pending(s, app_id), r);
 	return routing_add_traffic(s, app_id, r);
 }
 
@@ -122,7 +132,56 @@ int ops_lookup(struct daemon *d, const char *app, const char *slot,
 		op_fail(res, 409, "%s: busy: %s", app, d->busy[a->id]);
 		return -EBUSY;
 	}
+	if (need_idle && ops_pending_of(d, a->id, NULL) == 0) {
+		op_fail(res, 409,
+			"%s: busy: swap pending (complete it with --action swap or cancel it with --action reset)",
+			app);
+		return -EBUSY;
+	}
 	return 0;
+}
+
+int ops_pending_of(struct daemon *d, uint32_t app_id, struct st_pending *p)
+{
+	struct st_pending scratch;
+
+	return state_pending_get(d->st, app_id, p ? p : &scratch);
+}
+
+void op_busy_take(struct daemon *d, uint32_t app_id, const char *what,
+		  struct cancel *c)
+{
+	d->busy[app_id] = what;
+	d->running[app_id] = c;
+	atomic_fetch_add(&d->busy_count, 1);
+}
+
+void op_busy_release(struct daemon *d, uint32_t app_id)
+{
+	d->busy[app_id] = NULL;
+	d->running[app_id] = NULL;
+	atomic_fetch_sub(&d->busy_count, 1);
+	pthread_cond_broadcast(&d->idle);
+}
+
+void op_history(struct daemon *d, const char *app, const char *action,
+		const char *slot, const char *target_slot, const char *trigger,
+		const char *outcome, const char *detail,
+		const char *deployments, int64_t *id)
+{
+	struct st_history h = {0};
+
+	snprintf(h.app, sizeof(h.app), "%s", app);
+	snprintf(h.action, sizeof(h.action), "%s", action);
+	snprintf(h.slot, sizeof(h.slot), "%s", slot ? slot : "");
+	snprintf(h.target_slot, sizeof(h.target_slot), "%s",
+		 target_slot ? target_slot : "");
+	snprintf(h.trigger, sizeof(h.trigger), "%s", trigger);
+	snprintf(h.outcome, sizeof(h.outcome), "%s", outcome);
+	h.detail = (char *)detail;
+	h.deployments = (char *)deployments;
+	if (state_history_add(d->st, &h, id))
+		log_msg("Error: %s: history: %s", app, state_errmsg(d->st));
 }
 
 /* Write the new routing element of app_id (bumping its generation)

@@ -13,6 +13,7 @@
 #ifndef SLOTLBD_OPS_H
 #define SLOTLBD_OPS_H
 
+#include <jansson.h>
 #include "daemon.h"
 #include "traffic.h"
 #include "traffic_parse.h"
@@ -27,16 +28,39 @@ struct op_result {
 	int64_t switch_us; /* swap: end of warm-up to map updated, 0 if none */
 };
 
-/* A swap or rollback prepared under the app's busy flag; execute runs the
- * warm-up and, if it passes, the transaction. */
+/* A swap, rollback or a phase of a multi-phase swap, prepared under the
+ * app's busy flag; execute applies settings (the slots' hooks), warms
+ * up and, if all passed, commits in one transaction. */
 enum swap_kind {
 	SWAP_SLOTS, /* exchange the deployments of source and target */
 	SWAP_RESTORE, /* rollback: a draining deployment back into target */
 };
 
+/* What a swap request asks; see docs/slotlbd.md "Swap with preview". */
+struct swap_request {
+	const char *app;
+	enum swap_action action; /* user/lib/validate.h */
+	const char *slot; /* source; FULL and PREVIEW need it */
+	const char *target_slot; /* default production */
+	const struct warmup_override *warmup; /* over the target's policy */
+	const char *trigger;
+	const char *history_action; /* "swap" (default) or "auto-swap" */
+	int64_t only_if_source; /* auto swap: the deployment it was started
+				 * for must still be in slot (0: any) */
+	/* preview */
+	const struct slotlb_prefix *audience;
+	size_t n_audience;
+	uint32_t timeout_s; /* 0: none */
+	bool on_timeout_swap;
+};
+
+struct swap_jobs; /* hooks and cancel of a plan, ops_int.h */
+
 struct swap_plan {
 	enum swap_kind kind;
-	const char *action; /* "swap" or "rollback" */
+	enum swap_action mode; /* FULL, SWAP (complete), PREVIEW, RESET */
+	const char *action; /* history: swap, rollback, preview, reset,
+			     * auto-swap */
 	uint32_t app_id;
 	char app[STATE_NAME_LEN];
 	struct st_slot source; /* SWAP_SLOTS only */
@@ -47,7 +71,33 @@ struct swap_plan {
 	struct warmup_target *targets; /* backends of incoming */
 	size_t n_targets;
 	char trigger[160];
+	struct st_pending pending; /* PREVIEW: what to store */
+	struct swap_jobs *jobs;
 };
+
+/* --- ops_config.c: what a slot keeps (warm-up policy, hook, auto swap) --- */
+
+/* ops_dry_run.c: a policy as the API shows it (the fields of its
+ * "warmup" object). */
+json_t *warmup_policy_json(const struct warmup_policy *p);
+
+/* The slot's configuration; target receives the auto swap's target
+ * slot name ("" if none). */
+int ops_config_get(struct daemon *d, const char *app, const char *slot,
+		   struct st_slot_config *c, char *target, size_t target_len,
+		   struct op_result *res);
+/* Lay o over the slot's stored policy (Azure's defaults if none). */
+int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
+		      const struct warmup_override *o, const char *trigger,
+		      struct op_result *res);
+/* hook NULL: remove it (404 if there is none). */
+int ops_config_hook(struct daemon *d, const char *app, const char *slot,
+		    const struct st_hook *hook, const char *trigger,
+		    struct op_result *res);
+/* target NULL: production; off: remove it (404 if there is none). */
+int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
+			 const char *target, uint32_t delay_ms, bool off,
+			 const char *trigger, struct op_result *res);
 
 /* --- ops_app.c --- */
 
@@ -55,33 +105,107 @@ int ops_app_create(struct daemon *d, const char *name,
 		   const struct slotlb_endpoint_key *eps, size_t n,
 		   struct op_result *res);
 int ops_app_delete(struct daemon *d, const char *name, struct op_result *res);
+/* clone_from (may be NULL): a slot whose warm-up policy, hook and sticky
+ * settings the new one starts with (Azure's clone settings). */
 int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		    const struct slotlb_endpoint_key *eps, size_t n,
-		    struct op_result *res);
+		    const char *clone_from, struct op_result *res);
 int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
 		    struct op_result *res);
 /* --- ops_deploy.c --- */
 
-/* On success *serial is the new deployment. */
+/* The auto swap a deploy starts (ops_autoswap.c). */
+struct auto_swap_job {
+	bool start; /* the slot auto-swaps */
+	struct daemon *d;
+	uint32_t app_id;
+	char app[STATE_NAME_LEN];
+	char slot[STATE_NAME_LEN];
+	char target[STATE_NAME_LEN];
+	int64_t deployment; /* serial of the deployment to swap */
+	uint32_t delay_ms;
+	char trigger[160];
+};
+
+/* On success *serial is the new deployment; the slot's hook applies its
+ * settings to the new backends before it takes traffic (424 and nothing
+ * changed if it fails). as (may be NULL) says whether the slot
+ * auto-swaps; the caller starts it. */
 int ops_deploy(struct daemon *d, const char *app, const char *slot,
 	       const struct slotlb_backend *bes, const uint32_t *weights,
 	       size_t n, const char *version, const char *trigger,
-	       int64_t *serial, struct op_result *res);
+	       int64_t *serial, struct auto_swap_job *as,
+	       struct op_result *res);
+/* Whether slot auto-swaps, before a deploy that waits for it. */
+int ops_auto_swap_of(struct daemon *d, const char *app, const char *slot,
+		     struct op_result *res);
 
-/* --- ops_swap.c --- */
+/* --- ops_autoswap.c --- */
+
+/* Wait out the delay, then the swap (cb gets its probes); a refusal or
+ * failure is recorded as a failed "auto-swap". */
+int ops_auto_swap_run(struct daemon *d, const struct auto_swap_job *j,
+		      warmup_progress_cb cb, void *ctx, struct op_result *res);
+int ops_auto_swap_prepare(struct daemon *d, const struct auto_swap_job *j,
+			  struct swap_plan *plan, struct op_result *res);
+/* ops_auto_swap_run() in a thread of its own. */
+void ops_auto_swap_start(struct daemon *d, const struct auto_swap_job *j);
+
+/* --- ops_swap.c, ops_swap_exec.c, ops_preview.c --- */
 
 /* Validate and take the busy flag; on success execute must follow. */
-int ops_swap_prepare(struct daemon *d, const char *app, const char *slot,
-		     const char *target_slot,
-		     const struct warmup_policy *policy, const char *trigger,
+int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		     struct swap_plan *plan, struct op_result *res);
 int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
-			 const struct warmup_policy *policy,
+			 const struct warmup_override *warmup,
 			 const char *trigger, struct swap_plan *plan,
 			 struct op_result *res);
-/* Warm up, then swap in one transaction; releases the busy flag. */
+/* Settings, warm-up, then the transaction; releases the busy flag. */
 int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		     warmup_progress_cb cb, void *ctx, struct op_result *res);
+/* Stop app's running warm-up or hook (by: who asks) and wait until it
+ * has put everything back; 409 if nothing runs that can be stopped. */
+int ops_swap_cancel(struct daemon *d, const char *app, const char *by,
+		    struct op_result *res);
+/* Cancel whatever of app_id runs now, if it can be (the API when the
+ * client that asked for it goes away). */
+void ops_cancel_running(struct daemon *d, uint32_t app_id, const char *by);
+/* What a swap of slot into target would do, changing nothing: the
+ * deployments moving each way, each side's settings diff (values only
+ * if show_values), the warm-up policy, the endpoints that stay. */
+json_t *ops_swap_dry_run(struct daemon *d, const char *app, const char *slot,
+			 const char *target, const struct warmup_override *o,
+			 bool show_values, struct op_result *res);
+/* At start: timers of the pending previews that have a timeout. */
+void ops_preview_timers_start(struct daemon *d);
+
+/* --- ops_settings.c: NAME=VALUE settings, applied by the slot's hook --- */
+
+/* One setting to set (value) or delete (value NULL). */
+struct setting_change {
+	const char *name;
+	const char *value;
+};
+
+/* The slot's sticky settings and its deployment's swapped ones; free
+ * both lists with state_app_settings_free(). */
+int ops_settings_list(struct daemon *d, const char *app, const char *slot,
+		      struct st_app_setting **sticky, size_t *n_sticky,
+		      struct st_app_setting **swapped, size_t *n_swapped,
+		      struct op_result *res);
+/* Set (sticky to the slot, or swapped with its deployment) or delete
+ * (wherever the name is) settings of slot: the slot's hook applies the
+ * new effective settings first (424 and nothing changed if it fails). */
+int ops_settings_change(struct daemon *d, const char *app, const char *slot,
+			const struct setting_change *ch, size_t n, bool sticky,
+			const char *trigger, struct op_result *res);
+
+/* --- ops_export.c --- */
+
+/* The app as `slotlb apply` takes it; setting values only if
+ * show_values (else null). */
+json_t *ops_export(struct daemon *d, const char *app, bool show_values,
+		   struct op_result *res);
 
 /* --- ops_traffic.c: traffic routing --- */
 
@@ -153,8 +277,48 @@ int ops_snapshot(struct daemon *d, const char *app, struct st_snapshot *s);
  * state_history_free(). */
 int ops_history_list(struct daemon *d, const char *app, size_t limit,
 		     struct st_history **out, size_t *n);
+/* What runs on app_id now ("swap in progress"), or NULL. */
+const char *ops_busy_of(struct daemon *d, uint32_t app_id);
 /* One entry (-ENOENT if id is 0 or gone); state_history_clear() it. */
 int ops_history_get(struct daemon *d, int64_t id, struct st_history *h);
+
+/* --- ops_flows.c: the flow table, read without the lock --- */
+
+/* Which flows of an app to list. */
+struct flows_filter {
+	const char *slot; /* came in on this slot's endpoints, or NULL */
+	bool by_deployment;
+	uint32_t deployment; /* pinned to this deployment id */
+	size_t limit; /* at most this many in the list */
+};
+
+/* A pinned flow as the table holds it, with what it means now. */
+struct flow_view {
+	struct slotlb_flow_info info; /* as the table holds it */
+	uint32_t slot; /* index of the endpoint's slot */
+};
+
+/* app's flows matching f: the first f->limit in *out (free()), all of
+ * them counted in *total; s is the app's snapshot they were matched
+ * with (state_snapshot_free() it, also on error). -ENOENT: no such
+ * app, -ENXIO: no such slot. */
+int ops_flows_list(struct daemon *d, const char *app,
+		   const struct flows_filter *f, struct st_snapshot *s,
+		   struct flow_view **out, size_t *n, size_t *total);
+
+/* Where a new connection key (client -> endpoint) would go now. */
+struct flow_prediction {
+	uint32_t endpoint_slot; /* the slot owning the endpoint */
+	struct slotlb_route route; /* route.deployment 0: dropped */
+	uint32_t hash; /* flow hash; the ring position is hash % size */
+	uint32_t backend_id; /* 0: the deployment has no ring of the
+			      * client's family */
+};
+/* -ENOENT: no such app, -ESRCH: the endpoint is not the app's; s as
+ * for ops_flows_list. */
+int ops_flow_lookup(struct daemon *d, const char *app,
+		    const struct slotlb_flow_key *key, struct st_snapshot *s,
+		    struct flow_prediction *p);
 
 /* An interface as the database wants it and as the kernel has it. */
 struct iface_view {

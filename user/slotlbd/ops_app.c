@@ -142,9 +142,10 @@ out:
 
 int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		    const struct slotlb_endpoint_key *eps, size_t n,
-		    struct op_result *res)
+		    const char *clone_from, struct op_result *res)
 {
 	uint32_t index, ids[64];
+	struct st_slot from;
 	struct st_app a;
 	int err;
 
@@ -153,7 +154,7 @@ int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, NULL, &a, NULL, true, res);
+	err = ops_lookup(d, app, clone_from, &a, &from, true, res);
 	if (err)
 		goto out;
 	err = state_begin(d->st);
@@ -176,7 +177,10 @@ int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 	err = claim_endpoints(d, app, a.id, index, eps, n, ids, res);
 	if (err)
 		goto out;
-	err = state_commit(d->st);
+	if (clone_from)
+		err = state_slot_config_copy(d->st, a.id, from.index, index);
+	if (!err)
+		err = state_commit(d->st);
 	if (err) {
 		op_fail(res, 500, "%s/%s: database commit: %s", app, slot,
 			strerror(-err));
@@ -190,7 +194,9 @@ int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		goto out;
 	}
 	res->status = 201;
-	log_msg("slot %s/%s created (index %u)", app, slot, index);
+	log_msg("slot %s/%s created (index %u)%s%s", app, slot, index,
+		clone_from ? ", settings cloned from " : "",
+		clone_from ? clone_from : "");
 out:
 	state_rollback(d->st);
 	pthread_mutex_unlock(&d->lock);

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include "addr.h"
 #include "ops_int.h"
 
 int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
@@ -32,7 +33,7 @@ int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
 	err = slotlb_attach(d->lb, (int)ifindex,
 			    iface->generic ? SLOTLB_XDP_GENERIC
 					   : SLOTLB_XDP_NATIVE,
-			    iface->force);
+			    iface->force, slotlb_parse_role(iface->role));
 	if (err) {
 		if (err == -EBUSY || err == -EEXIST)
 			op_fail(res, 409,

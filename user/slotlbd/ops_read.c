@@ -101,3 +101,16 @@ int ops_iface_list(struct daemon *d, struct iface_view **out, size_t *n)
 	*n = count;
 	return 0;
 }
+
+const char *ops_busy_of(struct daemon *d, uint32_t app_id)
+{
+	const char *what;
+
+	if (app_id >= SLOTLB_MAX_APPS)
+		return NULL;
+	pthread_mutex_lock(&d->lock);
+	/* busy strings are static: the pointer outlives the lock */
+	what = d->busy[app_id];
+	pthread_mutex_unlock(&d->lock);
+	return what;
+}

@@ -1,46 +1,101 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Swap and rollback. prepare validates and takes the app's busy flag
- * under the lock; execute warms the incoming deployment up without the
- * lock (it may take minutes), then changes both slots, the history and
- * the routing element in one transaction: the map update is the last
- * step before the commit, so a crash before the commit leaves a database
- * wholly before the swap and reconcile writes the old element back.
+ * Swap and rollback, prepared: validate under the lock, take the app's
+ * busy flag, and gather what execute (ops_swap_exec.c) will run outside
+ * the lock: the incoming deployment's backends for warm-up, the target
+ * slot's warm-up policy (sticky to the target; a request may override
+ * fields), and the apply-settings hooks around it, as Azure's swap does
+ * (source = the slot whose deployment goes live, target = production):
+ *
+ *   1. the target's settings onto the incoming deployment (target's hook)
+ *   2. warm-up; on any failure or cancel, the incoming deployment gets
+ *      its own settings back (source's hook) and nothing else changed
+ *   3. one transaction, one routing element update
+ *   4. the old target deployment, now in the source slot, gets the
+ *      source's settings (source's hook)
+ *
+ * A multi-phase swap splits this: preview = 1, 2 and a transaction that
+ * stores the pending state (and its audience); complete (--action swap)
+ * = a second warm-up, 3 and 4; reset = the incoming deployment's own
+ * settings back, then a transaction that drops the pending state.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "addr.h"
 #include "ops_int.h"
 
-static void plan_release(struct daemon *d, struct swap_plan *plan)
+void plan_release(struct daemon *d, struct swap_plan *plan)
 {
-	d->busy[plan->app_id] = NULL;
-	atomic_fetch_sub(&d->busy_count, 1);
+	if (plan->jobs) {
+		op_busy_release(d, plan->app_id);
+		apply_job_free(&plan->jobs->apply);
+		apply_job_free(&plan->jobs->undo);
+		apply_job_free(&plan->jobs->after);
+		cancel_destroy(&plan->jobs->cancel);
+		free(plan->jobs);
+		plan->jobs = NULL;
+	}
 	free(plan->targets);
 	plan->targets = NULL;
 }
 
-/* Under lock: warm-up targets of the incoming deployment, busy flag. */
+/* A slot of the app by index, from a snapshot. */
+static int slot_by_index(struct daemon *d, uint32_t app_id, uint32_t index,
+			 struct st_slot *out)
+{
+	struct st_snapshot s;
+	size_t i;
+	int err;
+
+	err = state_snapshot(d->st, app_id, &s);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (i = 0; i < s.n_slots; i++)
+		if (s.slots[i].index == index) {
+			*out = s.slots[i];
+			err = 0;
+		}
+	state_snapshot_free(&s);
+	return err;
+}
+
+/* Under lock: backends of the incoming deployment, the target's policy
+ * with the request's fields over it, the hooks, the busy flag. */
 static int plan_finish(struct daemon *d, struct swap_plan *plan,
-		       struct op_result *res)
+		       const struct warmup_override *o, struct op_result *res)
 {
 	struct st_backend *bes = NULL;
 	struct st_deployment dep;
+	struct st_slot_config c;
+	struct swap_jobs *j = NULL;
+	const char *why = NULL, *busy;
 	size_t i, n = 0;
 	int err;
 
 	err = state_deployment_get(d->st, plan->incoming, &dep, &bes, &n);
+	if (!err)
+		err = state_slot_config_get(d->st, plan->app_id,
+					    plan->target.index, &c);
 	if (err) {
-		op_fail(res, 500, "%s: deployment: %s", plan->app,
+		op_fail(res, 500, "%s: database: %s", plan->app,
 			strerror(-err));
+		goto out;
+	}
+	plan->policy = c.warmup;
+	if (o)
+		warmup_policy_apply(&plan->policy, o);
+	if (validate_warmup_policy(&plan->policy, &why)) {
+		op_fail(res, 400, "warmup: %s", why);
+		err = -EINVAL;
 		goto out;
 	}
 	plan->incoming_id = dep.id;
 	plan->targets = calloc(n ? n : 1, sizeof(*plan->targets));
-	if (!plan->targets) {
+	plan->jobs = j = calloc(1, sizeof(*plan->jobs));
+	if (!plan->targets || !j) {
 		err = -ENOMEM;
 		op_fail(res, 500, "%s: out of memory", plan->app);
 		goto out;
@@ -49,60 +104,200 @@ static int plan_finish(struct daemon *d, struct swap_plan *plan,
 		slotlb_format_backend(&bes[i].be, plan->targets[i].address,
 				      sizeof(plan->targets[i].address));
 	plan->n_targets = n;
-	d->busy[plan->app_id] =
-		plan->kind == SWAP_SLOTS && strcmp(plan->action, "swap") == 0
-			? "swap in progress"
-			: "rollback in progress";
-	atomic_fetch_add(&d->busy_count, 1);
+	cancel_init(&j->cancel);
+	j->apply.none = j->undo.none = j->after.none = true;
+	/* who gets which slot's settings, see the top of this file */
+	switch (plan->mode) {
+	case SWAP_ACTION_RESET:
+		j->apply_reason = "reset";
+		err = apply_job_prepare(d, plan->app, plan->app_id,
+					&plan->source, plan->incoming, NULL,
+					&j->apply);
+		j->undo_reason = "revert";
+		if (!err)
+			err = apply_job_prepare(d, plan->app, plan->app_id,
+						&plan->target, plan->incoming,
+						NULL, &j->undo);
+		break;
+	case SWAP_ACTION_SWAP:
+		break; /* settings were applied by the preview */
+	default:
+		j->apply_reason = plan->mode == SWAP_ACTION_PREVIEW
+					  ? "preview"
+					  : plan->action;
+		err = apply_job_prepare(d, plan->app, plan->app_id,
+					&plan->target, plan->incoming, NULL,
+					&j->apply);
+		j->undo_reason = "revert";
+		if (!err && plan->kind == SWAP_SLOTS)
+			err = apply_job_prepare(d, plan->app, plan->app_id,
+						&plan->source, plan->incoming,
+						NULL, &j->undo);
+		break;
+	}
+	/* the deployment leaving the target goes to the source slot */
+	j->after_reason = plan->action;
+	if (!err && plan->kind == SWAP_SLOTS && plan->target.deployment &&
+	    (plan->mode == SWAP_ACTION_FULL || plan->mode == SWAP_ACTION_SWAP))
+		err = apply_job_prepare(d, plan->app, plan->app_id,
+					&plan->source, plan->target.deployment,
+					NULL, &j->after);
+	if (err) {
+		op_fail(res, 500, "%s: settings: %s", plan->app,
+			strerror(-err));
+		goto out;
+	}
+	busy = plan->mode == SWAP_ACTION_PREVIEW   ? "preview in progress"
+	       : plan->mode == SWAP_ACTION_RESET   ? "reset in progress"
+	       : !strcmp(plan->action, "rollback") ? "rollback in progress"
+						   : "swap in progress";
+	op_busy_take(d, plan->app_id, busy, &j->cancel);
 out:
+	if (err && j) {
+		apply_job_free(&j->apply);
+		apply_job_free(&j->undo);
+		apply_job_free(&j->after);
+		cancel_destroy(&j->cancel);
+		free(plan->jobs);
+		plan->jobs = NULL;
+	}
+	if (err) {
+		free(plan->targets);
+		plan->targets = NULL;
+	}
 	free(bes);
 	return err;
 }
 
-int ops_swap_prepare(struct daemon *d, const char *app, const char *slot,
-		     const char *target_slot,
-		     const struct warmup_policy *policy, const char *trigger,
+/* Complete or reset: the app must have a pending swap, and the slots
+ * named (if any) must be its. */
+static int pending_plan(struct daemon *d, const struct swap_request *rq,
+			const struct st_app *a, struct swap_plan *plan,
+			struct op_result *res)
+{
+	struct st_pending p;
+	int err;
+
+	if (d->busy[a->id]) {
+		op_fail(res, 409, "%s: busy: %s", rq->app, d->busy[a->id]);
+		return -EBUSY;
+	}
+	err = ops_pending_of(d, a->id, &p);
+	if (err == -ENOENT) {
+		op_fail(res, 409,
+			"%s: no swap pending (start one with --action preview)",
+			rq->app);
+		return err;
+	}
+	if (!err)
+		err = slot_by_index(d, a->id, p.source, &plan->source);
+	if (!err)
+		err = slot_by_index(d, a->id, p.target, &plan->target);
+	if (err) {
+		op_fail(res, 500, "%s: database: %s", rq->app, strerror(-err));
+		return err;
+	}
+	if ((rq->slot && strcmp(rq->slot, plan->source.name)) ||
+	    (rq->target_slot && strcmp(rq->target_slot, plan->target.name))) {
+		op_fail(res, 409, "%s: the pending swap is %s -> %s", rq->app,
+			plan->source.name, plan->target.name);
+		return -EINVAL;
+	}
+	if (plan->source.deployment != p.source_deployment ||
+	    plan->target.deployment != p.target_deployment) {
+		op_fail(res, 409, "%s: slots changed since the preview",
+			rq->app);
+		return -ESTALE;
+	}
+	plan->pending = p;
+	return 0;
+}
+
+int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		     struct swap_plan *plan, struct op_result *res)
 {
+	const char *target = rq->target_slot ? rq->target_slot : "production";
+	bool pending = rq->action == SWAP_ACTION_SWAP ||
+		       rq->action == SWAP_ACTION_RESET;
 	struct st_app a;
 	int err;
 
 	memset(plan, 0, sizeof(*plan));
-	if (!target_slot)
-		target_slot = "production";
-	if (strcmp(slot, target_slot) == 0) {
-		op_fail(res, 400, "%s/%s: cannot swap a slot with itself", app,
-			slot);
+	if (!pending && !rq->slot) {
+		op_fail(res, 400, "swap: slot is required");
+		return -EINVAL;
+	}
+	if (!pending && strcmp(rq->slot, target) == 0) {
+		op_fail(res, 400, "%s/%s: cannot swap a slot with itself",
+			rq->app, rq->slot);
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, slot, &a, &plan->source, true, res);
-	if (!err)
-		err = ops_lookup(d, app, target_slot, &a, &plan->target, true,
+	if (pending) {
+		err = ops_lookup(d, rq->app, NULL, &a, NULL, false, res);
+		if (!err)
+			err = pending_plan(d, rq, &a, plan, res);
+	} else {
+		err = ops_lookup(d, rq->app, rq->slot, &a, &plan->source, true,
 				 res);
+		if (!err)
+			err = ops_lookup(d, rq->app, target, &a, &plan->target,
+					 true, res);
+	}
 	if (err)
 		goto out;
+	if (rq->only_if_source &&
+	    plan->source.deployment != rq->only_if_source) {
+		op_fail(res, 409, "%s/%s: a newer deployment took the slot",
+			rq->app, plan->source.name);
+		err = -ESTALE;
+		goto out;
+	}
 	if (!plan->source.deployment) {
-		op_fail(res, 409, "%s/%s: slot has no deployment to swap", app,
-			slot);
+		op_fail(res, 409, "%s/%s: slot has no deployment to swap",
+			rq->app, plan->source.name);
 		err = -ENOENT;
 		goto out;
 	}
 	plan->kind = SWAP_SLOTS;
-	plan->action = "swap";
+	plan->mode = rq->action;
+	plan->action = rq->action == SWAP_ACTION_PREVIEW ? "preview"
+		       : rq->action == SWAP_ACTION_RESET ? "reset"
+		       : rq->history_action		 ? rq->history_action
+							 : "swap";
 	plan->app_id = a.id;
-	snprintf(plan->app, sizeof(plan->app), "%s", app);
+	snprintf(plan->app, sizeof(plan->app), "%s", rq->app);
 	plan->incoming = plan->source.deployment;
-	plan->policy = *policy;
-	snprintf(plan->trigger, sizeof(plan->trigger), "%s", trigger);
-	err = plan_finish(d, plan, res);
+	snprintf(plan->trigger, sizeof(plan->trigger), "%s", rq->trigger);
+	if (rq->action == SWAP_ACTION_PREVIEW) {
+		struct st_pending *p = &plan->pending;
+		size_t i;
+
+		p->app_id = a.id;
+		p->source = plan->source.index;
+		p->target = plan->target.index;
+		p->source_deployment = plan->source.deployment;
+		p->target_deployment = plan->target.deployment;
+		p->timeout_s = rq->timeout_s;
+		p->on_timeout_swap = rq->on_timeout_swap;
+		snprintf(p->trigger, sizeof(p->trigger), "%s", rq->trigger);
+		p->n_audience = rq->n_audience < SLOTLB_MAX_AUDIENCE
+					? rq->n_audience
+					: SLOTLB_MAX_AUDIENCE;
+		for (i = 0; i < p->n_audience; i++) {
+			p->audience[i] = rq->audience[i];
+			p->audience[i].from_slot = (uint8_t)p->target;
+			p->audience[i].to_slot = (uint8_t)p->source;
+		}
+	}
+	err = plan_finish(d, plan, rq->warmup, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }
 
 int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
-			 const struct warmup_policy *policy,
+			 const struct warmup_override *warmup,
 			 const char *trigger, struct swap_plan *plan,
 			 struct op_result *res)
 {
@@ -135,9 +330,9 @@ int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 	}
 	plan->app_id = a.id;
 	plan->action = "rollback";
+	plan->mode = SWAP_ACTION_FULL;
 	snprintf(plan->app, sizeof(plan->app), "%s", app);
 	plan->incoming = prev.serial;
-	plan->policy = *policy;
 	snprintf(plan->trigger, sizeof(plan->trigger), "%s", trigger);
 	if (prev.state == DEPLOYMENT_RETIRED) {
 		op_fail(res, 409,
@@ -148,7 +343,7 @@ int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 	}
 	if (prev.state == DEPLOYMENT_DRAINING) {
 		plan->kind = SWAP_RESTORE;
-		err = plan_finish(d, plan, res);
+		err = plan_finish(d, plan, warmup, res);
 		goto out;
 	}
 	/* active: it sits in another slot now, swap the two back */
@@ -168,223 +363,66 @@ int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 		goto out;
 	}
 	plan->kind = SWAP_SLOTS;
-	err = plan_finish(d, plan, res);
+	err = plan_finish(d, plan, warmup, res);
 out:
 	state_snapshot_free(&s);
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }
 
-static char *warmup_json(const struct swap_plan *plan,
-			 const struct warmup_result *r)
+int ops_swap_cancel(struct daemon *d, const char *app, const char *by,
+		    struct op_result *res)
 {
-	json_t *arr = json_array();
-	char *text;
-	size_t i;
-
-	for (i = 0; i < plan->n_targets; i++)
-		json_array_append_new(
-			arr,
-			json_pack("{s:s, s:b, s:i, s:i, s:i, s:s?}", "backend",
-				  plan->targets[i].address, "ok", r[i].ok,
-				  "attempts", (json_int_t)r[i].attempts,
-				  "status", (json_int_t)r[i].status, "ms",
-				  (json_int_t)r[i].ms, "error",
-				  r[i].ok ? NULL : r[i].error));
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return text;
-}
-
-static void history_entry(const struct swap_plan *plan, const char *outcome,
-			  const char *detail, char *deployments, char *warm,
-			  struct st_history *h)
-{
-	memset(h, 0, sizeof(*h));
-	snprintf(h->app, sizeof(h->app), "%s", plan->app);
-	snprintf(h->action, sizeof(h->action), "%s", plan->action);
-	snprintf(h->slot, sizeof(h->slot), "%s",
-		 plan->kind == SWAP_SLOTS && strcmp(plan->action, "swap") == 0
-			 ? plan->source.name
-			 : plan->target.name);
-	snprintf(h->target_slot, sizeof(h->target_slot), "%s",
-		 plan->kind == SWAP_RESTORE	     ? ""
-		 : strcmp(plan->action, "swap") == 0 ? plan->target.name
-						     : plan->source.name);
-	snprintf(h->trigger, sizeof(h->trigger), "%s", plan->trigger);
-	snprintf(h->outcome, sizeof(h->outcome), "%s", outcome);
-	h->detail = (char *)detail;
-	h->deployments = deployments;
-	h->warmup = warm;
-}
-
-/* Slot -> data-plane id after the change, for the history entry. */
-static char *deployments_json(struct daemon *d, const struct swap_plan *plan)
-{
-	struct st_deployment out = {0};
-	json_t *o = json_object();
-	char *text;
-
-	if (plan->target.deployment)
-		state_deployment_get(d->st, plan->target.deployment, &out, NULL,
-				     NULL);
-	json_object_set_new(o, plan->target.name,
-			    json_integer(plan->incoming_id));
-	if (plan->kind == SWAP_SLOTS)
-		json_object_set_new(o, plan->source.name,
-				    plan->target.deployment
-					    ? json_integer(out.id)
-					    : json_null());
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
-}
-
-/* Under lock, in the open transaction: move the deployments, and end
- * the traffic shares of the slots that get another deployment (what
- * was reset is appended to detail). */
-static int apply_plan(struct daemon *d, const struct swap_plan *plan,
-		      char *detail, size_t len)
-{
-	const struct st_slot *t = &plan->target, *s = &plan->source;
-	struct st_slot now;
+	struct timespec until;
+	struct cancel *c;
+	const char *what;
+	struct st_app a;
 	int err;
 
-	/* the busy flag kept others out; check anyway, cheaply */
-	err = state_slot_find(d->st, plan->app_id, t->name, &now);
-	if (err || now.deployment != t->deployment)
-		return err ? err : -ESTALE;
-	if (plan->kind == SWAP_RESTORE) {
-		err = state_deployment_set_state(d->st, plan->incoming,
-						 DEPLOYMENT_ACTIVE, 0);
-		if (!err && t->deployment)
-			err = state_deployment_set_state(d->st, t->deployment,
-							 DEPLOYMENT_DRAINING,
-							 wall_ms());
-		if (!err)
-			err = state_slot_set(d->st, plan->app_id, t->index,
-					     plan->incoming, t->deployment);
-		if (!err)
-			err = traffic_reset_for_swap(d, plan->app_id, t, NULL,
-						     detail, len);
-		return err;
-	}
-	err = state_slot_find(d->st, plan->app_id, s->name, &now);
-	if (err || now.deployment != plan->incoming)
-		return err ? err : -ESTALE;
-	err = state_slot_set(d->st, plan->app_id, t->index, plan->incoming,
-			     t->deployment);
-	if (!err)
-		err = state_slot_set(d->st, plan->app_id, s->index,
-				     t->deployment, plan->incoming);
-	if (!err)
-		err = traffic_reset_for_swap(d, plan->app_id, t, s, detail,
-					     len);
-	return err;
-}
-
-int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
-		     warmup_progress_cb cb, void *ctx, struct op_result *res)
-{
-	struct warmup_result *results;
-	struct slotlb_routing old;
-	char detail[384], *warm = NULL, *deps = NULL;
-	struct st_history h;
-	bool had_old = false, locked = false, warm_failed = false;
-	int64_t warm_end_us;
-	size_t i;
-	int rc, err;
-
-	results =
-		calloc(plan->n_targets ? plan->n_targets : 1, sizeof(*results));
-	if (!results) {
-		op_fail(res, 500, "%s: out of memory", plan->app);
-		err = -ENOMEM;
-		goto out;
-	}
-	rc = warmup_run(&plan->policy, plan->targets, plan->n_targets, results,
-			cb, ctx);
-	/* switch_us: the daemon's promise is the time from the end of
-	 * warm-up to the routing element update, on the monotonic clock */
-	warm_end_us = mono_us();
-	warm = warmup_json(plan, results);
 	pthread_mutex_lock(&d->lock);
-	locked = true;
-	deps = deployments_json(d, plan);
-	if (rc != 0) {
-		if (rc < 0) {
-			op_fail(res, 500, "%s: warm-up could not run: %s",
-				plan->app, strerror(-rc));
-		} else {
-			for (i = 0; i < plan->n_targets && results[i].ok; i++)
-				;
-			op_fail(res, 412, "%s: warm-up failed: %s: %s",
-				plan->app,
-				i < plan->n_targets ? plan->targets[i].address
-						    : "?",
-				i < plan->n_targets ? results[i].error : "?");
-		}
-		err = rc < 0 ? rc : -EHOSTUNREACH;
-		warm_failed = true;
-		history_entry(plan, "failed", res->error, deps, warm, &h);
-		if (state_history_add(d->st, &h, &res->history_id))
-			log_msg("Error: %s: history: %s", plan->app,
-				state_errmsg(d->st));
-		log_msg("%s %s: %s", plan->action, plan->app, res->error);
+	err = ops_lookup(d, app, NULL, &a, NULL, false, res);
+	if (err)
+		goto out;
+	what = d->busy[a.id];
+	if (!d->running[a.id]) {
+		op_fail(res, 409, "%s: %s%s", app,
+			what ? what : "nothing to cancel",
+			what ? ": cannot be cancelled" : "");
+		err = what ? -EBUSY : -ENOENT;
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "deployment %u into %s",
-		 plan->incoming_id, plan->target.name);
-	history_entry(plan, "ok", detail, deps, warm, &h);
-	err = state_begin(d->st);
-	if (!err)
-		err = apply_plan(d, plan, detail, sizeof(detail));
-	if (!err)
-		err = state_history_add(d->st, &h, &res->history_id);
+	c = d->running[a.id];
+	cancel_request(c, by);
+	log_msg("cancel %s: %s, %s", app, what, by);
+	/* wait until it has put back what it changed: the answer then
+	 * means "stopped", not "asked to stop" */
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 30;
+	while (d->running[a.id] == c && !err)
+		err = pthread_cond_timedwait(&d->idle, &d->lock, &until) ==
+				      ETIMEDOUT
+			      ? -ETIMEDOUT
+			      : 0;
 	if (err) {
-		op_fail(res, err == -ESTALE ? 409 : 500, "%s: %s: %s",
-			plan->app, plan->action,
-			err == -ESTALE ? "slots changed meanwhile"
-				       : strerror(-err));
-		goto out;
-	}
-	/* the one map update of the swap, then the commit */
-	err = publish_routing(d, plan->app_id, &old, &had_old);
-	res->switch_us = mono_us() - warm_end_us;
-	if (err) {
-		op_fail(res, 500, "%s: routing element update: %s", plan->app,
-			strerror(-err));
-		goto out;
-	}
-	crash_point("swap-before-commit");
-	err = state_commit(d->st);
-	crash_point("swap-after-commit");
-	if (err) {
-		op_fail(res, 500, "%s: database commit: %s", plan->app,
-			strerror(-err));
-		restore_routing(d, plan->app_id, &old, had_old);
+		op_fail(res, 504,
+			"%s: %s: asked to stop, still putting things back after 30 s",
+			app, what);
 		goto out;
 	}
 	res->status = 200;
-	log_msg("%s %s: %s (switch %lld us after warm-up)", plan->action,
-		plan->app, detail, (long long)res->switch_us);
+	snprintf(res->error, sizeof(res->error), "%s", what);
 out:
-	if (locked) {
-		state_rollback(d->st);
-		if (err && !warm_failed) {
-			/* the failed attempt is history too; the rolled back
-			 * transaction took its entry along */
-			history_entry(plan, "failed", res->error, deps, warm,
-				      &h);
-			state_history_add(d->st, &h, &res->history_id);
-		}
-	} else {
-		pthread_mutex_lock(&d->lock);
-	}
-	plan_release(d, plan);
 	pthread_mutex_unlock(&d->lock);
-	free(results);
-	free(warm);
-	free(deps);
 	return err;
+}
+
+void ops_cancel_running(struct daemon *d, uint32_t app_id, const char *by)
+{
+	pthread_mutex_lock(&d->lock);
+	/* running is cleared under the lock before its cancel is freed */
+	if (app_id < SLOTLB_MAX_APPS && d->running[app_id]) {
+		cancel_request(d->running[app_id], by);
+		log_msg("cancel app %u: %s, %s", app_id, d->busy[app_id], by);
+	}
+	pthread_mutex_unlock(&d->lock);
 }

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include "addr.h"
 #include "options.h"
 #include "slotlb/abi.h"
 
@@ -21,6 +24,7 @@
 
 enum opt_type {
 	OT_PATH, /* a non-empty string that fits PATH_MAX */
+	OT_LISTEN, /* "ADDR:PORT" into a struct listen_addr */
 	OT_U32, /* a decimal number >= min */
 	OT_FLAG, /* no value on the command line; true/false in the file */
 	OT_HELP,
@@ -59,6 +63,22 @@ static const struct opt_def defs[] = {
 	 OPT_BOTH, "flow count and drain period (default 1000)"},
 	{"verbose", 'v', NULL, OT_FLAG, OFF(verbose), 0, OPT_BOTH,
 	 "debug log, libbpf log"},
+	{"socket-group", 0, "GROUP", OT_PATH, OFF(socket_group), 0, OPT_BOTH,
+	 "group of the socket: its members may change state"},
+	{"readonly-group", 0, "GROUP", OT_PATH, OFF(readonly_group), 0,
+	 OPT_BOTH, "its members may read (status, history, metrics)"},
+	{"api-listen", 0, "ADDR:PORT", OT_LISTEN, OFF(api_listen), 0, OPT_BOTH,
+	 "serve the API over TCP too (needs --api-token-file)"},
+	{"api-token-file", 0, "FILE", OT_PATH, OFF(api_token_file), 0, OPT_BOTH,
+	 "NAME: TOKEN lines, mode 0600 or stricter"},
+	{"tls-cert", 0, "FILE", OT_PATH, OFF(tls_cert), 0, OPT_BOTH,
+	 "TLS certificate (PEM) of --api-listen"},
+	{"tls-key", 0, "FILE", OT_PATH, OFF(tls_key), 0, OPT_BOTH,
+	 "its private key (PEM), not readable by others"},
+	{"metrics-listen", 0, "ADDR:PORT", OT_LISTEN, OFF(metrics_listen), 0,
+	 OPT_BOTH, "serve GET /metrics over TCP, without token"},
+	{"metrics-backends", 0, NULL, OT_FLAG, OFF(metrics_backends), 0,
+	 OPT_BOTH, "per-backend series in /metrics"},
 	{"config", 0, "FILE", OT_PATH, OFF(config), 0, OPT_CMDLINE,
 	 "config file (default " DEFAULT_CONFIG " if it exists)"},
 	{"check-config", 0, NULL, OT_FLAG, OFF(check_config), 0, OPT_CMDLINE,
@@ -84,7 +104,7 @@ static void usage(FILE *f)
 		else
 			snprintf(name, sizeof(name), "--%s%s%s", d->name,
 				 d->arg ? " " : "", d->arg ? d->arg : "");
-		fprintf(f, "  %-22s %s\n", name, d->help);
+		fprintf(f, "  %-26s %s\n", name, d->help);
 	}
 	fprintf(f,
 		"\nThe config file has KEY = VALUE lines and '#' comment "
@@ -132,6 +152,37 @@ static int set_value(struct options *o, const struct opt_def *d,
 		}
 		memcpy(field, val, strlen(val) + 1);
 		return 0;
+	case OT_LISTEN: {
+		struct listen_addr *l = (struct listen_addr *)(void *)field;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->sa;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->sa;
+		const char *why;
+		__be32 addr[4];
+		uint8_t family;
+		__be16 port;
+
+		if (strlen(val) >= sizeof(l->text) ||
+		    slotlb_parse_addr_port(val, addr, &family, &port, &why)) {
+			fprintf(stderr, "Error: %s: '%s': %s\n", where, val,
+				strlen(val) >= sizeof(l->text) ? "too long"
+							       : why);
+			return EXIT_USAGE;
+		}
+		memset(l, 0, sizeof(*l));
+		memcpy(l->text, val, strlen(val) + 1);
+		if (family == AF_INET6) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = port;
+			memcpy(&s6->sin6_addr, addr, sizeof(s6->sin6_addr));
+			l->len = sizeof(*s6);
+		} else {
+			s4->sin_family = AF_INET;
+			s4->sin_port = port;
+			s4->sin_addr.s_addr = addr[0];
+			l->len = sizeof(*s4);
+		}
+		return 0;
+	}
 	case OT_U32:
 		errno = 0;
 		v = strtoull(val, &end, 10);
@@ -285,6 +336,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			 eq ? (int)(eq - a) : (int)strlen(a), a);
 		if (!d)
 			return opt_err("%s: unknown option", label);
+		if (!d->arg && eq)
+			return opt_err("--%s: takes no value", d->name);
 		if (d->type == OT_HELP) {
 			usage(stdout);
 			return -1;
@@ -325,6 +378,100 @@ int options_parse(struct options *o, int argc, char **argv)
 	return 0;
 }
 
+static int group_id(const char *key, const char *name, gid_t *gid)
+{
+	struct group gr, *found = NULL;
+	char buf[16384];
+	int err;
+
+	err = getgrnam_r(name, &gr, buf, sizeof(buf), &found);
+	if (err || !found) {
+		fprintf(stderr, "Error: %s: '%s': %s\n", key, name,
+			err ? strerror(err) : "no such group");
+		return EXIT_USAGE;
+	}
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+static bool wildcard(const struct listen_addr *l)
+{
+	const struct sockaddr_in6 *s6 = (const void *)&l->sa;
+	const struct sockaddr_in *s4 = (const void *)&l->sa;
+
+	if (l->sa.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+	return s4->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+static uint16_t listen_port(const struct listen_addr *l)
+{
+	const struct sockaddr_in *s4 = (const void *)&l->sa;
+	const struct sockaddr_in6 *s6 = (const void *)&l->sa;
+
+	return ntohs(l->sa.ss_family == AF_INET6 ? s6->sin6_port
+						 : s4->sin_port);
+}
+
+/* Would binding both take the same port of one address? A wildcard
+ * address takes the port of every address. */
+static bool same_port(const struct listen_addr *a, const struct listen_addr *b)
+{
+	if (listen_port(a) != listen_port(b))
+		return false;
+	if (wildcard(a) || wildcard(b))
+		return true;
+	return a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
+}
+
+int options_check(struct options *o)
+{
+	bool api = o->api_listen.text[0];
+
+	if (o->socket_group[0] &&
+	    group_id("socket-group", o->socket_group, &o->socket_gid))
+		return EXIT_USAGE;
+	if (o->readonly_group[0] &&
+	    group_id("readonly-group", o->readonly_group, &o->readonly_gid))
+		return EXIT_USAGE;
+	if (o->readonly_group[0] && o->socket_group[0] &&
+	    o->readonly_gid == o->socket_gid) {
+		fprintf(stderr,
+			"Error: readonly-group: '%s' is the socket group: its "
+			"members may change state\n",
+			o->readonly_group);
+		return EXIT_USAGE;
+	}
+	if (api && !o->api_token_file[0]) {
+		fprintf(stderr, "Error: api-listen: needs api-token-file "
+				"(slotlbd never serves TCP without a token)\n");
+		return EXIT_USAGE;
+	}
+	if (!api && (o->api_token_file[0] || o->tls_cert[0] || o->tls_key[0])) {
+		fprintf(stderr, "Error: %s: only with api-listen\n",
+			o->api_token_file[0] ? "api-token-file"
+			: o->tls_cert[0]     ? "tls-cert"
+					     : "tls-key");
+		return EXIT_USAGE;
+	}
+	if (!o->tls_cert[0] != !o->tls_key[0]) {
+		fprintf(stderr, "Error: %s: needs %s too\n",
+			o->tls_cert[0] ? "tls-cert" : "tls-key",
+			o->tls_cert[0] ? "tls-key" : "tls-cert");
+		return EXIT_USAGE;
+	}
+	if (api && o->metrics_listen.text[0] &&
+	    same_port(&o->api_listen, &o->metrics_listen)) {
+		fprintf(stderr,
+			"Error: metrics-listen: %s and api-listen %s share a "
+			"port: metrics are served without a token, the API "
+			"never is\n",
+			o->metrics_listen.text, o->api_listen.text);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 void options_print(const struct options *o, FILE *f)
 {
 	size_t i;
@@ -344,11 +491,17 @@ void options_print(const struct options *o, FILE *f)
 			continue;
 		switch (d->type) {
 		case OT_PATH:
-			fprintf(f, "%s = %s\n", d->name,
-				*field ? field
-				       : (d->off == OFF(pin_root)
-						  ? SLOTLB_PIN_ROOT
-						  : ""));
+			if (*field || d->off == OFF(pin_root))
+				fprintf(f, "%s = %s\n", d->name,
+					*field ? field : SLOTLB_PIN_ROOT);
+			else
+				fprintf(f, "# %s not set\n", d->name);
+			break;
+		case OT_LISTEN:
+			if (*field)
+				fprintf(f, "%s = %s\n", d->name, field);
+			else
+				fprintf(f, "# %s not set\n", d->name);
 			break;
 		case OT_U32:
 			v = *(const uint32_t *)(const void *)field;

@@ -9,12 +9,21 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define DEFAULT_STATE_DIR "/var/lib/slotlb"
 #define DEFAULT_SOCKET "/run/slotlb/slotlb.sock"
 #define DEFAULT_CONFIG "/etc/slotlb/slotlbd.conf"
+
+/* A TCP listen address as given and as bind() takes it. */
+struct listen_addr {
+	char text[PATH_MAX]; /* "127.0.0.1:9464", "" = none */
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
 
 struct options {
 	char state_dir[PATH_MAX];
@@ -23,6 +32,17 @@ struct options {
 	uint32_t flow_capacity; /* 0 = the pinned maps' size, or the default */
 	uint32_t drain_interval_ms;
 	bool verbose;
+	/* access control: "" = none; the gids once resolved */
+	char socket_group[PATH_MAX];
+	char readonly_group[PATH_MAX];
+	gid_t socket_gid, readonly_gid;
+	/* the remote API (with a token file, optionally TLS) and metrics */
+	struct listen_addr api_listen;
+	char api_token_file[PATH_MAX];
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	struct listen_addr metrics_listen;
+	bool metrics_backends; /* per-backend series */
 	/* command line only */
 	char config[PATH_MAX]; /* the file read, "" if none */
 	bool check_config; /* print the settings and exit */
@@ -39,6 +59,12 @@ struct options {
  * --config file is an error. Prints "Error: ..." and returns EXIT_USAGE,
  * or 0; for --help prints the usage and returns -1 (exit 0). */
 int options_parse(struct options *o, int argc, char **argv);
+
+/* What the settings name on this machine, before anything starts:
+ * the groups must exist, a listen address must parse and the two must
+ * not share a port, the remote API needs a token file, TLS both files.
+ * Prints "Error: ..." and returns EXIT_USAGE, or 0. */
+int options_check(struct options *o);
 
 /* The effective settings as config lines, for --check-config. */
 void options_print(const struct options *o, FILE *f);

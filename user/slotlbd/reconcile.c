@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include "addr.h"
 #include "daemon.h"
 
 const char *reconcile_pin_root; /* set by main: where "endpoints" lives */
@@ -114,10 +115,20 @@ int reconcile(struct daemon *d)
 	struct slotlb_routing want, have;
 	struct slotlb_deployment_info info;
 	uint8_t *known = NULL;
-	int published = 0, routed = 0, removed = 0, pruned = 0, err;
+	int published = 0, routed = 0, removed = 0, pruned = 0, orphans, err;
 	size_t i;
 	uint32_t id;
 
+	/* a deploy that died between its two transactions (hook) left a
+	 * deployment nothing refers to: retire it, and its maps go below */
+	err = state_deployment_retire_orphans(d->st, &orphans);
+	if (err) {
+		log_msg("Error: reconcile: database: %s", strerror(-err));
+		return err;
+	}
+	if (orphans)
+		log_msg("reconcile: %d deployments of unfinished deploys retired",
+			orphans);
 	err = state_snapshot(d->st, -1, &s);
 	if (err) {
 		log_msg("Error: reconcile: database: %s", strerror(-err));
@@ -150,7 +161,7 @@ int reconcile(struct daemon *d)
 		 * asked for; should one be here anyway, the rest is kept */
 		err = routing_from_snapshot(&s, s.apps[i].id, &want);
 		if (err)
-			log_msg("Error: reconcile: app %s: traffic rules: %s (the others are applied)",
+			log_msg("Error: reconcile: app %s: audience and traffic rules: %s (the others are applied)",
 				s.apps[i].name, strerror(-err));
 		if (!slotlb_routing_get(d->lb, s.apps[i].id, &have) &&
 		    !memcmp(&have, &want, sizeof(want)))
@@ -239,7 +250,8 @@ void reapply_interfaces(struct daemon *d)
 		err = slotlb_attach(d->lb, (int)ifindex,
 				    list[i].generic ? SLOTLB_XDP_GENERIC
 						    : SLOTLB_XDP_NATIVE,
-				    list[i].force);
+				    list[i].force,
+				    slotlb_parse_role(list[i].role));
 		if (err)
 			log_msg("Error: %s: attach: %s", list[i].ifname,
 				strerror(-err));

@@ -7,8 +7,8 @@ SLOTLBD := $(BUILD)/slotlbd
 SLOTLBD_SRCS := $(wildcard user/slotlbd/*.c)
 SLOTLBD_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,$(SLOTLBD_SRCS))
 SLOTLBD_HDRS := $(wildcard user/slotlbd/*.h) user/lib/slotlb.h \
-		user/lib/addr.h user/lib/validate.h user/lib/traffic_parse.h \
-		user/lib/traffic.h include/slotlb/abi.h
+		user/lib/addr.h user/lib/validate.h user/lib/traffic.h user/lib/traffic_parse.h \
+		include/slotlb/abi.h
 SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lsystemd -lpthread
 
 $(SLOTLBD_OBJS): $(BUILD)/obj/slotlbd/%.o: user/slotlbd/%.c $(SLOTLBD_HDRS)
@@ -55,3 +55,31 @@ $(ROUTER_TEST): tests/unit/test_router.c $(BUILD)/obj/slotlbd/api_router.o \
 tests/unit/test_api_doc.sh: user/slotlbd/api_routes.c docs/api.md
 
 UNIT_TESTS += $(ROUTER_TEST) tests/unit/test_api_doc.sh
+
+# The hook runner alone: real scripts, no daemon.
+HOOK_TEST := $(BUILD)/tests/unit/test_hook
+
+$(HOOK_TEST): tests/unit/test_hook.c user/slotlbd/hook.c user/slotlbd/hook.h \
+	      user/slotlbd/util.c user/slotlbd/util.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c,$^) -o $@ $(LDFLAGS) \
+		-lcmocka -lpthread
+
+UNIT_TESTS += $(HOOK_TEST)
+
+# Access control's decisions alone: token files, bearer headers, peers.
+AUTH_TEST := $(BUILD)/tests/unit/test_auth
+
+$(AUTH_TEST): tests/unit/test_auth.c $(BUILD)/obj/slotlbd/auth.o \
+	      user/slotlbd/auth.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_auth.c \
+		$(BUILD)/obj/slotlbd/auth.o -o $@ $(LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(AUTH_TEST)
+
+# slotlb_build_info names the build (CLI_VERSION: user/cli/cli.mk).
+$(BUILD)/obj/slotlbd/metrics_ops.o: CFLAGS += \
+	-DSLOTLB_VERSION='"$(CLI_VERSION)"'

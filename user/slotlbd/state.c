@@ -10,6 +10,9 @@
  *   state_history.c     the history of deploys, swaps and rollbacks
  *   state_iface.c       interfaces to attach at start
  *   state_settings.c    the daemon's key/value table (schema_version)
+ *   state_slot_config.c what a slot keeps: warm-up policy, hook, auto swap
+ *   state_app_settings.c the app's NAME=VALUE settings, sticky or swapped
+ *   state_pending.c     a pending multi-phase swap (preview) and audience
  *   state_traffic.c     traffic routing: shares (hash ranges), opt-ins
  *
  * The database is the source of truth; the maps are made equal to it at
@@ -70,11 +73,62 @@ static const struct migration {
 	 " target_slot TEXT NOT NULL, deployments TEXT, trigger TEXT NOT NULL,"
 	 " outcome TEXT NOT NULL, detail TEXT, warmup TEXT);"
 	 "CREATE INDEX IF NOT EXISTS history_app ON history(app, id);"},
+	/* Issue 7, the release workflow: what a slot keeps across
+	 * deployments (warm-up policy, apply-settings hook, auto swap), the
+	 * app's settings (sticky ones per slot, swapped ones per
+	 * deployment) and a pending multi-phase swap with its audience. */
+	{2,
+	 "CREATE TABLE slot_warmup("
+	 " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	 " mode INTEGER NOT NULL, path TEXT NOT NULL, statuses TEXT NOT NULL,"
+	 " timeout_ms INTEGER NOT NULL, retries INTEGER NOT NULL,"
+	 " retry_delay_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL,"
+	 " host TEXT NOT NULL, PRIMARY KEY(app_id, slot),"
+	 " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE);"
+	 "CREATE TABLE slot_hooks("
+	 " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	 " exec TEXT NOT NULL, timeout_ms INTEGER NOT NULL,"
+	 " PRIMARY KEY(app_id, slot),"
+	 " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE);"
+	 /* deleting either slot ends the auto swap */
+	 "CREATE TABLE auto_swaps("
+	 " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	 " target INTEGER NOT NULL, delay_ms INTEGER NOT NULL,"
+	 " PRIMARY KEY(app_id, slot),"
+	 " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE,"
+	 " FOREIGN KEY(app_id, target) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE);"
+	 "CREATE TABLE slot_settings("
+	 " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	 " name TEXT NOT NULL, value TEXT NOT NULL,"
+	 " PRIMARY KEY(app_id, slot, name),"
+	 " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE);"
+	 "CREATE TABLE deployment_settings("
+	 " deployment INTEGER NOT NULL REFERENCES deployments(serial),"
+	 " name TEXT NOT NULL, value TEXT NOT NULL,"
+	 " PRIMARY KEY(deployment, name));"
+	 "CREATE TABLE pending_swaps("
+	 " app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,"
+	 " source INTEGER NOT NULL, target INTEGER NOT NULL,"
+	 " source_deployment INTEGER NOT NULL,"
+	 " target_deployment INTEGER NOT NULL, started INTEGER NOT NULL,"
+	 " timeout_s INTEGER NOT NULL, on_timeout_swap INTEGER NOT NULL,"
+	 " trigger TEXT NOT NULL);"
+	 "CREATE TABLE pending_audience("
+	 " app_id INTEGER NOT NULL"
+	 " REFERENCES pending_swaps(app_id) ON DELETE CASCADE,"
+	 " pos INTEGER NOT NULL, family INTEGER NOT NULL,"
+	 " len INTEGER NOT NULL, addr BLOB NOT NULL,"
+	 " PRIMARY KEY(app_id, pos));"},
 	/* Issue 8, traffic routing: the hash ranges of each share (kept,
 	 * not recomputed, so a client stays where it was across restarts
 	 * and changes) and the opt-in audiences. Rules leave with either
 	 * slot they name. */
-	{2, "CREATE TABLE traffic_splits("
+	{3, "CREATE TABLE traffic_splits("
 	    " app_id INTEGER NOT NULL, from_slot INTEGER NOT NULL,"
 	    " slot INTEGER NOT NULL,"
 	    " range_from INTEGER NOT NULL, range_to INTEGER NOT NULL,"

@@ -114,6 +114,8 @@ struct st_snapshot {
 	size_t n_deployments;
 	struct st_backend *backends;
 	size_t n_backends;
+	struct st_pending *pending; /* by app id */
+	size_t n_pending;
 	struct st_split *splits;
 	size_t n_splits;
 	struct st_opt_in *opt_ins;
@@ -131,14 +133,54 @@ struct st_history {
 	int64_t id;
 	int64_t time; /* unix seconds */
 	char app[STATE_NAME_LEN];
-	char action[16]; /* deploy, swap, rollback */
+	char action[16]; /* deploy, swap, rollback, preview, reset, auto-swap,
+			  * settings, config */
 	char slot[STATE_NAME_LEN];
 	char target_slot[STATE_NAME_LEN]; /* "" if none */
 	char *deployments; /* JSON object text, slot -> deployment id */
 	char trigger[160];
-	char outcome[16]; /* ok, failed */
+	char outcome[16]; /* ok, failed, cancelled */
 	char *detail; /* free text */
 	char *warmup; /* JSON array text or NULL */
+};
+
+/* A slot's apply-settings hook; exec "" = none. */
+struct st_hook {
+	char exec[HOOK_PATH_LEN];
+	uint32_t timeout_ms;
+};
+
+/* What a slot keeps across deployments (state_slot_config.c). */
+struct st_slot_config {
+	bool has_warmup; /* a stored policy; else Azure's defaults */
+	struct warmup_policy warmup; /* stored or default */
+	struct st_hook hook;
+	bool has_auto_swap;
+	uint32_t auto_swap_target; /* slot index */
+	uint32_t auto_swap_delay_ms;
+};
+
+/* A NAME=VALUE of the app's environment (state_app_settings.c). */
+struct st_app_setting {
+	char name[SETTING_NAME_LEN];
+	char *value; /* malloc'd */
+	bool sticky; /* belongs to the slot, not to the deployment */
+};
+
+/* A multi-phase swap between its preview and its end (state_pending.c):
+ * the source deployment was warmed up with the target's settings and
+ * serves the audience on the target's endpoints. */
+struct st_pending {
+	uint32_t app_id;
+	uint32_t source, target; /* slot indexes */
+	int64_t source_deployment; /* serials when the preview was made */
+	int64_t target_deployment; /* 0 if the target was empty */
+	int64_t started; /* unix seconds */
+	uint32_t timeout_s; /* 0 = none */
+	bool on_timeout_swap; /* at the timeout: complete, else reset */
+	char trigger[160]; /* who asked for the preview */
+	struct slotlb_prefix audience[SLOTLB_MAX_AUDIENCE];
+	size_t n_audience;
 };
 
 /* --- state.c: the database --- */
@@ -205,6 +247,9 @@ int state_deployment_get(struct state *st, int64_t serial,
 			 size_t *n);
 int state_deployment_set_state(struct state *st, int64_t serial,
 			       enum deployment_state s, int64_t since_ms);
+/* Active deployments in no slot (a deploy that died between its two
+ * transactions) are retired; *n says how many. */
+int state_deployment_retire_orphans(struct state *st, int *n);
 
 /* --- state_snapshot.c: everything at one instant --- */
 
@@ -214,6 +259,67 @@ void state_snapshot_free(struct st_snapshot *s);
 /* Binary search by serial; NULL if absent. */
 const struct st_deployment *st_snapshot_deployment(const struct st_snapshot *s,
 						   int64_t serial);
+
+/* The pending swap of app_id in the snapshot, or NULL. */
+const struct st_pending *st_snapshot_pending(const struct st_snapshot *s,
+					     uint32_t app_id);
+
+/* --- state_slot_config.c: warm-up policy, hook, auto swap of a slot --- */
+
+/* The slot's configuration; defaults (no stored policy, no hook, no auto
+ * swap) for a slot that has none. */
+int state_slot_config_get(struct state *st, uint32_t app_id, uint32_t slot,
+			  struct st_slot_config *c);
+int state_slot_warmup_set(struct state *st, uint32_t app_id, uint32_t slot,
+			  const struct warmup_policy *p);
+/* hook NULL or exec "": none. */
+int state_slot_hook_set(struct state *st, uint32_t app_id, uint32_t slot,
+			const struct st_hook *hook);
+int state_auto_swap_set(struct state *st, uint32_t app_id, uint32_t slot,
+			uint32_t target, uint32_t delay_ms);
+int state_auto_swap_delete(struct state *st, uint32_t app_id, uint32_t slot);
+/* A slot auto-swapping into target (its index in *from), or -ENOENT. */
+int state_auto_swap_into(struct state *st, uint32_t app_id, uint32_t target,
+			 uint32_t *from);
+/* Clone: from's stored warm-up policy, hook and sticky settings onto to
+ * (nothing of its deployment, no auto swap). */
+int state_slot_config_copy(struct state *st, uint32_t app_id, uint32_t from,
+			   uint32_t to);
+
+/* --- state_app_settings.c: NAME=VALUE settings, sticky or swapped --- */
+
+/* Lists are ordered by name; free with state_app_settings_free(). */
+int state_slot_settings(struct state *st, uint32_t app_id, uint32_t slot,
+			struct st_app_setting **out, size_t *n);
+int state_deployment_settings(struct state *st, int64_t deployment,
+			      struct st_app_setting **out, size_t *n);
+/* The effective settings of deployment (0: none) in slot: its own
+ * (swapped) ones overlaid by the slot's sticky ones. */
+int state_effective_settings(struct state *st, uint32_t app_id, uint32_t slot,
+			     int64_t deployment, struct st_app_setting **out,
+			     size_t *n);
+void state_app_settings_free(struct st_app_setting *s, size_t n);
+int state_slot_setting_put(struct state *st, uint32_t app_id, uint32_t slot,
+			   const char *name, const char *value);
+/* -ENOENT if the slot has no such sticky setting. */
+int state_slot_setting_delete(struct state *st, uint32_t app_id, uint32_t slot,
+			      const char *name);
+int state_deployment_setting_put(struct state *st, int64_t deployment,
+				 const char *name, const char *value);
+int state_deployment_setting_delete(struct state *st, int64_t deployment,
+				    const char *name);
+/* A new deployment takes the swapped settings of the one it replaces. */
+int state_deployment_settings_copy(struct state *st, int64_t from, int64_t to);
+
+/* --- state_pending.c: a pending multi-phase swap --- */
+
+/* -ENOENT if app_id has none. */
+int state_pending_get(struct state *st, uint32_t app_id, struct st_pending *p);
+/* -EEXIST if app_id has one. */
+int state_pending_add(struct state *st, const struct st_pending *p);
+int state_pending_delete(struct state *st, uint32_t app_id);
+/* Every pending swap, by app id; free() the array. */
+int state_pending_list(struct state *st, struct st_pending **out, size_t *n);
 
 /* Splits and opt-ins of app_id in the snapshot: a pointer to the first
  * (NULL if none) and their count in *n. */
@@ -267,5 +373,16 @@ int state_history_list(struct state *st, const char *app, size_t limit,
 		       struct st_history **out, size_t *n);
 void state_history_clear(struct st_history *h);
 void state_history_free(struct st_history *h, size_t n);
+/* Entries per app, action and outcome, and the time of the last one
+ * (metrics); free() the array. */
+struct st_history_tally {
+	char app[STATE_NAME_LEN];
+	char action[16];
+	char outcome[16];
+	int64_t count;
+	int64_t last; /* unix seconds */
+};
+int state_history_tally(struct state *st, struct st_history_tally **out,
+			size_t *n);
 
 #endif /* SLOTLBD_STATE_H */

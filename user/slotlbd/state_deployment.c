@@ -152,3 +152,19 @@ int state_deployment_set_state(struct state *st, int64_t serial,
 		return err == -EEXIST ? -EADDRINUSE : err;
 	return sqlite3_changes(st->db) == 1 ? 0 : -ENOENT;
 }
+
+int state_deployment_retire_orphans(struct state *st, int *n)
+{
+	int err;
+
+	*n = 0;
+	err = st_exec_stmt(st_prepare(
+		st,
+		"UPDATE deployments SET state = 2 WHERE state = 0 AND serial"
+		" NOT IN (SELECT deployment FROM slots"
+		" WHERE deployment IS NOT NULL)",
+		""));
+	if (!err)
+		*n = sqlite3_changes(st->db);
+	return err;
+}

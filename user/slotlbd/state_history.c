@@ -105,3 +105,27 @@ void state_history_free(struct st_history *h, size_t n)
 		state_history_clear(&h[i]);
 	free(h);
 }
+
+static void fill_tally(sqlite3_stmt *stmt, void *p)
+{
+	struct st_history_tally *t = p;
+
+	memset(t, 0, sizeof(*t));
+	st_copy_text(t->app, sizeof(t->app), stmt, 0);
+	st_copy_text(t->action, sizeof(t->action), stmt, 1);
+	st_copy_text(t->outcome, sizeof(t->outcome), stmt, 2);
+	t->count = sqlite3_column_int64(stmt, 3);
+	t->last = sqlite3_column_int64(stmt, 4);
+}
+
+int state_history_tally(struct state *st, struct st_history_tally **out,
+			size_t *n)
+{
+	return st_collect(st_prepare(st,
+				     "SELECT app, action, outcome, count(*),"
+				     " max(time) FROM history"
+				     " GROUP BY app, action, outcome"
+				     " ORDER BY app, action, outcome",
+				     ""),
+			  (void **)out, n, sizeof(**out), fill_tally);
+}

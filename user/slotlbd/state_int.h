@@ -48,6 +48,11 @@ void st_fill_endpoint(sqlite3_stmt *stmt, void *p);
 void st_fill_deployment(sqlite3_stmt *stmt, void *p);
 void st_fill_backend(sqlite3_stmt *stmt, void *p);
 
+/* state_pending.c: struct st_pending (PENDING_COLS there), and the
+ * audience rows of a list of them ordered by app. */
+void st_fill_pending(sqlite3_stmt *stmt, void *p);
+int st_pending_audiences(struct state *st, struct st_pending *p, size_t n);
+
 #define SPLIT_COLS "app_id, from_slot, slot, range_from, range_to"
 #define OPT_IN_COLS "app_id, from_slot, slot, family, len, addr"
 /* state_traffic.c: struct st_split, st_opt_in */

@@ -16,7 +16,7 @@ int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s)
 {
 	const char *where = app_id < 0 ? "" : " WHERE app_id = ?";
 	const char *fmt = app_id < 0 ? "" : "i";
-	char sql[256];
+	char sql[320];
 	size_t i, b;
 	int err;
 
@@ -65,6 +65,17 @@ int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s)
 	if (err)
 		goto out;
 	snprintf(sql, sizeof(sql),
+		 "SELECT app_id, source, target, source_deployment,"
+		 " target_deployment, started, timeout_s, on_timeout_swap,"
+		 " trigger FROM pending_swaps%s ORDER BY app_id",
+		 where);
+	err = st_collect(st_prepare(st, sql, fmt, app_id), (void **)&s->pending,
+			 &s->n_pending, sizeof(*s->pending), st_fill_pending);
+	if (!err)
+		err = st_pending_audiences(st, s->pending, s->n_pending);
+	if (err)
+		goto out;
+	snprintf(sql, sizeof(sql),
 		 "SELECT " SPLIT_COLS " FROM traffic_splits%s"
 		 " ORDER BY app_id, from_slot, range_from",
 		 where);
@@ -105,6 +116,7 @@ void state_snapshot_free(struct st_snapshot *s)
 	free(s->endpoints);
 	free(s->deployments);
 	free(s->backends);
+	free(s->pending);
 	free(s->splits);
 	free(s->opt_ins);
 	memset(s, 0, sizeof(*s));
@@ -124,6 +136,17 @@ const struct st_deployment *st_snapshot_deployment(const struct st_snapshot *s,
 		else
 			hi = mid;
 	}
+	return NULL;
+}
+
+const struct st_pending *st_snapshot_pending(const struct st_snapshot *s,
+					     uint32_t app_id)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_pending; i++)
+		if (s->pending[i].app_id == app_id)
+			return &s->pending[i];
 	return NULL;
 }
 

@@ -37,6 +37,18 @@ void log_msg(const char *fmt, ...)
 	funlockfile(stderr);
 }
 
+void str_append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, len);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
 void crash_point(const char *name)
 {
 	const char *at = getenv("SLOTLBD_CRASH_AT");
@@ -103,4 +115,49 @@ void mono_sleep_ms(uint32_t ms)
 	 * what is left */
 	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
 		;
+}
+
+void cancel_init(struct cancel *c)
+{
+	memset(c, 0, sizeof(*c));
+	atomic_init(&c->requested, false);
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void cancel_destroy(struct cancel *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
+
+void cancel_request(struct cancel *c, const char *by)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_exchange(&c->requested, true))
+		snprintf(c->by, sizeof(c->by), "%s", by ? by : "");
+	/* under the lock: the waiter cannot free what wake uses meanwhile */
+	if (c->wake)
+		c->wake(c->wake_arg);
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool cancel_requested(struct cancel *c)
+{
+	return c && atomic_load(&c->requested);
+}
+
+void cancel_set_wake(struct cancel *c, void (*wake)(void *), void *arg)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->wake = wake;
+	c->wake_arg = arg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cancel_by(struct cancel *c, char *buf, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(buf, len, "%s", c->by);
+	pthread_mutex_unlock(&c->lock);
 }

@@ -5,6 +5,13 @@
  * slowest, not the sum. Each attempt opens a fresh connection because the
  * question is "does this backend accept and answer new clients", which a
  * reused connection would not ask.
+ *
+ * HTTPS probes do not verify the backend's certificate: a probe goes to
+ * a backend address, not to the name a certificate is issued for, and
+ * the question is whether the backend answers, not whom to trust. With
+ * a host name the probe still connects to the backend's address, but
+ * sends the name as Host (and as TLS server name), as the client of the
+ * site would.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,8 +31,9 @@ struct probe {
 	const struct warmup_target *target;
 	struct warmup_result *result;
 	CURL *easy;
-	char url[sizeof(((struct warmup_target *)0)->address) +
-		 WARMUP_PATH_LEN + 16];
+	char url[WARMUP_HOST_LEN + WARMUP_PATH_LEN + 32];
+	struct curl_slist *connect_to; /* host name -> the backend */
+	struct curl_slist *headers; /* Host: */
 	uint64_t next_ms; /* when the next attempt may start */
 	uint32_t attempt_timeout_ms; /* of the attempt in flight */
 	bool running; /* an attempt is in the multi handle */
@@ -51,6 +59,55 @@ bool warmup_status_accepted(const struct warmup_policy *p, int status)
 			return true;
 	}
 	return false;
+}
+
+void warmup_policy_apply(struct warmup_policy *base,
+			 const struct warmup_override *o)
+{
+	const struct warmup_policy *p = &o->p;
+
+	if (o->fields & WF_MODE)
+		base->mode = p->mode;
+	if (o->fields & WF_PATH)
+		memcpy(base->path, p->path, sizeof(base->path));
+	if (o->fields & WF_STATUSES) {
+		memcpy(base->statuses, p->statuses, sizeof(base->statuses));
+		base->n_statuses = p->n_statuses;
+	}
+	if (o->fields & WF_TIMEOUT)
+		base->timeout_ms = p->timeout_ms;
+	if (o->fields & WF_RETRIES)
+		base->retries = p->retries;
+	if (o->fields & WF_DEADLINE)
+		base->deadline_ms = p->deadline_ms;
+	if (o->fields & WF_RETRY_DELAY)
+		base->retry_delay_ms = p->retry_delay_ms;
+	if (o->fields & WF_HOST)
+		memcpy(base->host, p->host, sizeof(base->host));
+}
+
+static void format_statuses(const struct warmup_policy *p, char *buf,
+			    size_t len);
+
+void warmup_policy_text(const struct warmup_policy *p, char *buf, size_t len)
+{
+	char list[WARMUP_MAX_STATUSES * 4 + 1];
+
+	format_statuses(p, list, sizeof(list));
+	buf[0] = 0;
+	if (p->mode == WARMUP_TCP)
+		str_append(buf, len, "TCP connect");
+	else
+		str_append(buf, len, "GET %s over %s%s%s, %s%s", p->path,
+			   warmup_mode_name(p->mode), p->host[0] ? " as " : "",
+			   p->host, p->n_statuses ? "statuses " : "any status",
+			   list);
+	str_append(buf, len, ", %g s per attempt, %u retries %u ms apart, ",
+		   p->timeout_ms / 1000.0, p->retries, p->retry_delay_ms);
+	if (p->deadline_ms)
+		str_append(buf, len, "deadline %g s", p->deadline_ms / 1000.0);
+	else
+		str_append(buf, len, "no deadline");
 }
 
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -146,24 +203,59 @@ static void judge_attempt(const struct warmup_policy *p, struct probe *pr,
 			 status);
 }
 
+/* URL, and with a host name the redirection of that name to the backend
+ * address and the Host header. */
+static int setup_target(const struct warmup_policy *p, struct probe *pr)
+{
+	const char *scheme = p->mode == WARMUP_HTTPS ? "https" : "http";
+	const char *path = p->mode == WARMUP_TCP ? "/" : p->path;
+	const char *addr = pr->target->address, *port = strrchr(addr, ':');
+	char buf[WARMUP_HOST_LEN + 2 * sizeof(pr->target->address) + 8];
+
+	if (!p->host[0] || p->mode == WARMUP_TCP) {
+		snprintf(pr->url, sizeof(pr->url), "%s://%s%s", scheme, addr,
+			 path);
+		return 0;
+	}
+	if (!port)
+		return -EINVAL;
+	snprintf(pr->url, sizeof(pr->url), "%s://%s%s%s", scheme, p->host, port,
+		 path);
+	/* HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT */
+	snprintf(buf, sizeof(buf), "%s%s:%s", p->host, port, addr);
+	pr->connect_to = curl_slist_append(NULL, buf);
+	snprintf(buf, sizeof(buf), "Host: %s", p->host);
+	pr->headers = curl_slist_append(NULL, buf);
+	if (!pr->connect_to || !pr->headers)
+		return -ENOMEM;
+	curl_easy_setopt(pr->easy, CURLOPT_CONNECT_TO, pr->connect_to);
+	curl_easy_setopt(pr->easy, CURLOPT_HTTPHEADER, pr->headers);
+	return 0;
+}
+
 static int setup_easy(const struct warmup_policy *p, struct probe *pr)
 {
-	const char *path = p->mode == WARMUP_HTTP ? p->path : "/";
 	CURL *e;
+	int err;
 
-	snprintf(pr->url, sizeof(pr->url), "http://%s%s", pr->target->address,
-		 path);
 	e = curl_easy_init();
 	if (!e)
 		return -ENOMEM;
 	pr->easy = e;
+	err = setup_target(p, pr);
+	if (err)
+		return err;
 	curl_easy_setopt(e, CURLOPT_URL, pr->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, pr);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	/* A probe goes straight to the backend, never through a proxy
 	 * from the daemon's environment. */
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (p->mode == WARMUP_HTTPS) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	/* A redirect is the backend's answer, not a place to go. */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -257,9 +349,29 @@ static int next_due(const struct probe *probes, size_t n, int cap)
 	return wait;
 }
 
+static void wake_multi(void *multi)
+{
+	curl_multi_wakeup(multi);
+}
+
+/* Targets not done yet end as cancelled. */
+static void mark_cancelled(struct probe *probes, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (probes[i].done)
+			continue;
+		probes[i].result->ok = false;
+		snprintf(probes[i].result->error,
+			 sizeof(probes[i].result->error), "cancelled");
+	}
+}
+
 int warmup_run(const struct warmup_policy *p,
 	       const struct warmup_target *targets, size_t n,
-	       struct warmup_result *results, warmup_progress_cb cb, void *ctx)
+	       struct warmup_result *results, warmup_progress_cb cb, void *ctx,
+	       struct cancel *cancel)
 {
 	struct probe *probes = NULL;
 	CURLM *multi = NULL;
@@ -290,6 +402,8 @@ int warmup_run(const struct warmup_policy *p,
 			goto out;
 	}
 
+	/* a cancel request wakes the poll below at once */
+	cancel_set_wake(cancel, wake_multi, multi);
 	/* monotonic: a wall clock jump neither cuts the warm-up short nor
 	 * stretches it */
 	start = (uint64_t)mono_ms();
@@ -298,6 +412,11 @@ int warmup_run(const struct warmup_policy *p,
 		int running, queued;
 		CURLMsg *msg;
 
+		if (cancel_requested(cancel)) {
+			mark_cancelled(probes, n);
+			err = -ECANCELED;
+			goto out;
+		}
 		err = start_due(p, multi, probes, n, deadline);
 		if (err)
 			goto out;
@@ -335,9 +454,13 @@ int warmup_run(const struct warmup_policy *p,
 		}
 	}
 out:
+	cancel_set_wake(cancel, NULL, NULL);
 	for (i = 0; probes && i < n; i++) {
+		curl_slist_free_all(probes[i].connect_to);
+		curl_slist_free_all(probes[i].headers);
 		if (!probes[i].easy)
 			continue;
+		/* removing an attempt in flight closes its connection */
 		if (probes[i].running)
 			curl_multi_remove_handle(multi, probes[i].easy);
 		curl_easy_cleanup(probes[i].easy);

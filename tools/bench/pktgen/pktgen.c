@@ -9,6 +9,11 @@
  *   pktgen send IFNAME DST_MAC ADDR:PORT udp|syn|ack [-f FLOWS] [-b BASE]
  *               [-s SECONDS] [-c CPU]     frames of FLOWS flows (0: each
  *                                         frame a new flow, from BASE)
+ *   pktgen prime IFNAME BACKEND_IFNAME ADDR:PORT syn|udp [-f FLOWS]
+ *                                         establish the flows `send`
+ *                                         makes, through the XDP
+ *                                         program on IFNAME (handshake,
+ *                                         or a UDP answer, each)
  *   pktgen sink attach|read IFNAME        count-and-drop on IFNAME
  *   pktgen bare IFNAME OUT_IFNAME OUT_DST_MAC
  *                                         baseline redirect IFNAME -> OUT
@@ -178,6 +183,75 @@ out:
 	return rc;
 }
 
+/* Flow idx of `send`'s frames: its source address and port. */
+static void flow_source(__u32 idx, __u32 *saddr, __u16 *sport)
+{
+	*saddr = CLIENT_NET + idx / 60000;
+	*sport = (__u16)(1024 + idx % 60000);
+}
+
+static int cmd_prime(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct lab_run run = {0};
+	unsigned long flows = 65536;
+	struct lab_pkt first, ack;
+	struct lab_chosen c;
+	__u8 mac[ETH_ALEN] = {0};
+	struct in_addr dst;
+	unsigned int port;
+	__u32 idx, saddr;
+	__u16 sport;
+	char addr[32];
+	int opt, err = 0;
+
+	while ((opt = getopt(argc, argv, "f:")) != -1) {
+		if (opt != 'f')
+			return fail("prime", "bad option");
+		flows = strtoul(optarg, NULL, 10);
+	}
+	if (argc - optind != 4)
+		return fail("prime", "usage: prime IFNAME BACKEND_IFNAME "
+				     "ADDR:PORT syn|udp [-f FLOWS]");
+	argv += optind;
+	run.client_ifindex = (int)if_nametoindex(argv[0]);
+	run.backend_ifindex = (int)if_nametoindex(argv[1]);
+	if (!run.client_ifindex || !run.backend_ifindex)
+		return fail(argv[0], "no such interface");
+	if (bench_if_mac(argv[1], run.backend_if_mac))
+		return fail(argv[1], "no MAC address");
+	if (sscanf(argv[2], "%31[0-9.]:%u", addr, &port) != 2 ||
+	    !inet_aton(addr, &dst) || !port || port > 65535)
+		return fail(argv[2], "expected IPV4:PORT");
+	if (strcmp(argv[3], "syn") && strcmp(argv[3], "udp"))
+		return fail(argv[3], "expected syn or udp");
+	err = bpf_xdp_query(run.client_ifindex, 0, &q);
+	if (err || !q.prog_id)
+		return fail(argv[0], "no XDP program attached");
+	run.prog_fd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (run.prog_fd < 0)
+		return fail_errno(argv[0], errno);
+	for (idx = 0; !err && idx < flows; idx++) {
+		flow_source(idx, &saddr, &sport);
+		if (!strcmp(argv[3], "udp")) {
+			lab_udp(&first, mac, mac, saddr, ntohl(dst.s_addr),
+				sport, (__u16)port);
+			err = lab_udp_answered(&run, &first, &c);
+			continue;
+		}
+		lab_tcp(&first, mac, mac, saddr, ntohl(dst.s_addr), sport,
+			(__u16)port, LAB_TCP_SYN);
+		lab_tcp(&ack, mac, mac, saddr, ntohl(dst.s_addr), sport,
+			(__u16)port, LAB_TCP_ACK);
+		err = lab_handshake(&run, &first, &ack, &c);
+	}
+	close(run.prog_fd);
+	if (err)
+		return fail_errno("prime", err);
+	printf("primed %lu flows\n", flows);
+	return 0;
+}
+
 /* The sink's counters, found through the program attached to ifindex,
  * so no pin (and no bpffs inside `ip netns exec`) is needed. */
 static int sink_read(int ifindex, __u64 sums[2])
@@ -314,6 +388,8 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sink"))
 		return cmd_sink(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "prime"))
+		return cmd_prime(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bare"))
 		return cmd_bare(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "detach") && argc == 3) {
@@ -323,5 +399,6 @@ int main(int argc, char **argv)
 		err = bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
 		return err ? fail_errno(argv[2], err) : 0;
 	}
-	return fail("pktgen", "unknown command (send, sink, bare, detach)");
+	return fail("pktgen",
+		    "unknown command (send, prime, sink, bare, detach)");
 }

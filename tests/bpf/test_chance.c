@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Second chance (issue 10): a non-SYN packet that misses the flow
+ * tables after a swap does not silently land on the new deployment. It
+ * goes to the backend the slot's previous deployment chooses (counted
+ * as second_chance); that backend's answer pins the flow there, and its
+ * RST (it does not know the connection) is kept from the client, whose
+ * retransmission then goes to the current deployment. A handshake that
+ * crosses a swap completes on the backend its SYN reached.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include "lab.h"
+#include "conv.h"
+
+static struct lab lab;
+static unsigned int cases_run;
+static const struct slotlb_opts lab_opts = {.flow_capacity = 4096};
+
+static const struct pkt_spec tcp4 = {.family = AF_INET,
+				     .proto = IPPROTO_TCP,
+				     .src = CLIENT4,
+				     .dst = VIP4,
+				     .dport = PORT_HTTP};
+static const struct pkt_spec tcp6 = {.family = AF_INET6,
+				     .proto = IPPROTO_TCP,
+				     .src = CLIENT6,
+				     .dst = VIP6,
+				     .dport = PORT_HTTP};
+
+static uint32_t app_of(int f)
+{
+	return f == AF_INET ? APP_WEB4 : APP_WEB6;
+}
+
+static uint32_t dep_a(int f)
+{
+	return f == AF_INET ? DEP_A4 : DEP_A6;
+}
+
+static uint32_t dep_b(int f)
+{
+	return f == AF_INET ? DEP_B4 : DEP_B6;
+}
+
+static void wipe(const char *map, size_t key_size)
+{
+	uint8_t key[64], next[64];
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", lab.pin_root, map);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	while (!bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, key_size);
+		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
+	}
+	close(fd);
+}
+
+/* Every flow entry gone, as after a restart that could not keep them. */
+static void lose_all_flows(void)
+{
+	wipe("flows4", sizeof(struct slotlb_flow4_key));
+	wipe("flows6", sizeof(struct slotlb_flow_key));
+	wipe("flows_new", sizeof(struct slotlb_flow_key));
+}
+
+static uint64_t event(enum slotlb_event e)
+{
+	uint64_t ev[SLOTLB_EVENT_MAX];
+
+	assert_int_equal(slotlb_events_read(lab.lb, ev), 0);
+	return ev[e];
+}
+
+/* A handshake that never completed is not pinned: its SYN, sent again
+ * after a swap, goes to B. Both backends answer; the client takes A's
+ * SYN-ACK, and its ACK completes the flow on A; B's is translated too
+ * (the client's own stack discards it). */
+static void syn_again_across_swap(void)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	const struct lab_backend *on_b = NULL;
+	uint8_t syn[PKT_MAX];
+	struct xdp_out out;
+	struct pkt_info pi;
+	size_t i, len;
+
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v, w;
+
+		conv_init(&v, &lab, specs[i]);
+		len = conv_client_frame(&v, syn, F_SYN, 0);
+		lab_run(&lab, lab_pub_ifindex, syn, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(v.be = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(v.be, dep_a(f)))
+			fail_msg("SYN again: first SYN not to A");
+		lab_route(&lab, app_of(f), dep_b(f));
+		lab_run(&lab, lab_pub_ifindex, syn, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(on_b = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(on_b, dep_b(f)))
+			fail_msg("SYN again: the SYN sent again did not go to "
+				 "B");
+		v.cseq++;
+		w = v;
+		w.be = on_b;
+		w.bseq += 0x10000;
+		conv_expect_backend(&v, F_SYN | F_ACK, 0,
+				    "SYN again: A's SYN-ACK");
+		conv_expect_backend(&w, F_SYN | F_ACK, 0,
+				    "SYN again: B's SYN-ACK");
+		conv_expect_client(&v, F_ACK, 0,
+				   "SYN again: ACK of A's SYN-ACK on A");
+		conv_expect_client(&v, F_ACK | F_PSH, 60,
+				   "SYN again: data on A");
+		conv_expect_backend(&v, F_ACK, 0, "SYN again: A answers");
+		lab_route_default(&lab);
+		cases_run += 7;
+	}
+}
+
+/* A handshake across a swap: SYN to A, swap, SYN-ACK, ACK: on A. */
+static void handshake_across_swap(void)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	struct xdp_out out;
+	struct pkt_info pi;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v;
+
+		conv_init(&v, &lab, specs[i]);
+		conv_client(&v, F_SYN, 0, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(v.be = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(v.be, dep_a(f)))
+			fail_msg("handshake across a swap: SYN not to A");
+		lab_route(&lab, app_of(f), dep_b(f));
+		conv_expect_backend(&v, F_SYN | F_ACK, 0,
+				    "handshake across a swap: SYN-ACK");
+		conv_expect_client(&v, F_ACK, 0,
+				   "handshake across a swap: ACK on A");
+		conv_expect_client(&v, F_ACK | F_PSH, 100,
+				   "handshake across a swap: data on A");
+		lab_route_default(&lab);
+		cases_run += 4;
+	}
+	syn_again_across_swap();
+}
+
+/* No change of the slot: a miss goes to the current deployment, no
+ * second chance counted. */
+static void miss_without_swap(void)
+{
+	struct xdp_out out;
+	uint64_t chances;
+	struct conv v;
+
+	conv_init(&v, &lab, &tcp4);
+	conv_open(&v, DEP_A4, "miss without swap");
+	lose_all_flows();
+	chances = event(SLOTLB_EVENT_SECOND_CHANCE);
+	conv_client(&v, F_ACK, 0, &out);
+	assert_reason("miss without swap", &out, SLOTLB_REASON_FORWARD_NONSYN);
+	if (event(SLOTLB_EVENT_SECOND_CHANCE) != chances)
+		fail_msg("a miss without a swap counted as a second chance");
+	conv_expect_backend(&v, F_ACK | F_PSH, 3,
+			    "miss without swap: answered, pinned");
+	cases_run += 2;
+}
+
+/* Without a swap a miss goes to the current deployment; after a swap, a
+ * flow of the previous deployment that lost its entries has its next
+ * segment reach its backend, whose answer pins it again. */
+static void test_lost_flow_after_swap_goes_to_previous(void **state)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	struct xdp_out out;
+	uint64_t chances;
+	size_t i;
+
+	(void)state;
+	miss_without_swap();
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v;
+
+		conv_init(&v, &lab, specs[i]);
+		conv_open(&v, dep_a(f), "second chance");
+		lose_all_flows();
+		lab_route(&lab, app_of(f), dep_b(f));
+		chances = event(SLOTLB_EVENT_SECOND_CHANCE);
+		conv_client(&v, F_ACK | F_PSH, 40, &out);
+		{
+			struct pkt_info pi;
+
+			if (!pkt_parse(out.data, out.len, &pi) ||
+			    lab_backend_by_dst(&pi) != v.be)
+				fail_msg("a lost flow's segment left its "
+					 "backend after the swap");
+		}
+		assert_reason("second chance", &out,
+			      SLOTLB_REASON_FORWARD_NONSYN);
+		if (event(SLOTLB_EVENT_SECOND_CHANCE) != chances + 1)
+			fail_msg("second chance not counted");
+		conv_expect_backend(&v, F_ACK, 0,
+				    "second chance: the backend answers");
+		conv_expect_client(&v, F_ACK | F_PSH, 10,
+				   "second chance: pinned again");
+		lab_route_default(&lab);
+		cases_run += 3;
+	}
+}
+
+/* A flow of the current deployment lost its entries: the previous
+ * deployment's backend does not know it and answers RST, which the
+ * client never sees; the client's retransmission goes to the current
+ * deployment, where the flow lives, and its answer pins it there. And
+ * a handshake across a swap stays on the deployment of its SYN. */
+static void test_retransmission_reaches_own_backend(void **state)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	const struct lab_backend *own, *other;
+	uint8_t seg[PKT_MAX], rst[PKT_MAX];
+	struct xdp_out out;
+	struct pkt_info pi;
+	size_t i, len, rlen;
+	uint32_t cseq, bseq;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v;
+
+		lab_route(&lab, app_of(f), dep_b(f));
+		conv_init(&v, &lab, specs[i]);
+		conv_open(&v, dep_b(f), "retransmission");
+		own = v.be;
+		lose_all_flows();
+		cseq = v.cseq;
+		bseq = v.bseq;
+		len = conv_client_frame(&v, seg, F_ACK | F_PSH, 30);
+		lab_run(&lab, lab_pub_ifindex, seg, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi))
+			fail_msg("retransmission: first try not forwarded");
+		other = lab_backend_by_dst(&pi);
+		if (!lab_in_deployment(other, dep_a(f)))
+			fail_msg("retransmission: the miss did not go to A");
+		v.be = other;
+		v.bseq = cseq; /* RST seq = the segment's ACK */
+		rlen = conv_backend_frame(&v, rst, F_RST, 0);
+		lab_run(&lab, lab_back_ifindex, rst, rlen, &out);
+		assert_reason("retransmission: A's RST", &out,
+			      SLOTLB_REASON_DROP_SECOND_CHANCE);
+		/* The client, unanswered, sends the segment again. */
+		lab_run(&lab, lab_pub_ifindex, seg, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    lab_backend_by_dst(&pi) != own)
+			fail_msg("retransmission: not on the flow's backend");
+		assert_reason("retransmission", &out,
+			      SLOTLB_REASON_FORWARD_NONSYN);
+		v.be = own;
+		v.bseq = bseq;
+		v.cseq = cseq + 30;
+		conv_expect_backend(&v, F_ACK, 0,
+				    "retransmission: its backend answers");
+		conv_expect_client(&v, F_ACK | F_PSH, 5,
+				   "retransmission: pinned on its backend");
+		lab_route_default(&lab);
+		cases_run += 4;
+	}
+	handshake_across_swap();
+}
+
+static int reset_routing(void **state)
+{
+	(void)state;
+	lab_route_default(&lab);
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return lab_open(&lab, "chance", &lab_opts, true) ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	lab_close(&lab);
+	printf("bpf_chance: %u packet cases run\n", cases_run);
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup(fn, reset_routing)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_lost_flow_after_swap_goes_to_previous),
+		T(test_retransmission_reaches_own_backend),
+	};
+	int rc = lab_enter_netns();
+
+	if (rc)
+		return rc;
+	return cmocka_run_group_tests_name("bpf_chance", tests, group_setup,
+					   group_teardown);
+}

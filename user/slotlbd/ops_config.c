@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Slot configuration: what a slot keeps across deployments
+ * (state_slot_config.c). Its warm-up policy, its apply-settings hook and
+ * its auto swap are sticky to the slot, like Azure's slot-specific
+ * settings: the policy describes what a deployment must show before it
+ * takes this slot's traffic, so a swap, rollback, preview or auto swap
+ * into a slot uses that slot's (the target's) policy, never one the
+ * candidate brings along; a call may still override fields for itself.
+ *
+ * Each change is one transaction with a history entry ("config"). An
+ * auto swap that would chain (its target auto-swaps on, or another slot
+ * auto-swaps into it) or loop is refused with 409: one deploy moves one
+ * deployment, once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "ops_int.h"
+
+int ops_config_get(struct daemon *d, const char *app, const char *slot,
+		   struct st_slot_config *c, char *target, size_t target_len,
+		   struct op_result *res)
+{
+	struct st_snapshot s = {0};
+	struct st_app a;
+	struct st_slot sl;
+	size_t i;
+	int err;
+
+	target[0] = 0;
+	pthread_mutex_lock(&d->lock);
+	err = ops_lookup(d, app, slot, &a, &sl, false, res);
+	if (!err)
+		err = state_slot_config_get(d->st, a.id, sl.index, c);
+	if (!err && c->has_auto_swap)
+		err = state_snapshot(d->st, a.id, &s);
+	for (i = 0; !err && i < s.n_slots; i++)
+		if (s.slots[i].index == c->auto_swap_target)
+			snprintf(target, target_len, "%s", s.slots[i].name);
+	if (err && !res->status)
+		op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+			strerror(-err));
+	if (!err)
+		res->status = 200;
+	state_snapshot_free(&s);
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+/* Under the lock: one change in one transaction, with its history. */
+static int commit_change(struct daemon *d, const char *app, const char *slot,
+			 const char *detail, const char *trigger, int err,
+			 struct op_result *res)
+{
+	if (!err) {
+		op_history(d, app, "config", slot, NULL, trigger, "ok", detail,
+			   NULL, &res->history_id);
+		err = state_commit(d->st);
+	}
+	if (err) {
+		op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+			strerror(-err));
+		state_rollback(d->st);
+		return err;
+	}
+	res->status = 200;
+	log_msg("config %s/%s: %s", app, slot, detail);
+	return 0;
+}
+
+int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
+		      const struct warmup_override *o, const char *trigger,
+		      struct op_result *res)
+{
+	struct st_slot_config c;
+	char detail[WARMUP_PATH_LEN + WARMUP_HOST_LEN + 256];
+	const char *why = NULL;
+	struct st_app a;
+	struct st_slot s;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = ops_lookup(d, app, slot, &a, &s, true, res);
+	if (!err)
+		err = state_slot_config_get(d->st, a.id, s.index, &c);
+	if (err) {
+		if (!res->status)
+			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+				strerror(-err));
+		goto out;
+	}
+	warmup_policy_apply(&c.warmup, o);
+	if (validate_warmup_policy(&c.warmup, &why)) {
+		op_fail(res, 400, "warmup: %s", why);
+		err = -EINVAL;
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "warm-up policy: ");
+	warmup_policy_text(&c.warmup, detail + strlen(detail),
+			   sizeof(detail) - strlen(detail));
+	err = state_begin(d->st);
+	if (!err)
+		err = state_slot_warmup_set(d->st, a.id, s.index, &c.warmup);
+	err = commit_change(d, app, slot, detail, trigger, err, res);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+int ops_config_hook(struct daemon *d, const char *app, const char *slot,
+		    const struct st_hook *hook, const char *trigger,
+		    struct op_result *res)
+{
+	char detail[HOOK_PATH_LEN + 64];
+	struct st_slot_config c;
+	struct st_app a;
+	struct st_slot s;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = ops_lookup(d, app, slot, &a, &s, true, res);
+	if (!err && !hook) {
+		err = state_slot_config_get(d->st, a.id, s.index, &c);
+		if (!err && !c.hook.exec[0]) {
+			op_fail(res, 404, "%s/%s: slot has no hook", app, slot);
+			err = -ENOENT;
+		}
+	}
+	if (err) {
+		if (!res->status)
+			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+				strerror(-err));
+		goto out;
+	}
+	if (hook)
+		snprintf(detail, sizeof(detail), "hook: %s, timeout %g s",
+			 hook->exec, hook->timeout_ms / 1000.0);
+	else
+		snprintf(detail, sizeof(detail), "hook removed");
+	err = state_begin(d->st);
+	if (!err)
+		err = state_slot_hook_set(d->st, a.id, s.index, hook);
+	err = commit_change(d, app, slot, detail, trigger, err, res);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+/* The chain and loop rule, under the lock. */
+static int auto_swap_allowed(struct daemon *d, const char *app, uint32_t app_id,
+			     const struct st_slot *s, const struct st_slot *t,
+			     struct op_result *res)
+{
+	struct st_snapshot snap = {0};
+	struct st_slot_config tc;
+	const char *other = "?";
+	uint32_t from;
+	size_t i;
+	int err;
+
+	err = state_slot_config_get(d->st, app_id, t->index, &tc);
+	if (!err && tc.has_auto_swap) {
+		op_fail(res, 409,
+			"%s/%s: %s auto-swaps itself: an auto swap into it would chain (or loop)",
+			app, s->name, t->name);
+		return -ELOOP;
+	}
+	if (!err)
+		err = state_auto_swap_into(d->st, app_id, s->index, &from);
+	if (err == -ENOENT)
+		return 0;
+	if (!err)
+		err = state_snapshot(d->st, app_id, &snap);
+	for (i = 0; !err && i < snap.n_slots; i++)
+		if (snap.slots[i].index == from)
+			other = snap.slots[i].name;
+	if (!err)
+		op_fail(res, 409,
+			"%s/%s: %s auto-swaps into %s: auto swap from it would chain (or loop)",
+			app, s->name, other, s->name);
+	else
+		op_fail(res, 500, "%s/%s: configuration: %s", app, s->name,
+			strerror(-err));
+	state_snapshot_free(&snap);
+	return err ? err : -ELOOP;
+}
+
+int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
+			 const char *target, uint32_t delay_ms, bool off,
+			 const char *trigger, struct op_result *res)
+{
+	struct st_slot_config c;
+	char detail[256];
+	struct st_app a;
+	struct st_slot s, t;
+	int err;
+
+	if (!target)
+		target = "production";
+	if (!off && !strcmp(slot, target)) {
+		op_fail(res, 400, "%s/%s: a slot cannot auto-swap into itself",
+			app, slot);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	err = ops_lookup(d, app, slot, &a, &s, true, res);
+	if (!err && !off)
+		err = ops_lookup(d, app, target, &a, &t, true, res);
+	if (!err && off) {
+		err = state_slot_config_get(d->st, a.id, s.index, &c);
+		if (!err && !c.has_auto_swap) {
+			op_fail(res, 404, "%s/%s: slot has no auto swap", app,
+				slot);
+			err = -ENOENT;
+		}
+	}
+	if (!err && !off)
+		err = auto_swap_allowed(d, app, a.id, &s, &t, res);
+	if (err) {
+		if (!res->status)
+			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+				strerror(-err));
+		goto out;
+	}
+	if (off)
+		snprintf(detail, sizeof(detail), "auto swap off");
+	else
+		snprintf(detail, sizeof(detail),
+			 "auto swap into %s, %g s after a deploy", target,
+			 delay_ms / 1000.0);
+	err = state_begin(d->st);
+	if (!err)
+		err = off ? state_auto_swap_delete(d->st, a.id, s.index)
+			  : state_auto_swap_set(d->st, a.id, s.index, t.index,
+						delay_ms);
+	err = commit_change(d, app, slot, detail, trigger, err, res);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
