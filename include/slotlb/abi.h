@@ -25,10 +25,13 @@
  * outlive the program, so a build must know what it finds there: the
  * `layout` map records the version that pinned them. Change the meaning
  * of any of it, even at the same size, and bump this, and teach
- * user/lib/upgrade.c to convert the maps the change touches from every
+ * user/lib/upgrade*.c to convert the maps the change touches from every
  * layout it upgrades from (docs/datapath.md, Upgrades).
  *   1  release 69017f1 (pinned no `layout` map: known by its map shapes)
- *   2  traffic rules in the routing element (552 bytes, from 336)
+ *   2  issue 10's two-stage flow table (flows4/flows6, reply index,
+ *      replies6, flows_new), roles, settings, fragments; issue 8's
+ *      traffic rules and audiences in the routing element (552 bytes,
+ *      from 336); upgrade_v1.c converts layout 1
  */
 #define SLOTLB_LAYOUT_VERSION 2
 

@@ -339,6 +339,7 @@ cli | 1 | would bring the shares to 105% | a percent over what is left | slot tr
 cli | 1 | 198.51.100.0/24: already an opt-in of staging | opt-in of another slot's prefix | slot traffic web --slot qa --opt-in 198.51.100.0/24
 cli | 1 | 192.0.2.0/24: not an opt-in of staging | remove an opt-in that is not there | slot traffic web --slot staging --remove-opt-in 192.0.2.0/24
 cli | 1 | at most 16 audience prefixes | more audience prefixes than the app holds | slot traffic web --slot qa --opt-in $P16
+cli | 1 | at most 16 audience prefixes (opt-ins and a preview's audience together) | opt-ins beside a pending preview's audience, over the bound together | slot traffic tea --slot staging --opt-in $P16
 # the raw API: malformed addresses and ports
 api | 400 | 1.2.3:80 | IPv4 with 3 groups | POST /v1/apps {"name": "x", "endpoints": ["1.2.3:80"]}
 api | 400 | 300.1.1.1:80 | IPv4 group over 255 | POST /v1/apps {"name": "x", "endpoints": ["300.1.1.1:80"]}

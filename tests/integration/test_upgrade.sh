@@ -33,8 +33,8 @@ P=up$$
 V1CTL=$LAB_BUILD/tests/fixtures/layout-v1/v1ctl
 V1OBJ=$LAB_BUILD/tests/fixtures/layout-v1/slotlb.bpf.o
 LOADCLIENT=$LAB_BUILD/tools/loadclient
-STREAM_BYTES=3000000
-STREAM_RATE=500000
+STREAM_BYTES=6000000
+STREAM_RATE=250000
 IFACES=(pub0 be1 be2)
 
 v1ctl()
@@ -149,6 +149,7 @@ dl_pid=$!
 lab_exec_client "$P" python3 -c '
 import os, socket, sys, time
 s = socket.create_connection(("198.18.100.2", 80), timeout=10)
+print(s.getsockname()[1], flush=True)
 def get():
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     data = b""
@@ -166,43 +167,54 @@ while not os.path.exists(sys.argv[1]):
 print(get(), flush=True)
 ' "$STATE/go" >"$STATE/ka.out" 2>&1 &
 ka_pid=$!
-lab_exec_client "$P" "$LOADCLIENT" --target 198.18.100.1:80 --duration 8 \
+lab_exec_client "$P" "$LOADCLIENT" --target 198.18.100.1:80 --duration 25 \
 	--keepalive 4 --new-rate 50 --path '/stream?bytes=1200&rate=20000' \
 	--expect-versions v1 --json "$STATE/load.json" >/dev/null 2>&1 &
 load_pid=$!
 dp_wait_bytes "$STATE/dl.body" $((STREAM_RATE / 2)) 100 ||
 	check "the download started" false
 for ((i = 0; i < 50; i++)); do
-	[ -s "$STATE/ka.out" ] && break
+	[ "$(wc -l <"$STATE/ka.out")" -ge 2 ] && break
 	sleep 0.1
 done
+ka_port=$(head -1 "$STATE/ka.out")
 
 # --- the upgrade ------------------------------------------------------------
 t0=$(now_ms)
 ctl_start "$P" || die "this build's slotlbd on the layout 1 pins"
 took=$(($(now_ms) - t0))
 at=$(stat -c %s "$STATE/dl.body")
+# the idle keep-alive connection sent nothing since: only a converted
+# entry can list it as established
+ka_flow=$(cli -o json flows web --slot staging | python3 -c '
+import json, sys
+for f in json.load(sys.stdin)["flows"]:
+    if f["client"].endswith(":" + sys.argv[1]):
+        print(f["backend"], f["state"])' "$ka_port")
 touch "$STATE/go"
 log=$(grep 'upgraded the pinned maps' "$(ctl_dir "$P")/slotlbd.log")
 echo "# slotlbd up in $took ms, download at $at of $STREAM_BYTES bytes: ${log#*: }"
-check "slotlbd says it upgraded layout 1 to 2, kept 12 maps, converted the routing pool, replaced the program on 3 interfaces" \
-	grep -q 'from layout 1 to 2: 12 maps kept as they were (flows and all), 1 converted (1 entries), the program replaced on 3 interfaces' <<<"$log"
+check "slotlbd says it upgraded layout 1 to 2, kept 10 maps, converted 3 (flows, routing pool, reason counters), replaced the program on 3 interfaces" \
+	grep -qE 'from layout 1 to 2: 10 maps kept as they were, 3 converted \([0-9]+ entries: flows, routing elements, counters\), the program replaced on 3 interfaces' <<<"$log"
 rc=0
 wait "$dl_pid" || rc=$?
 got_sha=$(sha256sum <"$STATE/dl.body" | cut -d' ' -f1)
 hdr=$(awk -F': ' 'tolower($1) == "x-slotlb-version" { print $2 }' \
 	"$STATE/dl.hdr" | tr -d '\r')
 wait "$ka_pid"
-ka=$(paste -sd'|' "$STATE/ka.out")
+ka=$(tail -n +2 "$STATE/ka.out" | paste -sd'|')
 wait "$load_pid"
 read -r ok failed cerr resets < <(python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 print(j["requests_ok"], j["requests_failed"], j["connect_errors"],
       j["resets"] + j["io_errors"])' "$STATE/load.json")
+echo "# load failures by reason: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["failed_by_reason"])' "$STATE/load.json")"
 echo "# download: curl exit $rc, $(stat -c %s "$STATE/dl.body") bytes from $hdr; keep-alive: $ka; load: $ok ok, $failed failed, $cerr connect errors, $resets resets"
 check "the upgrade happened while the download was in flight" \
 	test "$at" -lt $STREAM_BYTES
+check "the idle keep-alive connection (port $ka_port) is a flow of the new table before it speaks again: $ka_flow" \
+	test "$ka_flow" = "198.19.2.2:8080 open"
 check "the download completed, sha256 intact, on its backend (v1)" \
 	test "$rc" -eq 0 -a "$got_sha" = "$want_sha" -a "$hdr" = v1
 check "the keep-alive connection answered again from its backend, on the same socket" \
@@ -211,15 +223,15 @@ check "no request of the load failed across the upgrade" \
 	test "$ok" -gt 0 -a "$failed" -eq 0 -a "$cerr" -eq 0 -a "$resets" -eq 0
 
 after_progs=$(programs)
-echo "# programs $before_progs -> $after_progs; routing_pool $(map_field routing_pool bytes_value)-byte values; flows map id $(map_field flows id); layout [$(layout_bytes)]"
+echo "# programs $before_progs -> $after_progs; routing_pool $(map_field routing_pool bytes_value)-byte values; old flows map id $flows_id; layout [$(layout_bytes)]"
 check "the program was replaced on every interface" \
 	test -z "$(for i in "${IFACES[@]}"; do
 		[ "$(grep -o "$i:[0-9]*" <<<"$before_progs")" != \
 			"$(grep -o "$i:[0-9]*" <<<"$after_progs")" ] ||
 			echo "$i"
 	done)"
-check "the flow table is the very same map" \
-	test "$(map_field flows id)" = "$flows_id"
+check "layout 1's flow table is gone, its flows are in flows4 ($(map_field flows4 max_entries) entries)" \
+	test ! -e "$PIN/flows" -a "$(map_field flows4 max_entries)" = "$CTL_FLOW_CAPACITY"
 check "the routing elements are of this layout (552 bytes)" \
 	test "$(map_field routing_pool bytes_value)" = 552
 check "the layout map says 2" test "$(layout_bytes | cut -d' ' -f1-4)" = "2 0 0 0"
