@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (the measured share counts one window of 30-60 s)
 #
 # Traffic routing through the CLI and slotlbd, in a real lab with real
 # HTTP servers (production v1 on b1, staging v2 on b2) and 60 clients:

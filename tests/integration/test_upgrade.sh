@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (a download must still be in flight at the upgrade)
 #
 # An upgrade from the previous release keeps every connection. The data
 # path of release 69017f1 (pinned map layout 1, frozen in
