@@ -102,20 +102,31 @@ _Static_assert(sizeof(struct v1_flow) == 64, "layout 1 flow");
 
 /* Its reasons, in its order (the names of user/lib/flows.c). */
 static const char *const v1_reasons[] = {
-	"forward",	       "reply",		   "forward_nonsyn_miss",
-	"pass_not_ip",	       "pass_not_endpoint", "pass_no_neighbour",
-	"pass_ttl_expired",    "pass_frag_needed",  "drop_truncated",
-	"drop_malformed",      "drop_ip_options",   "drop_fragment",
-	"drop_no_deployment",  "drop_no_backend",   "drop_nonsyn_miss",
-	"drop_flow_table",     "drop_fib",
+	"forward",
+	"reply",
+	"forward_nonsyn_miss",
+	"pass_not_ip",
+	"pass_not_endpoint",
+	"pass_no_neighbour",
+	"pass_ttl_expired",
+	"pass_frag_needed",
+	"drop_truncated",
+	"drop_malformed",
+	"drop_ip_options",
+	"drop_fragment",
+	"drop_no_deployment",
+	"drop_no_backend",
+	"drop_nonsyn_miss",
+	"drop_flow_table",
+	"drop_fib",
 };
 _Static_assert(sizeof(v1_reasons) / sizeof(v1_reasons[0]) == 17,
 	       "layout 1 reasons");
 
 /* Every element an app references is converted at its index, so
  * app_routing (kept as it is) stays right. */
-static int routing_from_v1(struct slotlb *lb, struct lib_upgrade *u,
-			   int old_fd, int new_fd)
+static int routing_from_v1(struct slotlb *lb, struct lib_upgrade *u, int old_fd,
+			   int new_fd)
 {
 	struct slotlb_routing r;
 	struct v1_routing old;
@@ -148,8 +159,8 @@ static int routing_from_v1(struct slotlb *lb, struct lib_upgrade *u,
 }
 
 /* Per-CPU counters of each old reason, added at its new index. */
-static int reasons_from_v1(struct slotlb *lb, struct lib_upgrade *u,
-			   int old_fd, int new_fd)
+static int reasons_from_v1(struct slotlb *lb, struct lib_upgrade *u, int old_fd,
+			   int new_fd)
 {
 	size_t sz = (size_t)lb->ncpus * sizeof(struct slotlb_reason_counter);
 	struct slotlb_reason_counter *old = malloc(sz), *cur = malloc(sz);
@@ -214,7 +225,8 @@ static int reply_word_add(struct slotlb *lb, uint64_t hash, uint64_t word)
 	for (s = 0; s < 2; s++) {
 		bucket = s ? (uint32_t)(hash >> 20) & lb->reply_index_mask
 			   : (uint32_t)hash & lb->reply_index_mask;
-		b = lb->reply_index + (size_t)bucket * SLOTLB_REPLY_BUCKET_WORDS;
+		b = lb->reply_index +
+		    (size_t)bucket * SLOTLB_REPLY_BUCKET_WORDS;
 		for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
 			zero = 0;
 			if (!b[i] &&
