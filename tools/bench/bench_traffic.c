@@ -7,8 +7,9 @@
  * compares the ranges: the worst case of a realistic rule set. Its new
  * flows are a row of the table like the plain app's, in the same run;
  * then the plain app, this app and a copy whose slots all hold one
- * deployment are measured interleaved on the same frames (paired
- * differences), and so are a hot established flow of each.
+ * deployment are measured interleaved (paired differences), each arm on
+ * new flows of its own fresh 5-tuples, and so are a hot established
+ * flow of each.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -245,12 +246,13 @@ static int run_frame(struct bench *b, const struct lab_pkt *p, uint32_t *ns)
 }
 
 /*
- * Arms of one paired measurement: the same client frames to the plain
- * app and to split apps, interleaved by blocks of 64 (the order rotates
- * from block to block), so all arms see the same machine and the same
- * flow table: per-packet differences arm - plain of one round, which a
- * busy machine's drift does not reach as it reaches rows measured
- * seconds apart. Frame arrays have stride 1, single frames stride 0.
+ * Arms of one paired measurement: client frames to the plain app and to
+ * split apps (the same number, of like 5-tuples), interleaved by blocks
+ * of 64 (the order rotates from block to block), so all arms see the
+ * same machine and the same flow table: per-packet differences arm -
+ * plain of one round, which a busy machine's drift does not reach as it
+ * reaches rows measured seconds apart. Frame arrays have stride 1,
+ * single frames stride 0.
  */
 static int interleave(struct bench *b, const struct lab_pkt *const *arm,
 		      int arms, uint32_t stride, uint32_t n, double *delta)
@@ -385,7 +387,7 @@ void bench_traffic_report(const struct bench *b,
 	if (!v)
 		return;
 	printf("\ncost of a 10/5 split + 4 audience prefixes, paired with the plain app\n"
-	       "(same frames interleaved in blocks of 64), ns/packet per round:\n");
+	       "(frames interleaved in blocks of 64), ns/packet per round:\n");
 	for (i = 0; i < 3; i++) {
 		printf("  %-28s", names[i]);
 		for (r = 0; r < b->rounds; r++) {
