@@ -11,6 +11,7 @@
 #   make fuzz       fuzz every parser of caller input (tests/fuzz/fuzz.mk)
 #   make mutate     mutation testing (docs/TESTING.md; long, root)
 #   make demo       deps + build + the lab demo (root)
+#   make demo-ramp  deps + build + a traffic routing ramp demo (root)
 #   make bench      benchmarks (root)
 #   make install    [PREFIX=/usr/local] [DESTDIR=...]; make uninstall
 #                   (dist/install.mk)
@@ -81,7 +82,7 @@ include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk \
 all: $(ALL_TARGETS)
 
 # --- top-level commands -----------------------------------------------
-.PHONY: all deps test check demo bench clean format format-check \
+.PHONY: all deps test check demo demo-ramp bench clean format format-check \
 	unit-test bpf-test integration-test test-tiers build-tests mutate
 
 deps:
@@ -128,6 +129,10 @@ format-check:
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
+
+demo-ramp: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo_ramp.sh
 
 # Every benchmark, one after the other (each bounds its own time); the
 # peers they compare with (nftables, HAProxy, wrk) come from deps.sh.

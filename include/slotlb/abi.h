@@ -19,6 +19,22 @@
 /* Name of the XDP program, used to tell our program from a foreign one. */
 #define SLOTLB_PROG_NAME "slotlb_xdp"
 
+/*
+ * Version of the layout of the pinned maps: what every map holds (the
+ * structs below), its key and value, type, flags and size. Pinned maps
+ * outlive the program, so a build must know what it finds there: the
+ * `layout` map records the version that pinned them. Change the meaning
+ * of any of it, even at the same size, and bump this, and teach
+ * user/lib/upgrade*.c to convert the maps the change touches from every
+ * layout it upgrades from (docs/datapath.md, Upgrades).
+ *   1  release 69017f1 (pinned no `layout` map: known by its map shapes)
+ *   2  issue 10's two-stage flow table (flows4/flows6, reply index,
+ *      replies6, flows_new), roles, settings, fragments; issue 8's
+ *      traffic rules and audiences in the routing element (552 bytes,
+ *      from 336); upgrade_v1.c converts layout 1
+ */
+#define SLOTLB_LAYOUT_VERSION 2
+
 /* Apps are indexed 0..MAX_APPS-1 in app_routing (8 bytes each); 4096
  * apps per host is far beyond one host's realistic tenant count and
  * costs 32 KiB there plus 4.5 MiB of routing pool. */
@@ -192,6 +208,15 @@ enum slotlb_reason {
 				  * flow, or malformed */
 	SLOTLB_REASON_MAX,
 };
+
+/* Value of the `layout` map: which layout pinned the maps. */
+struct slotlb_layout {
+	__u32 version; /* SLOTLB_LAYOUT_VERSION of the build */
+	__u32 fingerprint; /* of its maps' shapes (user/lib/upgrade.c): a
+			    * build that changed a map without bumping the
+			    * version is refused rather than misread */
+};
+_Static_assert(sizeof(struct slotlb_layout) == 8, "layout");
 
 /*
  * Flow events: what happened to flows, apart from the one reason each

@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -131,7 +131,7 @@ static void test_schema_version(void **state)
 	assert_string_equal(v, "1");
 }
 
-/* A database of the first schema (before issue 7) is brought to the
+/* A database of the first schema (before issues 7 and 8) is brought to the
  * current one at open, keeping what it held. */
 static void test_migration_from_1(void **state)
 {
@@ -155,6 +155,7 @@ static void test_migration_from_1(void **state)
 			"DROP TABLE deployment_settings;"
 			"DROP TABLE slot_settings; DROP TABLE auto_swaps;"
 			"DROP TABLE slot_hooks; DROP TABLE slot_warmup;"
+			"DROP TABLE traffic_splits; DROP TABLE traffic_opt_in;"
 			"UPDATE settings SET value = '1'"
 			" WHERE key = 'schema_version'",
 			NULL, NULL, NULL),
@@ -164,7 +165,7 @@ static void test_migration_from_1(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	assert_int_equal(state_app_find(f->st, "web", &a), 0);
 	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
 	assert_false(c.has_warmup);
@@ -653,6 +654,144 @@ static void test_pending(void **state)
 	assert_string_equal(v, "0");
 }
 
+/* An IPv4 prefix a.b.c.0/len as the parser gives it. */
+static struct slotlb_prefix pfx(uint32_t net, uint8_t len)
+{
+	struct slotlb_prefix p = {.family = AF_INET, .len = len};
+
+	p.addr[0] = htonl(net);
+	return p;
+}
+
+static struct slotlb_split split(uint8_t to_slot, uint16_t from, uint16_t to)
+{
+	struct slotlb_split s = {.from = from, .to = to, .to_slot = to_slot};
+
+	return s;
+}
+
+/* Shares keep their ranges exactly (a restart must not move a client),
+ * opt-ins lead one way per prefix, changes are all or nothing, and the
+ * rules leave with a slot they name. */
+static void test_traffic(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_split sp[2] = {split(1, 0, 1000), split(2, 9500, 10000)};
+	struct slotlb_prefix in[3] = {pfx(0xc6336400, 24), pfx(0x0a000000, 8),
+				      pfx(0xc0000200, 24)};
+	const struct st_split *ss;
+	const struct st_opt_in *oi;
+	struct st_snapshot s;
+	uint32_t app, other, idx, share;
+	size_t n, at = 99;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &idx), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa", &idx), 0);
+	assert_int_equal(state_app_create(f->st, "shop", &other), 0);
+	assert_int_equal(state_slot_create(f->st, other, "staging", &idx), 0);
+
+	assert_int_equal(state_traffic_splits_set(f->st, app, 0, sp, 2), 0);
+	sp[0] = split(1, 0, 0); /* empty range */
+	assert_int_equal(state_traffic_splits_set(f->st, other, 0, sp, 1),
+			 -EINVAL);
+	sp[0] = split(0, 0, 10); /* the from slot itself */
+	assert_int_equal(state_traffic_splits_set(f->st, other, 0, sp, 1),
+			 -EINVAL);
+	sp[0] = split(1, 20, 30);
+	assert_int_equal(state_traffic_splits_set(f->st, other, 0, sp, 1), 0);
+
+	assert_int_equal(state_traffic_opt_in_add(f->st, app, 0, 1, in, 2, &at),
+			 0);
+	/* again for the same slot: kept, no error */
+	assert_int_equal(state_traffic_opt_in_add(f->st, app, 0, 1, in, 1, &at),
+			 0);
+	/* a prefix that already leads elsewhere: refused, none added */
+	assert_int_equal(
+		state_traffic_opt_in_add(f->st, app, 0, 2, &in[1], 2, &at),
+		-EEXIST);
+	assert_int_equal(at, 0);
+	/* opting out (toward the from slot itself) is a rule too */
+	assert_int_equal(
+		state_traffic_opt_in_add(f->st, app, 0, 0, &in[2], 1, &at), 0);
+	/* removal of one that is not there: refused, none removed */
+	assert_int_equal(
+		state_traffic_opt_in_remove(f->st, app, 0, 1, &in[1], 2, &at),
+		-ENOENT);
+	assert_int_equal(at, 1);
+
+	state_close(f->st);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	ss = st_snapshot_splits(&s, app, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(ss[0].slot, 1);
+	assert_int_equal(ss[0].from, 0);
+	assert_int_equal(ss[0].to, 1000);
+	assert_int_equal(ss[1].slot, 2);
+	assert_int_equal(ss[1].from, 9500);
+	assert_int_equal(ss[1].to, 10000);
+	ss = st_snapshot_splits(&s, other, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(ss[0].app_id, other);
+	oi = st_snapshot_opt_ins(&s, app, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(oi[0].slot, 0); /* ordered by slot */
+	assert_memory_equal(&oi[0].prefix, &in[2], sizeof(in[2]));
+	assert_int_equal(oi[1].slot, 1);
+	assert_int_equal(oi[2].slot, 1);
+	assert_null(st_snapshot_opt_ins(&s, other, &n));
+	assert_int_equal(n, 0);
+	state_snapshot_free(&s);
+
+	/* a swap drops the shares toward a slot, and says how much */
+	assert_int_equal(state_traffic_split_drop(f->st, app, 2, &share), 0);
+	assert_int_equal(share, 500);
+	assert_int_equal(state_traffic_split_drop(f->st, app, 2, &share), 0);
+	assert_int_equal(share, 0);
+	/* deleting staging takes its share and opt-ins along */
+	assert_int_equal(state_slot_delete(f->st, app, 1, 0), 0);
+	assert_int_equal(state_snapshot(f->st, app, &s), 0);
+	assert_int_equal(s.n_splits, 0);
+	assert_int_equal(s.n_opt_ins, 1);
+	state_snapshot_free(&s);
+	assert_int_equal(state_traffic_clear(f->st, app, -1), 0);
+	assert_int_equal(state_traffic_clear(f->st, other, 1), 0);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	assert_int_equal(s.n_splits + s.n_opt_ins, 0);
+	state_snapshot_free(&s);
+}
+
+/* A database of schema 2 (the release workflow's, before traffic
+ * routing) gets its tables and keeps its apps and release tables. */
+static void test_migration_3(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_split sp = split(1, 0, 100);
+	uint32_t app, idx;
+	sqlite3 *db;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &idx), 0);
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE traffic_splits;"
+				      "DROP TABLE traffic_opt_in;"
+				      "UPDATE settings SET value = '2'"
+				      " WHERE key = 'schema_version'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_traffic_splits_set(f->st, app, 0, &sp, 1), 0);
+	assert_int_equal(
+		state_slot_find(f->st, app, "staging", &(struct st_slot){0}),
+		0);
+	assert_int_equal(state_slot_setting_put(f->st, app, 0, "DB", "x"), 0);
+}
+
 static void test_app_bound(void **state)
 {
 	struct fixture *f = *state;
@@ -694,6 +833,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_app_settings, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_3, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_app_bound, setup,
 						teardown),
 	};

@@ -395,6 +395,11 @@ const struct cmd slot_cmds[] = {
 	 swap_help},
 	{"rollback", do_slot_rollback, "APP [--slot SLOT] " WARMUP_USAGE,
 	 rollback_help},
+	{"traffic", do_slot_traffic,
+	 "APP [--distribution LIST | --clear] [--slot NAME [--percent P] "
+	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]] "
+	 "[--lookup ADDR]...",
+	 traffic_help},
 	{"config", do_slot_config, "APP --slot SLOT " WARMUP_USAGE,
 	 config_help},
 	{"setting set", do_setting_set,

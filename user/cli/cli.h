@@ -189,9 +189,10 @@ enum {
  * given), checked with the daemon's rules; EXIT_USAGE after saying why. */
 int warmup_json(const struct opt *o, json_t **out);
 
-extern const char swap_help[], rollback_help[];
+extern const char swap_help[], rollback_help[], traffic_help[];
 int do_slot_swap(int argc, char **argv);
 int do_slot_rollback(int argc, char **argv);
+int do_slot_traffic(int argc, char **argv);
 /* A swap (or deploy --wait) followed to its outcome, in swap.c. */
 struct swap_ctx {
 	const char *action; /* "swap", "rollback", "preview", "reset" */

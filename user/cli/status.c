@@ -11,11 +11,12 @@
 #include "cli.h"
 
 /* Table-only cells before the deployment columns of a status row. */
-#define STATUS_LEAD 3
+#define STATUS_LEAD 5
 
 static const char *const status_headers[] = {
-	"APP",	 "SLOT",    "ENDPOINTS", "DEPLOYMENT",	  "VERSION",
-	"FLOWS", "BACKEND", "WEIGHT",	 "BACKEND-FLOWS", NULL};
+	"APP",	    "SLOT",	  "ENDPOINTS",	   "SHARE",
+	"MEASURED", "DEPLOYMENT", "VERSION",	   "FLOWS",
+	"BACKEND",  "WEIGHT",	  "BACKEND-FLOWS", NULL};
 static const char *const history_headers[] = {
 	"TIME",	   "ACTION", "SLOTS",  "DEPLOYMENTS", "TRIGGER",
 	"OUTCOME", "WARMUP", "DETAIL", NULL};
@@ -54,6 +55,24 @@ void print_deployment_rows(json_t *d, int lead_cols)
 	}
 	close_array();
 	row_end();
+}
+
+/* A slot's share of production's new clients, configured and
+ * measured: "10%", or "-". */
+static void print_share(json_t *traffic)
+{
+	const char *keys[] = {"share", "measured"};
+	char buf[32];
+	size_t i;
+
+	print_json(PR_JSON, "traffic", traffic);
+	for (i = 0; i < 2; i++) {
+		const char *v = jstr(traffic, keys[i]);
+
+		if (v)
+			snprintf(buf, sizeof(buf), "%s%%", v);
+		print_str(PR_TABLE, NULL, v ? buf : NULL);
+	}
 }
 
 /* A pending multi-phase swap: one row "(swap pending)". */
@@ -103,6 +122,7 @@ void print_app(json_t *app)
 		print_str(PR_ANY, "name", jstr(s, "name"));
 		print_uint(PR_JSON, "index", jint(s, "index"));
 		print_endpoints(s);
+		print_share(json_object_get(s, "traffic"));
 		d = json_object_get(s, "deployment");
 		if (json_is_object(d)) {
 			open_object("deployment");
@@ -122,6 +142,7 @@ void print_app(json_t *app)
 		print_str(PR_TABLE, NULL, name);
 		print_str(PR_TABLE, NULL, "(draining)");
 		print_str(PR_TABLE, NULL, NULL);
+		blank_cells(STATUS_LEAD - 3);
 		open_object(NULL);
 		print_deployment_rows(d, STATUS_LEAD);
 		close_object();
@@ -249,12 +270,13 @@ int do_history(int argc, char **argv)
 
 const struct cmd status_cmd = {
 	NULL, do_status, "[APP]",
-	"Show every app (or APP): each slot's endpoints, deployment id and\n"
-	"version, backends with weight and pinned flows, and the draining\n"
-	"deployments with the flows still pinned to them.\n"};
+	"Show every app (or APP): each slot's endpoints, its share of\n"
+	"production's new clients (configured and measured), deployment id\n"
+	"and version, backends with weight and pinned flows, and the\n"
+	"draining deployments with the flows still pinned to them.\n"};
 
 const struct cmd history_cmd = {
 	NULL, do_history, "APP",
-	"Show APP's deploys, swaps and rollbacks: time, action, slots,\n"
-	"deployments, who triggered it, outcome and warm-up result (the\n"
-	"failed backends and why).\n"};
+	"Show APP's deploys, swaps, rollbacks and traffic changes: time,\n"
+	"action, slots, deployments, who triggered it, outcome and warm-up\n"
+	"result (the failed backends and why).\n"};

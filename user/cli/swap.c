@@ -241,7 +241,7 @@ static int swap_on_event(json_t *ev, void *ctx)
 static void print_outcome(struct swap_ctx *c)
 {
 	json_t *h = c->history, *d = json_object_get(h, "deployments"), *v;
-	const char *slot, *action = jstr(h, "action");
+	const char *slot, *reset, *action = jstr(h, "action");
 	char deps[256] = "";
 
 	if (json_output)
@@ -256,6 +256,11 @@ static void print_outcome(struct swap_ctx *c)
 	       jstr(h, "target_slot") ? " -> " : "",
 	       jstr(h, "target_slot") ? jstr(h, "target_slot") : "",
 	       deps[0] ? deps : " -");
+	/* a swap ends the traffic shares of the slots it swaps */
+	reset = jstr(h, "detail") ? strstr(jstr(h, "detail"), "; traffic share")
+				  : NULL;
+	if (reset)
+		printf("note: %s\n", reset + 2);
 	if (jstr(h, "detail") && action &&
 	    (!strcmp(action, "preview") || !strcmp(action, "reset")))
 		printf("%s\n", jstr(h, "detail"));

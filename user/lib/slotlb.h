@@ -35,16 +35,37 @@ struct slotlb_opts {
 			     * or a random one for new maps */
 	enum slotlb_nonsyn_policy nonsyn_policy;
 	bool verbose; /* libbpf log to stderr */
+	/* Maps pinned by an older layout (abi.h, SLOTLB_LAYOUT_VERSION)
+	 * are converted, and the program replaced on every interface where
+	 * the old one runs, keeping every flow; false: -ESTALE instead. */
+	bool upgrade;
+	char *why; /* if not NULL: why an -ESTALE, a sentence */
+	size_t why_len;
+};
+
+/* What slotlb_open did to the maps of an older layout. */
+struct slotlb_upgrade_info {
+	uint32_t from; /* layout found; 0: no upgrade */
+	uint32_t to; /* SLOTLB_LAYOUT_VERSION */
+	uint32_t maps_kept; /* the same maps, pinned anew (flows, ...) */
+	uint32_t maps_converted; /* fresh maps filled from old ones */
+	uint32_t entries_converted;
+	uint32_t interfaces; /* where the program was replaced */
 };
 
 /*
  * Load the program, reusing the maps pinned under pin_root (flows, apps,
- * deployments survive) or creating and pinning them. -EEXIST: the pinned
- * flow table has another capacity than asked for; -ESTALE: maps pinned
- * there were made by a build with another map layout (they cannot be
- * reused; removing them loses the flows).
+ * deployments survive) or creating and pinning them. Maps of an older
+ * layout are upgraded when opts->upgrade says so (docs/datapath.md,
+ * Upgrades). -EEXIST: the pinned flow table has another capacity than
+ * asked for; -ESTALE: the maps pinned there have a layout this build
+ * does not take (newer, unknown, or older without opts->upgrade), left
+ * as they are, opts->why says which; -EBUSY: an upgrade found another
+ * process holding the pin root.
  */
 int slotlb_open(struct slotlb **lb, const struct slotlb_opts *opts);
+void slotlb_upgrade_info(const struct slotlb *lb,
+			 struct slotlb_upgrade_info *info);
 void slotlb_close(struct slotlb *lb);
 
 /* Program fd of the loaded program (for BPF_PROG_TEST_RUN). */

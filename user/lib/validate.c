@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include "addr.h"
 #include "validate.h"
@@ -239,6 +240,62 @@ int validate_warmup_policy(const struct warmup_policy *p, const char **why)
 	for (i = 0; i < p->n_statuses; i++)
 		if (validate_warmup_status(p->statuses[i], why))
 			return -EINVAL;
+	return 0;
+}
+
+int validate_distribution(const char *s, struct slotlb_distribution *d,
+			  char *why, size_t why_len)
+{
+	struct slotlb_distribution next;
+	const char *bad;
+	size_t i;
+	int err;
+
+	err = slotlb_parse_distribution(s, &next, why, why_len);
+	if (err)
+		return err;
+	for (i = 0; i < next.n; i++) {
+		const char *slot = next.target[i].slot;
+
+		if (validate_name(slot, &bad)) {
+			snprintf(why, why_len, "%s: %s", slot, bad);
+			return -EINVAL;
+		}
+		if (!strcmp(slot, VALIDATE_TRAFFIC_FROM)) {
+			snprintf(
+				why, why_len,
+				"%s: the shares divide %s's own clients, it keeps what the other slots do not take",
+				slot, VALIDATE_TRAFFIC_FROM);
+			return -EINVAL;
+		}
+	}
+	*d = next;
+	return 0;
+}
+
+int validate_share(const char *s, uint16_t *share, char *why, size_t why_len)
+{
+	return slotlb_parse_share(s, share, why, why_len);
+}
+
+int validate_opt_ins(const char *const *list, size_t n,
+		     struct slotlb_prefix *out, char *why, size_t why_len)
+{
+	return slotlb_parse_prefixes(list, n, out, why, why_len);
+}
+
+int validate_client(const char *s, __be32 addr[4], uint8_t *family,
+		    const char **why)
+{
+	__be32 a[4] = {0};
+
+	if (s && inet_pton(AF_INET, s, a) == 1)
+		*family = AF_INET;
+	else if (s && inet_pton(AF_INET6, s, a) == 1)
+		*family = AF_INET6;
+	else
+		return verdict("bad IPv4/IPv6 address", why);
+	memcpy(addr, a, sizeof(a));
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <slotlb/abi.h>
+#include "traffic_parse.h"
 
 /* --- names and labels --- */
 
@@ -104,6 +105,37 @@ int validate_warmup_host(const char *host, const char **why);
 const char *warmup_mode_name(enum warmup_mode mode);
 /* The whole policy, every field against the rules above. */
 int validate_warmup_policy(const struct warmup_policy *p, const char **why);
+
+/* --- traffic routing (user/lib/traffic_parse.c parses) ---
+ *
+ * These rules write their sentence into why (why_len bytes), since it
+ * names the entry at fault ("qa=abc: ..."); the object in front is
+ * "distribution", "percent" or "opt-in".
+ */
+
+/* The slot whose endpoints' new clients the shares divide: production,
+ * as in Azure. It keeps what the other slots do not take. */
+#define VALIDATE_TRAFFIC_FROM "production"
+
+/* "staging=10,qa=2.5": percent per target slot (to 0.01%), total at most
+ * 100, each target a slot name (validate_name) named once, and not
+ * VALIDATE_TRAFFIC_FROM itself. Whether the slots exist is the
+ * daemon's to say. */
+int validate_distribution(const char *s, struct slotlb_distribution *d,
+			  char *why, size_t why_len);
+/* One slot's share, "2.5": percent 0..100 to 0.01%, into basis points. */
+int validate_share(const char *s, uint16_t *share, char *why, size_t why_len);
+/* Opt-in prefixes ("198.51.100.0/24", "2001:db8::/48"): no host bits,
+ * a length within the family's, none twice, at most SLOTLB_MAX_AUDIENCE
+ * in one request (the app's element holds at most that many in all). */
+int validate_opt_ins(const char *const *list, size_t n,
+		     struct slotlb_prefix *out, char *why, size_t why_len);
+
+/* A client address to look up ("198.51.100.7", "2001:db8::7"): IPv4 in
+ * addr[0], the other words zero; *family AF_INET or AF_INET6. */
+#define VALIDATE_LOOKUP_MAX 64 /* addresses per lookup */
+int validate_client(const char *s, __be32 addr[4], uint8_t *family,
+		    const char **why);
 
 /* --- settings (NAME=VALUE of an app's environment) --- */
 

@@ -98,13 +98,15 @@ static json_t *pending_json(const struct st_snapshot *s, uint32_t app_id)
 json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 {
 	const struct st_deployment *dep;
+	struct traffic_view v;
 	char buf[SLOTLB_ENDPOINT_STRLEN];
-	json_t *apps = json_array(), *slots, *eps, *draining, *app;
+	json_t *apps = json_array(), *slots, *eps, *draining, *app, *tr;
 	size_t a, sl = 0, ep = 0, i;
 
 	for (a = 0; a < s->n_apps; a++) {
 		uint32_t id = s->apps[a].id;
 
+		traffic_view_of(d, s, a, &v);
 		slots = json_array();
 		while (sl < s->n_slots && s->slots[sl].app_id < id)
 			sl++;
@@ -128,16 +130,20 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 			}
 			dep = st_snapshot_deployment(s,
 						     s->slots[sl].deployment);
+			for (i = 0, tr = NULL; i < v.n_slots && !tr; i++)
+				if (v.slots[i].index == s->slots[sl].index)
+					tr = traffic_slot_json(&v, &v.slots[i]);
 			json_array_append_new(
 				slots,
 				json_pack(
-					"{s:s, s:I, s:o, s:o}", "name",
+					"{s:s, s:I, s:o, s:o, s:o}", "name",
 					s->slots[sl].name, "index",
 					(json_int_t)s->slots[sl].index,
 					"endpoints", eps, "deployment",
 					dep ? deployment_json(d, s, dep,
 							      s->slots[sl].name)
-					    : json_null()));
+					    : json_null(),
+					"traffic", tr ? tr : json_null()));
 		}
 		draining = json_array();
 		/* deployments are few per app next to backends: a scan is

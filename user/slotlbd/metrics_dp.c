@@ -16,6 +16,7 @@
 #include <string.h>
 #include "addr.h"
 #include "metrics.h"
+#include "ops.h"
 
 #define LABELS_LEN 512
 
@@ -279,6 +280,49 @@ static void flow_table(struct buf *b, struct daemon *d)
 	put(b, "slotlb_flow_table_flows %llu\n", (unsigned long long)flows);
 }
 
+/* The measured share of the new flows on the production slot's
+ * endpoints that each slot's deployment took, for the apps with traffic
+ * rules (traffic_measure.c samples the counters), beside its window. */
+static void traffic_measured(struct buf *b, struct daemon *d,
+			     const struct st_snapshot *s)
+{
+	struct traffic_view v[1];
+	size_t a, i, n_splits, n_opt_ins, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			family(b, "slotlb_traffic_measured_ratio", "gauge",
+			       "Share of the new flows on the production "
+			       "slot's endpoints that each slot's deployment "
+			       "took, since the app's last routing change, at "
+			       "most the last 30-60 s.");
+		else
+			family(b, "slotlb_traffic_window_new_flows", "gauge",
+			       "New flows on the production slot's endpoints "
+			       "in that window.");
+		for (a = 0; a < s->n_apps; a++) {
+			st_snapshot_splits(s, s->apps[a].id, &n_splits);
+			st_snapshot_opt_ins(s, s->apps[a].id, &n_opt_ins);
+			if (!n_splits && !n_opt_ins)
+				continue;
+			traffic_view_of(d, s, a, v);
+			if (!v->measured)
+				continue;
+			if (pass == 1) {
+				put(b,
+				    "slotlb_traffic_window_new_flows{app=\"%s\"} %llu\n",
+				    v->app, (unsigned long long)v->m.total);
+				continue;
+			}
+			for (i = 0; i < v->n_slots && v->m.total; i++)
+				put(b,
+				    "slotlb_traffic_measured_ratio{app=\"%s\",slot=\"%s\"} %.4f\n",
+				    v->app, v->slots[i].name,
+				    (double)v->slots[i].taken / v->m.total);
+		}
+	}
+}
+
 void metrics_datapath(struct buf *b, struct daemon *d,
 		      const struct st_snapshot *s)
 {
@@ -288,4 +332,5 @@ void metrics_datapath(struct buf *b, struct daemon *d,
 	if (d->metrics_backends)
 		backends(b, d, s);
 	flow_table(b, d);
+	traffic_measured(b, d, s);
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include "daemon.h"
 #include "traffic.h"
+#include "traffic_parse.h"
 #include "warmup.h"
 
 /* Outcome of an operation: an HTTP status and, if it failed, the
@@ -205,6 +206,67 @@ int ops_settings_change(struct daemon *d, const char *app, const char *slot,
  * show_values (else null). */
 json_t *ops_export(struct daemon *d, const char *app, bool show_values,
 		   struct op_result *res);
+
+/* --- ops_traffic.c: traffic routing --- */
+
+/*
+ * A change of an app's traffic rules, as one request asks for it; it
+ * applies in this order, and what it does not name stays. The shares
+ * are of the new clients arriving on production's endpoints.
+ */
+struct traffic_change {
+	bool clear; /* every share and opt-in of the app go */
+	bool set_distribution; /* production's shares become dist's */
+	struct slotlb_distribution dist;
+	const char *slot; /* the slot the fields below are about, or NULL */
+	bool clear_slot; /* its share and opt-ins go */
+	bool set_share; /* its share becomes share */
+	uint16_t share; /* basis points */
+	struct slotlb_prefix remove[SLOTLB_MAX_AUDIENCE]; /* opt-ins out */
+	size_t n_remove;
+	struct slotlb_prefix add[SLOTLB_MAX_AUDIENCE]; /* opt-ins in */
+	size_t n_add;
+	char trigger[160];
+};
+
+/* One slot's part of an app's traffic routing. */
+struct traffic_slot {
+	char name[STATE_NAME_LEN];
+	uint32_t index;
+	uint32_t deployment; /* data-plane id, 0: empty */
+	char version[SLOTLB_VERSION_LEN];
+	/* basis points of production's new clients: a target's share, or
+	 * for production what the others leave */
+	uint32_t share;
+	uint16_t range_from, range_to; /* its bucket range; equal: none */
+	struct slotlb_prefix opt_in[SLOTLB_MAX_AUDIENCE]; /* toward it */
+	size_t n_opt_in;
+	uint64_t taken; /* new flows it took in the measured window */
+};
+
+struct traffic_view {
+	char app[STATE_NAME_LEN];
+	struct traffic_slot slots[SLOTLB_MAX_SLOTS]; /* by index */
+	size_t n_slots;
+	bool measured; /* a window exists (the app has rules) */
+	struct traffic_measure m;
+};
+
+/* Apply the change in one transaction and one routing element update
+ * (none when it changes nothing); the history entry names slots only. */
+int ops_traffic_change(struct daemon *d, const char *app,
+		       const struct traffic_change *c, struct op_result *res);
+/* The app's routing now (-ENOENT if no such app). */
+int ops_traffic_view(struct daemon *d, const char *app, struct traffic_view *v);
+/* Where a new flow from each client would go on production's
+ * endpoints, by the routing element the data path holds now
+ * (slotlb_route_client()); -ENOENT for an unknown app. */
+int ops_traffic_lookup(struct daemon *d, const char *app,
+		       const __be32 (*addr)[4], const uint8_t *family, size_t n,
+		       struct slotlb_route *out);
+/* The same from a snapshot the caller holds (status, metrics). */
+void traffic_view_of(struct daemon *d, const struct st_snapshot *s,
+		     size_t app_index, struct traffic_view *v);
 
 /* --- ops_read.c: reads under the lock; 0 or -errno, nothing changes --- */
 

@@ -86,8 +86,11 @@ static char *deployments_json(struct daemon *d, const struct swap_plan *plan)
 }
 
 /* Under lock, in the open transaction: what the plan changes in the
- * state (the routing element follows from it). */
-static int apply_plan(struct daemon *d, struct swap_plan *plan)
+ * state (the routing element follows from it). A plan that moves
+ * deployments ends the traffic shares of the slots that get another
+ * one (ops_traffic.c; what was reset is appended to detail). */
+static int apply_plan(struct daemon *d, struct swap_plan *plan, char *detail,
+		      size_t len)
 {
 	const struct st_slot *t = &plan->target, *s = &plan->source;
 	struct st_slot now;
@@ -107,6 +110,9 @@ static int apply_plan(struct daemon *d, struct swap_plan *plan)
 		if (!err)
 			err = state_slot_set(d->st, plan->app_id, t->index,
 					     plan->incoming, t->deployment);
+		if (!err)
+			err = traffic_reset_for_swap(d, plan->app_id, t, NULL,
+						     detail, len);
 		return err;
 	}
 	err = state_slot_find(d->st, plan->app_id, s->name, &now);
@@ -131,6 +137,9 @@ static int apply_plan(struct daemon *d, struct swap_plan *plan)
 	if (!err)
 		err = state_slot_set(d->st, plan->app_id, s->index,
 				     t->deployment, plan->incoming);
+	if (!err)
+		err = traffic_reset_for_swap(d, plan->app_id, t, s, detail,
+					     len);
 	return err;
 }
 
@@ -174,8 +183,8 @@ static void success_detail(const struct swap_plan *plan, char *buf, size_t len)
 
 /* The transaction of a plan whose hooks and warm-up passed. */
 static int commit_plan(struct daemon *d, struct swap_plan *plan,
-		       struct st_history *h, int64_t warm_end_us,
-		       struct op_result *res)
+		       struct st_history *h, char *detail, size_t len,
+		       int64_t warm_end_us, struct op_result *res)
 {
 	struct slotlb_routing old;
 	bool had_old = false;
@@ -183,7 +192,7 @@ static int commit_plan(struct daemon *d, struct swap_plan *plan,
 
 	err = state_begin(d->st);
 	if (!err)
-		err = apply_plan(d, plan);
+		err = apply_plan(d, plan, detail, len);
 	if (!err)
 		err = state_history_add(d->st, h, &res->history_id);
 	if (err) {
@@ -196,6 +205,15 @@ static int commit_plan(struct daemon *d, struct swap_plan *plan,
 	/* the one map update of the swap, then the commit */
 	err = publish_routing(d, plan->app_id, &old, &had_old);
 	res->switch_us = mono_us() - warm_end_us;
+	if (err == -ENOSPC || err == -EEXIST) {
+		/* the preview's audience and the opt-ins share audience[] */
+		op_fail(res, 409,
+			err == -ENOSPC
+				? "%s: audience: the preview's prefixes and the opt-ins together exceed the %d the app's routing holds"
+				: "%s: audience: a preview prefix is an opt-in toward another slot (%d prefixes at most in all)",
+			plan->app, SLOTLB_MAX_AUDIENCE);
+		return err;
+	}
 	if (err) {
 		op_fail(res, 500, "%s: routing element update: %s", plan->app,
 			strerror(-err));
@@ -309,7 +327,8 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	/* 3. one transaction, one routing element update */
 	success_detail(plan, detail, sizeof(detail));
 	history_entry(plan, "ok", detail, deps, warm, &h);
-	err = commit_plan(d, plan, &h, warm_end_us, res);
+	err = commit_plan(d, plan, &h, detail, sizeof(detail), warm_end_us,
+			  res);
 	if (err) {
 		state_rollback(d->st);
 		pthread_mutex_unlock(&d->lock);

@@ -13,6 +13,7 @@
  *   state_slot_config.c what a slot keeps: warm-up policy, hook, auto swap
  *   state_app_settings.c the app's NAME=VALUE settings, sticky or swapped
  *   state_pending.c     a pending multi-phase swap (preview) and audience
+ *   state_traffic.c     traffic routing: shares (hash ranges), opt-ins
  *
  * The database is the source of truth; the maps are made equal to it at
  * start (reconcile.c), so a row here is a promise. Pure: SQLite only, no
@@ -123,6 +124,29 @@ static const struct migration {
 	 " pos INTEGER NOT NULL, family INTEGER NOT NULL,"
 	 " len INTEGER NOT NULL, addr BLOB NOT NULL,"
 	 " PRIMARY KEY(app_id, pos));"},
+	/* Issue 8, traffic routing: the hash ranges of each share (kept,
+	 * not recomputed, so a client stays where it was across restarts
+	 * and changes) and the opt-in audiences. Rules leave with either
+	 * slot they name. */
+	{3, "CREATE TABLE traffic_splits("
+	    " app_id INTEGER NOT NULL, from_slot INTEGER NOT NULL,"
+	    " slot INTEGER NOT NULL,"
+	    " range_from INTEGER NOT NULL, range_to INTEGER NOT NULL,"
+	    " PRIMARY KEY(app_id, from_slot, slot),"
+	    " FOREIGN KEY(app_id, from_slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE,"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"
+	    /* a prefix of a from slot leads one way only */
+	    "CREATE TABLE traffic_opt_in("
+	    " app_id INTEGER NOT NULL, from_slot INTEGER NOT NULL,"
+	    " slot INTEGER NOT NULL, family INTEGER NOT NULL,"
+	    " len INTEGER NOT NULL, addr BLOB NOT NULL,"
+	    " PRIMARY KEY(app_id, from_slot, family, len, addr),"
+	    " FOREIGN KEY(app_id, from_slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE,"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"},
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
