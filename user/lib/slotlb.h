@@ -85,6 +85,14 @@ int slotlb_endpoint_delete(struct slotlb *lb,
 int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 		       const struct slotlb_backend *be);
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id);
+/* Health of a backend as the data path reads it (abi.h, struct
+ * slotlb_backend_health): mark it down only once a ring without it is
+ * published, up before a ring with it is. Setting or clearing a backend
+ * whose address changes marks it up. */
+int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,
+			      const struct slotlb_backend_health *h);
+int slotlb_backend_health_get(struct slotlb *lb, uint32_t backend_id,
+			      struct slotlb_backend_health *h);
 
 /*
  * Deployments: build a Maglev ring per address family over the
