@@ -188,8 +188,8 @@ static void assert_reset(const char *desc, const struct xdp_out *out,
 	if (!pkt_parse(out->data, out->len, &pi) || pi.proto != IPPROTO_TCP)
 		fail_msg("%s: output is not TCP", desc);
 	if (!pkt_addr_eq(c->family, pi.src, c->dst) ||
-	    !pkt_addr_eq(c->family, pi.dst, c->src) ||
-	    pi.sport != c->dport || pi.dport != c->sport)
+	    !pkt_addr_eq(c->family, pi.dst, c->src) || pi.sport != c->dport ||
+	    pi.dport != c->sport)
 		fail_msg("%s: RST not from the endpoint to the client", desc);
 	if (memcmp(pi.dmac, lab_client_mac(c->family, c->src), 6) ||
 	    memcmp(pi.smac, lab_pub_mac, 6))
@@ -316,7 +316,10 @@ static void test_reused_id_is_up(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	return lab_open(&lab, "health", &(struct slotlb_opts){.flow_capacity = 4096}, true) ? -1 : 0;
+	return lab_open(&lab, "health",
+			&(struct slotlb_opts){.flow_capacity = 4096}, true)
+		       ? -1
+		       : 0;
 }
 
 static int teardown(void **state)
@@ -342,5 +345,6 @@ int main(void)
 
 	if (rc)
 		return rc;
-	return cmocka_run_group_tests_name("bpf_health", tests, setup, teardown);
+	return cmocka_run_group_tests_name("bpf_health", tests, setup,
+					   teardown);
 }

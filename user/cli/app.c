@@ -424,6 +424,12 @@ const struct cmd slot_cmds[] = {
 	{"auto-swap", do_slot_auto_swap,
 	 "APP --slot SLOT [--target-slot TARGET] [--delay S] [--off]",
 	 auto_swap_help},
+	{"health", do_slot_health,
+	 "APP --slot SLOT [--mode http|https|tcp] [--path PATH] "
+	 "[--status LIST] [--host NAME] [--interval S] [--timeout S] "
+	 "[--unhealthy-after N] [--healthy-after M] "
+	 "[--on-down-tcp reset|leave] [--off]",
+	 health_help},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -210,9 +210,11 @@ int do_slot_config(int argc, char **argv);
 int do_slot_hook_set(int argc, char **argv);
 int do_slot_hook_delete(int argc, char **argv);
 int do_slot_auto_swap(int argc, char **argv);
+int do_slot_health(int argc, char **argv);
 int do_setting_set(int argc, char **argv);
 int do_setting_list(int argc, char **argv);
 int do_setting_delete(int argc, char **argv);
 extern const char config_help[], hook_set_help[], auto_swap_help[];
+extern const char health_help[];
 
 #endif /* SLOTLB_CLI_H */

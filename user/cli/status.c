@@ -14,8 +14,8 @@
 #define STATUS_LEAD 3
 
 static const char *const status_headers[] = {
-	"APP",	 "SLOT",    "ENDPOINTS", "DEPLOYMENT",	  "VERSION",
-	"FLOWS", "BACKEND", "WEIGHT",	 "BACKEND-FLOWS", NULL};
+	"APP",	   "SLOT",   "ENDPOINTS",     "DEPLOYMENT", "VERSION", "FLOWS",
+	"BACKEND", "WEIGHT", "BACKEND-FLOWS", "HEALTH",	    NULL};
 static const char *const history_headers[] = {
 	"TIME",	   "ACTION", "SLOTS",  "DEPLOYMENTS", "TRIGGER",
 	"OUTCOME", "WARMUP", "DETAIL", NULL};
@@ -24,6 +24,29 @@ static void blank_cells(int n)
 {
 	while (n-- > 0)
 		print_str(PR_TABLE, NULL, "");
+}
+
+/* A backend's health: "-" unchecked, "up", "down since T (error)", or
+ * "down, in ring (fail open)". */
+static void print_health_cell(json_t *h)
+{
+	char cell[256];
+
+	print_json(PR_JSON, "health", h);
+	if (!json_is_object(h))
+		snprintf(cell, sizeof(cell), "-");
+	else if (!strcmp(jstr(h, "state"), "up"))
+		snprintf(cell, sizeof(cell), "up%s%s",
+			 jstr(h, "since") ? " since " : "",
+			 jstr(h, "since") ? jstr(h, "since") : "");
+	else
+		snprintf(cell, sizeof(cell), "down since %s%s (%s)",
+			 jstr(h, "since") ? jstr(h, "since") : "?",
+			 json_is_true(json_object_get(h, "in_ring"))
+				 ? ", in ring: last backend (fail open)"
+				 : "",
+			 jstr(h, "error") ? jstr(h, "error") : "failing");
+	print_str(PR_TABLE, NULL, cell);
 }
 
 /* Deployment columns (and one row per backend); the caller opened the
@@ -50,6 +73,7 @@ void print_deployment_rows(json_t *d, int lead_cols)
 		print_str(PR_ANY, "address", jstr(b, "address"));
 		print_uint(PR_ANY, "weight", jint(b, "weight"));
 		print_uint(PR_ANY, "flows", jint(b, "flows"));
+		print_health_cell(json_object_get(b, "health"));
 		close_object();
 	}
 	close_array();

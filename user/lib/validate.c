@@ -478,3 +478,64 @@ void validate_trigger_clean(char *s)
 			s[i] = ' ';
 	s[i] = 0;
 }
+
+void health_policy_default(struct health_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	warmup_policy_default(&p->probe);
+	p->probe.timeout_ms = HEALTH_DEFAULT_TIMEOUT_MS;
+	p->probe.retries = 0;
+	p->interval_ms = HEALTH_DEFAULT_INTERVAL_MS;
+	p->unhealthy_after = HEALTH_DEFAULT_UNHEALTHY_AFTER;
+	p->healthy_after = HEALTH_DEFAULT_HEALTHY_AFTER;
+	p->tcp = SLOTLB_HEALTH_TCP_RESET;
+}
+
+int validate_health_interval_s(double s, const char **why)
+{
+	return verdict(within(s, HEALTH_MIN_INTERVAL_MS / 1000.0,
+			      HEALTH_MAX_INTERVAL_MS / 1000.0)
+			       ? NULL
+			       : "interval must be 0.1..3600 seconds",
+		       why);
+}
+
+int validate_health_threshold(double n, const char **why)
+{
+	return verdict(within(n, 1, HEALTH_MAX_THRESHOLD) && n == (int)n
+			       ? NULL
+			       : "threshold must be a whole number 1..100",
+		       why);
+}
+
+int validate_health_tcp(const char *s, uint8_t *tcp, const char **why)
+{
+	if (s && !strcmp(s, "reset"))
+		*tcp = SLOTLB_HEALTH_TCP_RESET;
+	else if (s && !strcmp(s, "leave"))
+		*tcp = SLOTLB_HEALTH_TCP_LEAVE;
+	else
+		return verdict("pinned TCP flows: must be reset or leave", why);
+	return 0;
+}
+
+const char *health_tcp_name(uint8_t tcp)
+{
+	return tcp == SLOTLB_HEALTH_TCP_RESET ? "reset" : "leave";
+}
+
+int validate_health_policy(const struct health_policy *p, const char **why)
+{
+	if (validate_warmup_policy(&p->probe, why) ||
+	    validate_health_interval_s(p->interval_ms / 1000.0, why) ||
+	    validate_health_threshold(p->unhealthy_after, why) ||
+	    validate_health_threshold(p->healthy_after, why))
+		return -EINVAL;
+	if (p->probe.timeout_ms > p->interval_ms)
+		return verdict("interval must not be shorter than the timeout",
+			       why);
+	if (p->tcp != SLOTLB_HEALTH_TCP_RESET &&
+	    p->tcp != SLOTLB_HEALTH_TCP_LEAVE)
+		return verdict("pinned TCP flows: must be reset or leave", why);
+	return 0;
+}

@@ -138,6 +138,42 @@ int validate_hook_timeout_s(double s, const char **why);
 #define AUTO_SWAP_MAX_DELAY_MS 86400000
 int validate_auto_swap_delay_s(double s, const char **why);
 
+/* --- health policy (live probes of a slot's deployments) --- */
+
+/* Probes of every backend of the deployment in a slot (and of the slot's
+ * rollback target) while it serves: the warm-up prober with one attempt
+ * per interval. After unhealthy_after failures in a row a backend
+ * leaves its deployment's ring, after healthy_after successes it comes
+ * back. Defaults are HAProxy's (fall 3, rise 2) on a 5 s interval. */
+#define HEALTH_DEFAULT_INTERVAL_MS 5000
+#define HEALTH_DEFAULT_TIMEOUT_MS 2000
+#define HEALTH_DEFAULT_UNHEALTHY_AFTER 3
+#define HEALTH_DEFAULT_HEALTHY_AFTER 2
+#define HEALTH_MIN_INTERVAL_MS 100 /* probes of 1000 backends stay cheap */
+#define HEALTH_MAX_INTERVAL_MS 3600000 /* an hour */
+#define HEALTH_MAX_THRESHOLD 100
+
+struct health_policy {
+	/* mode, path, statuses, timeout_ms and host of the probes
+	 * (retries, retry delay and deadline are not used) */
+	struct warmup_policy probe;
+	uint32_t interval_ms; /* from one probe of a backend to the next */
+	uint32_t unhealthy_after; /* failures in a row: out of the ring */
+	uint32_t healthy_after; /* successes in a row: back in */
+	uint8_t tcp; /* enum slotlb_health_tcp: pinned TCP flows of a
+		      * backend that is out (reset or leave) */
+};
+
+void health_policy_default(struct health_policy *p);
+int validate_health_interval_s(double s, const char **why);
+int validate_health_threshold(double n, const char **why);
+/* "reset" or "leave" -> enum slotlb_health_tcp. */
+int validate_health_tcp(const char *s, uint8_t *tcp, const char **why);
+const char *health_tcp_name(uint8_t tcp);
+/* The whole policy: each field, and an interval no shorter than the
+ * timeout (a probe must end before the next one starts). */
+int validate_health_policy(const struct health_policy *p, const char **why);
+
 /* --- swap actions --- */
 
 /* What a swap request asks (Azure's --action): */

@@ -45,9 +45,12 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 		if (slotlb_format_backend(&b->be, addr, sizeof(addr)))
 			snprintf(addr, sizeof(addr), "?");
 		json_array_append_new(
-			bes, json_pack("{s:s, s:I, s:I}", "address", addr,
-				       "weight", (json_int_t)b->weight, "flows",
-				       (json_int_t)flows_of_backend(d, b->id)));
+			bes,
+			json_pack("{s:s, s:I, s:I, s:o}", "address", addr,
+				  "weight", (json_int_t)b->weight, "flows",
+				  (json_int_t)flows_of_backend(d, b->id),
+				  "health",
+				  backend_health_json(d, dep->serial, b->id)));
 	}
 	return json_pack("{s:I, s:s, s:s?, s:s, s:I, s:o, s:o}", "id",
 			 (json_int_t)dep->id, "version", dep->version, "slot",

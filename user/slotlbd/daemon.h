@@ -43,6 +43,7 @@ struct daemon {
 	bool drain_started;
 	bool verbose;
 	bool metrics_backends; /* per-backend series in /metrics */
+	struct health *health; /* health checks (health.c), NULL if off */
 };
 
 /* ops.c: the routing element of app_id as the snapshot describes it:

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "auth.h"
 #include "daemon.h"
+#include "health.h"
 #include "ops.h"
 #include "options.h"
 
@@ -204,6 +205,9 @@ int main(int argc, char **argv)
 	}
 	reapply_interfaces(&d);
 	ops_preview_timers_start(&d);
+	err = health_start(&d);
+	if (err)
+		log_msg("Error: health checks: %s", strerror(-err));
 	err = drain_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));
@@ -235,6 +239,7 @@ out:
 	/* an operation mid warm-up changed nothing yet: do not wait for it */
 	api_stop(api, atomic_load(&d.busy_count) == 0);
 	drain_stop(&d);
+	health_stop(&d);
 	pthread_mutex_lock(&d.lock);
 	/* no transaction is open while we hold the lock */
 	slotlb_close(d.lb);
