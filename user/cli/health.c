@@ -96,8 +96,19 @@ static int number_opt(const struct opt *o, int (*rule)(double, const char **),
 
 int do_slot_health(int argc, char **argv)
 {
-	enum { O_SLOT, O_MODE, O_PATH, O_STATUS, O_HOST, O_INTERVAL, O_TIMEOUT,
-	       O_UNHEALTHY, O_HEALTHY, O_TCP, O_OFF };
+	enum {
+		O_SLOT,
+		O_MODE,
+		O_PATH,
+		O_STATUS,
+		O_HOST,
+		O_INTERVAL,
+		O_TIMEOUT,
+		O_UNHEALTHY,
+		O_HEALTHY,
+		O_TCP,
+		O_OFF
+	};
 	struct opt opts[] = {
 		[O_SLOT] = {.name = "slot", .has_arg = true},
 		[O_MODE] = {.name = "mode", .has_arg = true},
@@ -174,18 +185,22 @@ int do_slot_health(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (opts[O_MODE].value)
-		json_object_set_new(body, "mode", json_string(opts[O_MODE].value));
+		json_object_set_new(body, "mode",
+				    json_string(opts[O_MODE].value));
 	if (opts[O_PATH].value)
-		json_object_set_new(body, "path", json_string(opts[O_PATH].value));
+		json_object_set_new(body, "path",
+				    json_string(opts[O_PATH].value));
 	if (opts[O_HOST].value)
-		json_object_set_new(body, "host", json_string(opts[O_HOST].value));
+		json_object_set_new(body, "host",
+				    json_string(opts[O_HOST].value));
 	if (opts[O_TCP].value)
-		json_object_set_new(body, "tcp", json_string(opts[O_TCP].value));
+		json_object_set_new(body, "tcp",
+				    json_string(opts[O_TCP].value));
 	if (opts[O_STATUS].value) {
 		st = json_array();
 		for (i = 0; i < scratch.n_statuses; i++)
-			json_array_append_new(st,
-					      json_integer(scratch.statuses[i]));
+			json_array_append_new(
+				st, json_integer(scratch.statuses[i]));
 		json_object_set_new(body, "statuses", st);
 	}
 	path = app_path(pos[0], opts[O_SLOT].value, "/health");

@@ -18,15 +18,14 @@ static json_t *policy_json(const struct health_policy *p)
 
 	for (i = 0; i < p->probe.n_statuses; i++)
 		json_array_append_new(st, json_integer(p->probe.statuses[i]));
-	return json_pack("{s:s, s:s, s:o, s:f, s:s?, s:f, s:I, s:I, s:s}",
-			 "mode", warmup_mode_name(p->probe.mode), "path",
-			 p->probe.path, "statuses", st, "timeout_s",
-			 p->probe.timeout_ms / 1000.0, "host",
-			 p->probe.host[0] ? p->probe.host : NULL, "interval_s",
-			 p->interval_ms / 1000.0, "unhealthy_after",
-			 (json_int_t)p->unhealthy_after, "healthy_after",
-			 (json_int_t)p->healthy_after, "tcp",
-			 health_tcp_name(p->tcp));
+	return json_pack(
+		"{s:s, s:s, s:o, s:f, s:s?, s:f, s:I, s:I, s:s}", "mode",
+		warmup_mode_name(p->probe.mode), "path", p->probe.path,
+		"statuses", st, "timeout_s", p->probe.timeout_ms / 1000.0,
+		"host", p->probe.host[0] ? p->probe.host : NULL, "interval_s",
+		p->interval_ms / 1000.0, "unhealthy_after",
+		(json_int_t)p->unhealthy_after, "healthy_after",
+		(json_int_t)p->healthy_after, "tcp", health_tcp_name(p->tcp));
 }
 
 static void health_reply(struct call *c, int status)
@@ -97,8 +96,9 @@ static int parse_probe(json_t *b, struct warmup_override *o, struct reply *r)
 			json_t *e = json_array_get(v, i);
 
 			if (!json_is_integer(e)) {
-				reply_error(r, 400,
-					    "health: statuses must be integers");
+				reply_error(
+					r, 400,
+					"health: statuses must be integers");
 				return -EINVAL;
 			}
 			if (validate_warmup_status((long)json_integer_value(e),
@@ -125,9 +125,9 @@ bad:
 void api_health_set(struct call *c)
 {
 	static const char *const fields[] = {
-		"mode",		   "path",	     "statuses", "timeout_s",
-		"host",		   "interval_s",     "unhealthy_after",
-		"healthy_after",   "tcp",	     NULL};
+		"mode", "path",	      "statuses",	 "timeout_s",
+		"host", "interval_s", "unhealthy_after", "healthy_after",
+		"tcp",	NULL};
 	double interval = -1, unhealthy = -1, healthy = -1;
 	struct health_override o = {0};
 	struct op_result res = {0};
@@ -194,10 +194,10 @@ json_t *backend_health_json(struct daemon *d, int64_t deployment,
 
 	if (!health_view(d, deployment, backend_id, &v))
 		return json_null();
-	return json_pack("{s:s, s:b, s:o, s:I, s:s?}", "state",
-			 v.down ? "down" : "up", "in_ring", !v.down || v.in_ring,
-			 "since",
-			 v.since_ms ? json_time(v.since_ms / 1000) : json_null(),
-			 "failed_probes", (json_int_t)v.fails, "error",
-			 v.error[0] ? v.error : NULL);
+	return json_pack(
+		"{s:s, s:b, s:o, s:I, s:s?}", "state", v.down ? "down" : "up",
+		"in_ring", !v.down || v.in_ring, "since",
+		v.since_ms ? json_time(v.since_ms / 1000) : json_null(),
+		"failed_probes", (json_int_t)v.fails, "error",
+		v.error[0] ? v.error : NULL);
 }

@@ -355,10 +355,10 @@ static void release_deployment(struct daemon *d, const struct st_snapshot *s,
 			continue;
 		}
 		if (!err && t->down) {
-			struct st_backend_health row = {
-				.deployment = t->deployment,
-				.id = t->backend_id,
-				.since_ms = wall_ms()};
+			struct st_backend_health row = {.deployment =
+								t->deployment,
+							.id = t->backend_id,
+							.since_ms = wall_ms()};
 
 			names_of(s, t, &app, &slot);
 			snprintf(detail, sizeof(detail),
@@ -448,6 +448,7 @@ static void probe_policy(struct daemon *d, const struct st_slot_health *pol)
 	size_t n = 0, i, j, k;
 	struct track **tr = NULL;
 	bool *want = NULL;
+	int64_t t0;
 	int err;
 
 	pthread_mutex_lock(&h->lock);
@@ -481,9 +482,13 @@ static void probe_policy(struct daemon *d, const struct st_slot_health *pol)
 
 	probe.retries = 0;
 	probe.deadline_ms = 0;
+	t0 = mono_ms();
 	err = warmup_run(&probe, targets, n, results, NULL, NULL, &h->cancel);
 	if (err < 0)
 		goto out;
+	log_debug("health: app %u slot %u: %zu probes in %lld ms, %s",
+		  pol->app_id, pol->slot, n, (long long)(mono_ms() - t0),
+		  err ? "some failed" : "all passed");
 
 	pthread_mutex_lock(&d->lock);
 	pthread_mutex_lock(&h->lock);
@@ -600,8 +605,7 @@ static size_t plan_round(struct daemon *d, struct st_slot_health **due,
 		dep = st_snapshot_deployment(&s, t->deployment);
 		if (t->live) {
 			i++;
-		} else if (t->down && dep &&
-			   dep->state != DEPLOYMENT_RETIRED) {
+		} else if (t->down && dep && dep->state != DEPLOYMENT_RETIRED) {
 			release_deployment(d, &s, dep);
 			i = 0; /* it removed tracks: look again */
 		} else {

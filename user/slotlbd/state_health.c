@@ -13,8 +13,8 @@
 #include <string.h>
 #include "state_int.h"
 
-#define HEALTH_COLS                                                   \
-	"app_id, slot, mode, path, statuses, timeout_ms, host,"       \
+#define HEALTH_COLS                                             \
+	"app_id, slot, mode, path, statuses, timeout_ms, host," \
 	" interval_ms, unhealthy_after, healthy_after, tcp"
 
 static void fill_slot_health(sqlite3_stmt *stmt, void *out)
@@ -77,15 +77,15 @@ int state_slot_health_set(struct state *st, uint32_t app_id, uint32_t slot,
 		off += (size_t)snprintf(statuses + off, sizeof(statuses) - off,
 					"%s%d", i ? "," : "",
 					p->probe.statuses[i]);
-	return st_exec_stmt(st_prepare(
-		st,
-		"INSERT OR REPLACE INTO slot_health(" HEALTH_COLS
-		") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		"iiittitiiii", (int64_t)app_id, (int64_t)slot,
-		(int64_t)p->probe.mode, p->probe.path, statuses,
-		(int64_t)p->probe.timeout_ms, p->probe.host,
-		(int64_t)p->interval_ms, (int64_t)p->unhealthy_after,
-		(int64_t)p->healthy_after, (int64_t)p->tcp));
+	return st_exec_stmt(
+		st_prepare(st,
+			   "INSERT OR REPLACE INTO slot_health(" HEALTH_COLS
+			   ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			   "iiittitiiii", (int64_t)app_id, (int64_t)slot,
+			   (int64_t)p->probe.mode, p->probe.path, statuses,
+			   (int64_t)p->probe.timeout_ms, p->probe.host,
+			   (int64_t)p->interval_ms, (int64_t)p->unhealthy_after,
+			   (int64_t)p->healthy_after, (int64_t)p->tcp));
 }
 
 int state_slot_health_list(struct state *st, struct st_slot_health **out,
@@ -104,7 +104,8 @@ int state_backend_health_put(struct state *st,
 			     const struct st_backend_health *h)
 {
 	return st_exec_stmt(st_prepare(
-		st, "INSERT OR REPLACE INTO backend_health VALUES(?, ?, ?, ?, ?, ?)",
+		st,
+		"INSERT OR REPLACE INTO backend_health VALUES(?, ?, ?, ?, ?, ?)",
 		"iiiiit", h->deployment, (int64_t)h->id, (int64_t)h->down,
 		(int64_t)h->in_ring, h->since_ms, h->error));
 }
@@ -128,11 +129,12 @@ int state_backend_health_list(struct state *st, int64_t deployment,
 	*n = 0;
 	if (deployment)
 		return st_collect(
-			st_prepare(st,
-				   "SELECT deployment, id, down, in_ring, since,"
-				   " error FROM backend_health"
-				   " WHERE deployment = ? ORDER BY id",
-				   "i", deployment),
+			st_prepare(
+				st,
+				"SELECT deployment, id, down, in_ring, since,"
+				" error FROM backend_health"
+				" WHERE deployment = ? ORDER BY id",
+				"i", deployment),
 			(void **)out, n, sizeof(**out), fill_backend_health);
 	return st_collect(st_prepare(st,
 				     "SELECT h.deployment, h.id, h.down,"
