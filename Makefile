@@ -116,7 +116,9 @@ mutate: $(if $(CHECK)$(LIST),,deps)
 		$(if $(FAST),--fast) $(if $(LOGS),--logs '$(LOGS)') \
 		$(if $(CHECK),--check) $(if $(LIST),--list)
 
-check: format-check unit-test bpf-test
+# The fuzz targets are built too (make test runs them): a change to a
+# parser they link must keep them compiling.
+check: format-check unit-test bpf-test $(FUZZ_BINS)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

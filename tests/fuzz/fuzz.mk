@@ -26,11 +26,12 @@ FUZZ_SRCS_addr     := user/lib/addr.c
 FUZZ_SRCS_validate := user/lib/validate.c user/lib/addr.c
 FUZZ_SRCS_traffic  := user/lib/traffic_parse.c
 FUZZ_SRCS_router   := user/slotlbd/api_router.c
-FUZZ_SRCS_request  := user/slotlbd/api_request.c user/lib/validate.c \
+FUZZ_SRCS_request  := user/slotlbd/api_request.c user/slotlbd/warmup.c \
+		      user/slotlbd/util.c user/lib/validate.c \
 		      user/lib/addr.c
 FUZZ_SRCS_config   := user/slotlbd/options.c user/slotlbd/auth.c \
 		      user/lib/addr.c
-FUZZ_LIBS_request  := -ljansson -lmicrohttpd
+FUZZ_LIBS_request  := -ljansson -lmicrohttpd -lcurl -lpthread
 
 # The route table's rows, without handlers, for the router target.
 $(FUZZ_DIR)/routes.inc: user/slotlbd/api_routes.c

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct request req = {.body = (char *)data, .len = size};
 	struct slotlb_endpoint_key *keys = NULL;
 	struct reply r = {.status = 500};
+	struct warmup_override o = {0};
 	struct warmup_policy p;
 	struct slotlb_backend be;
 	const char *str, *why;
@@ -59,10 +60,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		refused(&r);
 	else if (str)
 		validate_version(str, &why);
-	if (parse_warmup(body, &p, &r))
+	/* the fields given, laid over the defaults: what a swap would use
+	 * when the slot has no stored policy */
+	if (parse_warmup(body, &o, &r)) {
 		refused(&r);
-	else
+	} else {
+		warmup_policy_default(&p);
+		warmup_policy_apply(&p, &o);
 		FUZZ_ASSERT(!validate_warmup_policy(&p, &why));
+	}
 	json_decref(body);
 	return 0;
 }
