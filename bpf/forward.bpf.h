@@ -306,6 +306,8 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 			r->now);
 	if (rc < 0)
 		return -rc;
+	if (rc)
+		count_tcp(c->deployment_id, COUNT_HANDSHAKE);
 	return send_to_choice(ctx, r, c, r->ep.endpoint_id, true,
 			      SLOTLB_REASON_FORWARD);
 }
@@ -474,8 +476,11 @@ backend_established(struct xdp_md *ctx, struct run *r,
 	struct nexthop nh = {};
 	int rc = 0;
 
-	if (pkt->key.proto == IPPROTO_TCP)
+	if (pkt->key.proto == IPPROTO_TCP) {
 		tcp_from_backend(st, pkt);
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			count_tcp(st->deployment_id, COUNT_BACKEND_RESET);
+	}
 	/* The next hop toward the client is the entry's, refreshed (and
 	 * the backend noted alive) once per nexthop_ttl. */
 	if (st->nh_ifindex &&
@@ -522,7 +527,11 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 				return SLOTLB_REASON_DROP_SECOND_CHANCE;
 			}
 			state_set(&h->state, SLOTLB_FLOW_RST);
+			count_tcp(h->deployment_id, COUNT_BACKEND_RESET);
 		} else if (tcp_is_synack(pkt)) {
+			if ((h->state & SLOTLB_FLOW_SYN) &&
+			    !(h->state & SLOTLB_FLOW_SYNACK))
+				count_tcp(h->deployment_id, COUNT_SYNACK);
 			if (h->state & SLOTLB_FLOW_SYN) {
 				h->backend_isn = pkt->seq;
 				h->backend_ack = pkt->ack;

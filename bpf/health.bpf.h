@@ -24,6 +24,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_health SEC(".maps");
 
+/* Per-CPU TCP handshake and reset counts per deployment (abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_deployment_tcp);
+	__uint(max_entries, SLOTLB_MAX_DEPLOYMENTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} deployment_tcp SEC(".maps");
+
+enum tcp_count {
+	COUNT_HANDSHAKE,
+	COUNT_SYNACK,
+	COUNT_BACKEND_RESET,
+};
+
+static __always_inline void count_tcp(__u32 deployment_id, enum tcp_count what)
+{
+	struct slotlb_deployment_tcp *c;
+
+	c = bpf_map_lookup_elem(&deployment_tcp, &deployment_id);
+	if (!c)
+		return;
+	if (what == COUNT_HANDSHAKE)
+		c->handshakes++;
+	else if (what == COUNT_SYNACK)
+		c->synacks++;
+	else
+		c->backend_resets++;
+}
+
 /* The backend's health, read with one load (NULL-safe: up). */
 static __always_inline struct slotlb_backend_health
 backend_health_of(__u32 backend_id)

@@ -370,6 +370,22 @@ struct slotlb_backend_health {
 };
 _Static_assert(sizeof(struct slotlb_backend_health) == 4, "backend health");
 
+/*
+ * Per-CPU TCP counts of a deployment (element deployment id of
+ * deployment_tcp), which a swap's verification turns into ratios: the
+ * balancer sees both halves of a NAT flow, so it can tell a backend that
+ * refuses or resets from one that answers. A handshake that did not
+ * complete is handshakes - synacks, read after the SYN-ACK had time to
+ * come.
+ */
+struct slotlb_deployment_tcp {
+	__u64 handshakes; /* client SYNs that opened a half-open flow to one
+			   * of its backends (retransmissions not counted) */
+	__u64 synacks; /* first SYN-ACK answering such a handshake */
+	__u64 backend_resets; /* RSTs its backends sent on tracked flows */
+};
+_Static_assert(sizeof(struct slotlb_deployment_tcp) == 24, "deployment tcp");
+
 /* Metadata of a deployment; only userspace reads it, so the pinned maps
  * describe themselves. */
 struct slotlb_deployment_info {

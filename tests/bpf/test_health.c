@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include "lab.h"
 
@@ -310,7 +311,72 @@ static void test_reused_id_is_up(void **state)
 	h = (struct slotlb_backend_health){.down = 2};
 	if (slotlb_backend_health_set(lab.lb, a->id, &h) != -EINVAL)
 		fail_msg("a bad health value was accepted");
+	/* the lab's backend back, for the tests after this one */
+	memset(&be, 0, sizeof(be));
+	be.family = AF_INET;
+	be.port = htons(a->port);
+	pkt_addr(AF_INET, a->addr, (uint8_t *)be.addr);
+	if (slotlb_backend_set(lab.lb, a->id, &be))
+		fail_msg("restoring backend %u failed", a->id);
 	cases_run += 3;
+}
+
+static struct slotlb_deployment_tcp tcp_counts(uint32_t dep)
+{
+	struct slotlb_deployment_tcp c;
+
+	if (slotlb_deployment_tcp_read(lab.lb, dep, &c))
+		fail_msg("reading deployment %u's TCP counts failed", dep);
+	return c;
+}
+
+/* Handshakes, SYN-ACKs and backend resets per deployment: the counts a
+ * swap's verification turns into ratios. Retransmissions count once. */
+static void test_deployment_tcp_counts(void **state)
+{
+	struct slotlb_deployment_tcp before, after;
+	struct flow f, g;
+
+	(void)state;
+	before = tcp_counts(DEP_A4);
+	flow_establish(&f, &(struct pkt_spec)TCP4());
+	/* the client's SYN again and the backend's SYN-ACK again */
+	f.c.seq = SEQ(1000);
+	f.c.ack = 0;
+	client_expect(&f, F_SYN, DEP_A4, SLOTLB_REASON_FORWARD,
+		      "retransmitted SYN");
+	backend_answer(&f, F_SYN | F_ACK);
+	after = tcp_counts(DEP_A4);
+	if (after.handshakes - before.handshakes != 1 ||
+	    after.synacks - before.synacks != 1)
+		fail_msg(
+			"one handshake: counted %llu handshakes, %llu SYN-ACKs",
+			(unsigned long long)(after.handshakes -
+					     before.handshakes),
+			(unsigned long long)(after.synacks - before.synacks));
+	/* a SYN nobody answers: a handshake that did not complete */
+	g.c = (struct pkt_spec)TCP4();
+	g.c.seed = g.c.sport = lab_port();
+	g.c.seq = SEQ(3000);
+	g.be = client_expect(&g, F_SYN, DEP_A4, SLOTLB_REASON_FORWARD,
+			     "unanswered SYN");
+	/* the established flow's backend resets it */
+	backend_answer(&f, F_RST | F_ACK);
+	after = tcp_counts(DEP_A4);
+	if (after.handshakes - before.handshakes != 2 ||
+	    after.synacks - before.synacks != 1 ||
+	    after.backend_resets - before.backend_resets != 1)
+		fail_msg("counted %llu handshakes, %llu SYN-ACKs, %llu resets; "
+			 "want 2, 1, 1",
+			 (unsigned long long)(after.handshakes -
+					      before.handshakes),
+			 (unsigned long long)(after.synacks - before.synacks),
+			 (unsigned long long)(after.backend_resets -
+					      before.backend_resets));
+	/* another deployment's counts did not move */
+	before = tcp_counts(DEP_B4);
+	if (before.handshakes || before.synacks || before.backend_resets)
+		fail_msg("deployment B4 counted traffic it never saw");
 }
 
 static int setup(void **state)
@@ -340,6 +406,7 @@ int main(void)
 		T(test_udp_chooses_again),
 		T(test_syn_on_pinned_tuple_chooses_again),
 		T(test_reused_id_is_up),
+		T(test_deployment_tcp_counts),
 	};
 	int rc = lab_enter_netns();
 

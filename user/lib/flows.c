@@ -109,6 +109,29 @@ int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
 	return err;
 }
 
+int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
+			       struct slotlb_deployment_tcp *sum)
+{
+	struct slotlb_deployment_tcp *percpu;
+	int err, i;
+
+	if (deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
+		return -ERANGE;
+	percpu = calloc(lb->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	err = bpf_map_lookup_elem(MAP_FD(lb, deployment_tcp), &deployment_id,
+				  percpu);
+	for (i = 0; !err && i < lb->ncpus; i++) {
+		sum->handshakes += percpu[i].handshakes;
+		sum->synacks += percpu[i].synacks;
+		sum->backend_resets += percpu[i].backend_resets;
+	}
+	free(percpu);
+	return err;
+}
+
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX])
 {

@@ -145,6 +145,10 @@ enum slotlb_stats_kind {
 };
 int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
 		      uint32_t id, struct slotlb_counters *sum);
+/* A deployment's TCP handshakes, SYN-ACKs and backend resets (abi.h,
+ * struct slotlb_deployment_tcp), summed over CPUs. */
+int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
+			       struct slotlb_deployment_tcp *sum);
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
 const char *slotlb_reason_name(enum slotlb_reason reason);
