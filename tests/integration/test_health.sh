@@ -144,10 +144,10 @@ done
 
 echo "# 1. b2's server dies under load"
 lab_exec_client "$P" timeout 40 "$LOADCLIENT" --target "$VIP:80" \
-	--keepalive 4 --new-rate 40 --duration 6 --timeout-ms 2000 \
+	--keepalive 4 --new-rate 40 --duration 4 --timeout-ms 2000 \
 	--json "$OUT/during.json" &
 load=$!
-sleep 1.5
+sleep 1
 t_kill=$(now_ms)
 lab_stop_httpd "$P" 2
 took=$(wait_health "$(be 2)" "down out" 10000)

@@ -746,6 +746,46 @@ static void test_health(void **state)
 	assert_int_equal(validate_health_policy(&p, NULL), -EINVAL);
 }
 
+/* Verification: the window, the ratios, the failure action, the HTTP
+ * check's PATH=STATUSES. */
+static void test_verify(void **state)
+{
+	struct verify_policy p;
+	enum verify_on_failure f = VERIFY_ALERT;
+	const char *why = NULL;
+
+	(void)state;
+	verify_policy_default(&p);
+	assert_true(p.max_reset_ratio < 0);
+	assert_int_equal(p.on_failure, VERIFY_ROLLBACK);
+	assert_int_equal(validate_verify_for_s(0.5, NULL), 0);
+	assert_int_equal(validate_verify_for_s(86400, NULL), 0);
+	assert_int_equal(validate_verify_for_s(0, &why), -EINVAL);
+	assert_int_equal(validate_verify_for_s(86401, NULL), -EINVAL);
+	assert_int_equal(validate_verify_ratio(0, NULL), 0);
+	assert_int_equal(validate_verify_ratio(1, NULL), 0);
+	assert_int_equal(validate_verify_ratio(1.01, &why), -EINVAL);
+	assert_string_equal(why, "ratio must be 0..1");
+	assert_int_equal(validate_verify_ratio(-0.01, NULL), -EINVAL);
+	assert_int_equal(validate_verify_on_failure("rollback", &f, NULL), 0);
+	assert_int_equal(f, VERIFY_ROLLBACK);
+	assert_int_equal(validate_verify_on_failure("alert", &f, NULL), 0);
+	assert_int_equal(f, VERIFY_ALERT);
+	assert_int_equal(validate_verify_on_failure("retry", &f, &why),
+			 -EINVAL);
+	assert_int_equal(validate_verify_on_failure(NULL, &f, NULL), -EINVAL);
+	assert_int_equal(validate_verify_http("/healthz=200,204", &p, NULL), 0);
+	assert_string_equal(p.http_path, "/healthz");
+	assert_int_equal(p.n_statuses, 2);
+	assert_int_equal(p.statuses[1], 204);
+	assert_int_equal(validate_verify_http("/", &p, NULL), 0);
+	assert_int_equal(p.n_statuses, 0);
+	assert_int_equal(validate_verify_http("healthz=200", &p, &why),
+			 -EINVAL);
+	assert_int_equal(validate_verify_http("/=700", &p, NULL), -EINVAL);
+	assert_int_equal(validate_verify_exec("relative", &why), -EINVAL);
+}
+
 static void test_swap_actions(void **state)
 {
 	const struct str_case actions[] = {
@@ -821,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_hook),
 		cmocka_unit_test(test_swap_actions),
 		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_verify),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -391,7 +391,7 @@ const struct cmd slot_cmds[] = {
 	 "APP [--slot SOURCE] [--target-slot TARGET] "
 	 "[--action swap|preview|reset|cancel] [--audience CIDR ...] "
 	 "[--timeout DURATION] [--on-timeout reset|swap] [--dry-run] "
-	 "[--show-values] " WARMUP_USAGE,
+	 "[--show-values] " VERIFY_USAGE " " WARMUP_USAGE,
 	 swap_help},
 	{"rollback", do_slot_rollback, "APP [--slot SLOT] " WARMUP_USAGE,
 	 rollback_help},
@@ -438,7 +438,7 @@ const struct cmd swap_cmd = {
 	"APP [--slot SOURCE] [--target-slot TARGET] "
 	"[--action swap|preview|reset|cancel] [--audience CIDR ...] "
 	"[--timeout DURATION] [--on-timeout reset|swap] [--dry-run] "
-	"[--show-values] " WARMUP_USAGE,
+	"[--show-values] " VERIFY_USAGE " " WARMUP_USAGE,
 	swap_help};
 
 const struct cmd deploy_cmd = {

@@ -158,6 +158,10 @@ extern const struct cmd deploy_cmd, status_cmd, history_cmd, flows_cmd;
 	"[--warmup-retries N] [--warmup-deadline S] "                       \
 	"[--warmup-retry-delay MS] [--warmup-mode http|https|tcp] "         \
 	"[--warmup-host NAME]"
+#define VERIFY_USAGE                                               \
+	"[--verify-for DURATION] [--verify-http PATH[=STATUSES]] " \
+	"[--verify-exec PATH] [--max-reset-ratio R] "              \
+	"[--max-handshake-failure-ratio R] [--on-failure rollback|alert]"
 /* The warm-up options, at index base of a command's option table. */
 enum {
 	W_PATH,

@@ -108,6 +108,24 @@ static void print_pending(json_t *app, const char *name)
 	row_end();
 }
 
+/* A swap being verified: one row "(verifying)". */
+static void print_verifying(json_t *app, const char *name)
+{
+	json_t *v = json_object_get(app, "verifying");
+	char text[256];
+
+	if (!json_is_object(v))
+		return;
+	print_json(PR_JSON, "verifying", v);
+	snprintf(text, sizeof(text), "%s: deployment %lld until %s",
+		 jstr(v, "slot"), (long long)jint(v, "deployment"),
+		 jstr(v, "until"));
+	print_str(PR_TABLE, NULL, name);
+	print_str(PR_TABLE, NULL, "(verifying)");
+	print_str(PR_TABLE, NULL, text);
+	row_end();
+}
+
 /* One app as status rows: a row per slot and backend, then draining. */
 void print_app(json_t *app)
 {
@@ -152,6 +170,7 @@ void print_app(json_t *app)
 	}
 	close_array();
 	print_pending(app, name);
+	print_verifying(app, name);
 	close_object();
 	if (!json_array_size(json_object_get(app, "slots")))
 		row_end();

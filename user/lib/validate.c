@@ -539,3 +539,72 @@ int validate_health_policy(const struct health_policy *p, const char **why)
 		return verdict("pinned TCP flows: must be reset or leave", why);
 	return 0;
 }
+
+void verify_policy_default(struct verify_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_reset_ratio = -1;
+	p->max_handshake_failure_ratio = -1;
+	p->on_failure = VERIFY_ROLLBACK;
+}
+
+int validate_verify_for_s(double s, const char **why)
+{
+	return verdict(s > 0 && s <= VERIFY_MAX_FOR_MS / 1000.0
+			       ? NULL
+			       : "verification must last 0..86400 seconds "
+				 "(more than 0)",
+		       why);
+}
+
+int validate_verify_ratio(double r, const char **why)
+{
+	return verdict(within(r, 0, 1) ? NULL : "ratio must be 0..1", why);
+}
+
+int validate_verify_on_failure(const char *s, enum verify_on_failure *f,
+			       const char **why)
+{
+	if (s && !strcmp(s, "rollback"))
+		*f = VERIFY_ROLLBACK;
+	else if (s && !strcmp(s, "alert"))
+		*f = VERIFY_ALERT;
+	else
+		return verdict("on failure: must be rollback or alert", why);
+	return 0;
+}
+
+int validate_verify_http(const char *s, struct verify_policy *p,
+			 const char **why)
+{
+	struct warmup_policy w;
+	const char *eq;
+	char path[WARMUP_PATH_LEN];
+	size_t len;
+
+	if (!s)
+		return verdict("verify http: must be PATH or PATH=STATUSES",
+			       why);
+	eq = strchr(s, '=');
+	len = eq ? (size_t)(eq - s) : strlen(s);
+	if (len >= sizeof(path))
+		return verdict("path must be at most 255 characters", why);
+	memcpy(path, s, len);
+	path[len] = 0;
+	if (validate_warmup_path(path, why))
+		return -EINVAL;
+	warmup_policy_default(&w);
+	if (eq && validate_warmup_statuses(eq + 1, &w, why))
+		return -EINVAL;
+	snprintf(p->http_path, sizeof(p->http_path), "%s", path);
+	memcpy(p->statuses, w.statuses, sizeof(p->statuses));
+	p->n_statuses = w.n_statuses;
+	return 0;
+}
+
+int validate_verify_exec(const char *path, const char **why)
+{
+	if (!path || strlen(path) >= sizeof(((struct verify_policy *)0)->exec))
+		return verdict("exec path must be at most 255 characters", why);
+	return validate_hook_exec(path, why);
+}

@@ -174,6 +174,43 @@ const char *health_tcp_name(uint8_t tcp);
  * timeout (a probe must end before the next one starts). */
 int validate_health_policy(const struct health_policy *p, const char **why);
 
+/* --- post-swap verification --- */
+
+/* After a swap into a slot, slotlbd checks the slot's new deployment
+ * once a second for for_ms and swaps back (or only records an alert)
+ * when a check fails twice in a row. */
+#define VERIFY_MAX_FOR_MS 86400000 /* a day */
+#define VERIFY_INTERVAL_MS 1000
+/* Ratios are judged once this many handshakes were seen. */
+#define VERIFY_MIN_HANDSHAKES 10
+
+enum verify_on_failure {
+	VERIFY_ROLLBACK = 0, /* swap back (auto-rollback) */
+	VERIFY_ALERT = 1, /* record it, change nothing */
+};
+
+struct verify_policy {
+	uint32_t for_ms; /* 0: no verification */
+	char http_path[WARMUP_PATH_LEN]; /* GET through the endpoint; "" none */
+	int statuses[WARMUP_MAX_STATUSES]; /* accepted; none = 200..399 */
+	size_t n_statuses;
+	char exec[256]; /* absolute path of a check to run; "" none */
+	double max_reset_ratio; /* backend resets / handshakes; < 0 none */
+	double max_handshake_failure_ratio; /* unanswered / handshakes */
+	enum verify_on_failure on_failure;
+};
+
+void verify_policy_default(struct verify_policy *p);
+int validate_verify_for_s(double s, const char **why);
+int validate_verify_ratio(double r, const char **why);
+int validate_verify_on_failure(const char *s, enum verify_on_failure *f,
+			       const char **why);
+/* "PATH" or "PATH=STATUSES" (e.g. /healthz=200,204) into p. */
+int validate_verify_http(const char *s, struct verify_policy *p,
+			 const char **why);
+/* An absolute path of an executable, at most 255 characters. */
+int validate_verify_exec(const char *path, const char **why);
+
 /* --- swap actions --- */
 
 /* What a swap request asks (Azure's --action): */

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "daemon.h"
 #include "health.h"
+#include "verify.h"
 #include "ops.h"
 #include "options.h"
 
@@ -238,6 +239,7 @@ out:
 	atomic_store(&d.stopping, true);
 	/* an operation mid warm-up changed nothing yet: do not wait for it */
 	api_stop(api, atomic_load(&d.busy_count) == 0);
+	verify_stop(&d);
 	drain_stop(&d);
 	health_stop(&d);
 	pthread_mutex_lock(&d.lock);

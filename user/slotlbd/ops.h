@@ -51,6 +51,9 @@ struct swap_request {
 	size_t n_audience;
 	uint32_t timeout_s; /* 0: none */
 	bool on_timeout_swap;
+	/* a swap (no action, or complete): verify it afterwards (verify.c);
+	 * NULL or for_ms 0: no */
+	const struct verify_policy *verify;
 };
 
 struct swap_jobs; /* hooks and cancel of a plan, ops_int.h */
@@ -71,6 +74,7 @@ struct swap_plan {
 	size_t n_targets;
 	char trigger[160];
 	struct st_pending pending; /* PREVIEW: what to store */
+	struct verify_policy verify; /* after the commit; for_ms 0: none */
 	struct swap_jobs *jobs;
 };
 
