@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (measures time: a cancel ends a swap within 1 s)
 #
 # Cancel of a running warm-up. The staging backend accepts connections
 # and never answers, so a warm-up with a 30 s timeout would hang for 30 s:

@@ -5,9 +5,10 @@
 # swap of web (CLI and raw API), a deploy and a rollback of web are
 # refused at once as busy (409), and a swap of another app, shop, goes
 # through without waiting. The first swap's warm-up is made slow and
-# certain to overlap: web's staging backend starts with --cold-start 3
+# certain to overlap: web's staging backend starts with --cold-start 6
 # and the swap accepts only 200, so warm-up retries (1 s apart) for about
-# 3 s before it passes. Exactly one swap of web happens.
+# 6 s before it passes; the overlapping calls start once status says web
+# is busy. Exactly one swap of web happens.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
 P=cs$$
-COLD_S=3
+COLD_S=6
 OUT=$(mktemp -d /tmp/slotlb-cs.XXXXXX)
 
 
@@ -30,15 +31,6 @@ version_at()
 {
 	lab_exec_client "$P" curl -s --noproxy '*' -m 3 \
 		"http://$(lab_vip "$1" 4)/" | cut -d' ' -f1
-}
-
-# sleep_until MS: sleep until now_ms reaches MS.
-sleep_until()
-{
-	local left=$(($1 - $(now_ms)))
-
-	[ $left -gt 0 ] && sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
-	return 0
 }
 
 # swap_cli NAME APP [ARGS...]: swap APP's staging into production via
@@ -105,11 +97,19 @@ need "web and shop production answer v1 before the swaps" \
 need "web staging backend restarted with --cold-start $COLD_S" \
 	lab_start_httpd "$P" 2 v2 --cold-start $COLD_S
 t0=$(now_ms)
-swap_cli first web --warmup-status 200 --warmup-retries 5 &
+swap_cli first web --warmup-status 200 --warmup-retries 10 &
 first_pid=$!
 
-sleep_until $((t0 + 500))
-swap_cli second web --warmup-status 200 --warmup-retries 5
+# the rest overlaps the first swap once slotlbd says web is busy (not
+# after a fixed time: on a loaded machine the first CLI may reach the
+# daemon late)
+for ((i = 0; i < 100; i++)); do
+	ctl_api "$P" GET '/v1/status?app=web' 2>/dev/null | grep -q '"busy":' &&
+		break
+	sleep 0.05
+done
+need "the first swap is under way (web busy) within 5 s" [ "$i" -lt 100 ]
+swap_cli second web --warmup-status 200 --warmup-retries 10
 ctl_api "$P" POST /v1/apps/web/swap '{"slot": "staging"}' \
 	>"$OUT/api.out" 2>&1
 api_code=$(tail -1 "$OUT/api.out")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (installs the package on the host: /etc/slotlb)
 #
 # make install / make uninstall, and the Debian package, without changing
 # this machine:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (installs the unit and /etc/slotlb on the host)
 #
 # slotlbd as dist/systemd/slotlbd.service runs it, in a lab. PID 1 here is
 # not systemd, so the test plays systemd's part: slotlbd runs with exactly

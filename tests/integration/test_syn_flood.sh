@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (floods: takes the CPUs it measures with)
 #
 # An idle keep-alive connection survives a spoofed flood and a swap
 # (issue 10, item 2), driven by dpctl with a flow table of 4,096 flows:

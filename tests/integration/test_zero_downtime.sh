@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (measures time: swap latency and gaps under load)
 #
 # Zero downtime: 50 swaps back and forth under load lose nothing. The
 # load client keeps 16 keep-alive connections busy and opens 100 new ones
