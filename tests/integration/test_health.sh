@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# integration: serial (measures time: a dead backend leaves the ring within interval x unhealthy-after)
 #
 # Health checks of live backends, in the real lab: production v1 on b1,
 # b2, b3 with a health policy (probe every 0.5 s, down after 2 failures,
