@@ -34,7 +34,8 @@
 #include "health.h"
 #include "warmup.h"
 
-/* How often the thread looks for policies whose interval is up. */
+/* How often the thread looks for policies whose interval is up (the
+ * shortest interval is 100 ms). */
 #define HEALTH_TICK_MS 50
 
 /* One probed backend. */
@@ -571,8 +572,20 @@ static size_t plan_round(struct daemon *d, struct st_slot_health **due,
 	*due = NULL;
 	*n_due = 0;
 	pthread_mutex_lock(&d->lock);
-	if (state_slot_health_list(d->st, &pols, &n) ||
-	    state_snapshot(d->st, -1, &s)) {
+	if (state_slot_health_list(d->st, &pols, &n)) {
+		pthread_mutex_unlock(&d->lock);
+		goto out;
+	}
+	/* nothing to probe and nothing to release: no snapshot (this runs
+	 * every tick, under the daemon's lock) */
+	pthread_mutex_lock(&h->lock);
+	if (!n && !h->n) {
+		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&d->lock);
+		goto out;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (state_snapshot(d->st, -1, &s)) {
 		pthread_mutex_unlock(&d->lock);
 		goto out;
 	}

@@ -59,7 +59,7 @@ struct verify_job {
 	uint32_t dep_id;
 	char version[SLOTLB_VERSION_LEN];
 	char endpoint[SLOTLB_ENDPOINT_STRLEN]; /* "" if the slot has no TCP
-						 * endpoint */
+						* endpoint */
 	struct verify_policy p;
 };
 
@@ -151,8 +151,8 @@ static int check_exec(const struct verify_job *j, char *why, size_t len)
 	return 1;
 }
 
-static int check_health(struct daemon *d, const struct verify_job *j,
-			char *why, size_t len)
+static int check_health(struct daemon *d, const struct verify_job *j, char *why,
+			size_t len)
 {
 	struct st_deployment dep;
 	struct st_backend *bes = NULL;
@@ -239,8 +239,8 @@ static void finish(struct verify_job *j, const char *outcome,
 	struct daemon *d = j->d;
 
 	pthread_mutex_lock(&d->lock);
-	op_history(d, j->app, "verify", j->slot, NULL,
-		   "slotlbd verification", outcome, detail, NULL, NULL);
+	op_history(d, j->app, "verify", j->slot, NULL, "slotlbd verification",
+		   outcome, detail, NULL, NULL);
 	running[j->app_id].on = false;
 	pthread_mutex_unlock(&d->lock);
 	log_msg("verify %s/%s: %s: %s", j->app, j->slot, outcome, detail);
@@ -252,8 +252,7 @@ static void roll_back(struct verify_job *j, const char *why)
 	struct op_result res = {0};
 	char trigger[160];
 
-	snprintf(trigger, sizeof(trigger), "slotlbd verification: %.130s",
-		 why);
+	snprintf(trigger, sizeof(trigger), "slotlbd verification: %.130s", why);
 	if (ops_rollback_prepare(j->d, j->app, j->slot, NULL, trigger, &plan,
 				 &res)) {
 		log_msg("Error: verify %s/%s: auto-rollback refused: %s",
@@ -313,7 +312,7 @@ static void *verify_main(void *arg)
 			 j->dep_id, j->version, (mono_ms() - start) / 1000.0,
 			 checks, why,
 			 j->p.on_failure == VERIFY_ROLLBACK ? "rolling back"
-							   : "alert only");
+							    : "alert only");
 		finish(j, "failed", detail);
 		if (j->p.on_failure == VERIFY_ROLLBACK)
 			roll_back(j, why);
@@ -383,8 +382,8 @@ void verify_start(struct daemon *d, const struct swap_plan *plan)
 	if (strstr(j->endpoint, "/tcp"))
 		*strstr(j->endpoint, "/tcp") = 0;
 	running[j->app_id].on = true;
-	snprintf(running[j->app_id].slot, sizeof(running[j->app_id].slot),
-		 "%s", j->slot);
+	snprintf(running[j->app_id].slot, sizeof(running[j->app_id].slot), "%s",
+		 j->slot);
 	running[j->app_id].deployment_id = j->dep_id;
 	running[j->app_id].until_ms = wall_ms() + j->p.for_ms;
 	pthread_attr_init(&attr);
