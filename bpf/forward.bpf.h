@@ -295,10 +295,8 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 		if (!client_side_ok(state, r->role))
 			return SLOTLB_REASON_DROP_WRONG_SIDE;
 	} else {
-		cur = client_deployment(&r->ep, &pkt->key, &prev);
-		if (!cur)
-			return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
-		rc = choose(cur, pkt, flow_hash(&pkt->key), c);
+		rc = choose_new(&r->ep, pkt, flow_hash(&pkt->key), &cur, &prev,
+				c);
 		if (rc < 0)
 			return -rc;
 	}
@@ -395,8 +393,7 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 	pc = &r->prev;
 	hash = flow_hash(&pkt->key);
 	tuple_from_client(&r->t, pkt);
-	cur = client_deployment(&r->ep, &pkt->key, &prev);
-	have_cur = cur && !choose(cur, pkt, hash, c);
+	have_cur = !choose_new(&r->ep, pkt, hash, &cur, &prev, c);
 	h = have_cur ? new_lookup(pkt, c, r->now) : NULL;
 	/* A handshake's last ACK for another ISN: its SYN-ACK came from
 	 * the previous deployment (the SYN was sent again across a swap
