@@ -132,7 +132,8 @@ new_lookup(const struct packet *pkt, const struct choice *c, __u32 now)
 /*
  * Write a client's new half-open entry toward c. A live entry of the
  * same reply 5-tuple for another endpoint means the backend would see
- * two flows as one: refused.
+ * two flows as one: refused. 1: a new entry was written; 0: the packet
+ * retransmits the one that made the live entry.
  */
 static __noinline int new_insert(const struct packet *pkt,
 				 const struct slotlb_endpoint *ep,
@@ -154,7 +155,7 @@ static __noinline int new_insert(const struct packet *pkt,
 	__builtin_memcpy(v.endpoint, pkt->key.dst, 16);
 	new_key(&k, pkt, c);
 	if (!bpf_map_update_elem(&flows_new, &k, &v, BPF_NOEXIST))
-		return 0;
+		return 1;
 	h = bpf_map_lookup_elem(&flows_new, &k);
 	if (h && !new_expired(h, pkt->key.proto, now) &&
 	    !new_closed(h->state)) {
@@ -170,7 +171,7 @@ static __noinline int new_insert(const struct packet *pkt,
 	/* A retransmitted SYN, or a 5-tuple used again: start afresh. */
 	if (bpf_map_update_elem(&flows_new, &k, &v, BPF_ANY))
 		return -SLOTLB_REASON_DROP_FLOW_TABLE;
-	return 0;
+	return 1;
 }
 
 /* The tuple and promotion data of a half-open flow, seen from a

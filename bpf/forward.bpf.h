@@ -19,6 +19,7 @@
 
 #include "flow_new.bpf.h"
 #include "icmp.bpf.h"
+#include "health.bpf.h"
 
 /* Where a forwarded packet went, for the verdict and for later
  * fragments of its datagram. */
@@ -209,6 +210,17 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 	if (!client_side_ok(st->state, role))
 		return SLOTLB_REASON_DROP_WRONG_SIDE;
 	if (pkt->key.proto == IPPROTO_TCP) {
+		/* Its backend failed its health checks: reset the client
+		 * (and close the entry) if the slot says so. */
+		struct slotlb_backend_health h =
+			backend_health_of(st->backend_id);
+
+		if (h.down && h.tcp == SLOTLB_HEALTH_TCP_RESET &&
+		    !(pkt->tcp_flags & TCP_FLAG_RST) &&
+		    pkt->frag == FRAG_NONE) {
+			state_set(&st->state, SLOTLB_FLOW_RST);
+			return tcp_reset_client(ctx, pkt);
+		}
 		rc = tcp_from_client(st, pkt);
 		if (rc < 0)
 			return -rc;
@@ -257,7 +269,8 @@ choice_of_flow(struct choice *c, const struct flow_ref *ref, __u8 family)
  * connection is alive there, or a SYN-ACK whose handshake then replaces
  * the entry; sending it to a new deployment's backend instead would let
  * a spoofed SYN after a swap open a second connection for a pinned
- * 5-tuple. Otherwise the slot's deployment chooses. One lookup (a miss,
+ * 5-tuple. Otherwise (or if that backend is down) the slot's deployment
+ * chooses. One lookup (a miss,
  * usually) and one insert; the reply 5-tuple is checked at promotion,
  * where its mapping is written.
  */
@@ -276,7 +289,8 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 	tuple_from_client(&r->t, pkt);
 	if (!established_lookup(&r->t, &ref) &&
 	    !((state = ref.st->state) & SLOTLB_FLOW_SUPERSEDED) &&
-	    !flow_closed(state)) {
+	    !flow_closed(state) &&
+	    !backend_health_of(ref.st->backend_id).down) {
 		choice_of_flow(c, &ref, pkt->key.family);
 		if (!client_side_ok(state, r->role))
 			return SLOTLB_REASON_DROP_WRONG_SIDE;
@@ -290,6 +304,8 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 			r->now);
 	if (rc < 0)
 		return -rc;
+	if (rc)
+		count_tcp(c->deployment_id, COUNT_HANDSHAKE);
 	return send_to_choice(ctx, r, c, r->ep.endpoint_id, true,
 			      SLOTLB_REASON_FORWARD);
 }
@@ -457,8 +473,11 @@ backend_established(struct xdp_md *ctx, struct run *r,
 	struct nexthop nh = {};
 	int rc = 0;
 
-	if (pkt->key.proto == IPPROTO_TCP)
+	if (pkt->key.proto == IPPROTO_TCP) {
 		tcp_from_backend(st, pkt);
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			count_tcp(st->deployment_id, COUNT_BACKEND_RESET);
+	}
 	/* The next hop toward the client is the entry's, refreshed (and
 	 * the backend noted alive) once per nexthop_ttl. */
 	if (st->nh_ifindex &&
@@ -505,7 +524,11 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 				return SLOTLB_REASON_DROP_SECOND_CHANCE;
 			}
 			state_set(&h->state, SLOTLB_FLOW_RST);
+			count_tcp(h->deployment_id, COUNT_BACKEND_RESET);
 		} else if (tcp_is_synack(pkt)) {
+			if ((h->state & SLOTLB_FLOW_SYN) &&
+			    !(h->state & SLOTLB_FLOW_SYNACK))
+				count_tcp(h->deployment_id, COUNT_SYNACK);
 			if (h->state & SLOTLB_FLOW_SYN) {
 				h->backend_isn = pkt->seq;
 				h->backend_ack = pkt->ack;

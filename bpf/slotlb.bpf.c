@@ -81,8 +81,12 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 		if (!established_lookup(&pkt->key, &ref)) {
 			io->now = clock_now();
 			state = ref.st->state;
+			/* A UDP flow whose backend is down chooses again,
+			 * as one that expired does (health.bpf.h). */
 			if (pkt->key.proto == IPPROTO_UDP)
-				live = !udp_expired(ref.st, io->now);
+				live = !udp_expired(ref.st, io->now) &&
+				       !backend_health_of(ref.st->backend_id)
+						.down;
 			else
 				live = !(state & SLOTLB_FLOW_SUPERSEDED) &&
 				       !flow_closed(state);
@@ -206,6 +210,7 @@ int slotlb_xdp(struct xdp_md *ctx)
 		return bpf_redirect(io.ifindex, 0);
 	case SLOTLB_REASON_TX_ECHO:
 	case SLOTLB_REASON_TX_FRAG_NEEDED:
+	case SLOTLB_REASON_TX_RST_BACKEND_DOWN:
 		return XDP_TX;
 	case SLOTLB_REASON_PASS_NOT_IP:
 	case SLOTLB_REASON_PASS_NOT_ENDPOINT:

@@ -185,6 +185,10 @@ enum slotlb_reason {
 	SLOTLB_REASON_TX_ECHO, /* echo request to an endpoint address answered
 				*/
 	SLOTLB_REASON_TX_FRAG_NEEDED, /* too big for the next hop: ICMP sent */
+	SLOTLB_REASON_TX_RST_BACKEND_DOWN, /* a TCP flow's backend failed its
+					    * health checks: RST to the
+					    * client (SLOTLB_HEALTH_TCP_RESET)
+					    */
 	SLOTLB_REASON_PASS_NOT_IP, /* not IPv4/IPv6: kernel's business */
 	SLOTLB_REASON_PASS_NOT_ENDPOINT, /* not for us: passed untouched */
 	SLOTLB_REASON_PASS_NO_NEIGH, /* rewritten, kernel resolves next hop */
@@ -363,6 +367,49 @@ struct slotlb_backend {
 	__u8 pad; /* zero */
 };
 _Static_assert(sizeof(struct slotlb_backend) == 20, "backend");
+
+/*
+ * Health of a backend as its live probes found it (slotlbd's health
+ * checks): element backend id of backend_health. A backend that is down
+ * has already left its deployment's ring (a new ring was published
+ * without it before this was written), so new flows never reach it;
+ * this tells the program what to do with the flows still pinned to it.
+ * Written by one 4-byte store, so a reader sees the old or the new
+ * value; slotlb_backend_set() writes it up whenever an id is (re)used.
+ */
+enum slotlb_health_tcp {
+	/* Pinned TCP flows keep going to the backend: a server that is
+	 * only failing its probes may still finish them. */
+	SLOTLB_HEALTH_TCP_LEAVE = 0,
+	/* The client's next packet of a pinned TCP flow is answered with a
+	 * RST from the endpoint (XDP_TX), so it reconnects at once (to a
+	 * healthy backend) instead of timing out on a dead one. */
+	SLOTLB_HEALTH_TCP_RESET = 1,
+};
+
+struct slotlb_backend_health {
+	__u8 down; /* 1: failed its checks and left the ring; 0: up */
+	__u8 tcp; /* enum slotlb_health_tcp: pinned TCP flows while down
+		   * (pinned UDP flows always choose again from the ring) */
+	__u8 pad[2]; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_backend_health) == 4, "backend health");
+
+/*
+ * Per-CPU TCP counts of a deployment (element deployment id of
+ * deployment_tcp), which a swap's verification turns into ratios: the
+ * balancer sees both halves of a NAT flow, so it can tell a backend that
+ * refuses or resets from one that answers. A handshake that did not
+ * complete is handshakes - synacks, read after the SYN-ACK had time to
+ * come.
+ */
+struct slotlb_deployment_tcp {
+	__u64 handshakes; /* client SYNs that opened a half-open flow to one
+			   * of its backends (retransmissions not counted) */
+	__u64 synacks; /* first SYN-ACK answering such a handshake */
+	__u64 backend_resets; /* RSTs its backends sent on tracked flows */
+};
+_Static_assert(sizeof(struct slotlb_deployment_tcp) == 24, "deployment tcp");
 
 /* Metadata of a deployment; only userspace reads it, so the pinned maps
  * describe themselves. */

@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "3");
+	assert_string_equal(v, "4");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -151,6 +151,7 @@ static void test_migration_from_1(void **state)
 	assert_int_equal(
 		sqlite3_exec(
 			db,
+			"DROP TABLE backend_health; DROP TABLE slot_health;"
 			"DROP TABLE pending_audience; DROP TABLE pending_swaps;"
 			"DROP TABLE deployment_settings;"
 			"DROP TABLE slot_settings; DROP TABLE auto_swaps;"
@@ -165,7 +166,7 @@ static void test_migration_from_1(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "3");
+	assert_string_equal(v, "4");
 	assert_int_equal(state_app_find(f->st, "web", &a), 0);
 	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
 	assert_false(c.has_warmup);
@@ -762,6 +763,92 @@ static void test_traffic(void **state)
 	state_snapshot_free(&s);
 }
 
+/* A slot's health policy round-trips, is refused when invalid, goes
+ * with its slot; backend health rows list only live deployments. */
+static void test_health(void **state)
+{
+	struct fixture *f = *state;
+	struct st_backend_health row = {0}, *rows;
+	struct st_slot_health *pols;
+	struct health_policy p, got;
+	struct slotlb_backend bes[2] = {be(1), be(2)};
+	uint32_t weights[2] = {1, 1}, ids[2], app, staging;
+	struct st_deployment dep;
+	size_t n;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	assert_int_equal(state_slot_health_get(f->st, app, 0, &got), -ENOENT);
+	health_policy_default(&p);
+	p.probe.mode = WARMUP_TCP;
+	strcpy(p.probe.path, "/healthz");
+	assert_int_equal(validate_warmup_statuses("200,204", &p.probe, NULL),
+			 0);
+	p.probe.timeout_ms = 400;
+	p.interval_ms = 500;
+	p.unhealthy_after = 2;
+	p.healthy_after = 4;
+	p.tcp = SLOTLB_HEALTH_TCP_LEAVE;
+	assert_int_equal(state_slot_health_set(f->st, app, 0, &p), 0);
+	assert_int_equal(state_slot_health_get(f->st, app, 0, &got), 0);
+	assert_int_equal(got.probe.mode, WARMUP_TCP);
+	assert_string_equal(got.probe.path, "/healthz");
+	assert_int_equal(got.probe.n_statuses, 2);
+	assert_int_equal(got.probe.statuses[1], 204);
+	assert_int_equal(got.probe.timeout_ms, 400);
+	assert_int_equal(got.interval_ms, 500);
+	assert_int_equal(got.unhealthy_after, 2);
+	assert_int_equal(got.healthy_after, 4);
+	assert_int_equal(got.tcp, SLOTLB_HEALTH_TCP_LEAVE);
+	/* an invalid policy is never stored */
+	p.interval_ms = 100;
+	assert_int_equal(state_slot_health_set(f->st, app, staging, &p),
+			 -EINVAL);
+	assert_int_equal(state_slot_health_set(f->st, app, staging, &got), 0);
+	assert_int_equal(state_slot_health_list(f->st, &pols, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(pols[1].slot, staging);
+	free(pols);
+	/* the policy goes with its slot, and on removal */
+	assert_int_equal(state_slot_delete(f->st, app, staging, 0), 0);
+	assert_int_equal(state_slot_health_list(f->st, &pols, &n), 0);
+	assert_int_equal(n, 1);
+	free(pols);
+	assert_int_equal(state_slot_health_set(f->st, app, 0, NULL), 0);
+	assert_int_equal(state_slot_health_get(f->st, app, 0, &got), -ENOENT);
+
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v1", bes,
+						 weights, 2, &dep, ids),
+			 0);
+	row.deployment = dep.serial;
+	row.id = ids[1];
+	row.down = true;
+	row.since_ms = 1234;
+	strcpy(row.error, "connection refused");
+	assert_int_equal(state_backend_health_put(f->st, &row), 0);
+	assert_int_equal(state_backend_health_list(f->st, 0, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(rows[0].down);
+	assert_false(rows[0].in_ring);
+	assert_int_equal(rows[0].since_ms, 1234);
+	assert_string_equal(rows[0].error, "connection refused");
+	free(rows);
+	row.down = false;
+	assert_int_equal(state_backend_health_put(f->st, &row), 0);
+	assert_int_equal(
+		state_backend_health_list(f->st, dep.serial, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(rows[0].down);
+	free(rows);
+	/* a retired deployment's rows are not listed */
+	assert_int_equal(state_deployment_set_state(f->st, dep.serial,
+						    DEPLOYMENT_RETIRED, 0),
+			 0);
+	assert_int_equal(state_backend_health_list(f->st, 0, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+}
+
 /* A database of schema 2 (the release workflow's, before traffic
  * routing) gets its tables and keeps its apps and release tables. */
 static void test_migration_3(void **state)
@@ -779,6 +866,8 @@ static void test_migration_3(void **state)
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE traffic_splits;"
 				      "DROP TABLE traffic_opt_in;"
+				      "DROP TABLE slot_health;"
+				      "DROP TABLE backend_health;"
 				      "UPDATE settings SET value = '2'"
 				      " WHERE key = 'schema_version'",
 				      NULL, NULL, NULL),
@@ -836,6 +925,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_traffic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_bound, setup,
 						teardown),
 	};

@@ -778,6 +778,121 @@ static void test_hook(void **state)
 	"duration must be a whole number of seconds, or of minutes or hours " \
 	"with m or h (90, 90s, 15m, 2h)"
 
+/* Health policy: each field's rule, and the whole policy's (interval at
+ * least the timeout). */
+static void test_health(void **state)
+{
+	static const struct {
+		const char *desc;
+		double interval_s, unhealthy, healthy;
+		uint32_t timeout_ms;
+		const char *why; /* NULL: accepted */
+	} rows[] = {
+		{"defaults", 5, 3, 2, 2000, NULL},
+		{"fastest", 0.1, 1, 1, 100, NULL},
+		{"slowest", 3600, 100, 100, 2000, NULL},
+		{"interval 0", 0, 3, 2, 2000,
+		 "interval must be 0.1..3600 seconds"},
+		{"interval negative", -1, 3, 2, 2000,
+		 "interval must be 0.1..3600 seconds"},
+		{"interval over an hour", 3601, 3, 2, 2000,
+		 "interval must be 0.1..3600 seconds"},
+		{"interval below the timeout", 1, 3, 2, 2000,
+		 "interval must not be shorter than the timeout"},
+		{"unhealthy-after 0", 5, 0, 2, 2000,
+		 "threshold must be a whole number 1..100"},
+		{"healthy-after 0", 5, 3, 0, 2000,
+		 "threshold must be a whole number 1..100"},
+		{"threshold 101", 5, 101, 2, 2000,
+		 "threshold must be a whole number 1..100"},
+		{"threshold 1.5", 5, 1.5, 2, 2000,
+		 "threshold must be a whole number 1..100"},
+	};
+	struct health_policy p;
+	const char *why;
+	uint8_t tcp = 9;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		why = NULL;
+		rc = validate_health_interval_s(rows[i].interval_s, &why);
+		if (!rc)
+			rc = validate_health_threshold(rows[i].unhealthy, &why);
+		if (!rc)
+			rc = validate_health_threshold(rows[i].healthy, &why);
+		if (!rc) {
+			health_policy_default(&p);
+			p.interval_ms = (uint32_t)(rows[i].interval_s * 1000);
+			p.unhealthy_after = (uint32_t)rows[i].unhealthy;
+			p.healthy_after = (uint32_t)rows[i].healthy;
+			p.probe.timeout_ms = rows[i].timeout_ms;
+			rc = validate_health_policy(&p, &why);
+		}
+		if (rows[i].why) {
+			if (rc != -EINVAL || !why || strcmp(why, rows[i].why))
+				fail_msg("%s: got %d \"%s\", want \"%s\"",
+					 rows[i].desc, rc, why ? why : "",
+					 rows[i].why);
+		} else if (rc) {
+			fail_msg("%s: refused: %s", rows[i].desc, why);
+		}
+	}
+	health_policy_default(&p);
+	assert_int_equal(validate_health_policy(&p, NULL), 0);
+	assert_int_equal(p.tcp, SLOTLB_HEALTH_TCP_RESET);
+	assert_int_equal(validate_health_tcp("leave", &tcp, NULL), 0);
+	assert_int_equal(tcp, SLOTLB_HEALTH_TCP_LEAVE);
+	assert_int_equal(validate_health_tcp("reset", &tcp, NULL), 0);
+	assert_int_equal(tcp, SLOTLB_HEALTH_TCP_RESET);
+	assert_int_equal(validate_health_tcp("drop", &tcp, &why), -EINVAL);
+	assert_string_equal(why, "pinned TCP flows: must be reset or leave");
+	assert_int_equal(validate_health_tcp(NULL, &tcp, NULL), -EINVAL);
+	p.tcp = 7;
+	assert_int_equal(validate_health_policy(&p, NULL), -EINVAL);
+}
+
+/* Verification: the window, the ratios, the failure action, the HTTP
+ * check's PATH=STATUSES. */
+static void test_verify(void **state)
+{
+	struct verify_policy p;
+	enum verify_on_failure f = VERIFY_ALERT;
+	const char *why = NULL;
+
+	(void)state;
+	verify_policy_default(&p);
+	assert_true(p.max_reset_ratio < 0);
+	assert_int_equal(p.on_failure, VERIFY_ROLLBACK);
+	assert_int_equal(validate_verify_for_s(0.5, NULL), 0);
+	assert_int_equal(validate_verify_for_s(86400, NULL), 0);
+	assert_int_equal(validate_verify_for_s(0, &why), -EINVAL);
+	assert_int_equal(validate_verify_for_s(86401, NULL), -EINVAL);
+	assert_int_equal(validate_verify_ratio(0, NULL), 0);
+	assert_int_equal(validate_verify_ratio(1, NULL), 0);
+	assert_int_equal(validate_verify_ratio(1.01, &why), -EINVAL);
+	assert_string_equal(why, "ratio must be 0..1");
+	assert_int_equal(validate_verify_ratio(-0.01, NULL), -EINVAL);
+	assert_int_equal(validate_verify_on_failure("rollback", &f, NULL), 0);
+	assert_int_equal(f, VERIFY_ROLLBACK);
+	assert_int_equal(validate_verify_on_failure("alert", &f, NULL), 0);
+	assert_int_equal(f, VERIFY_ALERT);
+	assert_int_equal(validate_verify_on_failure("retry", &f, &why),
+			 -EINVAL);
+	assert_int_equal(validate_verify_on_failure(NULL, &f, NULL), -EINVAL);
+	assert_int_equal(validate_verify_http("/healthz=200,204", &p, NULL), 0);
+	assert_string_equal(p.http_path, "/healthz");
+	assert_int_equal(p.n_statuses, 2);
+	assert_int_equal(p.statuses[1], 204);
+	assert_int_equal(validate_verify_http("/", &p, NULL), 0);
+	assert_int_equal(p.n_statuses, 0);
+	assert_int_equal(validate_verify_http("healthz=200", &p, &why),
+			 -EINVAL);
+	assert_int_equal(validate_verify_http("/=700", &p, NULL), -EINVAL);
+	assert_int_equal(validate_verify_exec("relative", &why), -EINVAL);
+}
+
 static void test_swap_actions(void **state)
 {
 	const struct str_case actions[] = {
@@ -854,6 +969,8 @@ int main(void)
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_hook),
 		cmocka_unit_test(test_swap_actions),
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_verify),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -14,9 +14,9 @@
 #define STATUS_LEAD 5
 
 static const char *const status_headers[] = {
-	"APP",	    "SLOT",	  "ENDPOINTS",	   "SHARE",
-	"MEASURED", "DEPLOYMENT", "VERSION",	   "FLOWS",
-	"BACKEND",  "WEIGHT",	  "BACKEND-FLOWS", NULL};
+	"APP",		 "SLOT",    "ENDPOINTS", "SHARE",   "MEASURED",
+	"DEPLOYMENT",	 "VERSION", "FLOWS",	 "BACKEND", "WEIGHT",
+	"BACKEND-FLOWS", "HEALTH",  NULL};
 static const char *const history_headers[] = {
 	"TIME",	   "ACTION", "SLOTS",  "DEPLOYMENTS", "TRIGGER",
 	"OUTCOME", "WARMUP", "DETAIL", NULL};
@@ -25,6 +25,29 @@ static void blank_cells(int n)
 {
 	while (n-- > 0)
 		print_str(PR_TABLE, NULL, "");
+}
+
+/* A backend's health: "-" unchecked, "up", "down since T (error)", or
+ * "down, in ring (fail open)". */
+static void print_health_cell(json_t *h)
+{
+	char cell[256];
+
+	print_json(PR_JSON, "health", h);
+	if (!json_is_object(h))
+		snprintf(cell, sizeof(cell), "-");
+	else if (!strcmp(jstr(h, "state"), "up"))
+		snprintf(cell, sizeof(cell), "up%s%s",
+			 jstr(h, "since") ? " since " : "",
+			 jstr(h, "since") ? jstr(h, "since") : "");
+	else
+		snprintf(cell, sizeof(cell), "down since %s%s (%s)",
+			 jstr(h, "since") ? jstr(h, "since") : "?",
+			 json_is_true(json_object_get(h, "in_ring"))
+				 ? ", in ring: last backend (fail open)"
+				 : "",
+			 jstr(h, "error") ? jstr(h, "error") : "failing");
+	print_str(PR_TABLE, NULL, cell);
 }
 
 /* Deployment columns (and one row per backend); the caller opened the
@@ -51,6 +74,7 @@ void print_deployment_rows(json_t *d, int lead_cols)
 		print_str(PR_ANY, "address", jstr(b, "address"));
 		print_uint(PR_ANY, "weight", jint(b, "weight"));
 		print_uint(PR_ANY, "flows", jint(b, "flows"));
+		print_health_cell(json_object_get(b, "health"));
 		close_object();
 	}
 	close_array();
@@ -103,6 +127,24 @@ static void print_pending(json_t *app, const char *name)
 	row_end();
 }
 
+/* A swap being verified: one row "(verifying)". */
+static void print_verifying(json_t *app, const char *name)
+{
+	json_t *v = json_object_get(app, "verifying");
+	char text[256];
+
+	if (!json_is_object(v))
+		return;
+	print_json(PR_JSON, "verifying", v);
+	snprintf(text, sizeof(text), "%s: deployment %lld until %s",
+		 jstr(v, "slot"), (long long)jint(v, "deployment"),
+		 jstr(v, "until"));
+	print_str(PR_TABLE, NULL, name);
+	print_str(PR_TABLE, NULL, "(verifying)");
+	print_str(PR_TABLE, NULL, text);
+	row_end();
+}
+
 /* One app as status rows: a row per slot and backend, then draining. */
 void print_app(json_t *app)
 {
@@ -149,6 +191,7 @@ void print_app(json_t *app)
 	}
 	close_array();
 	print_pending(app, name);
+	print_verifying(app, name);
 	close_object();
 	if (!json_array_size(json_object_get(app, "slots")))
 		row_end();

@@ -106,6 +106,14 @@ int slotlb_endpoint_delete(struct slotlb *lb,
 int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 		       const struct slotlb_backend *be);
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id);
+/* Health of a backend as the data path reads it (abi.h, struct
+ * slotlb_backend_health): mark it down only once a ring without it is
+ * published, up before a ring with it is. Setting or clearing a backend
+ * whose address changes marks it up. */
+int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,
+			      const struct slotlb_backend_health *h);
+int slotlb_backend_health_get(struct slotlb *lb, uint32_t backend_id,
+			      struct slotlb_backend_health *h);
 
 /*
  * Deployments: build a Maglev ring per address family over the
@@ -158,6 +166,10 @@ enum slotlb_stats_kind {
 };
 int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
 		      uint32_t id, struct slotlb_counters *sum);
+/* A deployment's TCP handshakes, SYN-ACKs and backend resets (abi.h,
+ * struct slotlb_deployment_tcp), summed over CPUs. */
+int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
+			       struct slotlb_deployment_tcp *sum);
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
 const char *slotlb_reason_name(enum slotlb_reason reason);

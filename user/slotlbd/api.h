@@ -181,6 +181,12 @@ void api_settings_set(struct call *c);
 void api_settings_delete(struct call *c);
 /* api_config.c */
 void api_config_get(struct call *c);
+void api_health_get(struct call *c);
+void api_health_set(struct call *c);
+void api_health_delete(struct call *c);
+/* api_health.c: a backend's health for status, null if unchecked. */
+json_t *backend_health_json(struct daemon *d, int64_t deployment,
+			    uint32_t backend_id);
 void api_config_set(struct call *c);
 void api_hook_set(struct call *c);
 void api_hook_delete(struct call *c);

@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "api.h"
 #include "traffic_parse.h"
+#include "verify.h"
 
 json_t *json_time(int64_t t)
 {
@@ -45,15 +46,34 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 		if (slotlb_format_backend(&b->be, addr, sizeof(addr)))
 			snprintf(addr, sizeof(addr), "?");
 		json_array_append_new(
-			bes, json_pack("{s:s, s:I, s:I}", "address", addr,
-				       "weight", (json_int_t)b->weight, "flows",
-				       (json_int_t)flows_of_backend(d, b->id)));
+			bes,
+			json_pack("{s:s, s:I, s:I, s:o}", "address", addr,
+				  "weight", (json_int_t)b->weight, "flows",
+				  (json_int_t)flows_of_backend(d, b->id),
+				  "health",
+				  backend_health_json(d, dep->serial, b->id)));
 	}
 	return json_pack("{s:I, s:s, s:s?, s:s, s:I, s:o, s:o}", "id",
 			 (json_int_t)dep->id, "version", dep->version, "slot",
 			 slot, "state", state_name(dep->state), "flows",
 			 (json_int_t)flows_of_deployment(d, dep->id),
 			 "backends", bes, "created", json_time(dep->created));
+}
+
+/* "verifying": {"slot", "deployment", "until"} while a swap of the app
+ * is being verified (verify.c). */
+static void verifying_json(struct daemon *d, uint32_t app_id, json_t *app)
+{
+	char slot[STATE_NAME_LEN];
+	uint32_t dep;
+	int64_t until;
+
+	if (!verify_status(d, app_id, slot, sizeof(slot), &dep, &until))
+		return;
+	json_object_set_new(app, "verifying",
+			    json_pack("{s:s, s:I, s:o}", "slot", slot,
+				      "deployment", (json_int_t)dep, "until",
+				      json_time(until / 1000)));
 }
 
 /* The app's pending multi-phase swap, or null. */
@@ -161,6 +181,7 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 				slots, "draining", draining, "pending_swap",
 				pending_json(s, id), "busy",
 				ops_busy_of(d, id));
+		verifying_json(d, id, app);
 		json_array_append_new(apps, app);
 	}
 	return apps;

@@ -46,6 +46,7 @@ struct daemon {
 	/* Measured shares of new flows (traffic_measure.c). */
 	struct traffic_windows *traffic;
 	bool metrics_backends; /* per-backend series in /metrics */
+	struct health *health; /* health checks (health.c), NULL if off */
 };
 
 /* ops.c: the routing element of app_id as the snapshot describes it,

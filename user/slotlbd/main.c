@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include "auth.h"
 #include "daemon.h"
+#include "health.h"
+#include "verify.h"
 #include "ops.h"
 #include "options.h"
 
@@ -222,8 +224,12 @@ int main(int argc, char **argv)
 	reapply_interfaces(&d);
 	err = traffic_measure_init(&d);
 	ops_preview_timers_start(&d);
-	if (!err)
+	if (!err) {
+		err = health_start(&d);
+		if (err)
+			log_msg("Error: health checks: %s", strerror(-err));
 		err = drain_start(&d);
+	}
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));
 		goto out;
@@ -253,8 +259,10 @@ out:
 	atomic_store(&d.stopping, true);
 	/* an operation mid warm-up changed nothing yet: do not wait for it */
 	api_stop(api, atomic_load(&d.busy_count) == 0);
+	verify_stop(&d);
 	drain_stop(&d);
 	traffic_measure_free(&d);
+	health_stop(&d);
 	pthread_mutex_lock(&d.lock);
 	/* no transaction is open while we hold the lock */
 	slotlb_close(d.lb);

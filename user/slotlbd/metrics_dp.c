@@ -178,6 +178,45 @@ static const char *state_name(enum deployment_state st)
 					   : "retired";
 }
 
+/* Handshakes, SYN-ACKs and backend resets per deployment (abi.h, struct
+ * slotlb_deployment_tcp): what a swap's verification reads as ratios. */
+static void deployment_tcp(struct buf *b, struct daemon *d,
+			   const struct st_snapshot *s, const struct row *rows)
+{
+	static const struct {
+		const char *name, *help;
+	} fams[] = {
+		{"slotlb_deployment_tcp_handshakes_total",
+		 "Client SYNs that opened a handshake with a backend of the "
+		 "deployment (retransmissions not counted)."},
+		{"slotlb_deployment_tcp_synacks_total",
+		 "Handshakes a backend of the deployment answered with a "
+		 "SYN-ACK."},
+		{"slotlb_deployment_tcp_backend_resets_total",
+		 "RSTs the deployment's backends sent on tracked flows."},
+	};
+	struct slotlb_deployment_tcp *c;
+	size_t i, f;
+
+	c = calloc(s->n_deployments + 1, sizeof(*c));
+	if (!c) {
+		b->failed = true;
+		return;
+	}
+	for (i = 0; i < s->n_deployments; i++)
+		slotlb_deployment_tcp_read(d->lb, s->deployments[i].id, &c[i]);
+	for (f = 0; f < 3; f++) {
+		family(b, fams[f].name, "counter", fams[f].help);
+		for (i = 0; i < s->n_deployments; i++)
+			put(b, "%s{%s} %llu\n", fams[f].name, rows[i].labels,
+			    (unsigned long long)(f == 0 ? c[i].handshakes
+						 : f == 1
+							 ? c[i].synacks
+							 : c[i].backend_resets));
+	}
+	free(c);
+}
+
 static void deployments(struct buf *b, struct daemon *d,
 			const struct st_snapshot *s)
 {
@@ -205,6 +244,7 @@ static void deployments(struct buf *b, struct daemon *d,
 		    "Flows still pinned to the deployment (drain progress), "
 		    "at the last flow walk.",
 		    rows, s->n_deployments, live, false);
+	deployment_tcp(b, d, s, rows);
 	family(b, "slotlb_deployment_info", "gauge",
 	       "1 per live deployment: its state and the slot it is in (\"\" "
 	       "while draining).");

@@ -52,6 +52,9 @@ struct swap_request {
 	size_t n_audience;
 	uint32_t timeout_s; /* 0: none */
 	bool on_timeout_swap;
+	/* a swap (no action, or complete): verify it afterwards (verify.c);
+	 * NULL or for_ms 0: no */
+	const struct verify_policy *verify;
 };
 
 struct swap_jobs; /* hooks and cancel of a plan, ops_int.h */
@@ -72,6 +75,7 @@ struct swap_plan {
 	size_t n_targets;
 	char trigger[160];
 	struct st_pending pending; /* PREVIEW: what to store */
+	struct verify_policy verify; /* after the commit; for_ms 0: none */
 	struct swap_jobs *jobs;
 };
 
@@ -98,6 +102,36 @@ int ops_config_hook(struct daemon *d, const char *app, const char *slot,
 int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
 			 const char *target, uint32_t delay_ms, bool off,
 			 const char *trigger, struct op_result *res);
+
+/* --- ops_health.c: a slot's health policy (probes: health.c) --- */
+
+/* Some fields of a health policy, as a request gives them. */
+enum health_field {
+	HF_INTERVAL = 1 << 0,
+	HF_UNHEALTHY_AFTER = 1 << 1,
+	HF_HEALTHY_AFTER = 1 << 2,
+	HF_TCP = 1 << 3,
+};
+
+struct health_override {
+	struct warmup_override probe; /* mode, path, statuses, timeout,
+				       * host */
+	unsigned int fields; /* enum health_field bits given */
+	struct health_policy p; /* their values */
+};
+
+void health_policy_apply(struct health_policy *base,
+			 const struct health_override *o);
+/* "GET /healthz over http, statuses any, every 5 s, ..." for people. */
+void health_policy_text(const struct health_policy *p, char *buf, size_t len);
+/* The slot's policy (*has false: none, p holds the defaults). */
+int ops_health_get(struct daemon *d, const char *app, const char *slot,
+		   struct health_policy *p, bool *has, struct op_result *res);
+/* Lay o over the slot's policy (defaults if none) and store it; off:
+ * remove it (404 if there is none). */
+int ops_health_set(struct daemon *d, const char *app, const char *slot,
+		   const struct health_override *o, bool off,
+		   const char *trigger, struct op_result *res);
 
 /* --- ops_app.c --- */
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ops_int.h"
+#include "verify.h"
 #include "traffic_parse.h"
 
 static char *warmup_json(const struct swap_plan *plan,
@@ -41,7 +42,8 @@ static void history_entry(const struct swap_plan *plan, const char *outcome,
 			  const char *detail, char *deployments, char *warm,
 			  struct st_history *h)
 {
-	bool rollback = !strcmp(plan->action, "rollback");
+	bool rollback = !strcmp(plan->action, "rollback") ||
+			!strcmp(plan->action, "auto-rollback");
 
 	memset(h, 0, sizeof(*h));
 	snprintf(h->app, sizeof(h->app), "%s", plan->app);
@@ -341,6 +343,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		plan->app, detail, (long long)res->switch_us);
 	if (plan->mode == SWAP_ACTION_PREVIEW && plan->pending.timeout_s)
 		preview_timer_start(d, &plan->pending);
+	verify_start(d, plan);
 	/* 4. the deployment that left gets the settings of its new slot;
 	 * the swap stands whatever this says (production already serves
 	 * the warmed-up deployment) and a failure is history of its own */

@@ -31,10 +31,10 @@
  * before it to its own, in one transaction, and schema_version in the
  * settings table records how far a database went. To add a table or a
  * column, append a migration; never edit one that shipped (a database in
- * the field already ran it).
+ * the field already ran it). Versions ascend in the array.
  */
 static const struct migration {
-	int version; /* its index + 1 */
+	int version; /* ascending; a gap is a number given to other work */
 	const char *sql;
 } migrations[] = {
 	{1,
@@ -147,9 +147,30 @@ static const struct migration {
 	    " ON DELETE CASCADE,"
 	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
 	    " ON DELETE CASCADE);"},
+	/* Issue 9, health checks: a slot's health policy, and the health of
+	 * each backend as its probes last changed it (rows of transitions;
+	 * a backend without a row is up). Number 4: traffic routing
+	 * holds 3, issue 9's drain and events 5 (versions may have gaps; see
+	 * migrate()). */
+	{4,
+	 "CREATE TABLE slot_health("
+	 " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	 " mode INTEGER NOT NULL, path TEXT NOT NULL, statuses TEXT NOT NULL,"
+	 " timeout_ms INTEGER NOT NULL, host TEXT NOT NULL,"
+	 " interval_ms INTEGER NOT NULL, unhealthy_after INTEGER NOT NULL,"
+	 " healthy_after INTEGER NOT NULL, tcp INTEGER NOT NULL,"
+	 " PRIMARY KEY(app_id, slot),"
+	 " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE);"
+	 "CREATE TABLE backend_health("
+	 " deployment INTEGER NOT NULL REFERENCES deployments(serial),"
+	 " id INTEGER NOT NULL, down INTEGER NOT NULL,"
+	 " in_ring INTEGER NOT NULL, since INTEGER NOT NULL,"
+	 " error TEXT NOT NULL, PRIMARY KEY(deployment, id));"},
 };
 
-#define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+#define SCHEMA_VERSION migrations[N_MIGRATIONS - 1].version
 
 int st_errno(int rc)
 {
@@ -315,7 +336,11 @@ static int migrate(struct state *st)
 	from = atoi(buf);
 	if (from > SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
-	for (i = from; i < SCHEMA_VERSION; i++) {
+	/* Versions ascend and may have gaps (numbers handed out to work
+	 * merged in another order): run every one above the database's. */
+	for (i = 0; i < (int)N_MIGRATIONS; i++) {
+		if (migrations[i].version <= from)
+			continue;
 		snprintf(buf, sizeof(buf), "%d", migrations[i].version);
 		err = state_begin(st);
 		if (!err)

@@ -134,7 +134,7 @@ struct st_history {
 	int64_t time; /* unix seconds */
 	char app[STATE_NAME_LEN];
 	char action[16]; /* deploy, swap, rollback, preview, reset, auto-swap,
-			  * settings, config */
+			  * settings, config, health */
 	char slot[STATE_NAME_LEN];
 	char target_slot[STATE_NAME_LEN]; /* "" if none */
 	char *deployments; /* JSON object text, slot -> deployment id */
@@ -285,6 +285,43 @@ int state_auto_swap_into(struct state *st, uint32_t app_id, uint32_t target,
  * (nothing of its deployment, no auto swap). */
 int state_slot_config_copy(struct state *st, uint32_t app_id, uint32_t from,
 			   uint32_t to);
+
+/* --- state_health.c: health policies of slots, health of backends --- */
+
+/* A slot's stored health policy (none: the slot is not probed). */
+struct st_slot_health {
+	uint32_t app_id;
+	uint32_t slot; /* slot index */
+	struct health_policy p;
+};
+
+/* A backend's health as its last transition left it; a backend without
+ * a row is up and in its ring. */
+struct st_backend_health {
+	int64_t deployment; /* serial */
+	uint32_t id; /* backend id */
+	bool down; /* failed unhealthy_after probes in a row */
+	bool in_ring; /* down but kept in the ring: the last of its family
+		       * (fail open) */
+	int64_t since_ms; /* wall clock of the transition */
+	char error[160]; /* the failing probe's error ("" when up) */
+};
+
+/* -ENOENT if the slot has no policy. */
+int state_slot_health_get(struct state *st, uint32_t app_id, uint32_t slot,
+			  struct health_policy *p);
+/* p NULL: remove the policy. */
+int state_slot_health_set(struct state *st, uint32_t app_id, uint32_t slot,
+			  const struct health_policy *p);
+/* Every stored policy, by app and slot; free() the array. */
+int state_slot_health_list(struct state *st, struct st_slot_health **out,
+			   size_t *n);
+int state_backend_health_put(struct state *st,
+			     const struct st_backend_health *h);
+/* Rows of deployment (0: every deployment that is not retired), by
+ * deployment and id; free() the array. */
+int state_backend_health_list(struct state *st, int64_t deployment,
+			      struct st_backend_health **out, size_t *n);
 
 /* --- state_app_settings.c: NAME=VALUE settings, sticky or swapped --- */
 
