@@ -144,16 +144,16 @@ send_flow(struct xdp_md *ctx, const struct packet *pkt, struct outcome *out,
 	rc = nat_rewrite(ctx, pkt, addr, port, side);
 	if (rc < 0)
 		return -rc;
-	if (nh_rc < 0) {
-		/* rewritten; the kernel takes it on (resolves the neighbour,
-		 * or fragments it) and sends it: it counts, a new flow too */
-		count_flow(ids, pkt->len, new_flow);
-		return -nh_rc;
+	if (!nh_rc) {
+		rc = nexthop_apply(ctx, pkt->key.family, nh);
+		if (rc < 0)
+			return -rc;
 	}
-	rc = nexthop_apply(ctx, pkt->key.family, nh);
-	if (rc < 0)
-		return -rc;
+	/* it leaves: from here, or rewritten through the kernel (which
+	 * resolves the neighbour or fragments it); a new flow counts too */
 	count_flow(ids, pkt->len, new_flow);
+	if (nh_rc < 0)
+		return -nh_rc;
 	out->ifindex = nh->ifindex;
 	if (pkt->frag != FRAG_FIRST)
 		return reason;
