@@ -11,6 +11,8 @@
 #   make fuzz       fuzz every parser of caller input (tests/fuzz/fuzz.mk)
 #   make mutate     mutation testing (docs/TESTING.md; long, root)
 #   make demo       deps + build + the lab demo (root)
+#   make demo-ramp  deps + build + a traffic routing ramp demo (root)
+#   make demo-health  a backend dies under load, leaves the pool (root)
 #   make bench      benchmarks (root)
 #   make install    [PREFIX=/usr/local] [DESTDIR=...]; make uninstall
 #                   (dist/install.mk)
@@ -81,7 +83,7 @@ include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk \
 all: $(ALL_TARGETS)
 
 # --- top-level commands -----------------------------------------------
-.PHONY: all deps test check demo bench clean format format-check \
+.PHONY: all deps test check demo demo-ramp demo-health bench clean format format-check \
 	unit-test bpf-test integration-test test-tiers build-tests mutate
 
 deps:
@@ -128,6 +130,15 @@ format-check:
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
+
+demo-ramp: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo_ramp.sh
+
+# A backend dies under load and leaves the pool; no request fails.
+demo-health: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo_health.sh
 
 # Every benchmark, one after the other (each bounds its own time); the
 # peers they compare with (nftables, HAProxy, wrk) come from deps.sh.

@@ -14,6 +14,11 @@
  * in window, and the client's FIN counts once the backend acknowledged
  * exactly it. Each side's fields are moved only by packets from that
  * side's interface role.
+ *
+ * ACK_UNSEEN: an acknowledgement of 0 is "not seen yet" (a flow an
+ * upgrade converted from a layout that kept none, user/lib/upgrade_v1.c):
+ * the side's next ACK sets it, and until then the other side's RST and
+ * FIN are taken as in window (a client's RST forwarded without closing).
  */
 #ifndef SLOTLB_FLOW_BPF_H
 #define SLOTLB_FLOW_BPF_H
@@ -548,13 +553,15 @@ static __always_inline int tcp_from_client(struct slotlb_flow_state *st,
 	__u32 end;
 
 	if (f & TCP_FLAG_RST) {
-		if (pkt->seq == st->ack_backend) {
+		if (pkt->seq == st->ack_backend && st->ack_backend) {
 			state_set(&st->state, SLOTLB_FLOW_RST);
 			return 0;
 		}
 		/* RFC 5961: in window but not exact is answered by the
-		 * backend with a challenge ACK; the flow stays. */
-		if (pkt->seq - st->ack_backend < SLOTLB_TCP_MAX_WINDOW) {
+		 * backend with a challenge ACK; the flow stays. So is one
+		 * before the backend's first ACK was seen (ACK_UNSEEN). */
+		if (pkt->seq - st->ack_backend < SLOTLB_TCP_MAX_WINDOW ||
+		    !st->ack_backend) {
 			count_event(SLOTLB_EVENT_RST_IGNORED);
 			return 0;
 		}
@@ -564,13 +571,15 @@ static __always_inline int tcp_from_client(struct slotlb_flow_state *st,
 		/* A retransmitted FIN ends at the backend's ACK; a new one
 		 * after it, within a window. */
 		end = pkt->seq + pkt->payload + 1;
-		if (end - st->ack_backend > SLOTLB_TCP_MAX_WINDOW)
+		if (end - st->ack_backend > SLOTLB_TCP_MAX_WINDOW &&
+		    st->ack_backend)
 			return -SLOTLB_REASON_DROP_WINDOW;
 		if (st->fin_client != end)
 			st->fin_client = end;
 		state_set(&st->state, SLOTLB_FLOW_FIN_CLIENT);
 	}
-	if ((f & TCP_FLAG_ACK) && seq_after(pkt->ack, st->ack_client))
+	if ((f & TCP_FLAG_ACK) &&
+	    (seq_after(pkt->ack, st->ack_client) || !st->ack_client))
 		st->ack_client = pkt->ack;
 	return 0;
 }
@@ -585,7 +594,8 @@ static __always_inline void tcp_from_backend(struct slotlb_flow_state *st,
 	__u32 end;
 
 	if (f & TCP_FLAG_RST) {
-		if (pkt->seq - st->ack_client < SLOTLB_TCP_MAX_WINDOW)
+		if (pkt->seq - st->ack_client < SLOTLB_TCP_MAX_WINDOW ||
+		    !st->ack_client)
 			state_set(&st->state, SLOTLB_FLOW_RST);
 		else
 			count_event(SLOTLB_EVENT_RST_IGNORED);
@@ -593,12 +603,13 @@ static __always_inline void tcp_from_backend(struct slotlb_flow_state *st,
 	}
 	if (f & TCP_FLAG_FIN) {
 		end = pkt->seq + pkt->payload + 1;
-		if (end - st->ack_client <= SLOTLB_TCP_MAX_WINDOW)
+		if (end - st->ack_client <= SLOTLB_TCP_MAX_WINDOW ||
+		    !st->ack_client)
 			state_set(&st->state, SLOTLB_FLOW_FIN_BACKEND);
 	}
 	if (!(f & TCP_FLAG_ACK))
 		return;
-	if (seq_after(pkt->ack, st->ack_backend))
+	if (seq_after(pkt->ack, st->ack_backend) || !st->ack_backend)
 		st->ack_backend = pkt->ack;
 	if ((st->state & SLOTLB_FLOW_FIN_CLIENT) && pkt->ack == st->fin_client)
 		state_set(&st->state, SLOTLB_FLOW_FIN_ACKED);

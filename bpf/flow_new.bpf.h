@@ -24,14 +24,14 @@ struct choice {
 	__be16 port;
 };
 
-/* The backend deployment dep's ring gives this flow. */
-static __always_inline int choose(__u32 dep, const struct packet *pkt,
-				  __u32 hash, struct choice *c)
+/* Backend backend_id of deployment dep (0: none) as a choice. */
+static __always_inline int choose_id(__u32 dep, __u32 backend_id,
+				     const struct packet *pkt, struct choice *c)
 {
 	const struct slotlb_backend *be;
 
 	c->deployment_id = dep;
-	c->backend_id = ring_backend(dep, pkt->key.family, hash);
+	c->backend_id = backend_id;
 	if (!c->backend_id)
 		return -SLOTLB_REASON_DROP_NO_BACKEND;
 	be = bpf_map_lookup_elem(&backends, &c->backend_id);
@@ -40,6 +40,30 @@ static __always_inline int choose(__u32 dep, const struct packet *pkt,
 	__builtin_memcpy(c->addr, be->addr, sizeof(c->addr));
 	c->port = be->port;
 	return 0;
+}
+
+/* The backend deployment dep's ring gives this flow. */
+static __always_inline int choose(__u32 dep, const struct packet *pkt,
+				  __u32 hash, struct choice *c)
+{
+	return choose_id(dep, ring_backend(dep, pkt->key.family, hash), pkt, c);
+}
+
+/* The backend of a client's new flow: the slot's deployment (*dep, 0:
+ * none) and its ring, read own slot first (client_deployment_ring). */
+static __always_inline int choose_new(const struct slotlb_endpoint *ep,
+				      const struct packet *pkt, __u32 hash,
+				      __u32 *dep, __u32 *prev, struct choice *c)
+{
+	__u32 own = 0, own_backend = 0, backend;
+
+	*dep = client_deployment_ring(ep, &pkt->key, prev, hash, &own,
+				      &own_backend);
+	if (!*dep)
+		return -SLOTLB_REASON_DROP_NO_DEPLOYMENT;
+	backend = *dep == own ? own_backend
+			      : ring_backend(*dep, pkt->key.family, hash);
+	return choose_id(*dep, backend, pkt, c);
 }
 
 /* Key of the half-open entry of a client's packet toward a choice. */
@@ -108,7 +132,8 @@ new_lookup(const struct packet *pkt, const struct choice *c, __u32 now)
 /*
  * Write a client's new half-open entry toward c. A live entry of the
  * same reply 5-tuple for another endpoint means the backend would see
- * two flows as one: refused.
+ * two flows as one: refused. 1: a new entry was written; 0: the packet
+ * retransmits the one that made the live entry.
  */
 static __noinline int new_insert(const struct packet *pkt,
 				 const struct slotlb_endpoint *ep,
@@ -130,7 +155,7 @@ static __noinline int new_insert(const struct packet *pkt,
 	__builtin_memcpy(v.endpoint, pkt->key.dst, 16);
 	new_key(&k, pkt, c);
 	if (!bpf_map_update_elem(&flows_new, &k, &v, BPF_NOEXIST))
-		return 0;
+		return 1;
 	h = bpf_map_lookup_elem(&flows_new, &k);
 	if (h && !new_expired(h, pkt->key.proto, now) &&
 	    !new_closed(h->state)) {
@@ -146,7 +171,7 @@ static __noinline int new_insert(const struct packet *pkt,
 	/* A retransmitted SYN, or a 5-tuple used again: start afresh. */
 	if (bpf_map_update_elem(&flows_new, &k, &v, BPF_ANY))
 		return -SLOTLB_REASON_DROP_FLOW_TABLE;
-	return 0;
+	return 1;
 }
 
 /* The tuple and promotion data of a half-open flow, seen from a

@@ -20,6 +20,7 @@
 #include "flow_new.bpf.h"
 #include "icmp.bpf.h"
 #include "drain.bpf.h"
+#include "health.bpf.h"
 
 /* Where a forwarded packet went, for the verdict and for later
  * fragments of its datagram. */
@@ -144,12 +145,16 @@ send_flow(struct xdp_md *ctx, const struct packet *pkt, struct outcome *out,
 	rc = nat_rewrite(ctx, pkt, addr, port, side);
 	if (rc < 0)
 		return -rc;
-	if (nh_rc < 0)
-		return -nh_rc; /* rewritten; the kernel takes it on */
-	rc = nexthop_apply(ctx, pkt->key.family, nh);
-	if (rc < 0)
-		return -rc;
+	if (!nh_rc) {
+		rc = nexthop_apply(ctx, pkt->key.family, nh);
+		if (rc < 0)
+			return -rc;
+	}
+	/* it leaves: from here, or rewritten through the kernel (which
+	 * resolves the neighbour or fragments it); a new flow counts too */
 	count_flow(ids, pkt->len, new_flow);
+	if (nh_rc < 0)
+		return -nh_rc;
 	out->ifindex = nh->ifindex;
 	if (pkt->frag != FRAG_FIRST)
 		return reason;
@@ -211,12 +216,24 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 		return SLOTLB_REASON_DROP_WRONG_SIDE;
 	/* The backend's drain ran out: end the flow (drain.bpf.h). */
 	if (drain_reset_due(pkt, st->backend_id, now)) {
-		rc = drain_reset(ctx, pkt);
+		rc = tcp_reset_client(ctx, pkt, SLOTLB_REASON_TX_DRAIN_RESET);
 		if (rc == SLOTLB_REASON_TX_DRAIN_RESET)
 			state_set(&st->state, SLOTLB_FLOW_RST);
 		return rc;
 	}
 	if (pkt->key.proto == IPPROTO_TCP) {
+		/* Its backend failed its health checks: reset the client
+		 * (and close the entry) if the slot says so. */
+		struct slotlb_backend_health h =
+			backend_health_of(st->backend_id);
+
+		if (h.down && h.tcp == SLOTLB_HEALTH_TCP_RESET &&
+		    !(pkt->tcp_flags & TCP_FLAG_RST) &&
+		    pkt->frag == FRAG_NONE) {
+			state_set(&st->state, SLOTLB_FLOW_RST);
+			return tcp_reset_client(
+				ctx, pkt, SLOTLB_REASON_TX_RST_BACKEND_DOWN);
+		}
 		rc = tcp_from_client(st, pkt);
 		if (rc < 0)
 			return -rc;
@@ -265,7 +282,8 @@ choice_of_flow(struct choice *c, const struct flow_ref *ref, __u8 family)
  * connection is alive there, or a SYN-ACK whose handshake then replaces
  * the entry; sending it to a new deployment's backend instead would let
  * a spoofed SYN after a swap open a second connection for a pinned
- * 5-tuple. Otherwise the slot's deployment chooses. One lookup (a miss,
+ * 5-tuple. Otherwise (or if that backend is down) the slot's deployment
+ * chooses. One lookup (a miss,
  * usually) and one insert; the reply 5-tuple is checked at promotion,
  * where its mapping is written.
  */
@@ -284,15 +302,14 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 	tuple_from_client(&r->t, pkt);
 	if (!established_lookup(&r->t, &ref) &&
 	    !((state = ref.st->state) & SLOTLB_FLOW_SUPERSEDED) &&
-	    !flow_closed(state)) {
+	    !flow_closed(state) &&
+	    !backend_health_of(ref.st->backend_id).down) {
 		choice_of_flow(c, &ref, pkt->key.family);
 		if (!client_side_ok(state, r->role))
 			return SLOTLB_REASON_DROP_WRONG_SIDE;
 	} else {
-		cur = client_deployment(&r->ep, &pkt->key, &prev);
-		if (!cur)
-			return SLOTLB_REASON_DROP_NO_DEPLOYMENT;
-		rc = choose(cur, pkt, flow_hash(&pkt->key), c);
+		rc = choose_new(&r->ep, pkt, flow_hash(&pkt->key), &cur, &prev,
+				c);
 		if (rc < 0)
 			return -rc;
 	}
@@ -300,6 +317,8 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 			r->now);
 	if (rc < 0)
 		return -rc;
+	if (rc)
+		count_tcp(c->deployment_id, COUNT_HANDSHAKE);
 	return send_to_choice(ctx, r, c, r->ep.endpoint_id, true,
 			      SLOTLB_REASON_FORWARD);
 }
@@ -387,8 +406,7 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 	pc = &r->prev;
 	hash = flow_hash(&pkt->key);
 	tuple_from_client(&r->t, pkt);
-	cur = client_deployment(&r->ep, &pkt->key, &prev);
-	have_cur = cur && !choose(cur, pkt, hash, c);
+	have_cur = !choose_new(&r->ep, pkt, hash, &cur, &prev, c);
 	h = have_cur ? new_lookup(pkt, c, r->now) : NULL;
 	/* A handshake's last ACK for another ISN: its SYN-ACK came from
 	 * the previous deployment (the SYN was sent again across a swap
@@ -468,8 +486,11 @@ backend_established(struct xdp_md *ctx, struct run *r,
 	struct nexthop nh = {};
 	int rc = 0;
 
-	if (pkt->key.proto == IPPROTO_TCP)
+	if (pkt->key.proto == IPPROTO_TCP) {
 		tcp_from_backend(st, pkt);
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			count_tcp(st->deployment_id, COUNT_BACKEND_RESET);
+	}
 	/* The next hop toward the client is the entry's, refreshed (and
 	 * the backend noted alive) once per nexthop_ttl. */
 	if (st->nh_ifindex &&
@@ -516,7 +537,11 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 				return SLOTLB_REASON_DROP_SECOND_CHANCE;
 			}
 			state_set(&h->state, SLOTLB_FLOW_RST);
+			count_tcp(h->deployment_id, COUNT_BACKEND_RESET);
 		} else if (tcp_is_synack(pkt)) {
+			if ((h->state & SLOTLB_FLOW_SYN) &&
+			    !(h->state & SLOTLB_FLOW_SYNACK))
+				count_tcp(h->deployment_id, COUNT_SYNACK);
 			if (h->state & SLOTLB_FLOW_SYN) {
 				h->backend_isn = pkt->seq;
 				h->backend_ack = pkt->ack;

@@ -12,6 +12,16 @@
 #include <bpf/bpf_helpers.h>
 #include <slotlb/abi.h>
 
+/* The layout version of the maps pinned with it (abi.h); read and
+ * written by userspace only, which upgrades older layouts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_layout);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} layout SEC(".maps");
+
 /* Endpoint (VIP:port/proto) -> app and slot. Not preallocated, so an
  * updated element is a fresh one rather than a recycled one. */
 struct {

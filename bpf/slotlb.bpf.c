@@ -42,10 +42,14 @@ struct fast_io {
 };
 
 /*
- * The fast path: an established client flow is looked up with the
- * parsed 5-tuple and forwarded; traffic for no endpoint on a public
- * interface passes. A global function, so its locals stay out of the
- * entry's frame (the rarer paths call deeper).
+ * The fast path: a client's packet of an established flow is looked up
+ * with the parsed 5-tuple and forwarded; traffic for no endpoint on a
+ * public interface passes. A packet other than a SYN asks first whether
+ * its destination is an endpoint address and then for its flow, so the
+ * endpoint itself is looked up only when the flow is not live, and
+ * traffic for no endpoint costs one small lookup. A global function, so
+ * its locals stay out of the entry's frame (the rarer paths call
+ * deeper).
  */
 __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 			 struct fast_io *io)
@@ -54,26 +58,66 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 	struct slotlb_endpoint *ep;
 	struct outcome out = {};
 	struct flow_ref ref;
-	__u32 reason, state;
-	bool live;
+	__u32 reason, state, kind = SLOW_MISS;
+	bool syn, live;
 
 	if (!ctx || !pkt || !io)
 		return SLOTLB_REASON_DROP_MALFORMED;
 	io->slow = SLOW_OTHER;
 	if (pkt->frag == FRAG_LATER || is_icmp(pkt))
 		return 0;
+	syn = pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt);
+	if (!syn) {
+		if (!is_endpoint_addr(pkt->key.dst, pkt->key.family)) {
+			/* Replies; a public interface never looks at the
+			 * backend side. */
+			if (io->role & SLOTLB_ROLE_BACKEND)
+				return 0;
+			io->slow = FAST_DONE;
+			return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+		}
+		/* The client's 5-tuple is the flow's: look it up as
+		 * parsed. */
+		if (!established_lookup(&pkt->key, &ref)) {
+			io->now = clock_now();
+			state = ref.st->state;
+			/* A UDP flow whose backend is down chooses again,
+			 * as one that expired does (health.bpf.h). */
+			if (pkt->key.proto == IPPROTO_UDP)
+				live = !udp_expired(ref.st, io->now) &&
+				       !backend_health_of(ref.st->backend_id)
+						.down;
+			else
+				live = !(state & SLOTLB_FLOW_SUPERSEDED) &&
+				       !flow_closed(state);
+			if (live && pkt->ttl > 1) {
+				io->slow = FAST_DONE;
+				reason = client_established(ctx, pkt, io->role,
+							    io->now, &out,
+							    &pkt->key, &ref);
+				io->ifindex = out.ifindex;
+				if (pkt->frag == FRAG_FIRST)
+					frag_first(pkt, &out, io->role, reason);
+				return reason;
+			}
+			if (!live && pkt->key.proto == IPPROTO_TCP)
+				kind = SLOW_CLOSED;
+		}
+	}
 	__builtin_memcpy(ek.addr, pkt->key.dst, sizeof(ek.addr));
 	ek.port = pkt->key.dport;
 	ek.proto = pkt->key.proto;
 	ek.family = pkt->key.family;
 	ep = bpf_map_lookup_elem(&endpoints, &ek);
 	if (!ep) {
-		/* A public interface never looks at the backend side. */
-		if ((io->role & SLOTLB_ROLE_BACKEND) ||
-		    is_endpoint_addr(pkt->key.dst, pkt->key.family))
-			return 0;
-		io->slow = FAST_DONE;
-		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+		/* A deleted endpoint's flows, replies (slow path); for no
+		 * endpoint address on a public interface, nothing. */
+		if (syn && !(io->role & SLOTLB_ROLE_BACKEND) &&
+		    !is_endpoint_addr(pkt->key.dst, pkt->key.family)) {
+			io->slow = FAST_DONE;
+			return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+		}
+		return 0;
 	}
 	io->ep = *ep;
 	if (pkt->ttl <= 1) {
@@ -81,32 +125,8 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 		return SLOTLB_REASON_PASS_TTL;
 	}
 	io->now = clock_now();
-	if (pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt)) {
-		io->slow = SLOW_SYN;
-		return 0;
-	}
-	/* The client's 5-tuple is the flow's: look it up as parsed. */
-	if (established_lookup(&pkt->key, &ref)) {
-		io->slow = SLOW_MISS;
-		return 0;
-	}
-	state = ref.st->state;
-	if (pkt->key.proto == IPPROTO_UDP)
-		live = !udp_expired(ref.st, io->now);
-	else
-		live = !(state & SLOTLB_FLOW_SUPERSEDED) && !flow_closed(state);
-	if (!live) {
-		io->slow =
-			pkt->key.proto == IPPROTO_TCP ? SLOW_CLOSED : SLOW_MISS;
-		return 0;
-	}
-	io->slow = FAST_DONE;
-	reason = client_established(ctx, pkt, io->role, io->now, &out,
-				    &pkt->key, &ref);
-	io->ifindex = out.ifindex;
-	if (pkt->frag == FRAG_FIRST)
-		frag_first(pkt, &out, io->role, reason);
-	return reason;
+	io->slow = syn ? SLOW_SYN : kind;
+	return 0;
 }
 
 /* The rest, on this CPU's scratch run (nesting-safe: a softirq may run
@@ -190,6 +210,7 @@ int slotlb_xdp(struct xdp_md *ctx)
 		return bpf_redirect(io.ifindex, 0);
 	case SLOTLB_REASON_TX_ECHO:
 	case SLOTLB_REASON_TX_FRAG_NEEDED:
+	case SLOTLB_REASON_TX_RST_BACKEND_DOWN:
 	case SLOTLB_REASON_TX_DRAIN_RESET:
 		return XDP_TX;
 	case SLOTLB_REASON_PASS_NOT_IP:

@@ -266,7 +266,9 @@ status_flows()
 	show slotlb status web
 	out=$(ctl_cli "$P" status web) || die "step failed: slotlb status web"
 	echo "$out"
-	FLOWS=$(awk -v v="$1" '$5 == v { print $6; exit }' <<<"$out")
+	# FLOWS follows VERSION, wherever the columns before it put them
+	FLOWS=$(awk -v v="$1" '{ for (i = 1; i < NF; i++)
+		if ($i == v) { print $(i + 1); exit } }' <<<"$out")
 	if [ -n "${DEMO_KEEP_DIR:-}" ] && mkdir -p "$DEMO_KEEP_DIR"; then
 		ctl_exec_lb "$P" "$LAB_BUILD/tools/dpctl" --pin-root \
 			"$(ctl_pin_root "$P")" flows \

@@ -19,6 +19,23 @@
 /* Name of the XDP program, used to tell our program from a foreign one. */
 #define SLOTLB_PROG_NAME "slotlb_xdp"
 
+/*
+ * Version of the layout of the pinned maps: what every map holds (the
+ * structs below), its key and value, type, flags and size. Pinned maps
+ * outlive the program, so a build must know what it finds there: the
+ * `layout` map records the version that pinned them. Change the meaning
+ * of any of it, even at the same size, and bump this, and teach
+ * user/lib/upgrade*.c to convert the maps the change touches from every
+ * layout it upgrades from (docs/datapath.md, Upgrades).
+ *   1  release 69017f1 (pinned no `layout` map: known by its map shapes)
+ *   2  issue 10's two-stage flow table (flows4/flows6, reply index,
+ *      replies6, flows_new), roles, settings, fragments; issue 8's
+ *      traffic rules and audiences in the routing element (552 bytes,
+ *      from 336); issue 9's backend_health, deployment_tcp and
+ *      backend_drain; upgrade_v1.c converts layout 1
+ */
+#define SLOTLB_LAYOUT_VERSION 2
+
 /* Apps are indexed 0..MAX_APPS-1 in app_routing (8 bytes each); 4096
  * apps per host is far beyond one host's realistic tenant count and
  * costs 32 KiB there plus 4.5 MiB of routing pool. */
@@ -169,6 +186,10 @@ enum slotlb_reason {
 	SLOTLB_REASON_TX_ECHO, /* echo request to an endpoint address answered
 				*/
 	SLOTLB_REASON_TX_FRAG_NEEDED, /* too big for the next hop: ICMP sent */
+	SLOTLB_REASON_TX_RST_BACKEND_DOWN, /* a TCP flow's backend failed its
+					    * health checks: RST to the
+					    * client (SLOTLB_HEALTH_TCP_RESET)
+					    */
 	SLOTLB_REASON_TX_DRAIN_RESET, /* client's packet of a flow whose
 				       * drain ran out: answered with a RST */
 	SLOTLB_REASON_PASS_NOT_IP, /* not IPv4/IPv6: kernel's business */
@@ -194,6 +215,15 @@ enum slotlb_reason {
 				  * flow, or malformed */
 	SLOTLB_REASON_MAX,
 };
+
+/* Value of the `layout` map: which layout pinned the maps. */
+struct slotlb_layout {
+	__u32 version; /* SLOTLB_LAYOUT_VERSION of the build */
+	__u32 fingerprint; /* of its maps' shapes (user/lib/upgrade.c): a
+			    * build that changed a map without bumping the
+			    * version is refused rather than misread */
+};
+_Static_assert(sizeof(struct slotlb_layout) == 8, "layout");
 
 /*
  * Flow events: what happened to flows, apart from the one reason each
@@ -360,6 +390,49 @@ struct slotlb_backend_drain {
 	__u32 pad; /* zero */
 };
 _Static_assert(sizeof(struct slotlb_backend_drain) == 16, "backend drain");
+
+/*
+ * Health of a backend as its live probes found it (slotlbd's health
+ * checks): element backend id of backend_health. A backend that is down
+ * has already left its deployment's ring (a new ring was published
+ * without it before this was written), so new flows never reach it;
+ * this tells the program what to do with the flows still pinned to it.
+ * Written by one 4-byte store, so a reader sees the old or the new
+ * value; slotlb_backend_set() writes it up whenever an id is (re)used.
+ */
+enum slotlb_health_tcp {
+	/* Pinned TCP flows keep going to the backend: a server that is
+	 * only failing its probes may still finish them. */
+	SLOTLB_HEALTH_TCP_LEAVE = 0,
+	/* The client's next packet of a pinned TCP flow is answered with a
+	 * RST from the endpoint (XDP_TX), so it reconnects at once (to a
+	 * healthy backend) instead of timing out on a dead one. */
+	SLOTLB_HEALTH_TCP_RESET = 1,
+};
+
+struct slotlb_backend_health {
+	__u8 down; /* 1: failed its checks and left the ring; 0: up */
+	__u8 tcp; /* enum slotlb_health_tcp: pinned TCP flows while down
+		   * (pinned UDP flows always choose again from the ring) */
+	__u8 pad[2]; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_backend_health) == 4, "backend health");
+
+/*
+ * Per-CPU TCP counts of a deployment (element deployment id of
+ * deployment_tcp), which a swap's verification turns into ratios: the
+ * balancer sees both halves of a NAT flow, so it can tell a backend that
+ * refuses or resets from one that answers. A handshake that did not
+ * complete is handshakes - synacks, read after the SYN-ACK had time to
+ * come.
+ */
+struct slotlb_deployment_tcp {
+	__u64 handshakes; /* client SYNs that opened a half-open flow to one
+			   * of its backends (retransmissions not counted) */
+	__u64 synacks; /* first SYN-ACK answering such a handshake */
+	__u64 backend_resets; /* RSTs its backends sent on tracked flows */
+};
+_Static_assert(sizeof(struct slotlb_deployment_tcp) == 24, "deployment tcp");
 
 /* Metadata of a deployment; only userspace reads it, so the pinned maps
  * describe themselves. */

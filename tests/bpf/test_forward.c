@@ -544,6 +544,7 @@ static void test_shared_backend_address_survives_clear(void **state)
  * leaves it to the kernel, which resolves the neighbour (PASS_NO_NEIGH). */
 static void test_no_neighbour_passes_rewritten(void **state)
 {
+	struct slotlb_counters before, after;
 	const struct pkt_spec base[] = {
 		TCP4(.dst = VIP4_NONEIGH, .flags = F_SYN, .payload = 7),
 		TCP4(.dst = VIP4_NONEIGH, .flags = F_ACK, .payload = 99),
@@ -555,6 +556,9 @@ static void test_no_neighbour_passes_rewritten(void **state)
 	size_t i, len, want_len;
 
 	(void)state;
+	assert_int_equal(slotlb_stats_read(lab.lb, SLOTLB_STATS_DEPLOYMENT,
+					   DEP_NONEIGH, &before),
+			 0);
 	s = base[0];
 	s.seed = s.sport = lab_port();
 	for (i = 0; i < 2; i++) {
@@ -568,6 +572,19 @@ static void test_no_neighbour_passes_rewritten(void **state)
 			&out, &s, DEP_NONEIGH);
 		cases_run++;
 	}
+	/* the kernel sends them on: they count, the SYN as a new flow (the
+	 * first connection to a backend is one of the deployment's flows) */
+	assert_int_equal(slotlb_stats_read(lab.lb, SLOTLB_STATS_DEPLOYMENT,
+					   DEP_NONEIGH, &after),
+			 0);
+	if (after.new_flows != before.new_flows + 1 ||
+	    after.packets != before.packets + 2)
+		fail_msg(
+			"passed to the kernel rewritten: deployment %u counted %llu new flows and %llu packets, want 1 and 2",
+			DEP_NONEIGH,
+			(unsigned long long)(after.new_flows -
+					     before.new_flows),
+			(unsigned long long)(after.packets - before.packets));
 
 	/* A client without a neighbour entry gets its reply the same way. */
 	s = (struct pkt_spec)TCP4(.src = CLIENT4_NONEIGH, .flags = F_SYN);

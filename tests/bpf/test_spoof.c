@@ -86,8 +86,53 @@ static void spoof_backend(struct conv *v, int ifindex, uint8_t flags,
 	cases_run++;
 }
 
-/* After the linger and a GC, and a swap to B: every flow must still go
- * to its backend both ways. */
+struct find_ctx {
+	const struct pkt_spec *s;
+	bool found, live;
+	uint32_t state;
+};
+
+static int find_cb(const struct slotlb_flow_info *fl, void *ctx)
+{
+	struct find_ctx *c = ctx;
+	uint8_t a[16];
+
+	if (fl->stage != SLOTLB_STAGE_ESTABLISHED ||
+	    fl->family != c->s->family || fl->proto != c->s->proto ||
+	    ntohs(fl->client_port) != c->s->sport ||
+	    ntohs(fl->endpoint_port) != c->s->dport)
+		return 0;
+	pkt_addr(c->s->family, c->s->src, a);
+	if (memcmp(fl->client, a, c->s->family == AF_INET ? 4 : 16))
+		return 0;
+	c->found = true;
+	c->live = fl->live;
+	c->state = fl->state;
+	return 1;
+}
+
+/* The flow's established entry is there, open: a spoofed packet closed
+ * nothing. (Reaching the backend after the swap alone would not show
+ * it: the flow's half-open entry and second chance would carry a closed
+ * flow to the same backend.) */
+static void expect_entry_open(const struct conv *v, const char *desc)
+{
+	struct find_ctx c = {.s = &v->c};
+	char state[128];
+
+	assert_true(slotlb_flows_foreach(lab.lb, find_cb, &c) >= 0);
+	if (!c.found)
+		fail_msg("%s: its established entry is gone", desc);
+	if (!c.live || (c.state & SLOTLB_FLOW_RST)) {
+		slotlb_format_flow_state(c.state, state, sizeof(state));
+		fail_msg("%s: its established entry is %s (%s), want open and "
+			 "live",
+			 desc, c.live ? "live" : "not live", state);
+	}
+}
+
+/* After the linger and a GC, and a swap to B: every flow must still be
+ * open in the established stage and go to its backend both ways. */
 static void expect_still_pinned(struct conv *flows, size_t n, const char *desc)
 {
 	char d[160];
@@ -97,6 +142,11 @@ static void expect_still_pinned(struct conv *flows, size_t n, const char *desc)
 	usleep(LINGER_US);
 	removed = slotlb_flows_gc(lab.lb);
 	assert_true(removed >= 0);
+	for (i = 0; i < n; i++) {
+		snprintf(d, sizeof(d), "%s, flow %zu after GC", desc, i);
+		expect_entry_open(&flows[i], d);
+		cases_run++;
+	}
 	lab_route(&lab, APP_WEB4, DEP_B4);
 	lab_route(&lab, APP_WEB6, DEP_B6);
 	for (i = 0; i < n; i++) {

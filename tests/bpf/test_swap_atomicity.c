@@ -588,9 +588,14 @@ static unsigned long hold_once(struct hold_reader *hr, struct hold_writer *hw,
  * run began frees); one more update means some entry was written twice
  * within the run, i.e. replaced and rewritten while a reader could hold
  * it. A hold that began with the free list empty sees the writer block
- * at once, which tests nothing, so up to three holds are made until one
- * saw 1000 updates.
+ * at once, which tests nothing, so up to twenty holds are made until one
+ * saw 1000 updates. (The writer empties the free list in a few ms and
+ * then waits out a grace period of ~15 ms: most holds that begin at a
+ * random moment begin in that wait, so three were too few, and the
+ * start of each hold is staggered by a few ms.)
  */
+#define HOLDS 20
+
 static void test_replaced_entries_wait_for_readers(void **state)
 {
 	const unsigned long bound = 2 * SLOTLB_ROUTING_POOL;
@@ -606,7 +611,7 @@ static void test_replaced_entries_wait_for_readers(void **state)
 	res = hr.skel->bss;
 	assert_int_equal(pthread_create(&writer, NULL, hold_write_loop, &hw),
 			 0);
-	for (holds = 1; holds <= 3; holds++) {
+	for (holds = 1; holds <= HOLDS; holds++) {
 		/* Let the writer run free first: a grace period that the last
 		 * hold delayed ends only once its CPU passes a quiescent state
 		 * outside any run, so a hold started at once would find the
@@ -617,6 +622,7 @@ static void test_replaced_entries_wait_for_readers(void **state)
 		while (atomic_load(&hw.swaps) < mark + 100 && !hw.err &&
 		       now_s() - t0 < 5)
 			usleep(1000);
+		usleep(1000 * (holds % 7));
 		during = hold_once(&hr, &hw, bound);
 		printf("swap: hold %d: %lu updates completed while one XDP run held elements (bound %lu); it took %llu, re-read them %llu times, %llu torn, %llu changed\n",
 		       holds, during, bound, (unsigned long long)res->reads,
@@ -655,8 +661,8 @@ static void test_replaced_entries_wait_for_readers(void **state)
 			during, bound);
 	if (during < 1000)
 		fail_msg(
-			"the writer made only %lu updates during each of 3 holds: nothing was tested",
-			during);
+			"the writer made only %lu updates during each of %d holds: nothing was tested",
+			during, HOLDS);
 	routing_reader_bpf__destroy(hr.skel);
 }
 

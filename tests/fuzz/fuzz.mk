@@ -23,12 +23,12 @@ FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME   ?= 60
 
 FUZZ_SRCS_addr     := user/lib/addr.c
-FUZZ_SRCS_validate := user/lib/validate.c user/lib/addr.c
+FUZZ_SRCS_validate := user/lib/validate.c user/lib/addr.c user/lib/traffic_parse.c
 FUZZ_SRCS_traffic  := user/lib/traffic_parse.c
 FUZZ_SRCS_router   := user/slotlbd/api_router.c
 FUZZ_SRCS_request  := user/slotlbd/api_request.c user/slotlbd/warmup.c \
 		      user/slotlbd/util.c user/lib/validate.c \
-		      user/lib/addr.c
+		      user/lib/addr.c user/lib/traffic_parse.c
 FUZZ_SRCS_config   := user/slotlbd/options.c user/slotlbd/auth.c \
 		      user/lib/addr.c
 FUZZ_LIBS_request  := -ljansson -lmicrohttpd -lcurl -lpthread

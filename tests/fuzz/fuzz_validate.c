@@ -31,10 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slotlb_endpoint_key key;
 	struct warmup_policy p;
+	struct health_policy hp;
 	struct slotlb_backend be;
 	enum warmup_mode mode;
 	const char *why = NULL;
 	uint32_t weight, mask;
+	uint8_t tcp;
 	size_t limit, i;
 	bool reset;
 	double v;
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	s = fuzz_string(data + 1, size - 1);
-	switch (data[0] % 16) {
+	switch (data[0] % 19) {
 	case 0:
 		if (!validate_name(s, &why))
 			FUZZ_ASSERT(strlen(s) < VALIDATE_NAME_LEN);
@@ -79,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 7:
 		if (size >= 1 + sizeof(v)) {
 			memcpy(&v, data + 1, sizeof(v));
-			if (!number_rule(data[0] / 16, v, &why))
+			if (!number_rule(data[0] / 19, v, &why))
 				FUZZ_ASSERT(isfinite(v) && v >= 0);
 		}
 		break;
@@ -104,32 +106,61 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 11:
-		if (!validate_event_list(s, &mask, &why))
-			FUZZ_ASSERT(mask != 0);
-		break;
-	case 12:
-		validate_hook_url(s, &why);
-		validate_hook_secret(s, strlen(s), &why);
-		break;
-	case 13:
-		validate_text_clean(s, 64);
-		FUZZ_ASSERT(strlen(s) <= 64);
-		for (i = 0; s[i]; i++)
-			FUZZ_ASSERT((unsigned char)s[i] >= ' ' &&
-				    (unsigned char)s[i] != 0x7f);
-		break;
-	case 14:
-		if (!validate_reset_rate(s, &mask, &why))
-			FUZZ_ASSERT(mask >= 1 && mask <= DRAIN_MAX_RESET_RATE);
-		validate_on_drain_timeout(s, &reset, &why);
-		break;
-	default:
 		/* a whole policy from raw fields */
 		warmup_policy_default(&p);
 		memcpy(&p, data + 1,
 		       size - 1 < sizeof(p) ? size - 1 : sizeof(p));
 		p.path[sizeof(p.path) - 1] = 0;
 		validate_warmup_policy(&p, &why);
+		break;
+	case 12:
+		if (!validate_health_tcp(s, &tcp, &why))
+			FUZZ_ASSERT(tcp == SLOTLB_HEALTH_TCP_RESET ||
+				    tcp == SLOTLB_HEALTH_TCP_LEAVE);
+		break;
+	case 13:
+		if (size >= 1 + sizeof(v)) {
+			memcpy(&v, data + 1, sizeof(v));
+			if (!validate_health_interval_s(v, &why))
+				FUZZ_ASSERT(
+					v >= HEALTH_MIN_INTERVAL_MS / 1000.0 &&
+					v <= HEALTH_MAX_INTERVAL_MS / 1000.0);
+			if (!validate_health_threshold(v, &why))
+				FUZZ_ASSERT(v >= 1 &&
+					    v <= HEALTH_MAX_THRESHOLD &&
+					    v == (int)v);
+		}
+		break;
+	case 14:
+		if (!validate_event_list(s, &mask, &why))
+			FUZZ_ASSERT(mask != 0);
+		break;
+	case 15:
+		validate_hook_url(s, &why);
+		validate_hook_secret(s, strlen(s), &why);
+		break;
+	case 16:
+		validate_text_clean(s, 64);
+		FUZZ_ASSERT(strlen(s) <= 64);
+		for (i = 0; s[i]; i++)
+			FUZZ_ASSERT((unsigned char)s[i] >= ' ' &&
+				    (unsigned char)s[i] != 0x7f);
+		break;
+	case 17:
+		if (!validate_reset_rate(s, &mask, &why))
+			FUZZ_ASSERT(mask >= 1 && mask <= DRAIN_MAX_RESET_RATE);
+		validate_on_drain_timeout(s, &reset, &why);
+		break;
+	default:
+		/* a whole health policy from raw fields */
+		health_policy_default(&hp);
+		memcpy(&hp, data + 1,
+		       size - 1 < sizeof(hp) ? size - 1 : sizeof(hp));
+		hp.probe.path[sizeof(hp.probe.path) - 1] = 0;
+		if (!validate_health_policy(&hp, &why))
+			FUZZ_ASSERT(hp.probe.timeout_ms <= hp.interval_ms &&
+				    hp.unhealthy_after >= 1 &&
+				    hp.healthy_after >= 1);
 		break;
 	}
 	free(s);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Bad input to the controller, through the CLI and the raw API: each case
+# Bad input to the controller, through the CLI and the raw API (apps,
+# slots, deploys, swaps, interfaces, traffic routing): each case
 # must get a clear error (CLI: "Error: ..." on stderr and the documented
 # exit code; API: a 4xx with {"error": "..."} naming the problem) and the
 # whole batch must change nothing: neither the database (status, history,
@@ -167,6 +168,8 @@ run_case()
 		if [ "${rest:0:1}" = '@' ]; then
 			cp "$STATE/${rest:1}" "$IN"
 		else
+			rest=${rest//@J16/$J16}
+			rest=${rest//@J17/$J17}
 			printf '%s' "$rest" >"$IN"
 		fi
 		GOT=$(api "$method" "$path" "$IN")
@@ -217,7 +220,10 @@ ctl_attach_all "$P" 2 || die "attach"
 		cli deploy tea --slot production --backend 198.19.1.2:8080 &&
 		cli deploy tea --slot staging --backend 198.19.2.2:8080 &&
 		cli slot swap tea --slot staging --action preview \
-			--audience 198.18.0.3/32
+			--audience 198.18.0.3/32 &&
+		cli slot traffic web --distribution staging=10 &&
+		cli slot traffic web --slot staging \
+			--opt-in 198.51.100.0/24
 } >/dev/null || die "seed apps"
 # Files for the bad apply cases, and bodies too long for a table row.
 cli export web --show-values >"$STATE/web.json" || die "export"
@@ -246,6 +252,12 @@ put("SETTING4097", json.dumps({"settings": {"X": "v" * 4097}}))
 put("AUDIENCE17", json.dumps({"slot": "staging", "action": "preview",
     "audience": ["10.0.%d.0/24" % i for i in range(17)]}))
 PY
+# Sixteen more prefixes: one over the app's bound with the seeded one.
+P16=$(for i in $(seq 1 16); do printf '10.%d.0.0/16,' "$i"; done)
+P16=${P16%,}
+P17="$P16,10.17.0.0/16"
+J16=$(sed 's/[^,]*/"&"/g' <<<"$P16")
+J17=$(sed 's/[^,]*/"&"/g' <<<"$P17")
 # A JSON body just over the 1 MiB limit.
 python3 -c 'print("{\"slot\": \"%s\"}" % ("x" * (1 << 20)))' >"$BIG"
 
@@ -301,6 +313,33 @@ cli | 1 | web/qa: slot has no deployment | swap of an empty slot | slot swap web
 cli | 1 | no previous deployment | rollback of a slot without history | slot rollback web --slot qa
 cli | 1 | nope: no such app | history of an unknown app | history nope
 clij | 1 | web/nope: no such slot | JSON error on stdout | -o json deploy web --slot nope --backend 198.19.1.2:8080
+# traffic routing: shares and opt-ins, checked by the CLI (exit 2)
+cli | 2 | total 101% is over 100% | shares over 100% in total | slot traffic web --distribution staging=60,qa=41
+cli | 2 | staging=-5: share must not be negative | negative share | slot traffic web --distribution staging=-5
+cli | 2 | staging=ten: share must be a number of percent | non-numeric share | slot traffic web --distribution staging=ten
+cli | 2 | more than two decimals | share to 0.001 | slot traffic web --distribution staging=2.555
+cli | 2 | abc: share must be a number of percent | non-numeric percent | slot traffic web --slot staging --percent abc
+cli | 2 | -3: share must not be negative | negative percent | slot traffic web --slot staging --percent -3
+cli | 2 | production: the shares divide production's own clients | production as its own target | slot traffic web --distribution production=10
+cli | 2 | production keeps what the other slots do not take | a percent for production | slot traffic web --slot production --percent 10
+cli | 2 | need --slot NAME | a percent without a slot | slot traffic web --percent 10
+cli | 2 | 10.0.0.1/33: length 33 is over 32 for IPv4 | prefix length 33 | slot traffic web --slot staging --opt-in 10.0.0.1/33
+cli | 2 | 10.0.0.1/8: host bits set: 0.0.0.1 lies outside the /8 (the prefix is 10.0.0.0/8) | IPv4 prefix with host bits | slot traffic web --slot staging --opt-in 10.0.0.1/8
+cli | 2 | 2001:db8::1/32: host bits set: ::1 lies outside the /32 (the prefix is 2001:db8::/32) | IPv6 prefix with host bits | slot traffic web --slot staging --opt-in 2001:db8::1/32
+cli | 2 | missing '/LENGTH' | address without length | slot traffic web --slot staging --opt-in 198.51.100.7
+cli | 2 | 17 prefixes: at most 16 | more prefixes than the bound in one request | slot traffic web --slot staging --opt-in $P17
+cli | 2 | Staging: name must match | upper-case target slot | slot traffic web --distribution Staging=10
+cli | 2 | lookup: 1.2.3: bad IPv4/IPv6 address | lookup of a malformed client | slot traffic web --lookup 1.2.3
+cli | 2 | --lookup only shows | lookup with a change | slot traffic web --lookup 1.2.3.4 --distribution staging=5
+# traffic routing, refused by slotlbd (exit 1)
+cli | 1 | web/nope: no such slot | share to an unknown slot | slot traffic web --distribution nope=10
+cli | 1 | web/nope: no such slot | percent of an unknown slot | slot traffic web --slot nope --percent 5
+cli | 1 | nope: no such app | shares of an unknown app | slot traffic nope --distribution staging=5
+cli | 1 | would bring the shares to 105% | a percent over what is left | slot traffic web --slot qa --percent 95
+cli | 1 | 198.51.100.0/24: already an opt-in of staging | opt-in of another slot's prefix | slot traffic web --slot qa --opt-in 198.51.100.0/24
+cli | 1 | 192.0.2.0/24: not an opt-in of staging | remove an opt-in that is not there | slot traffic web --slot staging --remove-opt-in 192.0.2.0/24
+cli | 1 | at most 16 audience prefixes | more audience prefixes than the app holds | slot traffic web --slot qa --opt-in $P16
+cli | 1 | at most 16 audience prefixes (opt-ins and a preview's audience together) | opt-ins beside a pending preview's audience, over the bound together | slot traffic tea --slot staging --opt-in $P16
 # the raw API: malformed addresses and ports
 api | 400 | 1.2.3:80 | IPv4 with 3 groups | POST /v1/apps {"name": "x", "endpoints": ["1.2.3:80"]}
 api | 400 | 300.1.1.1:80 | IPv4 group over 255 | POST /v1/apps {"name": "x", "endpoints": ["300.1.1.1:80"]}
@@ -323,6 +362,32 @@ api | 409 | already exists | slot name taken | POST /v1/apps/web/slots {"name": 
 api | 400 | cannot swap a slot with itself | swap a slot with itself | POST /v1/apps/web/swap {"slot": "staging", "target_slot": "staging"}
 api | 409 | web/qa: slot has no deployment | swap of an empty slot | POST /v1/apps/web/swap {"slot": "qa"}
 api | 400 | production | delete the production slot | DELETE /v1/apps/web/slots/production
+# traffic routing through the raw API
+api | 400 | total 101% is over 100% | shares over 100% in total | PUT /v1/apps/web/traffic {"distribution": "staging=60,qa=41"}
+api | 400 | share must not be negative | negative share | PUT /v1/apps/web/traffic {"distribution": "staging=-1"}
+api | 400 | production: the shares divide | production as its own target | PUT /v1/apps/web/traffic {"distribution": "production=10"}
+api | 404 | web/nope: no such slot | share to an unknown slot | PUT /v1/apps/web/traffic {"distribution": "staging=5,nope=5"}
+api | 400 | distribution must be a string | distribution as a number | PUT /v1/apps/web/traffic {"distribution": 10}
+api | 400 | distribution is required | no distribution | PUT /v1/apps/web/traffic {}
+api | 400 | unknown field "staging" | distribution as fields | PUT /v1/apps/web/traffic {"staging": "10"}
+api | 400 | percent: -1: share must not be negative | negative percent | POST /v1/apps/web/slots/staging/traffic {"percent": -1}
+api | 400 | percent: 1e+300: share must be a number | huge percent | POST /v1/apps/web/slots/staging/traffic {"percent": 1e300}
+api | 400 | percent: ten: share must be a number | non-numeric percent | POST /v1/apps/web/slots/staging/traffic {"percent": "ten"}
+api | 400 | production keeps what the other slots do not take | a percent for production | POST /v1/apps/web/slots/production/traffic {"percent": "10"}
+api | 400 | would bring the shares to 100.01% | a percent over what is left | POST /v1/apps/web/slots/qa/traffic {"percent": "90.01"}
+api | 404 | web/nope: no such slot | opt-in to an unknown slot | POST /v1/apps/web/slots/nope/traffic {"opt_in": ["192.0.2.0/24"]}
+api | 400 | opt-in: 10.0.0.1/33: length 33 is over 32 for IPv4 | prefix length 33 | POST /v1/apps/web/slots/staging/traffic {"opt_in": ["10.0.0.1/33"]}
+api | 400 | host bits set: 0.0.0.1 lies outside the /8 | prefix with host bits | POST /v1/apps/web/slots/staging/traffic {"opt_in": ["10.0.0.1/8"]}
+api | 400 | opt_in must be an array | opt-in as a string | POST /v1/apps/web/slots/staging/traffic {"opt_in": "10.0.0.0/8"}
+api | 400 | 17 prefixes: at most 16 | more prefixes than the bound in one request | POST /v1/apps/web/slots/staging/traffic {"opt_in": [@J17]}
+api | 409 | at most 16 audience prefixes | more audience prefixes than the app holds | POST /v1/apps/web/slots/qa/traffic {"opt_in": [@J16]}
+api | 409 | already an opt-in of staging | opt-in of another slot's prefix | POST /v1/apps/web/slots/qa/traffic {"opt_in": ["198.51.100.0/24"]}
+api | 404 | 192.0.2.0/24: not an opt-in of staging | remove an opt-in that is not there | POST /v1/apps/web/slots/staging/traffic {"remove_opt_in": ["192.0.2.0/24"]}
+api | 400 | clear must be true or false | clear as a string | POST /v1/apps/web/slots/staging/traffic {"clear": "yes"}
+api | 400 | nothing to change | empty slot change | POST /v1/apps/web/slots/staging/traffic {}
+api | 404 | nope: no such app | clear an unknown app | DELETE /v1/apps/nope/traffic
+api | 400 | client: 198.51.100.0/24: bad IPv4/IPv6 address | lookup of a prefix | GET /v1/apps/web/traffic?client=198.51.100.7,198.51.100.0/24
+api | 404 | nope: no such app | lookup in an unknown app | GET /v1/apps/nope/traffic?client=198.51.100.7
 # malformed JSON bodies
 api | 400 | malformed JSON | truncated JSON | POST /v1/apps/web/swap {"slot": "stag
 api | 400 | malformed JSON | truncated deploy | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"

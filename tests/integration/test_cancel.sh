@@ -149,11 +149,9 @@ curl -s -m 2 --unix-socket "$(ctl_socket "$P")" -X POST \
 	-d '{"slot": "staging", "warmup": {"timeout_s": 30, "retries": 0}}' \
 	http://slotlb/v1/apps/web/swap >/dev/null
 t1=$(now_ms)
-# the swap is over once the app is not busy any more (a cheap look, so
-# the time measured is the daemon's, not this loop's)
-for ((i = 0; i < 200; i++)); do
-	ctl_api "$P" GET /v1/status?app=web | grep -q '"busy":' || break
-	sleep 0.05
+for ((i = 0; i < 50; i++)); do
+	[ "$(newest outcome)" = cancelled ] && break
+	sleep 0.1
 done
 t2=$(now_ms)
 echo "   curl gave up after $((t1 - t0)) ms; cancelled $((t2 - t1)) ms later"

@@ -131,7 +131,7 @@ static void test_schema_version(void **state)
 	assert_string_equal(v, "1");
 }
 
-/* A database of the first schema (before issue 7) is brought to the
+/* A database of the first schema (before issues 7 and 8) is brought to the
  * current one at open, keeping what it held. */
 static void test_migration_from_1(void **state)
 {
@@ -153,10 +153,12 @@ static void test_migration_from_1(void **state)
 			db,
 			"DROP TABLE event_hooks; DROP TABLE backend_drain;"
 			"DROP TABLE deployment_drain; DROP TABLE slot_drain;"
+			"DROP TABLE backend_health; DROP TABLE slot_health;"
 			"DROP TABLE pending_audience; DROP TABLE pending_swaps;"
 			"DROP TABLE deployment_settings;"
 			"DROP TABLE slot_settings; DROP TABLE auto_swaps;"
 			"DROP TABLE slot_hooks; DROP TABLE slot_warmup;"
+			"DROP TABLE traffic_splits; DROP TABLE traffic_opt_in;"
 			"UPDATE settings SET value = '1'"
 			" WHERE key = 'schema_version'",
 			NULL, NULL, NULL),
@@ -655,6 +657,236 @@ static void test_pending(void **state)
 	assert_string_equal(v, "0");
 }
 
+/* An IPv4 prefix a.b.c.0/len as the parser gives it. */
+static struct slotlb_prefix pfx(uint32_t net, uint8_t len)
+{
+	struct slotlb_prefix p = {.family = AF_INET, .len = len};
+
+	p.addr[0] = htonl(net);
+	return p;
+}
+
+static struct slotlb_split split(uint8_t to_slot, uint16_t from, uint16_t to)
+{
+	struct slotlb_split s = {.from = from, .to = to, .to_slot = to_slot};
+
+	return s;
+}
+
+/* Shares keep their ranges exactly (a restart must not move a client),
+ * opt-ins lead one way per prefix, changes are all or nothing, and the
+ * rules leave with a slot they name. */
+static void test_traffic(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_split sp[2] = {split(1, 0, 1000), split(2, 9500, 10000)};
+	struct slotlb_prefix in[3] = {pfx(0xc6336400, 24), pfx(0x0a000000, 8),
+				      pfx(0xc0000200, 24)};
+	const struct st_split *ss;
+	const struct st_opt_in *oi;
+	struct st_snapshot s;
+	uint32_t app, other, idx, share;
+	size_t n, at = 99;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &idx), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa", &idx), 0);
+	assert_int_equal(state_app_create(f->st, "shop", &other), 0);
+	assert_int_equal(state_slot_create(f->st, other, "staging", &idx), 0);
+
+	assert_int_equal(state_traffic_splits_set(f->st, app, 0, sp, 2), 0);
+	sp[0] = split(1, 0, 0); /* empty range */
+	assert_int_equal(state_traffic_splits_set(f->st, other, 0, sp, 1),
+			 -EINVAL);
+	sp[0] = split(0, 0, 10); /* the from slot itself */
+	assert_int_equal(state_traffic_splits_set(f->st, other, 0, sp, 1),
+			 -EINVAL);
+	sp[0] = split(1, 20, 30);
+	assert_int_equal(state_traffic_splits_set(f->st, other, 0, sp, 1), 0);
+
+	assert_int_equal(state_traffic_opt_in_add(f->st, app, 0, 1, in, 2, &at),
+			 0);
+	/* again for the same slot: kept, no error */
+	assert_int_equal(state_traffic_opt_in_add(f->st, app, 0, 1, in, 1, &at),
+			 0);
+	/* a prefix that already leads elsewhere: refused, none added */
+	assert_int_equal(
+		state_traffic_opt_in_add(f->st, app, 0, 2, &in[1], 2, &at),
+		-EEXIST);
+	assert_int_equal(at, 0);
+	/* opting out (toward the from slot itself) is a rule too */
+	assert_int_equal(
+		state_traffic_opt_in_add(f->st, app, 0, 0, &in[2], 1, &at), 0);
+	/* removal of one that is not there: refused, none removed */
+	assert_int_equal(
+		state_traffic_opt_in_remove(f->st, app, 0, 1, &in[1], 2, &at),
+		-ENOENT);
+	assert_int_equal(at, 1);
+
+	state_close(f->st);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	ss = st_snapshot_splits(&s, app, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(ss[0].slot, 1);
+	assert_int_equal(ss[0].from, 0);
+	assert_int_equal(ss[0].to, 1000);
+	assert_int_equal(ss[1].slot, 2);
+	assert_int_equal(ss[1].from, 9500);
+	assert_int_equal(ss[1].to, 10000);
+	ss = st_snapshot_splits(&s, other, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(ss[0].app_id, other);
+	oi = st_snapshot_opt_ins(&s, app, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(oi[0].slot, 0); /* ordered by slot */
+	assert_memory_equal(&oi[0].prefix, &in[2], sizeof(in[2]));
+	assert_int_equal(oi[1].slot, 1);
+	assert_int_equal(oi[2].slot, 1);
+	assert_null(st_snapshot_opt_ins(&s, other, &n));
+	assert_int_equal(n, 0);
+	state_snapshot_free(&s);
+
+	/* a swap drops the shares toward a slot, and says how much */
+	assert_int_equal(state_traffic_split_drop(f->st, app, 2, &share), 0);
+	assert_int_equal(share, 500);
+	assert_int_equal(state_traffic_split_drop(f->st, app, 2, &share), 0);
+	assert_int_equal(share, 0);
+	/* deleting staging takes its share and opt-ins along */
+	assert_int_equal(state_slot_delete(f->st, app, 1, 0), 0);
+	assert_int_equal(state_snapshot(f->st, app, &s), 0);
+	assert_int_equal(s.n_splits, 0);
+	assert_int_equal(s.n_opt_ins, 1);
+	state_snapshot_free(&s);
+	assert_int_equal(state_traffic_clear(f->st, app, -1), 0);
+	assert_int_equal(state_traffic_clear(f->st, other, 1), 0);
+	assert_int_equal(state_snapshot(f->st, -1, &s), 0);
+	assert_int_equal(s.n_splits + s.n_opt_ins, 0);
+	state_snapshot_free(&s);
+}
+
+/* A slot's health policy round-trips, is refused when invalid, goes
+ * with its slot; backend health rows list only live deployments. */
+static void test_health(void **state)
+{
+	struct fixture *f = *state;
+	struct st_backend_health row = {0}, *rows;
+	struct st_slot_health *pols;
+	struct health_policy p, got;
+	struct slotlb_backend bes[2] = {be(1), be(2)};
+	uint32_t weights[2] = {1, 1}, ids[2], app, staging;
+	struct st_deployment dep;
+	size_t n;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	assert_int_equal(state_slot_health_get(f->st, app, 0, &got), -ENOENT);
+	health_policy_default(&p);
+	p.probe.mode = WARMUP_TCP;
+	strcpy(p.probe.path, "/healthz");
+	assert_int_equal(validate_warmup_statuses("200,204", &p.probe, NULL),
+			 0);
+	p.probe.timeout_ms = 400;
+	p.interval_ms = 500;
+	p.unhealthy_after = 2;
+	p.healthy_after = 4;
+	p.tcp = SLOTLB_HEALTH_TCP_LEAVE;
+	assert_int_equal(state_slot_health_set(f->st, app, 0, &p), 0);
+	assert_int_equal(state_slot_health_get(f->st, app, 0, &got), 0);
+	assert_int_equal(got.probe.mode, WARMUP_TCP);
+	assert_string_equal(got.probe.path, "/healthz");
+	assert_int_equal(got.probe.n_statuses, 2);
+	assert_int_equal(got.probe.statuses[1], 204);
+	assert_int_equal(got.probe.timeout_ms, 400);
+	assert_int_equal(got.interval_ms, 500);
+	assert_int_equal(got.unhealthy_after, 2);
+	assert_int_equal(got.healthy_after, 4);
+	assert_int_equal(got.tcp, SLOTLB_HEALTH_TCP_LEAVE);
+	/* an invalid policy is never stored */
+	p.interval_ms = 100;
+	assert_int_equal(state_slot_health_set(f->st, app, staging, &p),
+			 -EINVAL);
+	assert_int_equal(state_slot_health_set(f->st, app, staging, &got), 0);
+	assert_int_equal(state_slot_health_list(f->st, &pols, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(pols[1].slot, staging);
+	free(pols);
+	/* the policy goes with its slot, and on removal */
+	assert_int_equal(state_slot_delete(f->st, app, staging, 0), 0);
+	assert_int_equal(state_slot_health_list(f->st, &pols, &n), 0);
+	assert_int_equal(n, 1);
+	free(pols);
+	assert_int_equal(state_slot_health_set(f->st, app, 0, NULL), 0);
+	assert_int_equal(state_slot_health_get(f->st, app, 0, &got), -ENOENT);
+
+	assert_int_equal(state_deployment_create(f->st, app, "web", "v1", bes,
+						 weights, 2, &dep, ids),
+			 0);
+	row.deployment = dep.serial;
+	row.id = ids[1];
+	row.down = true;
+	row.since_ms = 1234;
+	strcpy(row.error, "connection refused");
+	assert_int_equal(state_backend_health_put(f->st, &row), 0);
+	assert_int_equal(state_backend_health_list(f->st, 0, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(rows[0].down);
+	assert_false(rows[0].in_ring);
+	assert_int_equal(rows[0].since_ms, 1234);
+	assert_string_equal(rows[0].error, "connection refused");
+	free(rows);
+	row.down = false;
+	assert_int_equal(state_backend_health_put(f->st, &row), 0);
+	assert_int_equal(
+		state_backend_health_list(f->st, dep.serial, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(rows[0].down);
+	free(rows);
+	/* a retired deployment's rows are not listed */
+	assert_int_equal(state_deployment_set_state(f->st, dep.serial,
+						    DEPLOYMENT_RETIRED, 0),
+			 0);
+	assert_int_equal(state_backend_health_list(f->st, 0, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+}
+
+/* A database of schema 2 (the release workflow's, before traffic
+ * routing) gets its tables and keeps its apps and release tables. */
+static void test_migration_3(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_split sp = split(1, 0, 100);
+	uint32_t app, idx;
+	sqlite3 *db;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &idx), 0);
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE traffic_splits;"
+				      "DROP TABLE traffic_opt_in;"
+				      "DROP TABLE slot_health;"
+				      "DROP TABLE backend_health;"
+				      "DROP TABLE event_hooks;"
+				      "DROP TABLE backend_drain;"
+				      "DROP TABLE deployment_drain;"
+				      "DROP TABLE slot_drain;"
+				      "UPDATE settings SET value = '2'"
+				      " WHERE key = 'schema_version'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_traffic_splits_set(f->st, app, 0, &sp, 1), 0);
+	assert_int_equal(
+		state_slot_find(f->st, app, "staging", &(struct st_slot){0}),
+		0);
+	assert_int_equal(state_slot_setting_put(f->st, app, 0, "DB", "x"), 0);
+}
+
 static void test_app_bound(void **state)
 {
 	struct fixture *f = *state;
@@ -696,6 +928,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_app_settings, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_3, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_bound, setup,
 						teardown),
 	};

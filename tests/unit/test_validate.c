@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -527,6 +529,111 @@ static void test_history_limit(void **state)
 	assert_int_equal(HISTORY_DEFAULT_LIMIT, 100);
 }
 
+/* The traffic rules: the parser's sentences (test_traffic_parse covers
+ * them at length) plus what only the controller knows: a target must be
+ * a slot name and not production, whose clients the shares divide. */
+static void test_traffic(void **state)
+{
+	const struct str_case dist[] = {
+		{"two targets", "staging=10,qa=2.5", NULL},
+		{"total 100", "staging=60,qa=40", NULL},
+		{"total over 100", "staging=60,qa=40.01",
+		 "total 100.01% is over 100%"},
+		{"negative", "staging=-5",
+		 "staging=-5: share must not be negative"},
+		{"non-numeric", "staging=ten",
+		 "staging=ten: share must be a number of percent, e.g. 10 or 2.5"},
+		{"production itself", "production=10",
+		 "production: the shares divide production's own clients, it keeps what the other slots do not take"},
+		{"bad slot name", "Staging=10",
+		 "Staging: name must match [a-z0-9][a-z0-9._-]* and be at most 63 characters"},
+		{"empty", "",
+		 "empty distribution (SLOT=PERCENT[,SLOT=PERCENT...])"},
+	};
+	const struct str_case share[] = {
+		{"0", "0", NULL},
+		{"basis points", "2.5", NULL},
+		{"over 100", "100.5", "share over 100%"},
+		{"percent sign", "5%",
+		 "share is a plain number of percent, without '%'"},
+	};
+	const char *const bad_len[] = {"10.0.0.1/33"};
+	const char *const host_bits[] = {"10.0.0.0/8", "10.0.0.1/8"};
+	const char *const good[] = {"198.51.100.0/24", "2001:db8::/48"};
+	const char *too_many[SLOTLB_MAX_AUDIENCE + 1];
+	struct slotlb_prefix out[SLOTLB_MAX_AUDIENCE + 1];
+	struct slotlb_distribution d;
+	char why[SLOTLB_TRAFFIC_WHY_LEN];
+	const char *w = why;
+	uint16_t bp;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(dist); i++) {
+		why[0] = 0;
+		check_str(
+			&dist[i],
+			validate_distribution(dist[i].in, &d, why, sizeof(why)),
+			&w);
+	}
+	assert_int_equal(validate_distribution("staging=10,qa=2.5", &d, why,
+					       sizeof(why)),
+			 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.target[1].share, 250);
+	assert_int_equal(d.total, 1250);
+	for (i = 0; i < ARRAY_SIZE(share); i++) {
+		why[0] = 0;
+		check_str(&share[i],
+			  validate_share(share[i].in, &bp, why, sizeof(why)),
+			  &w);
+	}
+	assert_int_equal(validate_opt_ins(good, 2, out, why, sizeof(why)), 0);
+	assert_int_equal(out[1].family, AF_INET6);
+	assert_int_equal(out[1].len, 48);
+	assert_int_equal(validate_opt_ins(bad_len, 1, out, why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "10.0.0.1/33: length 33 is over 32 for IPv4");
+	assert_int_equal(validate_opt_ins(host_bits, 2, out, why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(
+		why,
+		"10.0.0.1/8: host bits set: 0.0.0.1 lies outside the /8 (the prefix is 10.0.0.0/8)");
+	for (i = 0; i < ARRAY_SIZE(too_many); i++)
+		too_many[i] = "10.0.0.0/8";
+	assert_int_equal(validate_opt_ins(too_many, ARRAY_SIZE(too_many), out,
+					  why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "17 prefixes: at most 16");
+}
+
+static void test_client(void **state)
+{
+	const struct str_case cases[] = {
+		{"IPv4", "198.51.100.7", NULL},
+		{"IPv6", "2001:db8::7", NULL},
+		{"a prefix", "198.51.100.0/24", "bad IPv4/IPv6 address"},
+		{"brackets", "[2001:db8::7]", "bad IPv4/IPv6 address"},
+		{"empty", "", "bad IPv4/IPv6 address"},
+		{"3 groups", "1.2.3", "bad IPv4/IPv6 address"},
+	};
+	__be32 addr[4];
+	uint8_t family;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		check_str(&cases[i],
+			  validate_client(cases[i].in, addr, &family, &why),
+			  &why);
+	assert_int_equal(validate_client("198.51.100.7", addr, &family, NULL),
+			 0);
+	assert_int_equal(family, AF_INET);
+	assert_int_equal(addr[0], htonl(0xc6336407));
+	assert_int_equal(addr[1] | addr[2] | addr[3], 0);
+}
+
 static void test_trigger(void **state)
 {
 	char s[2 * TRIGGER_MAX_LEN];
@@ -671,6 +778,121 @@ static void test_hook(void **state)
 	"duration must be a whole number of seconds, or of minutes or hours " \
 	"with m or h (90, 90s, 15m, 2h)"
 
+/* Health policy: each field's rule, and the whole policy's (interval at
+ * least the timeout). */
+static void test_health(void **state)
+{
+	static const struct {
+		const char *desc;
+		double interval_s, unhealthy, healthy;
+		uint32_t timeout_ms;
+		const char *why; /* NULL: accepted */
+	} rows[] = {
+		{"defaults", 5, 3, 2, 2000, NULL},
+		{"fastest", 0.1, 1, 1, 100, NULL},
+		{"slowest", 3600, 100, 100, 2000, NULL},
+		{"interval 0", 0, 3, 2, 2000,
+		 "interval must be 0.1..3600 seconds"},
+		{"interval negative", -1, 3, 2, 2000,
+		 "interval must be 0.1..3600 seconds"},
+		{"interval over an hour", 3601, 3, 2, 2000,
+		 "interval must be 0.1..3600 seconds"},
+		{"interval below the timeout", 1, 3, 2, 2000,
+		 "interval must not be shorter than the timeout"},
+		{"unhealthy-after 0", 5, 0, 2, 2000,
+		 "threshold must be a whole number 1..100"},
+		{"healthy-after 0", 5, 3, 0, 2000,
+		 "threshold must be a whole number 1..100"},
+		{"threshold 101", 5, 101, 2, 2000,
+		 "threshold must be a whole number 1..100"},
+		{"threshold 1.5", 5, 1.5, 2, 2000,
+		 "threshold must be a whole number 1..100"},
+	};
+	struct health_policy p;
+	const char *why;
+	uint8_t tcp = 9;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		why = NULL;
+		rc = validate_health_interval_s(rows[i].interval_s, &why);
+		if (!rc)
+			rc = validate_health_threshold(rows[i].unhealthy, &why);
+		if (!rc)
+			rc = validate_health_threshold(rows[i].healthy, &why);
+		if (!rc) {
+			health_policy_default(&p);
+			p.interval_ms = (uint32_t)(rows[i].interval_s * 1000);
+			p.unhealthy_after = (uint32_t)rows[i].unhealthy;
+			p.healthy_after = (uint32_t)rows[i].healthy;
+			p.probe.timeout_ms = rows[i].timeout_ms;
+			rc = validate_health_policy(&p, &why);
+		}
+		if (rows[i].why) {
+			if (rc != -EINVAL || !why || strcmp(why, rows[i].why))
+				fail_msg("%s: got %d \"%s\", want \"%s\"",
+					 rows[i].desc, rc, why ? why : "",
+					 rows[i].why);
+		} else if (rc) {
+			fail_msg("%s: refused: %s", rows[i].desc, why);
+		}
+	}
+	health_policy_default(&p);
+	assert_int_equal(validate_health_policy(&p, NULL), 0);
+	assert_int_equal(p.tcp, SLOTLB_HEALTH_TCP_RESET);
+	assert_int_equal(validate_health_tcp("leave", &tcp, NULL), 0);
+	assert_int_equal(tcp, SLOTLB_HEALTH_TCP_LEAVE);
+	assert_int_equal(validate_health_tcp("reset", &tcp, NULL), 0);
+	assert_int_equal(tcp, SLOTLB_HEALTH_TCP_RESET);
+	assert_int_equal(validate_health_tcp("drop", &tcp, &why), -EINVAL);
+	assert_string_equal(why, "pinned TCP flows: must be reset or leave");
+	assert_int_equal(validate_health_tcp(NULL, &tcp, NULL), -EINVAL);
+	p.tcp = 7;
+	assert_int_equal(validate_health_policy(&p, NULL), -EINVAL);
+}
+
+/* Verification: the window, the ratios, the failure action, the HTTP
+ * check's PATH=STATUSES. */
+static void test_verify(void **state)
+{
+	struct verify_policy p;
+	enum verify_on_failure f = VERIFY_ALERT;
+	const char *why = NULL;
+
+	(void)state;
+	verify_policy_default(&p);
+	assert_true(p.max_reset_ratio < 0);
+	assert_int_equal(p.on_failure, VERIFY_ROLLBACK);
+	assert_int_equal(validate_verify_for_s(0.5, NULL), 0);
+	assert_int_equal(validate_verify_for_s(86400, NULL), 0);
+	assert_int_equal(validate_verify_for_s(0, &why), -EINVAL);
+	assert_int_equal(validate_verify_for_s(86401, NULL), -EINVAL);
+	assert_int_equal(validate_verify_ratio(0, NULL), 0);
+	assert_int_equal(validate_verify_ratio(1, NULL), 0);
+	assert_int_equal(validate_verify_ratio(1.01, &why), -EINVAL);
+	assert_string_equal(why, "ratio must be 0..1");
+	assert_int_equal(validate_verify_ratio(-0.01, NULL), -EINVAL);
+	assert_int_equal(validate_verify_on_failure("rollback", &f, NULL), 0);
+	assert_int_equal(f, VERIFY_ROLLBACK);
+	assert_int_equal(validate_verify_on_failure("alert", &f, NULL), 0);
+	assert_int_equal(f, VERIFY_ALERT);
+	assert_int_equal(validate_verify_on_failure("retry", &f, &why),
+			 -EINVAL);
+	assert_int_equal(validate_verify_on_failure(NULL, &f, NULL), -EINVAL);
+	assert_int_equal(validate_verify_http("/healthz=200,204", &p, NULL), 0);
+	assert_string_equal(p.http_path, "/healthz");
+	assert_int_equal(p.n_statuses, 2);
+	assert_int_equal(p.statuses[1], 204);
+	assert_int_equal(validate_verify_http("/", &p, NULL), 0);
+	assert_int_equal(p.n_statuses, 0);
+	assert_int_equal(validate_verify_http("healthz=200", &p, &why),
+			 -EINVAL);
+	assert_int_equal(validate_verify_http("/=700", &p, NULL), -EINVAL);
+	assert_int_equal(validate_verify_exec("relative", &why), -EINVAL);
+}
+
 static void test_swap_actions(void **state)
 {
 	const struct str_case actions[] = {
@@ -741,10 +963,14 @@ int main(void)
 		cmocka_unit_test(test_warmup_statuses),
 		cmocka_unit_test(test_warmup_policy),
 		cmocka_unit_test(test_history_limit),
+		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_trigger),
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_hook),
 		cmocka_unit_test(test_swap_actions),
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_verify),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -24,20 +24,22 @@ static void test_drain_policy(void **state)
 	static const struct {
 		double s;
 		int rc;
-	} timeouts[] = {{1, 0}, {900, 0}, {604800, 0}, {0, -22},
+	} timeouts[] = {{1, 0},	    {900, 0},	   {604800, 0}, {0, -22},
 			{0.5, -22}, {604801, -22}, {-1, -22}};
-	static const struct str_case on[] = {
-		{"reset", 0}, {"leave", 0}, {"kill", -22}, {"", -22},
-		{"Reset", -22}};
+	static const struct str_case on[] = {{"reset", 0},
+					     {"leave", 0},
+					     {"kill", -22},
+					     {"", -22},
+					     {"Reset", -22}};
 	static const struct {
 		const char *in;
 		int rc;
 		uint32_t rate;
-	} rates[] = {{"100", 0, 100},       {"100/s", 0, 100},
-		     {"1", 0, 1},           {"1000000/s", 0, 1000000},
-		     {"0", -22, 0},         {"1000001", -22, 0},
-		     {"10/m", -22, 0},      {"/s", -22, 0},
-		     {"-5", -22, 0},        {"5 /s", -22, 0}};
+	} rates[] = {{"100", 0, 100},  {"100/s", 0, 100},
+		     {"1", 0, 1},      {"1000000/s", 0, 1000000},
+		     {"0", -22, 0},    {"1000001", -22, 0},
+		     {"10/m", -22, 0}, {"/s", -22, 0},
+		     {"-5", -22, 0},   {"5 /s", -22, 0}};
 	const char *why;
 	uint32_t rate;
 	bool reset;
@@ -48,9 +50,9 @@ static void test_drain_policy(void **state)
 		assert_int_equal(validate_drain_timeout_s(timeouts[i].s, &why),
 				 timeouts[i].rc);
 	for (i = 0; i < sizeof(on) / sizeof(on[0]); i++)
-		assert_int_equal(validate_on_drain_timeout(on[i].in, &reset,
-							   &why),
-				 on[i].rc);
+		assert_int_equal(
+			validate_on_drain_timeout(on[i].in, &reset, &why),
+			on[i].rc);
 	assert_int_equal(validate_on_drain_timeout("reset", &reset, NULL), 0);
 	assert_true(reset);
 	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
@@ -67,8 +69,8 @@ static void test_weight(void **state)
 	static const struct {
 		double w;
 		int rc;
-	} cases[] = {{0, 0},      {1, 0},        {65535, 0}, {65536, -22},
-		     {-1, -22},   {1.5, -22},    {70000, -22}};
+	} cases[] = {{0, 0},	{1, 0},	    {65535, 0},	 {65536, -22},
+		     {-1, -22}, {1.5, -22}, {70000, -22}};
 	size_t i;
 
 	(void)state;
@@ -79,13 +81,17 @@ static void test_weight(void **state)
 
 static void test_events(void **state)
 {
-	static const struct str_case cases[] = {
-		{"deploy", 0},          {"deploy,swap,drained", 0},
-		{"auto-rollback,health", 0}, {"create,delete,hook", 0},
-		{"", -22},              {"deploy,", -22},
-		{",deploy", -22},       {"deploy,deploy", -22},
-		{"explode", -22},       {"Deploy", -22},
-		{"deploy swap", -22}};
+	static const struct str_case cases[] = {{"deploy", 0},
+						{"deploy,swap,drained", 0},
+						{"auto-rollback,health", 0},
+						{"create,delete,hook", 0},
+						{"", -22},
+						{"deploy,", -22},
+						{",deploy", -22},
+						{"deploy,deploy", -22},
+						{"explode", -22},
+						{"Deploy", -22},
+						{"deploy swap", -22}};
 	uint32_t mask;
 	size_t i;
 

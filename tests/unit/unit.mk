@@ -19,10 +19,12 @@ $(UNIT_DIR)/test_traffic_parse: tests/unit/test_traffic_parse.c \
 
 $(UNIT_DIR)/test_validate: tests/unit/test_validate.c \
 			   $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+			   $(BUILD)/lib/traffic_parse.o \
 			   user/lib/validate.h
 
 $(UNIT_DIR)/test_validate_drain: tests/unit/test_validate_drain.c \
 				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+				 $(BUILD)/lib/traffic_parse.o \
 				 user/lib/validate.h
 
 $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate \

@@ -211,8 +211,7 @@ static int alloc_frames(struct bench *b)
 	return 0;
 }
 
-/* Flow numbers: round r's new flows are r*n.., its unknown flows (the
- * second chance) come after every round's new ones. */
+/* Round r's frames, each kind from its own flow space (bench_xdp.h). */
 void bench_frames(struct bench *b, unsigned int r)
 {
 	const struct lab *l = &b->lab;
@@ -221,7 +220,7 @@ void bench_frames(struct bench *b, unsigned int r)
 
 	b->round = r;
 	for (i = 0; i < b->n; i++) {
-		f = r * b->n + i;
+		f = bench_flow(b->n, b->rounds, BENCH_SPACE_NEW, r, i);
 		c = lab_client_addr(f);
 		port = lab_client_port(f);
 		lab_tcp(&b->syn[i], l->router_mac, l->client_if_mac, c, LAB_VIP,
@@ -230,7 +229,7 @@ void bench_frames(struct bench *b, unsigned int r)
 			port, LAB_VIP_PORT, LAB_TCP_ACK);
 		lab_udp(&b->udp[i], l->router_mac, l->client_if_mac, c, dst,
 			port, 53);
-		f = (b->rounds + r) * b->n + i;
+		f = bench_flow(b->n, b->rounds, BENCH_SPACE_CHANCE, r, i);
 		lab_tcp(&b->chance[i], l->router_mac, l->client_if_mac,
 			lab_client_addr(f), LAB_VIP, lab_client_port(f),
 			LAB_VIP_PORT, LAB_TCP_ACK);
@@ -262,7 +261,7 @@ int bench_establish(struct bench *b)
 			return bench_fail(b, -EPROTO,
 					  "handshake %u: bad backend", i);
 		used += !hits[be]++;
-		f = b->round * b->n + i;
+		f = bench_flow(b->n, b->rounds, BENCH_SPACE_NEW, b->round, i);
 		lab_tcp_seq(&b->reply[i], c.mac, b->lab.backend_if_mac, c.addr,
 			    lab_client_addr(f), c.port, lab_client_port(f),
 			    LAB_TCP_ACK, LAB_BACKEND_ISN + 1,
@@ -334,13 +333,12 @@ static int probe(struct bench *b)
 	const struct ethhdr *eth = (const struct ethhdr *)out.data;
 	const struct iphdr *iph = (const struct iphdr *)(eth + 1);
 	const struct tcphdr *th = (const struct tcphdr *)(iph + 1);
-	uint32_t be;
+	uint32_t be, f = bench_flow(b->n, b->rounds, BENCH_SPACE_PROBE, 0, 0);
 	uint8_t mac[6];
 	int err;
 
 	lab_tcp(&in, b->lab.router_mac, b->lab.client_if_mac,
-		lab_client_addr(2 * b->rounds * b->n), LAB_VIP,
-		lab_client_port(2 * b->rounds * b->n), LAB_VIP_PORT,
+		lab_client_addr(f), LAB_VIP, lab_client_port(f), LAB_VIP_PORT,
 		LAB_TCP_SYN);
 	o.data_size_in = in.len;
 	md.data_end = in.len;

@@ -7,8 +7,9 @@
  * compares the ranges: the worst case of a realistic rule set. Its new
  * flows are a row of the table like the plain app's, in the same run;
  * then the plain app, this app and a copy whose slots all hold one
- * deployment are measured interleaved on the same frames (paired
- * differences), and so are a hot established flow of each.
+ * deployment are measured interleaved (paired differences), each arm on
+ * new flows of its own fresh 5-tuples, and so are a hot established
+ * flow of each.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -28,7 +29,8 @@
 #define SPLIT_APP_ID 1
 #define SPLIT_ENDPOINT_ID 2
 #define SPLIT_VIP 0xc000020bU /* 192.0.2.11 */
-#define FIRST_DEPLOYMENT 2 /* production 2, staging 3, qa 4 */
+/* After bench_setup.c's 1 (the plain app) and 2 (its previous one). */
+#define FIRST_DEPLOYMENT 3 /* production 3, staging 4, qa 5 */
 /* The same rules in an app whose three slots hold one deployment: the
  * choice is made in full, but every flow then uses one ring, as the
  * plain app's do, so this arm prices the choice alone. */
@@ -103,27 +105,44 @@ static int split_app(struct bench *b, uint32_t app, uint32_t vip,
 	return 0;
 }
 
-/* SYNs of the n test flows to vip, and the first flow's ACK. */
-static int frames(struct bench *b, uint32_t vip, struct lab_pkt **syn,
-		  struct lab_pkt **ack)
+/* Frames of round r: SYNs of count new flows of a space to vip. */
+static void syns(struct bench *b, struct lab_pkt *p, uint32_t count,
+		 enum bench_space space, unsigned int r, uint32_t vip)
 {
 	const struct lab *l = &b->lab;
-	uint32_t i;
+	uint32_t i, f;
 
-	*syn = calloc(b->n, sizeof(**syn));
-	if (ack)
-		*ack = calloc(1, sizeof(**ack));
-	if (!*syn || (ack && !*ack))
-		return bench_fail(b, -ENOMEM, "frames: %s", strerror(ENOMEM));
-	for (i = 0; i < b->n; i++)
-		lab_tcp(&(*syn)[i], l->router_mac, l->client_if_mac,
-			lab_client_addr(i), vip, lab_client_port(i),
+	for (i = 0; i < count; i++) {
+		f = bench_flow(b->n, b->rounds, space, r, i);
+		lab_tcp(&p[i], l->router_mac, l->client_if_mac,
+			lab_client_addr(f), vip, lab_client_port(f),
 			LAB_VIP_PORT, LAB_TCP_SYN);
-	if (ack)
-		lab_tcp(*ack, l->router_mac, l->client_if_mac,
-			lab_client_addr(0), vip, lab_client_port(0),
-			LAB_VIP_PORT, LAB_TCP_ACK);
-	return 0;
+	}
+}
+
+/* The ACK of the first flow of a space's round r (after its SYN). */
+static void first_ack(struct bench *b, struct lab_pkt *p,
+		      enum bench_space space, unsigned int r, uint32_t vip)
+{
+	uint32_t f = bench_flow(b->n, b->rounds, space, r, 0);
+
+	lab_tcp(p, b->lab.router_mac, b->lab.client_if_mac, lab_client_addr(f),
+		vip, lab_client_port(f), LAB_VIP_PORT, LAB_TCP_ACK);
+}
+
+void bench_traffic_frames(struct bench *b, unsigned int r)
+{
+	const uint32_t vip[3] = {LAB_VIP, SPLIT_VIP, SAME_VIP};
+	const enum bench_space space[3] = {BENCH_SPACE_PAIR_PLAIN,
+					   BENCH_SPACE_PAIR_SPLIT,
+					   BENCH_SPACE_PAIR_SAME};
+	int k;
+
+	syns(b, b->syn_split, b->n, BENCH_SPACE_SPLIT, r, SPLIT_VIP);
+	for (k = 0; k < 3; k++)
+		syns(b, b->pair_syn[k], b->n / 2, space[k], r, vip[k]);
+	for (k = 0; k < 2; k++)
+		first_ack(b, b->pair_ack[k], space[k], r, vip[k]);
 }
 
 int bench_traffic_setup(struct bench *b)
@@ -146,10 +165,14 @@ int bench_traffic_setup(struct bench *b)
 	if (!err)
 		err = split_app(b, SAME_APP_ID, SAME_VIP, SAME_ENDPOINT_ID,
 				true);
-	if (!err)
-		err = frames(b, SPLIT_VIP, &b->syn_split, &b->ack_split);
-	if (!err)
-		err = frames(b, SAME_VIP, &b->syn_same, NULL);
+	b->syn_split = calloc(b->n, sizeof(*b->syn_split));
+	for (i = 0; i < 3; i++)
+		b->pair_syn[i] = calloc(b->n / 2 + 1, sizeof(*b->pair_syn[i]));
+	for (i = 0; i < 2; i++)
+		b->pair_ack[i] = calloc(1, sizeof(*b->pair_ack[i]));
+	if (!err && (!b->syn_split || !b->pair_syn[0] || !b->pair_syn[1] ||
+		     !b->pair_syn[2] || !b->pair_ack[0] || !b->pair_ack[1]))
+		err = bench_fail(b, -ENOMEM, "frames: %s", strerror(ENOMEM));
 	b->pair_new = calloc(b->rounds, sizeof(*b->pair_new));
 	b->pair_same = calloc(b->rounds, sizeof(*b->pair_same));
 	b->pair_hot = calloc(b->rounds, sizeof(*b->pair_hot));
@@ -223,12 +246,13 @@ static int run_frame(struct bench *b, const struct lab_pkt *p, uint32_t *ns)
 }
 
 /*
- * Arms of one paired measurement: the same client frames to the plain
- * app and to split apps, interleaved by blocks of 64 (the order rotates
- * from block to block), so all arms see the same machine and the same
- * flow table: per-packet differences arm - plain of one round, which a
- * busy machine's drift does not reach as it reaches rows measured
- * seconds apart. Frame arrays have stride 1, single frames stride 0.
+ * Arms of one paired measurement: client frames to the plain app and to
+ * split apps (the same number, of like 5-tuples), interleaved by blocks
+ * of 64 (the order rotates from block to block), so all arms see the
+ * same machine and the same flow table: per-packet differences arm -
+ * plain of one round, which a busy machine's drift does not reach as it
+ * reaches rows measured seconds apart. Frame arrays have stride 1,
+ * single frames stride 0.
  */
 static int interleave(struct bench *b, const struct lab_pkt *const *arm,
 		      int arms, uint32_t stride, uint32_t n, double *delta)
@@ -256,31 +280,92 @@ static int interleave(struct bench *b, const struct lab_pkt *const *arm,
 	return 0;
 }
 
+/* Packets counted as forwarded, all CPUs. */
+static int forwarded(struct bench *b, uint64_t *n, uint64_t *total)
+{
+	struct slotlb_reason_counter c[SLOTLB_REASON_MAX];
+	int err = slotlb_reasons_read(b->lb, c), i;
+
+	if (err)
+		return bench_fail(b, err, "reasons: %s", strerror(-err));
+	*n = c[SLOTLB_REASON_FORWARD].packets;
+	for (*total = 0, i = 0; i < SLOTLB_REASON_MAX; i++)
+		*total += c[i].packets;
+	return 0;
+}
+
+/* Interleave the arms; every frame must have been forwarded as a
+ * client's packet of a flow (new or established). */
+static int paired(struct bench *b, const struct lab_pkt *const *arm, int arms,
+		  uint32_t stride, uint32_t n, double *delta, const char *what)
+{
+	uint64_t f0, t0, f1, t1, want = (uint64_t)arms * n;
+	int err = forwarded(b, &f0, &t0);
+
+	if (!err)
+		err = interleave(b, arm, arms, stride, n, delta);
+	if (!err)
+		err = forwarded(b, &f1, &t1);
+	if (!err && (f1 - f0 != want || t1 - t0 != want))
+		err = bench_fail(b, -EPROTO,
+				 "paired %s: %lu of %lu frames forwarded", what,
+				 (unsigned long)(f1 - f0), (unsigned long)want);
+	return err;
+}
+
+/* Establish the first flow of each hot arm (its SYN again, the
+ * backend's SYN-ACK, the ACK), untimed. */
+static int establish_hot(struct bench *b)
+{
+	struct lab_run run = {
+		.prog_fd = b->prog_fd,
+		.client_ifindex = b->lab.client_ifindex,
+		.backend_ifindex = b->lab.backend_ifindex,
+	};
+	struct lab_chosen c;
+	int k, err;
+
+	memcpy(run.backend_if_mac, b->lab.backend_if_mac, 6);
+	for (k = 0; k < 2; k++) {
+		err = lab_handshake(&run, &b->pair_syn[k][0], b->pair_ack[k],
+				    &c);
+		if (err)
+			return bench_fail(b, err, "paired hot flow %d: %s", k,
+					  strerror(-err));
+	}
+	return 0;
+}
+
 int bench_traffic_pairs(struct bench *b, unsigned int round)
 {
-	const struct lab_pkt *new_arms[3] = {b->syn, b->syn_split, b->syn_same};
-	const struct lab_pkt *hot_arms[2] = {b->ack, b->ack_split};
+	const struct lab_pkt *new_arms[3] = {b->pair_syn[0], b->pair_syn[1],
+					     b->pair_syn[2]};
+	const struct lab_pkt *hot_arms[2] = {b->pair_ack[0], b->pair_ack[1]};
 	double d[2] = {0, 0};
-	int err = 0;
+	int err;
 
-	/* New flows of all apps on an empty table (half the frames: the
-	 * three arms share every block, so they need fewer); they leave
-	 * the flows of syn[0] and syn_split[0] behind for the hot pair. */
-	if (!err)
-		err = interleave(b, new_arms, 3, 1, b->n / 2, d);
+	/* New flows of all apps, fresh 5-tuples of each arm (half the
+	 * frames: the three arms share every block, so they need fewer). */
+	err = paired(b, new_arms, 3, 1, b->n / 2, d, "new flows");
 	b->pair_new[round] = d[0];
 	b->pair_same[round] = d[1];
 	if (!err)
-		err = interleave(b, hot_arms, 2, 0, b->n / 4, d);
+		err = establish_hot(b);
+	if (!err)
+		err = paired(b, hot_arms, 2, 0, b->n / 4, d, "hot flows");
 	b->pair_hot[round] = d[0];
 	return err;
 }
 
 void bench_traffic_teardown(struct bench *b)
 {
+	int k;
+
 	free(b->syn_split);
-	free(b->ack_split);
-	free(b->syn_same);
+	for (k = 0; k < 3; k++)
+		free(b->pair_syn[k]);
+	for (k = 0; k < 2; k++)
+		free(b->pair_ack[k]);
 	free(b->pair_new);
 	free(b->pair_same);
 	free(b->pair_hot);
@@ -302,7 +387,7 @@ void bench_traffic_report(const struct bench *b,
 	if (!v)
 		return;
 	printf("\ncost of a 10/5 split + 4 audience prefixes, paired with the plain app\n"
-	       "(same frames interleaved in blocks of 64), ns/packet per round:\n");
+	       "(frames interleaved in blocks of 64), ns/packet per round:\n");
 	for (i = 0; i < 3; i++) {
 		printf("  %-28s", names[i]);
 		for (r = 0; r < b->rounds; r++) {

@@ -182,6 +182,7 @@ static int round_run(struct bench *b, unsigned int round)
 	int err, p;
 
 	bench_frames(b, round);
+	bench_traffic_frames(b, round);
 	for (p = 0, err = 0; !err && p < BENCH_PATH_MAX; p++) {
 		/* The round's new flows become established ones. */
 		if (p == BENCH_PATH_HOT)

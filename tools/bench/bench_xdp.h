@@ -43,6 +43,30 @@ struct bench_path {
 	double anchor; /* Katran's ns/packet net of floor; 0: none */
 };
 
+/*
+ * Flow numbers (lab_client_addr/port of f): each kind of frame has its
+ * own space of rounds * n flows, round r using [r * n, (r + 1) * n) of
+ * it, so no frame of one path ever meets a flow another path left (a
+ * SYN on a flow left established, or a reply 5-tuple held by another
+ * endpoint's flow, takes another path than the one measured).
+ */
+enum bench_space {
+	BENCH_SPACE_NEW, /* the plain app's new flows, then established */
+	BENCH_SPACE_CHANCE, /* unknown flows (second chance) */
+	BENCH_SPACE_SPLIT, /* the split app's new flows (its row) */
+	BENCH_SPACE_PAIR_PLAIN, /* paired new flows: the plain app's arm */
+	BENCH_SPACE_PAIR_SPLIT, /* the split app's arm */
+	BENCH_SPACE_PAIR_SAME, /* the one-deployment split app's arm */
+	BENCH_SPACE_PROBE, /* the probe's one flow */
+};
+
+static inline uint32_t bench_flow(uint32_t n, unsigned int rounds,
+				  enum bench_space space, unsigned int r,
+				  uint32_t i)
+{
+	return ((uint32_t)space * rounds + r) * n + i;
+}
+
 /* One round of one path, ns per frame. */
 struct bench_sample {
 	double prog; /* slotlb, as the kernel timed it */
@@ -71,8 +95,10 @@ struct bench {
 	struct bench_path paths[BENCH_PATH_MAX];
 	struct bench_sample *samples[BENCH_PATH_MAX]; /* rounds each */
 
-	/* Traffic routing paths (bench_traffic.c). */
-	struct lab_pkt *syn_split, *ack_split, *syn_same;
+	/* Traffic routing paths (bench_traffic.c): the split row's SYNs,
+	 * the paired arms' SYNs (plain, split, same; n / 2 each) and their
+	 * hot flows' ACKs (plain, split). */
+	struct lab_pkt *syn_split, *pair_syn[3], *pair_ack[2];
 	uint64_t split_base[3]; /* new flows per slot's deployment before */
 	double split_share[3]; /* % of the split path's new flows per slot */
 	/* Per round, ns/packet more than the plain app's same frames: */
@@ -111,9 +137,10 @@ int bench_previous(struct bench *b, uint32_t previous);
 /* The traffic-routing app and its paths; the check after round 0. */
 int bench_traffic_setup(struct bench *b);
 int bench_traffic_check(struct bench *b);
-/* The paired measurement of one round. A SYN leaves only a half-open
- * entry that the next identical SYN replaces, so the same frames measure
- * new flows every round without emptying any table. */
+/* Round r's frames of those paths, from their own flow spaces. */
+void bench_traffic_frames(struct bench *b, unsigned int r);
+/* The paired measurement of one round: new flows of fresh 5-tuples in
+ * every arm, then one established flow of each arm, hot. */
 int bench_traffic_pairs(struct bench *b, unsigned int round);
 /* Its lines in the report. */
 void bench_traffic_report(const struct bench *b,

@@ -6,7 +6,7 @@
  * against the pinned maps, so `dpctl attach` on an interface that
  * already runs slotlb is a reload: flows survive.
  *
- *   dpctl [--pin-root DIR] [--flow-capacity N] [-v] COMMAND ...
+ *   dpctl [--pin-root DIR] [--flow-capacity N] [--upgrade] [-v] COMMAND ...
  *     attach --role public|backend|both IFNAME... [--role ...]
  *            [--generic] [--force]
  *     detach IFNAME...
@@ -425,6 +425,19 @@ static int routing_lookup(struct slotlb *lb, long app, int argc, char **argv)
 	return 0;
 }
 
+/* Say what an upgrade of older pinned maps did, on stderr. */
+static void upgraded(struct slotlb *lb)
+{
+	struct slotlb_upgrade_info u;
+
+	slotlb_upgrade_info(lb, &u);
+	if (u.from)
+		fprintf(stderr,
+			"dpctl: upgraded the pinned maps from layout %u to %u: %u kept, %u converted (%u entries), program replaced on %u interfaces\n",
+			u.from, u.to, u.maps_kept, u.maps_converted,
+			u.entries_converted, u.interfaces);
+}
+
 static int cmd_routing(struct slotlb *lb, int argc, char **argv)
 {
 	struct slotlb_routing r = {};
@@ -530,7 +543,8 @@ static int cmd_seed(struct slotlb *lb, int argc, char **argv)
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: dpctl [--pin-root DIR] [--flow-capacity N] [-v] COMMAND\n"
+		"Usage: dpctl [--pin-root DIR] [--flow-capacity N] [--upgrade] [-v] COMMAND\n"
+		"  (--upgrade: maps of an older layout are upgraded, keeping flows)\n"
 		"  attach --role public|backend|both IFNAME... [--role ROLE IFNAME...]\n"
 		"         [--generic] [--force]\n"
 		"  detach IFNAME...\n"
@@ -557,9 +571,11 @@ int main(int argc, char **argv)
 		{"generic", no_argument, NULL, 'g'},
 		{"force", no_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"upgrade", no_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	char why[256];
 	struct slotlb *lb = NULL;
 	const char *cmd;
 	int c, err, rc;
@@ -585,6 +601,9 @@ int main(int argc, char **argv)
 		case 'v':
 			opts.verbose = true;
 			break;
+		case 'u':
+			opts.upgrade = true;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -603,14 +622,16 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "detach"))
 		return cmd_attach(NULL, argc, argv, false);
 
+	opts.why = why;
+	opts.why_len = sizeof(why);
 	err = slotlb_open(&lb, &opts);
 	if (err == -EEXIST)
 		return fail("flows", "pinned flow table has another capacity");
-	if (err == -ESTALE)
-		return fail("load", "maps pinned there have another layout "
-				    "than this build's");
+	if (err && why[0])
+		return fail("load", why);
 	if (err)
 		return fail_errno("load", err);
+	upgraded(lb);
 	if (!strcmp(cmd, "attach"))
 		rc = cmd_attach(lb, argc, argv, true);
 	else if (!strcmp(cmd, "endpoint"))

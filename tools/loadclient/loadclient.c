@@ -44,6 +44,7 @@ struct conn {
 	int fd;
 	uint32_t gen; /* bumped per socket: drops stale epoll events */
 	enum lc_kind kind;
+	int source; /* index of its --source address, -1: none */
 	enum conn_state state;
 	bool was_up; /* keep-alive slot had a connection before */
 	uint64_t deadline_ns; /* connect, request or linger deadline */
@@ -67,6 +68,7 @@ struct run {
 	size_t req_new_len;
 	uint64_t start_ns;
 	uint64_t timeout_ns;
+	int next_source; /* of the next new connection */
 	struct lc_stats stats;
 };
 
@@ -89,8 +91,8 @@ static uint64_t now_ns(void)
 static void record(struct run *run, struct conn *c, uint64_t now,
 		   enum lc_reason reason, const char *version)
 {
-	lc_stats_record(&run->stats, now - run->start_ns, c->kind, reason,
-			version);
+	lc_stats_record(&run->stats, now - run->start_ns, c->kind, c->source,
+			reason, version);
 }
 
 static void conn_drop_fd(struct run *run, struct conn *c)
@@ -151,11 +153,18 @@ static int conn_connect(struct run *run, struct conn *c, uint64_t now)
 		goto out;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* a client of a given address (a preview audience, say) */
-	if (o->sourcelen &&
-	    bind(c->fd, (const struct sockaddr *)&o->source, o->sourcelen)) {
-		err = -errno;
-		goto out;
+	if (c->source >= 0) {
+		/* the port is picked at connect, per destination: many
+		 * connections from one address need no port of their own */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+			   sizeof(one));
+		if (bind(c->fd, (const struct sockaddr *)&o->source[c->source],
+			 o->source[c->source].ss_family == AF_INET
+				 ? sizeof(struct sockaddr_in)
+				 : sizeof(struct sockaddr_in6))) {
+			err = -errno;
+			goto out;
+		}
 	}
 	c->gen++;
 	c->state = CONN_CONNECTING;
@@ -364,6 +373,10 @@ static void spawn_new(struct run *run, uint64_t now)
 		return;
 	}
 	c = &run->conns[run->free_new[--run->nfree]];
+	if (run->o->nsource) {
+		c->source = run->next_source;
+		run->next_source = (run->next_source + 1) % run->o->nsource;
+	}
 	conn_connect(run, c, now);
 }
 
@@ -405,12 +418,16 @@ static int run_loop(struct run *run)
 	uint64_t end, now, next_new, next_scan, tick, wake;
 	uint64_t spawned = 0, gen;
 	struct epoll_event evs[256];
+	struct timespec wall;
 	struct conn *c;
 	int i, n, burst, wait_ms;
 
 	tick = run->timeout_ns / 4 < 5 * NS_PER_MS ? run->timeout_ns / 4
 						   : 5 * NS_PER_MS;
 	run->start_ns = now_ns();
+	clock_gettime(CLOCK_REALTIME, &wall);
+	run->stats.start_wall_ms =
+		(uint64_t)wall.tv_sec * 1000 + wall.tv_nsec / NS_PER_MS;
 	end = run->start_ns + (uint64_t)(o->duration_s * NS_PER_S);
 	next_new = o->new_rate > 0 ? run->start_ns : UINT64_MAX;
 	next_scan = run->start_ns + tick;
@@ -498,6 +515,9 @@ static int run_init(struct run *run, const struct lc_opts *o)
 	for (i = 0; i < run->nconns; i++) {
 		run->conns[i].fd = -1;
 		run->conns[i].kind = i < o->keepalive ? LC_KEEPALIVE : LC_NEW;
+		/* a keep-alive slot keeps its address across reconnects */
+		run->conns[i].source =
+			o->nsource && i < o->keepalive ? i % o->nsource : -1;
 	}
 	for (i = run->nconns - 1; i >= o->keepalive; i--)
 		run->free_new[run->nfree++] = i;
@@ -560,7 +580,8 @@ int main(int argc, char **argv)
 	if (!err)
 		err = lc_stats_init(&run.stats,
 				    (uint64_t)(o.duration_s * NS_PER_S),
-				    o.interval_ms * NS_PER_MS, events);
+				    o.interval_ms * NS_PER_MS, events,
+				    o.nsource, o.source_name);
 	if (!err)
 		err = run_loop(&run);
 	if (err) {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "response.h"
@@ -21,6 +22,10 @@
 /* Labels past LC_VERSIONS_MAX share one counter under this name. */
 #define LC_OTHER_LABEL "~other"
 #define LC_VERSION_SLOTS (LC_VERSIONS_MAX + 1)
+
+/* Source addresses of --source: enough for a client namespace that
+ * plays a few hundred clients. */
+#define LC_SOURCES_MAX 256
 
 /* Which traffic a request belongs to. */
 enum lc_kind {
@@ -36,6 +41,14 @@ struct lc_bucket {
 	uint32_t versions[LC_VERSION_SLOTS]; /* answers, any connection */
 	uint32_t
 		new_versions[LC_VERSION_SLOTS]; /* answers on new connections */
+};
+
+/* Answers per source address (--source). */
+struct lc_source {
+	uint64_t ok;
+	uint64_t failed;
+	uint64_t versions[LC_VERSION_SLOTS]; /* any connection */
+	uint64_t new_versions[LC_VERSION_SLOTS]; /* new connections */
 };
 
 struct lc_stats {
@@ -56,10 +69,14 @@ struct lc_stats {
 	uint64_t gap_ns; /* longest stretch without a success */
 	uint64_t gap_start_ns;
 	uint64_t elapsed_ns;
+	uint64_t start_wall_ms; /* CLOCK_REALTIME at t_ms 0 */
 	uint64_t interval_ns;
 	size_t nbuckets;
 	struct lc_bucket *buckets;
 	FILE *events; /* CSV of every response, or NULL */
+	int nsources; /* --source addresses, 0: none given */
+	const char (*source_names)[INET6_ADDRSTRLEN];
+	struct lc_source *by_source; /* [nsources] */
 };
 
 /* What the summary echoes back about how the run was set up. */
@@ -72,13 +89,16 @@ struct lc_report_info {
 	bool max_gap;
 };
 
+/* nsources names (--source) get their own counters and a CSV column. */
 int lc_stats_init(struct lc_stats *s, uint64_t duration_ns,
-		  uint64_t interval_ns, FILE *events);
+		  uint64_t interval_ns, FILE *events, int nsources,
+		  const char (*source_names)[INET6_ADDRSTRLEN]);
 void lc_stats_free(struct lc_stats *s);
 
-/* Count one finished request; t_ns is its completion since the start. */
+/* Count one finished request; t_ns is its completion since the start,
+ * source the index of its --source address (-1: none). */
 void lc_stats_record(struct lc_stats *s, uint64_t t_ns, enum lc_kind kind,
-		     enum lc_reason reason, const char *version);
+		     int source, enum lc_reason reason, const char *version);
 
 /* Close the books at elapsed_ns: the trailing gap counts too. */
 void lc_stats_finish(struct lc_stats *s, uint64_t elapsed_ns);
@@ -92,8 +112,6 @@ struct lc_opts {
 	struct sockaddr_storage addr; /* --target */
 	socklen_t addrlen;
 	const char *target; /* as given, for Host: and the summary */
-	struct sockaddr_storage source; /* --source; sourcelen 0 if none */
-	socklen_t sourcelen;
 	const char *path;
 	int keepalive;
 	double new_rate; /* new connections per second */
@@ -105,6 +123,10 @@ struct lc_opts {
 	const char *events_path; /* NULL: no CSV */
 	int interval_ms;
 	bool max_gap;
+	/* --source: local addresses the connections bind to, in turn */
+	struct sockaddr_storage source[LC_SOURCES_MAX];
+	char source_name[LC_SOURCES_MAX][INET6_ADDRSTRLEN];
+	int nsource;
 };
 
 /* Parse argv into o; 0, or LC_EXIT_USAGE after printing the error. */

@@ -35,8 +35,6 @@ static void usage(void)
 {
 	puts("Usage: loadclient --target ADDR:PORT --duration S [OPTIONS]\n"
 	     "  --target ADDR:PORT    server, IPv6 as [ADDR]:PORT\n"
-	     "  --source ADDR         local address to connect from (default:\n"
-	     "                        the kernel's choice)\n"
 	     "  --path PATH           request path (default /)\n"
 	     "  --keepalive K         K keep-alive connections, GETs back to back\n"
 	     "  --new-rate R          R new connections per second, one GET each\n"
@@ -47,7 +45,10 @@ static void usage(void)
 	     "  --interval-ms MS      timeline bucket (default 250, >= 10)\n"
 	     "  --max-gap             report longest_gap_ms without a success\n"
 	     "  --json FILE           write the summary to FILE, not stdout\n"
-	     "  --events FILE         CSV t_ms,kind,version,ok per response");
+	     "  --events FILE         CSV t_ms,kind,version,ok per response\n"
+	     "  --source ADDR[,ADDR]  local addresses to connect from, in turn\n"
+	     "                        (repeatable, at most 256; adds by_source\n"
+	     "                        to the summary and a source column)");
 }
 
 static int parse_target(const char *s, struct lc_opts *o)
@@ -98,23 +99,36 @@ static int parse_target(const char *s, struct lc_opts *o)
 	return 0;
 }
 
-/* A numeric local address (no port: the kernel picks one). */
-static int parse_source(const char *s, struct lc_opts *o)
+/* --source: a comma list of numeric addresses, appended to o. */
+static int parse_sources(const char *s, struct lc_opts *o)
 {
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->source;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->source;
+	struct sockaddr_storage *ss;
+	const char *end;
+	char addr[INET6_ADDRSTRLEN];
+	size_t n;
 
-	memset(&o->source, 0, sizeof(o->source));
-	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		o->sourcelen = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		o->sourcelen = sizeof(*a6);
-	} else {
-		return -EINVAL;
+	for (;; s = end + 1) {
+		end = strchr(s, ',');
+		n = end ? (size_t)(end - s) : strlen(s);
+		if (!n || n >= sizeof(addr) || o->nsource == LC_SOURCES_MAX)
+			return -EINVAL;
+		memcpy(addr, s, n);
+		addr[n] = '\0';
+		ss = &o->source[o->nsource];
+		memset(ss, 0, sizeof(*ss));
+		if (inet_pton(AF_INET, addr,
+			      &((struct sockaddr_in *)ss)->sin_addr) == 1)
+			ss->ss_family = AF_INET;
+		else if (inet_pton(AF_INET6, addr,
+				   &((struct sockaddr_in6 *)ss)->sin6_addr) ==
+			 1)
+			ss->ss_family = AF_INET6;
+		else
+			return -EINVAL;
+		memcpy(o->source_name[o->nsource++], addr, n + 1);
+		if (!end)
+			return 0;
 	}
-	return 0;
 }
 
 static bool parse_num(const char *s, double min, double max, double *out)
@@ -143,7 +157,6 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 {
 	static const struct option longopts[] = {
 		{"target", required_argument, NULL, 't'},
-		{"source", required_argument, NULL, 'S'},
 		{"path", required_argument, NULL, 'p'},
 		{"keepalive", required_argument, NULL, 'k'},
 		{"new-rate", required_argument, NULL, 'r'},
@@ -155,6 +168,7 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 		{"max-gap", no_argument, NULL, 'g'},
 		{"json", required_argument, NULL, 'j'},
 		{"events", required_argument, NULL, 'e'},
+		{"source", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -175,12 +189,6 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 					"bad --target '%s': want ADDR:PORT or [ADDR]:PORT with a numeric address",
 					optarg);
 			o->target = optarg;
-			break;
-		case 'S':
-			if (parse_source(optarg, o))
-				return lc_usage_error(
-					"bad --source '%s': want a numeric address",
-					optarg);
 			break;
 		case 'p':
 			if (!path_valid(optarg))
@@ -243,6 +251,12 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 		case 'e':
 			o->events_path = optarg;
 			break;
+		case 'S':
+			if (parse_sources(optarg, o))
+				return lc_usage_error(
+					"bad --source '%s': want numeric addresses, comma-separated, at most %d in all",
+					optarg, LC_SOURCES_MAX);
+			break;
 		case 'h':
 			usage();
 			exit(0);
@@ -256,13 +270,15 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 		return lc_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->target)
 		return lc_usage_error("%s", "--target is required");
-	if (o->sourcelen && o->source.ss_family != o->addr.ss_family)
-		return lc_usage_error(
-			"%s", "--source and --target are of two families");
 	if (!o->duration_s)
 		return lc_usage_error("%s", "--duration is required");
 	if (!o->keepalive && !o->new_rate)
 		return lc_usage_error(
 			"%s", "no traffic: give --keepalive and/or --new-rate");
+	for (c = 0; c < o->nsource; c++)
+		if (o->source[c].ss_family != o->addr.ss_family)
+			return lc_usage_error(
+				"--source %s: not of --target's address family",
+				o->source_name[c]);
 	return 0;
 }

@@ -15,7 +15,8 @@
 #define NS_PER_MS ((uint64_t)1000000)
 
 int lc_stats_init(struct lc_stats *s, uint64_t duration_ns,
-		  uint64_t interval_ns, FILE *events)
+		  uint64_t interval_ns, FILE *events, int nsources,
+		  const char (*source_names)[INET6_ADDRSTRLEN])
 {
 	memset(s, 0, sizeof(*s));
 	s->interval_ns = interval_ns;
@@ -25,16 +26,27 @@ int lc_stats_init(struct lc_stats *s, uint64_t duration_ns,
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	if (!s->buckets)
 		return -ENOMEM;
+	s->nsources = nsources;
+	s->source_names = source_names;
+	if (nsources) {
+		s->by_source = calloc(nsources, sizeof(*s->by_source));
+		if (!s->by_source)
+			return -ENOMEM;
+	}
 	s->events = events;
 	if (events)
-		fputs("t_ms,kind,version,ok\n", events);
+		fputs(nsources ? "t_ms,kind,version,ok,source\n"
+			       : "t_ms,kind,version,ok\n",
+		      events);
 	return 0;
 }
 
 void lc_stats_free(struct lc_stats *s)
 {
 	free(s->buckets);
+	free(s->by_source);
 	s->buckets = NULL;
+	s->by_source = NULL;
 }
 
 /* Counter slot of a label; labels past the limit share the last slot. */
@@ -61,11 +73,20 @@ static void note_success(struct lc_stats *s, uint64_t t_ns)
 }
 
 void lc_stats_record(struct lc_stats *s, uint64_t t_ns, enum lc_kind kind,
-		     enum lc_reason reason, const char *version)
+		     int source, enum lc_reason reason, const char *version)
 {
 	size_t b = t_ns / s->interval_ns;
+	struct lc_source *src = NULL;
 	struct lc_bucket *bucket;
 	int slot;
+
+	if (source >= 0 && source < s->nsources) {
+		src = &s->by_source[source];
+		if (reason == LC_OK)
+			src->ok++;
+		else
+			src->failed++;
+	}
 
 	if (b >= s->nbuckets)
 		b = s->nbuckets - 1;
@@ -91,11 +112,16 @@ void lc_stats_record(struct lc_stats *s, uint64_t t_ns, enum lc_kind kind,
 		bucket->versions[slot]++;
 		if (kind == LC_NEW)
 			bucket->new_versions[slot]++;
+		if (src)
+			src->versions[slot]++;
+		if (src && kind == LC_NEW)
+			src->new_versions[slot]++;
 	}
 	if (s->events)
-		fprintf(s->events, "%" PRIu64 ",%s,%s,%d\n", t_ns / NS_PER_MS,
-			kind == LC_NEW ? "new" : "keepalive", version,
-			reason == LC_OK);
+		fprintf(s->events, "%" PRIu64 ",%s,%s,%d%s%s\n",
+			t_ns / NS_PER_MS, kind == LC_NEW ? "new" : "keepalive",
+			version, reason == LC_OK, src ? "," : "",
+			src ? s->source_names[source] : "");
 }
 
 void lc_stats_finish(struct lc_stats *s, uint64_t elapsed_ns)
@@ -107,6 +133,45 @@ void lc_stats_finish(struct lc_stats *s, uint64_t elapsed_ns)
 static const char *slot_name(const struct lc_stats *s, int slot)
 {
 	return slot < s->seen.count ? s->seen.name[slot] : LC_OTHER_LABEL;
+}
+
+static void write_versions64(const struct lc_stats *s, const uint64_t *v,
+			     FILE *f)
+{
+	const char *sep = "";
+	int i;
+
+	fputc('{', f);
+	for (i = 0; i < LC_VERSION_SLOTS; i++) {
+		if (!v[i])
+			continue;
+		fprintf(f, "%s\"%s\": %" PRIu64, sep, slot_name(s, i), v[i]);
+		sep = ", ";
+	}
+	fputc('}', f);
+}
+
+/* "by_source": per --source address, its answers and versions. */
+static void write_sources(const struct lc_stats *s, FILE *f)
+{
+	const struct lc_source *src;
+	int i;
+
+	if (!s->nsources)
+		return;
+	fputs("  \"by_source\": {", f);
+	for (i = 0; i < s->nsources; i++) {
+		src = &s->by_source[i];
+		fprintf(f,
+			"%s\n    \"%s\": {\"ok\": %" PRIu64
+			", \"failed\": %" PRIu64 ", \"versions\": ",
+			i ? "," : "", s->source_names[i], src->ok, src->failed);
+		write_versions64(s, src->versions, f);
+		fputs(", \"new_conn_versions\": ", f);
+		write_versions64(s, src->new_versions, f);
+		fputc('}', f);
+	}
+	fputs("\n  },\n", f);
 }
 
 static void write_versions32(const struct lc_stats *s, const uint32_t *v,
@@ -162,6 +227,7 @@ int lc_stats_write_json(const struct lc_stats *s,
 		info->keepalive, info->new_rate);
 	fprintf(f, "  \"timeout_ms\": %d,\n  \"duration_s\": %.3f,\n",
 		info->timeout_ms, secs);
+	fprintf(f, "  \"start_wall_ms\": %" PRIu64 ",\n", s->start_wall_ms);
 	fprintf(f, "  \"requests_ok\": %" PRIu64 ",\n", s->ok);
 	fprintf(f, "  \"requests_failed\": %" PRIu64 ",\n", s->failed);
 	fprintf(f, "  \"requests_per_s\": %.1f,\n",
@@ -198,6 +264,7 @@ int lc_stats_write_json(const struct lc_stats *s,
 		sep = ", ";
 	}
 	fputs("},\n", f);
+	write_sources(s, f);
 	write_timeline(s, f);
 	fputs("}\n", f);
 	fflush(f);

@@ -391,10 +391,15 @@ const struct cmd slot_cmds[] = {
 	 "APP [--slot SOURCE] [--target-slot TARGET] "
 	 "[--action swap|preview|reset|cancel] [--audience CIDR ...] "
 	 "[--timeout DURATION] [--on-timeout reset|swap] [--dry-run] "
-	 "[--show-values] " WARMUP_USAGE,
+	 "[--show-values] " VERIFY_USAGE " " WARMUP_USAGE,
 	 swap_help},
 	{"rollback", do_slot_rollback, "APP [--slot SLOT] " WARMUP_USAGE,
 	 rollback_help},
+	{"traffic", do_slot_traffic,
+	 "APP [--distribution LIST | --clear] [--slot NAME [--percent P] "
+	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]] "
+	 "[--lookup ADDR]...",
+	 traffic_help},
 	{"config", do_slot_config,
 	 "APP --slot SLOT " WARMUP_USAGE
 	 " [--drain-timeout DURATION] [--on-drain-timeout reset|leave]"
@@ -427,6 +432,12 @@ const struct cmd slot_cmds[] = {
 	{"auto-swap", do_slot_auto_swap,
 	 "APP --slot SLOT [--target-slot TARGET] [--delay S] [--off]",
 	 auto_swap_help},
+	{"health", do_slot_health,
+	 "APP --slot SLOT [--mode http|https|tcp] [--path PATH] "
+	 "[--status LIST] [--host NAME] [--interval S] [--timeout S] "
+	 "[--unhealthy-after N] [--healthy-after M] "
+	 "[--on-down-tcp reset|leave] [--off]",
+	 health_help},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -435,7 +446,7 @@ const struct cmd swap_cmd = {
 	"APP [--slot SOURCE] [--target-slot TARGET] "
 	"[--action swap|preview|reset|cancel] [--audience CIDR ...] "
 	"[--timeout DURATION] [--on-timeout reset|swap] [--dry-run] "
-	"[--show-values] " WARMUP_USAGE,
+	"[--show-values] " VERIFY_USAGE " " WARMUP_USAGE,
 	swap_help};
 
 const struct cmd deploy_cmd = {

@@ -160,6 +160,10 @@ extern const struct cmd deploy_cmd, status_cmd, history_cmd, flows_cmd;
 	"[--warmup-retries N] [--warmup-deadline S] "                       \
 	"[--warmup-retry-delay MS] [--warmup-mode http|https|tcp] "         \
 	"[--warmup-host NAME]"
+#define VERIFY_USAGE                                               \
+	"[--verify-for DURATION] [--verify-http PATH[=STATUSES]] " \
+	"[--verify-exec PATH] [--max-reset-ratio R] "              \
+	"[--max-handshake-failure-ratio R] [--on-failure rollback|alert]"
 /* The warm-up options, at index base of a command's option table. */
 enum {
 	W_PATH,
@@ -191,9 +195,10 @@ enum {
  * given), checked with the daemon's rules; EXIT_USAGE after saying why. */
 int warmup_json(const struct opt *o, json_t **out);
 
-extern const char swap_help[], rollback_help[];
+extern const char swap_help[], rollback_help[], traffic_help[];
 int do_slot_swap(int argc, char **argv);
 int do_slot_rollback(int argc, char **argv);
+int do_slot_traffic(int argc, char **argv);
 /* A swap (or deploy --wait) followed to its outcome, in swap.c. */
 struct swap_ctx {
 	const char *action; /* "swap", "rollback", "preview", "reset" */
@@ -212,9 +217,11 @@ int do_slot_config(int argc, char **argv);
 int do_slot_hook_set(int argc, char **argv);
 int do_slot_hook_delete(int argc, char **argv);
 int do_slot_auto_swap(int argc, char **argv);
+int do_slot_health(int argc, char **argv);
 int do_setting_set(int argc, char **argv);
 int do_setting_list(int argc, char **argv);
 int do_setting_delete(int argc, char **argv);
 extern const char config_help[], hook_set_help[], auto_swap_help[];
+extern const char health_help[];
 
 #endif /* SLOTLB_CLI_H */

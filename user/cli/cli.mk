@@ -26,7 +26,8 @@ $(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
 $(BUILD)/tests/unit/test_warmup: tests/unit/test_warmup.c \
 				 user/slotlbd/warmup.c user/slotlbd/warmup.h \
 				 user/slotlbd/util.c user/slotlbd/util.h \
-				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
+				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+				 $(BUILD)/lib/traffic_parse.o
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd $(filter %.c %.o,$^) -o $@ \

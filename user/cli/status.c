@@ -11,11 +11,12 @@
 #include "cli.h"
 
 /* Table-only cells before the deployment columns of a status row. */
-#define STATUS_LEAD 3
+#define STATUS_LEAD 5
 
 static const char *const status_headers[] = {
-	"APP",	 "SLOT",    "ENDPOINTS", "DEPLOYMENT",	  "VERSION",
-	"FLOWS", "BACKEND", "WEIGHT",	 "BACKEND-FLOWS", NULL};
+	"APP",		 "SLOT",    "ENDPOINTS", "SHARE",   "MEASURED",
+	"DEPLOYMENT",	 "VERSION", "FLOWS",	 "BACKEND", "WEIGHT",
+	"BACKEND-FLOWS", "HEALTH",  NULL};
 static const char *const history_headers[] = {
 	"TIME",	   "ACTION", "SLOTS",  "DEPLOYMENTS", "TRIGGER",
 	"OUTCOME", "WARMUP", "DETAIL", NULL};
@@ -24,6 +25,29 @@ static void blank_cells(int n)
 {
 	while (n-- > 0)
 		print_str(PR_TABLE, NULL, "");
+}
+
+/* A backend's health: "-" unchecked, "up", "down since T (error)", or
+ * "down, in ring (fail open)". */
+static void print_health_cell(json_t *h)
+{
+	char cell[256];
+
+	print_json(PR_JSON, "health", h);
+	if (!json_is_object(h))
+		snprintf(cell, sizeof(cell), "-");
+	else if (!strcmp(jstr(h, "state"), "up"))
+		snprintf(cell, sizeof(cell), "up%s%s",
+			 jstr(h, "since") ? " since " : "",
+			 jstr(h, "since") ? jstr(h, "since") : "");
+	else
+		snprintf(cell, sizeof(cell), "down since %s%s (%s)",
+			 jstr(h, "since") ? jstr(h, "since") : "?",
+			 json_is_true(json_object_get(h, "in_ring"))
+				 ? ", in ring: last backend (fail open)"
+				 : "",
+			 jstr(h, "error") ? jstr(h, "error") : "failing");
+	print_str(PR_TABLE, NULL, cell);
 }
 
 /* Deployment columns (and one row per backend); the caller opened the
@@ -62,10 +86,29 @@ void print_deployment_rows(json_t *d, int lead_cols)
 			   json_object_get(b, "drain_timeout_s"));
 		print_uint(PR_ANY, "weight", jint(b, "weight"));
 		print_uint(PR_ANY, "flows", jint(b, "flows"));
+		print_health_cell(json_object_get(b, "health"));
 		close_object();
 	}
 	close_array();
 	row_end();
+}
+
+/* A slot's share of production's new clients, configured and
+ * measured: "10%", or "-". */
+static void print_share(json_t *traffic)
+{
+	const char *keys[] = {"share", "measured"};
+	char buf[32];
+	size_t i;
+
+	print_json(PR_JSON, "traffic", traffic);
+	for (i = 0; i < 2; i++) {
+		const char *v = jstr(traffic, keys[i]);
+
+		if (v)
+			snprintf(buf, sizeof(buf), "%s%%", v);
+		print_str(PR_TABLE, NULL, v ? buf : NULL);
+	}
 }
 
 /* A pending multi-phase swap: one row "(swap pending)". */
@@ -96,6 +139,24 @@ static void print_pending(json_t *app, const char *name)
 	row_end();
 }
 
+/* A swap being verified: one row "(verifying)". */
+static void print_verifying(json_t *app, const char *name)
+{
+	json_t *v = json_object_get(app, "verifying");
+	char text[256];
+
+	if (!json_is_object(v))
+		return;
+	print_json(PR_JSON, "verifying", v);
+	snprintf(text, sizeof(text), "%s: deployment %lld until %s",
+		 jstr(v, "slot"), (long long)jint(v, "deployment"),
+		 jstr(v, "until"));
+	print_str(PR_TABLE, NULL, name);
+	print_str(PR_TABLE, NULL, "(verifying)");
+	print_str(PR_TABLE, NULL, text);
+	row_end();
+}
+
 /* One app as status rows: a row per slot and backend, then draining. */
 void print_app(json_t *app)
 {
@@ -115,6 +176,7 @@ void print_app(json_t *app)
 		print_str(PR_ANY, "name", jstr(s, "name"));
 		print_uint(PR_JSON, "index", jint(s, "index"));
 		print_endpoints(s);
+		print_share(json_object_get(s, "traffic"));
 		d = json_object_get(s, "deployment");
 		if (json_is_object(d)) {
 			open_object("deployment");
@@ -134,12 +196,14 @@ void print_app(json_t *app)
 		print_str(PR_TABLE, NULL, name);
 		print_str(PR_TABLE, NULL, "(draining)");
 		print_str(PR_TABLE, NULL, NULL);
+		blank_cells(STATUS_LEAD - 3);
 		open_object(NULL);
 		print_deployment_rows(d, STATUS_LEAD);
 		close_object();
 	}
 	close_array();
 	print_pending(app, name);
+	print_verifying(app, name);
 	close_object();
 	if (!json_array_size(json_object_get(app, "slots")))
 		row_end();
@@ -266,15 +330,17 @@ int do_history(int argc, char **argv)
 
 const struct cmd status_cmd = {
 	NULL, do_status, "[APP]",
-	"Show every app (or APP): each slot's endpoints, deployment id and\n"
-	"version, backends with weight and pinned flows, and the draining\n"
-	"deployments with the flows still pinned to them.\n"};
+	"Show every app (or APP): each slot's endpoints, its share of\n"
+	"production's new clients (configured and measured), deployment id\n"
+	"and version, backends with weight and pinned flows, and the\n"
+	"draining deployments with the flows still pinned to them.\n"};
 
 const struct cmd history_cmd = {
 	NULL, do_history, "[APP]",
 	"Show APP's history: every change of it (create, deploy, swap,\n"
-	"rollback, settings, config, backend, hook, delete, ...) and what\n"
-	"slotlbd did by itself (drained, drain-timeout, retire): time,\n"
+	"rollback, traffic, settings, config, health, backend, hook,\n"
+	"delete, ...) and what slotlbd did by itself (drained,\n"
+	"drain-timeout, retire, auto-rollback, health transitions): time,\n"
 	"action, slots, deployments, who triggered it (the caller's\n"
 	"identity), outcome and warm-up result (the failed backends and\n"
 	"why). A deleted app's history stays readable. Without APP, the\n"

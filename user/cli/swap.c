@@ -70,6 +70,21 @@ const char swap_help[] =
 	"                          would move, each side's settings changes,\n"
 	"                          the warm-up policy and the endpoints\n"
 	"  --show-values           with --dry-run: setting values too\n"
+	"  --verify-for DURATION   after the swap, check TARGET's new\n"
+	"                          deployment once a second for DURATION (the\n"
+	"                          app is verifying); a check failing twice in\n"
+	"                          a row fails it: any of its backends down by\n"
+	"                          the health checks, and these:\n"
+	"  --verify-http PATH[=STATUSES]\n"
+	"                          GET PATH through TARGET's endpoint, status\n"
+	"                          in STATUSES (default 200..399)\n"
+	"  --verify-exec PATH      an executable that must exit 0\n"
+	"  --max-reset-ratio R     backend resets / new connections, 0..1\n"
+	"  --max-handshake-failure-ratio R\n"
+	"                          unanswered SYNs / new connections, 0..1\n"
+	"  --on-failure rollback|alert\n"
+	"                          swap back by itself (auto-rollback, the\n"
+	"                          default) or only record it\n"
 	WARMUP_OPTS_HELP;
 
 const char rollback_help[] =
@@ -90,6 +105,12 @@ enum {
 	O_ON_TIMEOUT,
 	O_DRY_RUN,
 	O_SHOW_VALUES,
+	O_VERIFY_FOR,
+	O_VERIFY_HTTP,
+	O_VERIFY_EXEC,
+	O_MAX_RESET,
+	O_MAX_HANDSHAKE,
+	O_ON_FAILURE,
 	RB_WARMUP = 1, /* rollback: --slot and the warm-up options */
 };
 
@@ -241,7 +262,7 @@ static int swap_on_event(json_t *ev, void *ctx)
 static void print_outcome(struct swap_ctx *c)
 {
 	json_t *h = c->history, *d = json_object_get(h, "deployments"), *v;
-	const char *slot, *action = jstr(h, "action");
+	const char *slot, *reset, *action = jstr(h, "action");
 	char deps[256] = "";
 
 	if (json_output)
@@ -256,6 +277,11 @@ static void print_outcome(struct swap_ctx *c)
 	       jstr(h, "target_slot") ? " -> " : "",
 	       jstr(h, "target_slot") ? jstr(h, "target_slot") : "",
 	       deps[0] ? deps : " -");
+	/* a swap ends the traffic shares of the slots it swaps */
+	reset = jstr(h, "detail") ? strstr(jstr(h, "detail"), "; traffic share")
+				  : NULL;
+	if (reset)
+		printf("note: %s\n", reset + 2);
 	if (jstr(h, "detail") && action &&
 	    (!strcmp(action, "preview") || !strcmp(action, "reset")))
 		printf("%s\n", jstr(h, "detail"));
@@ -426,6 +452,78 @@ static int print_dry_run(json_t *dry)
 	return 0;
 }
 
+/* A ratio option (0..1) into v, or EXIT_USAGE. */
+static int ratio_opt(const struct opt *o, json_t *v, const char *field)
+{
+	const char *why = NULL;
+	char *end;
+	double r;
+
+	if (!o->value)
+		return 0;
+	errno = 0;
+	r = strtod(o->value, &end);
+	if (errno || end == o->value || *end || validate_verify_ratio(r, &why))
+		return usage_err("swap: --%s: %s", o->name,
+				 why ? why : "must be a number");
+	json_object_set_new(v, field, json_real(r));
+	return 0;
+}
+
+/* --verify-* and --on-failure into body's "verify" object. */
+static int verify_fields(struct opt *o, json_t *body, enum swap_action a)
+{
+	struct verify_policy p;
+	const char *why = NULL;
+	enum verify_on_failure f;
+	double secs = 0;
+	json_t *v;
+	int i, rc;
+
+	for (i = O_VERIFY_HTTP; i <= O_ON_FAILURE; i++)
+		if (o[i].given && !o[O_VERIFY_FOR].given)
+			return usage_err("swap: --%s goes with --verify-for",
+					 o[i].name);
+	if (!o[O_VERIFY_FOR].given)
+		return 0;
+	if (a != SWAP_ACTION_FULL && a != SWAP_ACTION_SWAP)
+		return usage_err("swap: --verify-for goes with a swap or "
+				 "--action swap");
+	if (validate_duration(o[O_VERIFY_FOR].value, &secs, &why) ||
+	    validate_verify_for_s(secs, &why))
+		return usage_err("swap: --verify-for: %s", why);
+	verify_policy_default(&p);
+	if (o[O_VERIFY_HTTP].value &&
+	    validate_verify_http(o[O_VERIFY_HTTP].value, &p, &why))
+		return usage_err("swap: --verify-http: %s", why);
+	if (o[O_VERIFY_EXEC].value &&
+	    validate_verify_exec(o[O_VERIFY_EXEC].value, &why))
+		return usage_err("swap: --verify-exec: %s", why);
+	if (o[O_ON_FAILURE].value &&
+	    validate_verify_on_failure(o[O_ON_FAILURE].value, &f, &why))
+		return usage_err("swap: --on-failure: %s", why);
+	v = json_pack("{s:f}", "for_s", secs);
+	if (o[O_VERIFY_HTTP].value)
+		json_object_set_new(v, "http",
+				    json_string(o[O_VERIFY_HTTP].value));
+	if (o[O_VERIFY_EXEC].value)
+		json_object_set_new(v, "exec",
+				    json_string(o[O_VERIFY_EXEC].value));
+	if (o[O_ON_FAILURE].value)
+		json_object_set_new(v, "on_failure",
+				    json_string(o[O_ON_FAILURE].value));
+	rc = ratio_opt(&o[O_MAX_RESET], v, "max_reset_ratio");
+	if (!rc)
+		rc = ratio_opt(&o[O_MAX_HANDSHAKE], v,
+			       "max_handshake_failure_ratio");
+	if (rc) {
+		json_decref(v);
+		return rc;
+	}
+	json_object_set_new(body, "verify", v);
+	return 0;
+}
+
 /* --action, --audience, --timeout, --on-timeout into body. */
 static int action_fields(struct opt *o, json_t *body, enum swap_action *a)
 {
@@ -503,6 +601,13 @@ static int swap_or_rollback(int argc, char **argv, bool swap)
 		[O_ON_TIMEOUT] = {.name = "on-timeout", .has_arg = true},
 		[O_DRY_RUN] = {.name = "dry-run"},
 		[O_SHOW_VALUES] = {.name = "show-values"},
+		[O_VERIFY_FOR] = {.name = "verify-for", .has_arg = true},
+		[O_VERIFY_HTTP] = {.name = "verify-http", .has_arg = true},
+		[O_VERIFY_EXEC] = {.name = "verify-exec", .has_arg = true},
+		[O_MAX_RESET] = {.name = "max-reset-ratio", .has_arg = true},
+		[O_MAX_HANDSHAKE] = {.name = "max-handshake-failure-ratio",
+				     .has_arg = true},
+		[O_ON_FAILURE] = {.name = "on-failure", .has_arg = true},
 		{NULL},
 	};
 	struct opt rb_opts[] = {
@@ -533,6 +638,8 @@ static int swap_or_rollback(int argc, char **argv, bool swap)
 	body = json_object();
 	if (swap) {
 		rc = action_fields(o, body, &action);
+		if (!rc)
+			rc = verify_fields(o, body, action);
 		if (rc)
 			goto out;
 	}

@@ -29,6 +29,7 @@ static const char *const reason_names[SLOTLB_REASON_MAX] = {
 	[SLOTLB_REASON_REPLY_ICMP] = "reply_icmp",
 	[SLOTLB_REASON_TX_ECHO] = "tx_echo_reply",
 	[SLOTLB_REASON_TX_FRAG_NEEDED] = "tx_frag_needed",
+	[SLOTLB_REASON_TX_RST_BACKEND_DOWN] = "tx_rst_backend_down",
 	[SLOTLB_REASON_TX_DRAIN_RESET] = "tx_drain_reset",
 	[SLOTLB_REASON_PASS_NOT_IP] = "pass_not_ip",
 	[SLOTLB_REASON_PASS_NOT_ENDPOINT] = "pass_not_endpoint",
@@ -104,6 +105,29 @@ int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
 		sum->packets += percpu[i].packets;
 		sum->bytes += percpu[i].bytes;
 		sum->new_flows += percpu[i].new_flows;
+	}
+	free(percpu);
+	return err;
+}
+
+int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
+			       struct slotlb_deployment_tcp *sum)
+{
+	struct slotlb_deployment_tcp *percpu;
+	int err, i;
+
+	if (deployment_id >= SLOTLB_MAX_DEPLOYMENTS)
+		return -ERANGE;
+	percpu = calloc(lb->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	err = bpf_map_lookup_elem(MAP_FD(lb, deployment_tcp), &deployment_id,
+				  percpu);
+	for (i = 0; !err && i < lb->ncpus; i++) {
+		sum->handshakes += percpu[i].handshakes;
+		sum->synacks += percpu[i].synacks;
+		sum->backend_resets += percpu[i].backend_resets;
 	}
 	free(percpu);
 	return err;

@@ -4,11 +4,12 @@
 # objects of pure.mk, as one static library for slotlbd, tests and tools.
 
 LIB_BPF_OBJS := $(BUILD)/lib/loader.o $(BUILD)/lib/program.o \
-		$(BUILD)/lib/routing.o \
+		$(BUILD)/lib/routing.o $(BUILD)/lib/upgrade.o \
+		$(BUILD)/lib/upgrade_v1.o \
 		$(BUILD)/lib/flows.o $(BUILD)/lib/flows_gc.o
 
 $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
-		 user/lib/lib_int.h include/slotlb/abi.h $(SKEL)
+		 user/lib/lib_int.h user/lib/upgrade_int.h include/slotlb/abi.h $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@

@@ -4,10 +4,12 @@
 #define SLOTLB_LIB_INT_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct slotlb_bpf;
+struct lib_upgrade;
 
 struct slotlb {
 	struct slotlb_bpf *skel; /* loaded program and its maps */
@@ -36,7 +38,30 @@ struct slotlb {
 	int barrier_outer; /* array of maps: updating it waits for RCU */
 	int barrier_inner;
 	int writer_fd; /* flock'd pin root: we own the pool, else -1 */
+	int held_lock_fd; /* the pin root, flock'd by an upgrade, which the
+			   * routing writer takes over; else -1 */
+
+	/* Layouts (upgrade.c). */
+	bool allow_upgrade; /* slotlb_opts.upgrade */
+	char *why; /* slotlb_opts.why: the reason of an -ESTALE */
+	size_t why_len;
+	struct lib_upgrade *upgrade; /* under way during slotlb_open */
+	struct slotlb_upgrade_info upgraded; /* what slotlb_open did */
 };
+
+/* upgrade.c, around the skeleton's load. prepare: 0 when the pinned
+ * maps are this build's layout (or none), 1 when an upgrade is set up
+ * (maps re-pointed at a staging directory, kept ones reused by fd),
+ * -ESTALE (why filled) for a layout this build does not take. finish:
+ * after the load, converts, replaces the program on every interface,
+ * exchanges the pin directories; without an upgrade it only stamps a
+ * new set's layout map. free: whatever an upgrade left. */
+int lib_upgrade_prepare(struct slotlb *lb);
+int lib_upgrade_finish(struct slotlb *lb);
+void lib_upgrade_free(struct slotlb *lb);
+int lib_layout_stamp(struct slotlb *lb);
+/* The Maglev hash seed of the layout being upgraded from (0: none). */
+uint32_t lib_upgrade_hash_seed(const struct slotlb *lb);
 
 /* Walk a hash map in batches: cb(key, value, ctx) per entry, which
  * returns non-zero to stop (negative: an error to return). */

@@ -188,25 +188,6 @@ static int pins_compatible(struct bpf_object *obj)
 	return err;
 }
 
-/* Maps of earlier layouts that this build no longer has: a pin root
- * holding one was made by another build (its flows cannot be read). */
-static const char *const retired_maps[] = {
-	"flows", /* before issue 10: one LRU of forward and reply entries */
-};
-
-static int retired_pins(const char *root)
-{
-	char path[PATH_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof(retired_maps) / sizeof(retired_maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, retired_maps[i]);
-		if (!access(path, F_OK))
-			return -ESTALE;
-	}
-	return 0;
-}
-
 int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -223,6 +204,12 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb->barrier_outer = -1;
 	lb->barrier_inner = -1;
 	lb->writer_fd = -1;
+	lb->held_lock_fd = -1;
+	lb->allow_upgrade = o.upgrade;
+	lb->why = o.why;
+	lb->why_len = o.why_len;
+	if (o.why && o.why_len)
+		o.why[0] = 0;
 	snprintf(lb->pin_root, sizeof(lb->pin_root), "%s",
 		 o.pin_root ? o.pin_root : SLOTLB_PIN_ROOT);
 	lb->udp_timeout_s =
@@ -247,6 +234,10 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb->flow_capacity = o.flow_capacity ? o.flow_capacity
 			    : pinned	    ? pinned
 					    : SLOTLB_DEFAULT_FLOW_CAPACITY;
+	/* an upgrade from layout 1 keeps its size (two entries a flow) */
+	if (!o.flow_capacity && !pinned &&
+	    pinned_entries(lb->pin_root, "flows") / 2 >= SLOTLB_MIN_HALF_OPEN)
+		lb->flow_capacity = pinned_entries(lb->pin_root, "flows") / 2;
 	if (pinned && pinned != lb->flow_capacity) {
 		err = -EEXIST;
 		goto out;
@@ -295,9 +286,12 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lb->skel->rodata->nexthop_ttl_ms =
 		or_default(o.nexthop_ttl_ms, SLOTLB_DEFAULT_NEXTHOP_TTL_MS);
 
-	err = retired_pins(lb->pin_root);
-	if (!err)
-		err = pins_compatible(lb->skel->obj);
+	/* An older layout is staged for an upgrade (upgrade.c), or
+	 * refused with -ESTALE. */
+	err = lib_upgrade_prepare(lb);
+	if (err < 0)
+		goto out;
+	err = pins_compatible(lb->skel->obj);
 	if (err)
 		goto out;
 	err = slotlb_bpf__load(lb->skel);
@@ -308,9 +302,15 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		err = lb->ncpus ? lb->ncpus : -EINVAL;
 		goto out;
 	}
-	err = settings_init(lb, o.hash_seed);
+	/* An upgraded install keeps its old Maglev hash, so a flow that
+	 * missed the conversion still finds its backend. */
+	err = settings_init(lb, o.hash_seed ? o.hash_seed
+					    : lib_upgrade_hash_seed(lb));
 	if (!err)
 		err = reply_index_map(lb);
+	if (!err)
+		err = lib_upgrade_finish(lb);
+	lib_upgrade_free(lb);
 	if (!err)
 		err = lib_routing_open(lb);
 	if (err)
@@ -326,7 +326,10 @@ void slotlb_close(struct slotlb *lb)
 {
 	if (!lb)
 		return;
+	lib_upgrade_free(lb);
 	lib_routing_close(lb);
+	if (lb->held_lock_fd >= 0)
+		close(lb->held_lock_fd);
 	if (lb->reply_index)
 		munmap(lb->reply_index, lb->reply_index_len);
 	slotlb_bpf__destroy(lb->skel);

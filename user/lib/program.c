@@ -140,23 +140,41 @@ static int backend_write(struct slotlb *lb, uint32_t backend_id,
 	return old.family ? backend_addr_ref(lb, &old, -1) : 0;
 }
 
+/* An id written anew starts up and undrained: a down mark or a drain
+ * reset rate of the id's last owner must not outlive it. Unchanged
+ * backends keep their health and drain state. */
+static int backend_write_up(struct slotlb *lb, uint32_t backend_id,
+			    const struct slotlb_backend *be)
+{
+	struct slotlb_backend old = {};
+	int err;
+
+	if (backend_id && backend_id < SLOTLB_MAX_BACKENDS &&
+	    !bpf_map_lookup_elem(MAP_FD(lb, backends), &backend_id, &old) &&
+	    !memcmp(&old, be, sizeof(old)))
+		return 0;
+	err = backend_write(lb, backend_id, be);
+	if (!err)
+		err = slotlb_backend_health_set(
+			lb, backend_id, &(struct slotlb_backend_health){0});
+	if (!err)
+		err = slotlb_backend_drain_set(lb, backend_id, 0);
+	return err;
+}
+
 int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 		       const struct slotlb_backend *be)
 {
 	if (be->family != AF_INET && be->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	return backend_write(lb, backend_id, be);
+	return backend_write_up(lb, backend_id, be);
 }
 
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 {
 	struct slotlb_backend none = {};
-	int err;
 
-	err = backend_write(lb, backend_id, &none);
-	if (!err)
-		err = slotlb_backend_drain_set(lb, backend_id, 0);
-	return err;
+	return backend_write_up(lb, backend_id, &none);
 }
 
 int slotlb_backend_drain_set(struct slotlb *lb, uint32_t backend_id,
@@ -182,6 +200,25 @@ int slotlb_backend_drain_get(struct slotlb *lb, uint32_t backend_id,
 	if (!err)
 		*reset_rate = dr.reset_rate;
 	return err;
+}
+
+int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,
+			      const struct slotlb_backend_health *h)
+{
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	if (h->tcp > SLOTLB_HEALTH_TCP_RESET || h->down > 1)
+		return -EINVAL;
+	return bpf_map_update_elem(MAP_FD(lb, backend_health), &backend_id, h,
+				   BPF_ANY);
+}
+
+int slotlb_backend_health_get(struct slotlb *lb, uint32_t backend_id,
+			      struct slotlb_backend_health *h)
+{
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	return bpf_map_lookup_elem(MAP_FD(lb, backend_health), &backend_id, h);
 }
 
 static int by_address(const void *a, const void *b, void *ctx)

@@ -11,8 +11,8 @@ LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
 		 $(BUILD)/lib/validate.o $(BUILD)/lib/traffic.o \
 		 $(BUILD)/lib/traffic_parse.o
 
-# validate.c applies addr.c's parsers.
-$(BUILD)/lib/validate.o: user/lib/addr.h
+# validate.c applies addr.c's and traffic_parse.c's parsers.
+$(BUILD)/lib/validate.o: user/lib/addr.h user/lib/traffic_parse.h
 
 $(LIB_PURE_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/%.h \
 		  include/slotlb/abi.h

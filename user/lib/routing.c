@@ -93,13 +93,19 @@ static int become_writer(struct slotlb *lb)
 
 	if (lb->writer_fd >= 0)
 		return 0;
-	fd = open(lb->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		close(fd);
-		return err;
+	if (lb->held_lock_fd >= 0) {
+		/* an upgrade took the lock already: keep it */
+		fd = lb->held_lock_fd;
+		lb->held_lock_fd = -1;
+	} else {
+		fd = open(lb->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			return err;
+		}
 	}
 	lb->pool_free = calloc(SLOTLB_ROUTING_POOL, sizeof(uint32_t));
 	lb->pool_waiting = calloc(SLOTLB_ROUTING_POOL, sizeof(uint32_t));

@@ -35,16 +35,37 @@ struct slotlb_opts {
 			     * or a random one for new maps */
 	enum slotlb_nonsyn_policy nonsyn_policy;
 	bool verbose; /* libbpf log to stderr */
+	/* Maps pinned by an older layout (abi.h, SLOTLB_LAYOUT_VERSION)
+	 * are converted, and the program replaced on every interface where
+	 * the old one runs, keeping every flow; false: -ESTALE instead. */
+	bool upgrade;
+	char *why; /* if not NULL: why an -ESTALE, a sentence */
+	size_t why_len;
+};
+
+/* What slotlb_open did to the maps of an older layout. */
+struct slotlb_upgrade_info {
+	uint32_t from; /* layout found; 0: no upgrade */
+	uint32_t to; /* SLOTLB_LAYOUT_VERSION */
+	uint32_t maps_kept; /* the same maps, pinned anew (flows, ...) */
+	uint32_t maps_converted; /* fresh maps filled from old ones */
+	uint32_t entries_converted;
+	uint32_t interfaces; /* where the program was replaced */
 };
 
 /*
  * Load the program, reusing the maps pinned under pin_root (flows, apps,
- * deployments survive) or creating and pinning them. -EEXIST: the pinned
- * flow table has another capacity than asked for; -ESTALE: maps pinned
- * there were made by a build with another map layout (they cannot be
- * reused; removing them loses the flows).
+ * deployments survive) or creating and pinning them. Maps of an older
+ * layout are upgraded when opts->upgrade says so (docs/datapath.md,
+ * Upgrades). -EEXIST: the pinned flow table has another capacity than
+ * asked for; -ESTALE: the maps pinned there have a layout this build
+ * does not take (newer, unknown, or older without opts->upgrade), left
+ * as they are, opts->why says which; -EBUSY: an upgrade found another
+ * process holding the pin root.
  */
 int slotlb_open(struct slotlb **lb, const struct slotlb_opts *opts);
+void slotlb_upgrade_info(const struct slotlb *lb,
+			 struct slotlb_upgrade_info *info);
 void slotlb_close(struct slotlb *lb);
 
 /* Program fd of the loaded program (for BPF_PROG_TEST_RUN). */
@@ -85,6 +106,14 @@ int slotlb_endpoint_delete(struct slotlb *lb,
 int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 		       const struct slotlb_backend *be);
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id);
+/* Health of a backend as the data path reads it (abi.h, struct
+ * slotlb_backend_health): mark it down only once a ring without it is
+ * published, up before a ring with it is. Setting or clearing a backend
+ * whose address changes marks it up. */
+int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,
+			      const struct slotlb_backend_health *h);
+int slotlb_backend_health_get(struct slotlb *lb, uint32_t backend_id,
+			      struct slotlb_backend_health *h);
 /* A backend's drain state (abi.h, struct slotlb_backend_drain):
  * reset_rate > 0 answers its pinned TCP flows' next client packet with
  * a RST, at most that many a second; 0 forwards them. Cleared with the
@@ -145,6 +174,10 @@ enum slotlb_stats_kind {
 };
 int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
 		      uint32_t id, struct slotlb_counters *sum);
+/* A deployment's TCP handshakes, SYN-ACKs and backend resets (abi.h,
+ * struct slotlb_deployment_tcp), summed over CPUs. */
+int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
+			       struct slotlb_deployment_tcp *sum);
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
 const char *slotlb_reason_name(enum slotlb_reason reason);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include "addr.h"
 #include "validate.h"
@@ -239,6 +240,62 @@ int validate_warmup_policy(const struct warmup_policy *p, const char **why)
 	for (i = 0; i < p->n_statuses; i++)
 		if (validate_warmup_status(p->statuses[i], why))
 			return -EINVAL;
+	return 0;
+}
+
+int validate_distribution(const char *s, struct slotlb_distribution *d,
+			  char *why, size_t why_len)
+{
+	struct slotlb_distribution next;
+	const char *bad;
+	size_t i;
+	int err;
+
+	err = slotlb_parse_distribution(s, &next, why, why_len);
+	if (err)
+		return err;
+	for (i = 0; i < next.n; i++) {
+		const char *slot = next.target[i].slot;
+
+		if (validate_name(slot, &bad)) {
+			snprintf(why, why_len, "%s: %s", slot, bad);
+			return -EINVAL;
+		}
+		if (!strcmp(slot, VALIDATE_TRAFFIC_FROM)) {
+			snprintf(
+				why, why_len,
+				"%s: the shares divide %s's own clients, it keeps what the other slots do not take",
+				slot, VALIDATE_TRAFFIC_FROM);
+			return -EINVAL;
+		}
+	}
+	*d = next;
+	return 0;
+}
+
+int validate_share(const char *s, uint16_t *share, char *why, size_t why_len)
+{
+	return slotlb_parse_share(s, share, why, why_len);
+}
+
+int validate_opt_ins(const char *const *list, size_t n,
+		     struct slotlb_prefix *out, char *why, size_t why_len)
+{
+	return slotlb_parse_prefixes(list, n, out, why, why_len);
+}
+
+int validate_client(const char *s, __be32 addr[4], uint8_t *family,
+		    const char **why)
+{
+	__be32 a[4] = {0};
+
+	if (s && inet_pton(AF_INET, s, a) == 1)
+		*family = AF_INET;
+	else if (s && inet_pton(AF_INET6, s, a) == 1)
+		*family = AF_INET6;
+	else
+		return verdict("bad IPv4/IPv6 address", why);
+	memcpy(addr, a, sizeof(a));
 	return 0;
 }
 
@@ -657,4 +714,134 @@ void validate_text_clean(char *s, size_t max)
 void validate_trigger_clean(char *s)
 {
 	validate_text_clean(s, TRIGGER_MAX_LEN);
+}
+
+void health_policy_default(struct health_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	warmup_policy_default(&p->probe);
+	p->probe.timeout_ms = HEALTH_DEFAULT_TIMEOUT_MS;
+	p->probe.retries = 0;
+	p->interval_ms = HEALTH_DEFAULT_INTERVAL_MS;
+	p->unhealthy_after = HEALTH_DEFAULT_UNHEALTHY_AFTER;
+	p->healthy_after = HEALTH_DEFAULT_HEALTHY_AFTER;
+	p->tcp = SLOTLB_HEALTH_TCP_RESET;
+}
+
+int validate_health_interval_s(double s, const char **why)
+{
+	return verdict(within(s, HEALTH_MIN_INTERVAL_MS / 1000.0,
+			      HEALTH_MAX_INTERVAL_MS / 1000.0)
+			       ? NULL
+			       : "interval must be 0.1..3600 seconds",
+		       why);
+}
+
+int validate_health_threshold(double n, const char **why)
+{
+	return verdict(within(n, 1, HEALTH_MAX_THRESHOLD) && n == (int)n
+			       ? NULL
+			       : "threshold must be a whole number 1..100",
+		       why);
+}
+
+int validate_health_tcp(const char *s, uint8_t *tcp, const char **why)
+{
+	if (s && !strcmp(s, "reset"))
+		*tcp = SLOTLB_HEALTH_TCP_RESET;
+	else if (s && !strcmp(s, "leave"))
+		*tcp = SLOTLB_HEALTH_TCP_LEAVE;
+	else
+		return verdict("pinned TCP flows: must be reset or leave", why);
+	return 0;
+}
+
+const char *health_tcp_name(uint8_t tcp)
+{
+	return tcp == SLOTLB_HEALTH_TCP_RESET ? "reset" : "leave";
+}
+
+int validate_health_policy(const struct health_policy *p, const char **why)
+{
+	if (validate_warmup_policy(&p->probe, why) ||
+	    validate_health_interval_s(p->interval_ms / 1000.0, why) ||
+	    validate_health_threshold(p->unhealthy_after, why) ||
+	    validate_health_threshold(p->healthy_after, why))
+		return -EINVAL;
+	if (p->probe.timeout_ms > p->interval_ms)
+		return verdict("interval must not be shorter than the timeout",
+			       why);
+	if (p->tcp != SLOTLB_HEALTH_TCP_RESET &&
+	    p->tcp != SLOTLB_HEALTH_TCP_LEAVE)
+		return verdict("pinned TCP flows: must be reset or leave", why);
+	return 0;
+}
+
+void verify_policy_default(struct verify_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_reset_ratio = -1;
+	p->max_handshake_failure_ratio = -1;
+	p->on_failure = VERIFY_ROLLBACK;
+}
+
+int validate_verify_for_s(double s, const char **why)
+{
+	return verdict(s > 0 && s <= VERIFY_MAX_FOR_MS / 1000.0
+			       ? NULL
+			       : "verification must last 0..86400 seconds "
+				 "(more than 0)",
+		       why);
+}
+
+int validate_verify_ratio(double r, const char **why)
+{
+	return verdict(within(r, 0, 1) ? NULL : "ratio must be 0..1", why);
+}
+
+int validate_verify_on_failure(const char *s, enum verify_on_failure *f,
+			       const char **why)
+{
+	if (s && !strcmp(s, "rollback"))
+		*f = VERIFY_ROLLBACK;
+	else if (s && !strcmp(s, "alert"))
+		*f = VERIFY_ALERT;
+	else
+		return verdict("on failure: must be rollback or alert", why);
+	return 0;
+}
+
+int validate_verify_http(const char *s, struct verify_policy *p,
+			 const char **why)
+{
+	struct warmup_policy w;
+	const char *eq;
+	char path[WARMUP_PATH_LEN];
+	size_t len;
+
+	if (!s)
+		return verdict("verify http: must be PATH or PATH=STATUSES",
+			       why);
+	eq = strchr(s, '=');
+	len = eq ? (size_t)(eq - s) : strlen(s);
+	if (len >= sizeof(path))
+		return verdict("path must be at most 255 characters", why);
+	memcpy(path, s, len);
+	path[len] = 0;
+	if (validate_warmup_path(path, why))
+		return -EINVAL;
+	warmup_policy_default(&w);
+	if (eq && validate_warmup_statuses(eq + 1, &w, why))
+		return -EINVAL;
+	snprintf(p->http_path, sizeof(p->http_path), "%s", path);
+	memcpy(p->statuses, w.statuses, sizeof(p->statuses));
+	p->n_statuses = w.n_statuses;
+	return 0;
+}
+
+int validate_verify_exec(const char *path, const char **why)
+{
+	if (!path || strlen(path) >= sizeof(((struct verify_policy *)0)->exec))
+		return verdict("exec path must be at most 255 characters", why);
+	return validate_hook_exec(path, why);
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <slotlb/abi.h>
+#include "traffic_parse.h"
 
 /* --- names and labels --- */
 
@@ -105,6 +106,37 @@ const char *warmup_mode_name(enum warmup_mode mode);
 /* The whole policy, every field against the rules above. */
 int validate_warmup_policy(const struct warmup_policy *p, const char **why);
 
+/* --- traffic routing (user/lib/traffic_parse.c parses) ---
+ *
+ * These rules write their sentence into why (why_len bytes), since it
+ * names the entry at fault ("qa=abc: ..."); the object in front is
+ * "distribution", "percent" or "opt-in".
+ */
+
+/* The slot whose endpoints' new clients the shares divide: production,
+ * as in Azure. It keeps what the other slots do not take. */
+#define VALIDATE_TRAFFIC_FROM "production"
+
+/* "staging=10,qa=2.5": percent per target slot (to 0.01%), total at most
+ * 100, each target a slot name (validate_name) named once, and not
+ * VALIDATE_TRAFFIC_FROM itself. Whether the slots exist is the
+ * daemon's to say. */
+int validate_distribution(const char *s, struct slotlb_distribution *d,
+			  char *why, size_t why_len);
+/* One slot's share, "2.5": percent 0..100 to 0.01%, into basis points. */
+int validate_share(const char *s, uint16_t *share, char *why, size_t why_len);
+/* Opt-in prefixes ("198.51.100.0/24", "2001:db8::/48"): no host bits,
+ * a length within the family's, none twice, at most SLOTLB_MAX_AUDIENCE
+ * in one request (the app's element holds at most that many in all). */
+int validate_opt_ins(const char *const *list, size_t n,
+		     struct slotlb_prefix *out, char *why, size_t why_len);
+
+/* A client address to look up ("198.51.100.7", "2001:db8::7"): IPv4 in
+ * addr[0], the other words zero; *family AF_INET or AF_INET6. */
+#define VALIDATE_LOOKUP_MAX 64 /* addresses per lookup */
+int validate_client(const char *s, __be32 addr[4], uint8_t *family,
+		    const char **why);
+
 /* --- settings (NAME=VALUE of an app's environment) --- */
 
 /* Names are environment variable names: [A-Za-z_][A-Za-z0-9_]*, at most
@@ -137,6 +169,79 @@ int validate_hook_timeout_s(double s, const char **why);
 /* Auto swap waits this long after a deploy before warming up. */
 #define AUTO_SWAP_MAX_DELAY_MS 86400000
 int validate_auto_swap_delay_s(double s, const char **why);
+
+/* --- health policy (live probes of a slot's deployments) --- */
+
+/* Probes of every backend of the deployment in a slot (and of the slot's
+ * rollback target) while it serves: the warm-up prober with one attempt
+ * per interval. After unhealthy_after failures in a row a backend
+ * leaves its deployment's ring, after healthy_after successes it comes
+ * back. Defaults are HAProxy's (fall 3, rise 2) on a 5 s interval. */
+#define HEALTH_DEFAULT_INTERVAL_MS 5000
+#define HEALTH_DEFAULT_TIMEOUT_MS 2000
+#define HEALTH_DEFAULT_UNHEALTHY_AFTER 3
+#define HEALTH_DEFAULT_HEALTHY_AFTER 2
+#define HEALTH_MIN_INTERVAL_MS 100 /* probes of 1000 backends stay cheap */
+#define HEALTH_MAX_INTERVAL_MS 3600000 /* an hour */
+#define HEALTH_MAX_THRESHOLD 100
+
+struct health_policy {
+	/* mode, path, statuses, timeout_ms and host of the probes
+	 * (retries, retry delay and deadline are not used) */
+	struct warmup_policy probe;
+	uint32_t interval_ms; /* from one probe of a backend to the next */
+	uint32_t unhealthy_after; /* failures in a row: out of the ring */
+	uint32_t healthy_after; /* successes in a row: back in */
+	uint8_t tcp; /* enum slotlb_health_tcp: pinned TCP flows of a
+		      * backend that is out (reset or leave) */
+};
+
+void health_policy_default(struct health_policy *p);
+int validate_health_interval_s(double s, const char **why);
+int validate_health_threshold(double n, const char **why);
+/* "reset" or "leave" -> enum slotlb_health_tcp. */
+int validate_health_tcp(const char *s, uint8_t *tcp, const char **why);
+const char *health_tcp_name(uint8_t tcp);
+/* The whole policy: each field, and an interval no shorter than the
+ * timeout (a probe must end before the next one starts). */
+int validate_health_policy(const struct health_policy *p, const char **why);
+
+/* --- post-swap verification --- */
+
+/* After a swap into a slot, slotlbd checks the slot's new deployment
+ * once a second for for_ms and swaps back (or only records an alert)
+ * when a check fails twice in a row. */
+#define VERIFY_MAX_FOR_MS 86400000 /* a day */
+#define VERIFY_INTERVAL_MS 1000
+/* Ratios are judged once this many handshakes were seen. */
+#define VERIFY_MIN_HANDSHAKES 10
+
+enum verify_on_failure {
+	VERIFY_ROLLBACK = 0, /* swap back (auto-rollback) */
+	VERIFY_ALERT = 1, /* record it, change nothing */
+};
+
+struct verify_policy {
+	uint32_t for_ms; /* 0: no verification */
+	char http_path[WARMUP_PATH_LEN]; /* GET through the endpoint; "" none */
+	int statuses[WARMUP_MAX_STATUSES]; /* accepted; none = 200..399 */
+	size_t n_statuses;
+	char exec[256]; /* absolute path of a check to run; "" none */
+	double max_reset_ratio; /* backend resets / handshakes; < 0 none */
+	double max_handshake_failure_ratio; /* unanswered / handshakes */
+	enum verify_on_failure on_failure;
+};
+
+void verify_policy_default(struct verify_policy *p);
+int validate_verify_for_s(double s, const char **why);
+int validate_verify_ratio(double r, const char **why);
+int validate_verify_on_failure(const char *s, enum verify_on_failure *f,
+			       const char **why);
+/* "PATH" or "PATH=STATUSES" (e.g. /healthz=200,204) into p. */
+int validate_verify_http(const char *s, struct verify_policy *p,
+			 const char **why);
+/* An absolute path of an executable, at most 255 characters. */
+int validate_verify_exec(const char *path, const char **why);
 
 /* --- swap actions --- */
 

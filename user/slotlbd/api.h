@@ -17,6 +17,7 @@
  *   api_history.c  history
  *   api_flows.c    pinned flows, where a new connection would go
  *   api_iface.c    interfaces
+ *   api_traffic.c  traffic routing: shares and opt-ins
  *
  * To add a route: a row in api_routes.c's table (method, pattern with
  * {name} parameters, handler, ROUTE_READ or ROUTE_WRITE), the handler
@@ -37,6 +38,11 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s);
 /* Draining deployments whose app was deleted. */
 json_t *orphans_json(struct daemon *d, const struct st_snapshot *s);
 json_t *history_json(const struct st_history *h);
+/* api_traffic.c: an app's traffic object, and one slot's part of it as
+ * status shows it (share, measured share, opt-ins). */
+json_t *traffic_json(const struct traffic_view *v);
+json_t *traffic_slot_json(const struct traffic_view *v,
+			  const struct traffic_slot *t);
 
 #define MAX_BODY (1 << 20)
 #define MAX_LIST 1024 /* endpoints or backends in one request */
@@ -187,6 +193,12 @@ void api_settings_set(struct call *c);
 void api_settings_delete(struct call *c);
 /* api_config.c */
 void api_config_get(struct call *c);
+void api_health_get(struct call *c);
+void api_health_set(struct call *c);
+void api_health_delete(struct call *c);
+/* api_health.c: a backend's health for status, null if unchecked. */
+json_t *backend_health_json(struct daemon *d, int64_t deployment,
+			    uint32_t backend_id);
 void api_config_set(struct call *c);
 void api_hook_set(struct call *c);
 void api_hook_delete(struct call *c);
@@ -196,6 +208,11 @@ void api_auto_swap_delete(struct call *c);
 void api_export(struct call *c);
 /* api_history.c */
 void api_history_list(struct call *c);
+/* api_traffic.c */
+void api_slot_traffic(struct call *c);
+void api_traffic_get(struct call *c);
+void api_traffic_put(struct call *c);
+void api_traffic_delete(struct call *c);
 /* api_flows.c */
 void api_flows_list(struct call *c);
 void api_flows_lookup(struct call *c);

@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "api.h"
 #include "traffic_parse.h"
+#include "verify.h"
 
 json_t *json_time(int64_t t)
 {
@@ -46,25 +47,43 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 			snprintf(addr, sizeof(addr), "?");
 		json_array_append_new(
 			bes,
-			json_pack(
-				"{s:s, s:I, s:I, s:b, s:o, s:o}", "address",
-				addr, "weight", (json_int_t)b->weight, "flows",
-				(json_int_t)flows_of_backend(d, b->id),
-				"drained", b->drained, "drained_since",
-				b->drained
-					? json_time(b->drained_since_ms / 1000)
-					: json_null(),
-				"drain_timeout_s",
-				b->drained && b->drain_timeout_ms
-					? json_real(b->drain_timeout_ms /
-						    1000.0)
-					: json_null()));
+			json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:o}",
+				  "address", addr, "weight",
+				  (json_int_t)b->weight, "flows",
+				  (json_int_t)flows_of_backend(d, b->id),
+				  "drained", b->drained, "drained_since",
+				  b->drained ? json_time(b->drained_since_ms /
+							 1000)
+					     : json_null(),
+				  "drain_timeout_s",
+				  b->drained && b->drain_timeout_ms
+					  ? json_real(b->drain_timeout_ms /
+						      1000.0)
+					  : json_null(),
+				  "health",
+				  backend_health_json(d, dep->serial, b->id)));
 	}
 	return json_pack("{s:I, s:s, s:s?, s:s, s:I, s:o, s:o}", "id",
 			 (json_int_t)dep->id, "version", dep->version, "slot",
 			 slot, "state", state_name(dep->state), "flows",
 			 (json_int_t)flows_of_deployment(d, dep->id),
 			 "backends", bes, "created", json_time(dep->created));
+}
+
+/* "verifying": {"slot", "deployment", "until"} while a swap of the app
+ * is being verified (verify.c). */
+static void verifying_json(struct daemon *d, uint32_t app_id, json_t *app)
+{
+	char slot[STATE_NAME_LEN];
+	uint32_t dep;
+	int64_t until;
+
+	if (!verify_status(d, app_id, slot, sizeof(slot), &dep, &until))
+		return;
+	json_object_set_new(app, "verifying",
+			    json_pack("{s:s, s:I, s:o}", "slot", slot,
+				      "deployment", (json_int_t)dep, "until",
+				      json_time(until / 1000)));
 }
 
 /* The app's pending multi-phase swap, or null. */
@@ -109,13 +128,15 @@ static json_t *pending_json(const struct st_snapshot *s, uint32_t app_id)
 json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 {
 	const struct st_deployment *dep;
+	struct traffic_view v;
 	char buf[SLOTLB_ENDPOINT_STRLEN];
-	json_t *apps = json_array(), *slots, *eps, *draining, *app;
+	json_t *apps = json_array(), *slots, *eps, *draining, *app, *tr;
 	size_t a, sl = 0, ep = 0, i;
 
 	for (a = 0; a < s->n_apps; a++) {
 		uint32_t id = s->apps[a].id;
 
+		traffic_view_of(d, s, a, &v);
 		slots = json_array();
 		while (sl < s->n_slots && s->slots[sl].app_id < id)
 			sl++;
@@ -139,16 +160,20 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 			}
 			dep = st_snapshot_deployment(s,
 						     s->slots[sl].deployment);
+			for (i = 0, tr = NULL; i < v.n_slots && !tr; i++)
+				if (v.slots[i].index == s->slots[sl].index)
+					tr = traffic_slot_json(&v, &v.slots[i]);
 			json_array_append_new(
 				slots,
 				json_pack(
-					"{s:s, s:I, s:o, s:o}", "name",
+					"{s:s, s:I, s:o, s:o, s:o}", "name",
 					s->slots[sl].name, "index",
 					(json_int_t)s->slots[sl].index,
 					"endpoints", eps, "deployment",
 					dep ? deployment_json(d, s, dep,
 							      s->slots[sl].name)
-					    : json_null()));
+					    : json_null(),
+					"traffic", tr ? tr : json_null()));
 		}
 		draining = json_array();
 		/* deployments are few per app next to backends: a scan is
@@ -166,6 +191,7 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 				slots, "draining", draining, "pending_swap",
 				pending_json(s, id), "busy",
 				ops_busy_of(d, id));
+		verifying_json(d, id, app);
 		json_array_append_new(apps, app);
 	}
 	return apps;

@@ -145,12 +145,75 @@ static int parse_preview(json_t *body, struct swap_request *rq,
 	return 0;
 }
 
+/* The optional "verify" object of a swap: {"for_s", "http"?: "PATH" or
+ * "PATH=STATUSES", "exec"?, "max_reset_ratio"?,
+ * "max_handshake_failure_ratio"?, "on_failure"?: "rollback"|"alert"}. */
+static int parse_verify(json_t *body, struct verify_policy *p, struct reply *r)
+{
+	static const char *const fields[] = {"for_s",
+					     "http",
+					     "exec",
+					     "max_reset_ratio",
+					     "max_handshake_failure_ratio",
+					     "on_failure",
+					     NULL};
+	json_t *v = json_object_get(body, "verify");
+	const char *http = NULL, *exec = NULL, *on = NULL, *why = NULL, *key;
+	double for_s = -1;
+	json_t *x;
+	size_t i;
+
+	verify_policy_default(p);
+	if (!v)
+		return 0;
+	if (!json_is_object(v)) {
+		reply_error(r, 400, "verify: must be an object");
+		return -EINVAL;
+	}
+	json_object_foreach(v, key, x)
+	{
+		for (i = 0; fields[i] && strcmp(fields[i], key); i++)
+			;
+		if (!fields[i]) {
+			reply_error(r, 400, "verify: unknown field \"%s\"",
+				    key);
+			return -EINVAL;
+		}
+	}
+	if (!get_checked_number(v, "for_s", "verify", validate_verify_for_s,
+				&for_s, r) ||
+	    !get_checked_number(v, "max_reset_ratio", "verify",
+				validate_verify_ratio, &p->max_reset_ratio,
+				r) ||
+	    !get_checked_number(v, "max_handshake_failure_ratio", "verify",
+				validate_verify_ratio,
+				&p->max_handshake_failure_ratio, r) ||
+	    !get_string(v, "http", "verify", &http, r) ||
+	    !get_string(v, "exec", "verify", &exec, r) ||
+	    !get_string(v, "on_failure", "verify", &on, r))
+		return -EINVAL;
+	if (for_s < 0) {
+		reply_error(r, 400, "verify: for_s is required");
+		return -EINVAL;
+	}
+	if ((http && validate_verify_http(http, p, &why)) ||
+	    (exec && validate_verify_exec(exec, &why)) ||
+	    (on && validate_verify_on_failure(on, &p->on_failure, &why))) {
+		reply_error(r, 400, "verify: %s", why);
+		return -EINVAL;
+	}
+	if (exec)
+		snprintf(p->exec, sizeof(p->exec), "%s", exec);
+	p->for_ms = (uint32_t)(for_s * 1000);
+	return 0;
+}
+
 static void post_swap(struct call *c, bool rollback)
 {
 	static const char *const swap_fields[] = {
 		"slot",	       "target_slot", "warmup",	    "action",
 		"audience",    "timeout_s",   "on_timeout", "dry_run",
-		"show_values", NULL};
+		"show_values", "verify",      NULL};
 	static const char *const rollback_fields[] = {"slot", "warmup", NULL};
 	struct slotlb_prefix audience[SLOTLB_MAX_AUDIENCE];
 	const char *app = call_param(c, "app");
@@ -159,6 +222,7 @@ static void post_swap(struct call *c, bool rollback)
 	struct reply *r = c->r;
 	struct op_result res = {0};
 	struct warmup_override warmup;
+	struct verify_policy verify;
 	struct swap_plan plan;
 	const char *action = NULL, *progress, *what, *why;
 	bool dry_run = false, show_values = false;
@@ -184,6 +248,9 @@ static void post_swap(struct call *c, bool rollback)
 	}
 	if (!rollback && parse_preview(body, &rq, audience, r))
 		goto out;
+	if (!rollback && parse_verify(body, &verify, r))
+		goto out;
+	rq.verify = &verify;
 	trigger_of(c->conn, trigger, sizeof(trigger));
 	rq.trigger = trigger;
 	rq.warmup = &warmup;

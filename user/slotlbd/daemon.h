@@ -42,19 +42,58 @@ struct daemon {
 	pthread_t drain_thread;
 	bool drain_started;
 	bool verbose;
+
+	/* Measured shares of new flows (traffic_measure.c). */
+	struct traffic_windows *traffic;
 	bool metrics_backends; /* per-backend series in /metrics */
 	struct events *events; /* events.c: delivery to event hooks */
+	struct health *health; /* health checks (health.c), NULL if off */
 };
 
-/* ops.c: the routing element of app_id as the snapshot describes it:
- * the deployment of each slot and, while a preview is pending, its
- * audience (ops_preview.c). Reconcile and every operation build it here
- * and nowhere else. */
-void routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
-			   struct slotlb_routing *r);
+/* ops.c: the routing element of app_id as the snapshot describes it,
+ * whole: the deployment of each slot, the previous one (second chance),
+ * a pending preview's audience (ops_preview.c), then the traffic shares
+ * and opt-ins (ops_traffic.c). Reconcile and every operation build it
+ * here and nowhere else. The preview's prefixes and the opt-ins share
+ * the element's audience[SLOTLB_MAX_AUDIENCE], the preview's first.
+ * Returns 0, or the error of a rule the element cannot hold (-ENOSPC:
+ * more audience prefixes than it holds; r then holds the deployments
+ * and every rule that fits). */
+int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
+			  struct slotlb_routing *r);
 /* ops_preview.c: a pending preview's audience into r (a part of the
  * element of its own, beside the deployments). */
 void routing_add_preview(const struct st_pending *p, struct slotlb_routing *r);
+/* ops_traffic.c: the shares and opt-ins of app_id into r, beside the
+ * deployments: splits per from slot; opt-ins merged with any audience
+ * r already holds for the same pair of slots (a preview's), since the
+ * element keeps one list per pair. 0, -ENOSPC (more prefixes than the
+ * element holds), -EEXIST (a prefix led two ways) or -EINVAL. */
+int routing_add_traffic(const struct st_snapshot *s, uint32_t app_id,
+			struct slotlb_routing *r);
+
+/* traffic_measure.c: the measured share of the new flows that arrive
+ * on the endpoints of an app's production slot, per slot that took
+ * them, over a window that starts at the app's last routing change (or
+ * 30-60 s ago, whichever is later). Counted from the per-endpoint and
+ * per-deployment new_flows counters by the drain thread, every drain
+ * interval, for apps with traffic rules. */
+struct traffic_measure {
+	int64_t window_ms; /* length of the window; 0: none yet */
+	uint64_t total; /* new flows on production's endpoints */
+	uint64_t taken[SLOTLB_MAX_SLOTS]; /* of them, by each slot */
+};
+
+int traffic_measure_init(struct daemon *d);
+void traffic_measure_free(struct daemon *d);
+/* Under d->lock with a snapshot of every app: one sample per app. */
+void traffic_measure_tick(struct daemon *d, const struct st_snapshot *s);
+/* Under d->lock, after a change of app_id's rules: a new window. */
+void traffic_measure_reset(struct daemon *d, const struct st_snapshot *s,
+			   uint32_t app_id);
+/* The app's window now; -ENOENT if it has none (no rules). */
+int traffic_measure_get(struct daemon *d, uint32_t app_id,
+			struct traffic_measure *m);
 
 /* reconcile.c: make the pinned maps equal the database. */
 int reconcile(struct daemon *d);

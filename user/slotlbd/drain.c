@@ -182,6 +182,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 		log_msg("Error: drain: database: %s", strerror(-err));
 		goto out;
 	}
+	traffic_measure_tick(d, &s);
 	/* no earlier than the drain: the routing element was replaced
 	 * before the commit this snapshot reads */
 	seen_ms = mono_ms();

@@ -21,6 +21,8 @@
 #include "auth.h"
 #include "daemon.h"
 #include "events.h"
+#include "health.h"
+#include "verify.h"
 #include "ops.h"
 #include "options.h"
 
@@ -59,6 +61,18 @@ static int check_socket_path(const char *path)
 
 extern const char *reconcile_pin_root;
 
+/* What slotlb_open did to the maps of an older layout, if anything. */
+static void log_upgrade(struct daemon *d)
+{
+	struct slotlb_upgrade_info u;
+
+	slotlb_upgrade_info(d->lb, &u);
+	if (u.from)
+		log_msg("data path: upgraded the pinned maps from layout %u to %u: %u maps kept as they were, %u converted (%u entries: flows, routing elements, counters), the program replaced on %u interfaces",
+			u.from, u.to, u.maps_kept, u.maps_converted,
+			u.entries_converted, u.interfaces);
+}
+
 /* The database holds the apps' settings, which may be secrets: its
  * directory is 0700 and its files 0600 (SQLite gives the -wal and -shm
  * files the database's mode), whatever an older slotlbd or an
@@ -96,7 +110,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct slotlb_opts lopts = {0};
 	struct api *api = NULL;
-	char db[PATH_MAX + 16];
+	char db[PATH_MAX + 16], why[256];
 	const char *failed;
 	sigset_t sigs;
 	int err, sig = 0;
@@ -175,19 +189,24 @@ int main(int argc, char **argv)
 	lopts.pin_root = o.pin_root[0] ? o.pin_root : NULL;
 	lopts.flow_capacity = o.flow_capacity;
 	lopts.verbose = o.verbose;
+	/* an upgraded slotlbd upgrades the maps the old one pinned */
+	lopts.upgrade = true;
+	lopts.why = why;
+	lopts.why_len = sizeof(why);
 	reconcile_pin_root = lopts.pin_root;
 	err = slotlb_open(&d.lb, &lopts);
 	if (err) {
-		fprintf(stderr, "Error: data path: %s%s\n", strerror(-err),
-			err == -EEXIST ? " (pinned maps have another flow "
-					 "capacity)"
-			: err == -ESTALE
-				? " (maps pinned under the pin root "
-				  "have another layout than this build's; "
-				  "removing them loses every flow)"
-				: "");
+		if (why[0])
+			fprintf(stderr, "Error: data path: %s\n", why);
+		else
+			fprintf(stderr, "Error: data path: %s%s\n",
+				strerror(-err),
+				err == -EEXIST ? " (pinned maps have another "
+						 "flow capacity)"
+					       : "");
 		goto out;
 	}
+	log_upgrade(&d);
 	/* Own the routing elements from the start: a second writer is an
 	 * error now, not in the middle of a swap. */
 	err = slotlb_routing_claim(d.lb);
@@ -204,7 +223,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	reapply_interfaces(&d);
+	err = traffic_measure_init(&d);
 	ops_preview_timers_start(&d);
+	if (err) {
+		fprintf(stderr, "Error: traffic measurement: %s\n",
+			strerror(-err));
+		goto out;
+	}
+	err = health_start(&d);
+	if (err)
+		log_msg("Error: health checks: %s", strerror(-err));
 	err = events_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: events thread: %s\n", strerror(-err));
@@ -240,8 +268,11 @@ out:
 	atomic_store(&d.stopping, true);
 	/* an operation mid warm-up changed nothing yet: do not wait for it */
 	api_stop(api, atomic_load(&d.busy_count) == 0);
+	verify_stop(&d);
 	drain_stop(&d);
 	events_stop(&d);
+	traffic_measure_free(&d);
+	health_stop(&d);
 	pthread_mutex_lock(&d.lock);
 	/* no transaction is open while we hold the lock */
 	slotlb_close(d.lb);

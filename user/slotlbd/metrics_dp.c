@@ -16,6 +16,7 @@
 #include <string.h>
 #include "addr.h"
 #include "metrics.h"
+#include "ops.h"
 
 #define LABELS_LEN 512
 
@@ -177,6 +178,45 @@ static const char *state_name(enum deployment_state st)
 					   : "retired";
 }
 
+/* Handshakes, SYN-ACKs and backend resets per deployment (abi.h, struct
+ * slotlb_deployment_tcp): what a swap's verification reads as ratios. */
+static void deployment_tcp(struct buf *b, struct daemon *d,
+			   const struct st_snapshot *s, const struct row *rows)
+{
+	static const struct {
+		const char *name, *help;
+	} fams[] = {
+		{"slotlb_deployment_tcp_handshakes_total",
+		 "Client SYNs that opened a handshake with a backend of the "
+		 "deployment (retransmissions not counted)."},
+		{"slotlb_deployment_tcp_synacks_total",
+		 "Handshakes a backend of the deployment answered with a "
+		 "SYN-ACK."},
+		{"slotlb_deployment_tcp_backend_resets_total",
+		 "RSTs the deployment's backends sent on tracked flows."},
+	};
+	struct slotlb_deployment_tcp *c;
+	size_t i, f;
+
+	c = calloc(s->n_deployments + 1, sizeof(*c));
+	if (!c) {
+		b->failed = true;
+		return;
+	}
+	for (i = 0; i < s->n_deployments; i++)
+		slotlb_deployment_tcp_read(d->lb, s->deployments[i].id, &c[i]);
+	for (f = 0; f < 3; f++) {
+		family(b, fams[f].name, "counter", fams[f].help);
+		for (i = 0; i < s->n_deployments; i++)
+			put(b, "%s{%s} %llu\n", fams[f].name, rows[i].labels,
+			    (unsigned long long)(f == 0 ? c[i].handshakes
+						 : f == 1
+							 ? c[i].synacks
+							 : c[i].backend_resets));
+	}
+	free(c);
+}
+
 static void deployments(struct buf *b, struct daemon *d,
 			const struct st_snapshot *s)
 {
@@ -204,6 +244,7 @@ static void deployments(struct buf *b, struct daemon *d,
 		    "Flows still pinned to the deployment (drain progress), "
 		    "at the last flow walk.",
 		    rows, s->n_deployments, live, false);
+	deployment_tcp(b, d, s, rows);
 	family(b, "slotlb_deployment_info", "gauge",
 	       "1 per live deployment: its state and the slot it is in (\"\" "
 	       "while draining).");
@@ -279,6 +320,49 @@ static void flow_table(struct buf *b, struct daemon *d)
 	put(b, "slotlb_flow_table_flows %llu\n", (unsigned long long)flows);
 }
 
+/* The measured share of the new flows on the production slot's
+ * endpoints that each slot's deployment took, for the apps with traffic
+ * rules (traffic_measure.c samples the counters), beside its window. */
+static void traffic_measured(struct buf *b, struct daemon *d,
+			     const struct st_snapshot *s)
+{
+	struct traffic_view v[1];
+	size_t a, i, n_splits, n_opt_ins, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			family(b, "slotlb_traffic_measured_ratio", "gauge",
+			       "Share of the new flows on the production "
+			       "slot's endpoints that each slot's deployment "
+			       "took, since the app's last routing change, at "
+			       "most the last 30-60 s.");
+		else
+			family(b, "slotlb_traffic_window_new_flows", "gauge",
+			       "New flows on the production slot's endpoints "
+			       "in that window.");
+		for (a = 0; a < s->n_apps; a++) {
+			st_snapshot_splits(s, s->apps[a].id, &n_splits);
+			st_snapshot_opt_ins(s, s->apps[a].id, &n_opt_ins);
+			if (!n_splits && !n_opt_ins)
+				continue;
+			traffic_view_of(d, s, a, v);
+			if (!v->measured)
+				continue;
+			if (pass == 1) {
+				put(b,
+				    "slotlb_traffic_window_new_flows{app=\"%s\"} %llu\n",
+				    v->app, (unsigned long long)v->m.total);
+				continue;
+			}
+			for (i = 0; i < v->n_slots && v->m.total; i++)
+				put(b,
+				    "slotlb_traffic_measured_ratio{app=\"%s\",slot=\"%s\"} %.4f\n",
+				    v->app, v->slots[i].name,
+				    (double)v->slots[i].taken / v->m.total);
+		}
+	}
+}
+
 void metrics_datapath(struct buf *b, struct daemon *d,
 		      const struct st_snapshot *s)
 {
@@ -288,4 +372,5 @@ void metrics_datapath(struct buf *b, struct daemon *d,
 	if (d->metrics_backends)
 		backends(b, d, s);
 	flow_table(b, d);
+	traffic_measured(b, d, s);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "ops.h"
 
 #ifndef SLOTLB_VERSION
 #define SLOTLB_VERSION "0"
@@ -182,6 +183,33 @@ static void generations(struct buf *b, struct daemon *d,
 	}
 }
 
+/* The configured share of production's new clients per slot, for the
+ * apps with traffic rules (ops_traffic.c; production: what the others
+ * leave). The measured share is the data path's (metrics_dp.c). */
+static void traffic_shares(struct buf *b, struct daemon *d,
+			   const struct st_snapshot *s)
+{
+	struct traffic_view v;
+	size_t a, i, n_splits, n_opt_ins;
+
+	family(b, "slotlb_traffic_share_ratio", "gauge",
+	       "Configured share of the new clients on the production "
+	       "slot's endpoints, per slot (production: what the others "
+	       "leave).");
+	for (a = 0; a < s->n_apps; a++) {
+		st_snapshot_splits(s, s->apps[a].id, &n_splits);
+		st_snapshot_opt_ins(s, s->apps[a].id, &n_opt_ins);
+		if (!n_splits && !n_opt_ins)
+			continue;
+		traffic_view_of(d, s, a, &v);
+		for (i = 0; i < v.n_slots; i++)
+			put(b,
+			    "slotlb_traffic_share_ratio{app=\"%s\",slot=\"%s\"} %.4f\n",
+			    v.app, v.slots[i].name,
+			    v.slots[i].share / (double)SLOTLB_SHARE_SCALE);
+	}
+}
+
 void metrics_operations(struct buf *b, struct daemon *d,
 			const struct st_snapshot *s,
 			const struct st_history_tally *t, size_t n)
@@ -189,6 +217,7 @@ void metrics_operations(struct buf *b, struct daemon *d,
 	operations(b, t, n);
 	swap_histograms(b);
 	generations(b, d, s);
+	traffic_shares(b, d, s);
 	family(b, "slotlb_build_info", "gauge",
 	       "1, labelled with this build's version and libbpf's.");
 	put(b, "slotlb_build_info{version=\"%s\",libbpf=\"%s\"} 1\n",

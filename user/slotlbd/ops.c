@@ -11,6 +11,7 @@
  *   ops_deploy.c  deploy into a slot
  *   ops_swap.c    swap and rollback (warm-up outside the lock)
  *   ops_iface.c   attach and detach interfaces
+ *   ops_traffic.c traffic routing: shares and opt-ins
  *   ops_read.c    the reads: snapshots, history, interfaces
  *
  * Ordering rule, so a crash at any point leaves the maps reconcilable to
@@ -42,8 +43,8 @@ void op_fail(struct op_result *res, int status, const char *fmt, ...)
 	va_end(ap);
 }
 
-void routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
-			   struct slotlb_routing *r)
+int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
+			  struct slotlb_routing *r)
 {
 	const struct st_deployment *dep;
 	size_t i, lo = 0, hi = s->n_apps, mid;
@@ -80,7 +81,11 @@ void routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
 		if (dep && dep->state != DEPLOYMENT_RETIRED)
 			r->previous[s->slots[i].index] = dep->id;
 	}
+	/* the audiences share audience[]: a pending preview's, then the
+	 * opt-ins (merged with it for the same pair of slots; the same
+	 * prefix led to two slots is -EEXIST), and the shares */
 	routing_add_preview(st_snapshot_pending(s, app_id), r);
+	return routing_add_traffic(s, app_id, r);
 }
 
 int routing_from_state(struct state *st, uint32_t app_id,
@@ -94,7 +99,7 @@ int routing_from_state(struct state *st, uint32_t app_id,
 		return err;
 	memset(r, 0, sizeof(*r));
 	if (s.n_apps == 1)
-		routing_from_snapshot(&s, app_id, r);
+		err = routing_from_snapshot(&s, app_id, r);
 	else
 		err = -ENOENT;
 	state_snapshot_free(&s);

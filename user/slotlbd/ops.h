@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include "daemon.h"
 #include "traffic.h"
+#include "traffic_parse.h"
 #include "warmup.h"
 
 /* Outcome of an operation: an HTTP status and, if it failed, the
@@ -51,6 +52,9 @@ struct swap_request {
 	size_t n_audience;
 	uint32_t timeout_s; /* 0: none */
 	bool on_timeout_swap;
+	/* a swap (no action, or complete): verify it afterwards (verify.c);
+	 * NULL or for_ms 0: no */
+	const struct verify_policy *verify;
 };
 
 struct swap_jobs; /* hooks and cancel of a plan, ops_int.h */
@@ -71,6 +75,7 @@ struct swap_plan {
 	size_t n_targets;
 	char trigger[160];
 	struct st_pending pending; /* PREVIEW: what to store */
+	struct verify_policy verify; /* after the commit; for_ms 0: none */
 	struct swap_jobs *jobs;
 };
 
@@ -98,6 +103,35 @@ int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
 			 const char *target, uint32_t delay_ms, bool off,
 			 const char *trigger, struct op_result *res);
 
+/* --- ops_health.c: a slot's health policy (probes: health.c) --- */
+
+/* Some fields of a health policy, as a request gives them. */
+enum health_field {
+	HF_INTERVAL = 1 << 0,
+	HF_UNHEALTHY_AFTER = 1 << 1,
+	HF_HEALTHY_AFTER = 1 << 2,
+	HF_TCP = 1 << 3,
+};
+
+struct health_override {
+	struct warmup_override probe; /* mode, path, statuses, timeout,
+				       * host */
+	unsigned int fields; /* enum health_field bits given */
+	struct health_policy p; /* their values */
+};
+
+void health_policy_apply(struct health_policy *base,
+			 const struct health_override *o);
+/* "GET /healthz over http, statuses any, every 5 s, ..." for people. */
+void health_policy_text(const struct health_policy *p, char *buf, size_t len);
+/* The slot's policy (*has false: none, p holds the defaults). */
+int ops_health_get(struct daemon *d, const char *app, const char *slot,
+		   struct health_policy *p, bool *has, struct op_result *res);
+/* Lay o over the slot's policy (defaults if none) and store it; off:
+ * remove it (404 if there is none). */
+int ops_health_set(struct daemon *d, const char *app, const char *slot,
+		   const struct health_override *o, bool off,
+		   const char *trigger, struct op_result *res);
 /* --- ops_backend.c: drain policy, single backends --- */
 
 /* Fields of a slot's drain policy to set. */
@@ -255,6 +289,67 @@ int ops_settings_change(struct daemon *d, const char *app, const char *slot,
  * show_values (else null). */
 json_t *ops_export(struct daemon *d, const char *app, bool show_values,
 		   struct op_result *res);
+
+/* --- ops_traffic.c: traffic routing --- */
+
+/*
+ * A change of an app's traffic rules, as one request asks for it; it
+ * applies in this order, and what it does not name stays. The shares
+ * are of the new clients arriving on production's endpoints.
+ */
+struct traffic_change {
+	bool clear; /* every share and opt-in of the app go */
+	bool set_distribution; /* production's shares become dist's */
+	struct slotlb_distribution dist;
+	const char *slot; /* the slot the fields below are about, or NULL */
+	bool clear_slot; /* its share and opt-ins go */
+	bool set_share; /* its share becomes share */
+	uint16_t share; /* basis points */
+	struct slotlb_prefix remove[SLOTLB_MAX_AUDIENCE]; /* opt-ins out */
+	size_t n_remove;
+	struct slotlb_prefix add[SLOTLB_MAX_AUDIENCE]; /* opt-ins in */
+	size_t n_add;
+	char trigger[160];
+};
+
+/* One slot's part of an app's traffic routing. */
+struct traffic_slot {
+	char name[STATE_NAME_LEN];
+	uint32_t index;
+	uint32_t deployment; /* data-plane id, 0: empty */
+	char version[SLOTLB_VERSION_LEN];
+	/* basis points of production's new clients: a target's share, or
+	 * for production what the others leave */
+	uint32_t share;
+	uint16_t range_from, range_to; /* its bucket range; equal: none */
+	struct slotlb_prefix opt_in[SLOTLB_MAX_AUDIENCE]; /* toward it */
+	size_t n_opt_in;
+	uint64_t taken; /* new flows it took in the measured window */
+};
+
+struct traffic_view {
+	char app[STATE_NAME_LEN];
+	struct traffic_slot slots[SLOTLB_MAX_SLOTS]; /* by index */
+	size_t n_slots;
+	bool measured; /* a window exists (the app has rules) */
+	struct traffic_measure m;
+};
+
+/* Apply the change in one transaction and one routing element update
+ * (none when it changes nothing); the history entry names slots only. */
+int ops_traffic_change(struct daemon *d, const char *app,
+		       const struct traffic_change *c, struct op_result *res);
+/* The app's routing now (-ENOENT if no such app). */
+int ops_traffic_view(struct daemon *d, const char *app, struct traffic_view *v);
+/* Where a new flow from each client would go on production's
+ * endpoints, by the routing element the data path holds now
+ * (slotlb_route_client()); -ENOENT for an unknown app. */
+int ops_traffic_lookup(struct daemon *d, const char *app,
+		       const __be32 (*addr)[4], const uint8_t *family, size_t n,
+		       struct slotlb_route *out);
+/* The same from a snapshot the caller holds (status, metrics). */
+void traffic_view_of(struct daemon *d, const struct st_snapshot *s,
+		     size_t app_index, struct traffic_view *v);
 
 /* --- ops_read.c: reads under the lock; 0 or -errno, nothing changes --- */
 

@@ -90,10 +90,40 @@ void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len)
 			 p->timeout_ms / 1000.0, p->reset_rate);
 }
 
+/* Which of dep's n backends its health checks took out of the ring
+ * (down and not kept for fail open): out[i]. */
+static int health_out(struct daemon *d, const struct st_deployment *dep,
+		      const struct st_backend *bes, size_t n, bool *out)
+{
+	struct st_backend_health *rows = NULL;
+	size_t i, k, nrows = 0;
+	int err;
+
+	err = state_backend_health_list(d->st, dep->serial, &rows, &nrows);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		out[i] = false;
+		for (k = 0; k < nrows; k++)
+			if (rows[k].id == bes[i].id)
+				out[i] = rows[k].down && !rows[k].in_ring;
+	}
+	free(rows);
+	return 0;
+}
+
+/* Weight of bes[i] in its ring: drained or taken out by its health
+ * checks, 0. */
+static uint32_t ring_weight(const struct st_backend *bes, const bool *out,
+			    size_t i)
+{
+	return out[i] ? 0 : st_backend_ring_weight(&bes[i]);
+}
+
 /* Publish dep's rings with its backends' ring weights. */
 static int republish(struct daemon *d, const struct st_app *a,
 		     const struct st_deployment *dep,
-		     const struct st_backend *bes)
+		     const struct st_backend *bes, const bool *out)
 {
 	struct slotlb_deployment_info info = {0};
 	uint32_t *ids, *weights;
@@ -105,7 +135,7 @@ static int republish(struct daemon *d, const struct st_app *a,
 	if (ids && weights) {
 		for (i = 0; i < n; i++) {
 			ids[i] = bes[i].id;
-			weights[i] = st_backend_ring_weight(&bes[i]);
+			weights[i] = ring_weight(bes, out, i);
 		}
 		info.app_id = a->id;
 		info.backend_count = (uint32_t)n;
@@ -119,13 +149,13 @@ static int republish(struct daemon *d, const struct st_app *a,
 }
 
 /* Would every backend of be's family weigh 0? */
-static bool family_empty(const struct st_backend *bes, size_t n, uint8_t family)
+static bool family_empty(const struct st_backend *bes, const bool *out,
+			 size_t n, uint8_t family)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (bes[i].be.family == family &&
-		    st_backend_ring_weight(&bes[i]))
+		if (bes[i].be.family == family && ring_weight(bes, out, i))
 			return false;
 	return true;
 }
@@ -136,6 +166,7 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 {
 	struct st_deployment dep;
 	struct st_backend *bes = NULL, *b = NULL, old;
+	bool *out = NULL;
 	char addr[64], detail[256];
 	struct st_app a;
 	struct st_slot s;
@@ -158,6 +189,13 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 		goto out;
 	}
 	err = state_deployment_get(d->st, s.deployment, &dep, &bes, &n);
+	if (err) {
+		op_fail(res, 500, "%s/%s: database: %s", app, slot,
+			strerror(-err));
+		goto out;
+	}
+	out = calloc(n + 1, sizeof(*out));
+	err = out ? health_out(d, &dep, bes, n, out) : -ENOMEM;
 	if (err) {
 		op_fail(res, 500, "%s/%s: database: %s", app, slot,
 			strerror(-err));
@@ -208,7 +246,7 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 			 ch->weight, ch->weight ? "" : " (drained)");
 		break;
 	}
-	if (family_empty(bes, n, b->be.family)) {
+	if (family_empty(bes, out, n, b->be.family)) {
 		op_fail(res, 409,
 			"%s: the last backend of its family in %s/%s taking new connections",
 			addr, app, slot);
@@ -230,7 +268,7 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 		goto out;
 	}
 	/* the ring first: nothing commits that the maps do not have */
-	err = republish(d, &a, &dep, bes);
+	err = republish(d, &a, &dep, bes, out);
 	if (err) {
 		state_rollback(d->st);
 		op_fail(res, 500, "%s/%s: map update: %s", app, slot,
@@ -243,7 +281,7 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 	if (err) {
 		state_rollback(d->st);
 		*b = old;
-		republish(d, &a, &dep, bes);
+		republish(d, &a, &dep, bes, out);
 		op_fail(res, 500, "%s/%s: database: %s", app, slot,
 			strerror(-err));
 		goto out;
@@ -255,6 +293,7 @@ int ops_backend_change(struct daemon *d, const char *app, const char *slot,
 	log_msg("backend %s/%s: %s", app, slot, detail);
 out:
 	free(bes);
+	free(out);
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }

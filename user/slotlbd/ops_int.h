@@ -99,4 +99,13 @@ void plan_release(struct daemon *d, struct swap_plan *plan);
 /* ops_preview.c: after a preview with a timeout is committed. */
 void preview_timer_start(struct daemon *d, const struct st_pending *p);
 
+/* ops_traffic.c: a swap or rollback ends the traffic shares toward
+ * the slots whose deployment it changes (a, and b if not NULL), inside
+ * its transaction, so they do not send clients to the deployment that
+ * just left (docs/slotlbd.md, Traffic routing); opt-ins stay. Appends
+ * "; traffic share of SLOT (P%) reset" to detail for each. */
+int traffic_reset_for_swap(struct daemon *d, uint32_t app_id,
+			   const struct st_slot *a, const struct st_slot *b,
+			   char *detail, size_t len);
+
 #endif /* SLOTLBD_OPS_INT_H */

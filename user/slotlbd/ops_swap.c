@@ -269,6 +269,18 @@ int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 	snprintf(plan->app, sizeof(plan->app), "%s", rq->app);
 	plan->incoming = plan->source.deployment;
 	snprintf(plan->trigger, sizeof(plan->trigger), "%s", rq->trigger);
+	if (rq->verify && rq->verify->for_ms) {
+		if (rq->action != SWAP_ACTION_FULL &&
+		    rq->action != SWAP_ACTION_SWAP) {
+			op_fail(res, 400,
+				"swap: verify goes with a swap or its "
+				"completion, not with a %s",
+				plan->action);
+			err = -EINVAL;
+			goto out;
+		}
+		plan->verify = *rq->verify;
+	}
 	if (rq->action == SWAP_ACTION_PREVIEW) {
 		struct st_pending *p = &plan->pending;
 		size_t i;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "events.h"
 #include "ops_int.h"
+#include "verify.h"
 #include "traffic_parse.h"
 
 static char *warmup_json(const struct swap_plan *plan,
@@ -42,7 +43,8 @@ static void history_entry(const struct swap_plan *plan, const char *outcome,
 			  const char *detail, char *deployments, char *warm,
 			  struct st_history *h)
 {
-	bool rollback = !strcmp(plan->action, "rollback");
+	bool rollback = !strcmp(plan->action, "rollback") ||
+			!strcmp(plan->action, "auto-rollback");
 
 	memset(h, 0, sizeof(*h));
 	snprintf(h->app, sizeof(h->app), "%s", plan->app);
@@ -87,8 +89,11 @@ static char *deployments_json(struct daemon *d, const struct swap_plan *plan)
 }
 
 /* Under lock, in the open transaction: what the plan changes in the
- * state (the routing element follows from it). */
-static int apply_plan(struct daemon *d, struct swap_plan *plan)
+ * state (the routing element follows from it). A plan that moves
+ * deployments ends the traffic shares of the slots that get another
+ * one (ops_traffic.c; what was reset is appended to detail). */
+static int apply_plan(struct daemon *d, struct swap_plan *plan, char *detail,
+		      size_t len)
 {
 	const struct st_slot *t = &plan->target, *s = &plan->source;
 	struct st_slot now;
@@ -108,6 +113,9 @@ static int apply_plan(struct daemon *d, struct swap_plan *plan)
 		if (!err)
 			err = state_slot_set(d->st, plan->app_id, t->index,
 					     plan->incoming, t->deployment);
+		if (!err)
+			err = traffic_reset_for_swap(d, plan->app_id, t, NULL,
+						     detail, len);
 		return err;
 	}
 	err = state_slot_find(d->st, plan->app_id, s->name, &now);
@@ -132,6 +140,9 @@ static int apply_plan(struct daemon *d, struct swap_plan *plan)
 	if (!err)
 		err = state_slot_set(d->st, plan->app_id, s->index,
 				     t->deployment, plan->incoming);
+	if (!err)
+		err = traffic_reset_for_swap(d, plan->app_id, t, s, detail,
+					     len);
 	return err;
 }
 
@@ -175,8 +186,8 @@ static void success_detail(const struct swap_plan *plan, char *buf, size_t len)
 
 /* The transaction of a plan whose hooks and warm-up passed. */
 static int commit_plan(struct daemon *d, struct swap_plan *plan,
-		       struct st_history *h, int64_t warm_end_us,
-		       struct op_result *res)
+		       struct st_history *h, char *detail, size_t len,
+		       int64_t warm_end_us, struct op_result *res)
 {
 	struct slotlb_routing old;
 	bool had_old = false;
@@ -184,7 +195,7 @@ static int commit_plan(struct daemon *d, struct swap_plan *plan,
 
 	err = state_begin(d->st);
 	if (!err)
-		err = apply_plan(d, plan);
+		err = apply_plan(d, plan, detail, len);
 	if (!err)
 		err = state_history_add(d->st, h, &res->history_id);
 	if (!err)
@@ -199,6 +210,15 @@ static int commit_plan(struct daemon *d, struct swap_plan *plan,
 	/* the one map update of the swap, then the commit */
 	err = publish_routing(d, plan->app_id, &old, &had_old);
 	res->switch_us = mono_us() - warm_end_us;
+	if (err == -ENOSPC || err == -EEXIST) {
+		/* the preview's audience and the opt-ins share audience[] */
+		op_fail(res, 409,
+			err == -ENOSPC
+				? "%s: audience: the preview's prefixes and the opt-ins together exceed the %d the app's routing holds"
+				: "%s: audience: a preview prefix is an opt-in toward another slot (%d prefixes at most in all)",
+			plan->app, SLOTLB_MAX_AUDIENCE);
+		return err;
+	}
 	if (err) {
 		op_fail(res, 500, "%s: routing element update: %s", plan->app,
 			strerror(-err));
@@ -314,7 +334,8 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 	/* 3. one transaction, one routing element update */
 	success_detail(plan, detail, sizeof(detail));
 	history_entry(plan, "ok", detail, deps, warm, &h);
-	err = commit_plan(d, plan, &h, warm_end_us, res);
+	err = commit_plan(d, plan, &h, detail, sizeof(detail), warm_end_us,
+			  res);
 	if (err) {
 		state_rollback(d->st);
 		pthread_mutex_unlock(&d->lock);
@@ -327,6 +348,7 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		plan->app, detail, (long long)res->switch_us);
 	if (plan->mode == SWAP_ACTION_PREVIEW && plan->pending.timeout_s)
 		preview_timer_start(d, &plan->pending);
+	verify_start(d, plan);
 	/* 4. the deployment that left gets the settings of its new slot;
 	 * the swap stands whatever this says (production already serves
 	 * the warmed-up deployment) and a failure is history of its own */

@@ -161,7 +161,12 @@ int reconcile(struct daemon *d)
 		}
 	}
 	for (i = 0; i < s.n_apps; i++) {
-		routing_from_snapshot(&s, s.apps[i].id, &want);
+		/* a rule the element cannot hold was refused when it was
+		 * asked for; should one be here anyway, the rest is kept */
+		err = routing_from_snapshot(&s, s.apps[i].id, &want);
+		if (err)
+			log_msg("Error: reconcile: app %s: audience and traffic rules: %s (the others are applied)",
+				s.apps[i].name, strerror(-err));
 		if (!slotlb_routing_get(d->lb, s.apps[i].id, &have) &&
 		    !memcmp(&have, &want, sizeof(want)))
 			continue;

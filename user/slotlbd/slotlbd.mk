@@ -31,11 +31,13 @@ STATE_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,\
 
 # validate.o and addr.o (user/lib/pure.mk) by path: the name rule.
 $(STATE_TEST): tests/unit/test_state.c $(STATE_OBJS) $(SLOTLBD_HDRS) \
-	       $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o
+	       $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+	       $(BUILD)/lib/traffic_parse.o
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/slotlbd tests/unit/test_state.c \
 		$(STATE_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+		$(BUILD)/lib/traffic_parse.o \
 		-o $@ $(LDFLAGS) -lsqlite3 -lcmocka
 
 UNIT_TESTS += $(STATE_TEST)

@@ -13,6 +13,7 @@
  *   state_slot_config.c what a slot keeps: warm-up policy, hook, auto swap
  *   state_app_settings.c the app's NAME=VALUE settings, sticky or swapped
  *   state_pending.c     a pending multi-phase swap (preview) and audience
+ *   state_traffic.c     traffic routing: shares (hash ranges), opt-ins
  *
  * The database is the source of truth; the maps are made equal to it at
  * start (reconcile.c), so a row here is a promise. Pure: SQLite only, no
@@ -30,10 +31,10 @@
  * before it to its own, in one transaction, and schema_version in the
  * settings table records how far a database went. To add a table or a
  * column, append a migration; never edit one that shipped (a database in
- * the field already ran it).
+ * the field already ran it). Versions ascend in the array.
  */
 static const struct migration {
-	int version; /* its index + 1 */
+	int version; /* ascending; a gap is a number given to other work */
 	const char *sql;
 } migrations[] = {
 	{1,
@@ -123,11 +124,49 @@ static const struct migration {
 	 " pos INTEGER NOT NULL, family INTEGER NOT NULL,"
 	 " len INTEGER NOT NULL, addr BLOB NOT NULL,"
 	 " PRIMARY KEY(app_id, pos));"},
-	/* Versions 3 (traffic) and 4 (health) are other branches' of
-	 * issues 8 and 9; until they are merged these keep the numbering
-	 * (a merge replaces them with the real ones). */
-	{3, ""},
-	{4, ""},
+	/* Issue 8, traffic routing: the hash ranges of each share (kept,
+	 * not recomputed, so a client stays where it was across restarts
+	 * and changes) and the opt-in audiences. Rules leave with either
+	 * slot they name. */
+	{3, "CREATE TABLE traffic_splits("
+	    " app_id INTEGER NOT NULL, from_slot INTEGER NOT NULL,"
+	    " slot INTEGER NOT NULL,"
+	    " range_from INTEGER NOT NULL, range_to INTEGER NOT NULL,"
+	    " PRIMARY KEY(app_id, from_slot, slot),"
+	    " FOREIGN KEY(app_id, from_slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE,"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"
+	    /* a prefix of a from slot leads one way only */
+	    "CREATE TABLE traffic_opt_in("
+	    " app_id INTEGER NOT NULL, from_slot INTEGER NOT NULL,"
+	    " slot INTEGER NOT NULL, family INTEGER NOT NULL,"
+	    " len INTEGER NOT NULL, addr BLOB NOT NULL,"
+	    " PRIMARY KEY(app_id, from_slot, family, len, addr),"
+	    " FOREIGN KEY(app_id, from_slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE,"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"},
+	/* Issue 9, health checks: a slot's health policy, and the health of
+	 * each backend as its probes last changed it (rows of transitions;
+	 * a backend without a row is up). Number 4: traffic routing
+	 * holds 3, issue 9's drain and events 5 (versions may have gaps; see
+	 * migrate()). */
+	{4,
+	 "CREATE TABLE slot_health("
+	 " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	 " mode INTEGER NOT NULL, path TEXT NOT NULL, statuses TEXT NOT NULL,"
+	 " timeout_ms INTEGER NOT NULL, host TEXT NOT NULL,"
+	 " interval_ms INTEGER NOT NULL, unhealthy_after INTEGER NOT NULL,"
+	 " healthy_after INTEGER NOT NULL, tcp INTEGER NOT NULL,"
+	 " PRIMARY KEY(app_id, slot),"
+	 " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	 " ON DELETE CASCADE);"
+	 "CREATE TABLE backend_health("
+	 " deployment INTEGER NOT NULL REFERENCES deployments(serial),"
+	 " id INTEGER NOT NULL, down INTEGER NOT NULL,"
+	 " in_ring INTEGER NOT NULL, since INTEGER NOT NULL,"
+	 " error TEXT NOT NULL, PRIMARY KEY(deployment, id));"},
 	/* Issue 9, drain control: a slot's drain policy, each draining
 	 * deployment's deadline as it started draining, and the drain and
 	 * ring edits of single backends (a row means the deployment's ring
@@ -161,7 +200,8 @@ static const struct migration {
 	    " last_error TEXT NOT NULL DEFAULT '');"},
 };
 
-#define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+#define SCHEMA_VERSION migrations[N_MIGRATIONS - 1].version
 
 int st_errno(int rc)
 {
@@ -327,7 +367,11 @@ static int migrate(struct state *st)
 	from = atoi(buf);
 	if (from > SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
-	for (i = from; i < SCHEMA_VERSION; i++) {
+	/* Versions ascend and may have gaps (numbers handed out to work
+	 * merged in another order): run every one above the database's. */
+	for (i = 0; i < (int)N_MIGRATIONS; i++) {
+		if (migrations[i].version <= from)
+			continue;
 		snprintf(buf, sizeof(buf), "%d", migrations[i].version);
 		err = state_begin(st);
 		if (!err)

@@ -82,6 +82,26 @@ struct st_backend {
 	bool edited; /* weight or drain changed since the deploy */
 };
 
+/* A share of from_slot's new clients sent to slot's deployment: the
+ * clients whose bucket lies in [from, to) (abi.h, struct slotlb_split).
+ * The range is kept, never recomputed, so a client stays on its slot
+ * across restarts and is moved only by a change of its own share. */
+struct st_split {
+	uint32_t app_id;
+	uint32_t from_slot; /* slot whose endpoints the share applies to */
+	uint32_t slot; /* slot whose deployment takes it */
+	uint16_t from, to; /* bucket range, from < to <= SLOTLB_SHARE_SCALE */
+};
+
+/* An opt-in prefix: its clients arriving on from_slot's endpoints go to
+ * slot's deployment whatever the shares (slot == from_slot keeps them
+ * on from_slot: an opt-out of the shares). */
+struct st_opt_in {
+	uint32_t app_id;
+	uint32_t from_slot;
+	uint32_t slot;
+	struct slotlb_prefix prefix; /* its from_slot and to_slot are 0 */
+};
 /* Weight of a backend in its deployment's ring. */
 static inline uint32_t st_backend_ring_weight(const struct st_backend *b)
 {
@@ -90,7 +110,8 @@ static inline uint32_t st_backend_ring_weight(const struct st_backend *b)
 
 /* Everything at one instant, each array ordered for merging: apps by id,
  * slots and endpoints by app then slot, deployments and backends by
- * serial. Retired deployments are left out. */
+ * serial, splits by app, from slot and range, opt-ins by app, from
+ * slot, slot and prefix. Retired deployments are left out. */
 struct st_snapshot {
 	struct st_app *apps;
 	size_t n_apps;
@@ -104,6 +125,10 @@ struct st_snapshot {
 	size_t n_backends;
 	struct st_pending *pending; /* by app id */
 	size_t n_pending;
+	struct st_split *splits;
+	size_t n_splits;
+	struct st_opt_in *opt_ins;
+	size_t n_opt_ins;
 };
 
 struct st_iface {
@@ -118,7 +143,7 @@ struct st_history {
 	int64_t time; /* unix seconds */
 	char app[STATE_NAME_LEN];
 	char action[16]; /* deploy, swap, rollback, preview, reset, auto-swap,
-			  * settings, config */
+			  * settings, config, health */
 	char slot[STATE_NAME_LEN];
 	char target_slot[STATE_NAME_LEN]; /* "" if none */
 	char *deployments; /* JSON object text, slot -> deployment id */
@@ -284,6 +309,42 @@ int state_auto_swap_into(struct state *st, uint32_t app_id, uint32_t target,
 int state_slot_config_copy(struct state *st, uint32_t app_id, uint32_t from,
 			   uint32_t to);
 
+/* --- state_health.c: health policies of slots, health of backends --- */
+
+/* A slot's stored health policy (none: the slot is not probed). */
+struct st_slot_health {
+	uint32_t app_id;
+	uint32_t slot; /* slot index */
+	struct health_policy p;
+};
+
+/* A backend's health as its last transition left it; a backend without
+ * a row is up and in its ring. */
+struct st_backend_health {
+	int64_t deployment; /* serial */
+	uint32_t id; /* backend id */
+	bool down; /* failed unhealthy_after probes in a row */
+	bool in_ring; /* down but kept in the ring: the last of its family
+		       * (fail open) */
+	int64_t since_ms; /* wall clock of the transition */
+	char error[160]; /* the failing probe's error ("" when up) */
+};
+
+/* -ENOENT if the slot has no policy. */
+int state_slot_health_get(struct state *st, uint32_t app_id, uint32_t slot,
+			  struct health_policy *p);
+/* p NULL: remove the policy. */
+int state_slot_health_set(struct state *st, uint32_t app_id, uint32_t slot,
+			  const struct health_policy *p);
+/* Every stored policy, by app and slot; free() the array. */
+int state_slot_health_list(struct state *st, struct st_slot_health **out,
+			   size_t *n);
+int state_backend_health_put(struct state *st,
+			     const struct st_backend_health *h);
+/* Rows of deployment (0: every deployment that is not retired), by
+ * deployment and id; free() the array. */
+int state_backend_health_list(struct state *st, int64_t deployment,
+			      struct st_backend_health **out, size_t *n);
 /* --- state_drain.c: drain policy, drain deadlines, single backends --- */
 
 /* The slot's drain policy, defaults if none stored. */
@@ -377,6 +438,41 @@ int state_pending_add(struct state *st, const struct st_pending *p);
 int state_pending_delete(struct state *st, uint32_t app_id);
 /* Every pending swap, by app id; free() the array. */
 int state_pending_list(struct state *st, struct st_pending **out, size_t *n);
+
+/* Splits and opt-ins of app_id in the snapshot: a pointer to the first
+ * (NULL if none) and their count in *n. */
+const struct st_split *st_snapshot_splits(const struct st_snapshot *s,
+					  uint32_t app_id, size_t *n);
+const struct st_opt_in *st_snapshot_opt_ins(const struct st_snapshot *s,
+					    uint32_t app_id, size_t *n);
+
+/* --- state_traffic.c: traffic routing (shares and opt-ins) --- */
+
+/* Replace the splits of app_id's from_slot with splits[] (each names its
+ * to_slot; their from_slot is from_slot). -EINVAL for a bad range. */
+int state_traffic_splits_set(struct state *st, uint32_t app_id,
+			     uint32_t from_slot,
+			     const struct slotlb_split *splits, size_t n);
+/* Drop the shares any slot sends to slot; *share (may be NULL) gets the
+ * basis points dropped, 0 if there were none. */
+int state_traffic_split_drop(struct state *st, uint32_t app_id, uint32_t slot,
+			     uint32_t *share);
+/* Opt prefixes in toward slot on from_slot's endpoints; one already
+ * there for slot stays as it is. -EEXIST if one of them already leads
+ * from_slot's clients to another slot (*at: its index); nothing is then
+ * added. */
+int state_traffic_opt_in_add(struct state *st, uint32_t app_id,
+			     uint32_t from_slot, uint32_t slot,
+			     const struct slotlb_prefix *p, size_t n,
+			     size_t *at);
+/* Remove opt-ins; -ENOENT if one of them is not an opt-in of from_slot
+ * toward slot (*at: its index), and nothing is then removed. */
+int state_traffic_opt_in_remove(struct state *st, uint32_t app_id,
+				uint32_t from_slot, uint32_t slot,
+				const struct slotlb_prefix *p, size_t n,
+				size_t *at);
+/* Every share and opt-in of app_id (slot < 0), or those toward slot. */
+int state_traffic_clear(struct state *st, uint32_t app_id, int64_t slot);
 
 /* --- state_iface.c: interfaces to attach at start --- */
 

@@ -60,6 +60,12 @@ void st_fill_backend(sqlite3_stmt *stmt, void *p);
 void st_fill_pending(sqlite3_stmt *stmt, void *p);
 int st_pending_audiences(struct state *st, struct st_pending *p, size_t n);
 
+#define SPLIT_COLS "app_id, from_slot, slot, range_from, range_to"
+#define OPT_IN_COLS "app_id, from_slot, slot, family, len, addr"
+/* state_traffic.c: struct st_split, st_opt_in */
+void st_fill_split(sqlite3_stmt *stmt, void *p);
+void st_fill_opt_in(sqlite3_stmt *stmt, void *p);
+
 /* state_settings.c: the table schema_version lives in, created before
  * any migration. */
 int st_settings_create(struct state *st);

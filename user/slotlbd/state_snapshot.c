@@ -6,6 +6,7 @@
  * merge them with moving cursors instead of searching.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,22 @@ int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s)
 		err = st_pending_audiences(st, s->pending, s->n_pending);
 	if (err)
 		goto out;
+	snprintf(sql, sizeof(sql),
+		 "SELECT " SPLIT_COLS " FROM traffic_splits%s"
+		 " ORDER BY app_id, from_slot, range_from",
+		 where);
+	err = st_collect(st_prepare(st, sql, fmt, app_id), (void **)&s->splits,
+			 &s->n_splits, sizeof(*s->splits), st_fill_split);
+	if (err)
+		goto out;
+	snprintf(sql, sizeof(sql),
+		 "SELECT " OPT_IN_COLS " FROM traffic_opt_in%s"
+		 " ORDER BY app_id, from_slot, slot, family, len, addr",
+		 where);
+	err = st_collect(st_prepare(st, sql, fmt, app_id), (void **)&s->opt_ins,
+			 &s->n_opt_ins, sizeof(*s->opt_ins), st_fill_opt_in);
+	if (err)
+		goto out;
 	/* both ordered by serial: one merge pass links them */
 	for (i = 0, b = 0; i < s->n_deployments; i++) {
 		while (b < s->n_backends &&
@@ -100,6 +117,8 @@ void state_snapshot_free(struct st_snapshot *s)
 	free(s->deployments);
 	free(s->backends);
 	free(s->pending);
+	free(s->splits);
+	free(s->opt_ins);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -129,4 +148,50 @@ const struct st_pending *st_snapshot_pending(const struct st_snapshot *s,
 		if (s->pending[i].app_id == app_id)
 			return &s->pending[i];
 	return NULL;
+}
+
+_Static_assert(offsetof(struct st_split, app_id) == 0, "app_id first");
+_Static_assert(offsetof(struct st_opt_in, app_id) == 0, "app_id first");
+
+/* First index of app_id in an array of n items of size sz ordered by an
+ * app_id at its start. */
+static size_t first_of_app(const void *arr, size_t n, size_t sz,
+			   uint32_t app_id)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (*(const uint32_t *)((const char *)arr + mid * sz) < app_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct st_split *st_snapshot_splits(const struct st_snapshot *s,
+					  uint32_t app_id, size_t *n)
+{
+	size_t i = first_of_app(s->splits, s->n_splits, sizeof(*s->splits),
+				app_id),
+	       j = i;
+
+	while (j < s->n_splits && s->splits[j].app_id == app_id)
+		j++;
+	*n = j - i;
+	return j > i ? &s->splits[i] : NULL;
+}
+
+const struct st_opt_in *st_snapshot_opt_ins(const struct st_snapshot *s,
+					    uint32_t app_id, size_t *n)
+{
+	size_t i = first_of_app(s->opt_ins, s->n_opt_ins, sizeof(*s->opt_ins),
+				app_id),
+	       j = i;
+
+	while (j < s->n_opt_ins && s->opt_ins[j].app_id == app_id)
+		j++;
+	*n = j - i;
+	return j > i ? &s->opt_ins[i] : NULL;
 }

@@ -7,6 +7,9 @@
 #
 #   tools/bench/pktgen/run.sh [RUNS [SECONDS]]      (root; default 5 x 2 s)
 #
+# FLOW_CAPACITY=N sets slotlb's flow capacity (default: production's
+# 1,048,576), to see what the size of the tables costs.
+#
 # Lab (three namespaces of our own, nothing in the root namespace):
 #   P-gen: g0 --- l0 :P-lb: b0 --- s0 :P-be
 # The generator (BPF_PROG_TEST_RUN, live frames) sends out of g0; the
@@ -65,7 +68,9 @@ in_lb()
 
 dpctl()
 {
-	in_lb timeout 30 "$DPCTL" --pin-root "$PIN" "$@" >/dev/null ||
+	in_lb timeout 30 "$DPCTL" --pin-root "$PIN" \
+		${FLOW_CAPACITY:+--flow-capacity "$FLOW_CAPACITY"} "$@" \
+		>/dev/null ||
 		err "dpctl $*: failed"
 }
 
@@ -195,7 +200,8 @@ measure()
 lab_up
 slotlb_program
 echo "bench-pktgen: $(nproc) CPUs, kernel $(uname -r), $RUNS runs x" \
-	"${SECONDS_PER_RUN} s per system and case, 64-byte frames"
+	"${SECONDS_PER_RUN} s per system and case, 64-byte frames," \
+	"flow capacity ${FLOW_CAPACITY:-1048576 (default)}"
 deadline=$((SECONDS + 170))
 for ((run = 0; run < RUNS; run++)); do
 	# alternate who goes first, so neither always inherits a warm cache

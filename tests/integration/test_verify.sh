@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Post-swap verification in the real lab. Production v1 (b1); staging
+# gets v2 (b2, every answer 500: warm-up accepts any status, so the swap
+# goes through), then v3 (b3, healthy).
+#   1. swap v2 in with --verify-exec CHECK (a request from the client's
+#      namespace through the endpoint, which must answer 200): the app is
+#      verifying, the check sees 500 twice, and the slot rolls itself
+#      back within the window: production serves v1, history has "verify
+#      failed" with the status and an "auto-rollback".
+#   2. swap v3 in with the same check: it passes, verifying clears,
+#      history says "verify ok".
+#   3. swap v1 (now in staging) back in with --max-reset-ratio 0.2, then
+#      b1's server dies: its kernel resets every connection, the data
+#      path counts the resets against the deployment, and the slot rolls
+#      back to v3.
+#   4. Bad input: a ratio outside 0..1, an unknown --on-failure,
+#      --verify-for with a preview: exit 2, nothing changes.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tools/lab/lab.sh
+. tools/lab/lab.sh
+# shellcheck source=tools/lab/controller.sh
+. tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
+
+P=vf$$
+PROD=$(lab_vip 1 4)
+STAGING=$(lab_vip 2 4)
+
+# prod_version: the version in production, as status says.
+prod_version()
+{
+	ctl_cli "$P" -o json status web | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["apps"][0]["slots"]:
+    if s["name"] == "production":
+        print(s["deployment"]["version"] if s["deployment"] else "-")'
+}
+
+verifying()
+{
+	ctl_cli "$P" -o json status web | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["apps"][0].get("verifying")
+print("%s:%s" % (v["slot"], v["deployment"]) if v else "-")'
+}
+
+# history_line ACTION: "outcome trigger | detail" of the newest ACTION.
+history_line()
+{
+	ctl_cli "$P" -o json history web | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["history"]:
+    if e["action"] == sys.argv[1]:
+        print(e["outcome"], e["trigger"], "|", e["detail"]); break' "$1"
+}
+
+# wait_for WANT CMD...: poll CMD until it prints WANT (20 s at most);
+# prints the milliseconds it took.
+wait_for()
+{
+	local want=$1 t0
+	shift
+	t0=$(now_ms)
+	while [ "$("$@")" != "$want" ]; do
+		[ $(($(now_ms) - t0)) -gt 20000 ] && { echo -1; return 1; }
+		sleep 0.1
+	done
+	echo $(($(now_ms) - t0))
+}
+
+served()
+{
+	lab_exec_client "$P" curl -s --noproxy '*' -m 2 "http://$PROD/" |
+		cut -d' ' -f1
+}
+
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD"
+need_tools curl python3
+ctl_trap_cleanup "$P"
+lab_up "$P" 3 || exit $?
+lab_start_httpd "$P" 1 v1 || die "httpd b1"
+lab_start_httpd "$P" 2 v2 --status 500 || die "httpd b2"
+lab_start_httpd "$P" 3 v3 || die "httpd b3"
+ctl_start "$P" || die "slotlbd did not start"
+ctl_attach_all "$P" 3 || die "attach"
+# The check: a request from the client's namespace, through the data
+# path, that must answer 200 (stderr names the status for the history).
+CHECK=$(lab_state_dir "$P")/check.sh
+cat >"$CHECK" <<EOF
+#!/bin/sh
+code=\$(ip netns exec $(lab_ns_client "$P") curl -s --noproxy '*' -m 1 \\
+	-o /dev/null -w '%{http_code}' http://$PROD/)
+[ "\$code" = 200 ] && exit 0
+echo "status \$code through the endpoint" >&2
+exit 1
+EOF
+chmod +x "$CHECK"
+# shellcheck disable=SC2015 # die is the else of the whole chain
+ctl_cli "$P" app create web --endpoint "$PROD:80" >/dev/null &&
+	ctl_cli "$P" slot create web --slot staging --endpoint "$STAGING:80" \
+		>/dev/null &&
+	ctl_cli "$P" deploy web --slot production --backend "$(be 1)" \
+		--version v1 >/dev/null &&
+	ctl_cli "$P" deploy web --slot staging --backend "$(be 2)" \
+		--version v2 >/dev/null || die "seed app"
+
+echo "# 4. bad input changes nothing"
+bad()
+{
+	local desc=$1 want=$2 rc err
+
+	shift 2
+	err=$(cli slot swap web --slot staging "$@" 2>&1 >/dev/null)
+	rc=$?
+	check "$desc: exit 2 (got $rc: $err)" [ "$rc" -eq 2 ]
+	check "$desc: error says '$want'" grep -q "^Error: .*$want" <<<"$err"
+}
+bad "reset ratio 1.5" "ratio must be 0..1" --verify-for 5 \
+	--max-reset-ratio 1.5
+bad "handshake ratio -0.1" "ratio must be 0..1" --verify-for 5 \
+	--max-handshake-failure-ratio -0.1
+bad "unknown --on-failure" "rollback or alert" --verify-for 5 \
+	--on-failure retry
+bad "verify a preview" "goes with a swap" --verify-for 5 \
+	--action preview --audience 198.18.0.2/32
+bad "--verify-http without --verify-for" "goes with --verify-for" \
+	--verify-http /=200
+check "nothing changed: production still v1" [ "$(prod_version)" = v1 ]
+
+echo "# 1. a deployment answering 500 rolls itself back"
+t0=$(now_ms)
+out=$(cli slot swap web --slot staging --verify-for 8 --verify-exec "$CHECK" \
+	--on-failure rollback 2>&1)
+rc=$?
+check "swap exits 0 ($out)" [ "$rc" -eq 0 ]
+took=$(wait_for v1 prod_version)
+echo "   status shows production back on v1 $(($(now_ms) - t0)) ms after the swap began"
+check "rolled back (status)" [ "$took" -ge 0 ]
+check "production serves v1 again" [ "$(served)" = v1 ]
+h=$(history_line verify)
+echo "   verify: $h"
+check "history: verify failed on the 500" \
+	grep -q "^failed .*exec: .*status 500 through the endpoint" <<<"$h"
+after=$(sed -n 's/.*failed verification after \([0-9.]*\) s.*/\1/p' <<<"$h")
+check "failed within the 8 s window (after ${after:-?} s)" \
+	python3 -c 'import sys; sys.exit(not float(sys.argv[1]) <= 8)' \
+	"${after:-99}"
+h=$(history_line auto-rollback)
+echo "   auto-rollback: $h"
+check "history: auto-rollback ok, triggered by the check" \
+	grep -q "^ok slotlbd verification: exec: " <<<"$h"
+wait_for - verifying >/dev/null
+check "verifying cleared" [ "$(verifying)" = - ]
+
+echo "# 2. a healthy swap passes and clears verifying"
+ctl_cli "$P" deploy web --slot staging --backend "$(be 3)" --version v3 \
+	>/dev/null || die "deploy v3"
+cli slot swap web --slot staging --verify-for 6 --verify-exec "$CHECK" \
+	>/dev/null 2>&1
+check "swap of v3 exits 0" [ $? -eq 0 ]
+v=$(verifying)
+echo "   right after the swap: verifying $v"
+check "the app is verifying production" grep -q "^production:" <<<"$v"
+took=$(wait_for - verifying)
+echo "   verification of v3 over after $took ms"
+check "verifying cleared after the window" [ "$(verifying)" = - ]
+check "production still v3" [ "$(prod_version)" = v3 ]
+h=$(history_line verify)
+echo "   verify: $h"
+check "history: verify ok" grep -q "^ok .*passed" <<<"$h"
+
+echo "# 3. a deployment whose connections are reset rolls itself back"
+cli slot swap web --slot staging --verify-for 10 --max-reset-ratio 0.2 \
+	>/dev/null 2>&1
+check "swap of v1 exits 0" [ $? -eq 0 ]
+lab_stop_httpd "$P" 1
+t0=$(now_ms)
+lab_exec_client "$P" bash -c "for k in \$(seq 40); do
+	curl -s --noproxy '*' -m 1 -o /dev/null http://$PROD/; done" \
+	2>/dev/null
+wait_for v3 prod_version >/dev/null
+echo "   production back on v3 $(($(now_ms) - t0)) ms after b1 died"
+check "rolled back to v3" [ "$(prod_version)" = v3 ]
+h=$(history_line verify)
+echo "   verify: $h"
+check "history: verify failed on the reset ratio" \
+	grep -q "^failed .*reset ratio .* backend resets over" <<<"$h"
+check "production serves v3" [ "$(served)" = v3 ]
+
+if [ "$failures" -ne 0 ]; then
+	echo "FAIL: verify: $failures checks failed"
+	tail -20 "$(ctl_dir "$P")/slotlbd.log"
+	exit 1
+fi
+echo "PASS: verify"
