@@ -1,27 +1,38 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Flows converted from the previous layout (ACK_UNSEEN, bpf/flow.bpf.h).
- * Layout 1 kept no acknowledgements, so an upgrade writes its flows with
- * ack_client = ack_backend = 0, "not seen yet" (user/lib/upgrade_v1.c).
- * Until a side's first ACK sets its field, the other side's RST and FIN
- * are taken as in window: a client's RST is forwarded without closing
- * the flow (even one whose sequence number is 0, the unseen value), a
- * client's FIN is recorded, a backend's RST closes the flow and its FIN
- * is recorded; and each side's first ACK is recorded whatever its value.
- * Once an ACK was seen, the window applies again.
+ * Flows of the previous layout across an upgrade (user/lib/upgrade.c).
  *
- * Each row opens a real flow (handshake through the program), sets both
+ * Converted flows (ACK_UNSEEN, bpf/flow.bpf.h). Layout 1 kept no
+ * acknowledgements, so an upgrade writes its flows with ack_client =
+ * ack_backend = 0, "not seen yet" (user/lib/upgrade_v1.c). Until a
+ * side's first ACK sets its field, the other side's RST and FIN are
+ * taken as in window: a client's RST is forwarded without closing the
+ * flow (even one whose sequence number is 0, the unseen value), a
+ * client's FIN is recorded, a backend's RST closes the flow and its FIN
+ * is recorded; and each side's first ACK is recorded whatever its
+ * value. Once an ACK was seen, the window applies again. Each row opens
+ * a real flow (handshake through the program), sets both
  * acknowledgements of its established entry to 0 as the upgrade writes
  * them, sends one segment with sequence or acknowledgement numbers at
  * least 2^30 away from 0 (out of any window around 0, so a program
  * without the rule, or with it inverted, answers differently), and
- * checks the verdict, the reason and the entry afterwards. IPv4 and
- * IPv6.
+ * checks the verdict, the reason and the entry afterwards.
+ *
+ * Flows not converted yet (bpf/upgrade.bpf.h): while an upgrade runs,
+ * the old program's flow table sits in legacy_flows, and a backend's
+ * packet that matches no flow of ours but a reply entry there goes back
+ * to the client from that entry's endpoint; a forward entry, no entry,
+ * or no table leave it to the host, untouched. The other way round, a
+ * new flow of the new program leaves its reply entry in that table, for
+ * the old program still running on interfaces not replaced yet.
+ *
+ * IPv4 and IPv6 throughout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -294,17 +305,231 @@ static void test_converted_flows(void **state)
 			run_row(&unseen_cases[i], &specs[f]);
 }
 
+/* Layout 1's flow entry (bpf/upgrade.bpf.h, user/lib/upgrade_v1.c). */
+struct v1_flow {
+	__be32 addr[4]; /* forward: backend; reply: endpoint */
+	__be16 port;
+	uint8_t direction, state; /* direction 0: forward */
+	uint32_t backend_id, deployment_id, endpoint_id;
+	uint64_t last_seen_ns;
+	uint32_t nh_ifindex;
+	uint8_t nh_dmac[6], nh_smac[6];
+	uint64_t nh_time_ns;
+};
+_Static_assert(sizeof(struct v1_flow) == 64, "layout 1 flow");
+
+/* The program's legacy_flows map (not pinned: found by its name). */
+static int legacy_flows_fd(void)
+{
+	struct bpf_prog_info pinfo = {0};
+	struct bpf_map_info minfo;
+	uint32_t ids[64], len, i;
+	int fd;
+
+	pinfo.nr_map_ids = 64;
+	pinfo.map_ids = (uint64_t)(unsigned long)ids;
+	len = sizeof(pinfo);
+	assert_int_equal(
+		bpf_obj_get_info_by_fd(slotlb_prog_fd(lab.lb), &pinfo, &len),
+		0);
+	for (i = 0; i < pinfo.nr_map_ids && i < 64; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&minfo, 0, sizeof(minfo));
+		len = sizeof(minfo);
+		if (!bpf_obj_get_info_by_fd(fd, &minfo, &len) &&
+		    !strcmp(minfo.name, "legacy_flows"))
+			return fd;
+		close(fd);
+	}
+	fail_msg("the program has no legacy_flows map");
+	return -1;
+}
+
+enum legacy_entry { NONE, REPLY, FORWARD };
+
+struct legacy_case {
+	const char *desc;
+	enum legacy_entry entry; /* what layout 1's table holds for it */
+	bool table; /* the table is in legacy_flows */
+	bool replied; /* else passed untouched, PASS_NOT_ENDPOINT */
+};
+
+static const struct legacy_case legacy_cases[] = {
+	{"reply of a flow not converted yet: from its endpoint", REPLY, true,
+	 true},
+	{"a forward entry is no reply: to the host", FORWARD, true, false},
+	{"no entry in the old table: to the host", NONE, true, false},
+	{"reply entry, the upgrade over (no table): to the host", REPLY, false,
+	 false},
+};
+
+static void legacy_row(const struct legacy_case *c, int family, int outer)
+{
+	const struct lab_backend *be =
+		lab_deployment_backend(family == AF_INET ? DEP_A4 : DEP_A6, 0);
+	const char *client = family == AF_INET ? CLIENT4 : CLIENT6;
+	const char *vip = family == AF_INET ? VIP4 : VIP6;
+	struct slotlb_flow_key k = {0};
+	struct v1_flow f = {0};
+	struct pkt_spec s = {0};
+	uint8_t in[PKT_MAX], a[16];
+	struct xdp_out out;
+	char desc[200];
+	uint32_t zero = 0;
+	size_t len;
+	int table;
+
+	snprintf(desc, sizeof(desc), "%s (IPv%d)", c->desc,
+		 family == AF_INET ? 4 : 6);
+	/* the backend's packet of a flow only layout 1's table knows */
+	s.family = family;
+	s.proto = IPPROTO_TCP;
+	s.src = be->addr;
+	s.sport = be->port;
+	s.dst = client;
+	s.dport = s.seed = lab_port();
+	s.flags = F_ACK | F_PSH;
+	s.payload = 10;
+	s.smac = be->mac;
+	s.dmac = lab_back_mac;
+	len = pkt_build(in, &s);
+
+	table = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flows", sizeof(k),
+			       sizeof(f), 1024, NULL);
+	assert_true(table >= 0);
+	pkt_addr(family, be->addr, a);
+	memcpy(k.src, a, 16);
+	pkt_addr(family, client, a);
+	memcpy(k.dst, a, 16);
+	k.sport = htons(be->port);
+	k.dport = htons(s.dport);
+	k.proto = IPPROTO_TCP;
+	k.family = (uint8_t)family;
+	pkt_addr(family, vip, a);
+	memcpy(f.addr, a, 16);
+	f.port = htons(PORT_HTTP);
+	f.direction = c->entry == REPLY ? 1 : 0;
+	f.backend_id = be->id;
+	f.deployment_id = family == AF_INET ? DEP_A4 : DEP_A6;
+	f.endpoint_id = family == AF_INET ? EP_WEB4_TCP : EP_WEB6_TCP;
+	if (c->entry != NONE)
+		assert_int_equal(bpf_map_update_elem(table, &k, &f, BPF_ANY),
+				 0);
+	if (c->table)
+		assert_int_equal(
+			bpf_map_update_elem(outer, &zero, &table, BPF_ANY), 0);
+
+	lab_run(&lab, lab_back_ifindex, in, len, &out);
+	if (c->replied)
+		assert_replied(desc, &out, &s, vip, PORT_HTTP);
+	else
+		assert_untouched(desc, &out, in, len, XDP_PASS,
+				 SLOTLB_REASON_PASS_NOT_ENDPOINT);
+	if (bpf_map_delete_elem(outer, &zero) && errno != ENOENT)
+		fail_msg("%s: emptying legacy_flows", desc);
+	close(table);
+	cases_run++;
+}
+
+static void test_unconverted_replies(void **state)
+{
+	const int families[] = {AF_INET, AF_INET6};
+	int outer = legacy_flows_fd();
+	size_t i, f;
+
+	(void)state;
+	for (f = 0; f < 2; f++)
+		for (i = 0; i < sizeof(legacy_cases) / sizeof(legacy_cases[0]);
+		     i++)
+			legacy_row(&legacy_cases[i], families[f], outer);
+	close(outer);
+}
+
+/* A new flow while the table is set leaves its reply entry there, as
+ * the old program (still on some interface) reads it; none without. */
+static void test_new_flows_noted(void **state)
+{
+	const struct pkt_spec specs[] = {TCP4(), TCP6()};
+	int outer = legacy_flows_fd(), table, k;
+	struct slotlb_flow_key key;
+	struct v1_flow f;
+	struct conv v;
+	char desc[160];
+	uint32_t zero = 0;
+	uint8_t a[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		const struct pkt_spec *s = &specs[i % 2];
+		bool set = i < 2;
+
+		snprintf(desc, sizeof(desc), "new flow, IPv%d, %s",
+			 s->family == AF_INET ? 4 : 6,
+			 set ? "upgrade under way" : "no upgrade");
+		table = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flows",
+				       sizeof(key), sizeof(f), 1024, NULL);
+		assert_true(table >= 0);
+		if (set)
+			assert_int_equal(bpf_map_update_elem(outer, &zero,
+							     &table, BPF_ANY),
+					 0);
+		conv_init(&v, &lab, s);
+		conv_open(&v, s->family == AF_INET ? DEP_A4 : DEP_A6, desc);
+		memset(&key, 0, sizeof(key));
+		pkt_addr(s->family, v.be->addr, a);
+		memcpy(key.src, a, s->family == AF_INET ? 4 : 16);
+		pkt_addr(s->family, s->src, a);
+		memcpy(key.dst, a, s->family == AF_INET ? 4 : 16);
+		key.sport = htons(v.be->port);
+		key.dport = htons(v.c.sport);
+		key.proto = IPPROTO_TCP;
+		key.family = (uint8_t)s->family;
+		k = bpf_map_lookup_elem(table, &key, &f);
+		if (!set && k == 0)
+			fail_msg("%s: a reply entry without an upgrade", desc);
+		if (set) {
+			if (k)
+				fail_msg("%s: no reply entry for the old "
+					 "program",
+					 desc);
+			pkt_addr(s->family, s->dst, a);
+			if (f.direction != 1 ||
+			    memcmp(f.addr, a, s->family == AF_INET ? 4 : 16) ||
+			    f.port != htons(PORT_HTTP) ||
+			    f.backend_id != v.be->id ||
+			    f.deployment_id !=
+				    (s->family == AF_INET ? DEP_A4 : DEP_A6) ||
+			    f.endpoint_id != (s->family == AF_INET
+						      ? EP_WEB4_TCP
+						      : EP_WEB6_TCP))
+				fail_msg("%s: reply entry direction %u, port "
+					 "%u, ids %u/%u/%u",
+					 desc, f.direction, ntohs(f.port),
+					 f.endpoint_id, f.deployment_id,
+					 f.backend_id);
+		}
+		if (bpf_map_delete_elem(outer, &zero) && errno != ENOENT)
+			fail_msg("%s: emptying legacy_flows", desc);
+		close(table);
+		cases_run++;
+	}
+	close(outer);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
-	return lab_open(&lab, "ack_unseen", &lab_opts, true) ? -1 : 0;
+	return lab_open(&lab, "upgrade_flows", &lab_opts, true) ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
 	lab_close(&lab);
-	printf("bpf_ack_unseen: %u packet cases run\n", cases_run);
+	printf("bpf_upgrade_flows: %u packet cases run\n", cases_run);
 	return 0;
 }
 
@@ -312,11 +537,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_converted_flows),
+		cmocka_unit_test(test_unconverted_replies),
+		cmocka_unit_test(test_new_flows_noted),
 	};
 	int rc = lab_enter_netns();
 
 	if (rc)
 		return rc;
-	return cmocka_run_group_tests_name("bpf_ack_unseen", tests, group_setup,
-					   group_teardown);
+	return cmocka_run_group_tests_name("bpf_upgrade_flows", tests,
+					   group_setup, group_teardown);
 }
