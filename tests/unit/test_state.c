@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "4");
+	assert_string_equal(v, "5");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -151,6 +151,8 @@ static void test_migration_from_1(void **state)
 	assert_int_equal(
 		sqlite3_exec(
 			db,
+			"DROP TABLE event_hooks; DROP TABLE backend_drain;"
+			"DROP TABLE deployment_drain; DROP TABLE slot_drain;"
 			"DROP TABLE backend_health; DROP TABLE slot_health;"
 			"DROP TABLE pending_audience; DROP TABLE pending_swaps;"
 			"DROP TABLE deployment_settings;"
@@ -166,7 +168,7 @@ static void test_migration_from_1(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "4");
+	assert_string_equal(v, "5");
 	assert_int_equal(state_app_find(f->st, "web", &a), 0);
 	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
 	assert_false(c.has_warmup);
@@ -868,6 +870,10 @@ static void test_migration_3(void **state)
 				      "DROP TABLE traffic_opt_in;"
 				      "DROP TABLE slot_health;"
 				      "DROP TABLE backend_health;"
+				      "DROP TABLE event_hooks;"
+				      "DROP TABLE backend_drain;"
+				      "DROP TABLE deployment_drain;"
+				      "DROP TABLE slot_drain;"
 				      "UPDATE settings SET value = '2'"
 				      " WHERE key = 'schema_version'",
 				      NULL, NULL, NULL),
