@@ -21,6 +21,7 @@
 #include "icmp.bpf.h"
 #include "drain.bpf.h"
 #include "health.bpf.h"
+#include "upgrade.bpf.h"
 
 /* Where a forwarded packet went, for the verdict and for later
  * fragments of its datagram. */
@@ -55,6 +56,8 @@ struct run {
 	struct promote_buf buf;
 	struct packet inner; /* an ICMP error's flow as its client sends */
 	struct quoted quoted; /* what an ICMP error quotes */
+	struct legacy_note legacy; /* a new flow's reply entry for the old
+				    * program, while an upgrade runs */
 };
 
 /* Runs on one CPU nest when a BPF_PROG_TEST_RUN is interrupted by a
@@ -178,6 +181,9 @@ static __always_inline __u32 send_to_choice(struct xdp_md *ctx, struct run *r,
 	struct nexthop nh = {};
 	int rc;
 
+	if (new_flow)
+		legacy_note_reply(&r->legacy, pkt, c->addr, c->port,
+				  endpoint_id, c->deployment_id, c->backend_id);
 	rc = nexthop_to_backend(ctx, pkt, c->backend_id, c->addr, r->now, &nh);
 	return send_flow(ctx, pkt, &r->out, c->addr, c->port, NAT_DST, &nh, rc,
 			 &ids, new_flow, reason, pkt->key.dst);
@@ -574,9 +580,37 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 			 &ids, false, SLOTLB_REASON_REPLY, t->dst);
 }
 
+/* A backend's packet of a flow the previous layout's program pinned and
+ * an upgrade under way has not converted yet (upgrade.bpf.h): back to
+ * the client from the endpoint, as its reply entry says. */
+static __always_inline __u32 backend_unconverted(struct xdp_md *ctx,
+						 struct run *r)
+{
+	const struct packet *pkt = &r->pkt;
+	const struct legacy_flow *f;
+	struct nexthop nh = {};
+	struct flow_ids ids;
+	__be32 endpoint[4];
+	__be16 port;
+	int rc;
+
+	f = legacy_reply(&pkt->key);
+	if (!f)
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	__builtin_memcpy(endpoint, f->addr, sizeof(endpoint));
+	port = f->port;
+	ids.endpoint_id = f->endpoint_id;
+	ids.deployment_id = f->deployment_id;
+	ids.backend_id = f->backend_id;
+	rc = fib_nexthop(ctx, pkt, endpoint, pkt->key.dst, &nh);
+	return send_flow(ctx, pkt, &r->out, endpoint, port, NAT_SRC, &nh, rc,
+			 &ids, false, SLOTLB_REASON_REPLY, endpoint);
+}
+
 /* A packet on a backend interface: a reply of a tracked flow (found
- * first, by its 5-tuple), a backend's packet of a half-open flow, or the
- * host's business (PASS_NOT_ENDPOINT). */
+ * first, by its 5-tuple), a backend's packet of a half-open flow, one
+ * of a flow an upgrade has not converted yet, or the host's business
+ * (PASS_NOT_ENDPOINT). */
 __noinline int from_backend(struct xdp_md *ctx, struct run *r)
 {
 	struct slotlb_flow_new *h = NULL;
@@ -611,7 +645,7 @@ __noinline int from_backend(struct xdp_md *ctx, struct run *r)
 		return backend_half_open(ctx, r, h);
 	if (found)
 		return backend_established(ctx, r, &r->t, &ref);
-	return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	return backend_unconverted(ctx, r);
 }
 
 /* Not for an endpoint: on a backend interface a reply of a tracked flow;

@@ -261,6 +261,10 @@ step()
 		section "t=${1}s: swap staging into production"
 		slotlb slot swap web --slot staging --warmup-timeout 5 |
 			grep -v '^warm-up'
+		# the load's first whole second after the swap: on a busy
+		# machine the rows shown lag the load, so the verdict goes
+		# by the load's clock, not by the row the swap came after
+		SWAP_DONE=$(($(date +%s) - LOAD_START + 1))
 		SHARE=0
 		note "production holds v2 now: every client gets it; the share"
 		note "ended with the swap (docs/slotlbd.md, Traffic routing)"
@@ -276,6 +280,7 @@ main_loop()
 
 	SHARE=0
 	start=$(date +%s)
+	LOAD_START=$start
 	while [ "$n" -le "$TRAFFIC_S" ]; do
 		line=$(awk -v n="$n" '$1 == n' "$DIR/rows" 2>/dev/null)
 		if [ -z "$line" ]; then
@@ -286,7 +291,11 @@ main_loop()
 			sleep 0.1
 			continue
 		fi
-		measured_share=$(measured)
+		# two rows behind the load: catch up rather than ask slotlbd
+		# for the measured share
+		measured_share=
+		awk -v n=$((n + 2)) '$1 == n { f = 1 } END { exit !f }' \
+			"$DIR/rows" 2>/dev/null || measured_share=$(measured)
 		row "$line" "$SHARE%" "${measured_share:--}"
 		echo "$line" >>"$DIR/seen"
 		step "$n"
@@ -300,7 +309,7 @@ main_loop()
 
 verdict()
 {
-	local failed ok flipped after ka
+	local failed ok flipped after rows_after ka
 
 	section "3. Verdict"
 	failed=$(sed -n 's/^  "requests_failed": \([0-9]*\),$/\1/p' "$DIR/load.json")
@@ -310,15 +319,18 @@ verdict()
 			if ($i == "2") on[i] = 1
 			else if (on[i] && $i != "-") bad[i] = 1 } }
 		END { n = 0; for (i in bad) n++; print n }' "$DIR/seen")
-	after=$(awk '$1 >= 28 { for (i = 4; i <= NF; i++)
-			if ($i != "2" && $i != "-") n++ } END { print n + 0 }' \
-		"$DIR/seen")
+	after=$(awk -v from="${SWAP_DONE:-999}" '$1 >= from {
+			for (i = 4; i <= NF; i++)
+				if ($i != "2" && $i != "-") n++ }
+		END { print n + 0 }' "$DIR/seen")
+	rows_after=$(awk -v from="${SWAP_DONE:-999}" '$1 >= from' \
+		"$DIR/seen" | wc -l)
 	ka=$(awk '{ print $3 }' "$DIR/seen" | grep -v -- - | sort -u | paste -sd,)
 	check "$ok requests answered, $failed failed" test "${failed:-1}" = 0
 	check "no client left v2 while the share grew ($flipped did)" \
 		test "$flipped" = 0
-	check "after the swap every client gets v2 ($after answers did not)" \
-		test "$after" = 0
+	check "after the swap (second ${SWAP_DONE:-?} on, $rows_after s) every client gets v2 ($after answers did not)" \
+		test "$after" = 0 -a "$rows_after" -gt 0
 	check "keep-alive connections stayed on v1 throughout ($ka)" \
 		test "$ka" = 1
 	slotlb history web | cut -c1-160

@@ -12,7 +12,10 @@
 #   audience; IPv6 too;
 # - reset: the audience is back on v1;
 # - preview again and complete (--action swap): everyone on v2;
-# - not one request failed in either load, through all of it.
+# - not one request failed in either load, through all of it;
+# - the audience bound: a preview's audience and the opt-ins share 16
+#   prefixes; over it, in either order, the second is refused (409,
+#   exit 1, a clear error) and changes nothing, and no hook runs.
 #
 # Backends: b1 v1 (production), b2 v2 (staging).
 set -u
@@ -211,6 +214,113 @@ check "after the reset the audience's new connections got v1" \
 		"$STATE/events-aud.csv" | head -20
 check "after complete everyone's new connections got v2" \
 	[ "$(cut -d' ' -f1 <<<"$o_done")" = v2 ]
+
+# --- the audience bound ------------------------------------------------------
+# A preview's audience and the opt-ins share the routing element's
+# SLOTLB_MAX_AUDIENCE (16) prefixes. Over the bound, in either order,
+# the second request is refused (409, exit 1, an error naming both
+# counts) and changes nothing: the routing element, the database
+# (slots, pending swap, shares and opt-ins, history), and no settings
+# hook runs for a preview refused this way.
+echo "# the audience bound: opt-ins and a preview's audience together"
+printf '#!/bin/sh\ncat >/dev/null\necho "$*" >>%s\n' "$STATE/hook.calls" \
+	>"$STATE/hook"
+chmod 755 "$STATE/hook"
+: >"$STATE/hook.calls"
+for s in production staging; do
+	cli slot hook set web --slot "$s" --exec "$STATE/hook" >/dev/null ||
+		die "hook of $s"
+done
+# prefixes N FIRST: N /24 prefixes of 10.FIRST.0.0/16 on, comma-joined
+prefixes()
+{
+	local i
+
+	for ((i = 0; i < $1; i++)); do
+		printf '10.%d.%d.0/24\n' "$2" "$i"
+	done | paste -sd,
+}
+# audience_args N FIRST: the same as repeated --audience arguments
+audience_args()
+{
+	tr , '\n' <<<"$(prefixes "$1" "$2")" | sed 's/^/--audience\n/'
+}
+# bound_state: everything a refused request could change.
+bound_state()
+{
+	routing_show
+	cli -o json status web | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["apps"][0]
+print(json.dumps({"pending": a["pending_swap"], "slots": sorted(
+    (s["name"], (s["deployment"] or {}).get("id")) for s in a["slots"])},
+    sort_keys=True))'
+	cli -o json slot traffic web | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["slots"]:
+    print(s["name"], s["share_bp"], ",".join(s["opt_in"]))'
+	cli -o json history web | sha256sum
+	wc -l <"$STATE/hook.calls"
+}
+# said_bound RC ERR: exit 1, and one line on stderr: the error of a
+# preview over the bound (both counts) or of opt-ins over it.
+said_bound()
+{
+	[ "$1" = 1 ] && [ "$(wc -l <"$2")" = 1 ] &&
+		grep -qE "^Error: web: audience: the preview's [0-9]+ prefixes and the app's [0-9]+ opt-ins together exceed the 16 |^Error: web: the app's routing holds at most 16 audience prefixes \(opt-ins and a preview's audience together\)" "$2"
+}
+# refused WHAT RC ERR: the last request exited RC 1 with one line
+# "Error: ..." holding WHAT, and the state is the one saved in $was.
+refused()
+{
+	echo "   $(cat "$3") (exit $2)"
+	check "$1: exit 1 and an error naming both sides" \
+		said_bound "$2" "$3"
+	now=$(bound_state)
+	check "$1: nothing changed (routing element, slots, pending swap, opt-ins, history, hooks)" \
+		[ "$now" = "$was" ] || diff <(echo "$was") <(echo "$now")
+}
+
+# 1. opt-ins first (10), then a preview of 7 more: refused
+cli slot traffic web --slot staging --opt-in "$(prefixes 10 1)" >/dev/null ||
+	die "ten opt-ins"
+was=$(bound_state)
+check "ten opt-ins in the routing element" \
+	[ "$(grep -c '^audience slot 0 -> slot 1 ' <<<"$(routing_show)")" = 10 ]
+mapfile -t aud < <(audience_args 7 2)
+cli slot swap web --slot staging --action preview "${aud[@]}" \
+	>/dev/null 2>"$STATE/err"
+refused "a preview of 7 beside 10 opt-ins" $? "$STATE/err"
+got=$(ctl_api "$P" POST /v1/apps/web/swap "$(python3 -c '
+import json, sys
+print(json.dumps({"slot": "staging", "action": "preview",
+    "audience": sys.argv[1].split(",")}))' "$(prefixes 7 2)")" | tail -1)
+check "the API answers 409" [ "$got" = 409 ]
+check "... and nothing changed" [ "$(bound_state)" = "$was" ]
+# at the bound exactly (10 + 6 = 16), the preview is taken
+mapfile -t aud < <(audience_args 6 2)
+check "a preview of 6 beside 10 opt-ins (16 in all) is taken" \
+	cli slot swap web --slot staging --action preview "${aud[@]}"
+check "... the element holds all 16" \
+	[ "$(grep -c '^audience slot 0 -> slot 1 ' <<<"$(routing_show)")" = 16 ]
+check "reset exits 0" cli slot swap web --action reset
+check "opt-ins cleared" cli slot traffic web --slot staging --clear
+
+# 2. a preview first (10), then 7 opt-ins: refused
+mapfile -t aud < <(audience_args 10 3)
+check "a preview of 10" \
+	cli slot swap web --slot staging --action preview "${aud[@]}"
+was=$(bound_state)
+cli slot traffic web --slot staging --opt-in "$(prefixes 7 4)" \
+	>/dev/null 2>"$STATE/err"
+refused "7 opt-ins beside a preview of 10" $? "$STATE/err"
+got=$(ctl_api "$P" POST /v1/apps/web/slots/staging/traffic \
+	"{\"opt_in\": [$(prefixes 7 4 | sed 's/[^,]*/"&"/g')]}" | tail -1)
+check "the API answers 409" [ "$got" = 409 ]
+check "... and nothing changed" [ "$(bound_state)" = "$was" ]
+check "6 opt-ins beside it (16 in all) are taken" \
+	cli slot traffic web --slot staging --opt-in "$(prefixes 6 4)"
+check "reset exits 0" cli slot swap web --action reset
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: preview_audience: $failures checks failed"

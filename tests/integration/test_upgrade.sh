@@ -9,9 +9,9 @@
 # wrote them for the state in slotlbd's database. While a download, a
 # keep-alive connection and a load client (keep-alive and new
 # connections) run through it, this build's slotlbd starts on the same
-# pin root: it upgrades the maps (the flow table is kept as it is, the
-# routing elements are converted) and replaces the program on every
-# interface. The download completes intact on its backend, the
+# pin root: it upgrades the maps (the flow table is converted, and read
+# by the new program until it is, the routing elements are converted)
+# and replaces the program on every interface. The download completes intact on its backend, the
 # keep-alive connection answers again from its backend on the same
 # socket, no request fails, and the new features work on the converted
 # state. Then the layouts it must refuse: a newer version, its own
@@ -238,6 +238,19 @@ check "the program was replaced on every interface" \
 			"$(grep -o "$i:[0-9]*" <<<"$after_progs")" ] ||
 			echo "$i"
 	done)"
+# legacy_flows: the old flow table the new program read while the
+# upgrade ran (bpf/upgrade.bpf.h); emptied once every flow is converted
+legacy=$(bpftool -j prog show id "$(dp_xdp "$P" pub0 | cut -d' ' -f1)" |
+	python3 -c '
+import json, subprocess, sys
+for m in json.load(sys.stdin).get("map_ids", []):
+    show = json.loads(subprocess.check_output(
+        ["bpftool", "-j", "map", "show", "id", str(m)]))
+    if show.get("name") == "legacy_flows":
+        print(len(json.loads(subprocess.check_output(
+            ["bpftool", "-j", "map", "dump", "id", str(m)]))))')
+check "the new program no longer reads layout 1's flow table (legacy_flows: ${legacy:-no such map} elements)" \
+	test "$legacy" = 0
 check "layout 1's flow table is gone, its flows are in flows4 ($(map_field flows4 max_entries) entries)" \
 	test ! -e "$PIN/flows" -a "$(map_field flows4 max_entries)" = "$CTL_FLOW_CAPACITY"
 check "the routing elements are of this layout (552 bytes)" \

@@ -24,6 +24,10 @@
  *     on every interface where it runs (XDP_FLAGS_REPLACE: one netlink
  *     call per interface, no packet meets an empty hook). If one
  *     replacement fails, those done are put back and nothing changed.
+ *     Flows the old program pins after the first conversion are not in
+ *     the new tables yet: until a second conversion, once the old
+ *     program is gone, the new program finds their replies in the old
+ *     flow table (its legacy_flows, bpf/upgrade.bpf.h).
  *  3. After an RCU grace period (no old program run is left), the two
  *     directories are exchanged in one rename (RENAME_EXCHANGE), so the
  *     pin root holds either the whole old set or the whole new one, and
@@ -581,6 +585,29 @@ static int grace_period(void)
 	return err;
 }
 
+/* Let the new program read the old flow table (bpf/upgrade.bpf.h) while
+ * the flows the old program pins are not all converted yet, or stop it
+ * (the old table is gone, or about to go). */
+static int legacy_flows_set(struct slotlb *lb, struct lib_upgrade *u, bool on)
+{
+	int fd = bpf_map__fd(lb->skel->maps.legacy_flows);
+	__u32 zero = 0;
+	size_t i;
+
+	if (!on)
+		return bpf_map_delete_elem(fd, &zero) && errno != ENOENT
+			       ? -errno
+			       : 0;
+	for (i = 0; i < u->n_conv && u->step->flow_table; i++)
+		if (u->conv[i].m->from &&
+		    !strcmp(u->conv[i].m->from, u->step->flow_table))
+			return bpf_map_update_elem(fd, &zero,
+						   &u->conv[i].old_fd, BPF_ANY)
+				       ? -errno
+				       : 0;
+	return 0;
+}
+
 /* Run the conversions (on the second pass only those that run again). */
 static int convert_all(struct slotlb *lb, struct lib_upgrade *u)
 {
@@ -622,19 +649,33 @@ int lib_upgrade_finish(struct slotlb *lb)
 	if (bpf_map_update_elem(bpf_map__fd(lb->skel->maps.layout), &zero, &l,
 				BPF_ANY))
 		return -errno;
-	err = swap_programs(lb, u, bpf_program__fd(lb->skel->progs.slotlb_xdp));
+	/* the replies of flows the old program pins from now on */
+	err = legacy_flows_set(lb, u, true);
 	if (err)
+		return refuse(lb, err, "the old flow table: %s",
+			      strerror(-err));
+	err = swap_programs(lb, u, bpf_program__fd(lb->skel->progs.slotlb_xdp));
+	if (err) {
+		legacy_flows_set(lb, u, false);
 		return err;
+	}
 	lb->upgraded.interfaces = (uint32_t)u->n_swapped;
+	/* What the old program pinned since the first pass began, once its
+	 * last run has ended (a grace period); until then the new program
+	 * finds their replies in the old table. */
 	err = grace_period();
-	/* what the old program pinned while the first pass ran */
 	u->second_pass = true;
 	if (!err)
 		err = convert_all(lb, u);
+	/* every flow is in the new tables: the old table may go (a reader
+	 * that still holds it finds the same flows there) */
+	if (!err)
+		err = legacy_flows_set(lb, u, false);
 	if (!err &&
 	    renameat2(AT_FDCWD, u->staging, AT_FDCWD, u->root, RENAME_EXCHANGE))
 		err = -errno;
 	if (err) {
+		legacy_flows_set(lb, u, false);
 		/* the old set stays: put the old program back */
 		while (u->n_swapped) {
 			LIBBPF_OPTS(bpf_xdp_attach_opts, a);

@@ -46,6 +46,9 @@ struct step {
 	uint32_t from;
 	bool legacy; /* pinned no layout map: known by its shapes */
 	uint32_t hash_seed; /* its Maglev hash seed, kept by the upgrade */
+	/* its flow table, laid out as bpf/upgrade.bpf.h reads it: the new
+	 * program finds replies there until every flow is converted */
+	const char *flow_table;
 	const struct map_shape *maps;
 	size_t n_maps;
 	const struct migration *migrations;

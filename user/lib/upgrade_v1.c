@@ -399,6 +399,7 @@ const struct step lib_upgrade_from_v1 = {
 	.from = 1,
 	.legacy = true,
 	.hash_seed = V1_HASH_SEED,
+	.flow_table = "flows",
 	.maps = v1_maps,
 	.n_maps = sizeof(v1_maps) / sizeof(v1_maps[0]),
 	.migrations = v1_migrations,

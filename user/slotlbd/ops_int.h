@@ -99,6 +99,14 @@ void plan_release(struct daemon *d, struct swap_plan *plan);
 /* ops_preview.c: after a preview with a timeout is committed. */
 void preview_timer_start(struct daemon *d, const struct st_pending *p);
 
+/* ops_preview.c: under d->lock, before a preview's hooks and warm-up:
+ * 0 if its audience fits beside the app's opt-ins in the routing
+ * element (SLOTLB_MAX_AUDIENCE prefixes in all, no prefix led to two
+ * slots), else -ENOSPC or -EEXIST with a 409 in res naming what
+ * overflowed or collided. */
+int preview_audience_check(struct daemon *d, const struct swap_plan *plan,
+			   struct op_result *res);
+
 /* ops_traffic.c: a swap or rollback ends the traffic shares toward
  * the slots whose deployment it changes (a, and b if not NULL), inside
  * its transaction, so they do not send clients to the deployment that

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "traffic_parse.h"
 #include "ops_int.h"
 
 void routing_add_preview(const struct st_pending *p, struct slotlb_routing *r)
@@ -35,6 +36,59 @@ void routing_add_preview(const struct st_pending *p, struct slotlb_routing *r)
 		r->audience[r->audience_count].to_slot = (uint8_t)p->source;
 		r->audience_count++;
 	}
+}
+
+int preview_audience_check(struct daemon *d, const struct swap_plan *plan,
+			   struct op_result *res)
+{
+	const struct st_pending *p = &plan->pending;
+	const struct st_opt_in *oi;
+	struct slotlb_routing r;
+	struct st_snapshot s;
+	char pfx[64];
+	size_t n_oi = 0, i, k;
+	int err;
+
+	err = state_snapshot(d->st, plan->app_id, &s);
+	if (err) {
+		op_fail(res, 500, "%s: database: %s", plan->app,
+			strerror(-err));
+		return err;
+	}
+	/* the element the preview would publish, as commit_plan() builds
+	 * it: its audience first, then the opt-ins */
+	memset(&r, 0, sizeof(r));
+	routing_add_preview(p, &r);
+	err = routing_add_traffic(&s, plan->app_id, &r);
+	oi = st_snapshot_opt_ins(&s, plan->app_id, &n_oi);
+	if (err == -ENOSPC) {
+		op_fail(res, 409,
+			"%s: audience: the preview's %zu prefixes and the app's %zu opt-ins together exceed the %d prefixes the app's routing holds",
+			plan->app, p->n_audience, n_oi, SLOTLB_MAX_AUDIENCE);
+	} else if (err == -EEXIST) {
+		/* which preview prefix an opt-in leads elsewhere */
+		snprintf(pfx, sizeof(pfx), "?");
+		for (i = 0; i < p->n_audience; i++)
+			for (k = 0; k < n_oi; k++)
+				if (oi[k].from_slot == p->target &&
+				    oi[k].slot != p->source &&
+				    !memcmp(oi[k].prefix.addr,
+					    p->audience[i].addr,
+					    sizeof(oi[k].prefix.addr)) &&
+				    oi[k].prefix.len == p->audience[i].len &&
+				    oi[k].prefix.family ==
+					    p->audience[i].family)
+					slotlb_format_prefix(&p->audience[i],
+							     pfx, sizeof(pfx));
+		op_fail(res, 409,
+			"%s: audience: %s is an opt-in toward another slot: a prefix leads to one slot",
+			plan->app, pfx);
+	} else if (err) {
+		op_fail(res, 500, "%s: audience: %s", plan->app,
+			strerror(-err));
+	}
+	state_snapshot_free(&s);
+	return err;
 }
 
 /* One pending preview's timer. */

@@ -301,6 +301,10 @@ int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 			p->audience[i].from_slot = (uint8_t)p->target;
 			p->audience[i].to_slot = (uint8_t)p->source;
 		}
+		/* refused before a hook or warm-up runs: nothing changes */
+		err = preview_audience_check(d, plan, res);
+		if (err)
+			goto out;
 	}
 	err = plan_finish(d, plan, rq->warmup, res);
 out:

@@ -211,12 +211,15 @@ static int commit_plan(struct daemon *d, struct swap_plan *plan,
 	err = publish_routing(d, plan->app_id, &old, &had_old);
 	res->switch_us = mono_us() - warm_end_us;
 	if (err == -ENOSPC || err == -EEXIST) {
-		/* the preview's audience and the opt-ins share audience[] */
+		/* the preview's audience and the opt-ins share audience[]:
+		 * ops_swap_prepare() checked it, but opt-ins may have been
+		 * added while the warm-up ran */
 		op_fail(res, 409,
 			err == -ENOSPC
-				? "%s: audience: the preview's prefixes and the opt-ins together exceed the %d the app's routing holds"
-				: "%s: audience: a preview prefix is an opt-in toward another slot (%d prefixes at most in all)",
-			plan->app, SLOTLB_MAX_AUDIENCE);
+				? "%s: audience: the preview's %zu prefixes and the app's opt-ins together exceed the %d prefixes the app's routing holds"
+				: "%s: audience: a prefix of the preview's %zu is an opt-in toward another slot (%d prefixes at most in all)",
+			plan->app, plan->pending.n_audience,
+			SLOTLB_MAX_AUDIENCE);
 		return err;
 	}
 	if (err) {
