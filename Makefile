@@ -90,7 +90,7 @@ all: $(ALL_TARGETS)
 
 # --- top-level commands -----------------------------------------------
 .PHONY: all deps test check demo demo-ramp demo-health bench clean format format-check \
-	unit-test bpf-test integration-test test-tiers build-tests mutate
+	unit-test bpf-test integration-test test-tiers build-tests build-mutant mutate
 
 deps:
 	$(Q)tools/deps.sh
@@ -113,6 +113,11 @@ test-tiers: build-tests
 	$(Q)tests/run_all.sh "$(UNIT_TESTS)" "$(BPF_TESTS)"
 
 build-tests: all $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_BINS)
+
+# What a mutant's own tests need (make mutate): no fuzz targets, whose
+# sanitizer builds of every parser cost each mutant a rebuild it never
+# runs; the full-suite stage (make test-tiers) still builds them.
+build-mutant: all $(UNIT_TESTS) $(BPF_TESTS)
 
 # Mutation testing (docs/TESTING.md): long, root, not part of make test.
 # M=NAME[,NAME...] (globs too) runs some mutants, FAST=1 skips the

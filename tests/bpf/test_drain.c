@@ -192,7 +192,8 @@ static void test_budget(void **state)
 	cases_run += 5;
 }
 
-/* UDP flows of a draining backend are not reset. */
+/* UDP flows of a draining backend are not reset (an established one:
+ * the backend answered). */
 static void test_udp_left(void **state)
 {
 	struct pkt_spec s = {.family = AF_INET,
@@ -201,10 +202,11 @@ static void test_udp_left(void **state)
 			     .dst = VIP4,
 			     .dport = PORT_DNS,
 			     .payload = 20};
-	uint8_t in[PKT_MAX];
+	struct pkt_spec r = {0};
+	uint8_t in[PKT_MAX], rin[PKT_MAX];
 	struct xdp_out out;
 	const struct lab_backend *be;
-	size_t len;
+	size_t len, rlen;
 
 	(void)state;
 	s.sport = lab_port();
@@ -214,12 +216,26 @@ static void test_udp_left(void **state)
 	lab_run(&lab, lab_pub_ifindex, in, len, &out);
 	be = assert_forwarded("udp: first", &out, &s, lab_pub_ifindex, DEP_A4,
 			      SLOTLB_REASON_FORWARD);
+	/* the backend's answer makes the flow established, the stage
+	 * whose packets meet the drain's reset */
+	r.family = AF_INET;
+	r.proto = IPPROTO_UDP;
+	r.src = be->addr;
+	r.sport = be->port;
+	r.dst = s.src;
+	r.dport = s.sport;
+	r.payload = 20;
+	r.smac = be->mac;
+	r.dmac = lab_back_mac;
+	rlen = pkt_build(rin, &r);
+	lab_run(&lab, lab_back_ifindex, rin, rlen, &out);
+	assert_replied("udp: the backend's answer", &out, &r, s.dst, s.dport);
 	drain_set(be->id, 100);
 	lab_run(&lab, lab_pub_ifindex, in, len, &out);
 	assert_forwarded("udp: draining backend", &out, &s, lab_pub_ifindex,
 			 DEP_A4, SLOTLB_REASON_FORWARD);
 	drain_set(be->id, 0);
-	cases_run += 2;
+	cases_run += 3;
 }
 
 static int reset_routing(void **state)

@@ -179,9 +179,13 @@ for i in $(seq 1 30); do
 	[ "$v" = b3 ] && n3=$((n3 + 1))
 done
 check "weight 0 drains b3: no new connection of 30 reached it" [ $n3 = 0 ]
-check "draining every backend is refused" eval "cli backend drain web \
-	--slot production --backend $(be 1) >/dev/null && ! cli backend \
-	drain web --slot production --backend $(be 2) 2>/dev/null"
+last_err=$(cli backend drain web --slot production --backend "$(be 1)" \
+	>/dev/null && cli backend drain web --slot production \
+	--backend "$(be 2)" 2>&1 >/dev/null)
+last_rc=$?
+check "draining every backend is refused (exit $last_rc)" [ "$last_rc" -ne 0 ]
+check "refused by the 409 naming the last backend ($last_err)" grep -q \
+	"the last backend of its family in web/production" <<<"$last_err"
 check "history records the backend changes" \
 	[ "$(cli history web | grep -c backend)" -ge 5 ]
 

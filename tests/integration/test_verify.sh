@@ -17,6 +17,11 @@
 #      back to v3.
 #   4. Bad input: a ratio outside 0..1, an unknown --on-failure,
 #      --verify-for with a preview: exit 2, nothing changes.
+#   5. --on-failure alert: v2 (500) swapped in again fails the same
+#      check, history says "alert only", and production keeps v2 (no
+#      auto-rollback); then --verify-http from slotlbd's host, which
+#      cannot reach the endpoint in the lab (docs/cli.md): an HTTP check
+#      that gets no answer fails the verification, it is not skipped.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -190,6 +195,41 @@ echo "   verify: $h"
 check "history: verify failed on the reset ratio" \
 	grep -q "^failed .*reset ratio .* backend resets over" <<<"$h"
 check "production serves v3" [ "$(served)" = v3 ]
+
+echo "# 5. --on-failure alert records the failure and rolls nothing back"
+# count_action ACTION: how many history entries ACTION has.
+count_action()
+{
+	ctl_cli "$P" -o json history web | python3 -c '
+import json, sys
+print(sum(e["action"] == sys.argv[1] for e in json.load(sys.stdin)["history"]))' "$1"
+}
+rollbacks=$(count_action auto-rollback)
+ctl_cli "$P" deploy web --slot staging --backend "$(be 2)" --version v2 \
+	>/dev/null || die "deploy v2 again"
+cli slot swap web --slot staging --verify-for 6 --verify-exec "$CHECK" \
+	--on-failure alert >/dev/null 2>&1
+check "alert: swap of v2 exits 0" [ $? -eq 0 ]
+wait_for - verifying >/dev/null
+h=$(history_line verify)
+echo "   verify: $h"
+check "alert: history: verify failed on the 500, alert only" \
+	grep -q "^failed .*status 500 through the endpoint; alert only" <<<"$h"
+sleep 1 # a rollback would have begun by now
+check "alert: production keeps v2 ($(prod_version))" [ "$(prod_version)" = v2 ]
+check "alert: no auto-rollback ($(count_action auto-rollback) after $rollbacks)" \
+	[ "$(count_action auto-rollback)" = "$rollbacks" ]
+check "alert: production serves v2" [ "$(served)" = v2 ]
+# staging holds v3 now: --verify-http GETs production's endpoint
+cli slot swap web --slot staging --verify-for 4 --verify-http / \
+	--on-failure alert >/dev/null 2>&1
+check "verify-http: swap of v3 exits 0" [ $? -eq 0 ]
+wait_for - verifying >/dev/null
+h=$(history_line verify)
+echo "   verify: $h"
+check "verify-http: no answer from $PROD:80 fails the check" \
+	grep -q "^failed .*http: GET http://$PROD:80/: .*; alert only" <<<"$h"
+check "verify-http: production keeps v3" [ "$(prod_version)" = v3 ]
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: verify: $failures checks failed"

@@ -313,7 +313,7 @@ def test_mutant(m, base, work, logs, args, baseline):
         if why:
             m.result, m.message = "n/a", why
             return
-        if make(tree, "build-tests", log, 900) != 0:
+        if make(tree, "build-mutant", log, 900) != 0:
             m.result = "build"
             m.message = first_failure(log, 0)
             return
@@ -485,7 +485,7 @@ def main():
               base, file=sys.stderr)
         copy_tree(base)
         blog = os.path.join(logs, "base.log")
-        if make(base, "build-tests", blog, 1800) != 0:
+        if make(base, "build-mutant", blog, 1800) != 0:
             print("Error: mutate: the unmutated tree does not build: %s" %
                   first_failure(blog, 0), file=sys.stderr)
             return 1
