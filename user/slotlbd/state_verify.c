@@ -76,7 +76,8 @@ int state_slot_verify_set(struct state *st, uint32_t app_id, uint32_t slot,
 
 	if (!p || !p->for_ms)
 		return st_exec_stmt(st_prepare(
-			st, "DELETE FROM slot_verify WHERE app_id = ? AND slot = ?",
+			st,
+			"DELETE FROM slot_verify WHERE app_id = ? AND slot = ?",
 			"ii", (int64_t)app_id, (int64_t)slot));
 	/* a policy the rules refuse is not stored */
 	if (validate_verify_for_s(p->for_ms / 1000.0, NULL) ||
@@ -86,11 +87,12 @@ int state_slot_verify_set(struct state *st, uint32_t app_id, uint32_t slot,
 	     validate_verify_ratio(p->max_handshake_failure_ratio, NULL)))
 		return -EINVAL;
 	http_text(p, http, sizeof(http));
-	return st_exec_stmt(st_prepare(
-		st, "INSERT OR REPLACE INTO slot_verify"
-		    " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-		"iiittiii", (int64_t)app_id, (int64_t)slot, (int64_t)p->for_ms,
-		http, p->exec, ppm_of(p->max_reset_ratio),
-		ppm_of(p->max_handshake_failure_ratio),
-		(int64_t)p->on_failure));
+	return st_exec_stmt(st_prepare(st,
+				       "INSERT OR REPLACE INTO slot_verify"
+				       " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+				       "iiittiii", (int64_t)app_id,
+				       (int64_t)slot, (int64_t)p->for_ms, http,
+				       p->exec, ppm_of(p->max_reset_ratio),
+				       ppm_of(p->max_handshake_failure_ratio),
+				       (int64_t)p->on_failure));
 }
