@@ -4,19 +4,22 @@
 # Post-swap verification in the real lab. Production v1 (b1); staging
 # gets v2 (b2, every answer 500: warm-up accepts any status, so the swap
 # goes through), then v3 (b3, healthy).
-#   1. swap v2 in with --verify-exec CHECK (a request from the client's
-#      namespace through the endpoint, which must answer 200): the app is
-#      verifying, the check sees 500 twice, and the slot rolls itself
-#      back within the window: production serves v1, history has "verify
-#      failed" with the status and an "auto-rollback".
-#   2. swap v3 in with the same check: it passes, verifying clears,
-#      history says "verify ok".
+#   1. production stores a verification (slot config --verify-for 8
+#      --verify-exec CHECK: a request from the client's namespace through
+#      the endpoint, which must answer 200); swap v2 in with no verify
+#      option: the app is verifying, the check sees 500 twice, and the
+#      slot rolls itself back within the window: production serves v1,
+#      history has "verify failed" with the status and an
+#      "auto-rollback".
+#   2. swap v3 in with its own --verify-for 6 (used whole over the stored
+#      one): it passes, verifying clears, history says "verify ok".
 #   3. swap v1 (now in staging) back in with --max-reset-ratio 0.2, then
 #      b1's server dies: its kernel resets every connection, the data
 #      path counts the resets against the deployment, and the slot rolls
 #      back to v3.
 #   4. Bad input: a ratio outside 0..1, an unknown --on-failure,
-#      --verify-for with a preview: exit 2, nothing changes.
+#      --verify-for with a preview, the same in slot config: exit 2,
+#      nothing changes.
 #   5. --on-failure alert: v2 (500) swapped in again fails the same
 #      check, history says "alert only", and production keeps v2 (no
 #      auto-rollback); then --verify-http from slotlbd's host, which
@@ -134,12 +137,40 @@ bad "verify a preview" "goes with a swap" --verify-for 5 \
 	--action preview --audience 198.18.0.2/32
 bad "--verify-http without --verify-for" "goes with --verify-for" \
 	--verify-http /=200
-check "nothing changed: production still v1" [ "$(prod_version)" = v1 ]
+bad_config()
+{
+	local desc=$1 want=$2 rc err
 
-echo "# 1. a deployment answering 500 rolls itself back"
+	shift 2
+	err=$(cli slot config web --slot production "$@" 2>&1 >/dev/null)
+	rc=$?
+	check "config $desc: exit 2 (got $rc: $err)" [ "$rc" -eq 2 ]
+	check "config $desc: error says '$want'" grep -q "^Error: .*$want" \
+		<<<"$err"
+}
+bad_config "reset ratio 2" "ratio must be 0..1" --verify-for 5 \
+	--max-reset-ratio 2
+bad_config "verify for 0" "verify-for" --verify-for 0
+bad_config "--on-failure without --verify-for" "goes with --verify-for" \
+	--on-failure alert
+check "nothing changed: production still v1" [ "$(prod_version)" = v1 ]
+check "nothing stored: no verification" \
+	grep -q '"verify": null' \
+	<<<"$(cli -o json slot config web --slot production)"
+
+echo "# 1. a deployment answering 500 rolls itself back (stored policy)"
+cli slot config web --slot production --verify-for 8 --verify-exec "$CHECK" \
+	--on-failure rollback >/dev/null || die "store the verification"
+cfg=$(cli slot config web --slot production)
+check "config shows the verification ($cfg)" \
+	grep -q "^verification: 8 s, exec $CHECK, then rollback" <<<"$cfg"
+check "-o json shows it" python3 -c '
+import json, sys
+v = json.load(sys.stdin)["verify"]
+sys.exit(not (v["for_s"] == 8 and v["on_failure"] == "rollback"))' \
+	<<<"$(cli -o json slot config web --slot production)"
 t0=$(now_ms)
-out=$(cli slot swap web --slot staging --verify-for 8 --verify-exec "$CHECK" \
-	--on-failure rollback 2>&1)
+out=$(cli slot swap web --slot staging 2>&1)
 rc=$?
 check "swap exits 0 ($out)" [ "$rc" -eq 0 ]
 took=$(wait_for v1 prod_version)
@@ -195,6 +226,10 @@ echo "   verify: $h"
 check "history: verify failed on the reset ratio" \
 	grep -q "^failed .*reset ratio .* backend resets over" <<<"$h"
 check "production serves v3" [ "$(served)" = v3 ]
+cli slot config web --slot production --verify-off >/dev/null
+check "--verify-off removes the stored verification" \
+	grep -q '"verify": null' \
+	<<<"$(cli -o json slot config web --slot production)"
 
 echo "# 5. --on-failure alert records the failure and rolls nothing back"
 # count_action ACTION: how many history entries ACTION has.

@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "5");
+	assert_string_equal(v, "6");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -151,6 +151,7 @@ static void test_migration_from_1(void **state)
 	assert_int_equal(
 		sqlite3_exec(
 			db,
+			"DROP TABLE slot_verify;"
 			"DROP TABLE event_hooks; DROP TABLE backend_drain;"
 			"DROP TABLE deployment_drain; DROP TABLE slot_drain;"
 			"DROP TABLE backend_health; DROP TABLE slot_health;"
@@ -168,7 +169,7 @@ static void test_migration_from_1(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "5");
+	assert_string_equal(v, "6");
 	assert_int_equal(state_app_find(f->st, "web", &a), 0);
 	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
 	assert_false(c.has_warmup);
@@ -472,6 +473,88 @@ static void test_slot_config(void **state)
 	assert_int_equal(state_slot_hook_set(f->st, app, 0, NULL), 0);
 	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
 	assert_string_equal(c.hook.exec, "");
+}
+
+/* A slot's stored verification: read back as written (the HTTP check
+ * with its statuses, ratios, on-failure), refused by the rules when
+ * wrong, copied by a clone with the health and drain policies, removed
+ * by NULL and with its slot. */
+static void test_slot_verify(void **state)
+{
+	struct fixture *f = *state;
+	struct st_drain_policy dp = {
+		.timeout_ms = 30000, .reset = true, .reset_rate = 50};
+	struct health_policy hp, hq;
+	struct st_slot_config c;
+	struct verify_policy p;
+	uint32_t app, staging, qa;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_false(c.has_verify);
+	assert_int_equal(c.verify.for_ms, 0);
+
+	verify_policy_default(&p);
+	p.for_ms = 60000;
+	assert_int_equal(validate_verify_http("/healthz=200,204", &p, NULL), 0);
+	strcpy(p.exec, "/usr/local/bin/check");
+	p.max_reset_ratio = 0.05;
+	p.on_failure = VERIFY_ALERT;
+	assert_int_equal(state_slot_verify_set(f->st, app, 0, &p), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_true(c.has_verify);
+	assert_int_equal(c.verify.for_ms, 60000);
+	assert_string_equal(c.verify.http_path, "/healthz");
+	assert_int_equal(c.verify.n_statuses, 2);
+	assert_int_equal(c.verify.statuses[1], 204);
+	assert_string_equal(c.verify.exec, "/usr/local/bin/check");
+	assert_true(c.verify.max_reset_ratio > 0.0499 &&
+		    c.verify.max_reset_ratio < 0.0501);
+	assert_true(c.verify.max_handshake_failure_ratio < 0);
+	assert_int_equal(c.verify.on_failure, VERIFY_ALERT);
+	/* the rules refuse it: nothing stored, the old one stays */
+	p.max_handshake_failure_ratio = 1.5;
+	assert_int_equal(state_slot_verify_set(f->st, app, 0, &p), -EINVAL);
+	p.max_handshake_failure_ratio = -1;
+	p.for_ms = VERIFY_MAX_FOR_MS + 1000;
+	assert_int_equal(state_slot_verify_set(f->st, app, 0, &p), -EINVAL);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_int_equal(c.verify.for_ms, 60000);
+	assert_true(c.verify.max_handshake_failure_ratio < 0);
+
+	/* clone carries verification, health and drain policies */
+	health_policy_default(&hp);
+	hp.interval_ms = 3000;
+	hp.unhealthy_after = 4;
+	assert_int_equal(state_slot_health_set(f->st, app, 0, &hp), 0);
+	dp.stored = true;
+	assert_int_equal(state_slot_drain_set(f->st, app, 0, &dp), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa", &qa), 0);
+	assert_int_equal(state_slot_config_copy(f->st, app, 0, qa), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, qa, &c), 0);
+	assert_true(c.has_verify);
+	assert_string_equal(c.verify.http_path, "/healthz");
+	assert_int_equal(c.verify.on_failure, VERIFY_ALERT);
+	assert_true(c.drain.stored);
+	assert_int_equal(c.drain.timeout_ms, 30000);
+	assert_true(c.drain.reset);
+	assert_int_equal(c.drain.reset_rate, 50);
+	assert_int_equal(state_slot_health_get(f->st, app, qa, &hq), 0);
+	assert_int_equal(hq.interval_ms, 3000);
+	assert_int_equal(hq.unhealthy_after, 4);
+	/* a clone of a slot without any leaves none */
+	assert_int_equal(state_slot_config_get(f->st, app, staging, &c), 0);
+	assert_false(c.has_verify);
+
+	/* NULL removes; deleting the slot takes it along */
+	assert_int_equal(state_slot_verify_set(f->st, app, 0, NULL), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, 0, &c), 0);
+	assert_false(c.has_verify);
+	assert_int_equal(state_slot_delete(f->st, app, qa, 0), 0);
+	assert_int_equal(state_slot_create(f->st, app, "qa2", &qa), 0);
+	assert_int_equal(state_slot_config_get(f->st, app, qa, &c), 0);
+	assert_false(c.has_verify);
 }
 
 static const char *value_of(const struct st_app_setting *s, size_t n,
@@ -866,6 +949,7 @@ static void test_migration_3(void **state)
 	f->st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE slot_verify;"
 				      "DROP TABLE traffic_splits;"
 				      "DROP TABLE traffic_opt_in;"
 				      "DROP TABLE slot_health;"
@@ -922,6 +1006,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_app_delete_orphans, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_history_and_reopen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_slot_verify, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_slot_config, setup,
 						teardown),

@@ -403,7 +403,7 @@ const struct cmd slot_cmds[] = {
 	{"config", do_slot_config,
 	 "APP --slot SLOT " WARMUP_USAGE
 	 " [--drain-timeout DURATION] [--on-drain-timeout reset|leave]"
-	 " [--reset-rate N/s]",
+	 " [--reset-rate N/s] " VERIFY_USAGE " [--verify-off]",
 	 config_help},
 	{"setting set", do_setting_set,
 	 "APP --slot SLOT NAME=VALUE [NAME=VALUE ...] [--sticky]",

@@ -194,6 +194,27 @@ enum {
 /* The "warmup" object of the W_COUNT options at o (NULL when none was
  * given), checked with the daemon's rules; EXIT_USAGE after saying why. */
 int warmup_json(const struct opt *o, json_t **out);
+/* --verify-for, --verify-http, --verify-exec, --max-reset-ratio,
+ * --max-handshake-failure-ratio, --on-failure: six options from o, in
+ * this order, as a "verify" object (NULL if --verify-for is not given);
+ * EXIT_USAGE naming cmd if wrong (swap.c). */
+enum {
+	VERIFY_OPT_FOR,
+	VERIFY_OPT_HTTP,
+	VERIFY_OPT_EXEC,
+	VERIFY_OPT_MAX_RESET,
+	VERIFY_OPT_MAX_HANDSHAKE,
+	VERIFY_OPT_ON_FAILURE,
+};
+#define VERIFY_OPTS(first)                                            \
+	[(first)] = {.name = "verify-for", .has_arg = true},          \
+	[(first) + 1] = {.name = "verify-http", .has_arg = true},     \
+	[(first) + 2] = {.name = "verify-exec", .has_arg = true},     \
+	[(first) + 3] = {.name = "max-reset-ratio", .has_arg = true}, \
+	[(first) + 4] = {.name = "max-handshake-failure-ratio",       \
+			 .has_arg = true},                            \
+	[(first) + 5] = {.name = "on-failure", .has_arg = true}
+int verify_json(const char *cmd, const struct opt *o, json_t **out);
 
 extern const char swap_help[], rollback_help[], traffic_help[];
 int do_slot_swap(int argc, char **argv);

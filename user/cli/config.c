@@ -44,7 +44,23 @@ const char config_help[] =
 	"                          the deployment retires, or leave them to\n"
 	"                          finish (default: leave, no timeout)\n"
 	"  --reset-rate N/s        resets a second for the deployment, shared\n"
-	"                          by its backends (default 100)\n";
+	"                          by its backends (default 100)\n"
+	"\n"
+	"With --verify-for, store the slot's post-swap verification: every\n"
+	"swap into the slot (swap, auto swap, completing a preview; not a\n"
+	"rollback) verifies the incoming deployment with it, unless the swap\n"
+	"gives its own --verify-for: then the swap's options are used whole\n"
+	"(nothing of the stored one). Options as for 'slot swap':\n"
+	"\n"
+	"  --verify-for DURATION   how long to verify (up to 1 day)\n"
+	"  --verify-http PATH[=STATUSES]\n"
+	"                          GET through the public endpoint\n"
+	"  --verify-exec PATH      an executable that must exit 0\n"
+	"  --max-reset-ratio R     backend resets / handshakes (0..1)\n"
+	"  --max-handshake-failure-ratio R\n"
+	"                          unanswered SYNs / handshakes (0..1)\n"
+	"  --on-failure rollback|alert  (default rollback)\n"
+	"  --verify-off            remove the stored verification\n";
 
 const char hook_set_help[] =
 	"Set slot SLOT's apply-settings hook: an executable that slotlbd runs\n"
@@ -106,6 +122,27 @@ static void print_config(json_t *c)
 		       jstr(h, "on_timeout"), (long long)jint(h, "reset_rate"));
 	else if (json_is_object(h))
 		printf("drain: no timeout (leave)\n");
+	h = json_object_get(c, "verify");
+	if (json_is_object(h)) {
+		printf("verification: %g s",
+		       json_number_value(json_object_get(h, "for_s")));
+		if (jstr(h, "http"))
+			printf(", http %s", jstr(h, "http"));
+		if (jstr(h, "exec"))
+			printf(", exec %s", jstr(h, "exec"));
+		if (json_is_number(json_object_get(h, "max_reset_ratio")))
+			printf(", reset ratio <= %g",
+			       json_number_value(
+				       json_object_get(h, "max_reset_ratio")));
+		if (json_is_number(
+			    json_object_get(h, "max_handshake_failure_ratio")))
+			printf(", handshake failure ratio <= %g",
+			       json_number_value(json_object_get(
+				       h, "max_handshake_failure_ratio")));
+		printf(", then %s\n", jstr(h, "on_failure"));
+	} else {
+		printf("verification: none\n");
+	}
 	h = json_object_get(c, "hook");
 	if (json_is_object(h))
 		printf("hook: %s, timeout %g s\n", jstr(h, "exec"),
@@ -193,18 +230,25 @@ static int change_and_show(const char *method, const char *path, json_t *body,
 
 int do_slot_config(int argc, char **argv)
 {
+	enum {
+		C_DRAIN = 1 + W_COUNT,
+		C_VERIFY = C_DRAIN + 3,
+		C_VERIFY_OFF = C_VERIFY + 6,
+	};
 	struct opt opts[] = {
 		{.name = "slot", .has_arg = true},
 		WARMUP_OPTS(1),
-		{.name = "drain-timeout", .has_arg = true},
+		[C_DRAIN] = {.name = "drain-timeout", .has_arg = true},
 		{.name = "on-drain-timeout", .has_arg = true},
 		{.name = "reset-rate", .has_arg = true},
+		VERIFY_OPTS(C_VERIFY),
+		[C_VERIFY_OFF] = {.name = "verify-off"},
 		{NULL},
 	};
-	json_t *warmup = NULL, *drain = NULL, *body;
+	json_t *warmup = NULL, *drain = NULL, *verify = NULL, *body;
 	const char *pos[1];
 	char *path = NULL;
-	size_t np, d0 = sizeof(opts) / sizeof(opts[0]) - 4;
+	size_t np;
 	int rc;
 
 	rc = parse_args(argc, argv, opts, pos, 1, 1, &np);
@@ -213,10 +257,14 @@ int do_slot_config(int argc, char **argv)
 	if (!rc)
 		rc = warmup_json(&opts[1], &warmup);
 	if (!rc)
-		rc = drain_json(&opts[d0], &drain);
+		rc = drain_json(&opts[C_DRAIN], &drain);
+	if (!rc)
+		rc = verify_json("slot", &opts[C_VERIFY], &verify);
+	if (!rc && verify && opts[C_VERIFY_OFF].given)
+		rc = usage_err("slot: --verify-off goes without --verify-*");
 	if (rc)
 		goto out;
-	if (!warmup && !drain) {
+	if (!warmup && !drain && !verify && !opts[C_VERIFY_OFF].given) {
 		rc = change_and_show("GET", path, NULL, pos[0], opts[0].value);
 		goto out;
 	}
@@ -225,6 +273,9 @@ int do_slot_config(int argc, char **argv)
 		json_object_set_new(body, "warmup", warmup);
 	if (drain)
 		json_object_set_new(body, "drain", drain);
+	if (verify || opts[C_VERIFY_OFF].given)
+		json_object_set_new(body, "verify",
+				    verify ? verify : json_null());
 	rc = change_and_show("POST", path, body, pos[0], opts[0].value);
 	json_decref(body);
 out:

@@ -453,7 +453,8 @@ static int print_dry_run(json_t *dry)
 }
 
 /* A ratio option (0..1) into v, or EXIT_USAGE. */
-static int ratio_opt(const struct opt *o, json_t *v, const char *field)
+static int ratio_opt(const char *cmd, const struct opt *o, json_t *v,
+		     const char *field)
 {
 	const char *why = NULL;
 	char *end;
@@ -464,14 +465,13 @@ static int ratio_opt(const struct opt *o, json_t *v, const char *field)
 	errno = 0;
 	r = strtod(o->value, &end);
 	if (errno || end == o->value || *end || validate_verify_ratio(r, &why))
-		return usage_err("swap: --%s: %s", o->name,
+		return usage_err("%s: --%s: %s", cmd, o->name,
 				 why ? why : "must be a number");
 	json_object_set_new(v, field, json_real(r));
 	return 0;
 }
 
-/* --verify-* and --on-failure into body's "verify" object. */
-static int verify_fields(struct opt *o, json_t *body, enum swap_action a)
+int verify_json(const char *cmd, const struct opt *o, json_t **out)
 {
 	struct verify_policy p;
 	const char *why = NULL;
@@ -480,48 +480,64 @@ static int verify_fields(struct opt *o, json_t *body, enum swap_action a)
 	json_t *v;
 	int i, rc;
 
-	for (i = O_VERIFY_HTTP; i <= O_ON_FAILURE; i++)
-		if (o[i].given && !o[O_VERIFY_FOR].given)
-			return usage_err("swap: --%s goes with --verify-for",
+	*out = NULL;
+	for (i = VERIFY_OPT_HTTP; i <= VERIFY_OPT_ON_FAILURE; i++)
+		if (o[i].given && !o[VERIFY_OPT_FOR].given)
+			return usage_err("%s: --%s goes with --verify-for", cmd,
 					 o[i].name);
-	if (!o[O_VERIFY_FOR].given)
+	if (!o[VERIFY_OPT_FOR].given)
 		return 0;
-	if (a != SWAP_ACTION_FULL && a != SWAP_ACTION_SWAP)
-		return usage_err("swap: --verify-for goes with a swap or "
-				 "--action swap");
-	if (validate_duration(o[O_VERIFY_FOR].value, &secs, &why) ||
+	if (validate_duration(o[VERIFY_OPT_FOR].value, &secs, &why) ||
 	    validate_verify_for_s(secs, &why))
-		return usage_err("swap: --verify-for: %s", why);
+		return usage_err("%s: --verify-for: %s", cmd, why);
 	verify_policy_default(&p);
-	if (o[O_VERIFY_HTTP].value &&
-	    validate_verify_http(o[O_VERIFY_HTTP].value, &p, &why))
-		return usage_err("swap: --verify-http: %s", why);
-	if (o[O_VERIFY_EXEC].value &&
-	    validate_verify_exec(o[O_VERIFY_EXEC].value, &why))
-		return usage_err("swap: --verify-exec: %s", why);
-	if (o[O_ON_FAILURE].value &&
-	    validate_verify_on_failure(o[O_ON_FAILURE].value, &f, &why))
-		return usage_err("swap: --on-failure: %s", why);
+	if (o[VERIFY_OPT_HTTP].value &&
+	    validate_verify_http(o[VERIFY_OPT_HTTP].value, &p, &why))
+		return usage_err("%s: --verify-http: %s", cmd, why);
+	if (o[VERIFY_OPT_EXEC].value &&
+	    validate_verify_exec(o[VERIFY_OPT_EXEC].value, &why))
+		return usage_err("%s: --verify-exec: %s", cmd, why);
+	if (o[VERIFY_OPT_ON_FAILURE].value &&
+	    validate_verify_on_failure(o[VERIFY_OPT_ON_FAILURE].value, &f,
+				       &why))
+		return usage_err("%s: --on-failure: %s", cmd, why);
 	v = json_pack("{s:f}", "for_s", secs);
-	if (o[O_VERIFY_HTTP].value)
+	if (o[VERIFY_OPT_HTTP].value)
 		json_object_set_new(v, "http",
-				    json_string(o[O_VERIFY_HTTP].value));
-	if (o[O_VERIFY_EXEC].value)
+				    json_string(o[VERIFY_OPT_HTTP].value));
+	if (o[VERIFY_OPT_EXEC].value)
 		json_object_set_new(v, "exec",
-				    json_string(o[O_VERIFY_EXEC].value));
-	if (o[O_ON_FAILURE].value)
-		json_object_set_new(v, "on_failure",
-				    json_string(o[O_ON_FAILURE].value));
-	rc = ratio_opt(&o[O_MAX_RESET], v, "max_reset_ratio");
+				    json_string(o[VERIFY_OPT_EXEC].value));
+	if (o[VERIFY_OPT_ON_FAILURE].value)
+		json_object_set_new(
+			v, "on_failure",
+			json_string(o[VERIFY_OPT_ON_FAILURE].value));
+	rc = ratio_opt(cmd, &o[VERIFY_OPT_MAX_RESET], v, "max_reset_ratio");
 	if (!rc)
-		rc = ratio_opt(&o[O_MAX_HANDSHAKE], v,
+		rc = ratio_opt(cmd, &o[VERIFY_OPT_MAX_HANDSHAKE], v,
 			       "max_handshake_failure_ratio");
 	if (rc) {
 		json_decref(v);
 		return rc;
 	}
-	json_object_set_new(body, "verify", v);
+	*out = v;
 	return 0;
+}
+
+/* --verify-* and --on-failure into body's "verify" object. */
+static int verify_fields(struct opt *o, json_t *body, enum swap_action a)
+{
+	json_t *v;
+	int rc;
+
+	if (o[O_VERIFY_FOR].given && a != SWAP_ACTION_FULL &&
+	    a != SWAP_ACTION_SWAP)
+		return usage_err("swap: --verify-for goes with a swap or "
+				 "--action swap");
+	rc = verify_json("swap", &o[O_VERIFY_FOR], &v);
+	if (!rc && v)
+		json_object_set_new(body, "verify", v);
+	return rc;
 }
 
 /* --action, --audience, --timeout, --on-timeout into body. */

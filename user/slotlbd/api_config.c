@@ -9,6 +9,35 @@
 #include <string.h>
 #include "api.h"
 
+json_t *verify_policy_json(const struct verify_policy *p)
+{
+	char http[WARMUP_PATH_LEN + WARMUP_MAX_STATUSES * 4 + 2];
+	size_t i, off;
+	json_t *v;
+
+	if (!p->for_ms)
+		return json_null();
+	v = json_pack("{s:f, s:s}", "for_s", p->for_ms / 1000.0, "on_failure",
+		      p->on_failure == VERIFY_ALERT ? "alert" : "rollback");
+	if (p->http_path[0]) {
+		off = (size_t)snprintf(http, sizeof(http), "%s", p->http_path);
+		for (i = 0; i < p->n_statuses && off < sizeof(http); i++)
+			off += (size_t)snprintf(http + off, sizeof(http) - off,
+						"%s%d", i ? "," : "=",
+						p->statuses[i]);
+		json_object_set_new(v, "http", json_string(http));
+	}
+	if (p->exec[0])
+		json_object_set_new(v, "exec", json_string(p->exec));
+	if (p->max_reset_ratio >= 0)
+		json_object_set_new(v, "max_reset_ratio",
+				    json_real(p->max_reset_ratio));
+	if (p->max_handshake_failure_ratio >= 0)
+		json_object_set_new(v, "max_handshake_failure_ratio",
+				    json_real(p->max_handshake_failure_ratio));
+	return v;
+}
+
 static void config_reply(struct call *c, int status)
 {
 	const char *app = call_param(c, "app"), *slot = call_param(c, "slot");
@@ -36,6 +65,8 @@ static void config_reply(struct call *c, int status)
 				    "delay_s", cfg.auto_swap_delay_ms / 1000.0)
 			: json_null(),
 		"drain", drain_policy_json(&cfg.drain));
+	json_object_set_new(c->r->json, "verify",
+			    verify_policy_json(&cfg.verify));
 }
 
 void api_config_get(struct call *c)
@@ -45,7 +76,10 @@ void api_config_get(struct call *c)
 
 void api_config_set(struct call *c)
 {
-	static const char *const fields[] = {"warmup", "drain", NULL};
+	static const char *const fields[] = {"warmup", "drain", "verify", NULL};
+	json_t *vj;
+	struct verify_policy vp;
+	bool verify_off = false;
 	struct warmup_override o;
 	struct drain_override dr;
 	struct op_result res = {0};
@@ -58,7 +92,14 @@ void api_config_set(struct call *c)
 		return;
 	if (parse_warmup(body, &o, c->r) || parse_drain(body, &dr, c->r))
 		goto out;
-	if (!o.fields && !dr.has_timeout && !dr.has_reset && !dr.has_rate) {
+	/* "verify": {...} stores one (as a swap's), null removes it */
+	vj = json_object_get(body, "verify");
+	verify_off = vj && json_is_null(vj);
+	verify_policy_default(&vp);
+	if (!verify_off && parse_verify(body, &vp, c->r))
+		goto out;
+	if (!o.fields && !dr.has_timeout && !dr.has_reset && !dr.has_rate &&
+	    !vj) {
 		reply_error(c->r, 400, "config: no field to set");
 		goto out;
 	}
@@ -71,6 +112,10 @@ void api_config_set(struct call *c)
 		err = ops_config_drain(c->d, call_param(c, "app"),
 				       call_param(c, "slot"), &dr, trigger,
 				       &res);
+	if (!err && vj)
+		err = ops_config_verify(c->d, call_param(c, "app"),
+					call_param(c, "slot"),
+					verify_off ? NULL : &vp, trigger, &res);
 	if (err)
 		reply_op(c->r, &res);
 	else

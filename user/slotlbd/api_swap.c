@@ -148,7 +148,7 @@ static int parse_preview(json_t *body, struct swap_request *rq,
 /* The optional "verify" object of a swap: {"for_s", "http"?: "PATH" or
  * "PATH=STATUSES", "exec"?, "max_reset_ratio"?,
  * "max_handshake_failure_ratio"?, "on_failure"?: "rollback"|"alert"}. */
-static int parse_verify(json_t *body, struct verify_policy *p, struct reply *r)
+int parse_verify(json_t *body, struct verify_policy *p, struct reply *r)
 {
 	static const char *const fields[] = {"for_s",
 					     "http",

@@ -145,6 +145,11 @@ struct drain_override {
 int ops_config_drain(struct daemon *d, const char *app, const char *slot,
 		     const struct drain_override *o, const char *trigger,
 		     struct op_result *res);
+/* Store p as the slot's verification (every swap into the slot without
+ * its own uses it, whole); p NULL: remove it (404 if there is none). */
+int ops_config_verify(struct daemon *d, const char *app, const char *slot,
+		      const struct verify_policy *p, const char *trigger,
+		      struct op_result *res);
 /* "drain: timeout 30 s, reset at 100/s" for history and logs. */
 void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len);
 

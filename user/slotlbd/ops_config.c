@@ -239,3 +239,68 @@ out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }
+
+/* "verify 60 s, http /healthz, exec /x, resets <= 0.1, rollback" */
+static void verify_text(const struct verify_policy *p, char *buf, size_t len)
+{
+	size_t off;
+
+	off = (size_t)snprintf(buf, len, "verification: %g s",
+			       p->for_ms / 1000.0);
+	if (p->http_path[0] && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ", http %s",
+					p->http_path);
+	if (p->exec[0] && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ", exec %s",
+					p->exec);
+	if (p->max_reset_ratio >= 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+					", reset ratio <= %g",
+					p->max_reset_ratio);
+	if (p->max_handshake_failure_ratio >= 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+					", handshake failure ratio <= %g",
+					p->max_handshake_failure_ratio);
+	if (off < len)
+		snprintf(buf + off, len - off, ", then %s",
+			 p->on_failure == VERIFY_ALERT ? "alert" : "rollback");
+}
+
+int ops_config_verify(struct daemon *d, const char *app, const char *slot,
+		      const struct verify_policy *p, const char *trigger,
+		      struct op_result *res)
+{
+	char detail[WARMUP_PATH_LEN + 512];
+	struct st_slot_config c;
+	struct st_app a;
+	struct st_slot s;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = ops_lookup(d, app, slot, &a, &s, true, res);
+	if (!err && !p) {
+		err = state_slot_verify_get(d->st, a.id, s.index, &c);
+		if (!err && !c.has_verify) {
+			op_fail(res, 404, "%s/%s: slot has no verification",
+				app, slot);
+			err = -ENOENT;
+		}
+	}
+	if (err) {
+		if (!res->status)
+			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+				strerror(-err));
+		goto out;
+	}
+	if (p)
+		verify_text(p, detail, sizeof(detail));
+	else
+		snprintf(detail, sizeof(detail), "verification removed");
+	err = state_begin(d->st);
+	if (!err)
+		err = state_slot_verify_set(d->st, a.id, s.index, p);
+	err = commit_change(d, app, slot, detail, trigger, err, res);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}

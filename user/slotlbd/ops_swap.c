@@ -306,6 +306,21 @@ int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		if (err)
 			goto out;
 	}
+	if (!plan->verify.for_ms && (rq->action == SWAP_ACTION_FULL ||
+				     rq->action == SWAP_ACTION_SWAP)) {
+		/* none asked: the target slot's stored one, whole */
+		struct st_slot_config c;
+
+		err = state_slot_verify_get(d->st, a.id, plan->target.index,
+					    &c);
+		if (err) {
+			op_fail(res, 500, "%s: database: %s", rq->app,
+				strerror(-err));
+			goto out;
+		}
+		if (c.has_verify)
+			plan->verify = c.verify;
+	}
 	err = plan_finish(d, plan, rq->warmup, res);
 out:
 	pthread_mutex_unlock(&d->lock);

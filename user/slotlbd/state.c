@@ -198,6 +198,18 @@ static const struct migration {
 	    " failed INTEGER NOT NULL DEFAULT 0,"
 	    " attempts_failed INTEGER NOT NULL DEFAULT 0,"
 	    " last_error TEXT NOT NULL DEFAULT '');"},
+	/* Issue 9, verification stored on a slot: every swap into it
+	 * verifies the incoming deployment unless the swap brings its own.
+	 * http is "PATH=STATUSES" as given ("" none); ratios in millionths,
+	 * -1 none. */
+	{6, "CREATE TABLE slot_verify("
+	    " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	    " for_ms INTEGER NOT NULL, http TEXT NOT NULL,"
+	    " exec TEXT NOT NULL, max_reset_ppm INTEGER NOT NULL,"
+	    " max_handshake_ppm INTEGER NOT NULL,"
+	    " on_failure INTEGER NOT NULL, PRIMARY KEY(app_id, slot),"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

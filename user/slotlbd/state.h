@@ -181,6 +181,8 @@ struct st_slot_config {
 	uint32_t auto_swap_target; /* slot index */
 	uint32_t auto_swap_delay_ms;
 	struct st_drain_policy drain; /* state_drain.c */
+	bool has_verify; /* a stored verification (state_verify.c) */
+	struct verify_policy verify; /* stored; else for_ms 0 */
 };
 
 /* A NAME=VALUE of the app's environment (state_app_settings.c). */
@@ -304,10 +306,20 @@ int state_auto_swap_delete(struct state *st, uint32_t app_id, uint32_t slot);
 /* A slot auto-swapping into target (its index in *from), or -ENOENT. */
 int state_auto_swap_into(struct state *st, uint32_t app_id, uint32_t target,
 			 uint32_t *from);
-/* Clone: from's stored warm-up policy, hook and sticky settings onto to
- * (nothing of its deployment, no auto swap). */
+/* Clone: from's stored warm-up, health, drain and verification policies,
+ * hook and sticky settings onto to (nothing of its deployment, no auto
+ * swap). */
 int state_slot_config_copy(struct state *st, uint32_t app_id, uint32_t from,
 			   uint32_t to);
+
+/* --- state_verify.c: a slot's stored post-swap verification --- */
+
+/* The slot's stored verification into c (has_verify), or none. */
+int state_slot_verify_get(struct state *st, uint32_t app_id, uint32_t slot,
+			  struct st_slot_config *c);
+/* p NULL or for_ms 0: remove it; -EINVAL if the rules refuse p. */
+int state_slot_verify_set(struct state *st, uint32_t app_id, uint32_t slot,
+			  const struct verify_policy *p);
 
 /* --- state_health.c: health policies of slots, health of backends --- */
 

@@ -69,6 +69,8 @@ int state_slot_config_get(struct state *st, uint32_t app_id, uint32_t slot,
 	err = read_warmup(st, app_id, slot, c);
 	if (!err)
 		err = state_slot_drain_get(st, app_id, slot, &c->drain);
+	if (!err)
+		err = state_slot_verify_get(st, app_id, slot, c);
 	if (err)
 		return err;
 	stmt = st_prepare(st,
@@ -187,6 +189,16 @@ int state_slot_config_copy(struct state *st, uint32_t app_id, uint32_t from,
 		" timeout_ms FROM slot_hooks WHERE app_id = ?1 AND slot = ?2",
 		"INSERT OR REPLACE INTO slot_settings SELECT app_id, ?3, name,"
 		" value FROM slot_settings WHERE app_id = ?1 AND slot = ?2",
+		"INSERT OR REPLACE INTO slot_health SELECT app_id, ?3, mode,"
+		" path, statuses, timeout_ms, host, interval_ms,"
+		" unhealthy_after, healthy_after, tcp FROM slot_health"
+		" WHERE app_id = ?1 AND slot = ?2",
+		"INSERT OR REPLACE INTO slot_drain SELECT app_id, ?3,"
+		" timeout_ms, reset, reset_rate FROM slot_drain"
+		" WHERE app_id = ?1 AND slot = ?2",
+		"INSERT OR REPLACE INTO slot_verify SELECT app_id, ?3, for_ms,"
+		" http, exec, max_reset_ppm, max_handshake_ppm, on_failure"
+		" FROM slot_verify WHERE app_id = ?1 AND slot = ?2",
 	};
 	size_t i;
 	int err = 0;
