@@ -135,7 +135,8 @@ int ops_health_set(struct daemon *d, const char *app, const char *slot,
 
 /* --- ops_app.c --- */
 
-int ops_app_create(struct daemon *d, const char *name,
+/* mode: enum slotlb_mode (a DSR app takes IPv4 endpoints only). */
+int ops_app_create(struct daemon *d, const char *name, uint32_t mode,
 		   const struct slotlb_endpoint_key *eps, size_t n,
 		   struct op_result *res);
 int ops_app_delete(struct daemon *d, const char *name, struct op_result *res);

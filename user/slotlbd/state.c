@@ -167,6 +167,10 @@ static const struct migration {
 	 " id INTEGER NOT NULL, down INTEGER NOT NULL,"
 	 " in_ring INTEGER NOT NULL, since INTEGER NOT NULL,"
 	 " error TEXT NOT NULL, PRIMARY KEY(deployment, id));"},
+	/* Issue 12, direct server return: an app's forwarding mode (enum
+	 * slotlb_mode; 0 NAT for every app that existed before). Number 6:
+	 * issue 9's drain and events hold 5. */
+	{6, "ALTER TABLE apps ADD COLUMN mode INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
