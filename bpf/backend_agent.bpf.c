@@ -88,9 +88,8 @@ static __always_inline __u16 ip_csum(const struct iphdr *iph)
 
 /* Does a local socket own this non-SYN segment? A listener does not:
  * it would answer a RST (or take a syncookie ACK it never issued). */
-static __always_inline bool socket_owns(struct xdp_md *ctx,
-					const struct iphdr *in,
-					const struct tcphdr *th)
+static __always_inline bool
+socket_owns(struct xdp_md *ctx, const struct iphdr *in, const struct tcphdr *th)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -201,8 +200,7 @@ static __always_inline __u32 decap(struct xdp_md *ctx, __u32 *egress)
 	/* The lengths agree with each other and fit the frame (which may
 	 * carry padding after them). */
 	if (bpf_ntohs(outer->tot_len) > ctx->data_end - ctx->data - L3_OFF ||
-	    bpf_ntohs(udp->len) + sizeof(*outer) !=
-		    bpf_ntohs(outer->tot_len) ||
+	    bpf_ntohs(udp->len) + sizeof(*outer) != bpf_ntohs(outer->tot_len) ||
 	    bpf_ntohs(in->tot_len) + SLOTLB_DSR_OVERHEAD !=
 		    bpf_ntohs(outer->tot_len) ||
 	    in->version != 4 || in->ihl < 5)

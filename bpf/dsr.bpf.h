@@ -54,7 +54,7 @@ static __always_inline __u16 dsr_ip_csum(const struct iphdr *iph)
 #pragma unroll
 	for (i = 0; i < 10; i++)
 		sum += w[i];
-	return csum_fold(sum);
+	return (__u16)~csum_fold(sum);
 }
 
 /*

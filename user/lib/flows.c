@@ -518,3 +518,20 @@ void slotlb_format_flow_state(uint32_t state, char *buf, size_t len)
 	if (!used)
 		snprintf(buf, len, "open");
 }
+
+int slotlb_dsr_flows_clear(struct slotlb *lb)
+{
+	struct slotlb_flow_key key, next;
+	int fd = MAP_FD(lb, dsr_flows), err = 0;
+
+	/* Delete from the first key each time: deleting the key a walk
+	 * stands on restarts it anyway. */
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+	}
+	return err;
+}

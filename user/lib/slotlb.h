@@ -170,6 +170,9 @@ int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
  * struct slotlb_deployment_tcp), summed over CPUs. */
 int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
 			       struct slotlb_deployment_tcp *sum);
+/* Forget every DSR flow pin of this instance's program (dsr_flows is
+ * not pinned in bpffs; docs/dsr.md). */
+int slotlb_dsr_flows_clear(struct slotlb *lb);
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
 const char *slotlb_reason_name(enum slotlb_reason reason);
