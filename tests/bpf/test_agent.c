@@ -108,9 +108,9 @@ static void expect(const char *desc, int got_reason, const struct xdp_out *out,
 
 /* out is inner delivered: the outer Ethernet header, then the inner IP
  * packet exactly. */
-static void expect_delivered(const char *desc, int got, const struct xdp_out *out,
-			     const uint8_t *gue, const uint8_t *inner,
-			     size_t inner_len, int reason)
+static void expect_delivered(const char *desc, int got,
+			     const struct xdp_out *out, const uint8_t *gue,
+			     const uint8_t *inner, size_t inner_len, int reason)
 {
 	expect(desc, got, out, XDP_PASS, reason);
 	if (out->len != inner_len || memcmp(out->data, gue, 14) ||
@@ -176,8 +176,7 @@ static void test_second_chance(void **state)
 		 loop_tcp(client_port, listen_port, F_ACK | F_FIN), true,
 		 XDP_PASS, SLOTLB_AGENT_DELIVER_OWNED},
 		{"ACK only a listener matches",
-		 loop_tcp((uint16_t)(client_port ^ 0x5a5a), listen_port,
-			  F_ACK),
+		 loop_tcp((uint16_t)(client_port ^ 0x5a5a), listen_port, F_ACK),
 		 true, XDP_TX, SLOTLB_AGENT_FORWARD},
 		{"ACK no socket matches", loop_tcp(40001, 9, F_ACK), true,
 		 XDP_TX, SLOTLB_AGENT_FORWARD},
@@ -190,14 +189,28 @@ static void test_second_chance(void **state)
 		 loop_tcp(40004, 9, F_ACK), false, XDP_PASS,
 		 SLOTLB_AGENT_DELIVER},
 		{"UDP, with a second candidate",
-		 {.family = AF_INET, .proto = IPPROTO_UDP, .src = CLIENT4,
-		  .dst = VIP4, .sport = 5353, .dport = 53, .payload = 40},
-		 true, XDP_PASS, SLOTLB_AGENT_DELIVER},
+		 {.family = AF_INET,
+		  .proto = IPPROTO_UDP,
+		  .src = CLIENT4,
+		  .dst = VIP4,
+		  .sport = 5353,
+		  .dport = 53,
+		  .payload = 40},
+		 true,
+		 XDP_PASS,
+		 SLOTLB_AGENT_DELIVER},
 		{"SYN of a real client to the endpoint",
-		 {.family = AF_INET, .proto = IPPROTO_TCP, .src = CLIENT4,
-		  .dst = VIP4, .sport = 40100, .dport = 80, .flags = F_SYN,
+		 {.family = AF_INET,
+		  .proto = IPPROTO_TCP,
+		  .src = CLIENT4,
+		  .dst = VIP4,
+		  .sport = 40100,
+		  .dport = 80,
+		  .flags = F_SYN,
 		  .tcp_optlen = 1},
-		 true, XDP_PASS, SLOTLB_AGENT_DELIVER},
+		 true,
+		 XDP_PASS,
+		 SLOTLB_AGENT_DELIVER},
 	};
 	uint8_t inner[PKT_MAX], in[PKT_MAX];
 	struct xdp_out out;
@@ -314,9 +327,13 @@ static void test_malformed(void **state)
 /* Given endpoints, the agent serves those only. */
 static void test_endpoints_only(void **state)
 {
-	struct pkt_spec ok = {.family = AF_INET, .proto = IPPROTO_TCP,
-			      .src = CLIENT4, .dst = VIP4, .sport = 40200,
-			      .dport = 80, .flags = F_SYN},
+	struct pkt_spec ok = {.family = AF_INET,
+			      .proto = IPPROTO_TCP,
+			      .src = CLIENT4,
+			      .dst = VIP4,
+			      .sport = 40200,
+			      .dport = 80,
+			      .flags = F_SYN},
 			other = ok;
 	uint8_t inner[PKT_MAX], in[PKT_MAX];
 	struct xdp_out out;

@@ -107,8 +107,9 @@ assert_encapsulated(const char *desc, const struct xdp_out *out,
 	if (second_dep) {
 		sbe = backend_at4(second_dep, out->data + 14 + 28 + 8);
 		if (!sbe)
-			fail_msg("%s: second candidate is no backend of deployment %u",
-				 desc, second_dep);
+			fail_msg(
+				"%s: second candidate is no backend of deployment %u",
+				desc, second_dep);
 	}
 	sport = (uint16_t)(out->data[34] << 8 | out->data[35]);
 	if (sport < 0xc000)
@@ -138,7 +139,8 @@ struct encap_case {
 static const struct encap_case encap_cases[] = {
 	{"TCP SYN with MSS option, padded to 60 bytes",
 	 TCP4(.flags = F_SYN, .tcp_optlen = 1, .pad_to = 60)},
-	{"TCP SYN with 333 payload bytes", TCP4(.flags = F_SYN, .payload = 333)},
+	{"TCP SYN with 333 payload bytes",
+	 TCP4(.flags = F_SYN, .payload = 333)},
 	{"TCP SYN with TTL 2", TCP4(.flags = F_SYN, .ttl = 2, .payload = 8)},
 	{"UDP with 101 payload bytes", UDP4(.payload = 101)},
 	{"UDP without checksum", UDP4(.payload = 57, .udp_no_csum = true)},
@@ -292,9 +294,8 @@ static void test_too_big(void **state)
 			struct pkt_spec s = TCP4(.flags = F_SYN);
 			char desc[96];
 
-			snprintf(desc, sizeof(desc),
-				 "TCP SYN of %u bytes, %s", sizes[i],
-				 df ? "DF" : "not DF");
+			snprintf(desc, sizeof(desc), "TCP SYN of %u bytes, %s",
+				 sizes[i], df ? "DF" : "not DF");
 			s.payload = (uint16_t)(sizes[i] - 40);
 			s.seed = s.sport = lab_port();
 			len = client_frame(in, &s);
@@ -304,8 +305,7 @@ static void test_too_big(void **state)
 			}
 			lab_run(&lab, lab_pub_ifindex, in, len, &out);
 			assert_verdict(desc, &out, XDP_TX);
-			assert_reason(desc, &out,
-				      SLOTLB_REASON_TX_FRAG_NEEDED);
+			assert_reason(desc, &out, SLOTLB_REASON_TX_FRAG_NEEDED);
 			q = len - 14 < 576 - 28 ? len - 14 : 576 - 28;
 			wlen = pkt_build_icmp_error(
 				want, AF_INET, VIP4, CLIENT4, 3, 4, 1500 - 52,
@@ -355,8 +355,7 @@ static void test_refused(void **state)
 
 	(void)state;
 	route_dsr(DEP_A4, 0);
-	for (i = 0; i < sizeof(refused_cases) / sizeof(refused_cases[0]);
-	     i++) {
+	for (i = 0; i < sizeof(refused_cases) / sizeof(refused_cases[0]); i++) {
 		const struct refused_case *c = &refused_cases[i];
 		struct pkt_spec s = c->in;
 
