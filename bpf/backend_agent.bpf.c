@@ -87,7 +87,12 @@ static __always_inline __u16 ip_csum(const struct iphdr *iph)
 }
 
 /* Does a local socket own this non-SYN segment? A listener does not:
- * it would answer a RST (or take a syncookie ACK it never issued). */
+ * it would answer a RST (or take a syncookie ACK it never issued). Nor
+ * does a connection in TIME_WAIT: its 4-tuple ended here, so a segment
+ * for it is far more likely of a newer connection that reused the
+ * client's port and lives on the other candidate (a busy client cycles
+ * through its ports within the 60 s of TIME_WAIT); a late segment of
+ * the closed one only earns a RST there. */
 static __always_inline bool
 socket_owns(struct xdp_md *ctx, const struct iphdr *in, const struct tcphdr *th)
 {
@@ -103,7 +108,7 @@ socket_owns(struct xdp_md *ctx, const struct iphdr *in, const struct tcphdr *th)
 				0);
 	if (!sk)
 		return false;
-	owns = sk->state != BPF_TCP_LISTEN;
+	owns = sk->state != BPF_TCP_LISTEN && sk->state != BPF_TCP_TIME_WAIT;
 	bpf_sk_release(sk);
 	return owns;
 }

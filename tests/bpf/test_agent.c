@@ -36,9 +36,10 @@ static unsigned int cases_run;
 static const uint8_t second_mac[6] = {0x02, 0xbe, 0x00, 0x00, 0x04, 0x21};
 static const uint8_t balancer_mac[6] = {0x02, 0xba, 0x1a, 0x00, 0x00, 0x01};
 
-/* The loopback connection: an established pair and a listener. */
+/* The loopback connection: an established pair and a listener; and a
+ * closed one, in TIME_WAIT on the side that closed first. */
 static int listen_fd = -1, client_fd = -1, server_fd = -1;
-static uint16_t listen_port, client_port;
+static uint16_t listen_port, client_port, tw_port;
 
 /* Run a frame through prog, arriving on back; the reason it was counted
  * under (-1: none or several). */
@@ -178,6 +179,9 @@ static void test_second_chance(void **state)
 		{"ACK only a listener matches",
 		 loop_tcp((uint16_t)(client_port ^ 0x5a5a), listen_port, F_ACK),
 		 true, XDP_TX, SLOTLB_AGENT_FORWARD},
+		{"ACK of a 4-tuple in TIME_WAIT (a reused port)",
+		 loop_tcp(listen_port, tw_port, F_ACK | F_PSH), true, XDP_TX,
+		 SLOTLB_AGENT_FORWARD},
 		{"ACK no socket matches", loop_tcp(40001, 9, F_ACK), true,
 		 XDP_TX, SLOTLB_AGENT_FORWARD},
 		{"RST no socket matches", loop_tcp(40002, 9, F_RST), true,
@@ -365,6 +369,29 @@ static uint16_t port_of(int fd, bool peer)
 	return ntohs(a.sin_port);
 }
 
+/* A connection closed by its client first: the client's end stays in
+ * TIME_WAIT (local tw_port, remote the listener). */
+static int time_wait(const struct sockaddr_in *to)
+{
+	int c = socket(AF_INET, SOCK_STREAM, 0), s;
+	char b;
+
+	if (c < 0 || connect(c, (const struct sockaddr *)to, sizeof(*to)))
+		return -1;
+	s = accept(listen_fd, NULL, NULL);
+	if (s < 0)
+		return -1;
+	tw_port = port_of(c, false);
+	close(c);
+	/* the server reads the FIN, then closes: the client's end goes
+	 * from FIN_WAIT_2 to TIME_WAIT */
+	if (read(s, &b, 1) != 0)
+		return -1;
+	close(s);
+	usleep(100000);
+	return 0;
+}
+
 static int setup(void **state)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
@@ -399,7 +426,7 @@ static int setup(void **state)
 	if (server_fd < 0)
 		return -1;
 	client_port = port_of(client_fd, false);
-	return 0;
+	return time_wait(&a);
 }
 
 static int teardown(void **state)
