@@ -210,9 +210,10 @@ __noinline int dsr_forward(struct xdp_md *ctx, struct run *r)
 	have_cur = !choose_new(&r->ep, pkt, hash, &cur, &prev, c);
 	have_prev = prev && prev != cur && !choose(prev, pkt, hash, pc);
 	pin = syn ? NULL : bpf_map_lookup_elem(&dsr_flows, &pkt->key);
-	/* A UDP flow idle for its timeout chooses again, as in NAT. */
-	if (pin && !tcp &&
-	    clock_after(r->now, pin->seen, clock_secs(udp_timeout_s)))
+	/* A flow idle for its timeout chooses again, as in NAT (and as
+	 * slotlbd's drain counts it: libslotlb flows.c, info_dsr()). */
+	if (pin && clock_after(r->now, pin->seen,
+			       clock_secs(tcp ? tcp_timeout_s : udp_timeout_s)))
 		pin = NULL;
 	if (pin && !backend_health_of(pin->backend_id).down) {
 		/* The pin first; a flow that moved (a new SYN on another

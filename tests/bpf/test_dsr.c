@@ -368,6 +368,65 @@ static void test_refused(void **state)
 	}
 }
 
+struct pins {
+	unsigned int dsr, other;
+	uint16_t client_port; /* of the last DSR pin seen */
+	uint32_t deployment;
+};
+
+static int count_pins(const struct slotlb_flow_info *f, void *ctx)
+{
+	struct pins *p = ctx;
+
+	if (f->stage != SLOTLB_STAGE_DSR) {
+		p->other++;
+		return 0;
+	}
+	if (f->live) {
+		p->dsr++;
+		p->client_port = ntohs(f->client_port);
+		p->deployment = f->deployment_id;
+	}
+	return 0;
+}
+
+/* The flow walk (slotlb flows, drain counts) sees a DSR pin, live,
+ * under its deployment; a cleared table has none. */
+static void test_pins_walked(void **state)
+{
+	struct pkt_spec syn = TCP4(.flags = F_SYN);
+	struct pins p = {0};
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	uint64_t before[DEP_COUNT], counts[DEP_COUNT];
+	size_t len;
+
+	(void)state;
+	route_dsr(DEP_A4, 0);
+	assert_int_equal(slotlb_dsr_flows_clear(lab.lb), 0);
+	assert_int_equal(
+		slotlb_flows_count_by_deployment(lab.lb, before, DEP_COUNT), 0);
+	syn.seed = syn.sport = lab_port();
+	len = client_frame(in, &syn);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_encapsulated("SYN", &out, in, DEP_A4, 0, NULL);
+	assert_int_equal(slotlb_flows_foreach(lab.lb, count_pins, &p), 0);
+	if (p.dsr != 1 || p.client_port != syn.sport || p.deployment != DEP_A4)
+		fail_msg(
+			"walk: %u DSR pins (port %u, deployment %u), want 1 (%u, %u)",
+			p.dsr, p.client_port, p.deployment, syn.sport, DEP_A4);
+	assert_int_equal(
+		slotlb_flows_count_by_deployment(lab.lb, counts, DEP_COUNT), 0);
+	if (counts[DEP_A4] != before[DEP_A4] + 1)
+		fail_msg("drain count of A: %llu, want %llu",
+			 (unsigned long long)counts[DEP_A4],
+			 (unsigned long long)before[DEP_A4] + 1);
+	assert_int_equal(slotlb_dsr_flows_clear(lab.lb), 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(slotlb_flows_foreach(lab.lb, count_pins, &p), 0);
+	assert_int_equal(p.dsr, 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -391,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_two_candidates),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_pins_walked),
 	};
 	int rc;
 

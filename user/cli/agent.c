@@ -69,8 +69,7 @@ static int sysctl_set(const char *dev, const char *key, int want)
 	FILE *f;
 	int have;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", dev,
-		 key);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", dev, key);
 	f = fopen(path, "r+");
 	if (!f)
 		return -errno;
@@ -177,8 +176,9 @@ static int do_agent_attach(int argc, char **argv)
 		return ARGS_RC(rc);
 	mode = opts[1].value ? opts[1].value : "native";
 	if (strcmp(mode, "native") && strcmp(mode, "generic"))
-		rc = usage_err("backend-agent: --mode '%s': not native or generic",
-			       mode);
+		rc = usage_err(
+			"backend-agent: --mode '%s': not native or generic",
+			mode);
 	if (!rc)
 		rc = check_ifname(pos[0], &ifindex);
 	if (!rc)
@@ -190,14 +190,15 @@ static int do_agent_attach(int argc, char **argv)
 				  !strcmp(mode, "generic"), opts[2].given);
 	if (err) {
 		p_err("backend-agent: %s: %s", pos[0],
-		      err == -EBUSY ? "another XDP program is attached (--force replaces it)"
-				    : strerror(-err));
+		      err == -EBUSY
+			      ? "another XDP program is attached (--force replaces it)"
+			      : strerror(-err));
 		json_decref(actions);
 		rc = EXIT_DAEMON;
 		goto out;
 	}
-	did("XDP program slotlb_decap attached (%s), GUE on UDP port %u",
-	    mode, SLOTLB_GUE_PORT);
+	did("XDP program slotlb_decap attached (%s), GUE on UDP port %u", mode,
+	    SLOTLB_GUE_PORT);
 	for (i = 0; !err && i < opts[0].n_values; i++) {
 		if (on_loopback(eps[i])) {
 			did("%s/32 on lo (already)", opts[0].values[i]);
@@ -258,9 +259,10 @@ static int do_agent_detach(int argc, char **argv)
 	err = slotlb_agent_detach(ifindex);
 	if (err) {
 		p_err("backend-agent: %s: %s", pos[0],
-		      err == -ENOENT  ? "no program attached"
-		      : err == -EBUSY ? "the attached program is not the agent's"
-				      : strerror(-err));
+		      err == -ENOENT ? "no program attached"
+		      : err == -EBUSY
+			      ? "the attached program is not the agent's"
+			      : strerror(-err));
 		rc = EXIT_DAEMON;
 		goto out;
 	}
@@ -298,9 +300,10 @@ static int do_agent_status(int argc, char **argv)
 	err = slotlb_agent_stats(ifindex, sum);
 	if (err) {
 		p_err("backend-agent: %s: %s", pos[0],
-		      err == -ENOENT  ? "no program attached"
-		      : err == -EBUSY ? "the attached program is not the agent's"
-				      : strerror(-err));
+		      err == -ENOENT ? "no program attached"
+		      : err == -EBUSY
+			      ? "the attached program is not the agent's"
+			      : strerror(-err));
 		return EXIT_DAEMON;
 	}
 	o = json_object();

@@ -98,9 +98,8 @@ int slotlb_agent_attach(int ifindex, const __be32 *endpoints, size_t n,
 		err = old_fd;
 		goto out;
 	}
-	err = bpf_xdp_attach(ifindex,
-			     bpf_program__fd(skel->progs.slotlb_decap), flags,
-			     &aopts);
+	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.slotlb_decap),
+			     flags, &aopts);
 	if (aopts.old_prog_fd > 0)
 		close(aopts.old_prog_fd);
 out:
@@ -127,8 +126,8 @@ int slotlb_agent_detach(int ifindex)
 	return err;
 }
 
-int slotlb_agent_stats(int ifindex,
-		       struct slotlb_reason_counter sum[SLOTLB_AGENT_REASON_MAX])
+int slotlb_agent_stats(
+	int ifindex, struct slotlb_reason_counter sum[SLOTLB_AGENT_REASON_MAX])
 {
 	struct slotlb_reason_counter per_cpu[512];
 	__u32 ids[8], len, i, r, c;

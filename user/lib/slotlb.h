@@ -198,6 +198,8 @@ const char *slotlb_event_name(enum slotlb_event event);
 enum slotlb_flow_stage {
 	SLOTLB_STAGE_HALF_OPEN, /* not verified yet (flows_new) */
 	SLOTLB_STAGE_ESTABLISHED, /* verified (flows4, flows6) */
+	SLOTLB_STAGE_DSR, /* a DSR app's pin (dsr_flows): the balancer sees
+			   * the client's side only */
 };
 
 struct slotlb_flow_info {
