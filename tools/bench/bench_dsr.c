@@ -131,23 +131,51 @@ int bench_dsr_setup(struct bench *b)
 		return bench_fail(b, -errno, "backend agent program: %s",
 				  strerror(errno));
 	b->agent_fd = bpf_program__fd(b->agent->progs.slotlb_decap);
-	b->paths[BENCH_PATH_DSR_NEW] = (struct bench_path){
-		"dsr: new flow (SYN)", b->dsr_syn, 1, b->lab.client_ifindex,
-		XDP_REDIRECT, SLOTLB_REASON_FORWARD, 0, 0};
-	b->paths[BENCH_PATH_DSR_HOT] = (struct bench_path){
-		"dsr: pinned, 1 hot flow", b->dsr_ack, 0,
-		b->lab.client_ifindex, XDP_REDIRECT, SLOTLB_REASON_FORWARD, 0,
-		0};
-	b->paths[BENCH_PATH_DSR_EST] = (struct bench_path){
-		"dsr: pinned, distinct flows", b->dsr_ack, 1,
-		b->lab.client_ifindex, XDP_REDIRECT, SLOTLB_REASON_FORWARD, 0,
-		0};
-	b->paths[BENCH_PATH_AGENT_SYN] = (struct bench_path){
-		"agent: SYN decapsulated", b->agent_syn, 1,
-		b->lab.backend_ifindex, XDP_PASS, 0, 0, b->agent_fd};
-	b->paths[BENCH_PATH_AGENT_ACK] = (struct bench_path){
-		"agent: no socket, sent on", b->agent_ack, 1,
-		b->lab.backend_ifindex, XDP_TX, 0, 0, b->agent_fd};
+	b->paths[BENCH_PATH_DSR_NEW] =
+		(struct bench_path){"dsr: new flow (SYN)",
+				    b->dsr_syn,
+				    1,
+				    b->lab.client_ifindex,
+				    XDP_REDIRECT,
+				    SLOTLB_REASON_FORWARD,
+				    0,
+				    0};
+	b->paths[BENCH_PATH_DSR_HOT] =
+		(struct bench_path){"dsr: pinned, 1 hot flow",
+				    b->dsr_ack,
+				    0,
+				    b->lab.client_ifindex,
+				    XDP_REDIRECT,
+				    SLOTLB_REASON_FORWARD,
+				    0,
+				    0};
+	b->paths[BENCH_PATH_DSR_EST] =
+		(struct bench_path){"dsr: pinned, distinct flows",
+				    b->dsr_ack,
+				    1,
+				    b->lab.client_ifindex,
+				    XDP_REDIRECT,
+				    SLOTLB_REASON_FORWARD,
+				    0,
+				    0};
+	b->paths[BENCH_PATH_AGENT_SYN] =
+		(struct bench_path){"agent: SYN decapsulated",
+				    b->agent_syn,
+				    1,
+				    b->lab.backend_ifindex,
+				    XDP_PASS,
+				    0,
+				    0,
+				    b->agent_fd};
+	b->paths[BENCH_PATH_AGENT_ACK] =
+		(struct bench_path){"agent: no socket, sent on",
+				    b->agent_ack,
+				    1,
+				    b->lab.backend_ifindex,
+				    XDP_TX,
+				    0,
+				    0,
+				    b->agent_fd};
 	return 0;
 }
 
