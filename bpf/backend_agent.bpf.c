@@ -32,7 +32,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define GUE_OFF (UDP_OFF + sizeof(struct udphdr))
 #define INNER_OFF (L3_OFF + SLOTLB_DSR_OVERHEAD)
 #define IPPROTO_IPIP_ 4
+#define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
 #define TCP_FLAG_ACK 0x10
 
 /* UDP port the balancers send GUE to (SLOTLB_GUE_PORT by default). */
@@ -86,8 +88,10 @@ static __always_inline __u16 ip_csum(const struct iphdr *iph)
 	return csum_fold(sum);
 }
 
-/* Does a local socket own this non-SYN segment? A listener does not:
- * it would answer a RST (or take a syncookie ACK it never issued). Nor
+/* Does a local socket own this non-SYN segment? A listener does only
+ * for the ACK that completes a handshake it answered with a syncookie
+ * (under a SYN flood no request socket exists; as glb-redirect checks
+ * it); otherwise it would answer a RST. Nor
  * does a connection in TIME_WAIT: its 4-tuple ended here, so a segment
  * for it is far more likely of a newer connection that reused the
  * client's port and lives on the other candidate (a busy client cycles
@@ -109,6 +113,12 @@ socket_owns(struct xdp_md *ctx, const struct iphdr *in, const struct tcphdr *th)
 	if (!sk)
 		return false;
 	owns = sk->state != BPF_TCP_LISTEN && sk->state != BPF_TCP_TIME_WAIT;
+	if (sk->state == BPF_TCP_LISTEN &&
+	    (((__u8 *)th)[13] & (TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST |
+				 TCP_FLAG_FIN)) == TCP_FLAG_ACK)
+		owns = !bpf_tcp_check_syncookie(sk, (void *)in, sizeof(*in),
+						(struct tcphdr *)th,
+						sizeof(*th));
 	bpf_sk_release(sk);
 	return owns;
 }

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -328,6 +329,103 @@ static void test_malformed(void **state)
 	}
 }
 
+/* Internet checksum of a TCP segment over IPv4 127.0.0.1 -> 127.0.0.1. */
+static uint16_t loop_tcp_csum(const uint8_t *seg, size_t len)
+{
+	uint32_t sum =
+		0x7f00 + 0x0001 + 0x7f00 + 0x0001 + IPPROTO_TCP + (uint32_t)len;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(seg[i] << 8 | seg[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(seg[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Send a bare SYN from 127.0.0.1:sport (no socket there) to the
+ * listener and return the ISN of its SYN-ACK: a syncookie, as the
+ * namespace sends them always. */
+static int syncookie_of(uint16_t sport, uint32_t *cookie)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	uint8_t seg[20] = {0}, buf[256];
+	int fd, i, rc = -1;
+	uint16_t c;
+
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+	if (fd < 0)
+		return -1;
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	seg[0] = (uint8_t)(sport >> 8);
+	seg[1] = (uint8_t)sport;
+	seg[2] = (uint8_t)(listen_port >> 8);
+	seg[3] = (uint8_t)listen_port;
+	seg[7] = 0xe8; /* seq 1000 */
+	seg[6] = 0x03;
+	seg[12] = 5 << 4;
+	seg[13] = F_SYN;
+	seg[14] = 0xff;
+	seg[15] = 0xff;
+	c = loop_tcp_csum(seg, sizeof(seg));
+	seg[16] = (uint8_t)(c >> 8);
+	seg[17] = (uint8_t)c;
+	if (sendto(fd, seg, sizeof(seg), 0, (struct sockaddr *)&to,
+		   sizeof(to)) != (ssize_t)sizeof(seg))
+		goto out;
+	for (i = 0; i < 50 && rc; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		const uint8_t *th = buf + 20;
+
+		if (n < 40) {
+			usleep(10000);
+			continue;
+		}
+		if ((th[0] << 8 | th[1]) == listen_port &&
+		    (th[2] << 8 | th[3]) == sport &&
+		    (th[13] & (F_SYN | F_ACK)) == (F_SYN | F_ACK)) {
+			*cookie = (uint32_t)th[4] << 24 | th[5] << 16 |
+				  th[6] << 8 | th[7];
+			rc = 0;
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+/* A listener owns the ACK that completes a handshake it answered with
+ * a syncookie (no request socket exists then), and only that one. */
+static void test_syncookie(void **state)
+{
+	struct pkt_spec s = loop_tcp(40300, listen_port, F_ACK);
+	uint8_t inner[PKT_MAX], in[PKT_MAX];
+	struct xdp_out out;
+	uint32_t cookie = 0;
+	size_t ilen, len;
+	int got;
+
+	(void)state;
+	if (syncookie_of(40300, &cookie))
+		fail_msg("no SYN-ACK from the listener");
+	s.seq = SEQ(1001);
+	s.ack = SEQ(cookie + 1);
+	ilen = pkt_build(inner, &s);
+	len = gue_frame(in, inner, SECOND);
+	got = run(agent, in, len, &out);
+	expect_delivered("the syncookie's ACK", got, &out, in, inner, ilen,
+			 SLOTLB_AGENT_DELIVER_OWNED);
+	/* another minute's counter in the top bits: not a cookie it sent
+	 * (the low bits only pick another MSS) */
+	s.ack = SEQ(cookie + 1 + 0x40000000);
+	pkt_build(inner, &s);
+	len = gue_frame(in, inner, SECOND);
+	got = run(agent, in, len, &out);
+	expect_forwarded("an ACK of another cookie", got, &out, inner);
+}
+
 /* Given endpoints, the agent serves those only. */
 static void test_endpoints_only(void **state)
 {
@@ -447,12 +545,16 @@ int main(void)
 		cmocka_unit_test(test_forwarded_once),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_endpoints_only),
+		cmocka_unit_test(test_syncookie),
 	};
 	int rc;
 
 	rc = lab_enter_netns();
 	if (rc)
 		return rc;
+	/* syncookies always: the listener answers every SYN with one */
+	if (system("sysctl -qw net.ipv4.tcp_syncookies=2"))
+		return 1;
 	rc = cmocka_run_group_tests_name("bpf_agent", tests, setup, teardown);
 	printf("bpf_agent: %u packet cases run\n", cases_run);
 	return rc;
