@@ -162,6 +162,14 @@ need "deploy v1 (b1) to production, v2 (b2) to staging" eval \
 check "status shows the mode" eval "ctl_cli $P status web | grep -q 'web \[dsr\]'"
 check "-o json status says mode dsr" eval \
 	"ctl_cli $P -o json status web | grep -q '\"mode\": *\"dsr\"'"
+ctl_cli "$P" export web >"$OUT/web.json" 2>&1
+check "export keeps the mode" grep -q '"mode": *"dsr"' "$OUT/web.json"
+sed 's/"dsr"/"nat"/' "$OUT/web.json" >"$OUT/nat.json"
+check "apply refuses to change an app's mode, naming it" eval \
+	"! ctl_cli $P apply -f $OUT/nat.json 2>$OUT/apply.err && \
+	grep -q 'mode does not change' $OUT/apply.err"
+check "apply of its own export is accepted (dry run)" eval \
+	"ctl_cli $P apply -f $OUT/web.json --dry-run >$OUT/apply.out 2>&1"
 
 # --- requests and where their replies go ----------------------------------
 bad=0
