@@ -19,6 +19,7 @@
 
 #include "flow_new.bpf.h"
 #include "icmp.bpf.h"
+#include "drain.bpf.h"
 #include "health.bpf.h"
 
 /* Where a forwarded packet went, for the verdict and for later
@@ -213,6 +214,13 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 
 	if (!client_side_ok(st->state, role))
 		return SLOTLB_REASON_DROP_WRONG_SIDE;
+	/* The backend's drain ran out: end the flow (drain.bpf.h). */
+	if (drain_reset_due(pkt, st->backend_id, now)) {
+		rc = tcp_reset_client(ctx, pkt, SLOTLB_REASON_TX_DRAIN_RESET);
+		if (rc == SLOTLB_REASON_TX_DRAIN_RESET)
+			state_set(&st->state, SLOTLB_FLOW_RST);
+		return rc;
+	}
 	if (pkt->key.proto == IPPROTO_TCP) {
 		/* Its backend failed its health checks: reset the client
 		 * (and close the entry) if the slot says so. */
@@ -223,7 +231,8 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 		    !(pkt->tcp_flags & TCP_FLAG_RST) &&
 		    pkt->frag == FRAG_NONE) {
 			state_set(&st->state, SLOTLB_FLOW_RST);
-			return tcp_reset_client(ctx, pkt);
+			return tcp_reset_client(
+				ctx, pkt, SLOTLB_REASON_TX_RST_BACKEND_DOWN);
 		}
 		rc = tcp_from_client(st, pkt);
 		if (rc < 0)

@@ -106,6 +106,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
+/* Backend id -> what to do with its pinned flows once its drain ran
+ * out (bpf/drain.bpf.h); all zero: forward them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct slotlb_backend_drain);
+	__uint(max_entries, SLOTLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_drain SEC(".maps");
+
 /* deployment id -> label and size; read by userspace only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -19,6 +19,8 @@ PACKAGES=(
 	# controller: state, API, probes, JSON
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev
 	libcurl4-openssl-dev
+	# event hooks: HMAC-SHA256 signatures (libcrypto)
+	libssl-dev
 	# service: sd_notify (Type=notify), systemd-analyze verify of the unit,
 	# capsh to read the capabilities the unit leaves slotlbd
 	libsystemd-dev systemd libcap2-bin

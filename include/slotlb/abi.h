@@ -31,7 +31,8 @@
  *   2  issue 10's two-stage flow table (flows4/flows6, reply index,
  *      replies6, flows_new), roles, settings, fragments; issue 8's
  *      traffic rules and audiences in the routing element (552 bytes,
- *      from 336); upgrade_v1.c converts layout 1
+ *      from 336); issue 9's backend_health, deployment_tcp and
+ *      backend_drain; upgrade_v1.c converts layout 1
  */
 #define SLOTLB_LAYOUT_VERSION 2
 
@@ -189,6 +190,8 @@ enum slotlb_reason {
 					    * health checks: RST to the
 					    * client (SLOTLB_HEALTH_TCP_RESET)
 					    */
+	SLOTLB_REASON_TX_DRAIN_RESET, /* client's packet of a flow whose
+				       * drain ran out: answered with a RST */
 	SLOTLB_REASON_PASS_NOT_IP, /* not IPv4/IPv6: kernel's business */
 	SLOTLB_REASON_PASS_NOT_ENDPOINT, /* not for us: passed untouched */
 	SLOTLB_REASON_PASS_NO_NEIGH, /* rewritten, kernel resolves next hop */
@@ -461,6 +464,26 @@ struct slotlb_backend {
 	__u8 pad; /* zero */
 };
 _Static_assert(sizeof(struct slotlb_backend) == 20, "backend");
+
+/*
+ * Drain state of a backend: element backend id of backend_drain. The
+ * controller sets reset_rate once the backend's drain deadline passed
+ * with the reset policy (its deployment's drain timeout, or its own
+ * `backend drain --timeout`): then the client's next packet of each of
+ * its pinned TCP flows is answered with a RST (XDP_TX) and the flow is
+ * closed, at most reset_rate a second; a packet over the budget is
+ * forwarded as usual and the flow's next packet tries again. Whether a
+ * backend takes new flows is its ring weight, not this. Written whole
+ * by the controller (reset_rate is the only word it sets; a torn read
+ * of window/used costs at most a few resets more or less in a second).
+ */
+struct slotlb_backend_drain {
+	__u32 reset_rate; /* resets a second; 0 = forward its flows (leave) */
+	__u32 window; /* jiffies when the current second's budget began */
+	__u32 used; /* resets sent in that second (atomic add) */
+	__u32 pad; /* zero */
+};
+_Static_assert(sizeof(struct slotlb_backend_drain) == 16, "backend drain");
 
 /*
  * Health of a backend as its live probes found it (slotlbd's health

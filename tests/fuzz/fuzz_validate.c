@@ -11,7 +11,11 @@
 
 static int number_rule(uint8_t which, double v, const char **why)
 {
-	switch (which % 4) {
+	switch (which % 6) {
+	case 4:
+		return validate_drain_timeout_s(v, why);
+	case 5:
+		return validate_backend_weight(v, why);
 	case 0:
 		return validate_warmup_timeout_s(v, why);
 	case 1:
@@ -31,16 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct slotlb_backend be;
 	enum warmup_mode mode;
 	const char *why = NULL;
-	uint32_t weight;
+	uint32_t weight, mask;
 	uint8_t tcp;
 	size_t limit, i;
+	bool reset;
 	double v;
 	char *s;
 
 	if (size < 1)
 		return 0;
 	s = fuzz_string(data + 1, size - 1);
-	switch (data[0] % 14) {
+	switch (data[0] % 19) {
 	case 0:
 		if (!validate_name(s, &why))
 			FUZZ_ASSERT(strlen(s) < VALIDATE_NAME_LEN);
@@ -76,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 7:
 		if (size >= 1 + sizeof(v)) {
 			memcpy(&v, data + 1, sizeof(v));
-			if (!number_rule(data[0] / 14, v, &why))
+			if (!number_rule(data[0] / 19, v, &why))
 				FUZZ_ASSERT(isfinite(v) && v >= 0);
 		}
 		break;
@@ -125,6 +130,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    v <= HEALTH_MAX_THRESHOLD &&
 					    v == (int)v);
 		}
+		break;
+	case 14:
+		if (!validate_event_list(s, &mask, &why))
+			FUZZ_ASSERT(mask != 0);
+		break;
+	case 15:
+		validate_hook_url(s, &why);
+		validate_hook_secret(s, strlen(s), &why);
+		break;
+	case 16:
+		validate_text_clean(s, 64);
+		FUZZ_ASSERT(strlen(s) <= 64);
+		for (i = 0; s[i]; i++)
+			FUZZ_ASSERT((unsigned char)s[i] >= ' ' &&
+				    (unsigned char)s[i] != 0x7f);
+		break;
+	case 17:
+		if (!validate_reset_rate(s, &mask, &why))
+			FUZZ_ASSERT(mask >= 1 && mask <= DRAIN_MAX_RESET_RATE);
+		validate_on_drain_timeout(s, &reset, &why);
 		break;
 	default:
 		/* a whole health policy from raw fields */

@@ -43,7 +43,9 @@ newest()
 {
 	cli -o json history web | python3 -c '
 import json, sys
-e = json.load(sys.stdin)["history"][0]
+# entries of slotlbd itself (drained, retire) come and go with drains
+e = [e for e in json.load(sys.stdin)["history"]
+     if e["trigger"] != "slotlbd"][0]
 print(" ".join(str(e[f]) for f in sys.argv[1:]))' "$@"
 }
 
@@ -122,7 +124,8 @@ check "history: auto-swap failed" \
 check "warmed up with production's stored policy (1 retry: 2 attempts)" \
 	python3 -c '
 import json, sys
-e = json.load(sys.stdin)["history"][0]
+e = [e for e in json.load(sys.stdin)["history"]
+     if e["trigger"] != "slotlbd"][0]
 sys.exit(0 if e["warmup"][0]["attempts"] == 2 else 1)' \
 	<<<"$(cli -o json history web)"
 
@@ -145,8 +148,12 @@ cli deploy web --slot staging --backend "$(be 2)" --version v5 >/dev/null ||
 	die "deploy v5"
 sleep 1
 check "production keeps v4" grep -q ":v4$" <<<"$(deployment_of production)"
-check "the deploy is the only new history entry" \
-	[ "$(newest id action)" = "$((hist + 1)) deploy" ]
+check "the deploy is the only new history entry (slotlbd's own aside)" \
+	[ "$(cli -o json history web | python3 -c '
+import json, sys
+print(" ".join(e["action"] for e in json.load(sys.stdin)["history"]
+               if e["id"] > int(sys.argv[1]) and e["trigger"] != "slotlbd"))' \
+	"$hist")" = deploy ]
 out=$(cli deploy web --slot staging --backend "$(be 2)" --version v6 --wait 2>&1)
 rc=$?
 echo "   $out"

@@ -497,7 +497,7 @@ api | 400 | auto-swap: delay must be 0..86400 seconds | negative delay | PUT /v1
 api | 400 | Bad: name must match | auto-swap target upper case | PUT /v1/apps/web/slots/staging/auto-swap {"target_slot": "Bad"}
 api | 409 | staging auto-swaps itself | auto swap into a slot that auto-swaps | PUT /v1/apps/web/slots/qa/auto-swap {"target_slot": "staging"}
 api | 404 | web/nope: no such slot | config of an unknown slot | GET /v1/apps/web/slots/nope/config
-api | 400 | config: warmup: no field to set | config without a field | POST /v1/apps/web/slots/production/config {}
+api | 400 | config: no field to set | config without a field | POST /v1/apps/web/slots/production/config {}
 api | 400 | warmup: host must be a DNS name | config host with a space | POST /v1/apps/web/slots/production/config {"warmup": {"host": "a b"}}
 api | 400 | warmup: mode must be | config mode ftp | POST /v1/apps/web/slots/production/config {"warmup": {"mode": "ftp"}}
 api | 400 | swap: action must be | unknown swap action | POST /v1/apps/web/swap {"slot": "staging", "action": "complete"}

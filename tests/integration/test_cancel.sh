@@ -45,7 +45,7 @@ newest()
 {
 	cli -o json history web | python3 -c '
 import json, sys
-e = json.load(sys.stdin)["history"][0]
+e = [e for e in json.load(sys.stdin)["history"] if e["trigger"] != "slotlbd"][0]
 print(" ".join(str(e[f]) for f in sys.argv[1:]))' "$@"
 }
 

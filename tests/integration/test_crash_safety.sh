@@ -89,18 +89,21 @@ versions()
 	done | sort | uniq -c | awk '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $2, $1 }'
 }
 
+# Entries a caller made (slotlbd's own, drained and retire, may come at
+# any time as earlier deployments finish draining).
 history_count()
 {
 	cli -o json history web | python3 -c '
 import json, sys
-print(len(json.load(sys.stdin)["history"]))'
+print(len([e for e in json.load(sys.stdin)["history"]
+           if e["trigger"] != "slotlbd"]))'
 }
 
 newest_history()
 {
 	cli -o json history web | python3 -c '
 import json, sys
-e = json.load(sys.stdin)["history"][0]
+e = [e for e in json.load(sys.stdin)["history"] if e["trigger"] != "slotlbd"][0]
 print(e["action"], e["outcome"])'
 }
 

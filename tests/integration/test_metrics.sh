@@ -54,7 +54,7 @@ scrape_configs:
     static_configs:
       - targets: ['$METRICS']
 EOF
-lab_exec_client "$P" timeout 150 prometheus \
+lab_exec_client "$P" timeout 600 prometheus \
 	--config.file="$STATE/prom/prometheus.yml" \
 	--storage.tsdb.path="$STATE/prom/data" \
 	--web.listen-address="$PROM" --log.level=warn \

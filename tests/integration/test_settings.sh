@@ -243,7 +243,7 @@ sys.exit(0 if swap["outcome"] == "failed" and "simulated failure" in swap["detai
 check "... and the failed setting's entry too, by name only" \
 	python3 -c '
 import json, sys
-e = json.load(sys.stdin)["history"][0]
+e = [e for e in json.load(sys.stdin)["history"] if e["trigger"] != "slotlbd"][0]
 sys.exit(0 if e["action"] == "settings" and e["outcome"] == "failed" and
          "DB_URL" in e["detail"] and "simulated" in e["detail"] and
          "=x" not in e["detail"] else 1)' <<<"$hist"

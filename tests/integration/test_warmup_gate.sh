@@ -70,12 +70,13 @@ served()
 	done | sort | uniq -c | sed 's/^ *//' | paste -sd';'
 }
 
-# newest_history FIELD...: fields of the newest history entry.
+# newest_history FIELD...: fields of the newest history entry a caller
+# made (slotlbd's own, drained and retire, come as drains end).
 newest_history()
 {
 	ctl_cli "$P" -o json history web | python3 -c '
 import json, sys
-h = json.load(sys.stdin)["history"]
+h = [e for e in json.load(sys.stdin)["history"] if e["trigger"] != "slotlbd"]
 e = h[0]
 warm = ",".join("%s:%s:%d" % (w["backend"], "ok" if w["ok"] else "failed",
                 w["attempts"]) for w in e["warmup"])

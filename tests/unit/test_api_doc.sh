@@ -4,8 +4,9 @@
 # slotlbd's route table (user/slotlbd/api_routes.c) and the endpoint
 # table of docs/api.md list the same routes in the same order, so the
 # table reads like the documentation and neither can grow a route the
-# other lacks. Docs write parameters as APP, SLOT, IFNAME and show
-# query arguments in brackets; the table writes {app}, {slot}, {ifname}.
+# other lacks. Docs write parameters as APP, SLOT, IFNAME, ID and show
+# query arguments in brackets; the table writes {app}, {slot}, {ifname},
+# {id}.
 # Also: every GET route is marked ROUTE_READ and every other ROUTE_WRITE,
 # since access control grants reads and writes by that flag.
 set -u
@@ -16,7 +17,7 @@ doc=docs/api.md
 code=$(sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\([^"]*\)",.*/\1 \2/p' "$table")
 docs=$(sed -n 's/^| `\([A-Z]* [^`]*\)` |.*/\1/p' "$doc" |
 	sed -e 's/\[?[^]]*\]//' -e 's/APP/{app}/g' -e 's/SLOT/{slot}/g' \
-		-e 's/IFNAME/{ifname}/g' -e 's/NAME$/{name}/')
+		-e 's/IFNAME/{ifname}/g' -e 's/NAME$/{name}/' -e 's/ID$/{id}/')
 
 if [ -z "$code" ] || [ -z "$docs" ]; then
 	echo "FAIL: no routes found in $table or $doc"

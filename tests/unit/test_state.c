@@ -151,6 +151,8 @@ static void test_migration_from_1(void **state)
 	assert_int_equal(
 		sqlite3_exec(
 			db,
+			"DROP TABLE event_hooks; DROP TABLE backend_drain;"
+			"DROP TABLE deployment_drain; DROP TABLE slot_drain;"
 			"DROP TABLE backend_health; DROP TABLE slot_health;"
 			"DROP TABLE pending_audience; DROP TABLE pending_swaps;"
 			"DROP TABLE deployment_settings;"
@@ -870,6 +872,10 @@ static void test_migration_3(void **state)
 				      "DROP TABLE traffic_opt_in;"
 				      "DROP TABLE slot_health;"
 				      "DROP TABLE backend_health;"
+				      "DROP TABLE event_hooks;"
+				      "DROP TABLE backend_drain;"
+				      "DROP TABLE deployment_drain;"
+				      "DROP TABLE slot_drain;"
 				      "ALTER TABLE apps DROP COLUMN mode;"
 				      "UPDATE settings SET value = '2'"
 				      " WHERE key = 'schema_version'",
@@ -899,7 +905,7 @@ static void test_app_mode(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "ALTER TABLE apps DROP COLUMN mode;"
-				      "UPDATE settings SET value = '4'"
+				      "UPDATE settings SET value = '5'"
 				      " WHERE key = 'schema_version'",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);

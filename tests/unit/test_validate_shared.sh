@@ -24,7 +24,9 @@ validate_history_limit validate_trigger_clean validate_warmup_host
 validate_setting_name validate_setting_value validate_setting_pair
 validate_hook_exec validate_hook_timeout_s validate_auto_swap_delay_s
 validate_swap_action validate_preview_timeout_s validate_on_timeout
-validate_duration"
+validate_duration validate_drain_timeout_s validate_on_drain_timeout
+validate_reset_rate validate_backend_weight validate_event_list
+validate_hook_url validate_hook_secret validate_text_clean"
 
 for f in "$build/slotlb" "$build/slotlbd" "$build/lib/validate.o"; do
 	[ -e "$f" ] || { echo "FAIL: $f not built"; exit 1; }

@@ -22,8 +22,14 @@ $(UNIT_DIR)/test_validate: tests/unit/test_validate.c \
 			   $(BUILD)/lib/traffic_parse.o \
 			   user/lib/validate.h
 
+$(UNIT_DIR)/test_validate_drain: tests/unit/test_validate_drain.c \
+				 $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
+				 $(BUILD)/lib/traffic_parse.o \
+				 user/lib/validate.h
+
 $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate \
-$(UNIT_DIR)/test_traffic $(UNIT_DIR)/test_traffic_parse:
+$(UNIT_DIR)/test_traffic $(UNIT_DIR)/test_traffic_parse \
+$(UNIT_DIR)/test_validate_drain:
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka -lm
@@ -33,7 +39,7 @@ $(UNIT_DIR)/test_traffic $(UNIT_DIR)/test_traffic_parse:
 # validate.o: test_validate_shared needs both built.
 UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr \
 	      $(UNIT_DIR)/test_validate $(UNIT_DIR)/test_traffic \
-	      $(UNIT_DIR)/test_traffic_parse
+	      $(UNIT_DIR)/test_traffic_parse $(UNIT_DIR)/test_validate_drain
 tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
 UNIT_TESTS += tests/unit/test_validate_shared.sh
 tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd

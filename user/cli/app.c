@@ -412,7 +412,10 @@ const struct cmd slot_cmds[] = {
 	 "[--opt-in CIDR]... [--remove-opt-in CIDR]... [--clear]] "
 	 "[--lookup ADDR]...",
 	 traffic_help},
-	{"config", do_slot_config, "APP --slot SLOT " WARMUP_USAGE,
+	{"config", do_slot_config,
+	 "APP --slot SLOT " WARMUP_USAGE
+	 " [--drain-timeout DURATION] [--on-drain-timeout reset|leave]"
+	 " [--reset-rate N/s]",
 	 config_help},
 	{"setting set", do_setting_set,
 	 "APP --slot SLOT NAME=VALUE [NAME=VALUE ...] [--sticky]",

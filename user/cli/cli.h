@@ -152,6 +152,8 @@ extern const struct cmd agent_cmds[];
 extern const struct cmd interface_cmds[];
 extern const struct cmd app_cmds[];
 extern const struct cmd slot_cmds[];
+extern const struct cmd backend_cmds[];
+extern const struct cmd hook_cmds[];
 extern const struct cmd deploy_cmd, status_cmd, history_cmd, flows_cmd;
 
 #define WARMUP_USAGE                                                        \

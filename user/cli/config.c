@@ -29,7 +29,22 @@ const char config_help[] =
 	"  --warmup-retry-delay MS pause between attempts (default 1000)\n"
 	"  --warmup-mode http|https|tcp\n"
 	"                          GET PATH, over TLS, or a TCP connect\n"
-	"  --warmup-host NAME      Host header (and TLS name) of the probes\n";
+	"  --warmup-host NAME      Host header (and TLS name) of the probes\n"
+	"\n"
+	"With drain options, store the slot's drain policy: what happens to a\n"
+	"deployment that leaves the slot (swapped, rolled back or replaced by\n"
+	"a deploy). It takes no new connections; its pinned ones run on.\n"
+	"\n"
+	"  --drain-timeout DURATION  how long its pinned connections may run\n"
+	"                          (90, 90s, 15m, 2h; 1 s .. 7 days)\n"
+	"  --on-drain-timeout reset|leave\n"
+	"                          at the timeout, reset the remaining TCP\n"
+	"                          connections (the client's next packet is\n"
+	"                          answered with a RST by the data path) so\n"
+	"                          the deployment retires, or leave them to\n"
+	"                          finish (default: leave, no timeout)\n"
+	"  --reset-rate N/s        resets a second for the deployment, shared\n"
+	"                          by its backends (default 100)\n";
 
 const char hook_set_help[] =
 	"Set slot SLOT's apply-settings hook: an executable that slotlbd runs\n"
@@ -83,6 +98,14 @@ static void print_config(json_t *c)
 	       (long long)jint(w, "retry_delay_ms"),
 	       json_number_value(json_object_get(w, "deadline_s")),
 	       jstr(w, "host") ? jstr(w, "host") : "-");
+	h = json_object_get(c, "drain");
+	if (json_is_object(h) &&
+	    json_is_number(json_object_get(h, "timeout_s")))
+		printf("drain: timeout %g s, then %s (%lld/s)\n",
+		       json_number_value(json_object_get(h, "timeout_s")),
+		       jstr(h, "on_timeout"), (long long)jint(h, "reset_rate"));
+	else if (json_is_object(h))
+		printf("drain: no timeout (leave)\n");
 	h = json_object_get(c, "hook");
 	if (json_is_object(h))
 		printf("hook: %s, timeout %g s\n", jstr(h, "exec"),
@@ -96,6 +119,36 @@ static void print_config(json_t *c)
 		       json_number_value(json_object_get(a, "delay_s")));
 	else
 		printf("auto swap: off\n");
+}
+
+/* --drain-timeout, --on-drain-timeout, --reset-rate (o[0..2]) as the
+ * "drain" object, NULL if none given; checked by the shared rules. */
+static int drain_json(const struct opt *o, json_t **out)
+{
+	const char *why = NULL;
+	double timeout;
+	uint32_t rate;
+	bool reset;
+
+	*out = NULL;
+	if (!o[0].value && !o[1].value && !o[2].value)
+		return 0;
+	if (o[0].value && (validate_duration(o[0].value, &timeout, &why) ||
+			   validate_drain_timeout_s(timeout, &why)))
+		return usage_err("slot: --drain-timeout: %s", why);
+	if (o[1].value && validate_on_drain_timeout(o[1].value, &reset, &why))
+		return usage_err("slot: --on-drain-timeout: %s", why);
+	if (o[2].value && validate_reset_rate(o[2].value, &rate, &why))
+		return usage_err("slot: --reset-rate: %s", why);
+	*out = json_object();
+	if (o[0].value)
+		json_object_set_new(*out, "timeout_s", json_real(timeout));
+	if (o[1].value)
+		json_object_set_new(*out, "on_timeout",
+				    json_string(o[1].value));
+	if (o[2].value)
+		json_object_set_new(*out, "reset_rate", json_integer(rate));
+	return 0;
 }
 
 /* APP --slot SLOT of o[0], checked; the path of tail. */
@@ -143,12 +196,15 @@ int do_slot_config(int argc, char **argv)
 	struct opt opts[] = {
 		{.name = "slot", .has_arg = true},
 		WARMUP_OPTS(1),
+		{.name = "drain-timeout", .has_arg = true},
+		{.name = "on-drain-timeout", .has_arg = true},
+		{.name = "reset-rate", .has_arg = true},
 		{NULL},
 	};
-	json_t *warmup = NULL, *body;
+	json_t *warmup = NULL, *drain = NULL, *body;
 	const char *pos[1];
 	char *path = NULL;
-	size_t np;
+	size_t np, d0 = sizeof(opts) / sizeof(opts[0]) - 4;
 	int rc;
 
 	rc = parse_args(argc, argv, opts, pos, 1, 1, &np);
@@ -156,13 +212,19 @@ int do_slot_config(int argc, char **argv)
 		rc = slot_target(pos[0], &opts[0], "/config", &path);
 	if (!rc)
 		rc = warmup_json(&opts[1], &warmup);
+	if (!rc)
+		rc = drain_json(&opts[d0], &drain);
 	if (rc)
 		goto out;
-	if (!warmup) {
+	if (!warmup && !drain) {
 		rc = change_and_show("GET", path, NULL, pos[0], opts[0].value);
 		goto out;
 	}
-	body = json_pack("{s:o}", "warmup", warmup);
+	body = json_object();
+	if (warmup)
+		json_object_set_new(body, "warmup", warmup);
+	if (drain)
+		json_object_set_new(body, "drain", drain);
 	rc = change_and_show("POST", path, body, pos[0], opts[0].value);
 	json_decref(body);
 out:

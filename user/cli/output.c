@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "validate.h"
 
 #define MAX_DEPTH 16
 #define MAX_COLS 16
@@ -121,7 +122,11 @@ static void cell(const char *s)
 
 	if (!r || r->n >= MAX_COLS)
 		return;
-	r->cell[r->n++] = strdup(s ? s : "-");
+	r->cell[r->n] = strdup(s ? s : "-");
+	/* nothing a daemon answers may drive the terminal */
+	if (r->cell[r->n])
+		validate_text_clean(r->cell[r->n], strlen(r->cell[r->n]));
+	r->n++;
 }
 
 void table_begin(const char *const *headers)

@@ -54,6 +54,7 @@ static void print_health_cell(json_t *h)
  * JSON object and filled lead_cols table cells before. */
 void print_deployment_rows(json_t *d, int lead_cols)
 {
+	char addr[96];
 	json_t *b;
 	size_t i;
 
@@ -71,7 +72,18 @@ void print_deployment_rows(json_t *d, int lead_cols)
 			blank_cells(lead_cols + 3);
 		}
 		open_object(NULL);
-		print_str(PR_ANY, "address", jstr(b, "address"));
+		print_str(PR_JSON, "address", jstr(b, "address"));
+		/* a drained backend takes no new flows; its own flows run on */
+		snprintf(addr, sizeof(addr), "%s%s", jstr(b, "address"),
+			 json_is_true(json_object_get(b, "drained"))
+				 ? " (drained)"
+				 : "");
+		print_str(PR_TABLE, "address", addr);
+		print_json(PR_JSON, "drained", json_object_get(b, "drained"));
+		print_json(PR_JSON, "drained_since",
+			   json_object_get(b, "drained_since"));
+		print_json(PR_JSON, "drain_timeout_s",
+			   json_object_get(b, "drain_timeout_s"));
 		print_uint(PR_ANY, "weight", jint(b, "weight"));
 		print_uint(PR_ANY, "flows", jint(b, "flows"));
 		print_health_cell(json_object_get(b, "health"));
@@ -307,14 +319,19 @@ int do_history(int argc, char **argv)
 	size_t np;
 	int rc;
 
-	rc = parse_args(argc, argv, NULL, pos, 1, 1, &np);
+	rc = parse_args(argc, argv, NULL, pos, 1, 0, &np);
 	if (rc)
 		return ARGS_RC(rc);
-	if (check_name("app", pos[0]))
+	if (np && check_name("app", pos[0]))
 		return EXIT_USAGE;
-	esc = api_escape(pos[0]);
-	snprintf(path, sizeof(path), "/v1/apps/%s/history", esc ? esc : "");
-	free(esc);
+	if (np) {
+		esc = api_escape(pos[0]);
+		snprintf(path, sizeof(path), "/v1/apps/%s/history",
+			 esc ? esc : "");
+		free(esc);
+	} else {
+		snprintf(path, sizeof(path), "/v1/history");
+	}
 	rc = api_call("GET", path, NULL, &r);
 	if (rc)
 		return rc;
@@ -329,7 +346,12 @@ const struct cmd status_cmd = {
 	"draining deployments with the flows still pinned to them.\n"};
 
 const struct cmd history_cmd = {
-	NULL, do_history, "APP",
-	"Show APP's deploys, swaps, rollbacks and traffic changes: time,\n"
-	"action, slots, deployments, who triggered it, outcome and warm-up\n"
-	"result (the failed backends and why).\n"};
+	NULL, do_history, "[APP]",
+	"Show APP's history: every change of it (create, deploy, swap,\n"
+	"rollback, traffic, settings, config, health, backend, hook,\n"
+	"delete, ...) and what slotlbd did by itself (drained,\n"
+	"drain-timeout, retire, auto-rollback, health transitions): time,\n"
+	"action, slots, deployments, who triggered it (the caller's\n"
+	"identity), outcome and warm-up result (the failed backends and\n"
+	"why). A deleted app's history stays readable. Without APP, the\n"
+	"daemon's own history (interfaces).\n"};

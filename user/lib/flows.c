@@ -30,6 +30,7 @@ static const char *const reason_names[SLOTLB_REASON_MAX] = {
 	[SLOTLB_REASON_TX_ECHO] = "tx_echo_reply",
 	[SLOTLB_REASON_TX_FRAG_NEEDED] = "tx_frag_needed",
 	[SLOTLB_REASON_TX_RST_BACKEND_DOWN] = "tx_rst_backend_down",
+	[SLOTLB_REASON_TX_DRAIN_RESET] = "tx_drain_reset",
 	[SLOTLB_REASON_PASS_NOT_IP] = "pass_not_ip",
 	[SLOTLB_REASON_PASS_NOT_ENDPOINT] = "pass_not_endpoint",
 	[SLOTLB_REASON_PASS_NO_NEIGH] = "pass_no_neighbour",

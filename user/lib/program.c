@@ -140,8 +140,9 @@ static int backend_write(struct slotlb *lb, uint32_t backend_id,
 	return old.family ? backend_addr_ref(lb, &old, -1) : 0;
 }
 
-/* An id written anew starts up: a down mark of the id's last owner
- * must not outlive it. Unchanged backends keep their health. */
+/* An id written anew starts up and undrained: a down mark or a drain
+ * reset rate of the id's last owner must not outlive it. Unchanged
+ * backends keep their health and drain state. */
 static int backend_write_up(struct slotlb *lb, uint32_t backend_id,
 			    const struct slotlb_backend *be)
 {
@@ -156,6 +157,8 @@ static int backend_write_up(struct slotlb *lb, uint32_t backend_id,
 	if (!err)
 		err = slotlb_backend_health_set(
 			lb, backend_id, &(struct slotlb_backend_health){0});
+	if (!err)
+		err = slotlb_backend_drain_set(lb, backend_id, 0);
 	return err;
 }
 
@@ -172,6 +175,31 @@ int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 	struct slotlb_backend none = {};
 
 	return backend_write_up(lb, backend_id, &none);
+}
+
+int slotlb_backend_drain_set(struct slotlb *lb, uint32_t backend_id,
+			     uint32_t reset_rate)
+{
+	struct slotlb_backend_drain dr = {.reset_rate = reset_rate};
+
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	return bpf_map_update_elem(MAP_FD(lb, backend_drain), &backend_id, &dr,
+				   BPF_ANY);
+}
+
+int slotlb_backend_drain_get(struct slotlb *lb, uint32_t backend_id,
+			     uint32_t *reset_rate)
+{
+	struct slotlb_backend_drain dr;
+	int err;
+
+	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
+		return -ERANGE;
+	err = bpf_map_lookup_elem(MAP_FD(lb, backend_drain), &backend_id, &dr);
+	if (!err)
+		*reset_rate = dr.reset_rate;
+	return err;
 }
 
 int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,

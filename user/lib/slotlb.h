@@ -114,6 +114,14 @@ int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,
 			      const struct slotlb_backend_health *h);
 int slotlb_backend_health_get(struct slotlb *lb, uint32_t backend_id,
 			      struct slotlb_backend_health *h);
+/* A backend's drain state (abi.h, struct slotlb_backend_drain):
+ * reset_rate > 0 answers its pinned TCP flows' next client packet with
+ * a RST, at most that many a second; 0 forwards them. Cleared with the
+ * backend. */
+int slotlb_backend_drain_set(struct slotlb *lb, uint32_t backend_id,
+			     uint32_t reset_rate);
+int slotlb_backend_drain_get(struct slotlb *lb, uint32_t backend_id,
+			     uint32_t *reset_rate);
 
 /*
  * Deployments: build a Maglev ring per address family over the

@@ -512,6 +512,133 @@ bad:
 		       why);
 }
 
+int validate_drain_timeout_s(double s, const char **why)
+{
+	if (!(s >= 1 && s <= DRAIN_MAX_TIMEOUT_S))
+		return verdict("drain timeout must be 1 s .. 7 days", why);
+	return 0;
+}
+
+int validate_on_drain_timeout(const char *s, bool *reset, const char **why)
+{
+	if (s && (!strcmp(s, "reset") || !strcmp(s, "leave"))) {
+		*reset = !strcmp(s, "reset");
+		return 0;
+	}
+	return verdict("on-drain-timeout must be \"reset\" or \"leave\"", why);
+}
+
+int validate_reset_rate(const char *s, uint32_t *rate, const char **why)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || !isdigit((unsigned char)*s) || errno || v == 0 ||
+	    v > DRAIN_MAX_RESET_RATE || (*end && strcmp(end, "/s")))
+		return verdict("reset rate must be 1..1000000 a second (100 "
+			       "or 100/s)",
+			       why);
+	*rate = (uint32_t)v;
+	return 0;
+}
+
+int validate_backend_weight(double w, const char **why)
+{
+	if (!(w >= 0 && w <= BACKEND_MAX_WEIGHT) || w != (double)(long)w)
+		return verdict("weight must be a whole number 0..65535 "
+			       "(0 drains the backend)",
+			       why);
+	return 0;
+}
+
+/* One a line: history actions that are events (order = mask bits). */
+const char *const event_names[] = {
+	"deploy",	 "swap",     "rollback", "auto-rollback",
+	"health",	 "drained",  "preview",	 "reset",
+	"auto-swap",	 "settings", "config",	 "backend",
+	"drain-timeout", "retire",   "hook",	 "create",
+	"delete",	 NULL,
+};
+
+int validate_event_list(const char *s, uint32_t *mask, const char **why)
+{
+	char name[EVENT_NAME_LEN];
+	const char *p = s, *comma;
+	size_t len, i;
+	uint32_t m = 0;
+
+	if (!s || !*s)
+		return verdict("events: at least one event is needed", why);
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (!len || len >= sizeof(name))
+			goto bad;
+		memcpy(name, p, len);
+		name[len] = 0;
+		for (i = 0; event_names[i]; i++)
+			if (!strcmp(event_names[i], name))
+				break;
+		if (!event_names[i] || (m & (1U << i)))
+			goto bad;
+		m |= 1U << i;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*mask = m;
+	return 0;
+bad:
+	return verdict("events must be a comma-separated list of distinct "
+		       "events: deploy, swap, rollback, auto-rollback, health, "
+		       "drained, preview, reset, auto-swap, settings, config, "
+		       "backend, drain-timeout, retire, hook, create, delete",
+		       why);
+}
+
+int validate_hook_url(const char *url, const char **why)
+{
+	size_t i, len = url ? strnlen(url, HOOK_URL_LEN) : 0;
+	const char *host;
+
+	if (!url || len >= HOOK_URL_LEN)
+		goto bad;
+	if (!strncmp(url, "http://", 7))
+		host = url + 7;
+	else if (!strncmp(url, "https://", 8))
+		host = url + 8;
+	else
+		goto bad;
+	if (!*host || *host == '/' || *host == ':')
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (url[i] <= ' ' || url[i] > '~')
+			goto bad;
+	return 0;
+bad:
+	return verdict("URL must be http:// or https:// with a host, printable "
+		       "ASCII, shorter than 1024 characters",
+		       why);
+}
+
+int validate_hook_secret(const char *secret, size_t len, const char **why)
+{
+	size_t i;
+
+	if (!secret || len < HOOK_SECRET_MIN || len > HOOK_SECRET_MAX)
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (secret[i] <= ' ' || secret[i] > '~')
+			goto bad;
+	return 0;
+bad:
+	return verdict("secret must be 16..1024 printable ASCII characters "
+		       "without spaces",
+		       why);
+}
+
 int validate_history_limit(const char *s, size_t *limit, const char **why)
 {
 	unsigned long v;
@@ -526,14 +653,67 @@ int validate_history_limit(const char *s, size_t *limit, const char **why)
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if it is not one
+ * (overlong, surrogate, above U+10FFFF, cut short). */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned int c = s[0], cp, n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+void validate_text_clean(char *s, size_t max)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t in = 0, out = 0, n;
+
+	while (p[in] && out < max) {
+		n = utf8_len(p + in);
+		if (!n) {
+			p[out++] = '?';
+			in++;
+			continue;
+		}
+		if (out + n > max)
+			break; /* never cut a character in two */
+		if (n == 1 && (p[in] < 0x20 || p[in] == 0x7f)) {
+			p[out++] = ' ';
+			in++;
+			continue;
+		}
+		if (n == 2 && p[in] == 0xc2 && p[in + 1] < 0xa0) {
+			p[out++] = ' '; /* C1 control (U+0080..U+009F) */
+			in += 2;
+			continue;
+		}
+		memmove(p + out, p + in, n);
+		out += n;
+		in += n;
+	}
+	p[out] = 0;
+}
+
 void validate_trigger_clean(char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i < TRIGGER_MAX_LEN; i++)
-		if (iscntrl((unsigned char)s[i]))
-			s[i] = ' ';
-	s[i] = 0;
+	validate_text_clean(s, TRIGGER_MAX_LEN);
 }
 
 void health_policy_default(struct health_policy *p)

@@ -264,6 +264,39 @@ int validate_on_timeout(const char *s, bool *swap, const char **why);
  * seconds. Bounds are the caller's rule's. */
 int validate_duration(const char *s, double *seconds, const char **why);
 
+/* --- drain control --- */
+
+/* A slot's drain timeout: 1 s .. 7 days. */
+#define DRAIN_MAX_TIMEOUT_S 604800
+int validate_drain_timeout_s(double s, const char **why);
+/* "reset" or "leave": what a drain's deadline does; *reset set. */
+int validate_on_drain_timeout(const char *s, bool *reset, const char **why);
+/* Resets a second at a drain's deadline: "N" or "N/s", 1..1000000. */
+#define DRAIN_MAX_RESET_RATE 1000000
+int validate_reset_rate(const char *s, uint32_t *rate, const char **why);
+/* A backend's weight as `backend weight` sets it: 0 (drain) .. 65535. */
+#define BACKEND_MAX_WEIGHT 65535
+int validate_backend_weight(double w, const char **why);
+
+/* --- event hooks --- */
+
+/* Events a hook may ask for, and the longest list of them. */
+#define EVENT_NAME_LEN 16
+#define EVENT_MAX_NAMES 32
+/* "deploy,swap,drained": known event names, comma separated, no
+ * repeats; *mask gets bit i for event_names[i]. */
+extern const char *const event_names[];
+int validate_event_list(const char *s, uint32_t *mask, const char **why);
+/* A webhook address: http:// or https://, a host, at most
+ * HOOK_URL_LEN - 1 printable ASCII characters. */
+#define HOOK_URL_LEN 1024
+int validate_hook_url(const char *url, const char **why);
+/* An HMAC secret: 16..1024 printable ASCII characters, no spaces (a
+ * file's first line). */
+#define HOOK_SECRET_MIN 16
+#define HOOK_SECRET_MAX 1024
+int validate_hook_secret(const char *secret, size_t len, const char **why);
+
 /* --- requests --- */
 
 /* History entries per request: "1".."100000", default 100. */
@@ -277,5 +310,10 @@ int validate_history_limit(const char *s, size_t *limit, const char **why);
  * characters become spaces. */
 #define TRIGGER_MAX_LEN 100
 void validate_trigger_clean(char *s);
+/* Text from outside (a caller, a hook's stderr) as history keeps and
+ * shows it: valid UTF-8 (a byte that is not part of a valid sequence
+ * becomes '?'), control characters (C0, DEL, C1) become spaces, at most
+ * max bytes, never cutting a character. In place. */
+void validate_text_clean(char *s, size_t max);
 
 #endif /* SLOTLB_VALIDATE_H */

@@ -138,6 +138,18 @@ void api_app_delete(struct call *c);
 void api_slots_list(struct call *c);
 void api_slot_create(struct call *c);
 void api_slot_delete(struct call *c);
+/* api_backend.c: drain control */
+void api_backend_drain(struct call *c);
+void api_backend_undrain(struct call *c);
+void api_backend_weight(struct call *c);
+/* The optional "drain" object of a configuration body; 0, or -EINVAL
+ * with r filled. */
+int parse_drain(json_t *body, struct drain_override *o, struct reply *r);
+json_t *drain_policy_json(const struct st_drain_policy *p);
+/* api_hooks.c: event hooks */
+void api_hooks_list(struct call *c);
+void api_hooks_add(struct call *c);
+void api_hooks_delete(struct call *c);
 /* api_deploy.c */
 void api_deploy(struct call *c);
 /* api_swap.c */

@@ -36,9 +36,12 @@ json_t *api_app_or_reply(struct daemon *d, const char *name, struct reply *r)
 }
 
 /* POST of an app (app NULL) or of a slot of app. */
-static void post_app(struct daemon *d, const struct request *req,
-		     const char *app, struct reply *r)
+static void post_app(struct call *c, const char *app)
 {
+	struct daemon *d = c->d;
+	const struct request *req = c->req;
+	struct reply *r = c->r;
+	char trigger[160];
 	static const char *const app_fields[] = {"name", "endpoints", "mode",
 						 NULL};
 	static const char *const slot_fields[] = {"name", "endpoints",
@@ -74,13 +77,15 @@ static void post_app(struct daemon *d, const struct request *req,
 	}
 	if (parse_endpoints(body, name, &keys, &n, r))
 		goto out;
+	trigger_of(c->conn, trigger, sizeof(trigger));
 	if (app)
-		ops_slot_create(d, app, name, keys, n, clone_from, &res);
+		ops_slot_create(d, app, name, keys, n, clone_from, trigger,
+				&res);
 	else
 		ops_app_create(d, name,
 			       mode && !strcmp(mode, "dsr") ? SLOTLB_MODE_DSR
 							    : SLOTLB_MODE_NAT,
-			       keys, n, &res);
+			       keys, n, trigger, &res);
 	reply_op(r, &res);
 	if (res.status != 201)
 		goto out;
@@ -103,7 +108,7 @@ out:
 
 void api_app_create(struct call *c)
 {
-	post_app(c->d, c->req, NULL, c->r);
+	post_app(c, NULL);
 }
 
 void api_app_get(struct call *c)
@@ -119,8 +124,10 @@ void api_app_get(struct call *c)
 void api_app_delete(struct call *c)
 {
 	struct op_result res = {0};
+	char trigger[160];
 
-	ops_app_delete(c->d, call_param(c, "app"), &res);
+	trigger_of(c->conn, trigger, sizeof(trigger));
+	ops_app_delete(c->d, call_param(c, "app"), trigger, &res);
 	reply_op(c->r, &res);
 }
 
@@ -137,14 +144,16 @@ void api_slots_list(struct call *c)
 
 void api_slot_create(struct call *c)
 {
-	post_app(c->d, c->req, call_param(c, "app"), c->r);
+	post_app(c, call_param(c, "app"));
 }
 
 void api_slot_delete(struct call *c)
 {
 	struct op_result res = {0};
+	char trigger[160];
 
+	trigger_of(c->conn, trigger, sizeof(trigger));
 	ops_slot_delete(c->d, call_param(c, "app"), call_param(c, "slot"),
-			&res);
+			trigger, &res);
 	reply_op(c->r, &res);
 }

@@ -23,7 +23,7 @@ static void config_reply(struct call *c, int status)
 	}
 	c->r->status = status;
 	c->r->json = json_pack(
-		"{s:s, s:o, s:b, s:o, s:o}", "slot", slot, "warmup",
+		"{s:s, s:o, s:b, s:o, s:o, s:o}", "slot", slot, "warmup",
 		warmup_policy_json(&cfg.warmup), "warmup_stored",
 		cfg.has_warmup, "hook",
 		cfg.hook.exec[0]
@@ -34,7 +34,8 @@ static void config_reply(struct call *c, int status)
 		cfg.has_auto_swap
 			? json_pack("{s:s, s:f}", "target_slot", target,
 				    "delay_s", cfg.auto_swap_delay_ms / 1000.0)
-			: json_null());
+			: json_null(),
+		"drain", drain_policy_json(&cfg.drain));
 }
 
 void api_config_get(struct call *c)
@@ -44,24 +45,33 @@ void api_config_get(struct call *c)
 
 void api_config_set(struct call *c)
 {
-	static const char *const fields[] = {"warmup", NULL};
+	static const char *const fields[] = {"warmup", "drain", NULL};
 	struct warmup_override o;
+	struct drain_override dr;
 	struct op_result res = {0};
 	char trigger[160];
 	json_t *body;
+	int err = 0;
 
 	body = parse_body(c->req, "config", fields, c->r);
 	if (!body)
 		return;
-	if (parse_warmup(body, &o, c->r))
+	if (parse_warmup(body, &o, c->r) || parse_drain(body, &dr, c->r))
 		goto out;
-	if (!o.fields) {
-		reply_error(c->r, 400, "config: warmup: no field to set");
+	if (!o.fields && !dr.has_timeout && !dr.has_reset && !dr.has_rate) {
+		reply_error(c->r, 400, "config: no field to set");
 		goto out;
 	}
 	trigger_of(c->conn, trigger, sizeof(trigger));
-	if (ops_config_warmup(c->d, call_param(c, "app"), call_param(c, "slot"),
-			      &o, trigger, &res))
+	if (o.fields)
+		err = ops_config_warmup(c->d, call_param(c, "app"),
+					call_param(c, "slot"), &o, trigger,
+					&res);
+	if (!err && (dr.has_timeout || dr.has_reset || dr.has_rate))
+		err = ops_config_drain(c->d, call_param(c, "app"),
+				       call_param(c, "slot"), &dr, trigger,
+				       &res);
+	if (err)
 		reply_op(c->r, &res);
 	else
 		config_reply(c, 200);

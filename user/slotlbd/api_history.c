@@ -25,6 +25,7 @@ json_t *api_history_object(struct daemon *d, int64_t id)
 void api_history_list(struct call *c)
 {
 	const char *lim = call_query(c, "limit"), *app = call_param(c, "app");
+	bool daemon = !app;
 	struct reply *r = c->r;
 	struct st_history *list = NULL;
 	size_t n = 0, i, limit = HISTORY_DEFAULT_LIMIT;
@@ -36,7 +37,10 @@ void api_history_list(struct call *c)
 		reply_error(r, 400, "limit: %s: %s", lim, why);
 		return;
 	}
-	err = ops_history_list(c->d, app, limit, &list, &n);
+	/* /v1/history: the daemon's own entries (app "") */
+	err = ops_history_list(c->d, daemon ? "" : app, limit, &list, &n);
+	if (err == -ENOENT && daemon)
+		err = 0;
 	if (err) {
 		reply_error(r, err == -ENOENT ? 404 : 500, "%s: %s", app,
 			    err == -ENOENT ? "no such app" : strerror(-err));

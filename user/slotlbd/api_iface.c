@@ -51,6 +51,7 @@ void api_iface_attach(struct call *c)
 	struct st_iface iface = {0};
 	struct iface_view view;
 	const char *ifname, *role, *mode;
+	char trigger[160];
 	json_t *body, *force;
 
 	body = parse_body(c->req, "interface", fields, r);
@@ -87,7 +88,8 @@ void api_iface_attach(struct call *c)
 	snprintf(iface.role, sizeof(iface.role), "%s", role);
 	iface.generic = mode && !strcmp(mode, "generic");
 	iface.force = force && json_is_true(force);
-	ops_iface_attach(d, &iface, &res);
+	trigger_of(c->conn, trigger, sizeof(trigger));
+	ops_iface_attach(d, &iface, trigger, &res);
 	reply_op(r, &res);
 	if (res.status == 201) {
 		ops_iface_view(&iface, &view);
@@ -100,7 +102,9 @@ out:
 void api_iface_detach(struct call *c)
 {
 	struct op_result res = {0};
+	char trigger[160];
 
-	ops_iface_detach(c->d, call_param(c, "ifname"), &res);
+	trigger_of(c->conn, trigger, sizeof(trigger));
+	ops_iface_detach(c->d, call_param(c, "ifname"), trigger, &res);
 	reply_op(c->r, &res);
 }

@@ -47,9 +47,19 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 			snprintf(addr, sizeof(addr), "?");
 		json_array_append_new(
 			bes,
-			json_pack("{s:s, s:I, s:I, s:o}", "address", addr,
-				  "weight", (json_int_t)b->weight, "flows",
+			json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:o}",
+				  "address", addr, "weight",
+				  (json_int_t)b->weight, "flows",
 				  (json_int_t)flows_of_backend(d, b->id),
+				  "drained", b->drained, "drained_since",
+				  b->drained ? json_time(b->drained_since_ms /
+							 1000)
+					     : json_null(),
+				  "drain_timeout_s",
+				  b->drained && b->drain_timeout_ms
+					  ? json_real(b->drain_timeout_ms /
+						      1000.0)
+					  : json_null(),
 				  "health",
 				  backend_health_json(d, dep->serial, b->id)));
 	}

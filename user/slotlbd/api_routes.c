@@ -17,6 +17,7 @@
 /* clang-format off */
 static const struct route routes[] = {
 	{"GET", "/v1/status", api_status_get, ROUTE_READ},
+	{"GET", "/v1/history", api_history_list, ROUTE_READ},
 	{"GET", "/v1/interfaces", api_ifaces_list, ROUTE_READ},
 	{"POST", "/v1/interfaces", api_iface_attach, ROUTE_WRITE},
 	{"DELETE", "/v1/interfaces/{ifname}", api_iface_detach, ROUTE_WRITE},
@@ -37,6 +38,9 @@ static const struct route routes[] = {
 	{"GET", "/v1/apps/{app}/slots/{slot}/health", api_health_get, ROUTE_READ},
 	{"PUT", "/v1/apps/{app}/slots/{slot}/health", api_health_set, ROUTE_WRITE},
 	{"DELETE", "/v1/apps/{app}/slots/{slot}/health", api_health_delete, ROUTE_WRITE},
+	{"POST", "/v1/apps/{app}/slots/{slot}/backends/drain", api_backend_drain, ROUTE_WRITE},
+	{"POST", "/v1/apps/{app}/slots/{slot}/backends/undrain", api_backend_undrain, ROUTE_WRITE},
+	{"POST", "/v1/apps/{app}/slots/{slot}/backends/weight", api_backend_weight, ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/slots/{slot}/settings", api_settings_list, ROUTE_READ},
 	{"POST", "/v1/apps/{app}/slots/{slot}/settings", api_settings_set, ROUTE_WRITE},
 	{"DELETE", "/v1/apps/{app}/slots/{slot}/settings/{name}", api_settings_delete, ROUTE_WRITE},
@@ -48,6 +52,9 @@ static const struct route routes[] = {
 	{"POST", "/v1/apps/{app}/swap", api_swap, ROUTE_WRITE},
 	{"POST", "/v1/apps/{app}/rollback", api_rollback, ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/history", api_history_list, ROUTE_READ},
+	{"GET", "/v1/apps/{app}/hooks", api_hooks_list, ROUTE_READ},
+	{"POST", "/v1/apps/{app}/hooks", api_hooks_add, ROUTE_WRITE},
+	{"DELETE", "/v1/apps/{app}/hooks/{id}", api_hooks_delete, ROUTE_WRITE},
 	{"GET", "/v1/apps/{app}/export", api_export, ROUTE_READ},
 	{"GET", "/v1/apps/{app}/flows", api_flows_list, ROUTE_READ},
 	{"GET", "/v1/apps/{app}/flows/lookup", api_flows_lookup, ROUTE_READ},

@@ -46,6 +46,7 @@ struct daemon {
 	/* Measured shares of new flows (traffic_measure.c). */
 	struct traffic_windows *traffic;
 	bool metrics_backends; /* per-backend series in /metrics */
+	struct events *events; /* events.c: delivery to event hooks */
 	struct health *health; /* health checks (health.c), NULL if off */
 };
 
@@ -105,6 +106,21 @@ void drain_stop(struct daemon *d);
 /* Copy the cached count of a deployment/backend id (0 if unknown). */
 uint64_t flows_of_deployment(struct daemon *d, uint32_t id);
 uint64_t flows_of_backend(struct daemon *d, uint32_t id);
+
+/* drain_control.c: the end of drains, each drain tick under d->lock
+ * (started: when the tick's flow walk began, monotonic ms). */
+/* Readers may still hold an old routing element or ring this long. */
+#define DRAIN_MARGIN_MS 1000
+struct drain_control;
+struct drain_control *drain_control_new(void);
+void drain_control_free(struct drain_control *c);
+void drain_control_tick(struct daemon *d, struct drain_control *c,
+			const struct st_snapshot *s, int64_t started);
+/* A history entry of slotlbd's own (trigger "slotlbd"), under d->lock. */
+void drain_note(struct daemon *d, const char *app, const char *slot,
+		const char *action, const char *detail);
+/* The name of app_id in s, or NULL (deleted). */
+const char *snapshot_app_name(const struct st_snapshot *s, int64_t app_id);
 
 /* api.c: before anything else starts, the token file, TLS files and TCP
  * listeners (which answer 503 until api_serve()); prints "Error: ..."

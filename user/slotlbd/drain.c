@@ -15,12 +15,10 @@
  * slot a moment ago look long drained.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "daemon.h"
-
-/* Readers may still hold the old routing element this long. */
-#define DRAIN_MARGIN_MS 1000
 
 /* One drain of a deployment as this thread first saw it. A deployment
  * may drain, come back (rollback) and drain again: the database's
@@ -30,6 +28,7 @@ struct drain_seen {
 	int64_t serial; /* deployment serial, 0 = none */
 	int64_t since; /* its draining_since_ms when first seen */
 	int64_t mono_ms; /* first tick that saw this drain */
+	bool notified; /* its "drained" entry was written */
 };
 
 struct walk {
@@ -38,6 +37,7 @@ struct walk {
 	uint64_t table; /* flows in the table, live or not (metrics) */
 	struct drain_seen
 		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
+	struct drain_control *control; /* drain_control.c */
 };
 
 /* Count the flows that still pin their backend; closed ones linger in
@@ -85,13 +85,19 @@ uint64_t flows_of_backend(struct daemon *d, uint32_t id)
 static void retire(struct daemon *d, const struct st_snapshot *s,
 		   const struct st_deployment *dep)
 {
+	const char *app = snapshot_app_name(s, dep->app_id);
+	char detail[160];
 	size_t i;
 	int err;
 
+	snprintf(detail, sizeof(detail), "deployment %u (%s) retired", dep->id,
+		 dep->version);
 	err = state_begin(d->st);
 	if (!err)
 		err = state_deployment_set_state(d->st, dep->serial,
 						 DEPLOYMENT_RETIRED, 0);
+	if (!err && app)
+		drain_note(d, app, NULL, "retire", detail);
 	if (!err)
 		err = state_commit(d->st);
 	if (err) {
@@ -109,6 +115,19 @@ static void retire(struct daemon *d, const struct st_snapshot *s,
 				     s->backends[dep->backend_first + i].id);
 	log_msg("deployment %u (%s) drained and retired", dep->id,
 		dep->version);
+}
+
+/* Under d->lock: dep has no flow left (once per drain). */
+static void drained(struct daemon *d, const struct st_snapshot *s,
+		    const struct st_deployment *dep)
+{
+	const char *app = snapshot_app_name(s, dep->app_id);
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "deployment %u (%s): no flows left",
+		 dep->id, dep->version);
+	if (app)
+		drain_note(d, app, NULL, "drained", detail);
 }
 
 /* Is dep what some slot held before its last change? Then a rollback
@@ -167,6 +186,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	/* no earlier than the drain: the routing element was replaced
 	 * before the commit this snapshot reads */
 	seen_ms = mono_ms();
+	drain_control_tick(d, w->control, &s, started);
 	for (i = 0; i < s.n_deployments; i++) {
 		const struct st_deployment *dep = &s.deployments[i];
 		struct drain_seen *seen = &w->seen[dep->id];
@@ -178,11 +198,16 @@ static void drain_tick(struct daemon *d, struct walk *w)
 			seen->serial = dep->serial;
 			seen->since = dep->draining_since_ms;
 			seen->mono_ms = seen_ms;
+			seen->notified = false;
 			continue;
 		}
 		if (seen->mono_ms + DRAIN_MARGIN_MS > started ||
 		    d->deployment_flows[dep->id] != 0)
 			continue;
+		/* the "drained" event: its servers may be stopped now */
+		if (!seen->notified)
+			drained(d, &s, dep);
+		seen->notified = true;
 		/* a rollback may be warming it up to put it back */
 		if (dep->app_id >= 0 && d->busy[dep->app_id])
 			continue;
@@ -204,7 +229,8 @@ static void *drain_main(void *arg)
 	w.deployments = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(uint64_t));
 	w.backends = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
 	w.seen = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.seen));
-	if (!w.deployments || !w.backends || !w.seen) {
+	w.control = drain_control_new();
+	if (!w.deployments || !w.backends || !w.seen || !w.control) {
 		log_msg("Error: drain: out of memory");
 		goto out;
 	}
@@ -220,6 +246,7 @@ out:
 	free(w.deployments);
 	free(w.backends);
 	free(w.seen);
+	drain_control_free(w.control);
 	return NULL;
 }
 

@@ -129,8 +129,8 @@ bool health_view(struct daemon *d, int64_t deployment, uint32_t backend_id,
 
 /* Which of the deployment's tracks (want_down[i] for backend i) stay
  * in the ring: every up one, and, for a family none of whose backends
- * is up, the down ones that are in it now (the last ones standing) or,
- * if none is, all of them. */
+ * is up and takes new connections (drained ones weigh 0), the down ones that
+ * are in it now (the last ones standing) or, if none is, all of them. */
 static void ring_members(const struct track *const *tr, const bool *want_down,
 			 size_t n, bool *in)
 {
@@ -141,7 +141,7 @@ static void ring_members(const struct track *const *tr, const bool *want_down,
 	for (i = 0; i < n; i++) {
 		f = tr[i]->family == AF_INET6;
 		if (!want_down[i])
-			any_up[f] = true;
+			any_up[f] |= tr[i]->weight != 0; /* not drained */
 		else if (!tr[i]->down || tr[i]->in_ring)
 			any_in[f] = true;
 	}
@@ -336,7 +336,8 @@ static void release_deployment(struct daemon *d, const struct st_snapshot *s,
 		goto out;
 	for (k = 0; k < dep->backend_count; k++) {
 		ids[k] = s->backends[dep->backend_first + k].id;
-		weights[k] = s->backends[dep->backend_first + k].weight;
+		weights[k] = st_backend_ring_weight(
+			&s->backends[dep->backend_first + k]);
 		slotlb_backend_health_set(d->lb, ids[k], &up);
 	}
 	err = slotlb_deployment_info(d->lb, dep->id, &info);
@@ -423,7 +424,7 @@ static void track_deployment(struct health *h, const struct st_snapshot *s,
 			t->backend_id = b->id;
 		}
 		t->dep_id = dep->id;
-		t->weight = b->weight;
+		t->weight = st_backend_ring_weight(b);
 		t->family = b->be.family;
 		t->app_id = app_id;
 		t->slot = slot;
@@ -714,7 +715,7 @@ static void health_restore(struct daemon *d)
 
 			t = track_find(h, dep->serial, b->id);
 			ids[k] = b->id;
-			weights[k] = b->weight;
+			weights[k] = st_backend_ring_weight(b);
 			if (t && t->down && !t->in_ring) {
 				weights[k] = 0;
 				any = true;

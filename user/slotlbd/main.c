@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "auth.h"
 #include "daemon.h"
+#include "events.h"
 #include "health.h"
 #include "verify.h"
 #include "ops.h"
@@ -224,12 +225,20 @@ int main(int argc, char **argv)
 	reapply_interfaces(&d);
 	err = traffic_measure_init(&d);
 	ops_preview_timers_start(&d);
-	if (!err) {
-		err = health_start(&d);
-		if (err)
-			log_msg("Error: health checks: %s", strerror(-err));
-		err = drain_start(&d);
+	if (err) {
+		fprintf(stderr, "Error: traffic measurement: %s\n",
+			strerror(-err));
+		goto out;
 	}
+	err = health_start(&d);
+	if (err)
+		log_msg("Error: health checks: %s", strerror(-err));
+	err = events_start(&d);
+	if (err) {
+		fprintf(stderr, "Error: events thread: %s\n", strerror(-err));
+		goto out;
+	}
+	err = drain_start(&d);
 	if (err) {
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));
 		goto out;
@@ -261,6 +270,7 @@ out:
 	api_stop(api, atomic_load(&d.busy_count) == 0);
 	verify_stop(&d);
 	drain_stop(&d);
+	events_stop(&d);
 	traffic_measure_free(&d);
 	health_stop(&d);
 	pthread_mutex_lock(&d.lock);

@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "events.h"
 #include "ops_int.h"
 
 void op_fail(struct op_result *res, int status, const char *fmt, ...)
@@ -172,6 +173,7 @@ void op_history(struct daemon *d, const char *app, const char *action,
 		const char *deployments, int64_t *id)
 {
 	struct st_history h = {0};
+	int64_t hid = 0;
 
 	snprintf(h.app, sizeof(h.app), "%s", app);
 	snprintf(h.action, sizeof(h.action), "%s", action);
@@ -182,8 +184,12 @@ void op_history(struct daemon *d, const char *app, const char *action,
 	snprintf(h.outcome, sizeof(h.outcome), "%s", outcome);
 	h.detail = (char *)detail;
 	h.deployments = (char *)deployments;
-	if (state_history_add(d->st, &h, id))
+	if (state_history_add(d->st, &h, &hid))
 		log_msg("Error: %s: history: %s", app, state_errmsg(d->st));
+	else
+		events_emit(d, hid);
+	if (id)
+		*id = hid;
 }
 
 /* Write the new routing element of app_id (bumping its generation)

@@ -132,21 +132,70 @@ int ops_health_get(struct daemon *d, const char *app, const char *slot,
 int ops_health_set(struct daemon *d, const char *app, const char *slot,
 		   const struct health_override *o, bool off,
 		   const char *trigger, struct op_result *res);
+/* --- ops_backend.c: drain policy, single backends --- */
+
+/* Fields of a slot's drain policy to set. */
+struct drain_override {
+	bool has_timeout, has_reset, has_rate;
+	uint32_t timeout_ms;
+	bool reset;
+	uint32_t reset_rate;
+};
+/* Lay o over the slot's drain policy; reset needs a timeout (400). */
+int ops_config_drain(struct daemon *d, const char *app, const char *slot,
+		     const struct drain_override *o, const char *trigger,
+		     struct op_result *res);
+/* "drain: timeout 30 s, reset at 100/s" for history and logs. */
+void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len);
+
+enum backend_change_kind {
+	BACKEND_DRAIN, /* out of the ring; timeout_ms: then reset its flows */
+	BACKEND_UNDRAIN, /* back in the ring */
+	BACKEND_WEIGHT, /* weight; 0 drains (no timeout) */
+};
+struct backend_change {
+	enum backend_change_kind kind;
+	struct slotlb_backend be; /* which backend of the slot's deployment */
+	uint32_t timeout_ms; /* DRAIN: 0 = leave its flows */
+	uint32_t weight; /* WEIGHT */
+};
+/* One backend of slot's deployment (404 if it has none such); 409 if it
+ * would leave no backend of its family taking new connections. */
+int ops_backend_change(struct daemon *d, const char *app, const char *slot,
+		       const struct backend_change *ch, const char *trigger,
+		       struct op_result *res);
+
+/* --- ops_hooks.c: event hooks of an app (events.h delivers) --- */
+
+/* h->app_id and h->id are filled in; 201. */
+int ops_hook_add(struct daemon *d, const char *app, struct st_event_hook *h,
+		 const char *trigger, struct op_result *res);
+/* free() *out. */
+int ops_hook_list(struct daemon *d, const char *app, struct st_event_hook **out,
+		  size_t *n, struct op_result *res);
+/* 404 if app has no hook id; 204. */
+int ops_hook_delete(struct daemon *d, const char *app, int64_t id,
+		    const char *trigger, struct op_result *res);
+/* "deploy,swap" of a mask of event_names bits. */
+void event_mask_text(uint32_t mask, char *buf, size_t len);
 
 /* --- ops_app.c --- */
 
-/* mode: enum slotlb_mode (a DSR app takes IPv4 endpoints only). */
+/* Each is history too (create, delete), with the caller's trigger.
+ * mode: enum slotlb_mode (a DSR app takes IPv4 endpoints only). */
 int ops_app_create(struct daemon *d, const char *name, uint32_t mode,
 		   const struct slotlb_endpoint_key *eps, size_t n,
+		   const char *trigger, struct op_result *res);
+int ops_app_delete(struct daemon *d, const char *name, const char *trigger,
 		   struct op_result *res);
-int ops_app_delete(struct daemon *d, const char *name, struct op_result *res);
 /* clone_from (may be NULL): a slot whose warm-up policy, hook and sticky
  * settings the new one starts with (Azure's clone settings). */
 int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		    const struct slotlb_endpoint_key *eps, size_t n,
-		    const char *clone_from, struct op_result *res);
-int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
+		    const char *clone_from, const char *trigger,
 		    struct op_result *res);
+int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
+		    const char *trigger, struct op_result *res);
 /* --- ops_deploy.c --- */
 
 /* The auto swap a deploy starts (ops_autoswap.c). */
@@ -370,9 +419,10 @@ void ops_iface_view(const struct st_iface *want, struct iface_view *v);
 
 /* --- ops_iface.c --- */
 
+/* History of the daemon (app ""): interface, with the caller. */
 int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
-		     struct op_result *res);
-int ops_iface_detach(struct daemon *d, const char *ifname,
+		     const char *trigger, struct op_result *res);
+int ops_iface_detach(struct daemon *d, const char *ifname, const char *trigger,
 		     struct op_result *res);
 
 #endif /* SLOTLBD_OPS_H */

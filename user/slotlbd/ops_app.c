@@ -92,7 +92,7 @@ static void undo_create(struct daemon *d, uint32_t app_id, int64_t slot)
 
 int ops_app_create(struct daemon *d, const char *name, uint32_t mode,
 		   const struct slotlb_endpoint_key *eps, size_t n,
-		   struct op_result *res)
+		   const char *trigger, struct op_result *res)
 {
 	struct slotlb_routing r;
 	uint32_t app_id, ids[64];
@@ -147,6 +147,8 @@ int ops_app_create(struct daemon *d, const char *name, uint32_t mode,
 		goto out;
 	}
 	res->status = 201;
+	op_history(d, name, "create", "production", NULL, trigger, "ok",
+		   "app created", NULL, &res->history_id);
 	log_msg("app %s created (id %u)", name, app_id);
 out:
 	state_rollback(d->st);
@@ -156,7 +158,8 @@ out:
 
 int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		    const struct slotlb_endpoint_key *eps, size_t n,
-		    const char *clone_from, struct op_result *res)
+		    const char *clone_from, const char *trigger,
+		    struct op_result *res)
 {
 	uint32_t index, ids[64];
 	struct st_slot from;
@@ -208,6 +211,10 @@ int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 		goto out;
 	}
 	res->status = 201;
+	op_history(d, app, "create", slot, NULL, trigger, "ok",
+		   clone_from ? "slot created, configuration cloned"
+			      : "slot created",
+		   NULL, &res->history_id);
 	log_msg("slot %s/%s created (index %u)%s%s", app, slot, index,
 		clone_from ? ", settings cloned from " : "",
 		clone_from ? clone_from : "");
@@ -220,7 +227,7 @@ out:
 /* Delete an app (slot == NULL) or one slot. Endpoints leave the maps
  * before the commit; their deployments start draining. */
 static int delete_common(struct daemon *d, const char *app, const char *slot,
-			 struct op_result *res)
+			 const char *trigger, struct op_result *res)
 {
 	struct slotlb_routing old;
 	struct st_snapshot s = {0};
@@ -268,6 +275,11 @@ static int delete_common(struct daemon *d, const char *app, const char *slot,
 		if (err == -ENOENT)
 			err = 0;
 	}
+	/* the app's history stays readable once it is gone */
+	if (!err)
+		op_history(d, app, "delete", slot, NULL, trigger, "ok",
+			   slot ? "slot deleted" : "app deleted", NULL,
+			   &res->history_id);
 	if (!err)
 		err = state_commit(d->st);
 	if (err) {
@@ -295,13 +307,14 @@ out:
 	return err;
 }
 
-int ops_app_delete(struct daemon *d, const char *name, struct op_result *res)
+int ops_app_delete(struct daemon *d, const char *name, const char *trigger,
+		   struct op_result *res)
 {
-	return delete_common(d, name, NULL, res);
+	return delete_common(d, name, NULL, trigger, res);
 }
 
 int ops_slot_delete(struct daemon *d, const char *app, const char *slot,
-		    struct op_result *res)
+		    const char *trigger, struct op_result *res)
 {
-	return delete_common(d, app, slot, res);
+	return delete_common(d, app, slot, trigger, res);
 }

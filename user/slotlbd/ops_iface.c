@@ -13,8 +13,9 @@
 #include "ops_int.h"
 
 int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
-		     struct op_result *res)
+		     const char *trigger, struct op_result *res)
 {
+	char detail[96];
 	unsigned int ifindex = if_nametoindex(iface->ifname);
 	int err;
 
@@ -46,16 +47,21 @@ int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
 		goto out;
 	}
 	res->status = 201;
-	log_msg("interface %s attached (%s, %s)", iface->ifname, iface->role,
-		iface->generic ? "generic" : "native");
+	snprintf(detail, sizeof(detail), "interface %s attached (%s, %s)",
+		 iface->ifname, iface->role,
+		 iface->generic ? "generic" : "native");
+	op_history(d, "", "interface", NULL, NULL, trigger, "ok", detail, NULL,
+		   &res->history_id);
+	log_msg("%s", detail);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }
 
-int ops_iface_detach(struct daemon *d, const char *ifname,
+int ops_iface_detach(struct daemon *d, const char *ifname, const char *trigger,
 		     struct op_result *res)
 {
+	char detail[64];
 	unsigned int ifindex = if_nametoindex(ifname);
 	int err = 0, derr;
 
@@ -90,7 +96,10 @@ int ops_iface_detach(struct daemon *d, const char *ifname,
 	}
 	err = 0;
 	res->status = 204;
-	log_msg("interface %s detached", ifname);
+	snprintf(detail, sizeof(detail), "interface %s detached", ifname);
+	op_history(d, "", "interface", NULL, NULL, trigger, "ok", detail, NULL,
+		   &res->history_id);
+	log_msg("%s", detail);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;

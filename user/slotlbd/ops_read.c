@@ -40,9 +40,11 @@ int ops_history_list(struct daemon *d, const char *app, size_t limit,
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&d->lock);
-	err = state_app_find(d->st, app, &a);
-	if (!err)
-		err = state_history_list(d->st, app, limit, out, n);
+	err = state_history_list(d->st, app, limit, out, n);
+	/* a deleted app's history stays readable; no entry and no app:
+	 * no such app */
+	if (!err && !*n && state_app_find(d->st, app, &a) == -ENOENT)
+		err = -ENOENT;
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "events.h"
 #include "ops_int.h"
 #include "verify.h"
 #include "traffic_parse.h"
@@ -197,6 +198,8 @@ static int commit_plan(struct daemon *d, struct swap_plan *plan,
 		err = apply_plan(d, plan, detail, len);
 	if (!err)
 		err = state_history_add(d->st, h, &res->history_id);
+	if (!err)
+		events_emit(d, res->history_id);
 	if (err) {
 		op_fail(res, err == -ESTALE ? 409 : 500, "%s: %s: %s",
 			plan->app, plan->action,
@@ -322,6 +325,8 @@ int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		if (state_history_add(d->st, &h, &res->history_id))
 			log_msg("Error: %s: history: %s", plan->app,
 				state_errmsg(d->st));
+		else
+			events_emit(d, res->history_id);
 		recorded = true;
 		log_msg("%s %s: %s", plan->action, plan->app, res->error);
 		goto out;
@@ -367,7 +372,8 @@ out:
 			 * transaction took its entry along */
 			history_entry(plan, "failed", res->error, deps, warm,
 				      &h);
-			state_history_add(d->st, &h, &res->history_id);
+			if (!state_history_add(d->st, &h, &res->history_id))
+				events_emit(d, res->history_id);
 		}
 	} else {
 		pthread_mutex_lock(&d->lock);

@@ -30,6 +30,7 @@ static int sync_deployment(struct daemon *d, const struct st_snapshot *s,
 {
 	struct slotlb_deployment_info want = {0}, have;
 	uint32_t *ids, *weights;
+	bool edited = false;
 	size_t i;
 	int err = 0;
 
@@ -44,7 +45,8 @@ static int sync_deployment(struct daemon *d, const struct st_snapshot *s,
 			&s->backends[dep->backend_first + i];
 
 		ids[i] = b->id;
-		weights[i] = b->weight;
+		weights[i] = st_backend_ring_weight(b);
+		edited |= b->edited;
 		err = slotlb_backend_set(d->lb, b->id, &b->be);
 	}
 	if (err)
@@ -52,7 +54,9 @@ static int sync_deployment(struct daemon *d, const struct st_snapshot *s,
 	want.app_id = dep->app_id < 0 ? UINT32_MAX : (uint32_t)dep->app_id;
 	want.backend_count = (uint32_t)dep->backend_count;
 	memcpy(want.version, dep->version, sizeof(want.version));
-	if (!slotlb_deployment_info(d->lb, dep->id, &have) &&
+	/* a ring edited since the deploy (backend drain, weight) may not
+	 * have reached the map before a crash: rebuild it */
+	if (!edited && !slotlb_deployment_info(d->lb, dep->id, &have) &&
 	    have.backend_count == want.backend_count &&
 	    !strncmp(have.version, want.version, sizeof(want.version)) &&
 	    (dep->app_id < 0 || have.app_id == want.app_id))

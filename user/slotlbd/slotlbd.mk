@@ -9,7 +9,8 @@ SLOTLBD_OBJS := $(patsubst user/slotlbd/%.c,$(BUILD)/obj/slotlbd/%.o,$(SLOTLBD_S
 SLOTLBD_HDRS := $(wildcard user/slotlbd/*.h) user/lib/slotlb.h \
 		user/lib/addr.h user/lib/validate.h user/lib/traffic.h user/lib/traffic_parse.h \
 		include/slotlb/abi.h
-SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lsystemd -lpthread
+SLOTLBD_LIBS := -lsqlite3 -lmicrohttpd -ljansson -lcurl -lcrypto -lsystemd \
+		-lpthread
 
 $(SLOTLBD_OBJS): $(BUILD)/obj/slotlbd/%.o: user/slotlbd/%.c $(SLOTLBD_HDRS)
 	$(call msg,CC,$@)

@@ -167,6 +167,37 @@ static const struct migration {
 	 " id INTEGER NOT NULL, down INTEGER NOT NULL,"
 	 " in_ring INTEGER NOT NULL, since INTEGER NOT NULL,"
 	 " error TEXT NOT NULL, PRIMARY KEY(deployment, id));"},
+	/* Issue 9, drain control: a slot's drain policy, each draining
+	 * deployment's deadline as it started draining, and the drain and
+	 * ring edits of single backends (a row means the deployment's ring
+	 * differs from its deploy-time weights, so reconcile rebuilds it). */
+	{5, "CREATE TABLE slot_drain("
+	    " app_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	    " timeout_ms INTEGER NOT NULL, reset INTEGER NOT NULL,"
+	    " reset_rate INTEGER NOT NULL, PRIMARY KEY(app_id, slot),"
+	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
+	    " ON DELETE CASCADE);"
+	    "CREATE TABLE deployment_drain("
+	    " deployment INTEGER PRIMARY KEY REFERENCES deployments(serial),"
+	    " since_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL,"
+	    " reset_rate INTEGER NOT NULL);"
+	    "CREATE TABLE backend_drain("
+	    " deployment INTEGER NOT NULL REFERENCES deployments(serial),"
+	    " id INTEGER NOT NULL, drained INTEGER NOT NULL,"
+	    " since_ms INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,"
+	    " PRIMARY KEY(deployment, id));"
+	    /* Event hooks of an app: a URL (signed when it has a secret)
+	     * or an executable, the events it wants (bits of event_names),
+	     * its delivery counts. They go with the app. */
+	    "CREATE TABLE event_hooks("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,"
+	    " events INTEGER NOT NULL, url TEXT NOT NULL, exec TEXT NOT NULL,"
+	    " secret TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " delivered INTEGER NOT NULL DEFAULT 0,"
+	    " failed INTEGER NOT NULL DEFAULT 0,"
+	    " attempts_failed INTEGER NOT NULL DEFAULT 0,"
+	    " last_error TEXT NOT NULL DEFAULT '');"},
 	/* Issue 12, direct server return: an app's forwarding mode (enum
 	 * slotlb_mode; 0 NAT for every app that existed before). Number 6:
 	 * issue 9's drain and events hold 5. */

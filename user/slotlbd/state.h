@@ -75,8 +75,12 @@ struct st_deployment {
 struct st_backend {
 	int64_t deployment; /* serial */
 	uint32_t id; /* data-plane id, unique among live deployments */
-	uint32_t weight;
+	uint32_t weight; /* Maglev weight while not drained */
 	struct slotlb_backend be;
+	bool drained; /* out of the ring: takes no new flows */
+	int64_t drained_since_ms; /* wall clock, when drained */
+	uint32_t drain_timeout_ms; /* then its flows are reset; 0 = never */
+	bool edited; /* weight or drain changed since the deploy */
 };
 
 /* A share of from_slot's new clients sent to slot's deployment: the
@@ -99,6 +103,11 @@ struct st_opt_in {
 	uint32_t slot;
 	struct slotlb_prefix prefix; /* its from_slot and to_slot are 0 */
 };
+/* Weight of a backend in its deployment's ring. */
+static inline uint32_t st_backend_ring_weight(const struct st_backend *b)
+{
+	return b->drained ? 0 : b->weight;
+}
 
 /* Everything at one instant, each array ordered for merging: apps by id,
  * slots and endpoints by app then slot, deployments and backends by
@@ -151,6 +160,19 @@ struct st_hook {
 	uint32_t timeout_ms;
 };
 
+/* Resets a second at a drain's deadline unless the slot says otherwise. */
+#define DRAIN_DEFAULT_RESET_RATE 100
+
+/* What happens to a deployment that left this slot (a swap, rollback or
+ * deploy replaced it): after timeout_ms its remaining pinned TCP flows
+ * are reset (reset) or left to finish (leave, the default). */
+struct st_drain_policy {
+	bool stored; /* a row; else the defaults */
+	uint32_t timeout_ms; /* 0 = none */
+	bool reset; /* at the timeout: reset, else leave */
+	uint32_t reset_rate; /* resets a second, for the deployment */
+};
+
 /* What a slot keeps across deployments (state_slot_config.c). */
 struct st_slot_config {
 	bool has_warmup; /* a stored policy; else Azure's defaults */
@@ -159,6 +181,7 @@ struct st_slot_config {
 	bool has_auto_swap;
 	uint32_t auto_swap_target; /* slot index */
 	uint32_t auto_swap_delay_ms;
+	struct st_drain_policy drain; /* state_drain.c */
 };
 
 /* A NAME=VALUE of the app's environment (state_app_settings.c). */
@@ -326,6 +349,64 @@ int state_backend_health_put(struct state *st,
  * deployment and id; free() the array. */
 int state_backend_health_list(struct state *st, int64_t deployment,
 			      struct st_backend_health **out, size_t *n);
+/* --- state_drain.c: drain policy, drain deadlines, single backends --- */
+
+/* The slot's drain policy, defaults if none stored. */
+int state_slot_drain_get(struct state *st, uint32_t app_id, uint32_t slot,
+			 struct st_drain_policy *p);
+int state_slot_drain_set(struct state *st, uint32_t app_id, uint32_t slot,
+			 const struct st_drain_policy *p);
+
+/* A draining deployment's deadline, fixed when its drain was first seen
+ * (since_ms: its draining_since then); -ENOENT if none. deadline_ms 0:
+ * no deadline (leave). */
+struct st_deployment_drain {
+	int64_t since_ms;
+	int64_t deadline_ms; /* wall clock */
+	uint32_t reset_rate; /* 0 = leave */
+};
+int state_deployment_drain_get(struct state *st, int64_t serial,
+			       struct st_deployment_drain *dd);
+int state_deployment_drain_put(struct state *st, int64_t serial,
+			       const struct st_deployment_drain *dd);
+int state_deployment_drain_delete(struct state *st, int64_t serial);
+
+/* One backend's drain (drained, since, timeout) and weight; -ENOENT if
+ * the deployment has no such backend. */
+int state_backend_drain_set(struct state *st, int64_t deployment, uint32_t id,
+			    bool drained, int64_t since_ms,
+			    uint32_t timeout_ms);
+int state_backend_weight_set(struct state *st, int64_t deployment, uint32_t id,
+			     uint32_t weight);
+
+/* --- state_events.c: event hooks of an app --- */
+
+/* An event hook: where an app's events go (docs/slotlbd.md, Events). */
+struct st_event_hook {
+	int64_t id;
+	uint32_t app_id;
+	uint32_t events; /* bit i: event_names[i] (validate.h) */
+	char url[HOOK_URL_LEN]; /* "" if exec */
+	char exec[HOOK_PATH_LEN]; /* "" if url */
+	char secret[HOOK_SECRET_MAX + 1]; /* "" = unsigned */
+	int64_t created; /* unix seconds */
+	int64_t delivered; /* events delivered */
+	int64_t failed; /* events given up after every retry */
+	int64_t attempts_failed; /* attempts that failed */
+	char last_error[160];
+};
+int state_event_hook_add(struct state *st, const struct st_event_hook *h,
+			 int64_t *id);
+/* -ENOENT if app_id has no hook id. */
+int state_event_hook_delete(struct state *st, uint32_t app_id, int64_t id);
+/* app_id's hooks, by id; with events != 0 only those wanting one of
+ * them. free() the array. */
+int state_event_hooks(struct state *st, uint32_t app_id, uint32_t events,
+		      struct st_event_hook **out, size_t *n);
+/* One attempt's outcome: ok counts a delivery; else a failed attempt,
+ * and gave_up a failed event. */
+int state_event_hook_note(struct state *st, int64_t id, bool ok, bool gave_up,
+			  const char *error);
 
 /* --- state_app_settings.c: NAME=VALUE settings, sticky or swapped --- */
 

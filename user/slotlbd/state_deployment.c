@@ -94,6 +94,10 @@ void st_fill_backend(sqlite3_stmt *stmt, void *p)
 	if (blob && sqlite3_column_bytes(stmt, 2) == (int)sizeof(b->be))
 		memcpy(&b->be, blob, sizeof(b->be));
 	b->weight = (uint32_t)sqlite3_column_int64(stmt, 3);
+	b->drained = sqlite3_column_int64(stmt, 4) != 0;
+	b->drained_since_ms = sqlite3_column_int64(stmt, 5);
+	b->drain_timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 6);
+	b->edited = sqlite3_column_int64(stmt, 7) != 0;
 }
 
 int state_deployment_get(struct state *st, int64_t serial,
@@ -118,8 +122,8 @@ int state_deployment_get(struct state *st, int64_t serial,
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? -ENOENT : st_errno(rc);
 	rc = st_collect(st_prepare(st,
-				   "SELECT " BACKEND_COLS " FROM backends"
-				   " WHERE deployment = ? ORDER BY id",
+				   "SELECT " BACKEND_COLS " FROM " BACKEND_FROM
+				   " WHERE b.deployment = ? ORDER BY b.id",
 				   "i", serial),
 			&list, &count, sizeof(struct st_backend),
 			st_fill_backend);

@@ -9,12 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include "state_int.h"
+#include "validate.h"
 #include "util.h"
 
-int state_history_add(struct state *st, const struct st_history *h, int64_t *id)
+int state_history_add(struct state *st, const struct st_history *in,
+		      int64_t *id)
 {
+	struct st_history copy = *in, *h = &copy;
+	char *detail = NULL;
 	int err;
 
+	/* what callers and hooks wrote: valid UTF-8, no control characters */
+	validate_text_clean(copy.trigger, sizeof(copy.trigger) - 1);
+	if (in->detail) {
+		detail = strdup(in->detail);
+		if (!detail)
+			return -ENOMEM;
+		validate_text_clean(detail, strlen(detail));
+		copy.detail = detail;
+	}
 	err = st_exec_stmt(st_prepare(
 		st,
 		"INSERT INTO history(time, app, action, slot, target_slot,"
@@ -24,6 +37,7 @@ int state_history_add(struct state *st, const struct st_history *h, int64_t *id)
 		h->slot, h->target_slot, h->deployments ? h->deployments : "{}",
 		h->trigger, h->outcome, h->detail ? h->detail : "",
 		h->warmup ? h->warmup : "[]"));
+	free(detail);
 	if (err)
 		return err;
 	if (id)

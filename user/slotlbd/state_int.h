@@ -39,7 +39,14 @@ int st_collect(sqlite3_stmt *stmt, void **arr, size_t *n, size_t sz,
 #define ENDPOINT_COLS "id, app_id, slot, key"
 #define DEPLOYMENT_COLS \
 	"serial, id, app_id, version, state, created, draining_since"
-#define BACKEND_COLS "deployment, id, addr, weight"
+#define BACKEND_COLS                                                    \
+	"b.deployment, b.id, b.addr, b.weight, COALESCE(x.drained, 0)," \
+	" COALESCE(x.since_ms, 0), COALESCE(x.timeout_ms, 0),"          \
+	" x.deployment IS NOT NULL"
+/* Backends with their drain state (state_backend.c). */
+#define BACKEND_FROM                           \
+	"backends b LEFT JOIN backend_drain x" \
+	" ON x.deployment = b.deployment AND x.id = b.id"
 /* state_app.c: struct st_app, st_slot, st_endpoint */
 void st_fill_app(sqlite3_stmt *stmt, void *p);
 void st_fill_slot(sqlite3_stmt *stmt, void *p);

@@ -67,6 +67,8 @@ int state_slot_config_get(struct state *st, uint32_t app_id, uint32_t slot,
 	memset(c, 0, sizeof(*c));
 	warmup_policy_default(&c->warmup);
 	err = read_warmup(st, app_id, slot, c);
+	if (!err)
+		err = state_slot_drain_get(st, app_id, slot, &c->drain);
 	if (err)
 		return err;
 	stmt = st_prepare(st,

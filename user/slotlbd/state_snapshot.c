@@ -16,7 +16,7 @@ int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s)
 {
 	const char *where = app_id < 0 ? "" : " WHERE app_id = ?";
 	const char *fmt = app_id < 0 ? "" : "i";
-	char sql[320];
+	char sql[640];
 	size_t i, b;
 	int err;
 
@@ -55,7 +55,7 @@ int state_snapshot(struct state *st, int64_t app_id, struct st_snapshot *s)
 	if (err)
 		goto out;
 	snprintf(sql, sizeof(sql),
-		 "SELECT b.deployment, b.id, b.addr, b.weight FROM backends b"
+		 "SELECT " BACKEND_COLS " FROM " BACKEND_FROM
 		 " JOIN deployments d ON b.deployment = d.serial"
 		 " WHERE d.state != 2%s ORDER BY b.deployment, b.id",
 		 app_id < 0 ? "" : " AND d.app_id = ?");
