@@ -32,7 +32,9 @@
  *      replies6, flows_new), roles, settings, fragments; issue 8's
  *      traffic rules and audiences in the routing element (552 bytes,
  *      from 336); issue 9's backend_health, deployment_tcp and
- *      backend_drain; upgrade_v1.c converts layout 1
+ *      backend_drain; issue 12's app mode in the routing element
+ *      (a byte that was padding: zero reads NAT); upgrade_v1.c
+ *      converts layout 1
  */
 #define SLOTLB_LAYOUT_VERSION 2
 
