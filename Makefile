@@ -25,6 +25,12 @@
 .SECONDARY:
 .DEFAULT_GOAL := all
 
+# Tests, demos and tools run Debian's python3 (what `make deps` installs),
+# not the first python3 in PATH: a version manager's shim (pyenv) costs
+# seconds a start on a loaded machine, and the tests start python
+# thousands of times.
+export PATH := /usr/bin:$(PATH)
+
 BUILD     ?= build
 CC        ?= gcc
 CLANG     ?= clang

@@ -17,6 +17,9 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
+# Debian's python3 first (see the Makefile: a pyenv shim costs seconds a
+# start, and the tests start python thousands of times).
+export PATH=/usr/bin:$PATH
 
 jobs=${JOBS:-3}
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || {

@@ -155,8 +155,10 @@ check "a concurrent deploy into web is refused as busy (exit $deploy_rc)" \
 	[ "$deploy_rc/$(grep -c busy "$OUT/deploy.out")" = 1/1 ]
 check "a concurrent rollback of web is refused as busy (exit $rollback_rc)" \
 	[ "$rollback_rc/$(grep -c busy "$OUT/rollback.out")" = 1/1 ]
-check "swap of app shop meanwhile: exit $shop_rc in $shop_ms ms" \
-	[ "$shop_rc/$((shop_ms < 1000))" = 0/1 ]
+# Not held up by web's warm-up (COLD_S s): well under it. The CLI's own
+# start and warm-up of shop take hundreds of ms on a loaded machine.
+check "swap of app shop meanwhile: exit $shop_rc in $shop_ms ms (< $((COLD_S * 500)))" \
+	[ "$shop_rc/$((shop_ms < COLD_S * 500))" = 0/1 ]
 check "shop's swap finished while web's was still warming up ($((shop_done - t0)) ms after it began)" \
 	[ $first_running = yes ]
 

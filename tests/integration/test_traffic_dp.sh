@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 P=tr$$
 CLIENTS=40
-STREAM_BYTES=1600000
+STREAM_BYTES=2400000
 STREAM_RATE=100000
 
 # client_addr I FAMILY: the I-th extra client address (0-based).
@@ -174,7 +174,7 @@ done
 # --- 3. a download keeps its backend through ramp, swap and clear ------
 want_sha=$(dp_gen_sha $STREAM_BYTES)
 a=$(client_addr 3 4)
-lab_exec_client "$P" "${DP_CURL[@]}" -m 40 --interface "$a" \
+lab_exec_client "$P" "${DP_CURL[@]}" -m 60 --interface "$a" \
 	-o "$STATE/dl.body" -D "$STATE/dl.hdr" \
 	"$(dp_url 1 4 "/stream?bytes=$STREAM_BYTES&rate=$STREAM_RATE")" \
 	>/dev/null 2>&1 &
