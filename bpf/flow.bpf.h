@@ -392,6 +392,7 @@ struct promotion {
 	__u32 state; /* SLOTLB_FLOW_CLIENT_BACKSIDE is kept */
 	__u32 ack_client;
 	__u32 ack_backend;
+	__u32 start; /* jiffies of the flow's first packet */
 	__u32 has_nh; /* nh is the next hop toward the client */
 	struct nexthop nh;
 };
@@ -418,6 +419,7 @@ static __always_inline void state_init(struct slotlb_flow_state *s,
 	s->state = p->state & SLOTLB_FLOW_CLIENT_BACKSIDE;
 	s->seen_client = now;
 	s->seen_backend = now;
+	s->start = p->start;
 	s->ack_client = p->ack_client;
 	s->ack_backend = p->ack_backend;
 	if (p->has_nh) {

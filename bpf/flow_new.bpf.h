@@ -146,6 +146,7 @@ static __noinline int new_insert(const struct packet *pkt,
 		.endpoint_id = ep->endpoint_id,
 		.state = state,
 		.seen = now,
+		.start = now,
 		.client_seq = pkt->seq,
 		.client_ack = pkt->ack,
 	};
@@ -161,7 +162,8 @@ static __noinline int new_insert(const struct packet *pkt,
 	    !new_closed(h->state)) {
 		if (!new_is_endpoint(h, pkt))
 			return -SLOTLB_REASON_DROP_REPLY_COLLISION;
-		/* A retransmission of the packet that made it. */
+		/* A retransmission of the packet that made it: the flow
+		 * keeps its start. */
 		if (h->client_seq == pkt->seq &&
 		    (h->state & NEW_ORIGIN) == (state & NEW_ORIGIN)) {
 			h->seen = now;
@@ -201,6 +203,7 @@ static __always_inline void new_promotion(struct promotion *p,
 	p->state = h->state;
 	p->ack_client = ack_client;
 	p->ack_backend = ack_backend;
+	p->start = h->start;
 	p->has_nh = !!nh;
 	if (nh)
 		p->nh = *nh;

@@ -32,11 +32,15 @@
  *      replies6, flows_new), roles, settings, fragments; issue 8's
  *      traffic rules and audiences in the routing element (552 bytes,
  *      from 336); issue 9's backend_health, deployment_tcp and
- *      backend_drain; issue 12's app mode in the routing element
- *      (a byte that was padding: zero reads NAT); upgrade_v1.c
- *      converts layout 1
+ *      backend_drain; never released
+ *   3  a flow's start time (slotlb_flow_state.start: flows4 value 60
+ *      bytes, from 56; flows6 72 with start in place of its padding;
+ *      slotlb_flow_new.start: flows_new value 56, from 48); issue
+ *      12's app mode in the routing element (a byte that was padding:
+ *      zero reads NAT); upgrade_v1.c
+ *      converts layout 1 (layout 2, a development layout, is refused)
  */
-#define SLOTLB_LAYOUT_VERSION 2
+#define SLOTLB_LAYOUT_VERSION 3
 
 /* Apps are indexed 0..MAX_APPS-1 in app_routing (8 bytes each); 4096
  * apps per host is far beyond one host's realistic tenant count and
@@ -609,6 +613,8 @@ struct slotlb_flow_state {
 	__u32 seen_client; /* jiffies of the client's last packet (1 s) */
 	__u32 seen_backend; /* jiffies of the backend's last packet (1 s);
 			     * also when the next hop below was looked up */
+	__u32 start; /* jiffies of the flow's first packet (its half-open
+		      * entry's start); written once, at promotion */
 	__u32 ack_client; /* highest acknowledgement the client sent */
 	__u32 ack_backend; /* highest acknowledgement the backend sent */
 	__u32 fin_client; /* sequence number just past the client's FIN */
@@ -618,21 +624,22 @@ struct slotlb_flow_state {
 	__u16 nh_mtu; /* its MTU */
 	__u16 pad; /* zero */
 };
-_Static_assert(sizeof(struct slotlb_flow_state) == 52, "flow state");
+_Static_assert(sizeof(struct slotlb_flow_state) == 56, "flow state");
 
 /* Value of flows4: an established IPv4 flow (key slotlb_flow4_key). The
- * backend is kept here, so the flow outlives its deployment. */
+ * backend is kept here, so the flow outlives its deployment. 60 bytes,
+ * which the kernel rounds up to 64: with the 48-byte element header and
+ * the 16-byte key an element is 128 bytes (docs/datapath.md, Memory). */
 struct slotlb_flow4 {
 	__be32 backend_addr; /* backend address */
 	struct slotlb_flow_state s;
 };
-_Static_assert(sizeof(struct slotlb_flow4) == 56, "flow4");
+_Static_assert(sizeof(struct slotlb_flow4) == 60, "flow4");
 
 /* Value of flows6: an established IPv6 flow (key slotlb_flow_key). */
 struct slotlb_flow6 {
 	__be32 backend_addr[4]; /* backend address */
 	struct slotlb_flow_state s;
-	__u32 pad; /* zero */
 };
 _Static_assert(sizeof(struct slotlb_flow6) == 72, "flow6");
 
@@ -673,12 +680,15 @@ struct slotlb_flow_new {
 	__u16 endpoint_id;
 	__u32 state; /* SLOTLB_FLOW_* bits */
 	__u32 seen; /* jiffies of the last packet either way */
+	__u32 start; /* jiffies of the first packet (the SYN; kept by its
+		      * retransmissions): the established entry's start */
 	__u32 client_seq; /* sequence number of the SYN or first segment */
 	__u32 client_ack; /* acknowledgement of the client's last segment */
 	__u32 backend_isn; /* sequence number of the backend's SYN-ACK */
 	__u32 backend_ack; /* acknowledgement of the backend's last segment */
+	__u32 pad; /* zero */
 };
-_Static_assert(sizeof(struct slotlb_flow_new) == 48, "flow new");
+_Static_assert(sizeof(struct slotlb_flow_new) == 56, "flow new");
 
 /* Per-CPU next hop toward a backend (element backend id modulo
  * SLOTLB_NEXTHOP_SLOTS of nexthops). */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -389,21 +390,27 @@ struct find_ctx {
 	bool established, half_open;
 };
 
-static int find_cb(const struct slotlb_flow_info *fl, void *ctx)
+/* Is fl the flow of the client's spec s? */
+static bool flow_is(const struct slotlb_flow_info *fl, const struct pkt_spec *s)
 {
-	struct find_ctx *c = ctx;
-	const struct pkt_spec *s = &c->f->c;
 	uint8_t a[16];
 
 	if (fl->family != s->family || fl->proto != s->proto ||
 	    ntohs(fl->client_port) != s->sport ||
 	    ntohs(fl->endpoint_port) != s->dport)
-		return 0;
+		return false;
 	pkt_addr(s->family, s->src, a);
 	if (memcmp(fl->client, a, s->family == AF_INET ? 4 : 16))
-		return 0;
+		return false;
 	pkt_addr(s->family, s->dst, a);
-	if (memcmp(fl->endpoint, a, s->family == AF_INET ? 4 : 16))
+	return !memcmp(fl->endpoint, a, s->family == AF_INET ? 4 : 16);
+}
+
+static int find_cb(const struct slotlb_flow_info *fl, void *ctx)
+{
+	struct find_ctx *c = ctx;
+
+	if (!flow_is(fl, &c->f->c))
 		return 0;
 	if (fl->stage == SLOTLB_STAGE_ESTABLISHED)
 		c->established = true;
@@ -433,6 +440,117 @@ static void expect_established(const struct flow *f, bool present,
 		fail_msg("%s: established entry %s, want %s", desc,
 			 est ? "present" : "gone",
 			 present ? "present" : "gone");
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct times_ctx {
+	const struct pkt_spec *s;
+	enum slotlb_flow_stage stage;
+	bool found;
+	uint64_t age_ms, idle_ms;
+};
+
+static int times_cb(const struct slotlb_flow_info *fl, void *ctx)
+{
+	struct times_ctx *c = ctx;
+
+	if (fl->stage != c->stage || !flow_is(fl, c->s))
+		return 0;
+	c->found = true;
+	c->age_ms = fl->age_ms;
+	c->idle_ms = fl->idle_ms;
+	return 1;
+}
+
+/* The program's jiffies against CLOCK_MONOTONIC read around the walk:
+ * a jiffy (4 ms at HZ 250), a second's rounding of nothing, and a
+ * loaded machine's delays. */
+#define START_SLACK_MS 150
+
+/* The flow of s in stage must have started at t0 (CLOCK_MONOTONIC ms,
+ * read just before its first packet): its start, now - age, is t0
+ * within the slack. Its idle time goes to *idle_ms. */
+static void expect_start(const struct pkt_spec *s, enum slotlb_flow_stage stage,
+			 uint64_t t0, uint64_t *idle_ms, const char *desc)
+{
+	struct times_ctx c = {.s = s, .stage = stage};
+	int64_t start;
+
+	assert_true(slotlb_flows_foreach(lab.lb, times_cb, &c) >= 0);
+	if (!c.found)
+		fail_msg("%s: no %s entry", desc,
+			 stage == SLOTLB_STAGE_ESTABLISHED ? "established"
+							   : "half-open");
+	start = (int64_t)mono_ms() - (int64_t)c.age_ms;
+	if (start < (int64_t)t0 - START_SLACK_MS ||
+	    start > (int64_t)t0 + START_SLACK_MS)
+		fail_msg(
+			"%s: started %lld ms after its first packet (age %llu ms, idle %llu ms)",
+			desc, (long long)(start - (int64_t)t0),
+			(unsigned long long)c.age_ms,
+			(unsigned long long)c.idle_ms);
+	if (idle_ms)
+		*idle_ms = c.idle_ms;
+	cases_run++;
+}
+
+/*
+ * A flow's age counts from its first packet: the half-open entry takes
+ * the SYN's (or first datagram's) time, the promotion 1.2 s later keeps
+ * it, and later packets both ways refresh the idle time but never the
+ * start. The flows listing reads it (age_ms).
+ */
+static void test_flow_start_kept(void **state)
+{
+	const struct pkt_spec tcp[] = {TCP4(), TCP6()};
+	const struct pkt_spec udp = UDP4();
+	struct xdp_out out;
+	struct pkt_info pi;
+	uint64_t t0, idle;
+	struct conv v;
+	struct flow f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		conv_init(&v, &lab, &tcp[i]);
+		t0 = mono_ms();
+		conv_client(&v, F_SYN, 0, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(v.be = lab_backend_by_dst(&pi)))
+			fail_msg("start: SYN reached no backend (%s)",
+				 lab_verdict_name(out.verdict));
+		expect_start(&v.c, SLOTLB_STAGE_HALF_OPEN, t0, NULL,
+			     "start: half-open after the SYN");
+		usleep(1200000);
+		conv_expect_backend(&v, F_SYN | F_ACK, 0, "start: SYN-ACK");
+		conv_expect_client(&v, F_ACK, 0, "start: ACK");
+		expect_start(&v.c, SLOTLB_STAGE_ESTABLISHED, t0, NULL,
+			     "start: promoted 1.2 s after its SYN");
+		usleep(1200000);
+		conv_expect_client(&v, F_ACK, 100, "start: request");
+		conv_expect_backend(&v, F_ACK, 200, "start: answer");
+		expect_start(&v.c, SLOTLB_STAGE_ESTABLISHED, t0, &idle,
+			     "start: after packets both ways 2.4 s later");
+		if (idle > START_SLACK_MS)
+			fail_msg("start: idle %llu ms right after a packet",
+				 (unsigned long long)idle);
+	}
+	/* UDP (a 1 s timeout here): answered 0.4 s after its first. */
+	lab_route(&lab, app_of(&udp), dep_a(&udp));
+	t0 = mono_ms();
+	flow_open(&f, &udp, dep_a(&udp), "start: first datagram");
+	usleep(400000);
+	backend_send(&lab, &f, 0, "start: the backend's answer");
+	expect_start(&f.c, SLOTLB_STAGE_ESTABLISHED, t0, NULL,
+		     "start: UDP promoted by its answer 0.4 s later");
 }
 
 /* A flow restarted by a new SYN on another backend: a stray packet
@@ -730,6 +848,7 @@ int main(void)
 		T(test_nonsyn_miss_drop_policy),
 		T(test_closed_flow_reselects),
 		T(test_restart_never_leaks_old_backend),
+		T(test_flow_start_kept),
 		T(test_udp_idle_timeout_reselects),
 		T(test_gc_removes_closed_and_idle_flows),
 		T(test_count_by_deployment),

@@ -9,7 +9,11 @@
 #      and the predictions spread over several backends;
 #  (b) the flows list shows connections held open (client, backend as
 #      predicted, deployment, state open); --deployment keeps them,
-#      --slot staging has none, --limit 1 shows one of the total;
+#      --slot staging has none, --limit 1 shows one of the total; a
+#      keep-alive connection whose second request came at least 3.5 s
+#      after it connected shows an AGE (since its SYN) at least 3 s
+#      longer than its IDLE (since its last packet), once, in JSON and
+#      in the table;
 #  (c) errors: an unknown app or slot (404, exit 1), a malformed client
 #      (400), --lookup with --limit (usage, exit 2).
 #
@@ -103,8 +107,8 @@ check "the table names the slot, why and the deployment" \
 
 # --- (b) the flows list ---------------------------------------------------------------
 lab_exec_client "$P" bash -c 'for p in 42000 42001 42002; do
-	curl -s --noproxy "*" -m 30 --local-port $p -o /dev/null \
-		"http://$1/stream?bytes=3000000&rate=100000" & done; wait' - "$VIP4" &
+	curl -s --noproxy "*" -m 90 --local-port $p -o /dev/null \
+		"http://$1/stream?bytes=9000000&rate=100000" & done; wait' - "$VIP4" &
 streams=$!
 pred=$(predict 4 42000 42001 42002)
 # held JSON: how many of the three held connections the listing has
@@ -147,6 +151,87 @@ check "--limit 1: one row and the total (${total:-none})" \
 	test "$(wc -l <<<"$out")" -eq 3 -a "${total:-0}" -ge 3
 kill "$streams" 2>/dev/null
 wait "$streams" 2>/dev/null
+# A keep-alive connection: a request at once, another once the file
+# "go" appears (at least 3.5 s after it connected), then held open
+# until "done".
+KA_DIR=$(lab_state_dir "$P")
+ka_launch=$(now_ms)
+# shellcheck disable=SC2016
+lab_exec_client "$P" python3 -c '
+import os, socket, sys, time
+def wait_for(name):
+    deadline = time.monotonic() + 60
+    while not os.path.exists(name) and time.monotonic() < deadline:
+        time.sleep(0.02)
+s = socket.create_connection((sys.argv[1], 80), timeout=10)
+t0 = time.monotonic()
+def get():
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n")
+             if l.lower().startswith(b"content-length")][0])
+    while len(body) < n:
+        body += s.recv(4096)
+get()
+print(s.getsockname()[1], flush=True)
+wait_for(sys.argv[2] + ".go")
+get()
+print("second request %.1f s after connecting" % (time.monotonic() - t0),
+      flush=True)
+wait_for(sys.argv[2] + ".done")
+' "$VIP4" "$KA_DIR/ka" >"$KA_DIR/ka.out" 2>&1 &
+ka=$!
+# wait_lines N: until ka.out has N lines (10 s at most)
+wait_lines()
+{
+	local k
+
+	for ((k = 0; k < 100; k++)); do
+		[ "$(wc -l <"$KA_DIR/ka.out" 2>/dev/null)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_lines 1
+ka_t0=$(now_ms)
+while (($(now_ms) - ka_t0 < 3500)); do sleep 0.1; done
+touch "$KA_DIR/ka.go"
+wait_lines 2
+ka_port=$(head -1 "$KA_DIR/ka.out")
+ka_flow=$(cli -o json flows web | python3 -c '
+import json, sys
+for f in json.load(sys.stdin)["flows"]:
+    if f["client"] == "198.18.0.2:" + sys.argv[1]:
+        print(f["age_ms"], f["idle_ms"])' "$ka_port")
+read -r ka_age ka_idle <<<"$ka_flow"
+echo "   keep-alive connection (port ${ka_port:-none}; $(sed -n 2p "$KA_DIR/ka.out")): age ${ka_age:-?} ms, idle ${ka_idle:-?} ms"
+ka_life=$(($(now_ms) - ka_launch))
+# age counts from the SYN, idle from the last request, made >= 3.5 s
+# after connecting: age - idle >= 3 s however late the listing comes;
+# and the age is no more than the connection's life
+check "a keep-alive connection with a request >= 3.5 s after it connected: age - idle >= 3000 ms, age <= its life ($ka_life ms)" \
+	test "$(wc -l <<<"$ka_flow")" -eq 1 -a -n "$ka_age" -a \
+	$((${ka_age:-0} - ${ka_idle:-0})) -ge 3000 -a "${ka_age:-0}" -le "$ka_life"
+out=$(cli flows web)
+check "the table has AGE and IDLE columns, and the connection's one row its age and idle time" \
+	test "$(grep -c ":$ka_port " <<<"$out")" -eq 1
+# the row's AGE and IDLE cells in seconds (Ns, MmSSs or HhMMm)
+read -r age_s idle_s < <(awk -v p=":$ka_port" '
+function secs(d, n) {
+	if (d ~ /h/) { split(d, n, /[hm]/); return n[1] * 3600 + n[2] * 60 }
+	if (d ~ /m/) { split(d, n, /[ms]/); return n[1] * 60 + n[2] }
+	return d + 0
+}
+index($1, p) { print secs($7), secs($8) }' <<<"$out")
+check "... AGE ${age_s:-?} s at least 3 s more than IDLE ${idle_s:-?} s" \
+	test -n "$age_s" -a $((${age_s:-0} - ${idle_s:-0})) -ge 3
+grep -E "CLIENT|:$ka_port " <<<"$out" | sed 's/^/   /'
+grep -q "AGE *IDLE *STATE" <<<"$out" || check "the table's header names AGE and IDLE" false
+touch "$KA_DIR/ka.done"
+wait "$ka" 2>/dev/null
 
 # --- (c) errors ------------------------------------------------------------------------
 out=$(cli flows nosuch 2>&1)

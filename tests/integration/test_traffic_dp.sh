@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 P=tr$$
 CLIENTS=40
-STREAM_BYTES=2400000
+STREAM_BYTES=4000000
 STREAM_RATE=100000
 
 # client_addr I FAMILY: the I-th extra client address (0-based).
@@ -174,13 +174,14 @@ done
 # --- 3. a download keeps its backend through ramp, swap and clear ------
 want_sha=$(dp_gen_sha $STREAM_BYTES)
 a=$(client_addr 3 4)
-lab_exec_client "$P" "${DP_CURL[@]}" -m 60 --interface "$a" \
+lab_exec_client "$P" "${DP_CURL[@]}" -m 90 --interface "$a" \
 	-o "$STATE/dl.body" -D "$STATE/dl.hdr" \
 	"$(dp_url 1 4 "/stream?bytes=$STREAM_BYTES&rate=$STREAM_RATE")" \
 	>/dev/null 2>&1 &
 dl_pid=$!
 dp_wait_bytes "$STATE/dl.body" $((STREAM_RATE / 10)) 50 ||
 	check "the download started" false
+t_changes=$(now_ms)
 # shellcheck disable=SC2015 # die exits
 dp "$P" routing traffic 0 --from 0 --distribution 1=100 &&
 	after_ramp=$(get "$a" 4) &&
@@ -190,12 +191,13 @@ dp "$P" routing traffic 0 --from 0 --distribution 1=100 &&
 	after_clear=$(get "$a" 4) ||
 	die "dpctl changes during the download"
 at=$(stat -c %s "$STATE/dl.body")
+t_changes=$(($(now_ms) - t_changes))
 rc=0
 wait "$dl_pid" || rc=$?
 got_sha=$(sha256sum <"$STATE/dl.body" | cut -d' ' -f1)
 hdr=$(awk -F': ' 'tolower($1) == "x-slotlb-version" { print $2 }' \
 	"$STATE/dl.hdr" | tr -d '\r')
-echo "# download from $a: $hdr, at $at of $STREAM_BYTES bytes after the changes; new connections: $after_ramp after 100%, $after_swap after the swap, $after_clear after the clear"
+echo "# download from $a: $hdr, at $at of $STREAM_BYTES bytes after the changes ($t_changes ms); new connections: $after_ramp after 100%, $after_swap after the swap, $after_clear after the clear"
 check "the changes happened while the download was in flight" \
 	test "$at" -lt $STREAM_BYTES
 check "the download completes (curl exit $rc), sha256 intact" \

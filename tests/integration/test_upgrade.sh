@@ -168,6 +168,7 @@ while not os.path.exists(sys.argv[1]):
 print(get(), flush=True)
 ' "$STATE/go" >"$STATE/ka.out" 2>&1 &
 ka_pid=$!
+ka_t0=$(now_ms)
 lab_exec_client "$P" "$LOADCLIENT" --target 198.18.100.1:80 --duration 25 \
 	--keepalive 4 --new-rate 50 --path '/stream?bytes=1200&rate=20000' \
 	--expect-versions v1 --json "$STATE/load.json" >/dev/null 2>&1 &
@@ -191,12 +192,16 @@ ka_flow=$(cli -o json flows web --slot staging | python3 -c '
 import json, sys
 for f in json.load(sys.stdin)["flows"]:
     if f["client"].endswith(":" + sys.argv[1]):
-        print(f["backend"], f["state"])' "$ka_port")
+        print(f["backend"], f["state"])
+        print(f["age_ms"], f["idle_ms"])' "$ka_port")
+{ read -r ka_age ka_idle; } < <(sed -n 2p <<<"$ka_flow")
+ka_flow=$(head -1 <<<"$ka_flow")
+ka_life=$(($(now_ms) - ka_t0))
 touch "$STATE/go"
 log=$(grep 'upgraded the pinned maps' "$(ctl_dir "$P")/slotlbd.log")
 echo "# slotlbd up in $took ms, download at $at of $STREAM_BYTES bytes: ${log#*: }"
-check "slotlbd says it upgraded layout 1 to 2, kept 10 maps, converted 3 (flows, routing pool, reason counters), replaced the program on 3 interfaces" \
-	grep -qE 'from layout 1 to 2: 10 maps kept as they were, 3 converted \([0-9]+ entries: flows, routing elements, counters\), the program replaced on 3 interfaces' <<<"$log"
+check "slotlbd says it upgraded layout 1 to 3, kept 10 maps, converted 3 (flows, routing pool, reason counters), replaced the program on 3 interfaces" \
+	grep -qE 'from layout 1 to 3: 10 maps kept as they were, 3 converted \([0-9]+ entries: flows, routing elements, counters\), the program replaced on 3 interfaces' <<<"$log"
 rc=0
 wait "$dl_pid" || rc=$?
 got_sha=$(sha256sum <"$STATE/dl.body" | cut -d' ' -f1)
@@ -216,6 +221,8 @@ check "the upgrade happened while the download was in flight" \
 	test "$at" -lt $STREAM_BYTES
 check "the idle keep-alive connection (port $ka_port) is a flow of the new table before it speaks again: $ka_flow" \
 	test "$ka_flow" = "198.19.2.2:8080 open"
+check "its age is estimated from its last packets, as layout 1 kept no start: idle <= age <= its life ($ka_idle <= $ka_age <= $ka_life ms)" \
+	test -n "$ka_age" -a "${ka_idle:-1}" -le "${ka_age:-0}" -a "${ka_age:-0}" -le "$ka_life"
 check "the download completed, sha256 intact, on its backend (v1)" \
 	test "$rc" -eq 0 -a "$got_sha" = "$want_sha" -a "$hdr" = v1
 check "the keep-alive connection answered again from its backend, on the same socket" \
@@ -235,7 +242,7 @@ check "layout 1's flow table is gone, its flows are in flows4 ($(map_field flows
 	test ! -e "$PIN/flows" -a "$(map_field flows4 max_entries)" = "$CTL_FLOW_CAPACITY"
 check "the routing elements are of this layout (552 bytes)" \
 	test "$(map_field routing_pool bytes_value)" = 552
-check "the layout map says 2" test "$(layout_bytes | cut -d' ' -f1-4)" = "2 0 0 0"
+check "the layout map says 3" test "$(layout_bytes | cut -d' ' -f1-4)" = "3 0 0 0"
 check "no staging directory left" test ! -e "$PIN-upgrade"
 check "the converted element routes both slots" \
 	grep -qx 'slot 1 deployment 2' <<<"$(routing_show 0)"
@@ -254,9 +261,12 @@ pool_id=$(map_field routing_pool id)
 read -r -a fp <<<"$good"
 set_layout 99 0 0 0 "${fp[@]:4}" || die "layout 99"
 check "a newer layout: refused" \
-	start_fails "pinned maps have layout 99, newer than this build's 2"
+	start_fails "pinned maps have layout 99, newer than this build's 3"
 check "... and left as it was" test "$(layout_bytes | cut -d' ' -f1)" = 99
-set_layout 2 0 0 0 $(((fp[4] + 1) % 256)) "${fp[@]:5}" || die "fingerprint"
+set_layout 2 0 0 0 "${fp[@]:4}" || die "layout 2"
+check "layout 2 (a development layout, never released): refused" \
+	start_fails "pinned maps have layout 2, which this build (layout 3) cannot upgrade"
+set_layout 3 0 0 0 $(((fp[4] + 1) % 256)) "${fp[@]:5}" || die "fingerprint"
 check "its own version over other maps: refused" \
 	start_fails "a map changed without a new SLOTLB_LAYOUT_VERSION"
 set_layout "${fp[@]}" || die "restore the layout"
@@ -290,12 +300,12 @@ out=$(ctl_exec_lb "$P" timeout 20 "$DPCTL" --pin-root "$PIN-v1" stats 2>&1)
 rc=$?
 echo "# dpctl on layout 1 (exit $rc): $out"
 check "layout 1 without an upgrade allowed: refused, saying an upgrade converts it" \
-	test "$rc" -ne 0 -a -n "$(grep -F 'pinned maps have layout 1, this build 2: an upgrade converts them' <<<"$out")"
+	test "$rc" -ne 0 -a -n "$(grep -F 'pinned maps have layout 1, this build 3: an upgrade converts them' <<<"$out")"
 out=$(ctl_exec_lb "$P" timeout 20 "$DPCTL" --pin-root "$PIN-v1" --upgrade stats 2>&1 >/dev/null)
 rc=$?
 echo "# dpctl --upgrade (exit $rc): $out"
 check "dpctl --upgrade upgrades it" \
-	test "$rc" -eq 0 -a -n "$(grep -F 'from layout 1 to 2' <<<"$out")"
+	test "$rc" -eq 0 -a -n "$(grep -F 'from layout 1 to 3' <<<"$out")"
 
 drops=$(dp_drops "$P")
 check "no packet dropped by the data path after the upgrade (${drops:-none})" \

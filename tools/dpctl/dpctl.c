@@ -506,13 +506,14 @@ static int print_flow(const struct slotlb_flow_info *f, void *ctx)
 	slotlb_format_addr(f->backend, f->family, to, sizeof(to));
 	slotlb_format_flow_state(f->state, state, sizeof(state));
 	printf("%s %s %s:%u -> %s:%u => %s:%u deployment %u backend %u "
-	       "state %s idle %llu ms%s\n",
+	       "state %s age %llu ms idle %llu ms%s\n",
 	       f->stage == SLOTLB_STAGE_ESTABLISHED ? "established"
 						    : "half-open",
 	       f->proto == 6 ? "tcp" : "udp", src, ntohs(f->client_port), dst,
 	       ntohs(f->endpoint_port), to, ntohs(f->backend_port),
 	       f->deployment_id, f->backend_id, state,
-	       (unsigned long long)f->idle_ms, f->live ? "" : " (not live)");
+	       (unsigned long long)f->age_ms, (unsigned long long)f->idle_ms,
+	       f->live ? "" : " (not live)");
 	return 0;
 }
 

@@ -42,6 +42,7 @@ static struct {
 	socklen_t listen_len;
 	const char *version;
 	double cold_start;
+	const char *cold_until; /* 503 until this file exists */
 	int status;
 	const char *pidfile;
 	const char *settings_file; /* served at /settings */
@@ -365,11 +366,13 @@ static int respond(const struct conn *c, const struct request *r)
 		return send_simple(c, r, 405, "method not allowed\n",
 				   r->keep_alive, false,
 				   "Allow: GET, HEAD\r\n");
-	if (age < cfg.cold_start) {
+	if (age < cfg.cold_start ||
+	    (cfg.cold_until && access(cfg.cold_until, F_OK))) {
 		snprintf(body, sizeof(body), "%s %s cold start\n", cfg.version,
 			 c->self);
 		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
-			 (int)(cfg.cold_start - age) + 1);
+			 age < cfg.cold_start ? (int)(cfg.cold_start - age) + 1
+					      : 1);
 		return send_simple(c, r, 503, body, r->keep_alive, head, extra);
 	}
 	snprintf(body, sizeof(body), "%s %s\n", cfg.version, c->self);
@@ -720,7 +723,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: httpd [--listen ADDR:PORT|[ADDR]:PORT] [--version LABEL]\n"
-		"             [--cold-start SECONDS] [--status CODE] [--pidfile FILE] [--quiet]\n"
+		"             [--cold-start SECONDS] [--cold-until FILE] [--status CODE]\n"
+		"             [--pidfile FILE] [--quiet]\n"
 		"             [--settings-file FILE]\n"
 		"       httpd --gen-body BYTES\n");
 }
@@ -731,6 +735,7 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'},
 		{"version", required_argument, NULL, 'v'},
 		{"cold-start", required_argument, NULL, 'c'},
+		{"cold-until", required_argument, NULL, 'u'},
 		{"status", required_argument, NULL, 's'},
 		{"pidfile", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -764,6 +769,9 @@ int main(int argc, char **argv)
 			if (*end || !(cfg.cold_start >= 0))
 				return bad_option("cold-start", optarg,
 						  "a number of seconds");
+			break;
+		case 'u':
+			cfg.cold_until = optarg;
 			break;
 		case 's':
 			/* 204 and 304 carry no body, which every route has. */

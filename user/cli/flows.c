@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * slotlb flows: the flows pinned on an app's endpoints (client, backend,
- * idle time, state), and with --lookup, the backend a new connection
+ * age, idle time, state), and with --lookup, the backend a new connection
  * from a client would reach now.
  */
 #include <stdio.h>
@@ -11,17 +11,33 @@
 #include "cli.h"
 #include "validate.h"
 
-static const char *const flow_headers[] = {"CLIENT",  "ENDPOINT",   "SLOT",
-					   "BACKEND", "DEPLOYMENT", "VERSION",
-					   "IDLE",    "STATE",	    NULL};
+static const char *const flow_headers[] = {
+	"CLIENT",  "ENDPOINT", "SLOT", "BACKEND", "DEPLOYMENT",
+	"VERSION", "AGE",      "IDLE", "STATE",	  NULL};
 static const char *const lookup_headers[] = {
 	"CLIENT",     "ENDPOINT", "SLOT",    "ROUTED-SLOT", "WHY",
 	"DEPLOYMENT", "VERSION",  "BACKEND", NULL};
 
+/* A duration in ms as a table cell: seconds, then minutes and hours
+ * for the long-lived flows of a keep-alive pool. */
+static void print_duration(const char *key, json_int_t ms)
+{
+	long long s = (long long)(ms / 1000);
+	char buf[32];
+
+	if (s < 60)
+		snprintf(buf, sizeof(buf), "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, sizeof(buf), "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, sizeof(buf), "%lldh%02lldm", s / 3600,
+			 s / 60 % 60);
+	print_str(PR_TABLE, NULL, buf);
+	print_uint(PR_JSON, key, ms);
+}
+
 static void print_flow(json_t *f)
 {
-	char idle[32];
-
 	open_object(NULL);
 	print_str(PR_ANY, "client", jstr(f, "client"));
 	print_str(PR_ANY, "endpoint", jstr(f, "endpoint"));
@@ -29,10 +45,8 @@ static void print_flow(json_t *f)
 	print_str(PR_ANY, "backend", jstr(f, "backend"));
 	print_uint(PR_ANY, "deployment", jint(f, "deployment"));
 	print_str(PR_ANY, "version", jstr(f, "version"));
-	snprintf(idle, sizeof(idle), "%llds",
-		 (long long)(jint(f, "idle_ms") / 1000));
-	print_str(PR_TABLE, NULL, idle);
-	print_uint(PR_JSON, "idle_ms", jint(f, "idle_ms"));
+	print_duration("age_ms", jint(f, "age_ms"));
+	print_duration("idle_ms", jint(f, "idle_ms"));
 	print_str(PR_ANY, "state", jstr(f, "state"));
 	print_bool(PR_JSON, "live", json_is_true(json_object_get(f, "live")));
 	close_object();
@@ -164,9 +178,10 @@ const struct cmd flows_cmd = {
 	"APP [--slot SLOT | --deployment ID] [--limit N] | APP --lookup "
 	"CLIENT:PORT [--endpoint ENDPOINT]",
 	"List the flows pinned on APP's endpoints: client, endpoint, slot,\n"
-	"backend, deployment, version, idle time and state (open, fin-client,\n"
-	"fin-backend, closed, reset). --slot: only those that came in on\n"
-	"SLOT's endpoints; --deployment: only those pinned to deployment ID;\n"
+	"backend, deployment, version, age (since its first packet), idle\n"
+	"time (since its last) and state (open, fin-client, fin-backend,\n"
+	"closed, reset). --slot: only those that came in on SLOT's\n"
+	"endpoints; --deployment: only those pinned to deployment ID;\n"
 	"--limit: at most N (default 100; the total is said).\n"
 	"With --lookup: the backend a new connection from CLIENT:PORT to\n"
 	"ENDPOINT (default: production's endpoint of the client's family)\n"

@@ -334,6 +334,7 @@ static void info_established(struct slotlb_flow_info *f,
 	f->deployment_id = s->deployment_id;
 	f->endpoint_id = s->endpoint_id;
 	f->state = s->state;
+	f->age_ms = (uint64_t)(c->now - s->start) * 1000 / c->hz;
 	f->idle_ms = (uint64_t)idle * 1000 / c->hz;
 	f->live = !closed_state(s->state) &&
 		  idle <= timeout_of(c, f->proto, s->state);
@@ -392,6 +393,7 @@ static void info_new(struct slotlb_flow_info *f,
 	f->deployment_id = v->deployment_id;
 	f->endpoint_id = v->endpoint_id;
 	f->state = v->state;
+	f->age_ms = (uint64_t)(c->now - v->start) * 1000 / c->hz;
 	f->idle_ms = (uint64_t)idle * 1000 / c->hz;
 	if (k->proto == IPPROTO_UDP)
 		timeout = c->udp;

@@ -218,6 +218,7 @@ struct slotlb_flow_info {
 	__be16 client_port, endpoint_port, backend_port;
 	uint32_t backend_id, deployment_id, endpoint_id;
 	uint32_t state; /* SLOTLB_FLOW_* bits */
+	uint64_t age_ms; /* since its first packet (the SYN) */
 	uint64_t idle_ms; /* since its last packet either way */
 	bool live; /* still pins its backend: not closed, not expired */
 };

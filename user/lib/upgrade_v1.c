@@ -11,7 +11,8 @@
  *    client, holding the endpoint) became the two-stage table of issue
  *    10. Each forward entry becomes an established flow in flows4 or
  *    flows6 (backend, ids, FIN/RST bits; its last packet in jiffies,
- *    the backend's from its reply entry), with its reply mapping: a word
+ *    the backend's from its reply entry; its start, which layout 1 did
+ *    not keep, the older of those two), with its reply mapping: a word
  *    in the IPv4 reply index or an entry of replies6. The
  *    acknowledgements layout 1 did not keep are 0, "not seen yet": the
  *    first ACK of each side sets them (bpf/flow.bpf.h). The conversion
@@ -272,6 +273,11 @@ static void state_of(const struct flows_ctx *c, const struct v1_flow *f,
 	if (!bpf_map_lookup_elem(c->old_fd, &rk, &reply) &&
 	    reply.direction != V1_FORWARD)
 		s->seen_backend = jiffies_of(c, reply.last_seen_ns);
+	/* layout 1 kept no start: the older of the two last packets, the
+	 * latest the connection can have started (its age a lower bound) */
+	s->start = (int32_t)(s->seen_backend - s->seen_client) < 0
+			   ? s->seen_backend
+			   : s->seen_client;
 }
 
 static int flow4_add(struct flows_ctx *c, const struct v1_flow_key *k,

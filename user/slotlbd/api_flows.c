@@ -78,13 +78,13 @@ static json_t *flow_json(const struct st_snapshot *s, const struct flow_view *v)
 	slotlb_format_endpoint(&ep, eps, sizeof(eps));
 	slotlb_format_flow_state(fi->state, bits, sizeof(bits));
 	return json_pack(
-		"{s:o, s:s, s:s?, s:o, s:i, s:s?, s:I, s:s, s:s, s:s, s:b}",
+		"{s:o, s:s, s:s?, s:o, s:i, s:s?, s:I, s:I, s:s, s:s, s:s, s:b}",
 		"client", host_port(fi->client, fi->family, fi->client_port),
 		"endpoint", eps, "slot", slot_name(s, v->slot), "backend",
 		host_port(fi->backend, fi->family, fi->backend_port),
 		"deployment", (json_int_t)fi->deployment_id, "version",
-		dep ? dep->version : NULL, "idle_ms", (json_int_t)fi->idle_ms,
-		"stage",
+		dep ? dep->version : NULL, "age_ms", (json_int_t)fi->age_ms,
+		"idle_ms", (json_int_t)fi->idle_ms, "stage",
 		fi->stage == SLOTLB_STAGE_ESTABLISHED ? "established"
 		: fi->stage == SLOTLB_STAGE_DSR	      ? "dsr"
 						      : "half-open",
