@@ -16,6 +16,7 @@
 #include "maps.bpf.h"
 #include "parse.bpf.h"
 #include "forward.bpf.h"
+#include "dsr.bpf.h"
 #include "icmp_error.bpf.h"
 #include "frag.bpf.h"
 #include "stats.bpf.h"
@@ -153,6 +154,13 @@ static __always_inline __u32 slow_path(struct xdp_md *ctx,
 	r->ep = io->ep;
 	r->out.ifindex = 0;
 
+	/* A new or unpinned flow of an endpoint: DSR apps keep no NAT
+	 * state, so their packets always come this way. */
+	if (io->slow != SLOW_OTHER &&
+	    app_mode(io->ep.app_id) == SLOTLB_MODE_DSR) {
+		reason = dsr_forward(ctx, r);
+		goto out;
+	}
 	switch (io->slow) {
 	case SLOW_SYN:
 		reason = client_syn(ctx, r);
@@ -174,6 +182,7 @@ static __always_inline __u32 slow_path(struct xdp_md *ctx,
 	}
 	if (pkt->frag == FRAG_FIRST)
 		frag_first(&r->pkt, &r->out, r->role, reason);
+out:
 	io->ifindex = r->out.ifindex;
 	s->depth = depth;
 	return reason;

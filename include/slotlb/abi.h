@@ -35,7 +35,9 @@
  *      backend_drain; never released
  *   3  a flow's start time (slotlb_flow_state.start: flows4 value 60
  *      bytes, from 56; flows6 72 with start in place of its padding;
- *      slotlb_flow_new.start: flows_new value 56, from 48); upgrade_v1.c
+ *      slotlb_flow_new.start: flows_new value 56, from 48); issue
+ *      12's app mode in the routing element (a byte that was padding:
+ *      zero reads NAT); upgrade_v1.c
  *      converts layout 1 (layout 2, a development layout, is refused)
  */
 #define SLOTLB_LAYOUT_VERSION 3
@@ -339,6 +341,23 @@ struct slotlb_prefix {
 _Static_assert(sizeof(struct slotlb_prefix) == 20, "prefix");
 
 /*
+ * Forwarding mode of an app (slotlb_routing.mode), fixed when the app is
+ * created (docs/dsr.md).
+ */
+enum slotlb_mode {
+	/* The balancer rewrites the destination toward the backend and the
+	 * source of its replies back to the endpoint: replies come back
+	 * through the balancer, which is the backends' gateway. */
+	SLOTLB_MODE_NAT = 0,
+	/* Direct server return: the client's packet, untouched, is
+	 * encapsulated in GUE over UDP toward the backend (struct
+	 * slotlb_gue), whose decapsulation program (slotlb backend-agent)
+	 * delivers it to the endpoint address on its loopback; the backend
+	 * answers the client directly. IPv4 endpoints only. */
+	SLOTLB_MODE_DSR = 1,
+};
+
+/*
  * Routing element of an app: the whole slot -> deployment table, the
  * previous deployment of each slot (second chance for a flow that lost
  * its entry across a swap), traffic rules and audiences. It lives in
@@ -353,7 +372,9 @@ struct slotlb_routing {
 	__u32 generation; /* bumped by the controller on every change */
 	__u8 split_count; /* used entries of split[] */
 	__u8 audience_count; /* used entries of audience[] */
-	__u8 pad[2]; /* zero */
+	__u8 mode; /* enum slotlb_mode of the app; was padding (zero), so
+		    * an element written before modes existed reads NAT */
+	__u8 pad; /* zero */
 	/* The counts come first, in the cache line of deployment[0..13]:
 	 * a new flow of an app without rules reads that one line only. */
 	__u32 deployment[SLOTLB_MAX_SLOTS]; /* per slot; 0 = empty slot */
@@ -365,6 +386,81 @@ struct slotlb_routing {
 _Static_assert(sizeof(struct slotlb_routing) == 552, "routing element");
 _Static_assert(__builtin_offsetof(struct slotlb_routing, deployment) == 8,
 	       "routing element: counts share deployment[0]'s cache line");
+
+/*
+ * Direct server return: the encapsulation. A client's IPv4 packet to an
+ * endpoint of a DSR app leaves the balancer as
+ *   Ethernet | outer IPv4 | UDP | struct slotlb_gue | the packet as it came
+ * Outer IPv4: from the endpoint address to the first candidate backend,
+ * DF set, TTL 64, ID 0, TOS of the inner packet. UDP: source port from
+ * the flow's hash (49152-65535, so ECMP and RSS between balancer and
+ * backend spread flows while a flow keeps its path), destination
+ * SLOTLB_GUE_PORT, checksum 0 (allowed over IPv4; the inner packet keeps
+ * its own checksums). GUE (draft-ietf-intarea-gue, variant 0): no
+ * optional fields, then slotlb's private data: the second candidate,
+ * where the backend agent sends a packet that no local socket owns.
+ */
+#define SLOTLB_GUE_PORT 6080 /* the port fou/GUE deployments commonly use */
+#define SLOTLB_GUE_MAGIC 0x534c /* "SL": the private data is slotlb's */
+
+struct slotlb_gue {
+	__u8 hlen; /* version 0 (bits 7-6), control 0 (bit 5) and the
+		    * length of the rest of the header in 4-byte words
+		    * (bits 4-0): 5, the private data below */
+	__u8 proto; /* inner protocol: IPPROTO_IPIP (4) */
+	__be16 flags; /* zero: no optional fields */
+	__be16 magic; /* SLOTLB_GUE_MAGIC */
+	__u8 hops; /* 1: second[] is a candidate the backend agent may send
+		    * the packet on to; 0: none, deliver here */
+	__u8 pad; /* zero */
+	__be32 second[4]; /* the second candidate (IPv4 in second[0]): the
+			   * backend the slot's previous deployment chose, or
+			   * the current deployment's when the flow table
+			   * pinned the flow elsewhere */
+};
+_Static_assert(sizeof(struct slotlb_gue) == 24, "gue header");
+
+/* Bytes the balancer puts before a DSR packet: outer IPv4, UDP, GUE. A
+ * backend's link needs an MTU this much larger than the clients' path
+ * MTU, or the balancer answers ICMP "fragmentation needed" with this
+ * much less (docs/dsr.md, MTU). */
+#define SLOTLB_DSR_OVERHEAD (20 + 8 + 24)
+
+/* Flows of DSR apps pinned to their backend, on this balancer (an LRU;
+ * not pinned in bpffs: a node that lost it, or never saw the flow,
+ * relies on second chance, docs/dsr.md). */
+#ifndef SLOTLB_DSR_FLOWS
+#define SLOTLB_DSR_FLOWS 131072
+#endif
+
+/* Value of dsr_flows (key: struct slotlb_flow_key, client -> endpoint). */
+struct slotlb_dsr_flow {
+	__be32 backend_addr[4]; /* IPv4 in [0] */
+	__u16 backend_id; /* for backend_stats */
+	__u16 deployment_id; /* for deployment_stats */
+	__u32 seen; /* jiffies of the client's last packet */
+};
+_Static_assert(sizeof(struct slotlb_dsr_flow) == 24, "dsr flow");
+
+/*
+ * Why the backend agent's decapsulation program (bpf/backend_agent.bpf.c)
+ * gave its verdict: element of its agent_stats map.
+ */
+enum slotlb_agent_reason {
+	SLOTLB_AGENT_PASS = 0, /* not GUE to SLOTLB_GUE_PORT: untouched */
+	SLOTLB_AGENT_DELIVER, /* decapsulated, to the local stack */
+	SLOTLB_AGENT_DELIVER_OWNED, /* non-SYN, a local socket owns it */
+	SLOTLB_AGENT_FORWARD, /* non-SYN no local socket owns: sent on to
+			       * the second candidate */
+	SLOTLB_AGENT_PASS_NO_NEIGH, /* to the second candidate through the
+				     * kernel (neighbour unresolved) */
+	SLOTLB_AGENT_DROP_MALFORMED, /* GUE to our port, but not ours or
+				      * broken */
+	SLOTLB_AGENT_DROP_NOT_ENDPOINT, /* inner destination is none of the
+					 * endpoints it was given */
+	SLOTLB_AGENT_DROP_FIB, /* no route to the second candidate */
+	SLOTLB_AGENT_REASON_MAX,
+};
 
 /* A backend: where flows are sent. Never rewritten while referenced. */
 struct slotlb_backend {

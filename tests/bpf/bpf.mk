@@ -9,7 +9,7 @@ BPF_TEST_DIR := $(BUILD)/tests/bpf
 BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity \
 		  test_traffic test_traffic_rules test_spoof test_flood \
 		  test_lifecycle test_icmp test_frag test_chance test_counters \
-		  test_health test_drain test_upgrade_flows
+		  test_health test_drain test_upgrade_flows test_dsr test_agent
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
 BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
 		 $(BPF_TEST_DIR)/traffic_lab.o $(BPF_TEST_DIR)/conv.o
@@ -35,6 +35,7 @@ $(READER_SKEL): $(READER_OBJ)
 
 $(BPF_TEST_DIR)/test_swap_atomicity.o: $(READER_SKEL) tests/bpf/routing_reader.h
 $(BPF_TEST_DIR)/test_swap_atomicity.o: CFLAGS += -I$(BPF_TEST_DIR)
+$(BPF_TEST_DIR)/test_agent.o: $(BUILD)/backend_agent.skel.h
 
 # Packet tables override a macro's default fields in designated
 # initializers (TCP4(.dport = 81)); that is the point, not a mistake.

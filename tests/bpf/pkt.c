@@ -577,3 +577,41 @@ void pkt_diff(const uint8_t *got, size_t got_len, const uint8_t *want,
 		fprintf(stderr, " %02x", want[i]);
 	fprintf(stderr, "\n");
 }
+
+size_t pkt_build_gue(uint8_t *buf, const uint8_t *frame, size_t ip_len,
+		     const char *src, const char *dst, const char *second,
+		     uint16_t sport, const uint8_t *smac, const uint8_t *dmac)
+{
+	uint8_t *ip = buf + 14, *udp = ip + 20, *gue = udp + 8;
+	uint8_t a[16];
+
+	memset(buf, 0, 14 + 52);
+	memcpy(buf, dmac, 6);
+	memcpy(buf + 6, smac, 6);
+	put16(buf + 12, 0x0800);
+	ip[0] = 0x45;
+	ip[1] = frame[14 + 1]; /* the inner packet's TOS */
+	put16(ip + 2, (uint16_t)(ip_len + 52));
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	pkt_addr(AF_INET, src, a);
+	memcpy(ip + 12, a, 4);
+	pkt_addr(AF_INET, dst, a);
+	memcpy(ip + 16, a, 4);
+	put16(udp, sport);
+	put16(udp + 2, 6080);
+	put16(udp + 4, (uint16_t)(ip_len + 32));
+	gue[0] = 5; /* version 0, C 0, five words follow */
+	gue[1] = 4; /* IPIP */
+	gue[4] = 'S';
+	gue[5] = 'L';
+	if (second) {
+		gue[6] = 1;
+		pkt_addr(AF_INET, second, a);
+		memcpy(gue + 8, a, 4);
+	}
+	memcpy(buf + 14 + 52, frame + 14, ip_len);
+	pkt_fix_checksums(buf, 14 + 52 + ip_len);
+	return 14 + 52 + ip_len;
+}

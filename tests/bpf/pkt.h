@@ -95,6 +95,17 @@ size_t pkt_build_icmp_error(uint8_t *buf, int family, const char *src,
 size_t pkt_fragment(const uint8_t *frame, size_t off, size_t flen, bool more,
 		    uint32_t id, uint8_t *out);
 
+/*
+ * The GUE encapsulation of direct server return (include/slotlb/abi.h,
+ * struct slotlb_gue), built from the format's description: the first
+ * ip_len bytes of frame's IPv4 packet behind outer IPv4 (src -> dst, DF,
+ * TTL 64, ID 0, the inner TOS), UDP (sport -> 6080, no checksum) and the
+ * GUE header carrying second (NULL: none). Returns the frame length.
+ */
+size_t pkt_build_gue(uint8_t *buf, const uint8_t *frame, size_t ip_len,
+		     const char *src, const char *dst, const char *second,
+		     uint16_t sport, const uint8_t *smac, const uint8_t *dmac);
+
 /* Set the TTL / hop limit of a frame (IPv4: header checksum too). */
 void pkt_set_ttl(uint8_t *buf, size_t len, uint8_t ttl);
 

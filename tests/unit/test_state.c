@@ -113,7 +113,7 @@ static void test_schema_version(void **state)
 
 	assert_int_equal(
 		state_setting_get(f->st, "schema_version", v, sizeof(v)), 0);
-	assert_string_equal(v, "6");
+	assert_string_equal(v, "7");
 	assert_int_equal(state_app_create(f->st, "web", &id), 0);
 	/* reopening an up-to-date database keeps everything */
 	state_close(f->st);
@@ -160,6 +160,7 @@ static void test_migration_from_1(void **state)
 			"DROP TABLE slot_settings; DROP TABLE auto_swaps;"
 			"DROP TABLE slot_hooks; DROP TABLE slot_warmup;"
 			"DROP TABLE traffic_splits; DROP TABLE traffic_opt_in;"
+			"ALTER TABLE apps DROP COLUMN mode;"
 			"UPDATE settings SET value = '1'"
 			" WHERE key = 'schema_version'",
 			NULL, NULL, NULL),
@@ -169,8 +170,9 @@ static void test_migration_from_1(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM settings WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "6");
+	assert_string_equal(v, "7");
 	assert_int_equal(state_app_find(f->st, "web", &a), 0);
+	assert_int_equal(a.mode, SLOTLB_MODE_NAT);
 	assert_int_equal(state_slot_config_get(f->st, id, 0, &c), 0);
 	assert_false(c.has_warmup);
 }
@@ -958,6 +960,7 @@ static void test_migration_3(void **state)
 				      "DROP TABLE backend_drain;"
 				      "DROP TABLE deployment_drain;"
 				      "DROP TABLE slot_drain;"
+				      "ALTER TABLE apps DROP COLUMN mode;"
 				      "UPDATE settings SET value = '2'"
 				      " WHERE key = 'schema_version'",
 				      NULL, NULL, NULL),
@@ -969,6 +972,38 @@ static void test_migration_3(void **state)
 		state_slot_find(f->st, app, "staging", &(struct st_slot){0}),
 		0);
 	assert_int_equal(state_slot_setting_put(f->st, app, 0, "DB", "x"), 0);
+}
+
+/* Migration 7: apps that existed keep forwarding in NAT mode; an app's
+ * mode is stored and read back, an unknown one refused. */
+static void test_app_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct st_app a;
+	uint32_t web, shop;
+	sqlite3 *db;
+
+	assert_int_equal(state_app_create(f->st, "web", &web), 0);
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "ALTER TABLE apps DROP COLUMN mode;"
+				      "UPDATE settings SET value = '5'"
+				      " WHERE key = 'schema_version'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(state_open(&f->st, f->path), 0);
+	assert_int_equal(state_app_find(f->st, "web", &a), 0);
+	assert_int_equal(a.mode, SLOTLB_MODE_NAT);
+	assert_int_equal(state_app_create(f->st, "shop", &shop), 0);
+	assert_int_equal(state_app_set_mode(f->st, shop, SLOTLB_MODE_DSR), 0);
+	assert_int_equal(state_app_set_mode(f->st, web, 7), -EINVAL);
+	assert_int_equal(state_app_find(f->st, "shop", &a), 0);
+	assert_int_equal(a.mode, SLOTLB_MODE_DSR);
+	assert_int_equal(state_app_find(f->st, "web", &a), 0);
+	assert_int_equal(a.mode, SLOTLB_MODE_NAT);
 }
 
 static void test_app_bound(void **state)
@@ -1018,6 +1053,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_3, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_app_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_bound, setup,
 						teardown),
 	};

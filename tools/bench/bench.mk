@@ -10,7 +10,8 @@ BENCH_FLOOR_OBJ := $(BENCH_OUT)/xdp_floor.bpf.o
 BENCH_FLOOR_SKEL := $(BENCH_OUT)/xdp_floor.skel.h
 BENCH_XDP       := $(BENCH_OUT)/bench_xdp
 BENCH_XDP_SRCS  := $(BENCH_DIR)/bench_xdp.c $(BENCH_DIR)/bench_setup.c \
-		   $(BENCH_DIR)/bench_report.c $(BENCH_DIR)/bench_traffic.c
+		   $(BENCH_DIR)/bench_report.c $(BENCH_DIR)/bench_traffic.c \
+		   $(BENCH_DIR)/bench_dsr.c
 BENCH_XDP_HDRS  := $(BENCH_DIR)/bench_xdp.h user/lib/slotlb.h \
 		   user/lib/traffic.h user/lib/traffic_parse.h \
 		   include/slotlb/abi.h
@@ -37,7 +38,8 @@ $(BENCH_FLOOR_SKEL): $(BENCH_FLOOR_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name xdp_floor_bpf > $@
 
 $(BENCH_XDP): $(BENCH_XDP_SRCS) $(BENCH_XDP_HDRS) $(BENCH_SHARED_OBJS) \
-	      $(BENCH_SHARED_HDRS) $(BENCH_FLOOR_SKEL) $(LIBSLOTLB)
+	      $(BENCH_SHARED_HDRS) $(BENCH_FLOOR_SKEL) $(LIBSLOTLB) \
+	      $(BUILD)/backend_agent.skel.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(BENCH_XDP_SRCS) $(BENCH_SHARED_OBJS) \

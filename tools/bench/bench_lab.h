@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define LAB_BACKENDS 10
-#define LAB_PKT_MAX 64
+#define LAB_PKT_MAX 128 /* a GUE frame of a 40-byte packet: 106 */
 
 /* Addresses of the lab, host order. */
 #define LAB_VIP 0xc000020aU /* 192.0.2.10: the endpoint */

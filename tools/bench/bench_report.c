@@ -115,6 +115,7 @@ void bench_print_results(const struct bench *b)
 			printf(" %8s %7s\n", "-", "-");
 	}
 	bench_traffic_report(b, median);
+	bench_dsr_report(b, median);
 out:
 	free(net);
 	free(floor);

@@ -416,6 +416,8 @@ int bench_setup(struct bench *b)
 		return err;
 	init_paths(b);
 	err = bench_traffic_setup(b);
+	if (!err)
+		err = bench_dsr_setup(b);
 	if (err)
 		return err;
 	return probe(b);
@@ -433,6 +435,7 @@ void bench_teardown(struct bench *b)
 	free(b->udp);
 	free(b->chance);
 	bench_traffic_teardown(b);
+	bench_dsr_teardown(b);
 	for (i = 0; i < BENCH_PATH_MAX; i++)
 		free(b->samples[i]);
 }

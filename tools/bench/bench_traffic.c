@@ -187,6 +187,7 @@ int bench_traffic_setup(struct bench *b)
 				    b->lab.client_ifindex,
 				    XDP_REDIRECT,
 				    SLOTLB_REASON_FORWARD,
+				    0,
 				    0};
 	for (i = 0; i < 3; i++)
 		if (new_flows(b, FIRST_DEPLOYMENT + i, &b->split_base[i]))

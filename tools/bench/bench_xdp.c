@@ -83,7 +83,9 @@ static int run_once(int prog_fd, const struct lab_pkt *p, int ifindex,
 static int run_block(struct bench *b, const struct bench_path *path, bool floor,
 		     uint32_t from, uint32_t to, uint64_t *sum)
 {
-	int fd = floor ? b->floor_fd : b->prog_fd;
+	int fd = floor		 ? b->floor_fd
+		 : path->prog_fd ? path->prog_fd
+				 : b->prog_fd;
 	__u32 want = floor ? XDP_TX : path->verdict;
 	__u32 verdict, duration;
 	uint32_t i;
@@ -168,7 +170,7 @@ static int measure(struct bench *b, const struct bench_path *path,
 	err = slotlb_reasons_read(b->lb, after);
 	if (err)
 		return bench_fail(b, err, "reasons: %s", strerror(-err));
-	err = check_reasons(b, path, before, after);
+	err = path->prog_fd ? 0 : check_reasons(b, path, before, after);
 	if (err)
 		return err;
 	s->prog = (double)prog / b->n;
@@ -183,6 +185,7 @@ static int round_run(struct bench *b, unsigned int round)
 
 	bench_frames(b, round);
 	bench_traffic_frames(b, round);
+	bench_dsr_frames(b, round);
 	for (p = 0, err = 0; !err && p < BENCH_PATH_MAX; p++) {
 		/* The round's new flows become established ones. */
 		if (p == BENCH_PATH_HOT)
@@ -197,6 +200,8 @@ static int round_run(struct bench *b, unsigned int round)
 			err = bench_previous(b, 0);
 		if (!err && p == BENCH_PATH_NEW_SPLIT && round == 0)
 			err = bench_traffic_check(b);
+		if (!err && p == BENCH_PATH_DSR_EST)
+			err = bench_dsr_agent_frames(b, round);
 	}
 	if (!err)
 		err = bench_traffic_pairs(b, round);

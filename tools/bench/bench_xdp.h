@@ -16,6 +16,7 @@
 
 struct slotlb;
 struct xdp_floor_bpf;
+struct backend_agent_bpf;
 
 /* The paths, in the order a round runs them. Every round uses 5-tuples
  * no earlier round used, and the tables are never emptied. */
@@ -30,6 +31,12 @@ enum bench_path_id {
 	/* Traffic routing (bench_traffic.c): */
 	BENCH_PATH_NEW_SPLIT, /* SYNs to an app with a 10/5 split and 4
 			       * audience prefixes */
+	/* Direct server return (bench_dsr.c): */
+	BENCH_PATH_DSR_NEW, /* SYNs to a DSR app: pinned, encapsulated */
+	BENCH_PATH_DSR_HOT, /* one pinned flow's ACK, again and again */
+	BENCH_PATH_DSR_EST, /* ACKs of distinct pinned flows */
+	BENCH_PATH_AGENT_SYN, /* the backend agent: GUE SYNs, to the stack */
+	BENCH_PATH_AGENT_ACK, /* GUE ACKs no socket owns: second candidate */
 	BENCH_PATH_MAX,
 };
 
@@ -41,6 +48,8 @@ struct bench_path {
 	__u32 verdict; /* what every frame must get */
 	enum slotlb_reason reason; /* where every frame must be counted */
 	double anchor; /* Katran's ns/packet net of floor; 0: none */
+	int prog_fd; /* another program than slotlb_xdp (the backend
+		      * agent; its reasons are not checked); 0: slotlb */
 };
 
 /*
@@ -58,6 +67,8 @@ enum bench_space {
 	BENCH_SPACE_PAIR_SPLIT, /* the split app's arm */
 	BENCH_SPACE_PAIR_SAME, /* the one-deployment split app's arm */
 	BENCH_SPACE_PROBE, /* the probe's one flow */
+	BENCH_SPACE_DSR, /* the DSR app's new, then pinned flows */
+	BENCH_SPACE_AGENT, /* flows whose GUE frames the agent gets */
 };
 
 static inline uint32_t bench_flow(uint32_t n, unsigned int rounds,
@@ -99,6 +110,11 @@ struct bench {
 	 * the paired arms' SYNs (plain, split, same; n / 2 each) and their
 	 * hot flows' ACKs (plain, split). */
 	struct lab_pkt *syn_split, *pair_syn[3], *pair_ack[2];
+	/* Direct server return (bench_dsr.c): the DSR app's frames, the GUE
+	 * frames the agent gets, and the agent's program. */
+	struct lab_pkt *dsr_syn, *dsr_ack, *agent_syn, *agent_ack;
+	struct backend_agent_bpf *agent;
+	int agent_fd;
 	uint64_t split_base[3]; /* new flows per slot's deployment before */
 	double split_share[3]; /* % of the split path's new flows per slot */
 	/* Per round, ns/packet more than the plain app's same frames: */
@@ -146,6 +162,14 @@ int bench_traffic_pairs(struct bench *b, unsigned int round);
 void bench_traffic_report(const struct bench *b,
 			  double (*median)(double *, unsigned int));
 void bench_traffic_teardown(struct bench *b);
+/* The DSR app and the agent (bench_dsr.c); round r's frames; the GUE
+ * frames of round r (encapsulated by slotlb, untimed); the ratios. */
+int bench_dsr_setup(struct bench *b);
+void bench_dsr_frames(struct bench *b, unsigned int r);
+int bench_dsr_agent_frames(struct bench *b, unsigned int r);
+void bench_dsr_report(const struct bench *b,
+		      double (*median)(double *, unsigned int));
+void bench_dsr_teardown(struct bench *b);
 void bench_teardown(struct bench *b);
 void bench_print_header(const struct bench *b);
 void bench_print_results(const struct bench *b);

@@ -9,8 +9,8 @@
 
 #include "cli.h"
 
-static const char *const app_headers[] = {"APP", "ID", "SLOTS", "DRAINING",
-					  NULL};
+static const char *const app_headers[] = {"APP",      "ID",   "SLOTS",
+					  "DRAINING", "MODE", NULL};
 static const char *const slot_headers[] = {"SLOT",	 "INDEX",   "ENDPOINTS",
 					   "DEPLOYMENT", "VERSION", "BACKENDS",
 					   NULL};
@@ -56,21 +56,27 @@ static int do_app_create(int argc, char **argv)
 {
 	struct opt opts[] = {
 		{.name = "endpoint", .has_arg = true, .repeat = true},
+		{.name = "mode", .has_arg = true},
 		{NULL},
 	};
 	struct api_reply r;
-	json_t *eps = NULL, *body;
-	const char *pos[1];
+	json_t *eps = NULL, *body = NULL;
+	const char *pos[1], *mode;
 	size_t np;
 	int rc;
 
 	rc = parse_args(argc, argv, opts, pos, 1, 1, &np);
+	mode = opts[1].value ? opts[1].value : "nat";
+	if (!rc && strcmp(mode, "nat") && strcmp(mode, "dsr"))
+		rc = usage_err("app: --mode '%s': not nat or dsr", mode);
 	if (!rc && !(rc = check_name("app", pos[0])))
 		eps = endpoints_json(&opts[0], &rc);
+	if (!rc)
+		body = json_pack("{s:s,s:o,s:s}", "name", pos[0], "endpoints",
+				 eps, "mode", mode);
 	free_opts(opts);
 	if (rc)
 		return ARGS_RC(rc);
-	body = json_pack("{s:s,s:o}", "name", pos[0], "endpoints", eps);
 	rc = api_call("POST", "/v1/apps", body, &r);
 	json_decref(body);
 	if (rc)
@@ -119,6 +125,7 @@ static int do_app_list(int argc, char **argv)
 		print_uint(PR_ANY, "draining",
 			   (json_int_t)json_array_size(
 				   json_object_get(app, "draining")));
+		print_str(PR_ANY, "mode", jstr(app, "mode"));
 		close_object();
 		row_end();
 	}
@@ -360,10 +367,15 @@ int do_deploy(int argc, char **argv)
 
 const struct cmd app_cmds[] = {
 	{"create", do_app_create,
-	 "APP --endpoint ADDR:PORT[/tcp|/udp] [--endpoint ...]",
+	 "APP --endpoint ADDR:PORT[/tcp|/udp] [--endpoint ...] [--mode nat|dsr]",
 	 "Create APP with its production slot, which owns the endpoints.\n"
 	 "IPv6 endpoints are written [ADDR]:PORT; the protocol defaults to "
-	 "tcp.\n"},
+	 "tcp.\n"
+	 "\n"
+	 "  --mode nat|dsr   forwarding mode, fixed for the app's life\n"
+	 "                   (default nat); dsr: direct server return, the\n"
+	 "                   backends answer clients themselves and run\n"
+	 "                   slotlb backend-agent (IPv4 endpoints only)\n"},
 	{"list", do_app_list, "", "List apps with their slots.\n"},
 	{"show", do_app_show, "APP",
 	 "Show APP's slots, deployments, backends and draining "

@@ -353,10 +353,29 @@ static void plan_app(struct plan *p, const char *file, size_t ai, json_t *want,
 			app);
 		goto out;
 	}
+	/* the mode is the app's for life */
+	if (have &&
+	    strcmp(json_object_get(want, "mode") ? jstr(want, "mode") : "nat",
+		   json_object_get(have, "mode") ? jstr(have, "mode")
+						 : "nat")) {
+		p->rc = apply_bad(
+			file, "apps",
+			"app %s: mode %s, but the app's is %s, and an app's mode does not change (delete the app first)",
+			app,
+			json_object_get(want, "mode") ? jstr(want, "mode")
+						      : "nat",
+			json_object_get(have, "mode") ? jstr(have, "mode")
+						      : "nat");
+		goto out;
+	}
 	if (!have) {
 		v = json_object_get(ws, "endpoints");
 		add_step(p, "POST", strdup("/v1/apps"),
-			 json_pack("{s:s, s:O}", "name", app, "endpoints", v),
+			 json_pack("{s:s, s:O, s:s}", "name", app, "endpoints",
+				   v, "mode",
+				   json_object_get(want, "mode")
+					   ? jstr(want, "mode")
+					   : "nat"),
 			 "create app %s", app);
 		json_array_append_new(
 			cur,

@@ -268,7 +268,7 @@ static int check_slot(const char *file, const char *at, json_t *s)
 int apply_check_file(const char *file, json_t *root)
 {
 	static const char *const root_keys[] = {"apps", NULL};
-	static const char *const app_keys[] = {"name", "slots", NULL};
+	static const char *const app_keys[] = {"name", "mode", "slots", NULL};
 	json_t *apps, *app, *slots, *s, *other;
 	char at[96];
 	size_t i, j, k;
@@ -299,6 +299,11 @@ int apply_check_file(const char *file, json_t *root)
 				return apply_bad(file, at,
 						 "app %s listed twice",
 						 jstr(app, "name"));
+		other = json_object_get(app, "mode");
+		if (other && (!json_is_string(other) ||
+			      (strcmp(json_string_value(other), "nat") &&
+			       strcmp(json_string_value(other), "dsr"))))
+			return apply_bad(file, at, "mode: nat or dsr");
 		slots = json_object_get(app, "slots");
 		if (!json_is_array(slots))
 			return apply_bad(file, at,

@@ -148,6 +148,7 @@ void print_app(json_t *app);
 void print_app_table(json_t *app);
 void print_deployment_rows(json_t *d, int lead_cols);
 
+extern const struct cmd agent_cmds[];
 extern const struct cmd interface_cmds[];
 extern const struct cmd app_cmds[];
 extern const struct cmd slot_cmds[];

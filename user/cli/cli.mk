@@ -18,10 +18,15 @@ $(CLI_OBJS): $(BUILD)/cli/%.o: user/cli/%.c $(CLI_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DSLOTLB_VERSION='"$(CLI_VERSION)"' -c $< -o $@
 
+# backend-agent (agent.c) loads the decapsulation program: libslotlb's
+# agent.o and libbpf.
+$(BUILD)/cli/agent.o: user/lib/slotlb.h $(BUILD)/backend_agent.skel.h
+
 $(BUILD)/slotlb: $(CLI_OBJS) $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
-		 $(BUILD)/lib/traffic_parse.o
+		 $(BUILD)/lib/traffic_parse.o $(LIBSLOTLB)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcurl -ljansson -lpthread
+	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) -o $@ $(LDFLAGS) $(LIBSLOTLB) \
+		$(LIBBPF_LIBS) -lcurl -ljansson -lpthread
 
 $(BUILD)/tests/unit/test_warmup: tests/unit/test_warmup.c \
 				 user/slotlbd/warmup.c user/slotlbd/warmup.h \

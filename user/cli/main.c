@@ -43,6 +43,8 @@ const struct object objects[] = {
 	{"export", NULL, &export_cmd, "an app in the form apply takes"},
 	{"apply", NULL, &apply_cmd, "make apps what a file describes"},
 	{"flows", NULL, &flows_cmd, "pinned flows; where a client would go"},
+	{"backend-agent", agent_cmds, NULL,
+	 "on a backend of a dsr app: decapsulation and host setup"},
 	{NULL, NULL, NULL, NULL},
 };
 

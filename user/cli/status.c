@@ -165,7 +165,17 @@ void print_app(json_t *app)
 	size_t i;
 
 	open_object(NULL);
-	print_str(PR_ANY, "name", name);
+	/* A DSR app says so beside its name; NAT, the default, does not. */
+	if (!strcmp(jstr(app, "mode"), "dsr")) {
+		char cell[128];
+
+		snprintf(cell, sizeof(cell), "%s [dsr]", name);
+		print_str(PR_JSON, "name", name);
+		print_str(PR_TABLE, NULL, cell);
+	} else {
+		print_str(PR_ANY, "name", name);
+	}
+	print_str(PR_JSON, "mode", jstr(app, "mode"));
 	print_uint(PR_JSON, "id", jint(app, "id"));
 	open_array("slots");
 	json_array_foreach(json_object_get(app, "slots"), i, s)

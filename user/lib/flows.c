@@ -407,6 +407,32 @@ static void info_new(struct slotlb_flow_info *f,
 		  !(v->state & (SLOTLB_FLOW_PROMOTED | SLOTLB_FLOW_REFUSED));
 }
 
+/* A DSR pin (key: client -> endpoint); the backend serves the
+ * endpoint's port. Live until idle for its timeout, as the data path
+ * follows it (bpf/dsr.bpf.h): no FIN or RST is seen to end it sooner. */
+static void info_dsr(struct slotlb_flow_info *f,
+		     const struct slotlb_flow_key *k,
+		     const struct slotlb_dsr_flow *v,
+		     const struct walk_clock *c)
+{
+	uint32_t idle = c->now - v->seen;
+
+	memset(f, 0, sizeof(*f));
+	f->stage = SLOTLB_STAGE_DSR;
+	f->family = k->family;
+	f->proto = k->proto;
+	memcpy(f->client, k->src, 16);
+	memcpy(f->endpoint, k->dst, 16);
+	memcpy(f->backend, v->backend_addr, 16);
+	f->client_port = k->sport;
+	f->endpoint_port = k->dport;
+	f->backend_port = k->dport;
+	f->backend_id = v->backend_id;
+	f->deployment_id = v->deployment_id;
+	f->idle_ms = (uint64_t)idle * 1000 / c->hz;
+	f->live = idle <= (k->proto == IPPROTO_UDP ? c->udp : c->tcp);
+}
+
 struct foreach_ctx {
 	struct walk_clock clock;
 	slotlb_flow_cb cb;
@@ -440,6 +466,15 @@ static int each_new(const void *k, const void *v, void *ctx)
 	return f->cb(&info, f->ctx);
 }
 
+static int each_dsr(const void *k, const void *v, void *ctx)
+{
+	struct foreach_ctx *f = ctx;
+	struct slotlb_flow_info info;
+
+	info_dsr(&info, k, v, &f->clock);
+	return f->cb(&info, f->ctx);
+}
+
 int slotlb_flows_foreach(struct slotlb *lb, slotlb_flow_cb cb, void *ctx)
 {
 	struct foreach_ctx f = {.cb = cb, .ctx = ctx};
@@ -458,6 +493,10 @@ int slotlb_flows_foreach(struct slotlb *lb, slotlb_flow_cb cb, void *ctx)
 		err = lib_map_walk(
 			MAP_FD(lb, flows_new), sizeof(struct slotlb_flow_key),
 			sizeof(struct slotlb_flow_new), each_new, &f);
+	if (!err)
+		err = lib_map_walk(
+			MAP_FD(lb, dsr_flows), sizeof(struct slotlb_flow_key),
+			sizeof(struct slotlb_dsr_flow), each_dsr, &f);
 	return err;
 }
 
@@ -520,4 +559,21 @@ void slotlb_format_flow_state(uint32_t state, char *buf, size_t len)
 				 "%sclosed", used ? "," : "");
 	if (!used)
 		snprintf(buf, len, "open");
+}
+
+int slotlb_dsr_flows_clear(struct slotlb *lb)
+{
+	struct slotlb_flow_key key, next;
+	int fd = MAP_FD(lb, dsr_flows), err = 0;
+
+	/* Delete from the first key each time: deleting the key a walk
+	 * stands on restarts it anyway. */
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+	}
+	return err;
 }

@@ -6,13 +6,16 @@
 LIB_BPF_OBJS := $(BUILD)/lib/loader.o $(BUILD)/lib/program.o \
 		$(BUILD)/lib/routing.o $(BUILD)/lib/upgrade.o \
 		$(BUILD)/lib/upgrade_v1.o \
-		$(BUILD)/lib/flows.o $(BUILD)/lib/flows_gc.o
+		$(BUILD)/lib/flows.o $(BUILD)/lib/flows_gc.o \
+		$(BUILD)/lib/agent.o
 
 $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
 		 user/lib/lib_int.h user/lib/upgrade_int.h include/slotlb/abi.h $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/agent.o: $(BUILD)/backend_agent.skel.h
 
 $(LIBSLOTLB): $(LIB_BPF_OBJS) $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
 	      $(BUILD)/lib/validate.o $(BUILD)/lib/traffic.o \

@@ -178,6 +178,24 @@ int slotlb_stats_read(struct slotlb *lb, enum slotlb_stats_kind kind,
  * struct slotlb_deployment_tcp), summed over CPUs. */
 int slotlb_deployment_tcp_read(struct slotlb *lb, uint32_t deployment_id,
 			       struct slotlb_deployment_tcp *sum);
+/*
+ * The backend agent (bpf/backend_agent.bpf.c, docs/dsr.md): attach its
+ * decapsulation program to ifindex serving endpoints (n = 0: any inner
+ * destination), natively or generic; the agent already there is
+ * replaced without a gap, another program only with force (-EBUSY).
+ * Detach gives -ENOENT when nothing is attached, -EBUSY when it is not
+ * the agent. Stats sums its counters (enum slotlb_agent_reason).
+ */
+int slotlb_agent_attach(int ifindex, const __be32 *endpoints, size_t n,
+			bool generic, bool force);
+int slotlb_agent_detach(int ifindex);
+int slotlb_agent_stats(
+	int ifindex, struct slotlb_reason_counter sum[SLOTLB_AGENT_REASON_MAX]);
+const char *slotlb_agent_reason_name(unsigned int reason);
+
+/* Forget every DSR flow pin of this instance's program (dsr_flows is
+ * not pinned in bpffs; docs/dsr.md). */
+int slotlb_dsr_flows_clear(struct slotlb *lb);
 int slotlb_reasons_read(struct slotlb *lb,
 			struct slotlb_reason_counter sum[SLOTLB_REASON_MAX]);
 const char *slotlb_reason_name(enum slotlb_reason reason);
@@ -188,6 +206,8 @@ const char *slotlb_event_name(enum slotlb_event event);
 enum slotlb_flow_stage {
 	SLOTLB_STAGE_HALF_OPEN, /* not verified yet (flows_new) */
 	SLOTLB_STAGE_ESTABLISHED, /* verified (flows4, flows6) */
+	SLOTLB_STAGE_DSR, /* a DSR app's pin (dsr_flows): the balancer sees
+			   * the client's side only */
 };
 
 struct slotlb_flow_info {

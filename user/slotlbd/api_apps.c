@@ -42,13 +42,14 @@ static void post_app(struct call *c, const char *app)
 	const struct request *req = c->req;
 	struct reply *r = c->r;
 	char trigger[160];
-	static const char *const app_fields[] = {"name", "endpoints", NULL};
+	static const char *const app_fields[] = {"name", "endpoints", "mode",
+						 NULL};
 	static const char *const slot_fields[] = {"name", "endpoints",
 						  "clone_from", NULL};
 	struct slotlb_endpoint_key *keys = NULL;
 	struct op_result res = {0};
 	const char *name = NULL, *object = app ? "slot" : "app", *why;
-	const char *clone_from = NULL;
+	const char *clone_from = NULL, *mode = NULL;
 	json_t *body, *obj;
 	size_t n = 0;
 	int status;
@@ -57,7 +58,8 @@ static void post_app(struct call *c, const char *app)
 	if (!body)
 		return;
 	if (!get_string(body, "name", object, &name, r) ||
-	    !get_string(body, "clone_from", object, &clone_from, r))
+	    !get_string(body, "clone_from", object, &clone_from, r) ||
+	    !get_string(body, "mode", object, &mode, r))
 		goto out;
 	if (clone_from && validate_name(clone_from, &why)) {
 		reply_error(r, 400, "%s: %s", clone_from, why);
@@ -68,6 +70,11 @@ static void post_app(struct call *c, const char *app)
 			    validate_name_object(name, object), why);
 		goto out;
 	}
+	if (mode && strcmp(mode, "nat") && strcmp(mode, "dsr")) {
+		reply_error(r, 400, "%s: mode '%s': not nat or dsr", name,
+			    mode);
+		goto out;
+	}
 	if (parse_endpoints(body, name, &keys, &n, r))
 		goto out;
 	trigger_of(c->conn, trigger, sizeof(trigger));
@@ -75,7 +82,10 @@ static void post_app(struct call *c, const char *app)
 		ops_slot_create(d, app, name, keys, n, clone_from, trigger,
 				&res);
 	else
-		ops_app_create(d, name, keys, n, trigger, &res);
+		ops_app_create(d, name,
+			       mode && !strcmp(mode, "dsr") ? SLOTLB_MODE_DSR
+							    : SLOTLB_MODE_NAT,
+			       keys, n, trigger, &res);
 	reply_op(r, &res);
 	if (res.status != 201)
 		goto out;

@@ -86,6 +86,7 @@ static json_t *flow_json(const struct st_snapshot *s, const struct flow_view *v)
 		dep ? dep->version : NULL, "age_ms", (json_int_t)fi->age_ms,
 		"idle_ms", (json_int_t)fi->idle_ms, "stage",
 		fi->stage == SLOTLB_STAGE_ESTABLISHED ? "established"
+		: fi->stage == SLOTLB_STAGE_DSR	      ? "dsr"
 						      : "half-open",
 		"state", flow_state(fi->state), "bits", bits, "live", fi->live);
 }

@@ -186,11 +186,12 @@ json_t *apps_json(struct daemon *d, const struct st_snapshot *s)
 					deployment_json(d, s,
 							&s->deployments[i],
 							NULL));
-		app = json_pack("{s:s, s:I, s:o, s:o, s:o, s:s?}", "name",
-				s->apps[a].name, "id", (json_int_t)id, "slots",
-				slots, "draining", draining, "pending_swap",
-				pending_json(s, id), "busy",
-				ops_busy_of(d, id));
+		app = json_pack(
+			"{s:s, s:I, s:s, s:o, s:o, s:o, s:s?}", "name",
+			s->apps[a].name, "id", (json_int_t)id, "mode",
+			s->apps[a].mode == SLOTLB_MODE_DSR ? "dsr" : "nat",
+			"slots", slots, "draining", draining, "pending_swap",
+			pending_json(s, id), "busy", ops_busy_of(d, id));
 		verifying_json(d, id, app);
 		json_array_append_new(apps, app);
 	}

@@ -59,8 +59,10 @@ int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,
 		else
 			hi = mid;
 	}
-	if (lo < s->n_apps && s->apps[lo].id == app_id)
+	if (lo < s->n_apps && s->apps[lo].id == app_id) {
 		r->generation = s->apps[lo].generation;
+		r->mode = (__u8)s->apps[lo].mode;
+	}
 	lo = 0;
 	hi = s->n_slots;
 	while (lo < hi) {

@@ -186,8 +186,9 @@ void event_mask_text(uint32_t mask, char *buf, size_t len);
 
 /* --- ops_app.c --- */
 
-/* Each is history too (create, delete), with the caller's trigger. */
-int ops_app_create(struct daemon *d, const char *name,
+/* Each is history too (create, delete), with the caller's trigger.
+ * mode: enum slotlb_mode (a DSR app takes IPv4 endpoints only). */
+int ops_app_create(struct daemon *d, const char *name, uint32_t mode,
 		   const struct slotlb_endpoint_key *eps, size_t n,
 		   const char *trigger, struct op_result *res);
 int ops_app_delete(struct daemon *d, const char *name, const char *trigger,

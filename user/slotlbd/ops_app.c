@@ -31,8 +31,9 @@ static int add_endpoints(struct daemon *d, uint32_t app_id, uint32_t slot,
 
 /* Claim endpoints for a slot inside the open transaction. */
 static int claim_endpoints(struct daemon *d, const char *app, uint32_t app_id,
-			   uint32_t slot, const struct slotlb_endpoint_key *eps,
-			   size_t n, uint32_t *ids, struct op_result *res)
+			   uint32_t mode, uint32_t slot,
+			   const struct slotlb_endpoint_key *eps, size_t n,
+			   uint32_t *ids, struct op_result *res)
 {
 	char buf[SLOTLB_ENDPOINT_STRLEN];
 	uint32_t owner_app, owner_slot;
@@ -40,6 +41,14 @@ static int claim_endpoints(struct daemon *d, const char *app, uint32_t app_id,
 	int err;
 
 	for (i = 0; i < n; i++) {
+		/* the GUE tunnel of DSR is IPv4 only (docs/dsr.md) */
+		if (mode == SLOTLB_MODE_DSR && eps[i].family != AF_INET) {
+			if (slotlb_format_endpoint(&eps[i], buf, sizeof(buf)))
+				snprintf(buf, sizeof(buf), "endpoint");
+			op_fail(res, 400,
+				"%s: a dsr app has IPv4 endpoints only", buf);
+			return -EINVAL;
+		}
 		err = state_endpoint_owner(d->st, &eps[i], &owner_app,
 					   &owner_slot);
 		if (!err)
@@ -81,7 +90,7 @@ static void undo_create(struct daemon *d, uint32_t app_id, int64_t slot)
 	}
 }
 
-int ops_app_create(struct daemon *d, const char *name,
+int ops_app_create(struct daemon *d, const char *name, uint32_t mode,
 		   const struct slotlb_endpoint_key *eps, size_t n,
 		   const char *trigger, struct op_result *res)
 {
@@ -112,7 +121,12 @@ int ops_app_create(struct daemon *d, const char *name,
 			op_fail(res, 500, "%s: %s", name, strerror(-err));
 		goto out;
 	}
-	err = claim_endpoints(d, name, app_id, 0, eps, n, ids, res);
+	err = state_app_set_mode(d->st, app_id, mode);
+	if (err) {
+		op_fail(res, 500, "%s: %s", name, strerror(-err));
+		goto out;
+	}
+	err = claim_endpoints(d, name, app_id, mode, 0, eps, n, ids, res);
 	if (err)
 		goto out;
 	err = state_commit(d->st);
@@ -177,7 +191,7 @@ int ops_slot_create(struct daemon *d, const char *app, const char *slot,
 				strerror(-err));
 		goto out;
 	}
-	err = claim_endpoints(d, app, a.id, index, eps, n, ids, res);
+	err = claim_endpoints(d, app, a.id, a.mode, index, eps, n, ids, res);
 	if (err)
 		goto out;
 	if (clone_from)

@@ -140,7 +140,12 @@ json_t *ops_export(struct daemon *d, const char *app, bool show_values,
 		op_fail(res, 500, "%s: database: %s", app, strerror(-err));
 		goto out;
 	}
+	/* the mode only when not the default: NAT apps export as before */
 	o = json_pack("{s:[{s:s, s:O}]}", "apps", "name", app, "slots", slots);
+	if (a.mode == SLOTLB_MODE_DSR)
+		json_object_set_new(
+			json_array_get(json_object_get(o, "apps"), 0), "mode",
+			json_string("dsr"));
 	res->status = 200;
 out:
 	json_decref(slots);

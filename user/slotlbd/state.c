@@ -210,6 +210,10 @@ static const struct migration {
 	    " on_failure INTEGER NOT NULL, PRIMARY KEY(app_id, slot),"
 	    " FOREIGN KEY(app_id, slot) REFERENCES slots(app_id, idx)"
 	    " ON DELETE CASCADE);"},
+	/* Issue 12, direct server return: an app's forwarding mode (enum
+	 * slotlb_mode; 0 NAT for every app that existed before). Number 7:
+	 * issue 9's verification holds 6. */
+	{7, "ALTER TABLE apps ADD COLUMN mode INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -40,6 +40,7 @@ struct st_app {
 	char name[STATE_NAME_LEN];
 	uint32_t generation; /* routing element generation */
 	int64_t created; /* unix seconds */
+	uint32_t mode; /* enum slotlb_mode, fixed at creation */
 };
 
 struct st_slot {
@@ -232,6 +233,9 @@ int state_setting_set(struct state *st, const char *key, const char *value);
  * -ENOSPC) and the production slot; -EEXIST if the name is taken. */
 int state_app_find(struct state *st, const char *name, struct st_app *app);
 int state_app_create(struct state *st, const char *name, uint32_t *app_id);
+/* An app's forwarding mode (enum slotlb_mode), set once in the
+ * transaction that creates it; -EINVAL for an unknown mode. */
+int state_app_set_mode(struct state *st, uint32_t app_id, uint32_t mode);
 /* Bumps and returns the routing generation. */
 int state_app_bump(struct state *st, uint32_t app_id, uint32_t *generation);
 /* Slots and endpoints go; its deployments start draining, orphaned. */

@@ -22,6 +22,7 @@ void st_fill_app(sqlite3_stmt *stmt, void *p)
 	st_copy_text(a->name, sizeof(a->name), stmt, 1);
 	a->generation = (uint32_t)sqlite3_column_int64(stmt, 2);
 	a->created = sqlite3_column_int64(stmt, 3);
+	a->mode = (uint32_t)sqlite3_column_int64(stmt, 4);
 }
 
 void st_fill_slot(sqlite3_stmt *stmt, void *p)
@@ -85,7 +86,9 @@ int state_app_create(struct state *st, const char *name, uint32_t *app_id)
 			  SLOTLB_MAX_APPS, &id, 1);
 	if (err)
 		return err;
-	err = st_exec_stmt(st_prepare(st, "INSERT INTO apps VALUES(?, ?, 0, ?)",
+	err = st_exec_stmt(st_prepare(st,
+				      "INSERT INTO apps(id, name, generation,"
+				      " created) VALUES(?, ?, 0, ?)",
 				      "iti", (int64_t)id, name, wall_s()));
 	if (err)
 		return err;
@@ -96,6 +99,15 @@ int state_app_create(struct state *st, const char *name, uint32_t *app_id)
 		return err;
 	*app_id = id;
 	return 0;
+}
+
+int state_app_set_mode(struct state *st, uint32_t app_id, uint32_t mode)
+{
+	if (mode != SLOTLB_MODE_NAT && mode != SLOTLB_MODE_DSR)
+		return -EINVAL;
+	return st_exec_stmt(st_prepare(st,
+				       "UPDATE apps SET mode = ? WHERE id = ?",
+				       "ii", (int64_t)mode, (int64_t)app_id));
 }
 
 int state_app_bump(struct state *st, uint32_t app_id, uint32_t *generation)

@@ -34,7 +34,7 @@ int st_collect(sqlite3_stmt *stmt, void **arr, size_t *n, size_t sz,
 
 /* Row readers (fill functions for st_collect), each for the columns its
  * file's SELECTs name, in this order. */
-#define APP_COLS "id, name, generation, created"
+#define APP_COLS "id, name, generation, created, mode"
 #define SLOT_COLS "app_id, idx, name, deployment, previous"
 #define ENDPOINT_COLS "id, app_id, slot, key"
 #define DEPLOYMENT_COLS \
