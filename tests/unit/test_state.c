@@ -989,7 +989,7 @@ static void test_app_mode(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "ALTER TABLE apps DROP COLUMN mode;"
-				      "UPDATE settings SET value = '5'"
+				      "UPDATE settings SET value = '6'"
 				      " WHERE key = 'schema_version'",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
