@@ -12,8 +12,9 @@
  * - its timeout: at the deadline the preview is completed or reset, as
  *   asked, like a request with trigger "on-timeout". The deadline runs
  *   on the monotonic clock while the daemon runs; after a restart it is
- *   computed from the stored start (wall clock), since the monotonic
- *   clock is not stored.
+ *   computed from the stored start (wall clock, whole seconds: the
+ *   restored timer fires at most 1 s late, never early), since the
+ *   monotonic clock is not stored.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -210,10 +211,12 @@ void ops_preview_timers_start(struct daemon *d)
 	for (i = 0; i < n; i++) {
 		if (!list[i].timeout_s)
 			continue;
-		/* the stored start is all that survives a restart; a wall
+		/* the stored start is all that survives a restart, to the
+		 * second: count from the end of that second, so the timer
+		 * never fires early (it may fire up to 1 s late); a wall
 		 * clock that went back cannot make it wait longer than the
 		 * whole timeout */
-		elapsed_ms = (wall_s() - list[i].started) * 1000;
+		elapsed_ms = wall_ms() - (list[i].started + 1) * 1000;
 		if (elapsed_ms < 0)
 			elapsed_ms = 0;
 		left = (int64_t)list[i].timeout_s * 1000 - elapsed_ms;
