@@ -83,7 +83,7 @@ import json,sys; print(len(json.load(sys.stdin)["history"]))')" = "$hist0" ]
 
 # Drain b2 under load, then undrain it.
 # (stopped with SIGTERM once undrained: it writes its summary then)
-lab_exec_client "$P" "$LOADCLIENT" --target "$VIP:80" --keepalive 6 \
+lab_exec_client "$P" "$LOADCLIENT" --target "$VIP:80" --keepalive 24 \
 	--new-rate 200 --duration 60 --interval-ms 250 \
 	--json "$OUT/load.json" --events "$OUT/events.csv" \
 	>/dev/null 2>"$OUT/load.err" &
