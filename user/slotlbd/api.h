@@ -145,12 +145,9 @@ void api_backend_weight(struct call *c);
 /* The optional "drain" object of a configuration body; 0, or -EINVAL
  * with r filled. */
 int parse_drain(json_t *body, struct drain_override *o, struct reply *r);
-json_t *drain_policy_json(const struct st_drain_policy *p);
 /* body's optional "verify" object into p (for_ms 0 if absent); -EINVAL
  * and r filled if not right (api_swap.c). */
 int parse_verify(json_t *body, struct verify_policy *p, struct reply *r);
-/* The same object from p; null for none (api_config.c). */
-json_t *verify_policy_json(const struct verify_policy *p);
 /* api_hooks.c: event hooks */
 void api_hooks_list(struct call *c);
 void api_hooks_add(struct call *c);

@@ -37,11 +37,14 @@ int parse_drain(json_t *body, struct drain_override *o, struct reply *r)
 			return -EINVAL;
 		}
 	}
-	if (!get_checked_number(dr, "timeout_s", "drain",
-				validate_drain_timeout_s, &timeout, r) ||
+	/* "timeout_s": null takes a stored timeout away */
+	v = json_object_get(dr, "timeout_s");
+	if ((!json_is_null(v) &&
+	     !get_checked_number(dr, "timeout_s", "drain",
+				 validate_drain_timeout_s, &timeout, r)) ||
 	    !get_string(dr, "on_timeout", "drain", &s, r))
 		return -EINVAL;
-	if (json_object_get(dr, "timeout_s")) {
+	if (v) {
 		o->has_timeout = true;
 		o->timeout_ms = (uint32_t)(timeout * 1000);
 	}
@@ -65,15 +68,6 @@ int parse_drain(json_t *body, struct drain_override *o, struct reply *r)
 		o->reset_rate = (uint32_t)rate;
 	}
 	return 0;
-}
-
-json_t *drain_policy_json(const struct st_drain_policy *p)
-{
-	return json_pack(
-		"{s:b, s:o, s:s, s:i}", "stored", p->stored, "timeout_s",
-		p->timeout_ms ? json_real(p->timeout_ms / 1000.0) : json_null(),
-		"on_timeout", p->reset ? "reset" : "leave", "reset_rate",
-		(json_int_t)p->reset_rate);
 }
 
 /* POST body {"backend": ..., more fields} into ch->be; false and r

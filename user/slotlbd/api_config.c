@@ -9,35 +9,6 @@
 #include <string.h>
 #include "api.h"
 
-json_t *verify_policy_json(const struct verify_policy *p)
-{
-	char http[WARMUP_PATH_LEN + WARMUP_MAX_STATUSES * 4 + 2];
-	size_t i, off;
-	json_t *v;
-
-	if (!p->for_ms)
-		return json_null();
-	v = json_pack("{s:f, s:s}", "for_s", p->for_ms / 1000.0, "on_failure",
-		      p->on_failure == VERIFY_ALERT ? "alert" : "rollback");
-	if (p->http_path[0]) {
-		off = (size_t)snprintf(http, sizeof(http), "%s", p->http_path);
-		for (i = 0; i < p->n_statuses && off < sizeof(http); i++)
-			off += (size_t)snprintf(http + off, sizeof(http) - off,
-						"%s%d", i ? "," : "=",
-						p->statuses[i]);
-		json_object_set_new(v, "http", json_string(http));
-	}
-	if (p->exec[0])
-		json_object_set_new(v, "exec", json_string(p->exec));
-	if (p->max_reset_ratio >= 0)
-		json_object_set_new(v, "max_reset_ratio",
-				    json_real(p->max_reset_ratio));
-	if (p->max_handshake_failure_ratio >= 0)
-		json_object_set_new(v, "max_handshake_failure_ratio",
-				    json_real(p->max_handshake_failure_ratio));
-	return v;
-}
-
 static void config_reply(struct call *c, int status)
 {
 	const char *app = call_param(c, "app"), *slot = call_param(c, "slot");

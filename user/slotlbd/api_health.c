@@ -11,23 +11,6 @@
 #include "api.h"
 #include "health.h"
 
-static json_t *policy_json(const struct health_policy *p)
-{
-	json_t *st = json_array();
-	size_t i;
-
-	for (i = 0; i < p->probe.n_statuses; i++)
-		json_array_append_new(st, json_integer(p->probe.statuses[i]));
-	return json_pack(
-		"{s:s, s:s, s:o, s:f, s:s?, s:f, s:I, s:I, s:s}", "mode",
-		warmup_mode_name(p->probe.mode), "path", p->probe.path,
-		"statuses", st, "timeout_s", p->probe.timeout_ms / 1000.0,
-		"host", p->probe.host[0] ? p->probe.host : NULL, "interval_s",
-		p->interval_ms / 1000.0, "unhealthy_after",
-		(json_int_t)p->unhealthy_after, "healthy_after",
-		(json_int_t)p->healthy_after, "tcp", health_tcp_name(p->tcp));
-}
-
 static void health_reply(struct call *c, int status)
 {
 	const char *app = call_param(c, "app"), *slot = call_param(c, "slot");
@@ -41,7 +24,7 @@ static void health_reply(struct call *c, int status)
 	}
 	c->r->status = status;
 	c->r->json = json_pack("{s:s, s:o}", "slot", slot, "health",
-			       has ? policy_json(&p) : json_null());
+			       has ? health_policy_json(&p) : json_null());
 }
 
 void api_health_get(struct call *c)

@@ -222,3 +222,37 @@ void restore_routing(struct daemon *d, uint32_t app_id,
 		log_msg("Error: app %u: restoring routing element: %s", app_id,
 			strerror(-err));
 }
+
+int ops_config_commit(struct daemon *d, const char *app, const char *slot,
+		      const char *what, const char *detail, const char *trigger,
+		      int err, struct op_result *res)
+{
+	if (!err) {
+		op_history(d, app, "config", slot, NULL, trigger, "ok", detail,
+			   NULL, &res->history_id);
+		err = state_commit(d->st);
+	}
+	if (err) {
+		state_rollback(d->st);
+		op_fail(res, 500, "%s/%s: %s: %s", app, slot, what,
+			strerror(-err));
+		return err;
+	}
+	res->status = 200;
+	log_msg("config %s/%s: %s", app, slot, detail);
+	return 0;
+}
+
+int ops_config_lookup(struct daemon *d, const char *app, const char *slot,
+		      struct st_app *a, struct st_slot *s,
+		      struct st_slot_config *c, struct op_result *res)
+{
+	int err = ops_lookup(d, app, slot, a, s, true, res);
+
+	if (!err)
+		err = state_slot_config_get(d->st, a->id, s->index, c);
+	if (err && !res->status)
+		op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+			strerror(-err));
+	return err;
+}

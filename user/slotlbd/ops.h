@@ -84,6 +84,9 @@ struct swap_plan {
 /* ops_dry_run.c: a policy as the API shows it (the fields of its
  * "warmup" object). */
 json_t *warmup_policy_json(const struct warmup_policy *p);
+/* ops_config.c: a verification as a swap's "verify" object takes it;
+ * null for none. */
+json_t *verify_policy_json(const struct verify_policy *p);
 
 /* The slot's configuration; target receives the auto swap's target
  * slot name ("" if none). */
@@ -124,6 +127,8 @@ void health_policy_apply(struct health_policy *base,
 			 const struct health_override *o);
 /* "GET /healthz over http, statuses any, every 5 s, ..." for people. */
 void health_policy_text(const struct health_policy *p, char *buf, size_t len);
+/* The policy as the API shows it (GET .../health, export). */
+json_t *health_policy_json(const struct health_policy *p);
 /* The slot's policy (*has false: none, p holds the defaults). */
 int ops_health_get(struct daemon *d, const char *app, const char *slot,
 		   struct health_policy *p, bool *has, struct op_result *res);
@@ -152,6 +157,8 @@ int ops_config_verify(struct daemon *d, const char *app, const char *slot,
 		      struct op_result *res);
 /* "drain: timeout 30 s, reset at 100/s" for history and logs. */
 void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len);
+/* {"stored", "timeout_s" (null: none), "on_timeout", "reset_rate"}. */
+json_t *drain_policy_json(const struct st_drain_policy *p);
 
 enum backend_change_kind {
 	BACKEND_DRAIN, /* out of the ring; timeout_ms: then reset its flows */

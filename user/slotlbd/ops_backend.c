@@ -60,19 +60,8 @@ int ops_config_drain(struct daemon *d, const char *app, const char *slot,
 	err = state_begin(d->st);
 	if (!err)
 		err = state_slot_drain_set(d->st, a.id, s.index, &p);
-	if (!err) {
-		op_history(d, app, "config", slot, NULL, trigger, "ok", detail,
-			   NULL, &res->history_id);
-		err = state_commit(d->st);
-	}
-	if (err) {
-		state_rollback(d->st);
-		op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
-			strerror(-err));
-		goto out;
-	}
-	res->status = 200;
-	log_msg("config %s/%s: %s", app, slot, detail);
+	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
+				err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
@@ -88,6 +77,15 @@ void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len)
 	else
 		snprintf(buf, len, "drain: timeout %g s, reset at %u/s",
 			 p->timeout_ms / 1000.0, p->reset_rate);
+}
+
+json_t *drain_policy_json(const struct st_drain_policy *p)
+{
+	return json_pack(
+		"{s:b, s:o, s:s, s:i}", "stored", p->stored, "timeout_s",
+		p->timeout_ms ? json_real(p->timeout_ms / 1000.0) : json_null(),
+		"on_timeout", p->reset ? "reset" : "leave", "reset_rate",
+		(json_int_t)p->reset_rate);
 }
 
 /* Which of dep's n backends its health checks took out of the ring

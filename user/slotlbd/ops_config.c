@@ -48,25 +48,13 @@ int ops_config_get(struct daemon *d, const char *app, const char *slot,
 	return err;
 }
 
-/* Under the lock: one change in one transaction, with its history. */
-static int commit_change(struct daemon *d, const char *app, const char *slot,
-			 const char *detail, const char *trigger, int err,
-			 struct op_result *res)
+/* Under the lock: -ENOENT with a 404 when the slot has no what to
+ * remove. */
+static int none_to_remove(const char *app, const char *slot, const char *what,
+			  struct op_result *res)
 {
-	if (!err) {
-		op_history(d, app, "config", slot, NULL, trigger, "ok", detail,
-			   NULL, &res->history_id);
-		err = state_commit(d->st);
-	}
-	if (err) {
-		op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
-			strerror(-err));
-		state_rollback(d->st);
-		return err;
-	}
-	res->status = 200;
-	log_msg("config %s/%s: %s", app, slot, detail);
-	return 0;
+	op_fail(res, 404, "%s/%s: slot has no %s", app, slot, what);
+	return -ENOENT;
 }
 
 int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
@@ -81,15 +69,9 @@ int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
 	int err;
 
 	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, slot, &a, &s, true, res);
-	if (!err)
-		err = state_slot_config_get(d->st, a.id, s.index, &c);
-	if (err) {
-		if (!res->status)
-			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
-				strerror(-err));
+	err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
+	if (err)
 		goto out;
-	}
 	warmup_policy_apply(&c.warmup, o);
 	if (validate_warmup_policy(&c.warmup, &why)) {
 		op_fail(res, 400, "warmup: %s", why);
@@ -102,7 +84,8 @@ int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
 	err = state_begin(d->st);
 	if (!err)
 		err = state_slot_warmup_set(d->st, a.id, s.index, &c.warmup);
-	err = commit_change(d, app, slot, detail, trigger, err, res);
+	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
+				err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
@@ -119,20 +102,11 @@ int ops_config_hook(struct daemon *d, const char *app, const char *slot,
 	int err;
 
 	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, slot, &a, &s, true, res);
-	if (!err && !hook) {
-		err = state_slot_config_get(d->st, a.id, s.index, &c);
-		if (!err && !c.hook.exec[0]) {
-			op_fail(res, 404, "%s/%s: slot has no hook", app, slot);
-			err = -ENOENT;
-		}
-	}
-	if (err) {
-		if (!res->status)
-			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
-				strerror(-err));
+	err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
+	if (!err && !hook && !c.hook.exec[0])
+		err = none_to_remove(app, slot, "hook", res);
+	if (err)
 		goto out;
-	}
 	if (hook)
 		snprintf(detail, sizeof(detail), "hook: %s, timeout %g s",
 			 hook->exec, hook->timeout_ms / 1000.0);
@@ -141,7 +115,8 @@ int ops_config_hook(struct daemon *d, const char *app, const char *slot,
 	err = state_begin(d->st);
 	if (!err)
 		err = state_slot_hook_set(d->st, a.id, s.index, hook);
-	err = commit_change(d, app, slot, detail, trigger, err, res);
+	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
+				err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
@@ -204,17 +179,11 @@ int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, slot, &a, &s, true, res);
+	err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
 	if (!err && !off)
 		err = ops_lookup(d, app, target, &a, &t, true, res);
-	if (!err && off) {
-		err = state_slot_config_get(d->st, a.id, s.index, &c);
-		if (!err && !c.has_auto_swap) {
-			op_fail(res, 404, "%s/%s: slot has no auto swap", app,
-				slot);
-			err = -ENOENT;
-		}
-	}
+	if (!err && off && !c.has_auto_swap)
+		err = none_to_remove(app, slot, "auto swap", res);
 	if (!err && !off)
 		err = auto_swap_allowed(d, app, a.id, &s, &t, res);
 	if (err) {
@@ -234,10 +203,40 @@ int ops_config_auto_swap(struct daemon *d, const char *app, const char *slot,
 		err = off ? state_auto_swap_delete(d->st, a.id, s.index)
 			  : state_auto_swap_set(d->st, a.id, s.index, t.index,
 						delay_ms);
-	err = commit_change(d, app, slot, detail, trigger, err, res);
+	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
+				err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
+}
+
+json_t *verify_policy_json(const struct verify_policy *p)
+{
+	char http[WARMUP_PATH_LEN + WARMUP_MAX_STATUSES * 4 + 2];
+	size_t i, off;
+	json_t *v;
+
+	if (!p->for_ms)
+		return json_null();
+	v = json_pack("{s:f, s:s}", "for_s", p->for_ms / 1000.0, "on_failure",
+		      p->on_failure == VERIFY_ALERT ? "alert" : "rollback");
+	if (p->http_path[0]) {
+		off = (size_t)snprintf(http, sizeof(http), "%s", p->http_path);
+		for (i = 0; i < p->n_statuses && off < sizeof(http); i++)
+			off += (size_t)snprintf(http + off, sizeof(http) - off,
+						"%s%d", i ? "," : "=",
+						p->statuses[i]);
+		json_object_set_new(v, "http", json_string(http));
+	}
+	if (p->exec[0])
+		json_object_set_new(v, "exec", json_string(p->exec));
+	if (p->max_reset_ratio >= 0)
+		json_object_set_new(v, "max_reset_ratio",
+				    json_real(p->max_reset_ratio));
+	if (p->max_handshake_failure_ratio >= 0)
+		json_object_set_new(v, "max_handshake_failure_ratio",
+				    json_real(p->max_handshake_failure_ratio));
+	return v;
 }
 
 /* "verify 60 s, http /healthz, exec /x, resets <= 0.1, rollback" */
@@ -277,21 +276,11 @@ int ops_config_verify(struct daemon *d, const char *app, const char *slot,
 	int err;
 
 	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, slot, &a, &s, true, res);
-	if (!err && !p) {
-		err = state_slot_verify_get(d->st, a.id, s.index, &c);
-		if (!err && !c.has_verify) {
-			op_fail(res, 404, "%s/%s: slot has no verification",
-				app, slot);
-			err = -ENOENT;
-		}
-	}
-	if (err) {
-		if (!res->status)
-			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
-				strerror(-err));
+	err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
+	if (!err && !p && !c.has_verify)
+		err = none_to_remove(app, slot, "verification", res);
+	if (err)
 		goto out;
-	}
 	if (p)
 		verify_text(p, detail, sizeof(detail));
 	else
@@ -299,7 +288,8 @@ int ops_config_verify(struct daemon *d, const char *app, const char *slot,
 	err = state_begin(d->st);
 	if (!err)
 		err = state_slot_verify_set(d->st, a.id, s.index, p);
-	err = commit_change(d, app, slot, detail, trigger, err, res);
+	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
+				err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;

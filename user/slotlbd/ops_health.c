@@ -48,6 +48,23 @@ void health_policy_text(const struct health_policy *p, char *buf, size_t len)
 		 p->unhealthy_after, p->healthy_after, health_tcp_name(p->tcp));
 }
 
+json_t *health_policy_json(const struct health_policy *p)
+{
+	json_t *st = json_array();
+	size_t i;
+
+	for (i = 0; i < p->probe.n_statuses; i++)
+		json_array_append_new(st, json_integer(p->probe.statuses[i]));
+	return json_pack(
+		"{s:s, s:s, s:o, s:f, s:s?, s:f, s:I, s:I, s:s}", "mode",
+		warmup_mode_name(p->probe.mode), "path", p->probe.path,
+		"statuses", st, "timeout_s", p->probe.timeout_ms / 1000.0,
+		"host", p->probe.host[0] ? p->probe.host : NULL, "interval_s",
+		p->interval_ms / 1000.0, "unhealthy_after",
+		(json_int_t)p->unhealthy_after, "healthy_after",
+		(json_int_t)p->healthy_after, "tcp", health_tcp_name(p->tcp));
+}
+
 int ops_health_get(struct daemon *d, const char *app, const char *slot,
 		   struct health_policy *p, bool *has, struct op_result *res)
 {
@@ -121,19 +138,8 @@ int ops_health_set(struct daemon *d, const char *app, const char *slot,
 	if (!err)
 		err = state_slot_health_set(d->st, a.id, s.index,
 					    off ? NULL : &p);
-	if (!err) {
-		op_history(d, app, "config", slot, NULL, trigger, "ok", detail,
-			   NULL, &res->history_id);
-		err = state_commit(d->st);
-	}
-	if (err) {
-		state_rollback(d->st);
-		op_fail(res, 500, "%s/%s: health policy: %s", app, slot,
-			strerror(-err));
-		goto out;
-	}
-	res->status = 200;
-	log_msg("config %s/%s: %s", app, slot, detail);
+	err = ops_config_commit(d, app, slot, "health policy", detail, trigger,
+				err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;

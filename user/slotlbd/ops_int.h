@@ -48,6 +48,19 @@ void op_history(struct daemon *d, const char *app, const char *action,
 		const char *outcome, const char *detail,
 		const char *deployments, int64_t *id);
 
+/* Under d->lock, a slot configuration change whose transaction is open
+ * (err: how its writes went): with its history entry ("config",
+ * detail) committed, or rolled back with a 500 naming what ("health
+ * policy", "configuration") in res. */
+int ops_config_commit(struct daemon *d, const char *app, const char *slot,
+		      const char *what, const char *detail, const char *trigger,
+		      int err, struct op_result *res);
+/* Under d->lock: app, its slot and the slot's configuration, or the
+ * error in res (404 for an unknown app or slot, 500 otherwise). */
+int ops_config_lookup(struct daemon *d, const char *app, const char *slot,
+		      struct st_app *a, struct st_slot *s,
+		      struct st_slot_config *c, struct op_result *res);
+
 /* --- ops_settings.c: the apply-settings hook around operations --- */
 
 /* One call of a slot's hook on the backends of a deployment, gathered

@@ -297,6 +297,22 @@ int st_exec_stmt(sqlite3_stmt *stmt)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : st_errno(rc);
 }
 
+int st_read_one(sqlite3_stmt *stmt, void (*fill)(sqlite3_stmt *, void *),
+		void *p)
+{
+	int rc;
+
+	if (!stmt)
+		return -EIO;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && fill)
+		fill(stmt, p);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return rc == SQLITE_ROW ? 0 : st_errno(rc);
+}
+
 void st_copy_text(char *dst, size_t len, sqlite3_stmt *stmt, int col)
 {
 	const unsigned char *t = sqlite3_column_text(stmt, col);

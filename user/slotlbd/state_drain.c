@@ -11,30 +11,31 @@
 #include <string.h>
 #include "state_int.h"
 
+static void fill_drain_policy(sqlite3_stmt *stmt, void *arg)
+{
+	struct st_drain_policy *p = arg;
+
+	p->stored = true;
+	p->timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 0);
+	p->reset = sqlite3_column_int64(stmt, 1) != 0;
+	p->reset_rate = (uint32_t)sqlite3_column_int64(stmt, 2);
+}
+
 int state_slot_drain_get(struct state *st, uint32_t app_id, uint32_t slot,
 			 struct st_drain_policy *p)
 {
-	sqlite3_stmt *stmt;
-	int rc;
+	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->reset_rate = DRAIN_DEFAULT_RESET_RATE;
-	stmt = st_prepare(st,
-			  "SELECT timeout_ms, reset, reset_rate FROM slot_drain"
-			  " WHERE app_id = ? AND slot = ?",
-			  "ii", (int64_t)app_id, (int64_t)slot);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		p->stored = true;
-		p->timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 0);
-		p->reset = sqlite3_column_int64(stmt, 1) != 0;
-		p->reset_rate = (uint32_t)sqlite3_column_int64(stmt, 2);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return st_errno(rc);
+	err = st_read_one(
+		st_prepare(
+			st,
+			"SELECT timeout_ms, reset, reset_rate FROM slot_drain"
+			" WHERE app_id = ? AND slot = ?",
+			"ii", (int64_t)app_id, (int64_t)slot),
+		fill_drain_policy, p);
+	return err == -ENOENT ? 0 : err;
 }
 
 int state_slot_drain_set(struct state *st, uint32_t app_id, uint32_t slot,
@@ -46,28 +47,24 @@ int state_slot_drain_set(struct state *st, uint32_t app_id, uint32_t slot,
 		(int64_t)p->reset, (int64_t)p->reset_rate));
 }
 
+static void fill_deployment_drain(sqlite3_stmt *stmt, void *arg)
+{
+	struct st_deployment_drain *dd = arg;
+
+	dd->since_ms = sqlite3_column_int64(stmt, 0);
+	dd->deadline_ms = sqlite3_column_int64(stmt, 1);
+	dd->reset_rate = (uint32_t)sqlite3_column_int64(stmt, 2);
+}
+
 int state_deployment_drain_get(struct state *st, int64_t serial,
 			       struct st_deployment_drain *dd)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = st_prepare(st,
-			  "SELECT since_ms, deadline_ms, reset_rate"
-			  " FROM deployment_drain WHERE deployment = ?",
-			  "i", serial);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		dd->since_ms = sqlite3_column_int64(stmt, 0);
-		dd->deadline_ms = sqlite3_column_int64(stmt, 1);
-		dd->reset_rate = (uint32_t)sqlite3_column_int64(stmt, 2);
-	}
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	return rc == SQLITE_ROW ? 0 : st_errno(rc);
+	return st_read_one(st_prepare(st,
+				      "SELECT since_ms, deadline_ms, reset_rate"
+				      " FROM deployment_drain"
+				      " WHERE deployment = ?",
+				      "i", serial),
+			   fill_deployment_drain, dd);
 }
 
 int state_deployment_drain_put(struct state *st, int64_t serial,
@@ -90,20 +87,11 @@ int state_deployment_drain_delete(struct state *st, int64_t serial)
 /* -ENOENT unless deployment has backend id. */
 static int backend_exists(struct state *st, int64_t deployment, uint32_t id)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = st_prepare(st,
-			  "SELECT 1 FROM backends WHERE deployment = ? AND"
-			  " id = ?",
-			  "ii", deployment, (int64_t)id);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	return rc == SQLITE_ROW ? 0 : st_errno(rc);
+	return st_read_one(st_prepare(st,
+				      "SELECT 1 FROM backends WHERE"
+				      " deployment = ? AND id = ?",
+				      "ii", deployment, (int64_t)id),
+			   NULL, NULL);
 }
 
 int state_backend_drain_set(struct state *st, int64_t deployment, uint32_t id,

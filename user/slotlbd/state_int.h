@@ -22,6 +22,10 @@ sqlite3_stmt *st_prepare(struct state *st, const char *sql, const char *fmt,
 /* Step a statement that returns no rows and finalize it. */
 int st_exec_stmt(sqlite3_stmt *stmt);
 int st_errno(int rc);
+/* Run a query (finalized here) for at most one row and read it with
+ * fill (may be NULL) into p: 0, -ENOENT if there was none, or -errno. */
+int st_read_one(sqlite3_stmt *stmt, void (*fill)(sqlite3_stmt *, void *),
+		void *p);
 void st_copy_text(char *dst, size_t len, sqlite3_stmt *stmt, int col);
 /* Lowest values in [lo, hi) not returned by sql (ordered ascending),
  * n of them into out. -ENOSPC when fewer are free. */

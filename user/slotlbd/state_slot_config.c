@@ -22,87 +22,83 @@ static void statuses_text(const struct warmup_policy *p, char *buf, size_t len)
 					i ? "," : "", p->statuses[i]);
 }
 
-static int read_warmup(struct state *st, uint32_t app_id, uint32_t slot,
-		       struct st_slot_config *c)
+static void fill_warmup(sqlite3_stmt *stmt, void *arg)
 {
 	char statuses[WARMUP_MAX_STATUSES * 4 + 1];
+	struct st_slot_config *c = arg;
 	struct warmup_policy *p = &c->warmup;
-	sqlite3_stmt *stmt;
-	int rc;
 
-	stmt = st_prepare(st,
-			  "SELECT mode, path, statuses, timeout_ms, retries,"
-			  " retry_delay_ms, deadline_ms, host FROM slot_warmup"
-			  " WHERE app_id = ? AND slot = ?",
-			  "ii", (int64_t)app_id, (int64_t)slot);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		c->has_warmup = true;
-		p->mode = (enum warmup_mode)sqlite3_column_int(stmt, 0);
-		st_copy_text(p->path, sizeof(p->path), stmt, 1);
-		st_copy_text(statuses, sizeof(statuses), stmt, 2);
-		p->n_statuses = 0;
-		/* written from a checked list; an unreadable one means any */
-		if (statuses[0])
-			validate_warmup_statuses(statuses, p, NULL);
-		p->timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 3);
-		p->retries = (uint32_t)sqlite3_column_int64(stmt, 4);
-		p->retry_delay_ms = (uint32_t)sqlite3_column_int64(stmt, 5);
-		p->deadline_ms = (uint32_t)sqlite3_column_int64(stmt, 6);
-		st_copy_text(p->host, sizeof(p->host), stmt, 7);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return st_errno(rc);
+	c->has_warmup = true;
+	p->mode = (enum warmup_mode)sqlite3_column_int(stmt, 0);
+	st_copy_text(p->path, sizeof(p->path), stmt, 1);
+	st_copy_text(statuses, sizeof(statuses), stmt, 2);
+	p->n_statuses = 0;
+	/* written from a checked list; an unreadable one means any */
+	if (statuses[0])
+		validate_warmup_statuses(statuses, p, NULL);
+	p->timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 3);
+	p->retries = (uint32_t)sqlite3_column_int64(stmt, 4);
+	p->retry_delay_ms = (uint32_t)sqlite3_column_int64(stmt, 5);
+	p->deadline_ms = (uint32_t)sqlite3_column_int64(stmt, 6);
+	st_copy_text(p->host, sizeof(p->host), stmt, 7);
+}
+
+static void fill_hook(sqlite3_stmt *stmt, void *arg)
+{
+	struct st_slot_config *c = arg;
+
+	st_copy_text(c->hook.exec, sizeof(c->hook.exec), stmt, 0);
+	c->hook.timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 1);
+}
+
+static void fill_auto_swap(sqlite3_stmt *stmt, void *arg)
+{
+	struct st_slot_config *c = arg;
+
+	c->has_auto_swap = true;
+	c->auto_swap_target = (uint32_t)sqlite3_column_int64(stmt, 0);
+	c->auto_swap_delay_ms = (uint32_t)sqlite3_column_int64(stmt, 1);
+}
+
+/* One row of the slot's (absent: the defaults stay) read by fill. */
+static int read_row(struct state *st, const char *sql, uint32_t app_id,
+		    uint32_t slot, void (*fill)(sqlite3_stmt *, void *),
+		    struct st_slot_config *c)
+{
+	int err = st_read_one(
+		st_prepare(st, sql, "ii", (int64_t)app_id, (int64_t)slot), fill,
+		c);
+
+	return err == -ENOENT ? 0 : err;
 }
 
 int state_slot_config_get(struct state *st, uint32_t app_id, uint32_t slot,
 			  struct st_slot_config *c)
 {
-	sqlite3_stmt *stmt;
-	int rc, err;
+	int err;
 
 	memset(c, 0, sizeof(*c));
 	warmup_policy_default(&c->warmup);
-	err = read_warmup(st, app_id, slot, c);
+	err = read_row(st,
+		       "SELECT mode, path, statuses, timeout_ms, retries,"
+		       " retry_delay_ms, deadline_ms, host FROM slot_warmup"
+		       " WHERE app_id = ? AND slot = ?",
+		       app_id, slot, fill_warmup, c);
 	if (!err)
 		err = state_slot_drain_get(st, app_id, slot, &c->drain);
 	if (!err)
 		err = state_slot_verify_get(st, app_id, slot, c);
-	if (err)
-		return err;
-	stmt = st_prepare(st,
-			  "SELECT exec, timeout_ms FROM slot_hooks"
-			  " WHERE app_id = ? AND slot = ?",
-			  "ii", (int64_t)app_id, (int64_t)slot);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		st_copy_text(c->hook.exec, sizeof(c->hook.exec), stmt, 0);
-		c->hook.timeout_ms = (uint32_t)sqlite3_column_int64(stmt, 1);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	if (st_errno(rc))
-		return st_errno(rc);
-	stmt = st_prepare(st,
-			  "SELECT target, delay_ms FROM auto_swaps"
-			  " WHERE app_id = ? AND slot = ?",
-			  "ii", (int64_t)app_id, (int64_t)slot);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		c->has_auto_swap = true;
-		c->auto_swap_target = (uint32_t)sqlite3_column_int64(stmt, 0);
-		c->auto_swap_delay_ms = (uint32_t)sqlite3_column_int64(stmt, 1);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return st_errno(rc);
+	if (!err)
+		err = read_row(st,
+			       "SELECT exec, timeout_ms FROM slot_hooks"
+			       " WHERE app_id = ? AND slot = ?",
+			       app_id, slot, fill_hook, c);
+	if (!err)
+		err = read_row(st,
+			       "SELECT target, delay_ms FROM auto_swaps"
+			       " WHERE app_id = ? AND slot = ?",
+			       app_id, slot, fill_auto_swap, c);
+	return err;
 }
 
 int state_slot_warmup_set(struct state *st, uint32_t app_id, uint32_t slot,
@@ -154,27 +150,20 @@ int state_auto_swap_delete(struct state *st, uint32_t app_id, uint32_t slot)
 		"ii", (int64_t)app_id, (int64_t)slot));
 }
 
+static void fill_slot_index(sqlite3_stmt *stmt, void *arg)
+{
+	*(uint32_t *)arg = (uint32_t)sqlite3_column_int64(stmt, 0);
+}
+
 int state_auto_swap_into(struct state *st, uint32_t app_id, uint32_t target,
 			 uint32_t *from)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = st_prepare(st,
-			  "SELECT slot FROM auto_swaps WHERE app_id = ? AND"
-			  " target = ? ORDER BY slot LIMIT 1",
-			  "ii", (int64_t)app_id, (int64_t)target);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*from = (uint32_t)sqlite3_column_int64(stmt, 0);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : st_errno(rc);
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return st_read_one(st_prepare(st,
+				      "SELECT slot FROM auto_swaps WHERE"
+				      " app_id = ? AND target = ?"
+				      " ORDER BY slot LIMIT 1",
+				      "ii", (int64_t)app_id, (int64_t)target),
+			   fill_slot_index, from);
 }
 
 int state_slot_config_copy(struct state *st, uint32_t app_id, uint32_t from,

@@ -31,42 +31,42 @@ static void http_text(const struct verify_policy *p, char *buf, size_t len)
 					i ? "," : "=", p->statuses[i]);
 }
 
+static void fill_verify(sqlite3_stmt *stmt, void *arg)
+{
+	char http[WARMUP_PATH_LEN + WARMUP_MAX_STATUSES * 4 + 2];
+	struct st_slot_config *c = arg;
+	struct verify_policy *p = &c->verify;
+
+	c->has_verify = true;
+	p->for_ms = (uint32_t)sqlite3_column_int64(stmt, 0);
+	st_copy_text(http, sizeof(http), stmt, 1);
+	/* written from a checked policy */
+	if (http[0])
+		validate_verify_http(http, p, NULL);
+	st_copy_text(p->exec, sizeof(p->exec), stmt, 2);
+	p->max_reset_ratio = ratio_of(sqlite3_column_int64(stmt, 3));
+	p->max_handshake_failure_ratio =
+		ratio_of(sqlite3_column_int64(stmt, 4));
+	p->on_failure = sqlite3_column_int(stmt, 5) == VERIFY_ALERT
+				? VERIFY_ALERT
+				: VERIFY_ROLLBACK;
+}
+
 int state_slot_verify_get(struct state *st, uint32_t app_id, uint32_t slot,
 			  struct st_slot_config *c)
 {
-	char http[WARMUP_PATH_LEN + WARMUP_MAX_STATUSES * 4 + 2];
-	struct verify_policy *p = &c->verify;
-	sqlite3_stmt *stmt;
-	int rc;
+	int err;
 
 	c->has_verify = false;
-	verify_policy_default(p);
-	stmt = st_prepare(st,
-			  "SELECT for_ms, http, exec, max_reset_ppm,"
-			  " max_handshake_ppm, on_failure FROM slot_verify"
-			  " WHERE app_id = ? AND slot = ?",
-			  "ii", (int64_t)app_id, (int64_t)slot);
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		c->has_verify = true;
-		p->for_ms = (uint32_t)sqlite3_column_int64(stmt, 0);
-		st_copy_text(http, sizeof(http), stmt, 1);
-		/* written from a checked policy */
-		if (http[0])
-			validate_verify_http(http, p, NULL);
-		st_copy_text(p->exec, sizeof(p->exec), stmt, 2);
-		p->max_reset_ratio = ratio_of(sqlite3_column_int64(stmt, 3));
-		p->max_handshake_failure_ratio =
-			ratio_of(sqlite3_column_int64(stmt, 4));
-		p->on_failure = sqlite3_column_int(stmt, 5) == VERIFY_ALERT
-					? VERIFY_ALERT
-					: VERIFY_ROLLBACK;
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return st_errno(rc);
+	verify_policy_default(&c->verify);
+	err = st_read_one(
+		st_prepare(st,
+			   "SELECT for_ms, http, exec, max_reset_ppm,"
+			   " max_handshake_ppm, on_failure FROM slot_verify"
+			   " WHERE app_id = ? AND slot = ?",
+			   "ii", (int64_t)app_id, (int64_t)slot),
+		fill_verify, c);
+	return err == -ENOENT ? 0 : err;
 }
 
 int state_slot_verify_set(struct state *st, uint32_t app_id, uint32_t slot,
