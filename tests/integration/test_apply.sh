@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # The declarative form, round trip. Daemon A holds an app with three
-# slots, a stored warm-up policy, hooks, sticky and swapped settings and
-# an auto swap; daemon B (same lab, its own state and pin root, no
-# interfaces) starts empty.
+# slots, a stored warm-up policy, hooks, sticky and swapped settings, an
+# auto swap, and health, drain and verification policies; daemon B (same
+# lab, its own state and pin root, no interfaces) starts empty.
 #
-# - export A, apply to B, export B: the same text;
+# - export A, apply to B, export B: the same text, policies included;
+# - a file that turns the policies off (null health and verify, drain
+#   without a timeout) makes B so; a bad policy is refused whole (exit 2,
+#   B unchanged); event hooks are never exported;
 # - apply the file to B again: "nothing to change", B's history unchanged;
 # - a file asking production for the version that sits in staging makes
 #   apply swap (warm-up gated, history: swap, trigger apply), not deploy;
@@ -84,7 +87,16 @@ need "slotlbd B answers" eval 'b status >/dev/null'
 		cli deploy web --slot staging --backend "$(be 2)" --version v2 &&
 		cli slot setting set web --slot staging FEATURE=new &&
 		cli deploy web --slot qa --backend "$(be 3)" --version v3 &&
-		cli slot auto-swap web --slot qa --target-slot staging --delay 5
+		cli slot auto-swap web --slot qa --target-slot staging --delay 5 &&
+		cli slot health web --slot production --path / --status 200 \
+			--interval 2 --timeout 1 --unhealthy-after 4 \
+			--healthy-after 3 --on-down-tcp leave &&
+		cli slot config web --slot staging --drain-timeout 90 \
+			--on-drain-timeout reset --reset-rate 50 &&
+		cli slot config web --slot production --verify-for 30 \
+			--verify-http /=200,204 --max-reset-ratio 0.2 \
+			--on-failure alert &&
+		cli hook add web --event deploy --url http://127.0.0.1:9/x
 } >/dev/null || die "seed app A"
 
 echo "# export A, apply to an empty B, export B"
@@ -97,6 +109,23 @@ b export web --show-values >"$STATE/b.json" || die "export B"
 check "exported again: the same text" cmp -s "$STATE/a.json" "$STATE/b.json"
 cmp -s "$STATE/a.json" "$STATE/b.json" ||
 	diff "$STATE/a.json" "$STATE/b.json" | head -20
+check "the policies are in the file" python3 -c '
+import json, sys
+s = {x["name"]: x for x in json.load(open(sys.argv[1]))["apps"][0]["slots"]}
+p, st = s["production"], s["staging"]
+assert p["health"]["interval_s"] == 2 and p["health"]["tcp"] == "leave", p
+assert p["health"]["unhealthy_after"] == 4 and p["health"]["statuses"] == [200]
+assert st["drain"] == {"timeout_s": 90, "on_timeout": "reset",
+                       "reset_rate": 50}, st["drain"]
+assert p["verify"]["http"] == "/=200,204" and p["verify"]["on_failure"] == "alert"
+assert st["health"] is None and st["verify"] is None, st
+assert "127.0.0.1:9" not in open(sys.argv[1]).read()' "$STATE/a.json"
+check "B stores them: its health policy" \
+	grep -q "interval 2 s, timeout 1 s, unhealthy after 4, healthy after 3" \
+	<<<"$(b slot health web --slot production)"
+check "B has no event hook (not exported)" \
+	[ "$(b -o json hook list web | python3 -c '
+import json, sys; print(len(json.load(sys.stdin)["hooks"]))')" = 0 ]
 check "every operation's trigger is apply" \
 	python3 -c '
 import json, sys
@@ -113,6 +142,53 @@ echo "   $out"
 check "it says nothing to change" [ "$out" = "nothing to change" ]
 check "B's history is unchanged" [ "$(history_of b)" = "$hist" ]
 check "from stdin too" [ "$(b apply -f - <"$STATE/a.json")" = "nothing to change" ]
+
+echo "# policies off by a file; a bad policy refused whole"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = {x["name"]: x for x in d["apps"][0]["slots"]}
+s["production"]["health"] = None
+s["production"]["verify"] = None
+s["staging"]["drain"] = {"timeout_s": None, "on_timeout": "leave",
+                         "reset_rate": 100}
+json.dump(d, open(sys.argv[2], "w"), indent=2)
+s["production"]["health"] = {"interval_s": 1, "timeout_s": 2}
+json.dump(d, open(sys.argv[3], "w"), indent=2)
+s["production"]["health"] = None
+s["staging"]["drain"] = {"on_timeout": "reset"}
+json.dump(d, open(sys.argv[4], "w"), indent=2)
+s["staging"]["drain"] = None
+s["staging"]["verify"] = {"for_s": 30, "max_reset_ratio": 1.5}
+json.dump(d, open(sys.argv[5], "w"), indent=2)' "$STATE/a.json" \
+	"$STATE/off.json" "$STATE/bad-health.json" "$STATE/bad-drain.json" \
+	"$STATE/bad-verify.json"
+before=$(b export web)
+hist=$(history_of b)
+for f in bad-health bad-drain bad-verify; do
+	out=$(b apply -f "$STATE/$f.json" 2>&1)
+	rc=$?
+	echo "   $f: $out"
+	check "$f: exit 2, the error names the place" eval "[ $rc -eq 2 ] &&
+		grep -q '^Error: apply: .*apps\[0\]\.slots\[[01]\]\.' <<<\"\$out\""
+done
+check "bad files changed nothing" [ "$(b export web)" = "$before" ]
+check "... and wrote no history" [ "$(history_of b)" = "$hist" ]
+out=$(b apply -f "$STATE/off.json" 2>&1)
+echo "$out" | sed 's/^/   /'
+check "policies off: three steps" [ "$(wc -l <<<"$out")" = 3 ]
+b export web --show-values >"$STATE/b-off.json"
+check "B exports the file without policies" python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a == b, (a, b)' "$STATE/off.json" "$STATE/b-off.json"
+check "B's health checks are off" grep -q "^health checks: off" \
+	<<<"$(b slot health web --slot production)"
+check "applying it again: nothing to change" \
+	[ "$(b apply -f "$STATE/off.json")" = "nothing to change" ]
+out=$(b apply -f "$STATE/a.json")
+check "and back: the policies again ($(wc -l <<<"$out") steps)" \
+	[ "$(b export web --show-values)" = "$(cat "$STATE/a.json")" ]
 
 echo "# production asks for the version in staging: a swap, not a deploy"
 python3 -c '
@@ -156,7 +232,7 @@ check "... and it is gone" eval '! b slot list web | grep -q scratch'
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: apply: $failures checks failed"
-	tail -20 "$(ctl_dir "$P")/slotlbd.log" "$B_DIR/slotlbd.log"
+	tail -n 20 "$(ctl_dir "$P")/slotlbd.log" "$B_DIR/slotlbd.log"
 	exit 1
 fi
 echo "PASS: apply"

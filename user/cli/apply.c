@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * slotlb export and apply: an app in a declarative form (slots with
- * their endpoints, warm-up policy, hook, auto swap, sticky settings and
- * the deployment each should hold) and making the daemon equal to it.
+ * their endpoints, warm-up, health, drain and verification policies,
+ * hook, auto swap, sticky settings and the deployment each should hold)
+ * and making the daemon equal to it. Event hooks are not in it (their
+ * secrets stay in the daemon).
  *
  * apply checks the whole file first (types, unknown keys, duplicates,
  * every value by the daemon's own rules), then compares it with what
@@ -30,27 +32,8 @@
 #include "apply.h"
 #include "validate.h"
 
-/* One API call of the plan. */
-struct step {
-	char what[512]; /* for people */
-	const char *method;
-	char *path;
-	json_t *body;
-};
-
-struct plan {
-	struct step *steps;
-	size_t n;
-	bool prune;
-	int rc; /* EXIT_USAGE once a problem was reported */
-};
-
-static void add_step(struct plan *p, const char *method, char *path,
-		     json_t *body, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static void add_step(struct plan *p, const char *method, char *path,
-		     json_t *body, const char *fmt, ...)
+void add_step(struct plan *p, const char *method, char *path, json_t *body,
+	      const char *fmt, ...)
 {
 	struct step *grown = realloc(p->steps, (p->n + 1) * sizeof(*grown));
 	va_list ap;
@@ -176,8 +159,7 @@ static bool same_deployment(json_t *want, json_t *have)
 	return same;
 }
 
-/* o[key] as a number, or dflt when absent. */
-static double num(json_t *o, const char *key, double dflt)
+double num(json_t *o, const char *key, double dflt)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -461,6 +443,7 @@ static void plan_app(struct plan *p, const char *file, size_t ai, json_t *want,
 					 num(v, "timeout_s",
 					     HOOK_DEFAULT_TIMEOUT_MS / 1000.0)),
 				 "set the hook of %s/%s", app, name);
+		plan_policies(p, app, name, ws, cs);
 		v = json_object_get(ws, "settings");
 		if (v)
 			plan_settings(p, file, at, app, name, v,
@@ -722,9 +705,11 @@ out:
 const struct cmd export_cmd = {
 	NULL, do_export, "APP [--show-values]",
 	"Print APP in the declarative form slotlb apply takes: its slots with\n"
-	"their endpoints, warm-up policy, hook, auto swap, sticky settings,\n"
-	"and the deployment each holds (version, backends, swapped settings).\n"
-	"Setting values are null unless --show-values is given.\n"
+	"their endpoints, warm-up, health, drain and verification policies,\n"
+	"hook, auto swap, sticky settings, and the deployment each holds\n"
+	"(version, backends, swapped settings). Setting values are null\n"
+	"unless --show-values is given. Event hooks are not exported (their\n"
+	"secrets stay in the daemon): add them with slotlb hook add.\n"
 	"\n"
 	"  --show-values           write the settings' values\n"};
 
@@ -735,9 +720,10 @@ const struct cmd apply_cmd = {
 	"with the trigger \"apply\". A deployment the file wants in a slot\n"
 	"that another slot holds comes by a warm-up-gated swap, not a\n"
 	"redeploy; apply's deploys start no auto swap. A key left out keeps\n"
-	"what is there; null hook, auto_swap or deployment means none; a null\n"
-	"setting value keeps the daemon's. The whole file is checked before\n"
-	"anything changes. Applying the same file again changes nothing.\n"
+	"what is there; null hook, auto_swap, health, verify or deployment\n"
+	"means none; a null setting value keeps the daemon's. The whole file\n"
+	"is checked before anything changes. Applying the same file again\n"
+	"changes nothing.\n"
 	"\n"
 	"  -f, --file FILE         the file\n"
 	"  --dry-run               print the operations, change nothing\n"

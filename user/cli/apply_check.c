@@ -2,9 +2,9 @@
 /*
  * slotlb apply's check of a whole file before anything is asked of the
  * daemon: the shape (an object of apps, each with slots), no unknown
- * key, no app or slot twice, and every value by the rules slotlbd
- * applies itself (user/lib/validate.c), so a file that would fail half
- * way fails at once, with the path of what is wrong in it
+ * key, no app or slot twice, and every value (policies whole) by the
+ * rules slotlbd applies itself (user/lib/validate.c), so a file that
+ * would fail half way fails at once, with the path of what is wrong in it
  * ("apps[0].slots[1].warmup: retries must be a number") and exit 2.
  */
 #include <stdarg.h>
@@ -67,21 +67,15 @@ static int check_number(const char *file, const char *at, json_t *o,
 	return 0;
 }
 
-static int check_warmup(const char *file, const char *at, json_t *w)
+/* The probe fields a warm-up and a health policy share: mode, path,
+ * host, statuses. */
+static int check_probe(const char *file, const char *at, json_t *w)
 {
-	static const char *const keys[] = {
-		"mode",		  "path",    "statuses",
-		"timeout_s",	  "retries", "deadline_s",
-		"retry_delay_ms", "host",    NULL};
 	enum warmup_mode mode;
 	const char *why;
 	json_t *v;
 	size_t i;
-	int rc;
 
-	rc = check_keys(file, at, w, keys);
-	if (rc)
-		return rc;
 	v = json_object_get(w, "mode");
 	if (v && validate_warmup_mode(json_string_value(v), &mode, &why))
 		return apply_bad(file, at, "%s", why);
@@ -112,7 +106,23 @@ static int check_warmup(const char *file, const char *at, json_t *w)
 					 json_is_integer(json_array_get(v, i))
 						 ? why
 						 : "must be integers");
-	rc = check_number(file, at, w, "timeout_s", validate_warmup_timeout_s);
+	return 0;
+}
+
+static int check_warmup(const char *file, const char *at, json_t *w)
+{
+	static const char *const keys[] = {
+		"mode",		  "path",    "statuses",
+		"timeout_s",	  "retries", "deadline_s",
+		"retry_delay_ms", "host",    NULL};
+	int rc;
+
+	rc = check_keys(file, at, w, keys);
+	if (!rc)
+		rc = check_probe(file, at, w);
+	if (!rc)
+		rc = check_number(file, at, w, "timeout_s",
+				  validate_warmup_timeout_s);
 	if (!rc)
 		rc = check_number(file, at, w, "retries",
 				  validate_warmup_retries);
@@ -122,6 +132,147 @@ static int check_warmup(const char *file, const char *at, json_t *w)
 	if (!rc)
 		rc = check_number(file, at, w, "retry_delay_ms",
 				  validate_warmup_retry_delay_ms);
+	return rc;
+}
+
+/* null, or a health policy (PUT .../health's fields), whole: an
+ * interval shorter than the timeout is refused here as there. */
+static int check_health(const char *file, const char *at, json_t *h)
+{
+	static const char *const keys[] = {
+		"mode", "path",	      "statuses",	 "timeout_s",
+		"host", "interval_s", "unhealthy_after", "healthy_after",
+		"tcp",	NULL};
+	struct health_policy p;
+	const char *why;
+	json_t *v;
+	int rc;
+
+	if (json_is_null(h))
+		return 0;
+	rc = check_keys(file, at, h, keys);
+	if (!rc)
+		rc = check_probe(file, at, h);
+	if (!rc)
+		rc = check_number(file, at, h, "timeout_s",
+				  validate_warmup_timeout_s);
+	if (!rc)
+		rc = check_number(file, at, h, "interval_s",
+				  validate_health_interval_s);
+	if (!rc)
+		rc = check_number(file, at, h, "unhealthy_after",
+				  validate_health_threshold);
+	if (!rc)
+		rc = check_number(file, at, h, "healthy_after",
+				  validate_health_threshold);
+	if (rc)
+		return rc;
+	health_policy_default(&p);
+	v = json_object_get(h, "tcp");
+	if (v && (!json_is_string(v) ||
+		  validate_health_tcp(json_string_value(v), &p.tcp, &why)))
+		return apply_bad(file, at, "tcp: %s",
+				 json_is_string(v) ? why : "must be a string");
+	p.probe.timeout_ms =
+		(uint32_t)(num(h, "timeout_s", p.probe.timeout_ms / 1000.0) *
+			   1000);
+	p.interval_ms =
+		(uint32_t)(num(h, "interval_s", p.interval_ms / 1000.0) * 1000 +
+			   0.5);
+	p.unhealthy_after =
+		(uint32_t)num(h, "unhealthy_after", p.unhealthy_after);
+	p.healthy_after = (uint32_t)num(h, "healthy_after", p.healthy_after);
+	if (validate_health_policy(&p, &why))
+		return apply_bad(file, at, "%s", why);
+	return 0;
+}
+
+/* null (no timeout, leave), or {"timeout_s": N or null, "on_timeout":
+ * "reset"|"leave", "reset_rate": N}; reset needs a timeout. */
+static int check_drain(const char *file, const char *at, json_t *dr)
+{
+	static const char *const keys[] = {"timeout_s", "on_timeout",
+					   "reset_rate", NULL};
+	json_t *t, *v;
+	const char *why;
+	bool reset = false;
+	int rc;
+
+	if (json_is_null(dr))
+		return 0;
+	rc = check_keys(file, at, dr, keys);
+	if (rc)
+		return rc;
+	t = json_object_get(dr, "timeout_s");
+	if (t && !json_is_null(t) &&
+	    (rc = check_number(file, at, dr, "timeout_s",
+			       validate_drain_timeout_s)))
+		return rc;
+	v = json_object_get(dr, "on_timeout");
+	if (v &&
+	    (!json_is_string(v) ||
+	     validate_on_drain_timeout(json_string_value(v), &reset, &why)))
+		return apply_bad(file, at, "on_timeout: %s",
+				 json_is_string(v) ? why : "must be a string");
+	v = json_object_get(dr, "reset_rate");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		  json_integer_value(v) > DRAIN_MAX_RESET_RATE)) {
+		validate_reset_rate("", NULL, &why);
+		return apply_bad(file, at, "reset_rate: %s", why);
+	}
+	if (reset && !json_is_number(t))
+		return apply_bad(file, at,
+				 "on_timeout reset needs a timeout_s");
+	return 0;
+}
+
+/* null, or a swap's "verify" object: for_s required. */
+static int check_verify(const char *file, const char *at, json_t *v)
+{
+	static const char *const keys[] = {"for_s",
+					   "http",
+					   "exec",
+					   "max_reset_ratio",
+					   "max_handshake_failure_ratio",
+					   "on_failure",
+					   NULL};
+	static const char *const strings[] = {"http", "exec", "on_failure"};
+	struct verify_policy p;
+	enum verify_on_failure f;
+	const char *why = NULL, *s;
+	size_t i;
+	int rc;
+
+	if (json_is_null(v))
+		return 0;
+	rc = check_keys(file, at, v, keys);
+	if (!rc && !json_object_get(v, "for_s"))
+		rc = apply_bad(file, at, "for_s is required");
+	if (!rc)
+		rc = check_number(file, at, v, "for_s", validate_verify_for_s);
+	if (!rc)
+		rc = check_number(file, at, v, "max_reset_ratio",
+				  validate_verify_ratio);
+	if (!rc)
+		rc = check_number(file, at, v, "max_handshake_failure_ratio",
+				  validate_verify_ratio);
+	for (i = 0; !rc && i < sizeof(strings) / sizeof(strings[0]); i++) {
+		json_t *x = json_object_get(v, strings[i]);
+
+		if (!x)
+			continue;
+		s = json_string_value(x);
+		verify_policy_default(&p);
+		if (!s)
+			why = "must be a string";
+		else if ((i == 0 && validate_verify_http(s, &p, &why)) ||
+			 (i == 1 && validate_verify_exec(s, &why)) ||
+			 (i == 2 && validate_verify_on_failure(s, &f, &why)))
+			;
+		else
+			continue;
+		rc = apply_bad(file, at, "%s: %s", strings[i], why);
+	}
 	return rc;
 }
 
@@ -192,7 +343,14 @@ static int check_slot(const char *file, const char *at, json_t *s)
 {
 	static const char *const keys[] = {
 		"name",	     "endpoints", "warmup",	"hook",
-		"auto_swap", "settings",  "deployment", NULL};
+		"auto_swap", "settings",  "deployment", "health",
+		"drain",     "verify",	  NULL};
+	static const struct {
+		const char *key;
+		int (*check)(const char *, const char *, json_t *);
+	} policies[] = {{"health", check_health},
+			{"drain", check_drain},
+			{"verify", check_verify}};
 	static const char *const hook_keys[] = {"exec", "timeout_s", NULL};
 	static const char *const auto_keys[] = {"target_slot", "delay_s", NULL};
 	json_t *v, *e;
@@ -260,6 +418,12 @@ static int check_slot(const char *file, const char *at, json_t *s)
 	v = json_object_get(s, "settings");
 	if (v && (rc = check_settings(file, sub, v)))
 		return rc;
+	for (i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+		sub_at(sub, sizeof(sub), at, policies[i].key);
+		v = json_object_get(s, policies[i].key);
+		if (v && (rc = policies[i].check(file, sub, v)))
+			return rc;
+	}
 	sub_at(sub, sizeof(sub), at, "deployment");
 	v = json_object_get(s, "deployment");
 	return v ? check_deployment(file, sub, v) : 0;

@@ -273,6 +273,8 @@ int validate_drain_timeout_s(double s, const char **why);
 int validate_on_drain_timeout(const char *s, bool *reset, const char **why);
 /* Resets a second at a drain's deadline: "N" or "N/s", 1..1000000. */
 #define DRAIN_MAX_RESET_RATE 1000000
+/* Resets a second at a drain's deadline unless the slot says otherwise. */
+#define DRAIN_DEFAULT_RESET_RATE 100
 int validate_reset_rate(const char *s, uint32_t *rate, const char **why);
 /* A backend's weight as `backend weight` sets it: 0 (drain) .. 65535. */
 #define BACKEND_MAX_WEIGHT 65535

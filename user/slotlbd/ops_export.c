@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The declarative form of an app (`slotlb export`, `slotlb apply`): its
- * slots with their endpoints, warm-up policy, hook, auto swap, sticky
- * settings and the deployment each holds (version, backends, swapped
- * settings), read in one consistent view. Nothing volatile (ids, times,
- * flow counts) is in it, so exporting twice gives the same text, and
- * applying it to another daemon and exporting there gives it again.
- * Values of settings are in it only when asked for; otherwise they are
- * null ("whatever is there").
+ * slots with their endpoints, warm-up, health, drain and verification
+ * policies, hook, auto swap, sticky settings and the deployment each
+ * holds (version, backends, swapped settings), read in one consistent
+ * view. The app's event hooks are not in it: their secrets never leave
+ * the daemon, and a receiver is the concern of each place. Nothing volatile
+ * (ids, times, flow counts) is in it, so exporting twice gives the same text,
+ * and applying it to another daemon and exporting there gives it again. Values
+ * of settings are in it only when asked for; otherwise they are null ("whatever
+ * is there").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,8 +71,9 @@ static json_t *slot_object(struct daemon *d, const struct st_snapshot *s,
 	char buf[SLOTLB_ENDPOINT_STRLEN];
 	struct st_app_setting *set = NULL;
 	struct st_slot_config c;
+	struct health_policy hp;
 	const char *target = NULL;
-	json_t *eps = json_array(), *o, *dep = json_null();
+	json_t *eps = json_array(), *o, *dep = json_null(), *health = NULL;
 	size_t i, ns = 0;
 
 	for (i = 0; i < s->n_endpoints; i++) {
@@ -82,6 +85,12 @@ static json_t *slot_object(struct daemon *d, const struct st_snapshot *s,
 		json_array_append_new(eps, json_string(buf));
 	}
 	*err = state_slot_config_get(d->st, sl->app_id, sl->index, &c);
+	if (!*err) {
+		*err = state_slot_health_get(d->st, sl->app_id, sl->index, &hp);
+		health = *err ? json_null() : health_policy_json(&hp);
+		if (*err == -ENOENT)
+			*err = 0;
+	}
 	if (!*err)
 		*err = state_slot_settings(d->st, sl->app_id, sl->index, &set,
 					   &ns);
@@ -92,6 +101,7 @@ static json_t *slot_object(struct daemon *d, const struct st_snapshot *s,
 	if (*err) {
 		json_decref(eps);
 		json_decref(dep);
+		json_decref(health);
 		state_app_settings_free(set, ns);
 		return NULL;
 	}
@@ -112,6 +122,11 @@ static json_t *slot_object(struct daemon *d, const struct st_snapshot *s,
 		       : json_null(),
 		"settings", settings_object(set, ns, show_values), "deployment",
 		dep);
+	/* policies after the rest: files exported before them read alike */
+	json_object_set_new(o, "health", health);
+	json_object_set_new(o, "drain", drain_policy_json(&c.drain));
+	json_object_del(json_object_get(o, "drain"), "stored");
+	json_object_set_new(o, "verify", verify_policy_json(&c.verify));
 	state_app_settings_free(set, ns);
 	return o;
 }

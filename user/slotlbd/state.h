@@ -160,9 +160,6 @@ struct st_hook {
 	uint32_t timeout_ms;
 };
 
-/* Resets a second at a drain's deadline unless the slot says otherwise. */
-#define DRAIN_DEFAULT_RESET_RATE 100
-
 /* What happens to a deployment that left this slot (a swap, rollback or
  * deploy replaced it): after timeout_ms its remaining pinned TCP flows
  * are reset (reset) or left to finish (leave, the default). */
