@@ -15,7 +15,10 @@
 #      (drain progress), and the flow table's capacity;
 #  (e) every query of docs/grafana-dashboard.json (panels, annotations)
 #      is PromQL this Prometheus evaluates, and the requests-per-version,
-#      drain and traffic panels have data.
+#      drain and traffic panels have data;
+#  (f) the event hooks' counters: deliveries to an executable hook,
+#      failed attempts and a given-up event of a URL hook where nothing
+#      listens, nothing dropped.
 #
 # shellcheck disable=SC2317 # functions run through check
 set -u
@@ -64,6 +67,15 @@ ctl_start "$P" --metrics-listen "$METRICS" --metrics-backends \
 	--drain-interval 200 || die "slotlbd: $(tail -3 "$LOG")"
 ctl_attach_all "$P" 2 || die "attach"
 cli app create web --endpoint "$VIP:80" >/dev/null || die "app create"
+# (f): a hook that takes every event, one whose receiver is dead
+hook_id()
+{
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
+}
+LIVE=$(cli -o json hook add web --event deploy,swap --exec /bin/true |
+	hook_id) || die "hook add (exec)"
+DEAD=$(cli -o json hook add web --event deploy,swap \
+	--url http://127.0.0.1:9/ | hook_id) || die "hook add (url)"
 cli deploy web --slot production --backend "$(be 1)" --version v1 \
 	>/dev/null || die "deploy v1"
 cli slot create web --slot staging --endpoint "$(lab_vip 2 4):80" \
@@ -200,6 +212,16 @@ sys.exit(1 if bad else 0)
 check "the dashboard's queries evaluate, its main panels have data" \
 	nsenter --net="/run/netns/$(lab_ns_client "$P")" python3 -c "$DASH_PY" \
 	"http://$PROM/api/v1/query" docs/grafana-dashboard.json
+# --- (f) event hooks ---------------------------------------------------------------
+check "deploy, deploy, swap delivered to the exec hook" eventually \
+	"slotlb_events_delivered_total{app=\"web\",hook=\"$LIVE\"}" == 3
+check "the dead receiver's failed attempts counted" eventually \
+	"slotlb_events_attempts_failed_total{app=\"web\",hook=\"$DEAD\"}" '>=' 4
+check "... nothing delivered to it" eventually \
+	"slotlb_events_delivered_total{app=\"web\",hook=\"$DEAD\"}" == 0
+check "... and its first event given up (after 1+2+4+8 s)" eventually \
+	"slotlb_events_failed_total{app=\"web\",hook=\"$DEAD\"}" '>=' 1
+check "no event dropped" eventually 'slotlb_events_dropped_total' == 0
 kill "$slow" 2>/dev/null
 wait "$slow" 2>/dev/null
 lab_exec_client "$P" curl -s -m 5 "http://$METRICS/metrics" >"$STATE/metrics.txt"

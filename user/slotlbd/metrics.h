@@ -8,6 +8,7 @@
  *   metrics_dp.c   the data path: packets, bytes, flows, the flow table
  *   metrics_ops.c  operations: deploys, swaps, rollbacks, warm-up and
  *                  switch times, routing generations, build info
+ *   metrics_events.c  event hooks: delivered, failed, dropped
  *
  * Each family is written as one group (HELP, TYPE, then every sample),
  * as the text format wants; promtool check metrics passes on the output
@@ -41,5 +42,8 @@ void metrics_datapath(struct buf *b, struct daemon *d,
 void metrics_operations(struct buf *b, struct daemon *d,
 			const struct st_snapshot *s,
 			const struct st_history_tally *t, size_t n);
+/* metrics_events.c (takes d->lock to read the hooks) */
+void metrics_events(struct buf *b, struct daemon *d,
+		    const struct st_snapshot *s);
 
 #endif /* SLOTLBD_METRICS_H */
