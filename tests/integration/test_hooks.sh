@@ -3,12 +3,13 @@
 #
 # Event hooks (issue 9, events and audit). A small HTTP server (python3)
 # in the LB's namespace receives web's events; a second hook points at
-# a port where nothing listens. Deploy, swap, a backend drain and a
-# drain that ends must each reach the receiver once, signed (HMAC-SHA256
-# of the body under the hook's secret, checked here independently), with
-# the event named in a header; the dead receiver changes nothing (every
-# operation succeeds and answers as quickly), and its failures are
-# counted. Bad hooks are refused and change nothing.
+# a port where nothing listens. Deploy, swap, a backend drain, a drain
+# that ends and a backend's health going down and up must each reach
+# the receiver, signed (HMAC-SHA256 of the body under the hook's secret,
+# checked here independently), with the event named in a header; the
+# dead receiver changes nothing (every operation succeeds and answers as
+# quickly), and its failures are counted. Bad hooks are refused and
+# change nothing.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -124,10 +125,10 @@ check "the API refuses an unknown event too" [ "$(ctl_api "$P" POST \
 check "no hook stored" [ "$(cli -o json hook list web | python3 -c '
 import json, sys; print(len(json.load(sys.stdin)["hooks"]))')" = 0 ]
 
-id=$(cli -o json hook add web --event deploy,swap,drained,backend \
+id=$(cli -o json hook add web --event deploy,swap,drained,backend,health \
 	--url "http://127.0.0.1:$PORT/hook" --secret-file "$OUT/secret" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-dead=$(cli -o json hook add web --event deploy,swap,drained \
+dead=$(cli -o json hook add web --event deploy,swap,drained,health \
 	--url "http://127.0.0.1:$DEAD_PORT/" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 check "two hooks stored ($id, $dead)" [ -n "$id" ] && [ -n "$dead" ]
@@ -155,8 +156,24 @@ check "2 signed deploy events (+1 for v3)" wait_got deploy 3
 check "a signed swap event" wait_got swap 1
 check "a signed backend event" wait_got backend 1
 check "a signed drained event" wait_got drained 1
+# health: staging's v3 (b3 alone) is probed; its server stops and
+# starts again (the last backend stays in its ring, fail open, and the
+# transitions are events all the same)
+need "health policy on staging" cli slot health web --slot staging \
+	--path / --interval 0.5 --timeout 0.4 --unhealthy-after 2 \
+	--healthy-after 1
+lab_stop_httpd "$P" 3
+check "a signed health event: b3 down" wait_got health 1
+lab_start_httpd "$P" 3 v3 || die "restart b3"
+check "a signed health event: b3 up again" wait_got health 2
+check "the health events name b3, down then up" python3 -c '
+import json, sys
+evs = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
+h = [e for e in evs if e["event"] == "health"]
+assert [e["outcome"] for e in h[:2]] == ["down", "up"], h
+assert all(sys.argv[2] in e["detail"] for e in h[:2]), h' "$OUT/got" "$(be 3)"
 check "no event with a bad signature" eval "! grep -h bad-signature \
-	<(got deploy) <(got swap) <(got drained) <(got backend)"
+	<(got deploy) <(got swap) <(got drained) <(got backend) <(got health)"
 check "nothing unasked: no config event" [ -z "$(got config)" ]
 check "history records the hook changes" \
 	[ "$(cli history web | grep -c ' hook ')" -ge 2 ]

@@ -52,15 +52,14 @@ static json_t *full_drain(json_t *dr)
 {
 	json_t *t = json_object_get(dr, "timeout_s");
 
-	return json_pack("{s:o, s:s, s:I}", "timeout_s",
-			 json_is_number(t) ? json_real(json_number_value(t))
-					   : json_null(),
-			 "on_timeout",
-			 jstr(dr, "on_timeout") ? jstr(dr, "on_timeout")
-						: "leave",
-			 "reset_rate",
-			 (json_int_t)num(dr, "reset_rate",
-					 DRAIN_DEFAULT_RESET_RATE));
+	return json_pack(
+		"{s:o, s:s, s:I}", "timeout_s",
+		json_is_number(t) ? json_real(json_number_value(t))
+				  : json_null(),
+		"on_timeout",
+		jstr(dr, "on_timeout") ? jstr(dr, "on_timeout") : "leave",
+		"reset_rate",
+		(json_int_t)num(dr, "reset_rate", DRAIN_DEFAULT_RESET_RATE));
 }
 
 /* A verification with every field ("" and -1 for the checks it does
@@ -69,15 +68,14 @@ static json_t *full_verify(json_t *v)
 {
 	if (!json_is_object(v))
 		return json_null();
-	return json_pack("{s:f, s:s, s:s, s:s, s:f, s:f}", "for_s",
-			 num(v, "for_s", 0), "on_failure",
-			 jstr(v, "on_failure") ? jstr(v, "on_failure")
-					       : "rollback",
-			 "http", jstr(v, "http") ? jstr(v, "http") : "", "exec",
-			 jstr(v, "exec") ? jstr(v, "exec") : "",
-			 "max_reset_ratio", num(v, "max_reset_ratio", -1),
-			 "max_handshake_failure_ratio",
-			 num(v, "max_handshake_failure_ratio", -1));
+	return json_pack(
+		"{s:f, s:s, s:s, s:s, s:f, s:f}", "for_s", num(v, "for_s", 0),
+		"on_failure",
+		jstr(v, "on_failure") ? jstr(v, "on_failure") : "rollback",
+		"http", jstr(v, "http") ? jstr(v, "http") : "", "exec",
+		jstr(v, "exec") ? jstr(v, "exec") : "", "max_reset_ratio",
+		num(v, "max_reset_ratio", -1), "max_handshake_failure_ratio",
+		num(v, "max_handshake_failure_ratio", -1));
 }
 
 /* Do want[key] and have[key], completed by full(), differ? */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include "addr.h"
 #include "daemon.h"
+#include "events.h"
 #include "health.h"
 #include "warmup.h"
 
@@ -160,6 +161,7 @@ static void history_add(struct daemon *d, const char *app, const char *slot,
 			const struct track *t)
 {
 	struct st_history e = {0};
+	int64_t id = 0;
 	char deps[64];
 
 	snprintf(e.app, sizeof(e.app), "%s", app);
@@ -170,8 +172,11 @@ static void history_add(struct daemon *d, const char *app, const char *slot,
 	snprintf(deps, sizeof(deps), "{\"%s\": %u}", slot, t->dep_id);
 	e.deployments = deps;
 	e.detail = (char *)detail;
-	if (state_history_add(d->st, &e, NULL))
+	/* the "health" event goes with it (not sent if rolled back) */
+	if (state_history_add(d->st, &e, &id))
 		log_msg("Error: %s: history: %s", app, state_errmsg(d->st));
+	else
+		events_emit(d, id);
 }
 
 /* Names of the app and slot of a track, from the snapshot. */
