@@ -19,6 +19,11 @@
 #      say so.
 #   4. Bad input: interval 0 or below the timeout, thresholds 0, an
 #      unknown TCP treatment: exit 2, the error names it, nothing stored.
+# With b2 and b3 down after 3 (3b): draining or zero-weighting b1, the
+# only backend up, is refused (409) and changes nothing; a weight on
+# down b2 and an undrain of down b3 leave them out of the ring (new
+# connections all reach b1); a drained b3 whose server comes back is up
+# for health but stays at weight 0 until it is undrained.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -284,6 +289,57 @@ served=$(for k in 1 2 3 4 5 6; do
 done | sort | uniq -c | sed 's/^ *//' | paste -sd';')
 check "new connections go to b1 only ($served)" \
 	[ "$served" = "6 v1 $(be 1)" ]
+
+echo "# 3b. health and drain together (b1 up; b2, b3 down and out)"
+# served N: "COUNT BODY;..." of N new connections to production
+served()
+{
+	for ((k = 0; k < $1; k++)); do
+		lab_exec_client "$P" curl -s --noproxy '*' -m 2 "http://$VIP/" ||
+			echo failed
+	done | sort | uniq -c | sed 's/^ *//' | paste -sd';'
+}
+# weight_of ADDR: "WEIGHT DRAINED" of production's backend ADDR
+weight_of()
+{
+	cli -o json status web | python3 -c '
+import json, sys
+for b in json.load(sys.stdin)["apps"][0]["slots"][0]["deployment"]["backends"]:
+    if b["address"] == sys.argv[1]:
+        print(b["weight"], str(b["drained"]).lower())' "$1"
+}
+for cmd in "drain" "weight --weight 0"; do
+	# shellcheck disable=SC2086 # cmd is two words or three
+	err=$(cli backend $cmd web --slot production --backend "$(be 1)" 2>&1)
+	rc=$?
+	check "$cmd b1, the only one up: refused ($rc: $err)" [ "$rc" -ne 0 ]
+	check "... with a 409 that names it" \
+		grep -q "^Error: $(be 1): the last backend of its family" <<<"$err"
+done
+check "b1 unchanged (weight 1, not drained)" [ "$(weight_of "$(be 1)")" = "1 false" ]
+need "weight b2 (down) 5" cli backend weight web --slot production \
+	--backend "$(be 2)" --weight 5
+need "drain b3 (down), then undrain it" eval "cli backend drain web \
+	--slot production --backend $(be 3) >/dev/null && cli backend undrain \
+	web --slot production --backend $(be 3) >/dev/null"
+check "weight and undrain did not bring b2, b3 back into the ring" \
+	[ "$(health_of "$(be 2)") $(health_of "$(be 3)")" = "down out down out" ]
+out=$(served 12)
+check "new connections still go to b1 only ($out)" [ "$out" = "12 v1 $(be 1)" ]
+need "drain b3 (down)" cli backend drain web --slot production \
+	--backend "$(be 3)"
+lab_start_httpd "$P" 3 v1 || die "restart b3"
+took=$(wait_health "$(be 3)" "up in" 10000)
+check "drained b3 back up after $took ms" [ "$(health_of "$(be 3)")" = "up in" ]
+check "... still drained" [ "$(weight_of "$(be 3)")" = "1 true" ]
+out=$(served 20)
+check "health keeps drained b3 at weight 0: all to b1 ($out)" \
+	[ "$out" = "20 v1 $(be 1)" ]
+need "undrain b3" cli backend undrain web --slot production \
+	--backend "$(be 3)"
+out=$(served 20)
+check "undrained and up, b3 takes new connections again ($out)" \
+	grep -q "v1 $(be 3)" <<<"$out"
 
 echo "# 4. policy removed: every backend back in the ring"
 cli slot health web --slot production --off >/dev/null
