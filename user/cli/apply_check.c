@@ -67,6 +67,24 @@ static int check_number(const char *file, const char *at, json_t *o,
 	return 0;
 }
 
+/* A number's key and rule. */
+struct number_rule {
+	const char *key;
+	int (*rule)(double, const char **);
+};
+
+/* Each of the n numbers of o that is there, by its rule. */
+static int check_numbers(const char *file, const char *at, json_t *o,
+			 const struct number_rule *r, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++)
+		rc = check_number(file, at, o, r[i].key, r[i].rule);
+	return rc;
+}
+
 /* The probe fields a warm-up and a health policy share: mode, path,
  * host, statuses. */
 static int check_probe(const char *file, const char *at, json_t *w)
@@ -115,23 +133,20 @@ static int check_warmup(const char *file, const char *at, json_t *w)
 		"mode",		  "path",    "statuses",
 		"timeout_s",	  "retries", "deadline_s",
 		"retry_delay_ms", "host",    NULL};
+	static const struct number_rule numbers[] = {
+		{"timeout_s", validate_warmup_timeout_s},
+		{"retries", validate_warmup_retries},
+		{"deadline_s", validate_warmup_deadline_s},
+		{"retry_delay_ms", validate_warmup_retry_delay_ms},
+	};
 	int rc;
 
 	rc = check_keys(file, at, w, keys);
 	if (!rc)
 		rc = check_probe(file, at, w);
 	if (!rc)
-		rc = check_number(file, at, w, "timeout_s",
-				  validate_warmup_timeout_s);
-	if (!rc)
-		rc = check_number(file, at, w, "retries",
-				  validate_warmup_retries);
-	if (!rc)
-		rc = check_number(file, at, w, "deadline_s",
-				  validate_warmup_deadline_s);
-	if (!rc)
-		rc = check_number(file, at, w, "retry_delay_ms",
-				  validate_warmup_retry_delay_ms);
+		rc = check_numbers(file, at, w, numbers,
+				   sizeof(numbers) / sizeof(numbers[0]));
 	return rc;
 }
 
@@ -143,6 +158,12 @@ static int check_health(const char *file, const char *at, json_t *h)
 		"mode", "path",	      "statuses",	 "timeout_s",
 		"host", "interval_s", "unhealthy_after", "healthy_after",
 		"tcp",	NULL};
+	static const struct number_rule numbers[] = {
+		{"timeout_s", validate_warmup_timeout_s},
+		{"interval_s", validate_health_interval_s},
+		{"unhealthy_after", validate_health_threshold},
+		{"healthy_after", validate_health_threshold},
+	};
 	struct health_policy p;
 	const char *why;
 	json_t *v;
@@ -154,17 +175,8 @@ static int check_health(const char *file, const char *at, json_t *h)
 	if (!rc)
 		rc = check_probe(file, at, h);
 	if (!rc)
-		rc = check_number(file, at, h, "timeout_s",
-				  validate_warmup_timeout_s);
-	if (!rc)
-		rc = check_number(file, at, h, "interval_s",
-				  validate_health_interval_s);
-	if (!rc)
-		rc = check_number(file, at, h, "unhealthy_after",
-				  validate_health_threshold);
-	if (!rc)
-		rc = check_number(file, at, h, "healthy_after",
-				  validate_health_threshold);
+		rc = check_numbers(file, at, h, numbers,
+				   sizeof(numbers) / sizeof(numbers[0]));
 	if (rc)
 		return rc;
 	health_policy_default(&p);
@@ -229,14 +241,12 @@ static int check_drain(const char *file, const char *at, json_t *dr)
 /* null, or a swap's "verify" object: for_s required. */
 static int check_verify(const char *file, const char *at, json_t *v)
 {
-	static const char *const keys[] = {"for_s",
-					   "http",
-					   "exec",
-					   "max_reset_ratio",
-					   "max_handshake_failure_ratio",
-					   "on_failure",
-					   NULL};
 	static const char *const strings[] = {"http", "exec", "on_failure"};
+	static const struct number_rule numbers[] = {
+		{"for_s", validate_verify_for_s},
+		{"max_reset_ratio", validate_verify_ratio},
+		{"max_handshake_failure_ratio", validate_verify_ratio},
+	};
 	struct verify_policy p;
 	enum verify_on_failure f;
 	const char *why = NULL, *s;
@@ -245,17 +255,12 @@ static int check_verify(const char *file, const char *at, json_t *v)
 
 	if (json_is_null(v))
 		return 0;
-	rc = check_keys(file, at, v, keys);
+	rc = check_keys(file, at, v, verify_policy_keys);
 	if (!rc && !json_object_get(v, "for_s"))
 		rc = apply_bad(file, at, "for_s is required");
 	if (!rc)
-		rc = check_number(file, at, v, "for_s", validate_verify_for_s);
-	if (!rc)
-		rc = check_number(file, at, v, "max_reset_ratio",
-				  validate_verify_ratio);
-	if (!rc)
-		rc = check_number(file, at, v, "max_handshake_failure_ratio",
-				  validate_verify_ratio);
+		rc = check_numbers(file, at, v, numbers,
+				   sizeof(numbers) / sizeof(numbers[0]));
 	for (i = 0; !rc && i < sizeof(strings) / sizeof(strings[0]); i++) {
 		json_t *x = json_object_get(v, strings[i]);
 

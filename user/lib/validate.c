@@ -553,6 +553,16 @@ int validate_backend_weight(double w, const char **why)
 	return 0;
 }
 
+const char *const verify_policy_keys[] = {
+	"for_s",
+	"http",
+	"exec",
+	"max_reset_ratio",
+	"max_handshake_failure_ratio",
+	"on_failure",
+	NULL,
+};
+
 /* One a line: history actions that are events (order = mask bits). */
 const char *const event_names[] = {
 	"deploy",	 "swap",     "rollback", "auto-rollback",

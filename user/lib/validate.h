@@ -242,6 +242,9 @@ int validate_verify_http(const char *s, struct verify_policy *p,
 			 const char **why);
 /* An absolute path of an executable, at most 255 characters. */
 int validate_verify_exec(const char *path, const char **why);
+/* The keys of a verification object (a swap's "verify", a slot's
+ * stored one, export), NULL-terminated. */
+extern const char *const verify_policy_keys[];
 
 /* --- swap actions --- */
 

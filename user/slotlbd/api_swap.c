@@ -150,13 +150,6 @@ static int parse_preview(json_t *body, struct swap_request *rq,
  * "max_handshake_failure_ratio"?, "on_failure"?: "rollback"|"alert"}. */
 int parse_verify(json_t *body, struct verify_policy *p, struct reply *r)
 {
-	static const char *const fields[] = {"for_s",
-					     "http",
-					     "exec",
-					     "max_reset_ratio",
-					     "max_handshake_failure_ratio",
-					     "on_failure",
-					     NULL};
 	json_t *v = json_object_get(body, "verify");
 	const char *http = NULL, *exec = NULL, *on = NULL, *why = NULL, *key;
 	double for_s = -1;
@@ -172,9 +165,11 @@ int parse_verify(json_t *body, struct verify_policy *p, struct reply *r)
 	}
 	json_object_foreach(v, key, x)
 	{
-		for (i = 0; fields[i] && strcmp(fields[i], key); i++)
+		for (i = 0; verify_policy_keys[i] &&
+			    strcmp(verify_policy_keys[i], key);
+		     i++)
 			;
-		if (!fields[i]) {
+		if (!verify_policy_keys[i]) {
 			reply_error(r, 400, "verify: unknown field \"%s\"",
 				    key);
 			return -EINVAL;

@@ -55,8 +55,11 @@ void metrics_events(struct buf *b, struct daemon *d,
 				put(b, "%s{app=\"%s\",hook=\"%lld\"} %lld\n",
 				    series[k].name, s->apps[a].name,
 				    (long long)hooks[a][i].id,
-				    (long long)*(const int64_t *)((const char *)&hooks[a][i] +
-								  series[k].offset));
+				    (long long)*(
+					    const int64_t
+						    *)((const char *)&hooks[a]
+									   [i] +
+						       series[k].offset));
 	}
 	events_counts(d, &ec);
 	family(b, "slotlb_events_dropped_total", "counter",
