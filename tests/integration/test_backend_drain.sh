@@ -90,11 +90,22 @@ lab_exec_client "$P" "$LOADCLIENT" --target "$VIP:80" --keepalive 24 \
 load=$!
 t0=$(now_ms)
 sleep 1.5
-need "drain b2" cli backend drain web --slot production --backend "$(be 2)"
+need "drain b2 (its flows reset after 600 s)" cli backend drain web \
+	--slot production --backend "$(be 2)" --timeout 600
 # (the load client's clock started after t0: its times are earlier)
 t_drain=$(($(now_ms) - t0))
 sleep 0.5
 check "status shows b2 drained" [ "$(backend_field "$(be 2)" drained)" = True ]
+check "status: b2's drain deadline is 600 s after its drain" python3 -c '
+import datetime, json, sys
+t = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+app = json.loads(sys.argv[1])["apps"][0]
+b = [b for b in app["slots"][0]["deployment"]["backends"]
+     if b["address"] == sys.argv[2]][0]
+assert (t(b["drain_deadline"]) - t(b["drained_since"])).seconds == 600, b' \
+	"$(cli -o json status web)" "$(be 2)"
+check "status table: b2 (drained, reset at its deadline)" \
+	grep -q "$(be 2) (drained, reset at 20" <<<"$(cli status web)"
 ka_flows=$(backend_field "$(be 2)" flows)
 echo "   b2 drained with $ka_flows pinned flows"
 sleep 1.5

@@ -144,6 +144,26 @@ check "before the deadline the connection answers from v1" \
 	[ "$got" = "1 $port v1 $(be 1)" ]
 st=$(draining)
 check "v1 drains with its one flow" [ "${st%% *}" = "v1:1" ]
+# slotlbd fixes the deadline at its first drain tick after v1 left
+for ((i = 0; i < 50; i++)); do
+	cli -o json status web | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["apps"][0]
+sys.exit(0 if any(d["drain"]["deadline"] for d in a["draining"]) else 1)' &&
+		break
+	sleep 0.1
+done
+check "status: v1's drain ends by a reset ${TIMEOUT_S} s after it began" \
+	python3 -c '
+import json, sys, datetime
+app = json.loads(sys.argv[1])["apps"][0]
+d = [d for d in app["draining"] if d["version"] == "v1"][0]["drain"]
+t = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+gap = (t(d["deadline"]) - t(d["since"])).total_seconds()
+assert d["on_timeout"] == "reset" and abs(gap - int(sys.argv[2])) <= 1, d' \
+	"$(cli -o json status web)" "$TIMEOUT_S"
+check "status table: v1 (draining), reset at its deadline, its flow" \
+	grep -q "(draining) *reset at .*v1 *1 " <<<"$(cli status web)"
 # past the deadline and a tick or two, and until slotlbd said it acts
 # (its drain-timeout entry comes just before it sets the reset rate; on
 # a loaded machine its tick can come seconds late)

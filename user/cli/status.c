@@ -54,7 +54,7 @@ static void print_health_cell(json_t *h)
  * JSON object and filled lead_cols table cells before. */
 void print_deployment_rows(json_t *d, int lead_cols)
 {
-	char addr[96];
+	char addr[128];
 	json_t *b;
 	size_t i;
 
@@ -64,6 +64,7 @@ void print_deployment_rows(json_t *d, int lead_cols)
 	print_str(PR_JSON, "state", jstr(d, "state"));
 	print_uint(PR_ANY, "flows", jint(d, "flows"));
 	print_str(PR_JSON, "created", jstr(d, "created"));
+	print_json(PR_JSON, "drain", json_object_get(d, "drain"));
 	open_array("backends");
 	json_array_foreach(json_object_get(d, "backends"), i, b)
 	{
@@ -73,17 +74,25 @@ void print_deployment_rows(json_t *d, int lead_cols)
 		}
 		open_object(NULL);
 		print_str(PR_JSON, "address", jstr(b, "address"));
-		/* a drained backend takes no new flows; its own flows run on */
-		snprintf(addr, sizeof(addr), "%s%s", jstr(b, "address"),
-			 json_is_true(json_object_get(b, "drained"))
-				 ? " (drained)"
-				 : "");
+		/* a drained backend takes no new flows; its own flows run on
+		 * (until its deadline, if it has one) */
+		if (!json_is_true(json_object_get(b, "drained")))
+			snprintf(addr, sizeof(addr), "%s", jstr(b, "address"));
+		else if (jstr(b, "drain_deadline"))
+			snprintf(addr, sizeof(addr),
+				 "%s (drained, reset at %s)",
+				 jstr(b, "address"), jstr(b, "drain_deadline"));
+		else
+			snprintf(addr, sizeof(addr), "%s (drained)",
+				 jstr(b, "address"));
 		print_str(PR_TABLE, "address", addr);
 		print_json(PR_JSON, "drained", json_object_get(b, "drained"));
 		print_json(PR_JSON, "drained_since",
 			   json_object_get(b, "drained_since"));
 		print_json(PR_JSON, "drain_timeout_s",
 			   json_object_get(b, "drain_timeout_s"));
+		print_json(PR_JSON, "drain_deadline",
+			   json_object_get(b, "drain_deadline"));
 		print_uint(PR_ANY, "weight", jint(b, "weight"));
 		print_uint(PR_ANY, "flows", jint(b, "flows"));
 		print_health_cell(json_object_get(b, "health"));
@@ -91,6 +100,29 @@ void print_deployment_rows(json_t *d, int lead_cols)
 	}
 	close_array();
 	row_end();
+}
+
+/* Where a draining deployment's drain ends: "reset at T", "timeout at
+ * T" (leave: its flows run on), "no timeout", or "deadline not fixed
+ * yet" (slotlbd fixes it within a drain tick). */
+static void print_drain_cell(json_t *drain)
+{
+	char cell[96];
+
+	if (!jstr(drain, "on_timeout"))
+		snprintf(cell, sizeof(cell), "deadline not fixed yet");
+	else if (!jstr(drain, "deadline"))
+		snprintf(cell, sizeof(cell), "no timeout");
+	else
+		snprintf(cell, sizeof(cell), "%s at %s",
+			 strcmp(jstr(drain, "on_timeout")
+					? jstr(drain, "on_timeout")
+					: "",
+				"reset")
+				 ? "timeout"
+				 : "reset",
+			 jstr(drain, "deadline"));
+	print_str(PR_TABLE, NULL, cell);
 }
 
 /* A slot's share of production's new clients, configured and
@@ -205,7 +237,7 @@ void print_app(json_t *app)
 	{
 		print_str(PR_TABLE, NULL, name);
 		print_str(PR_TABLE, NULL, "(draining)");
-		print_str(PR_TABLE, NULL, NULL);
+		print_drain_cell(json_object_get(d, "drain"));
 		blank_cells(STATUS_LEAD - 3);
 		open_object(NULL);
 		print_deployment_rows(d, STATUS_LEAD);
@@ -342,8 +374,10 @@ const struct cmd status_cmd = {
 	NULL, do_status, "[APP]",
 	"Show every app (or APP): each slot's endpoints, its share of\n"
 	"production's new clients (configured and measured), deployment id\n"
-	"and version, backends with weight and pinned flows, and the\n"
-	"draining deployments with the flows still pinned to them.\n"};
+	"and version, backends with weight and pinned flows (drained ones\n"
+	"marked, with the time their flows are reset if drained with a\n"
+	"timeout), and the draining deployments with the flows still pinned\n"
+	"to them and when their drain ends.\n"};
 
 const struct cmd history_cmd = {
 	NULL, do_history, "[APP]",

@@ -32,6 +32,26 @@ static const char *state_name(enum deployment_state s)
 	}
 }
 
+/* A wall clock time in ms as the API writes times, or null for 0. */
+static json_t *json_time_ms(int64_t ms)
+{
+	return ms > 0 ? json_time(ms / 1000) : json_null();
+}
+
+/* A draining deployment's drain: {"since", "deadline" (null: none, or
+ * not fixed yet: within a drain tick), "on_timeout"}; null if active. */
+static json_t *drain_json(const struct st_deployment *dep)
+{
+	if (dep->state != DEPLOYMENT_DRAINING)
+		return json_null();
+	return json_pack("{s:o, s:o, s:s?}", "since",
+			 json_time_ms(dep->draining_since_ms), "deadline",
+			 json_time_ms(dep->drain_deadline_ms), "on_timeout",
+			 dep->drain_deadline_ms < 0 ? NULL
+			 : dep->drain_reset_rate    ? "reset"
+						    : "leave");
+}
+
 static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 			       const struct st_deployment *dep,
 			       const char *slot)
@@ -47,7 +67,7 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 			snprintf(addr, sizeof(addr), "?");
 		json_array_append_new(
 			bes,
-			json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:o}",
+			json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:o, s:o}",
 				  "address", addr, "weight",
 				  (json_int_t)b->weight, "flows",
 				  (json_int_t)flows_of_backend(d, b->id),
@@ -60,14 +80,20 @@ static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,
 					  ? json_real(b->drain_timeout_ms /
 						      1000.0)
 					  : json_null(),
+				  "drain_deadline",
+				  b->drained && b->drain_timeout_ms
+					  ? json_time_ms(b->drained_since_ms +
+							 b->drain_timeout_ms)
+					  : json_null(),
 				  "health",
 				  backend_health_json(d, dep->serial, b->id)));
 	}
-	return json_pack("{s:I, s:s, s:s?, s:s, s:I, s:o, s:o}", "id",
+	return json_pack("{s:I, s:s, s:s?, s:s, s:I, s:o, s:o, s:o}", "id",
 			 (json_int_t)dep->id, "version", dep->version, "slot",
 			 slot, "state", state_name(dep->state), "flows",
 			 (json_int_t)flows_of_deployment(d, dep->id),
-			 "backends", bes, "created", json_time(dep->created));
+			 "backends", bes, "created", json_time(dep->created),
+			 "drain", drain_json(dep));
 }
 
 /* "verifying": {"slot", "deployment", "until"} while a swap of the app

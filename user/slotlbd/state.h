@@ -68,6 +68,10 @@ struct st_deployment {
 	/* wall clock ms when it left its slot, for people; the drain margin
 	 * runs on the monotonic clock (drain.c) */
 	int64_t draining_since_ms;
+	/* wall clock ms its drain ends (drain_control.c fixes it at the
+	 * first tick of the drain): -1 not fixed yet, 0 no timeout */
+	int64_t drain_deadline_ms;
+	uint32_t drain_reset_rate; /* at the deadline; 0: leave */
 	size_t backend_first; /* into the snapshot's backends */
 	size_t backend_count;
 };

@@ -81,6 +81,8 @@ void st_fill_deployment(sqlite3_stmt *stmt, void *p)
 	d->state = (enum deployment_state)sqlite3_column_int(stmt, 4);
 	d->created = sqlite3_column_int64(stmt, 5);
 	d->draining_since_ms = sqlite3_column_int64(stmt, 6);
+	d->drain_deadline_ms = sqlite3_column_int64(stmt, 7);
+	d->drain_reset_rate = (uint32_t)sqlite3_column_int64(stmt, 8);
 }
 
 void st_fill_backend(sqlite3_stmt *stmt, void *p)

@@ -41,8 +41,14 @@ int st_collect(sqlite3_stmt *stmt, void **arr, size_t *n, size_t sz,
 #define APP_COLS "id, name, generation, created, mode"
 #define SLOT_COLS "app_id, idx, name, deployment, previous"
 #define ENDPOINT_COLS "id, app_id, slot, key"
-#define DEPLOYMENT_COLS \
-	"serial, id, app_id, version, state, created, draining_since"
+/* then the deadline its drain got (-1: not fixed yet, 0: none) and
+ * the reset rate at it (0: leave), from deployment_drain */
+#define DEPLOYMENT_COLS                                                  \
+	"serial, id, app_id, version, state, created, draining_since,"   \
+	" COALESCE((SELECT x.deadline_ms FROM deployment_drain x"        \
+	" WHERE x.deployment = serial AND x.since_ms = draining_since)," \
+	" -1), COALESCE((SELECT x.reset_rate FROM deployment_drain x"    \
+	" WHERE x.deployment = serial AND x.since_ms = draining_since), 0)"
 #define BACKEND_COLS                                                    \
 	"b.deployment, b.id, b.addr, b.weight, COALESCE(x.drained, 0)," \
 	" COALESCE(x.since_ms, 0), COALESCE(x.timeout_ms, 0),"          \
