@@ -45,6 +45,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } endpoint_addrs SEC(".maps");
 
+/* The endpoint-address filter (abi.h, SLOTLB_FILTER_WORDS): a clear bit
+ * says an address is in no endpoint_addrs, with one array read. Derived
+ * from endpoint_addrs by every slotlb_open, so it is no part of the
+ * pinned layout: libslotlb pins it itself (user/lib/loader.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1 + SLOTLB_FILTER_WORDS);
+} endpoint_filter SEC(".maps");
+
 /* Addresses of live backends: only packets from them can be replies, so
  * other traffic that is not for an endpoint skips the flow table. */
 struct {

@@ -309,6 +309,35 @@ _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
 #define SLOTLB_ADDR_RETIRED 0x80000000U
 
 /*
+ * The endpoint-address filter (map endpoint_filter): a bit per hash of an
+ * address, set (by libslotlb, with an atomic OR on its mapping) before the
+ * address enters endpoint_addrs, and never cleared while the map stays
+ * pinned: a clear bit means "no endpoint address", so traffic for no
+ * endpoint costs one array read; a set bit, or a stale one, only sends
+ * the packet on to the exact lookup. Word 0 holds SLOTLB_FILTER_VALID
+ * once every address of endpoint_addrs has its bit (slotlb_open fills it
+ * before its program can run); until then the program asks
+ * endpoint_addrs only. Words 1..SLOTLB_FILTER_WORDS are the bits.
+ */
+#define SLOTLB_FILTER_WORDS 1024 /* 65,536 bits, 8 KiB */
+#define SLOTLB_FILTER_VALID 0x736c6f746c62ULL /* "slotlb" */
+
+/* The filter's bit of an address: word (1..SLOTLB_FILTER_WORDS) and bit
+ * (0..63). Shared by the program and libslotlb. */
+static inline __u32 slotlb_filter_bit(const __be32 *addr, __u8 family)
+{
+	__u64 x = ((__u64)addr[0] << 32 | addr[1]) ^
+		  ((__u64)addr[2] << 32 | addr[3]) * 0x9e3779b97f4a7c15ULL;
+
+	x = (x ^ family) * 0xff51afd7ed558ccdULL;
+	return (__u32)(x >> 48);
+}
+
+#define SLOTLB_FILTER_WORD(bit) (1 + ((bit) >> 6))
+#define SLOTLB_FILTER_MASK(bit) (1ULL << ((bit)&63))
+_Static_assert(SLOTLB_FILTER_WORDS * 64 == 65536, "a bit per 16-bit hash");
+
+/*
  * A traffic rule: a new flow arriving on an endpoint of from_slot whose
  * client bucket falls in [from, to) is sent to the deployment of
  * to_slot. The bucket is the client-address hash scaled to
