@@ -69,20 +69,29 @@ static __always_inline __u32 flow_hash(const struct slotlb_flow_key *k)
 	return hash_final(h);
 }
 
-/* The app's routing element, NULL if it has none. */
-static __always_inline const struct slotlb_routing *routing_element(__u32 app)
+/* The app's element (before: the one before its last change), NULL if
+ * it has none. */
+static __always_inline const struct slotlb_routing *routing_ref(__u32 app,
+								bool before)
 {
 	__u32 index;
-	__u64 *ref;
+	__u64 *ref, v;
 
 	ref = bpf_map_lookup_elem(&app_routing, &app);
 	if (!ref)
 		return NULL;
 	/* One load: the controller replaces the index with one store. */
-	index = SLOTLB_ROUTING_INDEX(*(volatile __u64 *)ref);
+	v = *(volatile __u64 *)ref;
+	index = before ? SLOTLB_ROUTING_BEFORE(v) : SLOTLB_ROUTING_INDEX(v);
 	if (!index)
 		return NULL;
 	return bpf_map_lookup_elem(&routing_pool, &index);
+}
+
+/* The app's routing element, NULL if it has none. */
+static __always_inline const struct slotlb_routing *routing_element(__u32 app)
+{
+	return routing_ref(app, false);
 }
 
 /* The app's element before its last change, NULL if none: a hint whose
@@ -90,16 +99,7 @@ static __always_inline const struct slotlb_routing *routing_element(__u32 app)
  * half-open flow, never to route one. */
 static __always_inline const struct slotlb_routing *routing_before(__u32 app)
 {
-	__u32 index;
-	__u64 *ref;
-
-	ref = bpf_map_lookup_elem(&app_routing, &app);
-	if (!ref)
-		return NULL;
-	index = SLOTLB_ROUTING_BEFORE(*(volatile __u64 *)ref);
-	if (!index)
-		return NULL;
-	return bpf_map_lookup_elem(&routing_pool, &index);
+	return routing_ref(app, true);
 }
 
 /* Backend id for this flow in the deployment's ring of the flow's

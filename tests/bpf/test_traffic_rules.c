@@ -527,6 +527,35 @@ static size_t pin_flows(const struct traffic_app *a, struct pinned *p)
 	return n;
 }
 
+/* What a pinned flow's check is about, for its failure message. */
+static void describe(char *desc, size_t size, const struct pinned *p,
+		     const char *where, const char *when, const char *change)
+{
+	snprintf(desc, size, "%s %s flow from %.46s %s %s, %s %.64s",
+		 p->s.family == AF_INET6 ? "IPv6" : "IPv4",
+		 p->s.proto == IPPROTO_TCP ? "TCP" : "UDP", p->src, where,
+		 slot_name[p->slot], when, change);
+}
+
+/* The flow's next client packet (TCP: data) must reach its backend. */
+static void expect_kept(struct pinned *p, const char *desc)
+{
+	uint8_t frame[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	if (p->s.proto == IPPROTO_TCP) {
+		conv_expect_client(&p->v, F_ACK | F_PSH, 10, desc);
+		return;
+	}
+	p->s.seed++;
+	len = pkt_build(frame, &p->s);
+	lab_run(&lab, lab_pub_ifindex, frame, len, &out);
+	if (assert_forwarded(desc, &out, &p->s, lab_pub_ifindex, p->dep,
+			     SLOTLB_REASON_FORWARD) != p->be)
+		fail_msg("%s: moved from %s", desc, p->be->addr);
+}
+
 /*
  * Established flows keep their backend across every change: 12 TCP
  * flows per family and 12 UDP flows, pinned under 10/5 on all three
@@ -538,10 +567,8 @@ static void test_established_keep_backend(void **state)
 {
 	struct pinned p[24];
 	uint32_t checked = 0, moved_new = 0;
-	uint8_t frame[PKT_MAX];
-	struct xdp_out out;
 	char desc[256];
-	size_t f, k, n, step, len;
+	size_t f, k, n, step;
 
 	(void)state;
 	for (f = 0; f < 2; f++) {
@@ -555,36 +582,9 @@ static void test_established_keep_backend(void **state)
 		     step++) {
 			change(a, step);
 			for (k = 0; k < n; k++) {
-				const struct lab_backend *be;
-
-				snprintf(
-					desc, sizeof(desc),
-					"%s %s flow from %.46s pinned on %s, after %.64s",
-					f ? "IPv6" : "IPv4",
-					p[k].s.proto == IPPROTO_TCP ? "TCP"
-								    : "UDP",
-					p[k].src, slot_name[p[k].slot],
-					changes[step]);
-				if (p[k].s.proto == IPPROTO_TCP) {
-					/* Must reach p[k].be, forwarded. */
-					conv_expect_client(&p[k].v,
-							   F_ACK | F_PSH, 10,
-							   desc);
-				} else {
-					p[k].s.seed++;
-					len = pkt_build(frame, &p[k].s);
-					lab_run(&lab, lab_pub_ifindex, frame,
-						len, &out);
-					be = assert_forwarded(
-						desc, &out, &p[k].s,
-						lab_pub_ifindex, p[k].dep,
-						SLOTLB_REASON_FORWARD);
-					if (be != p[k].be)
-						fail_msg(
-							"%s: moved from %s to %s",
-							desc, p[k].be->addr,
-							be->addr);
-				}
+				describe(desc, sizeof(desc), &p[k], "pinned on",
+					 "after", changes[step]);
+				expect_kept(&p[k], desc);
 				checked++;
 				moved_new += send_checked(desc, a, p[k].src) !=
 					     p[k].slot;
@@ -655,10 +655,8 @@ static void test_half_open_across_change(void **state)
 {
 	struct pinned p[12];
 	uint32_t checked = 0, moved_new = 0;
-	uint8_t frame[PKT_MAX];
-	struct xdp_out out;
 	char desc[256];
-	size_t f, k, n, step, len;
+	size_t f, k, n, step;
 
 	(void)state;
 	for (f = 0; f < 2; f++) {
@@ -672,34 +670,14 @@ static void test_half_open_across_change(void **state)
 			n = open_half(a, step, p);
 			change(a, step);
 			for (k = 0; k < n; k++) {
-				snprintf(
-					desc, sizeof(desc),
-					"%s %s flow from %.46s half-open on %s across %.64s",
-					f ? "IPv6" : "IPv4",
-					p[k].s.proto == IPPROTO_TCP ? "TCP"
-								    : "UDP",
-					p[k].src, slot_name[p[k].slot],
-					changes[step]);
-				if (p[k].s.proto == IPPROTO_TCP) {
-					/* the handshake's last ACK, then data:
-					 * both must reach p[k].be */
+				describe(desc, sizeof(desc), &p[k],
+					 "half-open on", "across",
+					 changes[step]);
+				/* TCP: the handshake's last ACK first */
+				if (p[k].s.proto == IPPROTO_TCP)
 					conv_expect_client(&p[k].v, F_ACK, 0,
 							   desc);
-					conv_expect_client(&p[k].v,
-							   F_ACK | F_PSH, 10,
-							   desc);
-				} else {
-					p[k].s.seed++;
-					len = pkt_build(frame, &p[k].s);
-					lab_run(&lab, lab_pub_ifindex, frame,
-						len, &out);
-					if (assert_forwarded(
-						    desc, &out, &p[k].s,
-						    lab_pub_ifindex, p[k].dep,
-						    SLOTLB_REASON_FORWARD) !=
-					    p[k].be)
-						fail_msg("%s: moved", desc);
-				}
+				expect_kept(&p[k], desc);
 				checked++;
 				moved_new +=
 					traffic_predict(a, PROD, p[k].src) !=
