@@ -27,7 +27,8 @@
  *     Flows the old program pins after the first conversion are not in
  *     the new tables yet: until a second conversion, once the old
  *     program is gone, the new program finds their replies in the old
- *     flow table (its legacy_flows, bpf/upgrade.bpf.h).
+ *     flow table (its legacy_flows for layout 1's, legacy_new for
+ *     layout 2's half-open table, bpf/upgrade.bpf.h).
  *  3. After an RCU grace period (no old program run is left), the two
  *     directories are exchanged in one rename (RENAME_EXCHANGE), so the
  *     pin root holds either the whole old set or the whole new one, and
