@@ -616,29 +616,25 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 
 /* A backend's packet of a flow the previous layout's program pinned and
  * an upgrade under way has not converted yet (upgrade.bpf.h): back to
- * the client from the endpoint, as its reply entry says. */
+ * the client from the endpoint, as layout 1's reply entry or layout 2's
+ * half-open entry says. */
 static __always_inline __u32 backend_unconverted(struct xdp_md *ctx,
 						 struct run *r)
 {
 	const struct packet *pkt = &r->pkt;
-	const struct legacy_flow *f;
+	struct legacy_route to;
 	struct nexthop nh = {};
 	struct flow_ids ids;
-	__be32 endpoint[4];
-	__be16 port;
 	int rc;
 
-	f = legacy_reply(&pkt->key);
-	if (!f)
+	if (!legacy_route_of(&pkt->key, &to))
 		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
-	__builtin_memcpy(endpoint, f->addr, sizeof(endpoint));
-	port = f->port;
-	ids.endpoint_id = f->endpoint_id;
-	ids.deployment_id = f->deployment_id;
-	ids.backend_id = f->backend_id;
-	rc = fib_nexthop(ctx, pkt, endpoint, pkt->key.dst, &nh);
-	return send_flow(ctx, pkt, &r->out, endpoint, port, NAT_SRC, &nh, rc,
-			 &ids, false, SLOTLB_REASON_REPLY, endpoint);
+	ids.endpoint_id = to.endpoint_id;
+	ids.deployment_id = to.deployment_id;
+	ids.backend_id = to.backend_id;
+	rc = fib_nexthop(ctx, pkt, to.endpoint, pkt->key.dst, &nh);
+	return send_flow(ctx, pkt, &r->out, to.endpoint, to.port, NAT_SRC, &nh,
+			 rc, &ids, false, SLOTLB_REASON_REPLY, to.endpoint);
 }
 
 /* A packet on a backend interface: a reply of a tracked flow (found

@@ -32,13 +32,13 @@
  *      replies6, flows_new), roles, settings, fragments; issue 8's
  *      traffic rules and audiences in the routing element (552 bytes,
  *      from 336); issue 9's backend_health, deployment_tcp and
- *      backend_drain; never released
+ *      backend_drain; main at 821e6af, the last build before 3
  *   3  a flow's start time (slotlb_flow_state.start: flows4 value 60
  *      bytes, from 56; flows6 72 with start in place of its padding;
  *      slotlb_flow_new.start: flows_new value 56, from 48); issue
  *      12's app mode in the routing element (a byte that was padding:
- *      zero reads NAT); upgrade_v1.c
- *      converts layout 1 (layout 2, a development layout, is refused)
+ *      zero reads NAT); upgrade_v1.c converts layout 1,
+ *      upgrade_v2.c layout 2
  */
 #define SLOTLB_LAYOUT_VERSION 3
 
