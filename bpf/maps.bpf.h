@@ -45,6 +45,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } endpoint_addrs SEC(".maps");
 
+/* The endpoint-address filter (abi.h, SLOTLB_FILTER_WORDS): a clear bit
+ * says an address is in no endpoint_addrs, with one array read. Derived
+ * from endpoint_addrs by every slotlb_open, so it is no part of the
+ * pinned layout: libslotlb pins it itself (user/lib/loader.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1 + SLOTLB_FILTER_WORDS);
+} endpoint_filter SEC(".maps");
+
 /* Addresses of live backends: only packets from them can be replies, so
  * other traffic that is not for an endpoint skips the flow table. */
 struct {
@@ -55,7 +67,9 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_addrs SEC(".maps");
 
-/* app id -> index of its routing element in routing_pool (0 = none).
+/* app id -> index of its routing element in routing_pool (0 = none),
+ * and in the high half the index of the element before its last change
+ * (a hint for handshakes that crossed it; abi.h, struct slotlb_routing).
  * Memory-mappable: the controller swaps an app with one aligned 8-byte
  * store, which takes effect for the next packet and needs no syscall.
  * (8 bytes because array elements are 8-byte strided in the mapping.) */

@@ -103,12 +103,30 @@ static __always_inline bool is_icmp(const struct packet *pkt)
 	       pkt->key.proto == IPPROTO_ICMPV6;
 }
 
+/* Might addr be an endpoint address? false: certainly not (its filter
+ * bit is clear); true: perhaps (endpoint_addrs knows). */
+static __always_inline bool endpoint_addr_maybe(const __be32 *addr, __u8 family)
+{
+	__u32 bit = slotlb_filter_bit(addr, family);
+	__u32 zero = 0, w = SLOTLB_FILTER_WORD(bit);
+	__u64 *valid, *word;
+
+	valid = bpf_map_lookup_elem(&endpoint_filter, &zero);
+	word = bpf_map_lookup_elem(&endpoint_filter, &w);
+	if (!valid || !word || *valid != SLOTLB_FILTER_VALID)
+		return true;
+	return *word & SLOTLB_FILTER_MASK(bit);
+}
+
 /* Is addr an endpoint address (or one pinned flows still use)? */
 static __always_inline bool is_endpoint_addr(const __be32 *addr, __u8 family)
 {
 	struct slotlb_addr_key key = {
 		.family = family,
 	};
+
+	if (!endpoint_addr_maybe(addr, family))
+		return false;
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
 	return bpf_map_lookup_elem(&endpoint_addrs, &key) != NULL;

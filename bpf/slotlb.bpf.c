@@ -46,9 +46,10 @@ struct fast_io {
  * The fast path: a client's packet of an established flow is looked up
  * with the parsed 5-tuple and forwarded; traffic for no endpoint on a
  * public interface passes. A packet other than a SYN asks first whether
- * its destination is an endpoint address and then for its flow, so the
- * endpoint itself is looked up only when the flow is not live, and
- * traffic for no endpoint costs one small lookup. A global function, so
+ * its destination may be an endpoint address (the filter, one array
+ * read) and then for its flow, so the endpoint and the exact address are
+ * looked up only when the flow is not live, and traffic for no endpoint
+ * costs one array read. A global function, so
  * its locals stay out of the entry's frame (the rarer paths call
  * deeper).
  */
@@ -69,7 +70,7 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 		return 0;
 	syn = pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt);
 	if (!syn) {
-		if (!is_endpoint_addr(pkt->key.dst, pkt->key.family)) {
+		if (!endpoint_addr_maybe(pkt->key.dst, pkt->key.family)) {
 			/* Replies; a public interface never looks at the
 			 * backend side. */
 			if (io->role & SLOTLB_ROLE_BACKEND)
@@ -78,7 +79,8 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 			return SLOTLB_REASON_PASS_NOT_ENDPOINT;
 		}
 		/* The client's 5-tuple is the flow's: look it up as
-		 * parsed. */
+		 * parsed. A flow's endpoint address stays in endpoint_addrs
+		 * while the flow lives, so a hit needs no exact check. */
 		if (!established_lookup(&pkt->key, &ref)) {
 			io->now = clock_now();
 			state = ref.st->state;
@@ -112,8 +114,9 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 	ep = bpf_map_lookup_elem(&endpoints, &ek);
 	if (!ep) {
 		/* A deleted endpoint's flows, replies (slow path); for no
-		 * endpoint address on a public interface, nothing. */
-		if (syn && !(io->role & SLOTLB_ROLE_BACKEND) &&
+		 * endpoint address on a public interface (a SYN, or a
+		 * packet whose filter bit another address set), nothing. */
+		if (!(io->role & SLOTLB_ROLE_BACKEND) &&
 		    !is_endpoint_addr(pkt->key.dst, pkt->key.family)) {
 			io->slow = FAST_DONE;
 			return SLOTLB_REASON_PASS_NOT_ENDPOINT;

@@ -17,6 +17,14 @@
  * leaves its reply entry there too, for the old program. The upgrade
  * empties the element once every flow is converted; nothing else ever
  * sets it.
+ *
+ * An upgrade from layout 2 (user/lib/upgrade_v2.c) keeps the reply
+ * index, but a flow the old program pinned meanwhile has no entry of
+ * ours for it to name yet. Its half-open entry in layout 2's flows_new
+ * (keyed by the reply 5-tuple, as ours) names its endpoint, and lingers
+ * after the flow is established: element 0 of legacy_new holds
+ * that table while the upgrade runs, and a backend's packet that
+ * matches nothing of ours is looked up there too.
  */
 #ifndef SLOTLB_UPGRADE_BPF_H
 #define SLOTLB_UPGRADE_BPF_H
@@ -68,6 +76,42 @@ struct {
 	__array(values, struct legacy_flows_table);
 } legacy_flows SEC(".maps");
 
+/* Layout 2's half-open entry (main at 821e6af), frozen: keyed by the
+ * reply 5-tuple. user/lib/upgrade_v2.c reads the same. */
+struct legacy_flow_new {
+	__be32 endpoint[4]; /* endpoint the flow came in on */
+	__be16 endpoint_port;
+	__u16 backend_id, deployment_id, endpoint_id;
+	__u32 state, seen;
+	__u32 client_seq, client_ack, backend_isn, backend_ack;
+};
+_Static_assert(sizeof(struct legacy_flow_new) == 48, "layout 2 flow new");
+
+/* Layout 2's `flows_new` (LRU hash, no common LRU; any size fits). */
+struct legacy_flows_new_table {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(key_size, sizeof(struct slotlb_flow_key));
+	__uint(value_size, sizeof(struct legacy_flow_new));
+	__uint(max_entries, 64);
+};
+
+/* Element 0: layout 2's half-open table while an upgrade from it runs,
+ * else empty. Not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	__array(values, struct legacy_flows_new_table);
+} legacy_new SEC(".maps");
+
+/* Where a backend's packet of an unconverted flow goes back from. */
+struct legacy_route {
+	__be32 endpoint[4];
+	__be16 port;
+	__u32 endpoint_id, deployment_id, backend_id;
+};
+
 /* The reply entry of a backend's packet (its 5-tuple key) in layout 1's
  * table, or NULL (no upgrade running, or no such flow). */
 static __always_inline const struct legacy_flow *
@@ -84,6 +128,41 @@ legacy_reply(const struct slotlb_flow_key *key)
 	if (!f || f->direction == LEGACY_FORWARD)
 		return NULL;
 	return f;
+}
+
+/* The route back of a backend's packet (its 5-tuple key) of a flow the
+ * previous layout's program pinned: from layout 1's reply entry or
+ * layout 2's half-open entry. False: no upgrade running, or no such
+ * flow. */
+static __always_inline bool legacy_route_of(const struct slotlb_flow_key *key,
+					    struct legacy_route *to)
+{
+	const struct legacy_flow_new *h;
+	const struct legacy_flow *f;
+	__u32 zero = 0;
+	void *table;
+
+	f = legacy_reply(key);
+	if (f) {
+		__builtin_memcpy(to->endpoint, f->addr, sizeof(to->endpoint));
+		to->port = f->port;
+		to->endpoint_id = f->endpoint_id;
+		to->deployment_id = f->deployment_id;
+		to->backend_id = f->backend_id;
+		return true;
+	}
+	table = bpf_map_lookup_elem(&legacy_new, &zero);
+	if (!table)
+		return false;
+	h = bpf_map_lookup_elem(table, key);
+	if (!h)
+		return false;
+	__builtin_memcpy(to->endpoint, h->endpoint, sizeof(to->endpoint));
+	to->port = h->endpoint_port;
+	to->endpoint_id = h->endpoint_id;
+	to->deployment_id = h->deployment_id;
+	to->backend_id = h->backend_id;
+	return true;
 }
 
 /*

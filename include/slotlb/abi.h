@@ -32,13 +32,13 @@
  *      replies6, flows_new), roles, settings, fragments; issue 8's
  *      traffic rules and audiences in the routing element (552 bytes,
  *      from 336); issue 9's backend_health, deployment_tcp and
- *      backend_drain; never released
+ *      backend_drain; main at 821e6af, the last build before 3
  *   3  a flow's start time (slotlb_flow_state.start: flows4 value 60
  *      bytes, from 56; flows6 72 with start in place of its padding;
  *      slotlb_flow_new.start: flows_new value 56, from 48); issue
  *      12's app mode in the routing element (a byte that was padding:
- *      zero reads NAT); upgrade_v1.c
- *      converts layout 1 (layout 2, a development layout, is refused)
+ *      zero reads NAT); upgrade_v1.c converts layout 1,
+ *      upgrade_v2.c layout 2
  */
 #define SLOTLB_LAYOUT_VERSION 3
 
@@ -48,6 +48,11 @@
 #ifndef SLOTLB_MAX_APPS
 #define SLOTLB_MAX_APPS 4096
 #endif
+/* app_routing[app]: the element's index (low half), and the index of the
+ * element before the last change, a hint (high half; struct
+ * slotlb_routing). */
+#define SLOTLB_ROUTING_INDEX(ref) ((__u32)(ref))
+#define SLOTLB_ROUTING_BEFORE(ref) ((__u32)((ref) >> 32))
 
 /* Routing elements: every app references one, and one that was just
  * replaced must sit out an RCU grace period before it is reused, so
@@ -309,6 +314,35 @@ _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
 #define SLOTLB_ADDR_RETIRED 0x80000000U
 
 /*
+ * The endpoint-address filter (map endpoint_filter): a bit per hash of an
+ * address, set (by libslotlb, with an atomic OR on its mapping) before the
+ * address enters endpoint_addrs, and never cleared while the map stays
+ * pinned: a clear bit means "no endpoint address", so traffic for no
+ * endpoint costs one array read; a set bit, or a stale one, only sends
+ * the packet on to the exact lookup. Word 0 holds SLOTLB_FILTER_VALID
+ * once every address of endpoint_addrs has its bit (slotlb_open fills it
+ * before its program can run); until then the program asks
+ * endpoint_addrs only. Words 1..SLOTLB_FILTER_WORDS are the bits.
+ */
+#define SLOTLB_FILTER_WORDS 1024 /* 65,536 bits, 8 KiB */
+#define SLOTLB_FILTER_VALID 0x736c6f746c62ULL /* "slotlb" */
+
+/* The filter's bit of an address: word (1..SLOTLB_FILTER_WORDS) and bit
+ * (0..63). Shared by the program and libslotlb. */
+static inline __u32 slotlb_filter_bit(const __be32 *addr, __u8 family)
+{
+	__u64 x = ((__u64)addr[0] << 32 | addr[1]) ^
+		  ((__u64)addr[2] << 32 | addr[3]) * 0x9e3779b97f4a7c15ULL;
+
+	x = (x ^ family) * 0xff51afd7ed558ccdULL;
+	return (__u32)(x >> 48);
+}
+
+#define SLOTLB_FILTER_WORD(bit) (1 + ((bit) >> 6))
+#define SLOTLB_FILTER_MASK(bit) (1ULL << ((bit)&63))
+_Static_assert(SLOTLB_FILTER_WORDS * 64 == 65536, "a bit per 16-bit hash");
+
+/*
  * A traffic rule: a new flow arriving on an endpoint of from_slot whose
  * client bucket falls in [from, to) is sent to the deployment of
  * to_slot. The bucket is the client-address hash scaled to
@@ -367,6 +401,14 @@ enum slotlb_mode {
  * sees the whole old or the whole new element. An entry is written only
  * when no reader can hold it: never while referenced, and only after an
  * RCU grace period has passed since it was last referenced.
+ *
+ * app_routing[app] = index | (index of the element before the last
+ * change << 32). The high half is a hint, not a reference: that entry
+ * waits and is reused like any replaced one, so a reader may find it
+ * rewritten or torn. The data path reads it only to find a half-open
+ * flow begun under the element before (a handshake that crossed a
+ * change), where a wrong guess costs a lookup that misses; nothing is
+ * routed by it.
  */
 struct slotlb_routing {
 	__u32 generation; /* bumped by the controller on every change */

@@ -24,7 +24,11 @@
  * to the client from that entry's endpoint; a forward entry, no entry,
  * or no table leave it to the host, untouched. The other way round, a
  * new flow of the new program leaves its reply entry in that table, for
- * the old program still running on interfaces not replaced yet.
+ * the old program still running on interfaces not replaced yet. An
+ * upgrade from layout 2 puts that layout's half-open table (flows_new,
+ * 48-byte entries keyed by the reply 5-tuple, kept after a flow is
+ * established) in legacy_new: its entry names the endpoint the
+ * same way.
  *
  * IPv4 and IPv6 throughout.
  */
@@ -318,8 +322,18 @@ struct v1_flow {
 };
 _Static_assert(sizeof(struct v1_flow) == 64, "layout 1 flow");
 
-/* The program's legacy_flows map (not pinned: found by its name). */
-static int legacy_flows_fd(void)
+/* Layout 2's half-open entry (bpf/upgrade.bpf.h, user/lib/upgrade_v2.c). */
+struct v2_flow_new {
+	__be32 endpoint[4];
+	__be16 endpoint_port;
+	uint16_t backend_id, deployment_id, endpoint_id;
+	uint32_t state, seen;
+	uint32_t client_seq, client_ack, backend_isn, backend_ack;
+};
+_Static_assert(sizeof(struct v2_flow_new) == 48, "layout 2 flow new");
+
+/* The program's array of maps called name (not pinned: found by it). */
+static int legacy_fd(const char *name)
 {
 	struct bpf_prog_info pinfo = {0};
 	struct bpf_map_info minfo;
@@ -339,30 +353,43 @@ static int legacy_flows_fd(void)
 		memset(&minfo, 0, sizeof(minfo));
 		len = sizeof(minfo);
 		if (!bpf_obj_get_info_by_fd(fd, &minfo, &len) &&
-		    !strcmp(minfo.name, "legacy_flows"))
+		    !strcmp(minfo.name, name))
 			return fd;
 		close(fd);
 	}
-	fail_msg("the program has no legacy_flows map");
+	fail_msg("the program has no %s map", name);
 	return -1;
+}
+
+static int legacy_flows_fd(void)
+{
+	return legacy_fd("legacy_flows");
 }
 
 enum legacy_entry { NONE, REPLY, FORWARD };
 
 struct legacy_case {
 	const char *desc;
-	enum legacy_entry entry; /* what layout 1's table holds for it */
-	bool table; /* the table is in legacy_flows */
+	int layout; /* the old table: 1 flows, 2 flows_new */
+	enum legacy_entry entry; /* what it holds for the packet (layout 2:
+				  * REPLY is its half-open entry) */
+	bool table; /* the table is in legacy_flows or legacy_new */
 	bool replied; /* else passed untouched, PASS_NOT_ENDPOINT */
 };
 
 static const struct legacy_case legacy_cases[] = {
-	{"reply of a flow not converted yet: from its endpoint", REPLY, true,
+	{"reply of a flow not converted yet: from its endpoint", 1, REPLY, true,
 	 true},
-	{"a forward entry is no reply: to the host", FORWARD, true, false},
-	{"no entry in the old table: to the host", NONE, true, false},
-	{"reply entry, the upgrade over (no table): to the host", REPLY, false,
-	 false},
+	{"a forward entry is no reply: to the host", 1, FORWARD, true, false},
+	{"no entry in the old table: to the host", 1, NONE, true, false},
+	{"reply entry, the upgrade over (no table): to the host", 1, REPLY,
+	 false, false},
+	{"layout 2: a flow not converted yet, its half-open entry names the endpoint: from it",
+	 2, REPLY, true, true},
+	{"layout 2: no entry in the old half-open table: to the host", 2, NONE,
+	 true, false},
+	{"layout 2: half-open entry, the upgrade over (no table): to the host",
+	 2, REPLY, false, false},
 };
 
 static void legacy_row(const struct legacy_case *c, int family, int outer)
@@ -372,6 +399,7 @@ static void legacy_row(const struct legacy_case *c, int family, int outer)
 	const char *client = family == AF_INET ? CLIENT4 : CLIENT6;
 	const char *vip = family == AF_INET ? VIP4 : VIP6;
 	struct slotlb_flow_key k = {0};
+	struct v2_flow_new h = {0};
 	struct v1_flow f = {0};
 	struct pkt_spec s = {0};
 	uint8_t in[PKT_MAX], a[16];
@@ -396,8 +424,16 @@ static void legacy_row(const struct legacy_case *c, int family, int outer)
 	s.dmac = lab_back_mac;
 	len = pkt_build(in, &s);
 
-	table = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flows", sizeof(k),
-			       sizeof(f), 1024, NULL);
+	if (c->layout == 1) {
+		table = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flows",
+				       sizeof(k), sizeof(f), 1024, NULL);
+	} else {
+		LIBBPF_OPTS(bpf_map_create_opts, o,
+			    .map_flags = BPF_F_NO_COMMON_LRU);
+
+		table = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flows_new",
+				       sizeof(k), sizeof(h), 1024, &o);
+	}
 	assert_true(table >= 0);
 	pkt_addr(family, be->addr, a);
 	memcpy(k.src, a, 16);
@@ -414,8 +450,19 @@ static void legacy_row(const struct legacy_case *c, int family, int outer)
 	f.backend_id = be->id;
 	f.deployment_id = family == AF_INET ? DEP_A4 : DEP_A6;
 	f.endpoint_id = family == AF_INET ? EP_WEB4_TCP : EP_WEB6_TCP;
+	/* layout 2: an established flow's lingering half-open entry */
+	memcpy(h.endpoint, f.addr, sizeof(h.endpoint));
+	h.endpoint_port = f.port;
+	h.backend_id = (uint16_t)f.backend_id;
+	h.deployment_id = (uint16_t)f.deployment_id;
+	h.endpoint_id = (uint16_t)f.endpoint_id;
+	h.state = SLOTLB_FLOW_SYN | SLOTLB_FLOW_PROMOTED;
 	if (c->entry != NONE)
-		assert_int_equal(bpf_map_update_elem(table, &k, &f, BPF_ANY),
+		assert_int_equal(bpf_map_update_elem(table, &k,
+						     c->layout == 1
+							     ? (void *)&f
+							     : (void *)&h,
+						     BPF_ANY),
 				 0);
 	if (c->table)
 		assert_int_equal(
@@ -436,15 +483,17 @@ static void legacy_row(const struct legacy_case *c, int family, int outer)
 static void test_unconverted_replies(void **state)
 {
 	const int families[] = {AF_INET, AF_INET6};
-	int outer = legacy_flows_fd();
+	int outer[2] = {legacy_flows_fd(), legacy_fd("legacy_new")};
 	size_t i, f;
 
 	(void)state;
 	for (f = 0; f < 2; f++)
 		for (i = 0; i < sizeof(legacy_cases) / sizeof(legacy_cases[0]);
 		     i++)
-			legacy_row(&legacy_cases[i], families[f], outer);
-	close(outer);
+			legacy_row(&legacy_cases[i], families[f],
+				   outer[legacy_cases[i].layout - 1]);
+	close(outer[0]);
+	close(outer[1]);
 }
 
 /* A new flow while the table is set leaves its reply entry there, as

@@ -198,6 +198,9 @@ void bench_dsr_report(const struct bench *b,
 		return;
 	printf("\ndsr / nat, medians of this run (net ns/packet):\n");
 	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		if (!bench_timed(b, pairs[i].dsr) ||
+		    !bench_timed(b, pairs[i].nat))
+			continue;
 		for (r = 0; r < b->rounds; r++)
 			v[r] = b->samples[pairs[i].dsr][r].net;
 		d = median(v, b->rounds);

@@ -87,6 +87,8 @@ void bench_print_results(const struct bench *b)
 	if (b->verbose) {
 		printf("\nper round, net ns/packet (slotlb - floor):\n");
 		for (i = 0; i < BENCH_PATH_MAX; i++) {
+			if (!bench_timed(b, i))
+				continue;
 			printf("  %-28s", b->paths[i].name);
 			for (r = 0; r < b->rounds; r++)
 				printf(" %6.1f", b->samples[i][r].net);
@@ -102,6 +104,8 @@ void bench_print_results(const struct bench *b)
 	       "max", "ns/packet", "anchor", "");
 	for (i = 0; i < BENCH_PATH_MAX; i++) {
 		p = &b->paths[i];
+		if (!bench_timed(b, i))
+			continue;
 		for (r = 0; r < b->rounds; r++) {
 			net[r] = b->samples[i][r].net;
 			floor[r] = b->samples[i][r].floor;

@@ -385,8 +385,10 @@ void bench_traffic_report(const struct bench *b,
 	unsigned int r;
 	int i;
 
-	if (!v)
+	if (!v || b->no_pairs) {
+		free(v);
 		return;
+	}
 	printf("\ncost of a 10/5 split + 4 audience prefixes, paired with the plain app\n"
 	       "(frames interleaved in blocks of 64), ns/packet per round:\n");
 	for (i = 0; i < 3; i++) {

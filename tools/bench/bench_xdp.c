@@ -15,6 +15,7 @@
  * the new-flow path.
  *
  *   build/tools/bench/bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v]
+ *                               [-p PATH,...]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -194,29 +195,71 @@ static int round_run(struct bench *b, unsigned int round)
 		 * chance at flows nobody knows. */
 		if (!err && p == BENCH_PATH_CHANCE)
 			err = bench_previous(b, 2);
-		if (!err)
+		if (!err && bench_timed(b, p))
 			err = measure(b, &b->paths[p], &b->samples[p][round]);
 		if (!err && p == BENCH_PATH_CHANCE)
 			err = bench_previous(b, 0);
-		if (!err && p == BENCH_PATH_NEW_SPLIT && round == 0)
+		if (!err && p == BENCH_PATH_NEW_SPLIT && round == 0 &&
+		    bench_timed(b, p))
 			err = bench_traffic_check(b);
 		if (!err && p == BENCH_PATH_DSR_EST)
 			err = bench_dsr_agent_frames(b, round);
 	}
-	if (!err)
+	if (!err && !b->no_pairs)
 		err = bench_traffic_pairs(b, round);
 	return err;
 }
 
+/* Short names of the paths for -p, in enum bench_path_id order. */
+static const char *const path_names[BENCH_PATH_MAX] = {
+	"new",	 "hot",	    "est",     "reply",	  "notep",     "chance",
+	"split", "dsr-new", "dsr-hot", "dsr-est", "agent-syn", "agent-ack",
+};
+
 static void usage(void)
 {
+	int p;
+
 	fprintf(stderr,
-		"usage: bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v]\n"
+		"usage: bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v] [-p PATH,...]\n"
 		"  -r  rounds per path, >= 5 (default 5)\n"
 		"  -n  frames per path and round (default 100000)\n"
 		"  -c  flow capacity (default %u, as in production)\n"
-		"  -v  print every round\n",
+		"  -v  print every round\n"
+		"  -p  time only these paths (the others' setup still runs):\n"
+		"     ",
 		SLOTLB_DEFAULT_FLOW_CAPACITY);
+	for (p = 0; p < BENCH_PATH_MAX; p++)
+		fprintf(stderr, " %s", path_names[p]);
+	fprintf(stderr, " pairs\n");
+}
+
+/* -p: a comma-separated list of path_names and "pairs". */
+static int parse_paths(struct bench *b, char *list)
+{
+	char *name, *save = NULL;
+	int p;
+
+	b->no_pairs = true;
+	for (name = strtok_r(list, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(name, "pairs")) {
+			b->no_pairs = false;
+			continue;
+		}
+		for (p = 0; p < BENCH_PATH_MAX; p++)
+			if (!strcmp(name, path_names[p]))
+				break;
+		if (p == BENCH_PATH_MAX) {
+			fprintf(stderr, "Error: -p: unknown path '%s'\n", name);
+			return -EINVAL;
+		}
+		b->only |= 1u << p;
+	}
+	/* only "pairs": no row */
+	if (!b->only)
+		b->only = 1u << BENCH_PATH_MAX;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -226,7 +269,7 @@ int main(int argc, char **argv)
 
 	b.rounds = 5;
 	b.n = 100000;
-	while ((opt = getopt(argc, argv, "r:n:c:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:c:vp:h")) != -1) {
 		switch (opt) {
 		case 'r':
 			b.rounds = (unsigned int)strtoul(optarg, NULL, 10);
@@ -239,6 +282,12 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			b.verbose = true;
+			break;
+		case 'p':
+			if (parse_paths(&b, optarg)) {
+				usage();
+				return 2;
+			}
 			break;
 		default:
 			usage();

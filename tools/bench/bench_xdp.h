@@ -91,6 +91,8 @@ struct bench {
 	uint32_t n; /* frames per path and round */
 	uint32_t flow_capacity; /* 0: the default */
 	bool verbose;
+	uint32_t only; /* bit per enum bench_path_id to time; 0: all */
+	bool no_pairs; /* -p without "pairs": skip the paired split arms */
 
 	/* The lab and the programs under test. */
 	struct lab lab;
@@ -138,6 +140,12 @@ struct bench {
 };
 
 uint64_t bench_now_ns(void);
+
+/* Is path p timed in this run (-p)? */
+static inline bool bench_timed(const struct bench *b, int p)
+{
+	return !b->only || (b->only & (1u << p));
+}
 /* Record the cause of a failure in b->why and return err. */
 int bench_fail(struct bench *b, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

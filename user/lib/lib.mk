@@ -5,7 +5,7 @@
 
 LIB_BPF_OBJS := $(BUILD)/lib/loader.o $(BUILD)/lib/program.o \
 		$(BUILD)/lib/routing.o $(BUILD)/lib/upgrade.o \
-		$(BUILD)/lib/upgrade_v1.o \
+		$(BUILD)/lib/upgrade_v1.o $(BUILD)/lib/upgrade_v2.o \
 		$(BUILD)/lib/flows.o $(BUILD)/lib/flows_gc.o \
 		$(BUILD)/lib/agent.o
 

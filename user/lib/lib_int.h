@@ -28,6 +28,10 @@ struct slotlb {
 	size_t reply_index_len; /* bytes mapped */
 	uint32_t reply_index_mask; /* buckets - 1 */
 
+	/* The endpoint-address filter, mapped (bits set with atomic OR). */
+	uint64_t *endpoint_filter; /* 1 + SLOTLB_FILTER_WORDS words */
+	size_t endpoint_filter_len; /* bytes mapped */
+
 	/* Routing elements (see struct slotlb_routing in abi.h). */
 	uint64_t *app_routing; /* mmap of the app_routing map */
 	size_t app_routing_len; /* bytes mapped */
@@ -48,6 +52,11 @@ struct slotlb {
 	struct lib_upgrade *upgrade; /* under way during slotlb_open */
 	struct slotlb_upgrade_info upgraded; /* what slotlb_open did */
 };
+
+/* loader.c: set the endpoint filter's bit of an address (abi.h), before
+ * the address enters endpoint_addrs. */
+struct slotlb_addr_key;
+void lib_filter_set(struct slotlb *lb, const struct slotlb_addr_key *ak);
 
 /* upgrade.c, around the skeleton's load. prepare: 0 when the pinned
  * maps are this build's layout (or none), 1 when an upgrade is set up

@@ -188,6 +188,111 @@ static int pins_compatible(struct bpf_object *obj)
 	return err;
 }
 
+void lib_filter_set(struct slotlb *lb, const struct slotlb_addr_key *ak)
+{
+	__u32 bit = slotlb_filter_bit(ak->addr, ak->family);
+
+	__atomic_fetch_or(&lb->endpoint_filter[SLOTLB_FILTER_WORD(bit)],
+			  SLOTLB_FILTER_MASK(bit), __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The endpoint filter is derived from endpoint_addrs, so it stays out of
+ * the pinned layout (and its fingerprint, upgrade.c): libbpf does not pin
+ * it; every open reuses the one pinned under the root, if it has this
+ * build's shape, and pins its own otherwise, once its bits are filled.
+ */
+static void endpoint_filter_path(const struct slotlb *lb, char *path,
+				 size_t len)
+{
+	snprintf(path, len, "%s/endpoint_filter", lb->pin_root);
+}
+
+static int endpoint_filter_reuse(struct slotlb *lb)
+{
+	struct bpf_map *m = lb->skel->maps.endpoint_filter;
+	char path[PATH_MAX + 32];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err = 0;
+
+	endpoint_filter_path(lb, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.type == bpf_map__type(m) &&
+	    info.key_size == bpf_map__key_size(m) &&
+	    info.value_size == bpf_map__value_size(m) &&
+	    info.max_entries == bpf_map__max_entries(m) &&
+	    info.map_flags == bpf_map__map_flags(m))
+		err = bpf_map__reuse_fd(m, fd);
+	close(fd);
+	return err;
+}
+
+/* Pin ours unless the pinned one is ours (reused) already. */
+static int endpoint_filter_pin(struct slotlb *lb)
+{
+	int fd = bpf_map__fd(lb->skel->maps.endpoint_filter), old;
+	struct bpf_map_info a = {}, b = {};
+	char path[PATH_MAX + 32];
+	__u32 len = sizeof(a);
+
+	if (bpf_obj_get_info_by_fd(fd, &a, &len))
+		return -errno;
+	endpoint_filter_path(lb, path, sizeof(path));
+	old = bpf_obj_get(path);
+	if (old >= 0) {
+		len = sizeof(b);
+		if (!bpf_obj_get_info_by_fd(old, &b, &len) && b.id == a.id) {
+			close(old);
+			return 0;
+		}
+		close(old);
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+	}
+	if (bpf_obj_pin(fd, path) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Map the endpoint filter and give every address of endpoint_addrs its
+ * bit; then the program may trust it (word 0). Bits are only ever set
+ * (a bit can be another address's too), so a running program never sees
+ * one of a live address clear; a writer adding an address meanwhile sets
+ * its own bit first (slotlb_endpoint_set). */
+static int endpoint_filter_open(struct slotlb *lb)
+{
+	const struct bpf_map *m = lb->skel->maps.endpoint_filter;
+	int fd = bpf_map__fd(lb->skel->maps.endpoint_addrs);
+	size_t len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
+	long page = sysconf(_SC_PAGESIZE);
+	struct slotlb_addr_key key, next;
+	void *prev = NULL;
+	void *p;
+	int err;
+
+	len = (len + page - 1) / page * page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m),
+		 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	lb->endpoint_filter = p;
+	lb->endpoint_filter_len = len;
+	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
+		lib_filter_set(lb, &next);
+		key = next;
+		prev = &key;
+	}
+	if (err != -ENOENT)
+		return err;
+	__atomic_store_n(&lb->endpoint_filter[0], SLOTLB_FILTER_VALID,
+			 __ATOMIC_SEQ_CST);
+	return endpoint_filter_pin(lb);
+}
+
 int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -292,6 +397,8 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	if (err < 0)
 		goto out;
 	err = pins_compatible(lb->skel->obj);
+	if (!err)
+		err = endpoint_filter_reuse(lb);
 	if (err)
 		goto out;
 	err = slotlb_bpf__load(lb->skel);
@@ -313,6 +420,9 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	lib_upgrade_free(lb);
 	if (!err)
 		err = lib_routing_open(lb);
+	/* After an upgrade's conversion: endpoint_addrs is complete. */
+	if (!err)
+		err = endpoint_filter_open(lb);
 	if (err)
 		goto out;
 	*out = lb;
@@ -332,6 +442,8 @@ void slotlb_close(struct slotlb *lb)
 		close(lb->held_lock_fd);
 	if (lb->reply_index)
 		munmap(lb->reply_index, lb->reply_index_len);
+	if (lb->endpoint_filter)
+		munmap(lb->endpoint_filter, lb->endpoint_filter_len);
 	slotlb_bpf__destroy(lb->skel);
 	free(lb);
 }

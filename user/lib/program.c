@@ -47,6 +47,7 @@ int slotlb_endpoint_set(struct slotlb *lb,
 		/* Address first: a fragment check must never miss it. A
 		 * retired address (flows of a deleted endpoint) is live
 		 * again. */
+		lib_filter_set(lb, &ak);
 		bpf_map_lookup_elem(MAP_FD(lb, endpoint_addrs), &ak, &refs);
 		was = refs;
 		refs = (refs & ~SLOTLB_ADDR_RETIRED) + 1;

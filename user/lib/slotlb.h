@@ -51,6 +51,7 @@ struct slotlb_upgrade_info {
 	uint32_t maps_converted; /* fresh maps filled from old ones */
 	uint32_t entries_converted;
 	uint32_t interfaces; /* where the program was replaced */
+	char converted[96]; /* the old maps read, ", " between them */
 };
 
 /*

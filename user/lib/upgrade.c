@@ -27,7 +27,8 @@
  *     Flows the old program pins after the first conversion are not in
  *     the new tables yet: until a second conversion, once the old
  *     program is gone, the new program finds their replies in the old
- *     flow table (its legacy_flows, bpf/upgrade.bpf.h).
+ *     flow table (its legacy_flows for layout 1's, legacy_new for
+ *     layout 2's half-open table, bpf/upgrade.bpf.h).
  *  3. After an RCU grace period (no old program run is left), the two
  *     directories are exchanged in one rename (RENAME_EXCHANGE), so the
  *     pin root holds either the whole old set or the whole new one, and
@@ -62,6 +63,7 @@
 /* Layouts this build upgrades from, each straight to this one. */
 static const struct step *const steps[] = {
 	&lib_upgrade_from_v1,
+	&lib_upgrade_from_v2,
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
@@ -353,20 +355,29 @@ static int stage_map(struct slotlb *lb, struct lib_upgrade *u,
 		return fd;
 	m = step_migration(u->step, ours.name);
 	old = step_shape(u->step, ours.name);
-	if (m && !same_shape(&info, &ours)) {
-		if (!old || !same_shape(&info, old) ||
-		    u->n_conv == MAX_CONVERT) {
+	/* A map the layout change touched is converted from its old shape
+	 * (even one of the same size: layout 2's flows6), and only from it
+	 * (a layout map saying 2 over other maps is not layout 2); a layout
+	 * 1 set, known by shapes alone, may hold it in this build's. */
+	if (m && old && same_shape(&info, old)) {
+		if (u->n_conv == MAX_CONVERT) {
 			close(fd);
-			return refuse(
-				lb, -ESTALE,
-				"%s: pinned with value %u bytes, neither layout %u's nor this build's",
-				ours.name, info.value_size, u->step->from);
+			return -E2BIG;
 		}
 		u->conv[u->n_conv].map = map;
 		u->conv[u->n_conv].old_fd = fd;
 		u->conv[u->n_conv].m = m;
 		u->n_conv++;
 		return 0;
+	}
+	if (m && !(u->step->legacy && same_shape(&info, &ours))) {
+		close(fd);
+		return refuse(
+			lb, -ESTALE,
+			"%s: pinned with key %u, value %u bytes, type %u, flags %#x: not layout %u's (key %u, value %u bytes)",
+			ours.name, info.key_size, info.value_size, info.type,
+			info.map_flags, u->step->from, old ? old->key : 0,
+			old ? old->value : 0);
 	}
 	if (!same_shape(&info, &ours)) {
 		close(fd);
@@ -524,11 +535,14 @@ static int swap_programs(struct slotlb *lb, struct lib_upgrade *u, int prog_fd)
 		}
 		mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
 							 : XDP_FLAGS_DRV_MODE;
-		/* the old layout had no roles: its interfaces faced both
-		 * ways; the role first, as the first packet needs it */
-		err = slotlb_iface_set(lb, (int)i->if_index,
-				       SLOTLB_ROLE_PUBLIC |
-					       SLOTLB_ROLE_BACKEND);
+		/* layout 1 had no roles: its interfaces faced both ways;
+		 * the role first, as the first packet needs it (a layout
+		 * with roles keeps its ifaces map) */
+		err = u->step->roles
+			      ? 0
+			      : slotlb_iface_set(lb, (int)i->if_index,
+						 SLOTLB_ROLE_PUBLIC |
+							 SLOTLB_ROLE_BACKEND);
 		if (err) {
 			refuse(lb, err, "%s: its role: %s", i->if_name,
 			       strerror(-err));
@@ -590,28 +604,37 @@ static int grace_period(void)
  * (the old table is gone, or about to go). */
 static int legacy_flows_set(struct slotlb *lb, struct lib_upgrade *u, bool on)
 {
-	int fd = bpf_map__fd(lb->skel->maps.legacy_flows);
+	const struct migration *m;
 	__u32 zero = 0;
 	size_t i;
+	int fd;
 
+	if (!u->step->legacy_map)
+		return 0;
+	fd = bpf_map__fd(bpf_object__find_map_by_name(lb->skel->obj,
+						      u->step->legacy_map));
+	if (fd < 0)
+		return fd;
 	if (!on)
 		return bpf_map_delete_elem(fd, &zero) && errno != ENOENT
 			       ? -errno
 			       : 0;
-	for (i = 0; i < u->n_conv && u->step->flow_table; i++)
-		if (u->conv[i].m->from &&
-		    !strcmp(u->conv[i].m->from, u->step->flow_table))
-			return bpf_map_update_elem(fd, &zero,
-						   &u->conv[i].old_fd, BPF_ANY)
-				       ? -errno
-				       : 0;
+	for (i = 0; i < u->n_conv; i++) {
+		m = u->conv[i].m;
+		if (strcmp(m->from ? m->from : m->map, u->step->flow_table))
+			continue;
+		return bpf_map_update_elem(fd, &zero, &u->conv[i].old_fd,
+					   BPF_ANY)
+			       ? -errno
+			       : 0;
+	}
 	return 0;
 }
 
 /* Run the conversions (on the second pass only those that run again). */
 static int convert_all(struct slotlb *lb, struct lib_upgrade *u)
 {
-	size_t i;
+	size_t i, len;
 	int n;
 
 	for (i = 0; i < u->n_conv; i++) {
@@ -623,8 +646,15 @@ static int convert_all(struct slotlb *lb, struct lib_upgrade *u)
 			return refuse(lb, n, "%s: converting: %s",
 				      bpf_map__name(u->conv[i].map),
 				      strerror(-n));
-		if (!u->second_pass)
+		if (!u->second_pass) {
 			lb->upgraded.maps_converted++;
+			len = strlen(lb->upgraded.converted);
+			snprintf(lb->upgraded.converted + len,
+				 sizeof(lb->upgraded.converted) - len, "%s%s",
+				 len ? ", " : "",
+				 u->conv[i].m->from ? u->conv[i].m->from
+						    : u->conv[i].m->map);
+		}
 		lb->upgraded.entries_converted += (uint32_t)n;
 	}
 	return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Inside the upgrade of pinned maps (upgrade.c runs it, upgrade_v1.c
- * knows layout 1): what a step from an older layout is made of.
+ * knows layout 1, upgrade_v2.c layout 2): what a step from an older
+ * layout is made of.
  */
 #ifndef SLOTLB_UPGRADE_INT_H
 #define SLOTLB_UPGRADE_INT_H
@@ -45,10 +46,17 @@ struct migration {
 struct step {
 	uint32_t from;
 	bool legacy; /* pinned no layout map: known by its shapes */
-	uint32_t hash_seed; /* its Maglev hash seed, kept by the upgrade */
-	/* its flow table, laid out as bpf/upgrade.bpf.h reads it: the new
-	 * program finds replies there until every flow is converted */
+	bool roles; /* pinned interface roles (ifaces, kept); without them
+		     * each interface it ran on gets both */
+	uint32_t hash_seed; /* its Maglev hash seed, kept by the upgrade;
+			     * 0: its settings map is kept, seed and all */
+	/* its flow table, laid out as bpf/upgrade.bpf.h reads it, and the
+	 * new program's array of maps it goes in: the new program finds
+	 * replies there until every flow is converted */
 	const char *flow_table;
+	const char *legacy_map;
+	/* its maps (legacy: all of them; else those it converts): a map a
+	 * migration fills must be pinned in exactly this shape */
 	const struct map_shape *maps;
 	size_t n_maps;
 	const struct migration *migrations;
@@ -56,6 +64,7 @@ struct step {
 };
 
 extern const struct step lib_upgrade_from_v1;
+extern const struct step lib_upgrade_from_v2;
 
 #define MAX_CONVERT 16
 #define MAX_SWAPPED 256

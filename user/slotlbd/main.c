@@ -68,9 +68,9 @@ static void log_upgrade(struct daemon *d)
 
 	slotlb_upgrade_info(d->lb, &u);
 	if (u.from)
-		log_msg("data path: upgraded the pinned maps from layout %u to %u: %u maps kept as they were, %u converted (%u entries: flows, routing elements, counters), the program replaced on %u interfaces",
+		log_msg("data path: upgraded the pinned maps from layout %u to %u: %u maps kept as they were, %u converted (%s: %u entries), the program replaced on %u interfaces",
 			u.from, u.to, u.maps_kept, u.maps_converted,
-			u.entries_converted, u.interfaces);
+			u.converted, u.entries_converted, u.interfaces);
 }
 
 /* The database holds the apps' settings, which may be secrets: its
