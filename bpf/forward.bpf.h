@@ -52,6 +52,8 @@ struct run {
 	struct slotlb_flow_key t; /* the flow, client -> endpoint */
 	struct choice cur; /* backend of the slot's deployment */
 	struct choice prev; /* of its previous deployment */
+	struct choice before; /* under the app's element before its last
+			       * change */
 	struct promotion promo;
 	struct promote_buf buf;
 	struct packet inner; /* an ICMP error's flow as its client sends */
@@ -391,6 +393,25 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 }
 
 /*
+ * A handshake (or a UDP flow not answered yet) that crossed a change of
+ * the app's rules: its first packet went where the app's element before
+ * the change sent this client. That deployment's half-open entry for
+ * this packet, its backend in r->before; NULL if the element before sent
+ * the client to cur or prev (looked up already) or holds no such entry.
+ * Out of line: its frame would push the caller's past the stack bound.
+ */
+static __noinline struct slotlb_flow_new *
+half_open_before(struct run *r, __u32 hash, __u32 cur, __u32 prev)
+{
+	__u32 before = client_deployment_before(&r->ep, &r->pkt.key);
+
+	if (!before || before == cur || before == prev ||
+	    choose(before, &r->pkt, hash, &r->before))
+		return NULL;
+	return new_lookup(&r->pkt, &r->before, r->now);
+}
+
+/*
  * A client's packet with no live established entry. has_est: a closed
  * or superseded one exists, followed if nothing newer is under way.
  */
@@ -399,8 +420,8 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 {
 	const struct packet *pkt;
 	__u32 hash, cur, prev, state;
-	struct slotlb_flow_new *h, *hp;
-	struct choice *c, *pc;
+	struct slotlb_flow_new *h, *hp = NULL;
+	struct choice *c, *pc, *hc;
 	struct flow_ref ref;
 	bool have_cur, have_prev;
 	int rc;
@@ -414,22 +435,35 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 	tuple_from_client(&r->t, pkt);
 	have_cur = !choose_new(&r->ep, pkt, hash, &cur, &prev, c);
 	h = have_cur ? new_lookup(pkt, c, r->now) : NULL;
+	have_prev = prev && prev != cur && !choose(prev, pkt, hash, pc);
+	hc = NULL;
 	/* A handshake's last ACK for another ISN: its SYN-ACK came from
 	 * the previous deployment (the SYN was sent again across a swap
 	 * and both answered; the client took the previous one's). */
-	if (h && !(pkt->key.proto == IPPROTO_TCP &&
-		   (h->state & SLOTLB_FLOW_SYNACK) &&
-		   (pkt->tcp_flags & TCP_FLAG_ACK) && !handshake_done(pkt, h)))
-		return client_on_new(ctx, r, h, c, NULL);
-	have_prev = prev && prev != cur && !choose(prev, pkt, hash, pc);
-	if (have_prev) {
-		hp = new_lookup(pkt, pc, r->now);
-		if (hp && (!h || handshake_done(pkt, hp)))
-			return client_on_new(ctx, r, hp, pc,
-					     have_cur ? c : NULL);
+	if (h &&
+	    !(pkt->key.proto == IPPROTO_TCP &&
+	      (h->state & SLOTLB_FLOW_SYNACK) &&
+	      (pkt->tcp_flags & TCP_FLAG_ACK) && !handshake_done(pkt, h))) {
+		hc = c;
+	} else {
+		if (have_prev) {
+			hp = new_lookup(pkt, pc, r->now);
+			if (hp && (!h || handshake_done(pkt, hp)))
+				hc = pc;
+		}
+		if (!hc) {
+			hp = half_open_before(r, hash, cur, prev);
+			if (hp && (!h || handshake_done(pkt, hp)))
+				hc = &r->before;
+		}
+		if (hc)
+			h = hp;
+		else if (h)
+			hc = c;
 	}
-	if (h)
-		return client_on_new(ctx, r, h, c, NULL);
+	if (hc)
+		return client_on_new(ctx, r, h, hc,
+				     hc != c && have_cur ? c : NULL);
 	if (has_est && !established_lookup(&r->t, &ref))
 		return client_established(ctx, pkt, r->role, r->now, &r->out,
 					  &r->t, &ref);

@@ -55,7 +55,9 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_addrs SEC(".maps");
 
-/* app id -> index of its routing element in routing_pool (0 = none).
+/* app id -> index of its routing element in routing_pool (0 = none),
+ * and in the high half the index of the element before its last change
+ * (a hint for handshakes that crossed it; abi.h, struct slotlb_routing).
  * Memory-mappable: the controller swaps an app with one aligned 8-byte
  * store, which takes effect for the next packet and needs no syscall.
  * (8 bytes because array elements are 8-byte strided in the mapping.) */

@@ -69,20 +69,37 @@ static __always_inline __u32 flow_hash(const struct slotlb_flow_key *k)
 	return hash_final(h);
 }
 
-/* The app's routing element, NULL if it has none. */
-static __always_inline const struct slotlb_routing *routing_element(__u32 app)
+/* The app's element (before: the one before its last change), NULL if
+ * it has none. */
+static __always_inline const struct slotlb_routing *routing_ref(__u32 app,
+								bool before)
 {
 	__u32 index;
-	__u64 *ref;
+	__u64 *ref, v;
 
 	ref = bpf_map_lookup_elem(&app_routing, &app);
 	if (!ref)
 		return NULL;
 	/* One load: the controller replaces the index with one store. */
-	index = *(volatile __u64 *)ref;
+	v = *(volatile __u64 *)ref;
+	index = before ? SLOTLB_ROUTING_BEFORE(v) : SLOTLB_ROUTING_INDEX(v);
 	if (!index)
 		return NULL;
 	return bpf_map_lookup_elem(&routing_pool, &index);
+}
+
+/* The app's routing element, NULL if it has none. */
+static __always_inline const struct slotlb_routing *routing_element(__u32 app)
+{
+	return routing_ref(app, false);
+}
+
+/* The app's element before its last change, NULL if none: a hint whose
+ * entry may have been rewritten since (abi.h), read only to look for a
+ * half-open flow, never to route one. */
+static __always_inline const struct slotlb_routing *routing_before(__u32 app)
+{
+	return routing_ref(app, true);
 }
 
 /* Backend id for this flow in the deployment's ring of the flow's
@@ -284,6 +301,22 @@ static __always_inline __u32 client_deployment_ring(
 	if (slot >= SLOTLB_MAX_SLOTS)
 		return 0;
 	*prev = r->previous[slot];
+	return r->deployment[slot];
+}
+
+/* Deployment a new flow from this client on this endpoint went to under
+ * the app's element before its last change (0: none). */
+static __always_inline __u32 client_deployment_before(
+	const struct slotlb_endpoint *ep, const struct slotlb_flow_key *key)
+{
+	const struct slotlb_routing *r = routing_before(ep->app_id);
+	__u32 slot = ep->slot;
+
+	if (!r || slot >= SLOTLB_MAX_SLOTS)
+		return 0;
+	slot = choose_slot(r, slot, key);
+	if (slot >= SLOTLB_MAX_SLOTS)
+		return 0;
 	return r->deployment[slot];
 }
 

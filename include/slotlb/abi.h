@@ -48,6 +48,11 @@
 #ifndef SLOTLB_MAX_APPS
 #define SLOTLB_MAX_APPS 4096
 #endif
+/* app_routing[app]: the element's index (low half), and the index of the
+ * element before the last change, a hint (high half; struct
+ * slotlb_routing). */
+#define SLOTLB_ROUTING_INDEX(ref) ((__u32)(ref))
+#define SLOTLB_ROUTING_BEFORE(ref) ((__u32)((ref) >> 32))
 
 /* Routing elements: every app references one, and one that was just
  * replaced must sit out an RCU grace period before it is reused, so
@@ -367,6 +372,14 @@ enum slotlb_mode {
  * sees the whole old or the whole new element. An entry is written only
  * when no reader can hold it: never while referenced, and only after an
  * RCU grace period has passed since it was last referenced.
+ *
+ * app_routing[app] = index | (index of the element before the last
+ * change << 32). The high half is a hint, not a reference: that entry
+ * waits and is reused like any replaced one, so a reader may find it
+ * rewritten or torn. The data path reads it only to find a half-open
+ * flow begun under the element before (a handshake that crossed a
+ * change), where a wrong guess costs a lookup that misses; nothing is
+ * routed by it.
  */
 struct slotlb_routing {
 	__u32 generation; /* bumped by the controller on every change */

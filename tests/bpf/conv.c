@@ -180,7 +180,7 @@ void conv_expect_backend(struct conv *v, uint8_t flags, uint16_t payload,
 	assert_checksums(desc, out.data, out.len);
 }
 
-void conv_open(struct conv *v, uint32_t dep, const char *desc)
+void conv_syn(struct conv *v, uint32_t dep, const char *desc)
 {
 	struct xdp_out out;
 	struct pkt_info pi;
@@ -199,6 +199,13 @@ void conv_open(struct conv *v, uint32_t dep, const char *desc)
 	check_to_backend(v, &out, F_SYN, 0, seq, 0, d);
 	snprintf(d, sizeof(d), "%s: SYN-ACK", desc);
 	conv_expect_backend(v, F_SYN | F_ACK, 0, d);
+}
+
+void conv_open(struct conv *v, uint32_t dep, const char *desc)
+{
+	char d[160];
+
+	conv_syn(v, dep, desc);
 	snprintf(d, sizeof(d), "%s: ACK", desc);
 	conv_expect_client(v, F_ACK, 0, d);
 }

@@ -39,6 +39,11 @@ void conv_client(struct conv *v, uint8_t flags, uint16_t payload,
 void conv_backend(struct conv *v, uint8_t flags, uint16_t payload,
 		  struct xdp_out *out);
 
+/* The handshake's first half: SYN (must reach a backend of dep, which
+ * v->be becomes), SYN-ACK back (must reach the client from the
+ * endpoint); the flow is half-open. */
+void conv_syn(struct conv *v, uint32_t dep, const char *desc);
+
 /* Handshake: SYN (must reach a backend of dep, which v->be becomes),
  * SYN-ACK back (must reach the client from the endpoint), ACK (must
  * reach the same backend). */

@@ -6,7 +6,8 @@
  * audience works on a slot other than production (a preview on qa's
  * endpoints), a rule toward an empty slot falls back to the endpoint's
  * own, and established flows keep their backend across every change of
- * distribution, audience and deployments.
+ * distribution, audience and deployments, and so do flows whose
+ * handshake (or first UDP exchange) crosses one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -526,6 +527,35 @@ static size_t pin_flows(const struct traffic_app *a, struct pinned *p)
 	return n;
 }
 
+/* What a pinned flow's check is about, for its failure message. */
+static void describe(char *desc, size_t size, const struct pinned *p,
+		     const char *where, const char *when, const char *change)
+{
+	snprintf(desc, size, "%s %s flow from %.46s %s %s, %s %.64s",
+		 p->s.family == AF_INET6 ? "IPv6" : "IPv4",
+		 p->s.proto == IPPROTO_TCP ? "TCP" : "UDP", p->src, where,
+		 slot_name[p->slot], when, change);
+}
+
+/* The flow's next client packet (TCP: data) must reach its backend. */
+static void expect_kept(struct pinned *p, const char *desc)
+{
+	uint8_t frame[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	if (p->s.proto == IPPROTO_TCP) {
+		conv_expect_client(&p->v, F_ACK | F_PSH, 10, desc);
+		return;
+	}
+	p->s.seed++;
+	len = pkt_build(frame, &p->s);
+	lab_run(&lab, lab_pub_ifindex, frame, len, &out);
+	if (assert_forwarded(desc, &out, &p->s, lab_pub_ifindex, p->dep,
+			     SLOTLB_REASON_FORWARD) != p->be)
+		fail_msg("%s: moved from %s", desc, p->be->addr);
+}
+
 /*
  * Established flows keep their backend across every change: 12 TCP
  * flows per family and 12 UDP flows, pinned under 10/5 on all three
@@ -537,10 +567,8 @@ static void test_established_keep_backend(void **state)
 {
 	struct pinned p[24];
 	uint32_t checked = 0, moved_new = 0;
-	uint8_t frame[PKT_MAX];
-	struct xdp_out out;
 	char desc[256];
-	size_t f, k, n, step, len;
+	size_t f, k, n, step;
 
 	(void)state;
 	for (f = 0; f < 2; f++) {
@@ -554,36 +582,9 @@ static void test_established_keep_backend(void **state)
 		     step++) {
 			change(a, step);
 			for (k = 0; k < n; k++) {
-				const struct lab_backend *be;
-
-				snprintf(
-					desc, sizeof(desc),
-					"%s %s flow from %.46s pinned on %s, after %.64s",
-					f ? "IPv6" : "IPv4",
-					p[k].s.proto == IPPROTO_TCP ? "TCP"
-								    : "UDP",
-					p[k].src, slot_name[p[k].slot],
-					changes[step]);
-				if (p[k].s.proto == IPPROTO_TCP) {
-					/* Must reach p[k].be, forwarded. */
-					conv_expect_client(&p[k].v,
-							   F_ACK | F_PSH, 10,
-							   desc);
-				} else {
-					p[k].s.seed++;
-					len = pkt_build(frame, &p[k].s);
-					lab_run(&lab, lab_pub_ifindex, frame,
-						len, &out);
-					be = assert_forwarded(
-						desc, &out, &p[k].s,
-						lab_pub_ifindex, p[k].dep,
-						SLOTLB_REASON_FORWARD);
-					if (be != p[k].be)
-						fail_msg(
-							"%s: moved from %s to %s",
-							desc, p[k].be->addr,
-							be->addr);
-				}
+				describe(desc, sizeof(desc), &p[k], "pinned on",
+					 "after", changes[step]);
+				expect_kept(&p[k], desc);
 				checked++;
 				moved_new += send_checked(desc, a, p[k].src) !=
 					     p[k].slot;
@@ -591,6 +592,100 @@ static void test_established_keep_backend(void **state)
 		}
 	}
 	printf("established: %u packets of pinned flows after 6 changes, none moved; %u new flows of the same clients went elsewhere\n",
+	       checked, moved_new);
+	assert_true(moved_new > checked / 4);
+}
+
+/* Half-open flows across one change: opened (TCP: SYN and SYN-ACK; UDP:
+ * a first datagram nobody answered yet) from clients of test range 4,
+ * 6 per protocol and family, whatever slot the rules give them. */
+static size_t open_half(const struct traffic_app *a, size_t step,
+			struct pinned *p)
+{
+	uint8_t proto, protos = a->family == AF_INET ? 2 : 1;
+	uint8_t frame[PKT_MAX];
+	struct xdp_out out;
+	__be32 addr[4];
+	size_t n = 0, len, k;
+
+	for (proto = 0; proto < protos; proto++) {
+		for (k = 0; k < 6; k++, n++) {
+			traffic_client(a->family, 4,
+				       30000 + step * 100 + proto * 10 + k,
+				       p[n].src, addr);
+			p[n].slot = traffic_predict(a, PROD, p[n].src);
+			assert_true(p[n].slot >= 0);
+			p[n].dep = a->dep[p[n].slot];
+			p[n].s = (struct pkt_spec){
+				.family = a->family,
+				.proto = proto ? IPPROTO_UDP : IPPROTO_TCP,
+				.src = p[n].src,
+				.dst = a->vip,
+				.dport = proto ? PORT_DNS : PORT_HTTP,
+				.payload = 10,
+			};
+			if (!proto) {
+				conv_init(&p[n].v, &lab, &p[n].s);
+				conv_syn(&p[n].v, p[n].dep, "half-open");
+				p[n].be = p[n].v.be;
+				continue;
+			}
+			p[n].s.sport = p[n].s.seed = port();
+			len = pkt_build(frame, &p[n].s);
+			lab_run(&lab, lab_pub_ifindex, frame, len, &out);
+			p[n].be = assert_forwarded("half-open", &out, &p[n].s,
+						   lab_pub_ifindex, p[n].dep,
+						   SLOTLB_REASON_FORWARD);
+		}
+	}
+	return n;
+}
+
+/*
+ * A flow whose handshake crosses a change finishes on the backend its
+ * SYN went to: its client's next packet finds the half-open entry under
+ * the app's element before the change (the change may send new flows of
+ * that client elsewhere). Else the handshake's last ACK went to the new
+ * slot's backend as a second chance, which resets it: a ramp under load
+ * reset a connection that way. Same for a UDP flow's second datagram
+ * before any answer. The element before the change is the previous
+ * one: each step starts where the one before left off.
+ */
+static void test_half_open_across_change(void **state)
+{
+	struct pinned p[12];
+	uint32_t checked = 0, moved_new = 0;
+	char desc[256];
+	size_t f, k, n, step;
+
+	(void)state;
+	for (f = 0; f < 2; f++) {
+		const struct traffic_app *a = &traffic_apps[f];
+
+		traffic_reset(a);
+		traffic_distribution(1000, 500);
+		traffic_apply(&lab, a);
+		for (step = 0; step < sizeof(changes) / sizeof(changes[0]);
+		     step++) {
+			n = open_half(a, step, p);
+			change(a, step);
+			for (k = 0; k < n; k++) {
+				describe(desc, sizeof(desc), &p[k],
+					 "half-open on", "across",
+					 changes[step]);
+				/* TCP: the handshake's last ACK first */
+				if (p[k].s.proto == IPPROTO_TCP)
+					conv_expect_client(&p[k].v, F_ACK, 0,
+							   desc);
+				expect_kept(&p[k], desc);
+				checked++;
+				moved_new +=
+					traffic_predict(a, PROD, p[k].src) !=
+					p[k].slot;
+			}
+		}
+	}
+	printf("half-open: %u flows finished on their first backend across 6 changes; %u of their clients' new flows would go elsewhere now\n",
 	       checked, moved_new);
 	assert_true(moved_new > checked / 4);
 }
@@ -618,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_audience_on_another_slot),
 		cmocka_unit_test(test_empty_target_falls_back),
 		cmocka_unit_test(test_established_keep_backend),
+		cmocka_unit_test(test_half_open_across_change),
 	};
 	int rc = lab_enter_netns();
 

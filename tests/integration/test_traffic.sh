@@ -179,14 +179,20 @@ for addr, s in j["by_source"].items():
     label = {"production": "v1", "staging": "v2"}[want[addr]]
     wrong += seen != {label}
     v2 += s["new_conn_versions"].get("v2", 0)
-print(sticky, wrong, j["requests_ok"], j["requests_failed"] + j["connect_errors"], v2)
+print(sticky, wrong, j["requests_ok"], j["requests_failed"] + j["connect_errors"], v2,
+      j["abandoned_at_end"])
 EOF
-read -r sticky wrong ok bad v2 <"$STATE/split.out"
+# abandoned: connections the run's end cut short (on a loaded machine);
+# their SYNs may have reached the balancer, which counted them
+read -r sticky wrong ok bad v2 abandoned <"$STATE/split.out"
 # the daemon samples its counters every drain interval: wait for one
-for ((try = 0; try < 50; try++)); do
-	[ "$(window_flows)" -ge "$ok" ] && break
+# (each tick walks the whole flow table first: on a loaded machine one
+# took more than the 5 s this waited before)
+waited=$(now_ms)
+while [ "$(window_flows)" -lt "$ok" ] && [ $(($(now_ms) - waited)) -lt 30000 ]; do
 	sleep 0.1
 done
+echo "# the window counted them after $(($(now_ms) - waited)) ms"
 cli -o json slot traffic web >"$STATE/traffic.json" || die "slot traffic"
 read -r m_total m_v2 m_share < <(json "$STATE/traffic.json" '
 "%d %d %s" % ((j["window"]["new_flows"],) + next(
@@ -200,9 +206,10 @@ check "every client got the version --lookup predicts ($wrong off)" \
 check "no request failed ($bad)" test "$bad" -eq 0
 check "some clients on staging, most on production ($n20 of $CLIENTS, 20% of 60 is 12)" \
 	test "$n20" -ge 4 -a "$n20" -le 24
-check "slotlbd counted every new flow ($m_total of $ok)" test "$m_total" -eq "$ok"
+check "slotlbd counted every new flow ($m_total; $ok answered, $abandoned cut short by the run's end)" \
+	test "$m_total" -ge "$ok" -a "$m_total" -le $((ok + abandoned))
 check "slotlbd's measured share counts the flows v2 answered ($m_v2 of $v2)" \
-	test "$m_v2" -eq "$v2"
+	test "$m_v2" -ge "$v2" -a "$m_v2" -le $((v2 + abandoned))
 
 # --- 2. opt-in at 0%, opt-out at 100% ----------------------------------
 echo "# [$(($(now_ms) - T0)) ms] 2. opt-in at 0%, opt-out at 100%"

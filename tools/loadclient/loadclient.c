@@ -475,7 +475,8 @@ static int run_loop(struct run *run)
 	now = now_ns();
 	for (i = 0; i < run->nconns; i++) {
 		c = &run->conns[i];
-		if (c->state == CONN_SENDING || c->state == CONN_READING)
+		if (c->state == CONN_CONNECTING || c->state == CONN_SENDING ||
+		    c->state == CONN_READING)
 			run->stats.abandoned++;
 		conn_drop_fd(run, c);
 	}

@@ -115,8 +115,8 @@ static int become_writer(struct slotlb *lb)
 		goto out;
 	}
 	for (i = 0; i < SLOTLB_MAX_APPS; i++) {
-		uint64_t index =
-			__atomic_load_n(&lb->app_routing[i], __ATOMIC_ACQUIRE);
+		uint32_t index = SLOTLB_ROUTING_INDEX(
+			__atomic_load_n(&lb->app_routing[i], __ATOMIC_ACQUIRE));
 
 		if (index < SLOTLB_ROUTING_POOL)
 			used[index] = 1;
@@ -155,15 +155,22 @@ void lib_routing_close(struct slotlb *lb)
 	free(lb->pool_waiting);
 }
 
-/* Point the app at index (0 = none); the old entry waits. */
+/* Point the app at index (0 = none), the old entry as the hint of the
+ * element before (abi.h); the old entry waits like any other. */
 static void flip(struct slotlb *lb, uint32_t app_id, uint32_t index)
 {
-	uint64_t old;
+	uint64_t ref =
+		__atomic_load_n(&lb->app_routing[app_id], __ATOMIC_ACQUIRE);
+	uint32_t old = SLOTLB_ROUTING_INDEX(ref);
 
-	/* The swap: one aligned 8-byte store, seen whole by every reader. */
-	old = __atomic_exchange_n(&lb->app_routing[app_id], index,
-				  __ATOMIC_SEQ_CST);
-	if (old && old < SLOTLB_ROUTING_POOL)
+	if (old >= SLOTLB_ROUTING_POOL)
+		old = 0;
+	/* The swap: one aligned 8-byte store, seen whole by every reader
+	 * (this process is the only writer). */
+	__atomic_store_n(&lb->app_routing[app_id],
+			 index ? (uint64_t)old << 32 | index : 0,
+			 __ATOMIC_SEQ_CST);
+	if (old)
 		lb->pool_waiting[lb->n_waiting++] = old;
 }
 
@@ -209,11 +216,11 @@ int slotlb_routing_get(struct slotlb *lb, uint32_t app_id,
 	if (app_id >= SLOTLB_MAX_APPS)
 		return -ERANGE;
 	ref = __atomic_load_n(&lb->app_routing[app_id], __ATOMIC_ACQUIRE);
-	if (!ref)
+	index = SLOTLB_ROUTING_INDEX(ref);
+	if (!index)
 		return -ENOENT;
-	if (ref >= SLOTLB_ROUTING_POOL)
+	if (index >= SLOTLB_ROUTING_POOL)
 		return -EIO;
-	index = ref;
 	return bpf_map_lookup_elem(MAP_FD(lb, routing_pool), &index, r);
 }
 
