@@ -31,6 +31,9 @@ PACKAGES=(
 	# lab and integration tests
 	iproute2 ethtool curl procps psmisc util-linux coreutils bsdutils mawk
 	python3
+	# test_verify: the client namespace's hairpin NAT that brings
+	# slotlbd's own --verify-http request back in through the endpoint
+	nftables
 	# format check
 	clang-format
 	# fuzzing (make fuzz): clang's libFuzzer runtime

@@ -7,16 +7,17 @@
 # up after 2 passes, pinned TCP flows reset).
 #   1. b2's server is killed under load: within interval x unhealthy-after
 #      (plus a probe's timeout) status shows it down and out of the ring;
-#      after that, 300 new connections all succeed (a third would reach
-#      b2 if it were still in the ring); restarted, it comes back; status
-#      and history show both transitions.
+#      after that, and a weight change of b1 that republishes the ring,
+#      300 new connections all succeed (a third would reach b2 if it were
+#      still in the ring); restarted, it comes back; status and history
+#      show both transitions (down after exactly unhealthy-after probes).
 #   2. b3's server hangs (SIGSTOP) while a client holds an idle keep-alive
 #      connection pinned to it: once b3 is out, the client's next request
 #      is answered by a TCP reset from the balancer within a second (the
 #      documented treatment), where it would otherwise hang.
 #   3. The last backend is never removed: with b1 and b2 killed too, the
 #      last one down stays in the ring (fail open), status and history
-#      say so.
+#      say so, and no ring health asked for was refused.
 #   4. Bad input: interval 0 or below the timeout, thresholds 0, an
 #      unknown TCP treatment: exit 2, the error names it, nothing stored.
 # With b2 and b3 down after 3 (3b): draining or zero-weighting b1, the
@@ -168,6 +169,10 @@ wait "$load"
 echo "   during: $(jget "$OUT/during.json" \
 	'"ok %d failed %d connect_errors %d" % (d["requests_ok"], d["requests_failed"], d["connect_errors"])')"
 t_detect_rel=$(($(now_ms) - t_kill))
+# A weight change republishes the ring: without b2, which is still down
+cli backend weight web --slot production --backend "$(be 1)" --weight 2 \
+	>/dev/null
+check "b1's weight 2 while b2 is down" [ $? -eq 0 ]
 lab_exec_client "$P" timeout 30 "$LOADCLIENT" --target "$VIP:80" \
 	--new-rate 100 --duration 3 --timeout-ms 2000 \
 	--json "$OUT/after.json" || die "load after detection"
@@ -176,16 +181,20 @@ summary=$(jget "$OUT/after.json" \
 echo "   after detection (+$t_detect_rel ms): ok failed connect_errors resets = $summary"
 read -r ok failed cerr resets <<<"$summary"
 check "after detection: >= 250 new connections ok" [ "$ok" -ge 250 ]
-check "after detection: no new connection failed" \
+check "after detection and a weight change: no new connection failed" \
 	[ $((failed + cerr + resets)) -eq 0 ]
+cli backend weight web --slot production --backend "$(be 1)" --weight 1 \
+	>/dev/null
+check "b1's weight back to 1" [ $? -eq 0 ]
 lab_start_httpd "$P" 2 v1 || die "restart b2"
 took=$(wait_health "$(be 2)" "up in" 10000)
 echo "   b2 back in the ring $took ms after its restart"
 check "b2 back up and in the ring" [ "$(health_of "$(be 2)")" = "up in" ]
 hist=$(history_health)
 echo "$hist" | sed 's/^/   history: /'
-check "history: b2 down, left the ring" \
-	grep -q "^down backend $(be 2) .*left the ring" <<<"$hist"
+check "history: b2 down after exactly $UNHEALTHY failed probes, left the ring" \
+	grep -q "^down backend $(be 2) .* down after $UNHEALTHY failed probes .*left the ring" \
+	<<<"$hist"
 check "history: b2 up, back in the ring" \
 	grep -q "^up backend $(be 2) .*back in the ring" <<<"$hist"
 
@@ -289,6 +298,8 @@ served=$(for k in 1 2 3 4 5 6; do
 done | sort | uniq -c | sed 's/^ *//' | paste -sd';')
 check "new connections go to b1 only ($served)" \
 	[ "$served" = "6 v1 $(be 1)" ]
+check "every ring health published was taken (no 'publishing its ring' error)" \
+	eval "! grep 'health: publishing its ring' '$(ctl_dir "$P")/slotlbd.log'"
 
 echo "# 3b. health and drain together (b1 up; b2, b3 down and out)"
 # served N: "COUNT BODY;..." of N new connections to production

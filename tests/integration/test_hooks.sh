@@ -3,11 +3,13 @@
 #
 # Event hooks (issue 9, events and audit). A small HTTP server (python3)
 # in the LB's namespace receives web's events; a second hook points at
-# a port where nothing listens. Deploy, swap, a backend drain, a drain
-# that ends and a backend's health going down and up must each reach
-# the receiver, signed (HMAC-SHA256 of the body under the hook's secret,
-# checked here independently), with the event named in a header; the
-# dead receiver changes nothing (every operation succeeds and answers as
+# a port where nothing listens, a third at one that answers each event
+# 500 once (it must come again: a 5xx is no delivery). Deploy, swap, a
+# backend drain, a drain that ends and a backend's health going down and
+# up must each reach the receiver, signed (HMAC-SHA256 of the body under
+# the hook's secret, checked here independently), with the event named
+# in a header; the dead receiver changes nothing (every operation
+# succeeds and answers as
 # quickly), and its failures are counted. Bad hooks are refused and
 # change nothing.
 set -u
@@ -25,19 +27,25 @@ VIP2=$(lab_vip 2 4)
 OUT=$(mktemp -d /tmp/slotlb-hk.XXXXXX)
 PORT=18080
 DEAD_PORT=18081
+FLAKY_PORT=18082
 SECRET=s3cret-for-the-hook-test-$$
 
 # The receiver: one JSON line per POST (headers and body) in OUT/got.
+# With a third argument it answers 500 to the first POST of each body
+# (a receiver that fails once), 200 to the next.
 RECEIVER_PY='
 import http.server, json, sys
 out = open(sys.argv[2], "a")
+flaky, seen = len(sys.argv) > 3, set()
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         out.write(json.dumps({"headers": dict(self.headers),
                               "body": body.decode()}) + "\n")
         out.flush()
-        self.send_response(200)
+        first = flaky and body not in seen
+        seen.add(body)
+        self.send_response(500 if first else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
     def log_message(self, *a):
@@ -104,6 +112,9 @@ ctl_attach_all "$P" 3 || die "attach failed"
 touch "$OUT/got"
 ctl_exec_lb "$P" timeout 120 python3 -c "$RECEIVER_PY" "$PORT" \
 	"$OUT/got" >"$OUT/receiver.log" 2>&1 &
+touch "$OUT/flaky"
+ctl_exec_lb "$P" timeout 120 python3 -c "$RECEIVER_PY" "$FLAKY_PORT" \
+	"$OUT/flaky" flaky >"$OUT/flaky.log" 2>&1 &
 need "app web with staging" eval "cli app create web --endpoint $VIP:80 \
 	>/dev/null && cli slot create web --slot staging \
 	--endpoint $VIP2:80 >/dev/null"
@@ -131,7 +142,11 @@ id=$(cli -o json hook add web --event deploy,swap,drained,backend,health \
 dead=$(cli -o json hook add web --event deploy,swap,drained,health \
 	--url "http://127.0.0.1:$DEAD_PORT/" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-check "two hooks stored ($id, $dead)" [ -n "$id" ] && [ -n "$dead" ]
+flaky=$(cli -o json hook add web --event swap \
+	--url "http://127.0.0.1:$FLAKY_PORT/" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+check "three hooks stored ($id, $dead, $flaky)" \
+	test -n "$id" -a -n "$dead" -a -n "$flaky"
 check "hook list never shows the secret" eval "! cli -o json hook list web |
 	grep -q '$SECRET'"
 
@@ -185,10 +200,20 @@ for ((i = 0; i < 100; i++)); do
 done
 check "the dead receiver's failures are counted \
 ($(hook_field "$dead" attempts_failed) attempts)" \
-	[ "$(hook_field "$dead" attempts_failed)" -ge 4 ] &&
-	[ "$(hook_field "$dead" delivered)" = 0 ]
+	test "$(hook_field "$dead" attempts_failed)" -ge 4 -a \
+	"$(hook_field "$dead" delivered)" = 0
 check "the live receiver's deliveries are counted" \
 	[ "$(hook_field "$id" delivered)" -ge 6 ]
+# the receiver that answered the swap event 500 got it again (a 5xx is
+# not a delivery) and took it the second time
+for ((i = 0; i < 100; i++)); do
+	[ "$(hook_field "$flaky" delivered)" = 1 ] && break
+	sleep 0.1
+done
+n=$(grep -c . "$OUT/flaky")
+check "a 500 is retried: the swap event came twice ($n POSTs), delivered 1, failed 1" \
+	test "$n" = 2 -a "$(hook_field "$flaky" delivered)" = 1 -a \
+	"$(hook_field "$flaky" attempts_failed)" = 1
 
 need "delete the live hook" cli hook delete web --id "$id"
 n=$(grep -c . "$OUT/got")

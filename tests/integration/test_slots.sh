@@ -7,7 +7,9 @@
 # answer its own version, before and after swapping qa into production
 # (the third slot's deployment goes to slot 0 and back) and swapping
 # staging with qa (--target-slot), and the routing element in the data
-# path must name each slot's deployment as status does.
+# path must name each slot's deployment as status does. Then staging
+# and qa take shares of production's clients: ramping staging moves
+# none of qa's.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -99,6 +101,28 @@ need "slot swap web --slot staging --target-slot qa" \
 check "staging and qa exchanged, production untouched: v1, v3, v2" \
 	serve v1 1 v3 3 v2 2
 check "routing element after the swap of staging and qa" routing_agrees
+
+# Shares of two slots: ramping one moves no client of the other (qa's
+# bucket range stays where it was; docs/api.md, share "range").
+qa_range()
+{
+	cli -o json status web | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["apps"][0]["slots"]:
+    if s["name"] == "qa":
+        print(s["traffic"]["range"])'
+}
+# qa first: where a layout made afresh would not put it once staging
+# has a share too.
+need "qa takes 10%" cli slot traffic web --slot qa --percent 10 >/dev/null
+before=$(qa_range)
+need "staging takes 10%" cli slot traffic web --slot staging --percent 10 \
+	>/dev/null
+need "staging ramps to 20%" cli slot traffic web --slot staging \
+	--percent 20 >/dev/null
+after=$(qa_range)
+check "staging 0 -> 10 -> 20%: qa's clients stay (range $before, then $after)" \
+	test "$before" = "$after" -a "$before" != None
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: slots: $failures check(s) failed"

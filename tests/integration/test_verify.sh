@@ -23,8 +23,13 @@
 #   5. --on-failure alert: v2 (500) swapped in again fails the same
 #      check, history says "alert only", and production keeps v2 (no
 #      auto-rollback); then --verify-http from slotlbd's host, which
-#      cannot reach the endpoint in the lab (docs/cli.md): an HTTP check
-#      that gets no answer fails the verification, it is not skipped.
+#      cannot reach the endpoint in the plain lab (docs/cli.md): an HTTP
+#      check that gets no answer fails the verification, it is not
+#      skipped.
+#   6. --verify-http through the data path: the client's namespace NATs
+#      and sends back in (a hairpin) what slotlbd's namespace sends to
+#      production's endpoint, as a router of a real network would. v2's
+#      500 fails the check (alert only), v3's 200 passes.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -87,7 +92,7 @@ served()
 }
 
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD"
-need_tools curl python3
+need_tools curl python3 nft
 ctl_trap_cleanup "$P"
 lab_up "$P" 3 || exit $?
 lab_start_httpd "$P" 1 v1 || die "httpd b1"
@@ -265,6 +270,51 @@ echo "   verify: $h"
 check "verify-http: no answer from $PROD:80 fails the check" \
 	grep -q "^failed .*http: GET http://$PROD:80/: .*; alert only" <<<"$h"
 check "verify-http: production keeps v3" [ "$(prod_version)" = v3 ]
+
+echo "# 6. --verify-http through the endpoint, by the client's hairpin"
+# slotlbd's GET to production's endpoint leaves the LB namespace toward
+# the client (a host route), whose NAT gives it the client's address and
+# sends it back in through pub0: the data path takes it as any client's,
+# the backend's answer comes back the same way. Nothing else of the lab
+# sends to the endpoint from the LB namespace.
+hairpin_up()
+{
+	lab_exec_client "$P" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.c0.send_redirects=0 || return 1
+	lab_exec_client "$P" nft -f - <<-EOF || return 1
+		table ip slotlb_hairpin {
+			chain post {
+				type nat hook postrouting priority srcnat;
+				ip saddr 198.18.0.1 ip daddr $PROD masquerade
+			}
+		}
+	EOF
+	lab_exec_lb "$P" ip route add "$PROD/32" via 198.18.0.2 dev pub0
+}
+hairpin_up || die "hairpin"
+# production holds v3 (200), staging v2 (500)
+code=$(lab_exec_lb "$P" curl -s --noproxy '*' -m 2 -o /dev/null \
+	-w '%{http_code}' "http://$PROD/")
+check "hairpin: slotlbd's namespace gets v3's 200 through the endpoint (got $code)" \
+	[ "$code" = 200 ]
+cli slot swap web --slot staging --verify-for 4 --verify-http / \
+	--on-failure alert >/dev/null 2>&1
+check "verify-http 500: swap of v2 exits 0" [ $? -eq 0 ]
+wait_for - verifying >/dev/null
+h=$(history_line verify)
+echo "   verify: $h"
+check "verify-http 500: v2's status 500 fails the check" \
+	grep -q "^failed .*http: GET http://$PROD:80/: status 500; alert only" \
+	<<<"$h"
+check "verify-http 500: production keeps v2" [ "$(prod_version)" = v2 ]
+cli slot swap web --slot staging --verify-for 4 --verify-http / \
+	--on-failure alert >/dev/null 2>&1
+check "verify-http 200: swap of v3 exits 0" [ $? -eq 0 ]
+wait_for - verifying >/dev/null
+h=$(history_line verify)
+echo "   verify: $h"
+check "verify-http 200: v3 passes" grep -q "^ok .*passed" <<<"$h"
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: verify: $failures checks failed"

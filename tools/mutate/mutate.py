@@ -49,7 +49,7 @@ class Mutant:
         self.where = where  # file:line of its "mutant:" line
         self.name = self.file = self.about = self.equivalent = None
         self.kill = []
-        self.timeout = 300
+        self.timeout = None  # seconds per kill test; None: kill_bound()
         self.original = self.replacement = None
         # filled in by the run
         self.line = None
@@ -166,6 +166,29 @@ def copy_tree(dest):
             shutil.copy2(src, dst)
 
 
+INTEGRATION_RUNNER = "tests/integration/run.sh"
+
+
+def kill_argv(cmd, tree):
+    """The argv of a kill test. 'tests/integration/run.sh NAME' naming one
+    test runs that test's script directly: its output then reaches the
+    log as it is printed (run.sh prints a test's output only when it
+    ends, so a test stopped at its bound left nothing to read), and NAME
+    selects that test alone (run.sh takes every test whose name holds
+    it: test_traffic also ran test_traffic_dp)."""
+    argv = shlex.split(cmd)
+    if len(argv) == 2 and argv[0] == INTEGRATION_RUNNER:
+        name = argv[1] if argv[1].startswith("test_") else "test_" + argv[1]
+        script = os.path.join("tests", "integration", name + ".sh")
+        if os.path.isfile(os.path.join(tree, script)):
+            return ["bash", script]
+    return argv
+
+
+# run.sh's environment for the tests it runs: Debian's python3 first.
+TEST_ENV = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+
+
 def run(argv, cwd, timeout, log):
     """Run argv in its own process group; 'timeout' or its exit code."""
     global current
@@ -175,7 +198,7 @@ def run(argv, cwd, timeout, log):
         current = subprocess.Popen(argv, cwd=cwd, stdout=out,
                                    stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env=TEST_ENV)
         try:
             rc = current.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -210,9 +233,9 @@ CMOCKA_LINE = re.compile(r"^\[   LINE   \] --- (\S+): error")
 CMOCKA_RUN = re.compile(r"^\[ RUN      \] (\S+)")
 
 
-def first_failure(log, start):
+def first_failure(log, start, strict=False):
     """The first line of the log from offset start that says what
-    failed, else its last non-empty line."""
+    failed, else (unless strict: then None) its last non-empty line."""
     with open(log, "rb") as f:
         f.seek(start)
         lines = [line.rstrip() for line in
@@ -234,6 +257,8 @@ def first_failure(log, start):
     for line in lines:
         if FAIL_LINES[1].match(line):
             return line
+    if strict:
+        return None
     return lines[-1] if lines else ""
 
 
@@ -303,7 +328,41 @@ def unconfirmed(names, base, log):
     return flaky
 
 
-def test_mutant(m, base, work, logs, args, baseline):
+def kill_bound(m, cmd, took):
+    """Seconds a kill test may take: the mutant's timeout: if it has one,
+    else three times what the test took on the unmutated tree in this
+    run (the same machine, about the same load), at least 300 s (600 s
+    for an integration test)."""
+    if m.timeout:
+        return m.timeout
+    least = 600 if cmd.startswith(INTEGRATION_RUNNER) else 300
+    return max(least, int(3 * took.get(cmd, 0)))
+
+
+def timed_out(cmd, bound, base, log, start):
+    """A kill test hit its bound: killed if it had printed a failing
+    check, or if the unmutated tree passes it within the same bound now
+    (the mutant made it hang); else inconclusive (the machine is too
+    loaded to tell)."""
+    failed = first_failure(log, start, strict=True)
+    if failed:
+        return "killed", "timed out after %d s, after: %s" % (bound, failed)
+    with open(log, "ab") as out:
+        out.write(("mutate: %s timed out; does it pass without the "
+                   "mutant?\n" % cmd).encode())
+    t0 = time.time()
+    rc = run(kill_argv(cmd, base), base, bound, log)
+    if rc == 0:
+        return "killed", ("hangs: no verdict in %d s; without the mutant "
+                          "it passes in %.0f s" % (bound, time.time() - t0))
+    return "timeout", ("no verdict in %d s and no failing check; without "
+                       "the mutant: %s too: inconclusive (a loaded "
+                       "machine? rerun it, or raise its timeout:)" %
+                       (bound, "timed out" if rc == "timeout" else
+                        "exit %s" % rc))
+
+
+def test_mutant(m, base, work, logs, args, baseline, took):
     tree = os.path.join(work, m.name)
     log = os.path.join(logs, m.name + ".log")
     t0 = time.time()
@@ -323,17 +382,20 @@ def test_mutant(m, base, work, logs, args, baseline):
                 m.message = "fails without the mutant too"
                 return
             start = os.path.getsize(log)
-            rc = run(shlex.split(cmd), tree, m.timeout, log)
+            bound = kill_bound(m, cmd, took)
+            rc = run(kill_argv(cmd, tree), tree, bound, log)
             if rc == 77:
                 m.result, m.by = "skipped", cmd
                 m.message = "the test skipped (exit 77): not root?"
                 return
+            if rc == "timeout":
+                m.result, m.message = timed_out(cmd, bound, base, log,
+                                                start)
+                m.by = cmd if m.result == "killed" else ""
+                return
             if rc != 0:
                 m.result, m.by = "killed", cmd
                 m.message = first_failure(log, start)
-                if rc == "timeout":
-                    m.message = "timed out after %d s; %s" % (
-                        m.timeout, m.message)
                 return
         if args.fast:
             m.result = "equivalent" if m.equivalent else "survived"
@@ -371,7 +433,7 @@ def table(mutants):
     words = {"killed": "killed", "survived": "**survived**",
              "equivalent": "equivalent", "n/a": "**does not apply**",
              "build": "**build failed**", "baseline": "**baseline fails**",
-             "skipped": "**skipped**"}
+             "skipped": "**skipped**", "timeout": "**inconclusive**"}
     for m in mutants:
         where = "%s:%s" % (m.file, m.line if m.line else "?")
         note = m.equivalent if m.result == "equivalent" else m.message
@@ -393,9 +455,11 @@ def score(mutants, elapsed):
     other = ", ".join("%d %s" % (n, {"n/a": "do not apply",
                                      "build": "failed to build",
                                      "baseline": "had a failing baseline",
-                                     "skipped": "skipped"}[r])
+                                     "skipped": "skipped",
+                                     "timeout": "inconclusive (timeout)"}[r])
                       for r, n in sorted(count.items())
-                      if r in ("n/a", "build", "baseline", "skipped"))
+                      if r in ("n/a", "build", "baseline", "skipped",
+                               "timeout"))
     return ("mutants: %d run; killed %d (%d by their own tests, %d by the "
             "full suite), survived %d, equivalent %d%s; score %d/%d = "
             "%.0f%%; %d min %d s" % (
@@ -489,18 +553,20 @@ def main():
             print("Error: mutate: the unmutated tree does not build: %s" %
                   first_failure(blog, 0), file=sys.stderr)
             return 1
-        baseline = {}
+        baseline, took = {}, {}
         if not args.no_baseline:
             for cmd in sorted({c for m in mutants for c in m.kill}):
                 start = os.path.getsize(blog)
-                baseline[cmd] = run(shlex.split(cmd), base, 600, blog)
-                print("mutate: baseline %s: %s" % (
+                t0 = time.time()
+                baseline[cmd] = run(kill_argv(cmd, base), base, 1200, blog)
+                took[cmd] = time.time() - t0
+                print("mutate: baseline %s: %s (%.0f s)" % (
                     cmd, "ok" if baseline[cmd] == 0 else
                     "FAILS (%s): %s" % (baseline[cmd],
-                                        first_failure(blog, start))),
-                      file=sys.stderr)
+                                        first_failure(blog, start)),
+                    took[cmd]), file=sys.stderr)
         for i, m in enumerate(mutants, 1):
-            test_mutant(m, base, work, logs, args, baseline)
+            test_mutant(m, base, work, logs, args, baseline, took)
             print("mutate: [%d/%d] %s: %s%s (%.0f s)" % (
                 i, len(mutants), m.name, m.result,
                 " by " + m.by if m.by else "", m.seconds), file=sys.stderr)
