@@ -130,6 +130,34 @@ new_lookup(const struct packet *pkt, const struct choice *c, __u32 now)
 }
 
 /*
+ * Is the flow of half-open entry h, for another endpoint than this
+ * packet's, still live on c? A promoted entry stays in flows_new, but
+ * its flow's close is recorded in the established entry: ended there
+ * (closed or gone, or moved to another backend), its reply 5-tuple is
+ * free. Otherwise the same client port toward another endpoint whose
+ * deployment shares the backend (after a swap, staging holds the
+ * backends production used) was refused for as long as the old entry
+ * lived. t: room for the other flow's tuple (the caller's key).
+ */
+static __always_inline bool other_flow_live(const struct packet *pkt,
+					    const struct slotlb_flow_new *h,
+					    const struct choice *c,
+					    struct slotlb_flow_key *t)
+{
+	struct flow_ref ref;
+
+	if (!(h->state & SLOTLB_FLOW_PROMOTED))
+		return true;
+	*t = pkt->key;
+	__builtin_memcpy(t->dst, h->endpoint, 16);
+	t->dport = h->endpoint_port;
+	if (established_lookup(t, &ref))
+		return false;
+	return !flow_closed(ref.st->state) &&
+	       backend_is(&ref, c->addr, c->port, pkt->key.family);
+}
+
+/*
  * Write a client's new half-open entry toward c. A live entry of the
  * same reply 5-tuple for another endpoint means the backend would see
  * two flows as one: refused. 1: a new entry was written; 0: the packet
@@ -160,8 +188,11 @@ static __noinline int new_insert(const struct packet *pkt,
 	h = bpf_map_lookup_elem(&flows_new, &k);
 	if (h && !new_expired(h, pkt->key.proto, now) &&
 	    !new_closed(h->state)) {
-		if (!new_is_endpoint(h, pkt))
-			return -SLOTLB_REASON_DROP_REPLY_COLLISION;
+		if (!new_is_endpoint(h, pkt)) {
+			if (other_flow_live(pkt, h, c, &k))
+				return -SLOTLB_REASON_DROP_REPLY_COLLISION;
+			new_key(&k, pkt, c);
+		}
 		/* A retransmission of the packet that made it: the flow
 		 * keeps its start. */
 		if (h->client_seq == pkt->seq &&

@@ -339,6 +339,33 @@ static void collision_after_eviction(struct conv *first,
 	cases_run += 8;
 }
 
+/* The first flow ended (FINs both ways, acknowledged): its promoted
+ * half-open entry is still there, but the same client port to the other
+ * endpoint is a new flow, not a collision (a swap puts production's old
+ * backends in staging, and clients reuse ports). */
+static void collision_after_close(const struct pkt_spec *prod,
+				  const struct pkt_spec *stag, uint32_t dep)
+{
+	struct conv done, again;
+
+	conv_init(&done, &lab, prod);
+	conv_open(&done, dep, "collision, closed: first flow");
+	conv_expect_client(&done, F_ACK | F_FIN, 0,
+			   "collision, closed: client's FIN");
+	conv_expect_backend(&done, F_ACK | F_FIN, 0,
+			    "collision, closed: backend's FIN");
+	conv_expect_client(&done, F_ACK, 0, "collision, closed: last ACK");
+	conv_init(&again, &lab, stag);
+	again.c.sport = done.c.sport;
+	conv_syn(&again, dep, "collision, closed: the port again, staging");
+	if (again.be != done.be)
+		fail_msg("collision, closed: the port again went to %s, not %s",
+			 again.be->addr, done.be->addr);
+	conv_expect_client(&again, F_ACK, 0,
+			   "collision, closed: the port again completes");
+	cases_run += 7;
+}
+
 /* Item 7: client address:port to two endpoints, one backend. */
 static void test_reply_key_collision(void **state)
 {
@@ -408,6 +435,8 @@ static void test_reply_key_collision(void **state)
 		conv_expect_backend(&half, F_SYN | F_ACK, 0,
 				    "collision: half-open first's SYN-ACK");
 		collision_after_eviction(&first, &stag);
+		collision_after_close(&prod, &stag,
+				      f == AF_INET ? DEP_A4 : DEP_A6);
 		cases_run += 4;
 	}
 	assert_int_equal(slotlb_endpoint_delete(lab.lb, &key), 0);
