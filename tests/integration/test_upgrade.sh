@@ -104,7 +104,9 @@ start_fails()
 cross_start()
 {
 	rm -f "$STATE/go" "$STATE/dl.body" "$STATE/dl.hdr" "$STATE/ka.out"
-	lab_exec_client "$P" "${DP_CURL[@]}" -m 30 -o "$STATE/dl.body" \
+	# 24 s paced; the bound is for a stalled flow, not a slow host (at
+	# load 20 it took over 30 s, still flowing after the upgrade)
+	lab_exec_client "$P" "${DP_CURL[@]}" -m 120 -o "$STATE/dl.body" \
 		-D "$STATE/dl.hdr" \
 		"http://198.18.100.1/stream?bytes=$STREAM_BYTES&rate=$STREAM_RATE" \
 		>/dev/null 2>&1 &
