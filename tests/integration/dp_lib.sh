@@ -78,7 +78,7 @@ dp()
 	local p=$1
 
 	shift
-	ctl_exec_lb "$p" timeout 20 "$DP_DPCTL" --pin-root "$(ctl_pin_root "$p")" \
+	ctl_exec_lb "$p" timeout "$DPCTL_TIMEOUT" "$DP_DPCTL" --pin-root "$(ctl_pin_root "$p")" \
 		--flow-capacity "$DP_FLOW_CAPACITY" "$@"
 }
 

@@ -39,7 +39,7 @@ for path in ("/before", "/after"):
     c.request("GET", path)
     body = c.getresponse().read().decode().strip()
     print(c.sock.getsockname()[1], body, flush=True)
-    for _ in range(200):
+    for _ in range(1200):
         if path == "/after" or os.path.exists(flag):
             break
         time.sleep(0.1)
@@ -48,7 +48,8 @@ for path in ("/before", "/after"):
 # A download the client paces: the server sends /stream at full speed,
 # the reader takes 16 KiB per 20 ms until FLAG exists, then the rest at
 # once. So data flows throughout the reload however slow the machine is,
-# and the transfer cannot end before the test says so. Prints "started
+# and the transfer cannot end before the test says so (or 120 s: at load
+# 20, dpctl's few calls before the reload took over the 20 s it had). Prints "started
 # PORT BACKEND", then "done PORT BACKEND BYTES SHA256 BYTES_AT_FLAG".
 STREAM_PY='
 import hashlib, os, socket, sys, time
@@ -69,7 +70,7 @@ for line in head.split(b"\r\n")[1:]:
         backend = v.strip().decode()
 port, h, got, at_flag = s.getsockname()[1], hashlib.sha256(body), len(body), -1
 print("started", port, backend, flush=True)
-deadline = time.time() + 20
+deadline = time.time() + 120
 while got < n:
     if at_flag < 0 and (os.path.exists(flag) or time.time() > deadline):
         at_flag = got
@@ -169,10 +170,10 @@ out=$(lab_exec_client "$P" "${DP_CURL[@]}" "http://$VIP/")
 
 # --- connections in flight across a reload -----------------------------
 rm -f "$STATE/go"
-lab_exec_client "$P" timeout 40 python3 -c "$STREAM_PY" "$VIP" \
+lab_exec_client "$P" timeout 300 python3 -c "$STREAM_PY" "$VIP" \
 	$STREAM_BYTES "$STATE/go" >"$STATE/dl.out" 2>&1 &
 dl_pid=$!
-lab_exec_client "$P" timeout 40 python3 -c "$KEEPALIVE_PY" "$VIP" \
+lab_exec_client "$P" timeout 300 python3 -c "$KEEPALIVE_PY" "$VIP" \
 	"$STATE/go" >"$STATE/ka.out" 2>&1 &
 ka_pid=$!
 dp_wait_bytes "$STATE/dl.out" 1 100 || die "download did not start"
