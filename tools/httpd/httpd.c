@@ -26,7 +26,8 @@
 
 /* Request line plus headers; larger gets 431, as from a real server. */
 #define HDR_MAX 8192
-/* A silent keep-alive connection is closed after this long. */
+/* A silent keep-alive connection (or a client that reads nothing) is
+ * closed after this long, unless --idle-timeout says otherwise. */
 #define IDLE_TIMEOUT_S 30
 /* Enough for every test; beyond it new connections are refused. */
 #define CONN_MAX 1024
@@ -47,7 +48,8 @@ static struct {
 	const char *pidfile;
 	const char *settings_file; /* served at /settings */
 	bool quiet;
-} cfg = {.version = "v0"};
+	uint64_t idle_timeout; /* seconds */
+} cfg = {.version = "v0", .idle_timeout = IDLE_TIMEOUT_S};
 
 static struct timespec started;
 static volatile sig_atomic_t stopping;
@@ -590,7 +592,7 @@ static void *conn_thread(void *arg)
 
 static int start_conn(int fd, const struct sockaddr_storage *peer)
 {
-	struct timeval tv = {.tv_sec = IDLE_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = (time_t)cfg.idle_timeout};
 	struct sockaddr_storage self;
 	socklen_t len = sizeof(self);
 	pthread_attr_t attr;
@@ -724,7 +726,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: httpd [--listen ADDR:PORT|[ADDR]:PORT] [--version LABEL]\n"
 		"             [--cold-start SECONDS] [--cold-until FILE] [--status CODE]\n"
-		"             [--pidfile FILE] [--quiet]\n"
+		"             [--pidfile FILE] [--quiet] [--idle-timeout SECONDS]\n"
 		"             [--settings-file FILE]\n"
 		"       httpd --gen-body BYTES\n");
 }
@@ -741,6 +743,7 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"settings-file", required_argument, NULL, 'S'},
 		{"gen-body", required_argument, NULL, 'g'},
+		{"idle-timeout", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{}};
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -793,6 +796,12 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			return gen_body(optarg);
+		case 'i':
+			if (parse_u64(optarg, 86400, &cfg.idle_timeout) ||
+			    !cfg.idle_timeout)
+				return bad_option("idle-timeout", optarg,
+						  "seconds in 1-86400");
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
