@@ -26,9 +26,10 @@
 
 /* Request line plus headers; larger gets 431, as from a real server. */
 #define HDR_MAX 8192
-/* A silent keep-alive connection (or a client that reads nothing) is
- * closed after this long, unless --idle-timeout says otherwise. */
+/* A silent keep-alive connection is closed after this long (by
+ * default; --idle-timeout). */
 #define IDLE_TIMEOUT_S 30
+#define IDLE_TIMEOUT_MAX_S 3600
 /* Enough for every test; beyond it new connections are refused. */
 #define CONN_MAX 1024
 /* Largest /stream body: far beyond any test, small enough for u64 math. */
@@ -48,8 +49,8 @@ static struct {
 	const char *pidfile;
 	const char *settings_file; /* served at /settings */
 	bool quiet;
-	uint64_t idle_timeout; /* seconds */
-} cfg = {.version = "v0", .idle_timeout = IDLE_TIMEOUT_S};
+	uint64_t idle_timeout_s; /* a silent connection is closed after */
+} cfg = {.version = "v0", .idle_timeout_s = IDLE_TIMEOUT_S};
 
 static struct timespec started;
 static volatile sig_atomic_t stopping;
@@ -592,7 +593,7 @@ static void *conn_thread(void *arg)
 
 static int start_conn(int fd, const struct sockaddr_storage *peer)
 {
-	struct timeval tv = {.tv_sec = (time_t)cfg.idle_timeout};
+	struct timeval tv = {.tv_sec = (time_t)cfg.idle_timeout_s};
 	struct sockaddr_storage self;
 	socklen_t len = sizeof(self);
 	pthread_attr_t attr;
@@ -797,10 +798,11 @@ int main(int argc, char **argv)
 		case 'g':
 			return gen_body(optarg);
 		case 'i':
-			if (parse_u64(optarg, 86400, &cfg.idle_timeout) ||
-			    !cfg.idle_timeout)
+			if (parse_u64(optarg, IDLE_TIMEOUT_MAX_S,
+				      &cfg.idle_timeout_s) ||
+			    !cfg.idle_timeout_s)
 				return bad_option("idle-timeout", optarg,
-						  "seconds in 1-86400");
+						  "whole seconds, 1..3600");
 			break;
 		case 'h':
 			usage(stdout);
