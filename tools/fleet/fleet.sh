@@ -444,8 +444,8 @@ fleet_node_seed()
 }
 
 # fleet_node_kill P I: node I dies: its slotlbd killed (-9), its XDP
-# program gone (the program and its link; pinned maps stay, as on a
-# host that lost power they would not matter), its link down.
+# program detached (its pinned maps stay in bpffs, unused), its link
+# down, which the router's BFD notices.
 fleet_node_kill()
 {
 	local p=$1 i=$2 np ns
