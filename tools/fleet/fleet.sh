@@ -439,8 +439,9 @@ fleet_node_seed()
 
 	np=$(fleet_node "$1" "$2")
 	[ -n "${3:-}" ] && seed=("$3")
-	ctl_exec_lb "$np" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$np")" \
-		seed "${seed[@]}"
+	# dpctl loads the program to reach the maps: 7-22 s at load 20.
+	ctl_exec_lb "$np" timeout "${DPCTL_TIMEOUT:-60}" "$DPCTL" \
+		--pin-root "$(ctl_pin_root "$np")" seed "${seed[@]}"
 }
 
 # fleet_node_kill P I: node I dies: its slotlbd killed (-9), its XDP
