@@ -8,8 +8,11 @@
  * decapsulated packets and answers from them), ARP that never answers
  * or announces them on other links (arp_ignore=1, arp_announce=2),
  * loose reverse-path filtering on the interface (the client's address
- * arrives there although the replies leave elsewhere), and forwarding
- * on it (second chance sends packets on to another backend).
+ * arrives there although the replies leave elsewhere), forwarding on
+ * it (second chance sends packets on to another backend) and
+ * accept_local on it (a packet sent on whose next hop has no neighbour
+ * entry yet goes through the kernel, which would drop it as a martian:
+ * its outer source is the endpoint address, local here).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -216,6 +219,8 @@ static int do_agent_attach(int argc, char **argv)
 		err = sysctl_set(pos[0], "rp_filter", 2);
 	if (!err)
 		err = sysctl_set(pos[0], "forwarding", 1);
+	if (!err)
+		err = sysctl_set(pos[0], "accept_local", 1);
 	if (err) {
 		p_err("backend-agent: %s: host setup: %s (the program stays attached)",
 		      pos[0], strerror(-err));
@@ -276,7 +281,7 @@ static int do_agent_detach(int argc, char **argv)
 		else
 			did("%s/32 removed from lo", opts[0].values[i]);
 	}
-	did("sysctls left as they are (arp_ignore, arp_announce, rp_filter, forwarding)");
+	did("sysctls left as they are (arp_ignore, arp_announce, rp_filter, forwarding, accept_local)");
 	rc = finish(pos[0], "detached");
 out:
 	free_opts(opts);
@@ -329,8 +334,9 @@ const struct cmd agent_cmds[] = {
 	 "On a backend of a dsr app: attach the GUE decapsulation program to\n"
 	 "IFNAME (toward the balancers) and set the host up for direct server\n"
 	 "return, saying what changed: each endpoint address on lo,\n"
-	 "arp_ignore=1 and arp_announce=2, rp_filter=2 and forwarding=1 on\n"
-	 "IFNAME (second chance sends packets on to another backend).\n"
+	 "arp_ignore=1 and arp_announce=2, rp_filter=2, forwarding=1 and\n"
+	 "accept_local=1 on IFNAME (second chance sends packets on to another\n"
+	 "backend, through the kernel when its neighbour is not resolved).\n"
 	 "\n"
 	 "  --endpoint ADDR          an IPv4 endpoint address this backend\n"
 	 "                           serves (repeat); none: any\n"
