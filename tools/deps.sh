@@ -42,6 +42,9 @@ PACKAGES=(
 	# passwd), its TLS certificate; metrics: promtool checks the text,
 	# and the test runs its own prometheus to scrape slotlbd
 	passwd openssl prometheus
+	# the fleet's shared state (slotlbd --store etcd://): the tests run
+	# their own etcd member in a namespace; etcdctl checks what it holds
+	etcd-server etcd-client
 )
 if [ "${1:-}" = docs ]; then
 	# tools/dashboard/plot.sh: the dashboard picture of docs/
@@ -64,9 +67,11 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 # Packages are wanted for their programs only: prometheus's would start
-# a server on port 9090 of the machine. A policy-rc.d (Debian's switch
-# for maintainer scripts) keeps every service from starting during the
-# installation, unless the machine has its own policy already.
+# a server on port 9090 of the machine, etcd-server's one on 2379 (the
+# fleet tests run their own member in a namespace). A policy-rc.d
+# (Debian's switch for maintainer scripts) keeps every service from
+# starting during the installation, unless the machine has its own
+# policy already.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
 	trap '$SUDO rm -f "$policy"' EXIT
@@ -77,8 +82,11 @@ fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # ...and not at the next boot either.
-for s in prometheus; do
-	case " ${missing[*]} " in *" $s "*) ;; *) continue ;; esac
+# (service name, then the package that brings it)
+for s in prometheus:prometheus etcd:etcd-server; do
+	pkg=${s#*:}
+	s=${s%%:*}
+	case " ${missing[*]} " in *" $pkg "*) ;; *) continue ;; esac
 	if [ -d /run/systemd/system ]; then
 		$SUDO systemctl disable --now "$s.service" >/dev/null 2>&1 || true
 	elif [ -x "/etc/init.d/$s" ]; then
