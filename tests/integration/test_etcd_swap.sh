@@ -11,8 +11,9 @@
 #    b's routing map says the same as a's, b's client gets v1;
 #  - the same Maglev table on both nodes (ring of a weighted
 #    deployment, byte for byte) and the same hash seed;
-#  - 50 swaps on a: each one reaches b's routing map; the time until it
-#    does is printed (p50/p99, docs/PERFORMANCE.md), never asserted;
+#  - SWAPS swaps on a (20; 50 for docs/PERFORMANCE.md): each one
+#    reaches b's maps; the time until it does is printed (p50/p99),
+#    never asserted;
 #  - node b stopped: its maps keep forwarding what it had; swaps on a
 #    meanwhile; b started again converges to the fleet's state.
 #
@@ -32,7 +33,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 P=es$$
 OUT=$(mktemp -d /tmp/slotlb-es.XXXXXX)
-SWAPS=${SWAPS:-50}
+SWAPS=${SWAPS:-20}
 
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
 need_tools curl python3 etcd etcdctl bpftool sha256sum
@@ -89,8 +90,8 @@ need "web created and deployed on node a" eval "
 	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
 check "node b's status shows web's two deployments" wait_for 10 b_has_web
 check "node b's routing map equals node a's" wait_for 10 same_routing
-check "node b's routing map has both slots" \
-	eval '[ "$(routing_of b | grep -c deployment)" -ge 2 ]'
+check "node b's routing map has both slots (dpctl)" \
+	eval '[ "$(routing_show_of b | grep -c deployment)" -ge 2 ]'
 check "web answers v1 through node b" [ "$(version_via b 1)" = v1 ]
 check "web staging answers v2 through node b" [ "$(version_via b 2)" = v2 ]
 
@@ -132,12 +133,15 @@ check "both nodes hash flows with the fleet's seed ($seed_a, $seed_b)" \
 # when its maps had applied it (wall clock ms, one machine): the time
 # until b flipped. Every 10th swap, b's routing map itself is compared.
 ok=0
+first=$(applied a | cut -d' ' -f1)
 for ((i = 1; i <= SWAPS; i++)); do
+	t0=$(now_ms)
 	if ! on a slot swap web --slot staging >/dev/null 2>"$OUT/swap.err"; then
 		echo "swap $i: $(cat "$OUT/swap.err")"
 		continue
 	fi
 	ok=$((ok + 1))
+	echo "$(($(now_ms) - t0))" >>"$OUT/swap.ms"
 	if [ $((i % 10)) -eq 5 ]; then
 		check "swap $i: node b's routing map flipped like node a's" \
 			wait_for 10 same_routing
@@ -159,24 +163,30 @@ for n in sorted(e for e in app if e > int(sys.argv[3])):
     print(n, min(t) - app[n] if t else -1)
 PY
 }
-first=$(( $(applied a | cut -d' ' -f1) - SWAPS ))
 b_applied_all()
 {
 	local t
 
+	# every entry since the first swap (swaps, and whatever node a's
+	# own threads wrote meanwhile) reached node b's maps
 	t=$(flip_times "$first") &&
-		[ "$(grep -c ' [0-9]*$' <<<"$t")" -eq "$SWAPS" ]
+		[ "$(grep -c ' [0-9][0-9]*$' <<<"$t")" -ge "$SWAPS" ] &&
+		! grep -q ' -1$' <<<"$t"
 }
-check "node b applied each of the $SWAPS entries (its log says when)" \
+check "node b applied each entry of the $SWAPS swaps (its log says when)" \
 	wait_for 10 b_applied_all
 flip_times "$first" >"$OUT/flip.ms"
-python3 - "$OUT/flip.ms" <<'PY'
+python3 - "$OUT/flip.ms" "$OUT/swap.ms" <<'PY'
 import sys
-v = sorted(int(l.split()[1]) for l in open(sys.argv[1]) if l.split()[1] != "-1")
-if v:
-    q = lambda p: v[min(len(v) - 1, int(p * len(v)))]
-    print("# node b's maps flipped, ms after node a appended the swap: "
-          "n=%d p50=%d p99=%d max=%d" % (len(v), q(0.5), q(0.99), v[-1]))
+def show(what, v):
+    v = sorted(v)
+    if v:
+        q = lambda p: v[min(len(v) - 1, int(p * len(v)))]
+        print("# %s: n=%d p50=%d p99=%d max=%d ms" % (what, len(v), q(0.5), q(0.99), v[-1]))
+show("node b's maps flipped after node a appended the swap",
+     [int(l.split()[1]) for l in open(sys.argv[1]) if l.split()[1] != "-1"])
+show("slotlb slot swap on node a, command start to exit",
+     [int(l) for l in open(sys.argv[2])])
 PY
 check "node b's routing map equals node a's after the swaps" wait_for 10 same_routing
 check "web answers the same version through both nodes" \
