@@ -183,11 +183,11 @@ static int read_kvs(json_t *arr, struct etcd_kv **kvs, size_t *n)
 	*n = 0;
 	if (!*kvs)
 		return -ENOMEM;
-	json_array_foreach(arr, i, kv) {
+	json_array_foreach(arr, i, kv)
+	{
 		struct etcd_kv *o = &(*kvs)[i];
 		const char *k = json_string_value(json_object_get(kv, "key"));
-		const char *v =
-			json_string_value(json_object_get(kv, "value"));
+		const char *v = json_string_value(json_object_get(kv, "value"));
 
 		if (!k) {
 			err = -EPROTO;
@@ -241,9 +241,8 @@ int etcd_range(struct etcd *e, const char *key, const char *range_end,
 	return err;
 }
 
-int etcd_txn_puts(struct etcd *e, const char *compare_key,
-		  int64_t compare_rev, const struct etcd_put *puts, size_t n,
-		  int64_t *rev)
+int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
+		  const struct etcd_put *puts, size_t n, int64_t *rev)
 {
 	json_t *req, *cmp, *ops, *put, *ans;
 	char num[32];
@@ -260,8 +259,8 @@ int etcd_txn_puts(struct etcd *e, const char *compare_key,
 	err = set_b64(cmp, "key", compare_key, strlen(compare_key));
 	for (i = 0; i < n && !err; i++) {
 		put = json_object();
-		json_array_append_new(ops, json_pack("{s:o}", "request_put",
-						     put));
+		json_array_append_new(ops,
+				      json_pack("{s:o}", "request_put", put));
 		err = set_b64(put, "key", puts[i].key, strlen(puts[i].key));
 		if (!err)
 			err = set_b64(put, "value", puts[i].value, puts[i].len);
@@ -310,8 +309,8 @@ static int watch_progress(void *arg, curl_off_t dt, curl_off_t dn,
 	return atomic_load(w->stop) ? 1 : 0;
 }
 
-int etcd_watch(struct etcd *e, const char *prefix,
-	       void (*changed)(void *ctx), void *ctx, const atomic_bool *stop)
+int etcd_watch(struct etcd *e, const char *prefix, void (*changed)(void *ctx),
+	       void *ctx, const atomic_bool *stop)
 {
 	struct watch w = {changed, ctx, stop};
 	char end[ETCD_HOST_LEN];

@@ -57,16 +57,14 @@ struct etcd_put {
 /* If compare_key's mod_revision is compare_rev (0: it does not exist),
  * put every one of puts, atomically: 0 and *rev the revision they got,
  * or -ECANCELED if the compare failed. */
-int etcd_txn_puts(struct etcd *e, const char *compare_key,
-		  int64_t compare_rev, const struct etcd_put *puts, size_t n,
-		  int64_t *rev);
+int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
+		  const struct etcd_put *puts, size_t n, int64_t *rev);
 
 /* Watch [prefix, prefix+1) from now on and call changed(ctx) for each
  * message (the first says the watch exists) until stop is set or the
  * connection ends: returns -ENOTCONN then (0 if stopped). */
-int etcd_watch(struct etcd *e, const char *prefix,
-	       void (*changed)(void *ctx), void *ctx,
-	       const atomic_bool *stop);
+int etcd_watch(struct etcd *e, const char *prefix, void (*changed)(void *ctx),
+	       void *ctx, const atomic_bool *stop);
 
 /* The end of the range of every key that starts with prefix. */
 void etcd_prefix_end(const char *prefix, char *end, size_t len);

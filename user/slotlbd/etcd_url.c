@@ -55,9 +55,8 @@ int etcd_parse_url(const char *url, struct etcd *e, const char **why)
 			}
 		errno = 0;
 		port = strtol(colon + 1, &stop, 10);
-		if (stop != p + len || stop == colon + 1 || errno ||
-		    port < 1 || port > 65535 || colon[1] == '+' ||
-		    colon[1] == '-') {
+		if (stop != p + len || stop == colon + 1 || errno || port < 1 ||
+		    port > 65535 || colon[1] == '+' || colon[1] == '-') {
 			*why = "a port is not a number in 1..65535";
 			return -EINVAL;
 		}
@@ -77,4 +76,3 @@ void etcd_prefix_end(const char *prefix, char *end, size_t len)
 	if (n && n < len)
 		end[n - 1]++;
 }
-

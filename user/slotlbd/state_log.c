@@ -120,8 +120,7 @@ int st_log_begin(struct state *st)
 		sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
 	if (err)
 		return err;
-	if (sqlite3session_create(st->db, "main", &st->session) !=
-	    SQLITE_OK) {
+	if (sqlite3session_create(st->db, "main", &st->session) != SQLITE_OK) {
 		st->session = NULL;
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -ENOMEM;
@@ -183,8 +182,8 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	}
 }
 
-int state_log_apply(struct state *st, const void *changes, int len,
-		    int64_t seq, int64_t rev)
+int state_log_apply(struct state *st, const void *changes, int len, int64_t seq,
+		    int64_t rev)
 {
 	int64_t have, have_rev;
 	int err;

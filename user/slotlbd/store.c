@@ -109,8 +109,7 @@ static int catch_up(struct store *s, struct etcd *e)
 			if (!err)
 				atomic_store(&s->dirty, true);
 			else
-				log_msg("Error: store: entry %" PRId64
-					": %s",
+				log_msg("Error: store: entry %" PRId64 ": %s",
 					n_seq, strerror(-err));
 		}
 		etcd_kvs_free(kvs, n);
@@ -159,7 +158,7 @@ static int log_append(void *ctx, const void *changes, int len, int64_t seq,
 		 * the watch thread makes them equal to the copy again */
 		atomic_store(&s->dirty, true);
 		log_msg("Error: store: entry %" PRId64 ": %s", seq + 1,
-			err == -ECANCELED ? "another node appended first"
+			err == -ECANCELED  ? "another node appended first"
 			: err == -ENOTCONN ? "etcd unreachable"
 					   : strerror(-err));
 	}
@@ -340,8 +339,7 @@ static void *watch_thread(void *arg)
 	int err;
 
 	while (!atomic_load(&s->stop)) {
-		err = etcd_watch(&s->watch, LOG_PREFIX, on_change, s,
-				 &s->stop);
+		err = etcd_watch(&s->watch, LOG_PREFIX, on_change, s, &s->stop);
 		if (atomic_load(&s->stop))
 			break;
 		note_reach(s, err ? err : -ENOTCONN);
@@ -401,9 +399,10 @@ const char *store_refusal(struct daemon *d, char *buf, size_t len)
 	since = atomic_load(&s->down_since_ms);
 	if (since)
 		wall_format(since / 1000, false, when, sizeof(when));
-	snprintf(buf, len,
-		 "store: %s unreachable since %s: operations are refused until it answers; traffic keeps flowing with the applied state",
-		 s->url, when);
+	snprintf(
+		buf, len,
+		"store: %s unreachable since %s: operations are refused until it answers; traffic keeps flowing with the applied state",
+		s->url, when);
 	return buf;
 }
 
@@ -420,15 +419,14 @@ static json_t *nodes_json(struct store *s, struct etcd *e, int *err)
 	if (*err)
 		return arr;
 	for (i = 0; i < n; i++) {
-		v = json_loadb((const char *)kvs[i].value, kvs[i].len, 0,
-			       NULL);
+		v = json_loadb((const char *)kvs[i].value, kvs[i].len, 0, NULL);
 		if (!json_is_object(v)) {
 			json_decref(v);
 			continue;
 		}
-		json_object_set_new(v, "node",
-				    json_string(kvs[i].key +
-						strlen(NODES_PREFIX)));
+		json_object_set_new(
+			v, "node",
+			json_string(kvs[i].key + strlen(NODES_PREFIX)));
 		json_array_append_new(arr, v);
 	}
 	etcd_kvs_free(kvs, n);
@@ -456,8 +454,8 @@ json_t *store_status_json(struct daemon *d)
 	if (!err)
 		err = etcd_range(&e, HEAD_KEY, NULL, 0, &kvs, &n, &head_rev,
 				 NULL);
-	o = json_pack("{s:s,s:s,s:b,s:{s:I,s:I},s:o}", "store", s->url,
-		      "node", s->node, "reachable", !err, "applied", "entry",
+	o = json_pack("{s:s,s:s,s:b,s:{s:I,s:I},s:o}", "store", s->url, "node",
+		      s->node, "reachable", !err, "applied", "entry",
 		      (json_int_t)seq, "revision", (json_int_t)rev, "nodes",
 		      nodes);
 	if (!err && n)
@@ -468,9 +466,9 @@ json_t *store_status_json(struct daemon *d)
 						      NULL, 10),
 				  "revision", (json_int_t)kvs[0].mod_revision));
 	else if (!err)
-		json_object_set_new(o, "head",
-				    json_pack("{s:i,s:i}", "entry", 0,
-					      "revision", 0));
+		json_object_set_new(
+			o, "head",
+			json_pack("{s:i,s:i}", "entry", 0, "revision", 0));
 	etcd_kvs_free(kvs, n);
 	return o;
 }
