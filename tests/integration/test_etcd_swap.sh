@@ -173,8 +173,13 @@ b_applied_all()
 		[ "$(grep -c ' [0-9][0-9]*$' <<<"$t")" -ge "$SWAPS" ] &&
 		! grep -q ' -1$' <<<"$t"
 }
-check "node b applied each entry of the $SWAPS swaps (its log says when)" \
-	wait_for 10 b_applied_all
+if ! check "node b applied each entry of the $SWAPS swaps (its log says when)" \
+	wait_for 10 b_applied_all; then
+	# what to look at: the entries without a time, both nodes' store lines
+	flip_times "$first" | grep -- ' -1$'
+	grep -h 'store:' "$(ctl_dir "$P"a)/slotlbd.log" | tail -8
+	grep -h 'store:' "$(ctl_dir "$P"b)/slotlbd.log" | tail -8
+fi
 flip_times "$first" >"$OUT/flip.ms"
 python3 - "$OUT/flip.ms" "$OUT/swap.ms" <<'PY'
 import sys
