@@ -45,6 +45,9 @@ PACKAGES=(
 	# the fleet lab (tools/fleet): each balancer node announces the
 	# endpoint prefix over BGP to a router that installs the ECMP route
 	bird2
+	# the fleet's shared state (slotlbd --store etcd://): the tests run
+	# their own etcd member in a namespace; etcdctl checks what it holds
+	etcd-server etcd-client
 )
 if [ "${1:-}" = docs ]; then
 	# tools/dashboard/plot.sh: the dashboard picture of docs/
@@ -68,9 +71,10 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 # Packages are wanted for their programs only: prometheus's would start
 # a server on port 9090 of the machine, bird2's a BGP daemon (service
-# bird). A policy-rc.d (Debian's switch for maintainer scripts) keeps
-# every service from starting during the installation, unless the
-# machine has its own policy already.
+# bird), etcd-server's one on 2379 (the fleet tests run their own
+# member in a namespace). A policy-rc.d (Debian's switch for maintainer
+# scripts) keeps every service from starting during the installation,
+# unless the machine has its own policy already.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
 	trap '$SUDO rm -f "$policy"' EXIT
@@ -81,7 +85,7 @@ fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # ...and not at the next boot either (PACKAGE:SERVICE where they differ).
-for s in prometheus bird2:bird; do
+for s in prometheus bird2:bird etcd-server:etcd; do
 	pkg=${s%%:*}
 	s=${s#*:}
 	case " ${missing[*]} " in *" $pkg "*) ;; *) continue ;; esac

@@ -30,6 +30,7 @@ FUZZ_SRCS_request  := user/slotlbd/api_request.c user/slotlbd/warmup.c \
 		      user/slotlbd/util.c user/lib/validate.c \
 		      user/lib/addr.c user/lib/traffic_parse.c
 FUZZ_SRCS_config   := user/slotlbd/options.c user/slotlbd/auth.c \
+		      user/slotlbd/etcd_url.c \
 		      user/lib/addr.c
 FUZZ_LIBS_request  := -ljansson -lmicrohttpd -lcurl -lpthread
 

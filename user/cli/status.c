@@ -257,9 +257,40 @@ void print_app_table(json_t *app)
 	print_app(app);
 }
 
+/* After the table: the store, the log's head and how far each node
+ * applied it (docs/fleet-store.md). */
+static void print_fleet(json_t *f)
+{
+	json_t *head = json_object_get(f, "head"), *n;
+	json_t *mine = json_object_get(f, "applied");
+	size_t i;
+
+	printf("\nfleet %s: %s", jstr(f, "store"),
+	       json_is_true(json_object_get(f, "reachable")) ? "reachable"
+							     : "UNREACHABLE");
+	if (head)
+		printf(", log at entry %lld (revision %lld)",
+		       (long long)json_integer_value(
+			       json_object_get(head, "entry")),
+		       (long long)json_integer_value(
+			       json_object_get(head, "revision")));
+	printf("\nthis node %s: applied entry %lld (revision %lld)\n",
+	       jstr(f, "node"),
+	       (long long)json_integer_value(json_object_get(mine, "entry")),
+	       (long long)json_integer_value(
+		       json_object_get(mine, "revision")));
+	json_array_foreach(json_object_get(f, "nodes"), i, n) printf(
+		"node %s: applied entry %lld (revision %lld)\n",
+		jstr(n, "node"),
+		(long long)json_integer_value(json_object_get(n, "seq")),
+		(long long)json_integer_value(json_object_get(n, "revision")));
+}
+
 int do_status(int argc, char **argv)
 {
 	struct api_reply r;
+	json_t *fleet, *app;
+	size_t i;
 	const char *pos[1];
 	char path[256], *esc = NULL;
 	size_t np;
@@ -278,7 +309,25 @@ int do_status(int argc, char **argv)
 	rc = api_call("GET", path, NULL, &r);
 	if (rc)
 		return rc;
-	return out_list(status_headers, r.body, "apps", print_app);
+	fleet = json_incref(json_object_get(r.body, "fleet"));
+	if (!fleet)
+		return out_list(status_headers, r.body, "apps", print_app);
+	/* a node of a fleet: the apps, then the fleet's log and nodes */
+	out_begin();
+	table_begin(status_headers);
+	open_object(NULL);
+	open_array("apps");
+	json_array_foreach(json_object_get(r.body, "apps"), i, app)
+		print_app(app);
+	close_array();
+	print_json(PR_JSON, "fleet", fleet);
+	close_object();
+	json_decref(r.body);
+	rc = out_end();
+	if (!json_output)
+		print_fleet(fleet);
+	json_decref(fleet);
+	return rc;
 }
 
 /* "2/3 ok", or "-" when the action had no warm-up. */

@@ -155,7 +155,7 @@ static bool admit(struct listener *l, struct MHD_Connection *conn,
 	struct peer *p = peer_of(conn);
 	enum access access = ACCESS_NONE;
 	const char *name;
-	char who[128];
+	char who[128], refusal[384];
 	int need;
 
 	if (!p || !atomic_load(&api->ready)) {
@@ -199,6 +199,13 @@ static bool admit(struct listener *l, struct MHD_Connection *conn,
 		break;
 	}
 	need = route_access_of(method, url);
+	if (access == ACCESS_WRITE && need == ROUTE_WRITE &&
+	    strncmp(url, "/v1/interfaces", 14) &&
+	    store_refusal(api->d, refusal, sizeof(refusal))) {
+		/* interfaces are this node's own: they need no store */
+		reply_error(r, 503, "%s %s: %s", method, url, refusal);
+		return false;
+	}
 	if (access == ACCESS_WRITE ||
 	    (access == ACCESS_READ && need != ROUTE_WRITE))
 		return true;

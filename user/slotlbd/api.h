@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include "api_router.h"
 #include "ops.h"
+#include "store.h"
 
 /* "2026-11-26T09:00:00Z" */
 json_t *json_time(int64_t t);

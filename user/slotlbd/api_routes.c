@@ -9,8 +9,10 @@
  * access says whether a route may change the state or the maps (writes)
  * or only reads them; access control decides per route with it.
  */
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
+#include <string.h>
 #include "api.h"
 
 /* One row per line, as docs/api.md lists them: kept by hand. */
@@ -83,6 +85,30 @@ const char *call_query(const struct call *c, const char *name)
 					   name);
 }
 
+/* An operation the fleet's store refused (store.h): say why, with the
+ * status that tells the caller what to do, instead of a 500. */
+static void store_reply(struct daemon *d, const char *method, const char *url,
+			struct reply *r)
+{
+	char buf[512];
+	int err = store_take_error();
+
+	if (r->status != 500 || !err)
+		return;
+	json_decref(r->json);
+	r->json = NULL;
+	if (err == -ECANCELED)
+		reply_error(
+			r, 409,
+			"%s %s: store: another node changed the fleet's state first; nothing was changed, retry",
+			method, url);
+	else if (store_refusal(d, buf, sizeof(buf)))
+		reply_error(r, 503, "%s %s: %s", method, url, buf);
+	else
+		reply_error(r, 503, "%s %s: store: %s", method, url,
+			    strerror(-err));
+}
+
 void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 	   const char *method, const struct request *req, struct reply *r)
 {
@@ -100,7 +126,9 @@ void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 	switch (route_match(routes, sizeof(routes) / sizeof(routes[0]), method,
 			    url, &m)) {
 	case ROUTE_FOUND:
+		store_take_error();
 		m.route->handler(&c);
+		store_reply(d, method, url, r);
 		break;
 	case ROUTE_NO_METHOD:
 		snprintf(r->allow, sizeof(r->allow), "%s", m.allow);

@@ -32,6 +32,8 @@ static void status_reply(struct daemon *d, const char *app, bool orphans,
 	}
 	r->status = 200;
 	r->json = json_pack("{s:o}", "apps", apps_json(d, &s));
+	if (d->store)
+		json_object_set_new(r->json, "fleet", store_status_json(d));
 	if (orphans)
 		json_object_set_new(r->json, "draining", orphans_json(d, &s));
 	state_snapshot_free(&s);

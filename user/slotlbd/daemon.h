@@ -48,6 +48,7 @@ struct daemon {
 	bool metrics_backends; /* per-backend series in /metrics */
 	struct events *events; /* events.c: delivery to event hooks */
 	struct health *health; /* health checks (health.c), NULL if off */
+	struct store *store; /* the fleet's shared log (store.c), or NULL */
 };
 
 /* ops.c: the routing element of app_id as the snapshot describes it,
@@ -97,6 +98,20 @@ int traffic_measure_get(struct daemon *d, uint32_t app_id,
 
 /* reconcile.c: make the pinned maps equal the database. */
 int reconcile(struct daemon *d);
+/* The ids the last reconcile_since() left in the maps: the next one
+ * removes what left the database among them only, instead of sweeping
+ * every id (65536 backend writes), so a fleet node applies another's
+ * change in milliseconds (store.c). */
+struct reconcile_known {
+	bool valid;
+	uint8_t apps[SLOTLB_MAX_APPS];
+	uint8_t deployments[SLOTLB_MAX_DEPLOYMENTS];
+	uint8_t backends[SLOTLB_MAX_BACKENDS];
+};
+int reconcile_since(struct daemon *d, struct reconcile_known *k);
+/* Add what the database holds now to k (this node's own operations
+ * wrote it to the maps themselves). */
+int reconcile_note_known(struct daemon *d, struct reconcile_known *k);
 /* reconcile.c: attach the persisted interfaces (replacing ours). */
 void reapply_interfaces(struct daemon *d);
 

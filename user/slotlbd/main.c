@@ -25,6 +25,7 @@
 #include "verify.h"
 #include "ops.h"
 #include "options.h"
+#include "store.h"
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -186,6 +187,19 @@ int main(int argc, char **argv)
 				: strerror(-err));
 		return 1;
 	}
+	if (o.store[0]) {
+		const char *why = "";
+
+		err = store_open(&d, o.store, o.node_name, &why);
+		if (err) {
+			fprintf(stderr, "Error: store: %s: %s\n", o.store, why);
+			state_close(d.st);
+			return 1;
+		}
+		/* what the fleet did while this node was away, before the
+		 * maps are made equal to the copy */
+		store_catch_up_at_start(&d);
+	}
 	lopts.pin_root = o.pin_root[0] ? o.pin_root : NULL;
 	lopts.flow_capacity = o.flow_capacity;
 	lopts.verbose = o.verbose;
@@ -243,6 +257,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: drain thread: %s\n", strerror(-err));
 		goto out;
 	}
+	if (d.store) {
+		err = store_start(&d);
+		if (err) {
+			fprintf(stderr, "Error: store thread: %s\n",
+				strerror(-err));
+			goto out;
+		}
+	}
 	err = check_socket_path(o.socket);
 	if (err)
 		goto out;
@@ -270,6 +292,7 @@ out:
 	api_stop(api, atomic_load(&d.busy_count) == 0);
 	verify_stop(&d);
 	drain_stop(&d);
+	store_stop(&d);
 	events_stop(&d);
 	traffic_measure_free(&d);
 	health_stop(&d);
@@ -277,5 +300,6 @@ out:
 	/* no transaction is open while we hold the lock */
 	slotlb_close(d.lb);
 	state_close(d.st);
+	store_close(&d);
 	return err ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "options.h"
 #include "slotlb/abi.h"
+#include "etcd.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -79,6 +80,10 @@ static const struct opt_def defs[] = {
 	 OPT_BOTH, "serve GET /metrics over TCP, without token"},
 	{"metrics-backends", 0, NULL, OT_FLAG, OFF(metrics_backends), 0,
 	 OPT_BOTH, "per-backend series in /metrics"},
+	{"store", 0, "URL", OT_PATH, OFF(store), 0, OPT_BOTH,
+	 "etcd://HOST:PORT[,HOST:PORT...]: the fleet's shared state"},
+	{"node-name", 0, "NAME", OT_PATH, OFF(node_name), 0, OPT_BOTH,
+	 "this node in the fleet (default: the host name)"},
 	{"config", 0, "FILE", OT_PATH, OFF(config), 0, OPT_CMDLINE,
 	 "config file (default " DEFAULT_CONFIG " if it exists)"},
 	{"check-config", 0, NULL, OT_FLAG, OFF(check_config), 0, OPT_CMDLINE,
@@ -424,9 +429,24 @@ static bool same_port(const struct listen_addr *a, const struct listen_addr *b)
 	return a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
 }
 
+/* A node's name: what the fleet's status and etcd's keys show. */
+static int validate_node_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 63 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._-") != n)
+		return -EINVAL;
+	return 0;
+}
+
 int options_check(struct options *o)
 {
 	bool api = o->api_listen.text[0];
+	const char *why;
+	struct etcd e;
 
 	if (o->socket_group[0] &&
 	    group_id("socket-group", o->socket_group, &o->socket_gid))
@@ -458,6 +478,20 @@ int options_check(struct options *o)
 		fprintf(stderr, "Error: %s: needs %s too\n",
 			o->tls_cert[0] ? "tls-cert" : "tls-key",
 			o->tls_cert[0] ? "tls-key" : "tls-cert");
+		return EXIT_USAGE;
+	}
+	if (o->store[0] && etcd_parse_url(o->store, &e, &why)) {
+		fprintf(stderr, "Error: store: '%s': %s\n", o->store, why);
+		return EXIT_USAGE;
+	}
+	if (o->node_name[0] && validate_node_name(o->node_name)) {
+		fprintf(stderr,
+			"Error: node-name: '%s': 1..63 of letters, digits, '.', '_', '-'\n",
+			o->node_name);
+		return EXIT_USAGE;
+	}
+	if (o->node_name[0] && !o->store[0]) {
+		fprintf(stderr, "Error: node-name: only with store\n");
 		return EXIT_USAGE;
 	}
 	if (api && o->metrics_listen.text[0] &&

@@ -43,6 +43,10 @@ struct options {
 	char tls_key[PATH_MAX];
 	struct listen_addr metrics_listen;
 	bool metrics_backends; /* per-backend series */
+	/* the fleet: "etcd://HOST:PORT[,...]" ("" = the local database
+	 * alone) and this node's name in it ("" = the host name) */
+	char store[PATH_MAX];
+	char node_name[PATH_MAX];
 	/* command line only */
 	char config[PATH_MAX]; /* the file read, "" if none */
 	bool check_config; /* print the settings and exit */

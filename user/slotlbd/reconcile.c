@@ -115,6 +115,40 @@ out:
 
 int reconcile(struct daemon *d)
 {
+	return reconcile_since(d, NULL);
+}
+
+int reconcile_note_known(struct daemon *d, struct reconcile_known *k)
+{
+	struct st_snapshot s = {0};
+	size_t i;
+	int err;
+
+	err = state_snapshot(d->st, -1, &s);
+	if (err)
+		return err;
+	for (i = 0; i < s.n_apps; i++)
+		k->apps[s.apps[i].id] = 1;
+	for (i = 0; i < s.n_deployments; i++)
+		k->deployments[s.deployments[i].id] = 1;
+	for (i = 0; i < s.n_backends; i++)
+		k->backends[s.backends[i].id] = 1;
+	state_snapshot_free(&s);
+	return 0;
+}
+
+/* Was id (below n) known to the last reconcile of k? Without k, any id
+ * may be stale: every one is checked. */
+static bool maybe_stale(const uint8_t *prev, uint32_t id)
+{
+	return !prev || prev[id];
+}
+
+int reconcile_since(struct daemon *d, struct reconcile_known *k)
+{
+	const uint8_t *prev_apps = k && k->valid ? k->apps : NULL;
+	const uint8_t *prev_deps = k && k->valid ? k->deployments : NULL;
+	const uint8_t *prev_bes = k && k->valid ? k->backends : NULL;
 	struct st_snapshot s = {0};
 	struct slotlb_routing want, have;
 	struct slotlb_deployment_info info;
@@ -125,7 +159,10 @@ int reconcile(struct daemon *d)
 
 	/* a deploy that died between its two transactions (hook) left a
 	 * deployment nothing refers to: retire it, and its maps go below */
-	err = state_deployment_retire_orphans(d->st, &orphans);
+	/* In a fleet another node may be between the two transactions
+	 * of its deploy: what it left is its to finish. */
+	orphans = 0;
+	err = d->store ? 0 : state_deployment_retire_orphans(d->st, &orphans);
 	if (err) {
 		log_msg("Error: reconcile: database: %s", strerror(-err));
 		return err;
@@ -188,7 +225,8 @@ int reconcile(struct daemon *d)
 	for (i = 0; i < s.n_apps; i++)
 		known[s.apps[i].id] = 1;
 	for (id = 0; id < SLOTLB_MAX_APPS; id++)
-		if (!known[id] && !slotlb_routing_get(d->lb, id, &have) &&
+		if (!known[id] && maybe_stale(prev_apps, id) &&
+		    !slotlb_routing_get(d->lb, id, &have) &&
 		    !slotlb_routing_delete(d->lb, id))
 			removed++;
 	memset(known, 0, SLOTLB_MAX_BACKENDS);
@@ -197,7 +235,7 @@ int reconcile(struct daemon *d)
 	for (id = 1; id < SLOTLB_MAX_DEPLOYMENTS; id++) {
 		uint32_t pos0;
 
-		if (known[id])
+		if (known[id] || !maybe_stale(prev_deps, id))
 			continue;
 		/* info is an array (always found): a ring or a count says
 		 * something is there */
@@ -214,8 +252,18 @@ int reconcile(struct daemon *d)
 	for (i = 0; i < s.n_backends; i++)
 		known[s.backends[i].id] = 1;
 	for (id = 1; id < SLOTLB_MAX_BACKENDS; id++)
-		if (!known[id])
+		if (!known[id] && maybe_stale(prev_bes, id))
 			slotlb_backend_clear(d->lb, id);
+	if (k) {
+		memset(k, 0, sizeof(*k));
+		for (i = 0; i < s.n_apps; i++)
+			k->apps[s.apps[i].id] = 1;
+		for (i = 0; i < s.n_deployments; i++)
+			k->deployments[s.deployments[i].id] = 1;
+		for (i = 0; i < s.n_backends; i++)
+			k->backends[s.backends[i].id] = 1;
+		k->valid = true;
+	}
 	err = prune_endpoints(d, &s, reconcile_pin_root, &pruned);
 	if (err) {
 		log_msg("Error: reconcile: stale endpoints: %s",

@@ -288,13 +288,31 @@ sqlite3_stmt *st_prepare(struct state *st, const char *sql, const char *fmt,
 
 int st_exec_stmt(sqlite3_stmt *stmt)
 {
-	int rc;
+	struct state *st = NULL;
+	int rc, err;
 
 	if (!stmt)
 		return -EIO;
+	/* With a log, a write outside any transaction is a transaction of
+	 * its own, so that it reaches the log like any other. */
+	if (sqlite3_get_autocommit(sqlite3_db_handle(stmt)) &&
+	    !sqlite3_stmt_readonly(stmt))
+		st = st_log_of(sqlite3_db_handle(stmt));
+	if (st) {
+		err = state_begin(st);
+		if (err) {
+			sqlite3_finalize(stmt);
+			return err;
+		}
+	}
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : st_errno(rc);
+	err = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : st_errno(rc);
+	if (st && !err)
+		err = state_commit(st);
+	if (st && err)
+		state_rollback(st);
+	return err;
 }
 
 int st_read_one(sqlite3_stmt *stmt, void (*fill)(sqlite3_stmt *, void *),
@@ -459,6 +477,8 @@ void state_close(struct state *st)
 {
 	if (!st)
 		return;
+	st_log_rollback(st);
+	st_log_forget(st);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -470,6 +490,8 @@ const char *state_errmsg(struct state *st)
 
 int state_begin(struct state *st)
 {
+	if (st->has_log)
+		return st_log_begin(st);
 	/* IMMEDIATE: take the write lock now, not at the first write. */
 	return st_errno(
 		sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
@@ -477,11 +499,15 @@ int state_begin(struct state *st)
 
 int state_commit(struct state *st)
 {
+	if (st->has_log)
+		return st_log_commit(st);
 	return st_errno(sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
 }
 
 void state_rollback(struct state *st)
 {
+	if (st->has_log)
+		st_log_rollback(st);
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }

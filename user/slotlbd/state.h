@@ -520,4 +520,37 @@ struct st_history_tally {
 int state_history_tally(struct state *st, struct st_history_tally **out,
 			size_t *n);
 
+/* --- state_log.c: the database as a copy of a shared, ordered log --- */
+
+/*
+ * With a log (slotlbd --store etcd://, store.c), the database is this
+ * node's copy of a log every node applies in the same order: each
+ * transaction that changes a shared table becomes one entry (an SQLite
+ * changeset) appended by append() before the local COMMIT; if append
+ * fails the caller's rollback undoes the transaction. Before a
+ * transaction starts, catch_up() applies the entries this copy lacks.
+ * Local tables (settings: where the log stands; interfaces: this
+ * node's own) are never logged.
+ */
+struct state_log {
+	/* 0, or -errno (-ENOTCONN: the log is unreachable) */
+	int (*catch_up)(void *ctx);
+	/* the entry after seq; 0 and the entry's number and revision, or
+	 * -ECANCELED (another node appended first) or -ENOTCONN */
+	int (*append)(void *ctx, const void *changes, int len, int64_t seq,
+		      int64_t *rev);
+	void *ctx;
+};
+
+void state_set_log(struct state *st, const struct state_log *log);
+/* Where this copy stands: the number and revision of the last entry
+ * applied (0, 0: none). */
+int state_log_position(struct state *st, int64_t *seq, int64_t *rev);
+/* Apply entry seq (revision rev), in a transaction of its own; -ESTALE
+ * if seq is not the next entry. */
+int state_log_apply(struct state *st, const void *changes, int len, int64_t seq,
+		    int64_t rev);
+/* Shared tables hold no row (a node joining a fleet must start empty). */
+int state_log_is_empty(struct state *st, bool *empty);
+
 #endif /* SLOTLBD_STATE_H */

@@ -6,12 +6,25 @@
 #ifndef SLOTLBD_STATE_INT_H
 #define SLOTLBD_STATE_INT_H
 
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include <sqlite3.h>
 #include "state.h"
 
 struct state {
 	sqlite3 *db;
+	bool has_log; /* state_log.c */
+	struct state_log log;
+	struct sqlite3_session *session; /* the open transaction's changes */
 };
+
+/* state_log.c, from state.c's transactions */
+int st_log_begin(struct state *st);
+int st_log_commit(struct state *st);
+void st_log_rollback(struct state *st);
+/* The state of db if it has a log, else NULL; and its removal. */
+struct state *st_log_of(sqlite3 *db);
+void st_log_forget(struct state *st);
 
 /* state.c: statements. */
 

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Two nodes of a fleet swap the same app at the same instant, round
+# after round: each swap is one etcd transaction that compares the
+# log's head, so they never interleave. Every call answers 200 or 409
+# (nothing else), the swaps that answered 200 are exactly the swaps in
+# the history, both nodes hold the same history (one order), each ok
+# swap put the other deployment into production (none was lost or
+# applied twice), and both nodes' maps end equal to that history.
+#
+# Fails when two appends can both succeed (no compare on revision: the
+# second entry overwrites the first, the nodes' histories and maps part),
+# when a lost race answers something else than 409, or when a node does
+# not apply the other's entries.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tools/lab/lab.sh
+. tools/lab/lab.sh
+# shellcheck source=tools/lab/controller.sh
+. tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
+# shellcheck source=tests/integration/etcd_lib.sh
+. tests/integration/etcd_lib.sh
+
+P=ec$$
+OUT=$(mktemp -d /tmp/slotlb-ec.XXXXXX)
+ROUNDS=${ROUNDS:-15}
+
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
+need_tools curl python3 etcd etcdctl
+
+wait_for()
+{
+	local end=$(($(now_ms) + $1 * 1000))
+
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+etcd_trap_cleanup
+etcd_lab_up 2 || exit $?
+for n in a b; do
+	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
+		die "httpd in node $n's lab"
+done
+need "node a started on etcd" node_start a
+need "node b started on etcd" node_start b
+need "web created and deployed on node a" eval "
+	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
+	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
+		>/dev/null &&
+	on a deploy web --slot production --backend $(be 1) --version v1 \
+		>/dev/null &&
+	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
+same_applied() { [ "$(applied a)" = "$(applied b)" ]; }
+need "node b applied node a's entries" wait_for 10 same_applied
+
+# prod NODE: the deployment id in web's production slot on NODE.
+prod()
+{
+	on "$1" -o json status web | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["apps"][0]["slots"][0]["deployment"]["id"])'
+}
+first_prod=$(prod a)
+
+# --- rounds of two swaps at once -------------------------------------------
+ok=0
+conflicts=0
+others=0
+for ((r = 1; r <= ROUNDS; r++)); do
+	pids=()
+	for n in a b; do
+		api "$n" POST /v1/apps/web/swap '{"slot":"staging"}' \
+			>"$OUT/$r.$n" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for n in a b; do
+		code=$(tail -1 "$OUT/$r.$n")
+		case "$code" in
+		200) ok=$((ok + 1)) ;;
+		409) conflicts=$((conflicts + 1)) ;;
+		*)
+			others=$((others + 1))
+			echo "round $r node $n: $(cat "$OUT/$r.$n")"
+			;;
+		esac
+	done
+done
+echo "# $ROUNDS rounds: $ok swaps 200, $conflicts 409, $others other"
+check "every concurrent swap answered 200 or 409 ($others other)" \
+	[ "$others" -eq 0 ]
+check "some rounds raced (409 seen: $conflicts)" [ "$conflicts" -gt 0 ]
+check "some swaps went through ($ok)" [ "$ok" -gt 0 ]
+grep -h '"error"' "$OUT"/*.[ab] 2>/dev/null | sort | uniq -c | head -5
+
+need "both nodes applied the same log" wait_for 15 same_applied
+# history NODE: web's swaps, oldest first: "id outcome production".
+history()
+{
+	on "$1" -o json history web | python3 -c '
+import json, sys
+h = [e for e in json.load(sys.stdin)["history"] if e["action"] == "swap"]
+for e in sorted(h, key=lambda e: e["id"]):
+    print(e["id"], e["outcome"], json.dumps(e.get("deployments"), sort_keys=True))'
+}
+history a >"$OUT/history.a"
+history b >"$OUT/history.b"
+check "both nodes hold the same swap history (one order)" \
+	eval '[ -s "$OUT/history.a" ] && cmp -s "$OUT/history.a" "$OUT/history.b"'
+ok_swaps=$(grep -c ' ok ' "$OUT/history.a")
+check "ok swaps in the history ($ok_swaps) = swaps answered 200 ($ok)" \
+	[ "$ok_swaps" -eq "$ok" ]
+# each ok swap found production holding what the one before left there
+check "each ok swap moved the other deployment into production" \
+	python3 - "$OUT/history.a" <<'PY'
+import json, sys
+prods = [json.loads(l.split(" ", 2)[2]) for l in open(sys.argv[1]) if " ok " in l]
+# "deployments": what each slot held when the swap began
+seen = [d.get("production") if isinstance(d, dict) else d for d in prods]
+ok = all(a != b for a, b in zip(seen, seen[1:]))
+if not ok:
+    print("production before each ok swap:", seen)
+sys.exit(0 if ok else 1)
+PY
+want=$first_prod
+if [ $((ok % 2)) -eq 1 ]; then
+	want=$(on a -o json status web | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["apps"][0]["slots"][1]["deployment"]["id"])')
+	want_is_staging=1
+fi
+check "production after $ok swaps is what their count says (both nodes)" \
+	eval '[ "$(prod a)" = "$(prod b)" ] &&
+		{ [ -n "${want_is_staging:-}" ] || [ "$(prod a)" = "$first_prod" ]; } &&
+		{ [ -z "${want_is_staging:-}" ] || [ "$(prod a)" != "$first_prod" ]; }'
+same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
+check "both nodes' routing maps are equal" wait_for 10 same_routing
+check "web answers the same version through both nodes" \
+	[ "$(version_via a 1)" = "$(version_via b 1)" ]
+
+[ "$failures" -eq 0 ]

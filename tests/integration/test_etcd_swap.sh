@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The fleet's shared state (slotlbd --store etcd://): two nodes, each in
+# a lab of its own with its own state dir and pin root, one real etcd
+# member (etcd_lib.sh). What one node does, the other applies to its
+# own maps:
+#
+#  - a malformed --store URL: a clear error, exit 2, nothing created;
+#  - an app created and deployed on node a: node b's status shows it,
+#    b's routing map says the same as a's, b's client gets v1;
+#  - the same Maglev table on both nodes (ring of a weighted
+#    deployment, byte for byte) and the same hash seed;
+#  - SWAPS swaps on a (20; 50 for docs/PERFORMANCE.md): each one
+#    reaches b's maps; the time until it does is printed (p50/p99),
+#    never asserted;
+#  - node b stopped: its maps keep forwarding what it had; swaps on a
+#    meanwhile; b started again converges to the fleet's state.
+#
+# Fails when a node does not apply the other's entries (b's status,
+# routing map or traffic stay behind), when rings or seeds differ, or
+# when a restarted node does not catch up.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tools/lab/lab.sh
+. tools/lab/lab.sh
+# shellcheck source=tools/lab/controller.sh
+. tools/lab/controller.sh
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
+# shellcheck source=tests/integration/etcd_lib.sh
+. tests/integration/etcd_lib.sh
+
+P=es$$
+OUT=$(mktemp -d /tmp/slotlb-es.XXXXXX)
+SWAPS=${SWAPS:-20}
+
+require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
+need_tools curl python3 etcd etcdctl bpftool sha256sum
+
+# --- bad input: no daemon, no lab ---------------------------------------
+for url in 'http://198.51.100.1:2379' 'etcd://198.51.100.1' \
+	'etcd://198.51.100.1:2379,' 'etcd://198.51.100.1:99999' \
+	'etcd://host name:2379'; do
+	out=$("$CTL_SLOTLBD" --config /dev/null --state-dir "$OUT/bad" \
+		--store "$url" --check-config 2>&1)
+	rc=$?
+	check "--store '$url': exit 2 with 'Error: store: ...' ($rc: $out)" \
+		eval '[ $rc -eq 2 ] && grep -q "^Error: store: '"'"'$url'"'"': " <<<"$out"'
+done
+check "bad --store created no state dir" [ ! -e "$OUT/bad" ]
+
+etcd_trap_cleanup
+etcd_lab_up 2 || exit $?
+for n in a b; do
+	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
+		die "httpd in node $n's lab"
+done
+need "node a started on etcd" node_start a
+need "node b started on etcd" node_start b
+for n in a b; do
+	need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
+done
+
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 20 ms).
+wait_for()
+{
+	local end=$(($(now_ms) + $1 * 1000))
+
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
+b_has_web()
+{
+	on b -o json status web 2>/dev/null | grep -q '"version": "v2"'
+}
+
+# --- a deploy on a reaches b -------------------------------------------
+need "web created and deployed on node a" eval "
+	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
+	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
+		>/dev/null &&
+	on a deploy web --slot production --backend $(be 1) --version v1 \
+		>/dev/null &&
+	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
+check "node b's status shows web's two deployments" wait_for 10 b_has_web
+check "node b's routing map equals node a's" wait_for 10 same_routing
+check "node b's routing map has both slots (dpctl)" \
+	eval '[ "$(routing_show_of b | grep -c deployment)" -ge 2 ]'
+check "web answers v1 through node b" [ "$(version_via b 1)" = v1 ]
+check "web staging answers v2 through node b" [ "$(version_via b 2)" = v2 ]
+
+# --- the same Maglev table on both nodes ---------------------------------
+need "app ring deployed on node a with four weighted backends" eval "
+	on a app create ring --endpoint $(lab_vip 9 4):80 >/dev/null &&
+	on a deploy ring --slot production --backend 198.19.1.2:9001,weight=1 \
+		--backend 198.19.1.2:9002,weight=2 \
+		--backend 198.19.2.2:9003,weight=3 \
+		--backend 198.19.2.2:9004,weight=4 --version r1 >/dev/null"
+ring_dep=$(on a -o json status ring | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["apps"][0]["slots"][0]["deployment"]["id"])')
+# ring_sum NODE: sha256 of the IPv4 ring of ring's deployment.
+ring_sum()
+{
+	local inner
+
+	inner=$(bpftool -j map lookup pinned \
+		"$(ctl_pin_root "$P$1")/deployment_rings" \
+		key $((ring_dep * 2)) 0 0 0 2>/dev/null |
+		python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+print(int.from_bytes(bytes(int(x, 16) for x in v), "little"))')
+	[ -n "$inner" ] || return 1
+	bpftool -j map dump id "$inner" | sha256sum | cut -d' ' -f1
+}
+ring_b_like_a() { [ -n "$(ring_sum b)" ] && [ "$(ring_sum a)" = "$(ring_sum b)" ]; }
+check "deployment $ring_dep: node b's Maglev ring equals node a's (65537 entries)" \
+	wait_for 10 ring_b_like_a
+seed_a=$(ctl_exec_lb "$P"a "$DPCTL" --pin-root "$(ctl_pin_root "$P"a)" seed)
+seed_b=$(ctl_exec_lb "$P"b "$DPCTL" --pin-root "$(ctl_pin_root "$P"b)" seed)
+check "both nodes hash flows with the fleet's seed ($seed_a, $seed_b)" \
+	[ -n "$seed_a" ] && [ "$seed_a" = "$seed_b" ]
+
+# --- swaps on a, applied on b ----------------------------------------------
+# Each swap is one log entry; node a logs when it appended it, node b
+# when its maps had applied it (wall clock ms, one machine): the time
+# until b flipped. Every 10th swap, b's routing map itself is compared.
+ok=0
+first=$(applied a | cut -d' ' -f1)
+for ((i = 1; i <= SWAPS; i++)); do
+	t0=$(now_ms)
+	if ! on a slot swap web --slot staging >/dev/null 2>"$OUT/swap.err"; then
+		echo "swap $i: $(cat "$OUT/swap.err")"
+		continue
+	fi
+	ok=$((ok + 1))
+	echo "$(($(now_ms) - t0))" >>"$OUT/swap.ms"
+	if [ $((i % 10)) -eq 5 ]; then
+		check "swap $i: node b's routing map flipped like node a's" \
+			wait_for 10 same_routing
+	fi
+done
+check "$SWAPS swaps on node a succeeded ($ok)" [ "$ok" -eq "$SWAPS" ]
+# flip_times: "N ms" per entry node a appended since the swaps began.
+flip_times()
+{
+	python3 - "$(ctl_dir "$P"a)/slotlbd.log" "$(ctl_dir "$P"b)/slotlbd.log" \
+		"$1" <<'PY'
+import re, sys
+app = {int(m[0]): int(m[1]) for m in re.findall(
+    r"store: appended entry (\d+) \(revision \d+\) at (\d+) ms", open(sys.argv[1]).read())}
+got = [(int(m[0]), int(m[1])) for m in re.findall(
+    r"store: applied up to entry (\d+) .* at (\d+) ms", open(sys.argv[2]).read())]
+for n in sorted(e for e in app if e > int(sys.argv[3])):
+    t = [ms for (m, ms) in got if m >= n]
+    print(n, min(t) - app[n] if t else -1)
+PY
+}
+b_applied_all()
+{
+	local t
+
+	# every entry since the first swap (swaps, and whatever node a's
+	# own threads wrote meanwhile) reached node b's maps
+	t=$(flip_times "$first") &&
+		[ "$(grep -c ' [0-9][0-9]*$' <<<"$t")" -ge "$SWAPS" ] &&
+		! grep -q ' -1$' <<<"$t"
+}
+if ! check "node b applied each entry of the $SWAPS swaps (its log says when)" \
+	wait_for 10 b_applied_all; then
+	# what to look at: the entries without a time, both nodes' store lines
+	flip_times "$first" | grep -- ' -1$'
+	grep -h 'store:' "$(ctl_dir "$P"a)/slotlbd.log" | tail -8
+	grep -h 'store:' "$(ctl_dir "$P"b)/slotlbd.log" | tail -8
+fi
+flip_times "$first" >"$OUT/flip.ms"
+python3 - "$OUT/flip.ms" "$OUT/swap.ms" <<'PY'
+import sys
+def show(what, v):
+    v = sorted(v)
+    if v:
+        q = lambda p: v[min(len(v) - 1, int(p * len(v)))]
+        print("# %s: n=%d p50=%d p99=%d max=%d ms" % (what, len(v), q(0.5), q(0.99), v[-1]))
+show("node b's maps flipped after node a appended the swap",
+     [int(l.split()[1]) for l in open(sys.argv[1]) if l.split()[1] != "-1"])
+show("slotlb slot swap on node a, command start to exit",
+     [int(l) for l in open(sys.argv[2])])
+PY
+check "node b's routing map equals node a's after the swaps" wait_for 10 same_routing
+check "web answers the same version through both nodes" \
+	[ "$(version_via a 1)" = "$(version_via b 1)" ]
+
+# --- node b away, then back ---------------------------------------------------
+need "node b stopped" ctl_stop "$P"b
+held=$(routing_of b)
+served=$(version_via b 1)
+need "swap on node a while b is away" eval 'on a slot swap web --slot staging >/dev/null'
+check "node b's pinned maps keep forwarding what it had ($served)" \
+	[ "$(version_via b 1)" = "$served" ] && [ "$(routing_of b)" = "$held" ]
+need "node b started again" node_start b
+check "restarted node b converges to node a's routing" wait_for 10 same_routing
+check "web answers the same version through both nodes after b's restart" \
+	[ "$(version_via a 1)" = "$(version_via b 1)" ]
+a_at=$(applied a)
+b_caught() { [ -n "$a_at" ] && [ "$(applied b)" = "$a_at" ]; }
+check "node b applied the log up to node a's entry ($a_at)" wait_for 10 b_caught
+check "node a's status lists both nodes' applied revisions" \
+	eval 'on a -o json status | python3 -c "
+import json, sys
+f = json.load(sys.stdin)[\"fleet\"]
+n = {x[\"node\"]: x[\"revision\"] for x in f[\"nodes\"]}
+sys.exit(0 if set(n) == {\"a\", \"b\"} and f[\"reachable\"] else 1)"'
+
+[ "$failures" -eq 0 ]

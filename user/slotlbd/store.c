@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The fleet's shared log in etcd (store.h): appends under the
+ * operations' lock, catch-up before each transaction, and the watch
+ * thread that applies other nodes' entries and reconciles the maps.
+ *
+ * Ordering: an append is one etcd transaction that compares the head
+ * key's mod_revision with the revision of the last entry this copy
+ * applied, then puts the next entry and the head. Two nodes that both
+ * applied entry N cannot both append N+1: the second compare fails,
+ * its local transaction is rolled back, the caller answers 409. While
+ * etcd cannot be reached, appends fail with -ENOTCONN (the API answers
+ * 503) and the maps keep what was applied.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "daemon.h"
+#include "etcd.h"
+#include "store.h"
+
+#define PREFIX "/slotlb/"
+#define LOG_PREFIX PREFIX "log/"
+#define HEAD_KEY PREFIX "head"
+#define NODES_PREFIX PREFIX "nodes/"
+/* the Maglev flow hash seed of the fleet: the same 5-tuple picks the
+ * same backend whichever node ECMP sends it to */
+#define SEED_KEY PREFIX "hash_seed"
+/* entries read per range request while catching up */
+#define CATCH_UP_BATCH 256
+/* between two attempts to reach etcd */
+#define RETRY_MS 200
+
+struct store {
+	struct daemon *d;
+	char url[512];
+	char node[64];
+	struct etcd ops; /* under d->lock */
+	struct etcd watch; /* the watch thread's */
+	struct etcd aux; /* the watch thread's puts */
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	atomic_bool reachable;
+	atomic_bool dirty; /* the copy changed under the maps: reconcile */
+	atomic_llong down_since_ms; /* wall clock, 0 while reachable */
+	int64_t published_seq; /* watch thread: last nodes/NAME put */
+	bool seed_synced; /* the Maglev seed is the fleet's */
+	struct reconcile_known known; /* under d->lock */
+	bool own_changes; /* under d->lock: appended since the last apply */
+};
+
+static __thread int last_error;
+
+static void note_reach(struct store *s, int err)
+{
+	if (err == -ENOTCONN) {
+		long long none = 0;
+
+		if (atomic_exchange(&s->reachable, false))
+			log_msg("Error: store: %s: unreachable; serving the applied state, operations refused until it answers",
+				s->url);
+		atomic_compare_exchange_strong(&s->down_since_ms, &none,
+					       wall_ms());
+	} else if (!err || err == -ECANCELED) {
+		if (!atomic_exchange(&s->reachable, true))
+			log_msg("store: %s: reachable", s->url);
+		atomic_store(&s->down_since_ms, 0);
+	}
+}
+
+static void entry_key(int64_t seq, char *buf, size_t len)
+{
+	snprintf(buf, len, LOG_PREFIX "%020" PRId64, seq);
+}
+
+/* Apply the entries after the copy's position; under d->lock. */
+static int catch_up(struct store *s, struct etcd *e)
+{
+	char from[64], end[64];
+	struct etcd_kv *kvs;
+	int64_t seq, rev, n_seq;
+	size_t n, i;
+	bool more = true;
+	int err;
+
+	etcd_prefix_end(LOG_PREFIX, end, sizeof(end));
+	while (more) {
+		err = state_log_position(s->d->st, &seq, &rev);
+		if (err)
+			return err;
+		entry_key(seq + 1, from, sizeof(from));
+		err = etcd_range(e, from, end, CATCH_UP_BATCH, &kvs, &n, NULL,
+				 &more);
+		note_reach(s, err);
+		if (err)
+			return err;
+		for (i = 0; i < n && !err; i++) {
+			n_seq = strtoll(kvs[i].key + strlen(LOG_PREFIX), NULL,
+					10);
+			err = state_log_apply(s->d->st, kvs[i].value,
+					      (int)kvs[i].len, n_seq,
+					      kvs[i].mod_revision);
+			if (!err)
+				atomic_store(&s->dirty, true);
+			else
+				log_msg("Error: store: entry %" PRId64 ": %s",
+					n_seq, strerror(-err));
+		}
+		etcd_kvs_free(kvs, n);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int log_catch_up(void *ctx)
+{
+	struct store *s = ctx;
+
+	return catch_up(s, &s->ops);
+}
+
+static int log_append(void *ctx, const void *changes, int len, int64_t seq,
+		      int64_t *rev)
+{
+	struct store *s = ctx;
+	char key[64], head[32];
+	struct etcd_put puts[2];
+	int64_t have, have_rev;
+	int err;
+
+	err = state_log_position(s->d->st, &have, &have_rev);
+	if (err)
+		return err;
+	entry_key(seq + 1, key, sizeof(key));
+	snprintf(head, sizeof(head), "%" PRId64, seq + 1);
+	puts[0] = (struct etcd_put){key, changes, (size_t)len};
+	puts[1] = (struct etcd_put){HEAD_KEY, head, strlen(head)};
+	err = etcd_txn_puts(&s->ops, HEAD_KEY, have_rev, puts, 2, rev);
+	note_reach(s, err);
+	if (!err) {
+		s->own_changes = true;
+		log_msg("store: appended entry %" PRId64 " (revision %" PRId64
+			") at %" PRId64 " ms",
+			seq + 1, *rev, wall_ms());
+	} else {
+		/* what the rolled back operation published is in no
+		 * database: the next reconcile sweeps every id */
+		s->known.valid = false;
+		last_error = err;
+		/* the operation may have written maps before its commit:
+		 * the watch thread makes them equal to the copy again */
+		atomic_store(&s->dirty, true);
+		log_msg("Error: store: entry %" PRId64 ": %s", seq + 1,
+			err == -ECANCELED  ? "another node appended first"
+			: err == -ENOTCONN ? "etcd unreachable"
+					   : strerror(-err));
+	}
+	return err;
+}
+
+int store_take_error(void)
+{
+	int err = last_error;
+
+	last_error = 0;
+	return err;
+}
+
+int store_open(struct daemon *d, const char *url, const char *node,
+	       const char **why)
+{
+	struct state_log log;
+	struct store *s;
+	int64_t seq, rev;
+	bool empty;
+	int err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	if (node[0])
+		snprintf(s->node, sizeof(s->node), "%s", node);
+	else if (gethostname(s->node, sizeof(s->node) - 1))
+		snprintf(s->node, sizeof(s->node), "node");
+	err = etcd_parse_url(url, &s->ops, why);
+	if (err)
+		goto fail;
+	s->watch = s->ops;
+	s->aux = s->ops;
+	err = state_log_position(d->st, &seq, &rev);
+	if (!err)
+		err = state_log_is_empty(d->st, &empty);
+	if (err) {
+		*why = "reading the database";
+		goto fail;
+	}
+	if (!seq && !empty) {
+		*why = "the state directory holds a state of its own, made without the store; a node joins a fleet with an empty state directory";
+		err = -EEXIST;
+		goto fail;
+	}
+	atomic_store(&s->down_since_ms, wall_ms());
+	d->store = s;
+	log = (struct state_log){log_catch_up, log_append, s};
+	state_set_log(d->st, &log);
+	return 0;
+fail:
+	free(s);
+	return err;
+}
+
+void store_catch_up_at_start(struct daemon *d)
+{
+	struct store *s = d->store;
+	int64_t seq, rev;
+	int err;
+
+	err = catch_up(s, &s->ops);
+	state_log_position(d->st, &seq, &rev);
+	if (err)
+		log_msg("Error: store: %s: %s; serving the applied state (entry %" PRId64
+			", revision %" PRId64 ") until it answers",
+			s->url, strerror(-err), seq, rev);
+	else
+		log_msg("store: %s: node %s at entry %" PRId64
+			", revision %" PRId64,
+			s->url, s->node, seq, rev);
+	atomic_store(&s->dirty, false);
+}
+
+/* Tell the fleet how far this node applied. */
+static void publish_position(struct store *s)
+{
+	char key[128], val[128];
+	struct etcd_put put = {key, val, 0};
+	int64_t seq, rev;
+	int err;
+
+	pthread_mutex_lock(&s->d->lock);
+	err = state_log_position(s->d->st, &seq, &rev);
+	pthread_mutex_unlock(&s->d->lock);
+	if (err || (seq == s->published_seq && seq))
+		return;
+	snprintf(key, sizeof(key), NODES_PREFIX "%s", s->node);
+	snprintf(val, sizeof(val),
+		 "{\"seq\":%" PRId64 ",\"revision\":%" PRId64
+		 ",\"time\":%" PRId64 "}",
+		 seq, rev, wall_s());
+	put.len = strlen(val);
+	/* mod_revision 0 of a key that cannot exist: an unconditional put */
+	err = etcd_txn_puts(&s->aux, PREFIX "none", 0, &put, 1, NULL);
+	if (!err)
+		s->published_seq = seq;
+}
+
+/* Make the data path's Maglev seed the fleet's: the first node to get
+ * here gives the fleet its own (a create-only transaction), every
+ * other takes it. Under d->lock. */
+static void sync_seed(struct store *s, struct etcd *e)
+{
+	struct etcd_kv *kvs = NULL;
+	struct etcd_put put;
+	uint32_t mine = 0, fleet;
+	char buf[16];
+	size_t n = 0;
+	int err;
+
+	err = slotlb_hash_seed_get(s->d->lb, &mine);
+	if (err)
+		return;
+	snprintf(buf, sizeof(buf), "%u", mine);
+	put = (struct etcd_put){SEED_KEY, buf, strlen(buf)};
+	err = etcd_txn_puts(e, SEED_KEY, 0, &put, 1, NULL);
+	if (err == -ECANCELED)
+		err = etcd_range(e, SEED_KEY, NULL, 0, &kvs, &n, NULL, NULL);
+	if (err || (kvs && !n))
+		goto out;
+	fleet = kvs ? (uint32_t)strtoul((char *)kvs[0].value, NULL, 10) : mine;
+	if (fleet && fleet != mine) {
+		err = slotlb_hash_seed_set(s->d->lb, fleet);
+		if (err)
+			goto out;
+		log_msg("store: Maglev hash seed set to the fleet's");
+	}
+	s->seed_synced = true;
+out:
+	etcd_kvs_free(kvs, n);
+}
+
+/* A message on the watch: catch up, then the maps. */
+static void on_change(void *ctx)
+{
+	struct store *s = ctx;
+	struct daemon *d = s->d;
+	int err;
+	int64_t t0 = mono_us(), seq = 0, rev = 0, t1;
+
+	pthread_mutex_lock(&d->lock);
+	if (!s->seed_synced)
+		sync_seed(s, &s->watch);
+	/* this node's own operations put their ids in the maps */
+	if (s->own_changes && s->known.valid &&
+	    reconcile_note_known(d, &s->known))
+		s->known.valid = false;
+	s->own_changes = false;
+	catch_up(s, &s->watch);
+	if (atomic_exchange(&s->dirty, false)) {
+		t1 = mono_us();
+		err = reconcile_since(d, &s->known);
+		if (err) {
+			log_msg("Error: store: maps: %s", strerror(-err));
+			atomic_store(&s->dirty, true);
+		}
+		state_log_position(d->st, &seq, &rev);
+		/* wall ms: the time the fleet's maps took, against the
+		 * writer's "appended" line (tests/integration) */
+		log_msg("store: applied up to entry %" PRId64
+			" (revision %" PRId64 ") at %" PRId64
+			" ms: read %lld us, maps %lld us",
+			seq, rev, wall_ms(), (long long)(t1 - t0),
+			(long long)(mono_us() - t1));
+	}
+	pthread_mutex_unlock(&d->lock);
+	publish_position(s);
+}
+
+static void *watch_thread(void *arg)
+{
+	struct store *s = arg;
+	int err;
+
+	while (!atomic_load(&s->stop)) {
+		err = etcd_watch(&s->watch, LOG_PREFIX, on_change, s, &s->stop);
+		if (atomic_load(&s->stop))
+			break;
+		note_reach(s, err ? err : -ENOTCONN);
+		/* a failed append or entry while etcd was away */
+		if (atomic_load(&s->dirty)) {
+			pthread_mutex_lock(&s->d->lock);
+			if (atomic_exchange(&s->dirty, false) &&
+			    reconcile_since(s->d, &s->known))
+				atomic_store(&s->dirty, true);
+			pthread_mutex_unlock(&s->d->lock);
+		}
+		mono_sleep_ms(RETRY_MS);
+	}
+	return NULL;
+}
+
+int store_start(struct daemon *d)
+{
+	struct store *s = d->store;
+	int err;
+
+	err = -pthread_create(&s->thread, NULL, watch_thread, s);
+	s->started = !err;
+	return err;
+}
+
+void store_stop(struct daemon *d)
+{
+	struct store *s = d->store;
+
+	if (!s || !s->started)
+		return;
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+}
+
+void store_close(struct daemon *d)
+{
+	free(d->store);
+	d->store = NULL;
+}
+
+bool store_reachable(struct daemon *d)
+{
+	return !d->store || atomic_load(&d->store->reachable);
+}
+
+const char *store_refusal(struct daemon *d, char *buf, size_t len)
+{
+	struct store *s = d->store;
+	long long since;
+	char when[32] = "start";
+
+	if (!s || atomic_load(&s->reachable))
+		return NULL;
+	since = atomic_load(&s->down_since_ms);
+	if (since)
+		wall_format(since / 1000, false, when, sizeof(when));
+	snprintf(
+		buf, len,
+		"store: %s unreachable since %s: operations are refused until it answers; traffic keeps flowing with the applied state",
+		s->url, when);
+	return buf;
+}
+
+static json_t *nodes_json(struct store *s, struct etcd *e, int *err)
+{
+	char end[64];
+	struct etcd_kv *kvs;
+	json_t *arr = json_array(), *v;
+	size_t n, i;
+
+	etcd_prefix_end(NODES_PREFIX, end, sizeof(end));
+	*err = etcd_range(e, NODES_PREFIX, end, 0, &kvs, &n, NULL, NULL);
+	note_reach(s, *err);
+	if (*err)
+		return arr;
+	for (i = 0; i < n; i++) {
+		v = json_loadb((const char *)kvs[i].value, kvs[i].len, 0, NULL);
+		if (!json_is_object(v)) {
+			json_decref(v);
+			continue;
+		}
+		json_object_set_new(
+			v, "node",
+			json_string(kvs[i].key + strlen(NODES_PREFIX)));
+		json_array_append_new(arr, v);
+	}
+	etcd_kvs_free(kvs, n);
+	return arr;
+}
+
+json_t *store_status_json(struct daemon *d)
+{
+	struct store *s = d->store;
+	struct etcd e;
+	struct etcd_kv *kvs = NULL;
+	int64_t seq = 0, rev = 0, head_rev = 0;
+	json_t *o, *nodes;
+	size_t n = 0;
+	int err;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&d->lock);
+	state_log_position(d->st, &seq, &rev);
+	e = s->ops;
+	pthread_mutex_unlock(&d->lock);
+	e.timeout_ms = 1000;
+	nodes = nodes_json(s, &e, &err);
+	if (!err)
+		err = etcd_range(&e, HEAD_KEY, NULL, 0, &kvs, &n, &head_rev,
+				 NULL);
+	o = json_pack("{s:s,s:s,s:b,s:{s:I,s:I},s:o}", "store", s->url, "node",
+		      s->node, "reachable", !err, "applied", "entry",
+		      (json_int_t)seq, "revision", (json_int_t)rev, "nodes",
+		      nodes);
+	if (!err && n)
+		json_object_set_new(
+			o, "head",
+			json_pack("{s:I,s:I}", "entry",
+				  (json_int_t)strtoll((char *)kvs[0].value,
+						      NULL, 10),
+				  "revision", (json_int_t)kvs[0].mod_revision));
+	else if (!err)
+		json_object_set_new(
+			o, "head",
+			json_pack("{s:i,s:i}", "entry", 0, "revision", 0));
+	etcd_kvs_free(kvs, n);
+	return o;
+}

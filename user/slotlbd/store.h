@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The fleet's shared state (slotlbd --store etcd://...): the database
+ * is this node's copy of a log kept in etcd (state.h, state_log.c), and
+ * this module is the log's other end: it appends each transaction as
+ * one compare-on-revision etcd transaction, catches the copy up before
+ * each transaction, and watches the log to apply what other nodes
+ * wrote, then makes the maps equal to it (reconcile). docs/fleet-store.md.
+ *
+ * Keys, under /slotlb/:
+ *   log/NNNNNNNNNNNNNNNNNNNN  entry N (20 digits: key order is log
+ *                             order), an SQLite changeset
+ *   head                      N of the last entry; its mod_revision is
+ *                             what every append compares
+ *   nodes/NAME                {"seq","revision","time"}: how far NAME
+ *                             applied, for `slotlb status`
+ */
+#ifndef SLOTLBD_STORE_H
+#define SLOTLBD_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct daemon;
+
+/* Open the store of url for d, named node ("" = the host name), and
+ * give d->st its log. Refuses (-EEXIST) a database that holds a state
+ * of its own (made without the log). Prints nothing: *why says what was
+ * wrong. */
+int store_open(struct daemon *d, const char *url, const char *node,
+	       const char **why);
+/* Before the maps are reconciled at start: apply what the log holds
+ * beyond the copy; unreachable is no error (the copy serves). */
+void store_catch_up_at_start(struct daemon *d);
+/* The watch thread. */
+int store_start(struct daemon *d);
+void store_stop(struct daemon *d);
+void store_close(struct daemon *d);
+
+/* etcd answered the last time it was asked. */
+bool store_reachable(struct daemon *d);
+/* Why a write cannot run now, for a 503, or NULL if it can. */
+const char *store_refusal(struct daemon *d, char *buf, size_t len);
+/* The error the calling thread's last append met: 0, -ECANCELED (another
+ * node came first) or -ENOTCONN; cleared by the call. */
+int store_take_error(void);
+/* The fleet for GET /v1/status: store, this node, the log's head, each
+ * node's applied revision. New reference. */
+json_t *store_status_json(struct daemon *d);
+
+#endif /* SLOTLBD_STORE_H */
