@@ -439,6 +439,34 @@ def unconfirmed(names, base, log):
     return flaky
 
 
+# Where each baseline test's output is (the baseline stage fills it).
+BASELINE_LOGS = {}
+TAP = re.compile(r"^(ok|not ok) - (.+)$")
+
+
+def checks(log, start=0):
+    """The TAP checks a log holds from offset start: {name: passed}."""
+    if not log:
+        return {}
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    out = {}
+    for line in text.split("\n"):
+        t = TAP.match(line.rstrip())
+        if t:
+            out[t.group(2)] = out.get(t.group(2), True) and t.group(1) == "ok"
+    return out
+
+
+def new_failures(base_log, log, start):
+    """Checks that fail in log (from start) but passed in base_log, the
+    same test's run on the unmutated tree."""
+    before = checks(base_log)
+    return [name for name, ok in checks(log, start).items()
+            if not ok and before.get(name) is True]
+
+
 def kill_bound(m, cmd, took):
     """Seconds a kill test may take: the mutant's timeout: if it has one,
     else three times what the test took on the unmutated tree in this
@@ -491,13 +519,23 @@ def test_mutant(m, base, work, logs, args, baseline, took):
             m.message = first_failure(log, 0)
             return
         for cmd in m.kill:
-            if baseline.get(cmd) not in (None, 0):
-                m.result, m.by = "baseline", cmd
-                m.message = "fails without the mutant too"
-                return
             start = os.path.getsize(log)
             bound = kill_bound(m, cmd, took)
             rc = run(kill_argv(cmd, tree), tree, bound, log)
+            if baseline.get(cmd) not in (None, 0):
+                # it failed without the mutant: only a check that passed
+                # there and fails here tells the mutant apart
+                new = new_failures(BASELINE_LOGS.get(cmd), log, start)
+                if rc not in (0, 77, "timeout") and new:
+                    m.result, m.by = "killed", cmd
+                    m.message = ("not ok - %s (passed without the mutant, "
+                                 "where only other checks failed)" %
+                                 "; ".join(new))
+                else:
+                    m.result, m.by = "baseline", cmd
+                    m.message = ("fails without the mutant too, and no "
+                                 "check that passed there fails here")
+                return
             if rc == 77:
                 m.result, m.by = "skipped", cmd
                 m.message = "the test skipped (exit 77): not root?"
@@ -745,6 +783,7 @@ def main():
 
         def base_done(result):
             cmd, rc, secs, log = result
+            BASELINE_LOGS[cmd] = log
             baseline[cmd], took[cmd] = rc, secs
             print("mutate: baseline %s: %s (%.0f s)" % (
                 cmd, "ok" if rc == 0 else
