@@ -405,6 +405,9 @@ SUMMARY = re.compile(r"^(unit|bpf|integration): \d+ passed, (\d+) failed, "
                      r"\d+ skipped ?(.*)$")
 
 
+RUN_SH_FAIL = re.compile(r"^-- FAIL (\S+) ")
+
+
 def suite_failures(log, start):
     with open(log, "rb") as f:
         f.seek(start)
@@ -414,7 +417,12 @@ def suite_failures(log, start):
         s = SUMMARY.match(line.strip())
         if s and int(s.group(2)):
             names += ["%s %s" % (s.group(1), n) for n in s.group(3).split()]
-    return names
+        # run.sh's verdict of each test as it ends: what failed before
+        # a suite stopped at its bound
+        f = RUN_SH_FAIL.match(line.strip())
+        if f:
+            names.append("integration " + f.group(1))
+    return sorted(set(names), key=names.index)
 
 
 def suite_test_argv(name):
@@ -559,6 +567,16 @@ def test_mutant(m, base, work, logs, args, baseline, took):
             names = suite_failures(log, start)
             flaky = unconfirmed(names, base, log)
             killers = [n for n in names if n not in flaky]
+            also = ("; %s failed too, also without the mutant" %
+                    ", ".join(flaky)) if flaky else ""
+            if rc == "timeout" and not killers:
+                # as a kill test's timeout: no failing test of its own,
+                # no verdict (a loaded machine, or a hang no test saw)
+                m.result = "timeout"
+                m.message = ("the full suite hit its bound of %d s with "
+                             "no test failing by the mutant%s: "
+                             "inconclusive" % (args.suite_timeout, also))
+                return
             if names and not killers:
                 m.result = "equivalent" if m.equivalent else "survived"
                 m.message = ("%s failed in the full suite but also fails "
@@ -568,7 +586,8 @@ def test_mutant(m, base, work, logs, args, baseline, took):
             m.by = "full suite: " + (", ".join(killers) or "make test-tiers")
             m.message = first_failure(log, start)
             if rc == "timeout":
-                m.message = "timed out after %d s" % args.suite_timeout
+                m.message += "; the suite then hit its bound of %d s" % (
+                    args.suite_timeout)
             return
         m.result = "equivalent" if m.equivalent else "survived"
     finally:
