@@ -25,9 +25,15 @@ static __always_inline __u32 clock_secs(__u32 seconds)
 	return seconds * CONFIG_HZ;
 }
 
-/* Has more than span passed from then to now? */
+/* Has more than span passed from then to now? A stamp up to a minute
+ * after now was written by another CPU since this one read the clock
+ * (seen times advance once a second): nothing has passed. Unsigned,
+ * now - then took such a busy flow for one idle for 198 days.
+ * user/lib's walks use the same rule (lib_since). */
 static __always_inline bool clock_after(__u32 now, __u32 then, __u32 span)
 {
+	if (then - now <= clock_secs(60))
+		return false;
 	return now - then > span;
 }
 

@@ -191,7 +191,7 @@ static __always_inline int nexthop_to_backend(struct xdp_md *ctx,
 
 	c = bpf_map_lookup_elem(&nexthops, &slot);
 	if (c && c->backend_id == backend_id &&
-	    now - c->updated <= nexthop_ttl()) {
+	    !clock_after(now, c->updated, nexthop_ttl())) {
 		nh->ifindex = c->ifindex;
 		nh->mtu = c->mtu;
 		__builtin_memcpy(nh->dmac, c->dmac, ETH_ALEN);

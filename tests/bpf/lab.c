@@ -715,3 +715,27 @@ const struct lab_backend *assert_rewritten_pass(const char *desc,
 	assert_frame(desc, out, frame, len);
 	return be;
 }
+
+int lab_flow4(struct lab *lab, const struct pkt_spec *c,
+	      struct slotlb_flow4_key *k, struct slotlb_flow4 *f)
+{
+	uint8_t a[16];
+	char path[160];
+	int fd;
+
+	memset(k, 0, sizeof(*k));
+	pkt_addr(AF_INET, c->src, a);
+	memcpy(&k->client, a, 4);
+	pkt_addr(AF_INET, c->dst, a);
+	memcpy(&k->endpoint, a, 4);
+	k->client_port = htons(c->sport);
+	k->endpoint_port = htons(c->dport);
+	k->proto = c->proto;
+	snprintf(path, sizeof(path), "%s/flows4", lab->pin_root);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail_msg("%s: %s", path, strerror(errno));
+	if (bpf_map_lookup_elem(fd, k, f))
+		fail_msg("no established entry for client port %u", c->sport);
+	return fd;
+}

@@ -136,6 +136,11 @@ bool lab_in_deployment(const struct lab_backend *be, uint32_t dep);
 const struct lab_backend *lab_deployment_backend(uint32_t dep, unsigned i);
 /* Distinct client port for each new flow of a test binary. */
 uint16_t lab_port(void);
+/* The established IPv4 entry of client spec c (TCP or UDP) in *k, *f;
+ * returns the pinned flows4 map's fd (the caller closes it), or fails
+ * the test if there is no such entry. */
+int lab_flow4(struct lab *lab, const struct pkt_spec *c,
+	      struct slotlb_flow4_key *k, struct slotlb_flow4 *f);
 
 /* Result of one BPF_PROG_TEST_RUN. */
 struct xdp_out {

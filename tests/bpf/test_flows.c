@@ -385,6 +385,39 @@ static void test_udp_idle_timeout_reselects(void **state)
 	}
 }
 
+/* A datagram's CPU reads the clock; another CPU's datagram of the same
+ * flow stamps it a jiffy later before the first looks at it. The flow
+ * is busy, not idle for 198 days: it keeps its backend across a swap
+ * (unsigned, now - seen sent it to the new deployment). The later
+ * stamp is written directly, 1,000 jiffies ahead (1-4 s). */
+static void test_udp_stamp_after_the_clock(void **state)
+{
+	const struct pkt_spec spec = UDP4();
+	struct slotlb_flow4 v, saved;
+	struct slotlb_flow4_key k;
+	struct flow f;
+	int fd;
+
+	(void)state;
+	flow_open(&f, &spec, dep_a(&spec), "UDP first");
+	backend_send(&lab, &f, 0, "UDP answer");
+	fd = lab_flow4(&lab, &f.c, &k, &saved);
+	v = saved;
+	v.s.seen_client += 1000;
+	v.s.seen_backend += 1000;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_EXIST), 0);
+	/* No previous deployment, and B in the element before too: no
+	 * second chance brings the flow back to A if it is taken for
+	 * expired. */
+	lab_route_prev(&lab, app_of(&spec), dep_b(&spec), 0);
+	lab_route_prev(&lab, app_of(&spec), dep_b(&spec), 0);
+	if (client_expect(&lab, &f, 0, dep_a(&spec), SLOTLB_REASON_FORWARD,
+			  "UDP stamped after the clock, after a swap") != f.be)
+		fail_msg("UDP flow stamped after the clock left its backend");
+	assert_int_equal(bpf_map_update_elem(fd, &k, &saved, BPF_EXIST), 0);
+	close(fd);
+}
+
 struct find_ctx {
 	const struct flow *f;
 	bool established, half_open;
@@ -850,6 +883,7 @@ int main(void)
 		T(test_restart_never_leaks_old_backend),
 		T(test_flow_start_kept),
 		T(test_udp_idle_timeout_reselects),
+		T(test_udp_stamp_after_the_clock),
 		T(test_gc_removes_closed_and_idle_flows),
 		T(test_count_by_deployment),
 		T(test_reload_keeps_flows),

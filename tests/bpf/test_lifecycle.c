@@ -4,7 +4,8 @@
  * flows keep working until they end, and its address is forgotten only
  * then; a half-closed flow whose client is gone expires after its idle
  * timeout and the drain completes; a flow whose reply mapping was lost
- * gets it back from its established entry. Runs with 1 s timeouts for
+ * gets it back from its established entry; a flow stamped after a
+ * walk read its clock is busy, not idle. Runs with 1 s timeouts for
  * half-closed and closed flows.
  */
 #include <setjmp.h>
@@ -274,6 +275,48 @@ static void test_lost_reply_is_recreated(void **state)
 	cases_run += 7;
 }
 
+/* A walk (GC, drain count) reads the clock, then the entries: a packet
+ * on another CPU in between stamps its flow later than the walk's now.
+ * Such a busy flow is neither collected nor left out of the drain's
+ * count (both took it for one idle for 49 days: the GC deleted it, and
+ * its next packet went to the slot's new deployment). The later stamp
+ * is written here directly, 1,000 jiffies ahead (1-4 s). */
+static void test_stamp_after_the_walk_clock(void **state)
+{
+	struct slotlb_flow4 f, saved;
+	struct slotlb_flow4_key k;
+	struct conv v;
+	uint64_t n;
+	int fd;
+
+	(void)state;
+	lab_route(&lab, APP_DRAIN, DEP_C4);
+	conv_init(&v, &lab, &drain4);
+	conv_open(&v, DEP_C4, "stamped after the clock");
+	n = flows_of(DEP_C4);
+	fd = lab_flow4(&lab, &v.c, &k, &saved);
+	f = saved;
+	f.s.seen_client += 1000;
+	f.s.seen_backend += 1000;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &f, BPF_EXIST), 0);
+	if (flows_of(DEP_C4) != n)
+		fail_msg("the drain's count left out a flow stamped after its "
+			 "clock: %llu pinned, want %llu",
+			 (unsigned long long)flows_of(DEP_C4),
+			 (unsigned long long)n);
+	assert_true(slotlb_flows_gc(lab.lb) >= 0);
+	if (bpf_map_lookup_elem(fd, &k, &f))
+		fail_msg("the GC deleted a flow stamped after its clock");
+	/* Swap: the flow keeps its backend (it would have gone to D). */
+	lab_route(&lab, APP_DRAIN, DEP_D4);
+	conv_expect_client(&v, F_ACK | F_PSH, 10, "after the GC and a swap");
+	/* Put its stamps back, then end it: later tests' GCs collect it. */
+	assert_int_equal(bpf_map_update_elem(fd, &k, &saved, BPF_EXIST), 0);
+	conv_expect_client(&v, F_RST, 0, "stamped flow: RST");
+	close(fd);
+	cases_run += 4;
+}
+
 static int reset_routing(void **state)
 {
 	(void)state;
@@ -303,6 +346,7 @@ int main(void)
 		T(test_deleted_endpoint_keeps_flows),
 		T(test_half_closed_expires),
 		T(test_lost_reply_is_recreated),
+		T(test_stamp_after_the_walk_clock),
 	};
 	int rc = lab_enter_netns();
 

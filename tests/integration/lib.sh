@@ -8,6 +8,10 @@
 
 failures=0
 DPCTL=${DPCTL:-$LAB_BUILD/tools/dpctl}
+# dpctl loads the program to reach the pinned maps: its verification
+# took 7-22 s at load 20-24 here (a 10 s bound cut test_traffic's
+# routing_show short after a restart, twice in 8 runs).
+DPCTL_TIMEOUT=${DPCTL_TIMEOUT:-60}
 
 now_ms()
 {
@@ -69,7 +73,7 @@ need_tools()
 # lab P's pinned maps (default app id 0).
 routing_show()
 {
-	ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+	ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
 		routing show "${1:-0}"
 }
 

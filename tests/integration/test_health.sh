@@ -77,6 +77,18 @@ wait_health()
 	done
 }
 
+# metrics_health ADDR: "UP IN_RING" of backend ADDR's health series in
+# /metrics ("- -" without them)
+metrics_health()
+{
+	ctl_api "$P" GET /metrics | awk -v a="$1" '
+		index($1, "backend=\"" a "\"") {
+			if ($1 ~ /^slotlb_backend_health_up[{]/) up = $2
+			if ($1 ~ /^slotlb_backend_health_in_ring[{]/) ring = $2
+		}
+		END { print (up == "" ? "-" : up), (ring == "" ? "-" : ring) }'
+}
+
 # history_health: "outcome detail" of every health entry, oldest first.
 history_health()
 {
@@ -96,7 +108,7 @@ print(eval(sys.argv[2]))' "$1" "$2"
 }
 
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LOADCLIENT"
-need_tools curl python3
+need_tools curl python3 promtool
 ctl_trap_cleanup "$P"
 trap 'ctl_cleanup_all; rm -rf "$OUT"' EXIT
 lab_up "$P" 3 || exit $?
@@ -161,6 +173,8 @@ took=$(wait_health "$(be 2)" "down out" 10000)
 echo "   b2 left the ring $took ms after its server died" \
 	"(bound $((INTERVAL_MS * UNHEALTHY + TIMEOUT_MS)) ms + polling)"
 check "b2 down and out of the ring" [ "$(health_of "$(be 2)")" = "down out" ]
+check "metrics: b2 down, out of the ring ($(metrics_health "$(be 2)")); b1 up" \
+	[ "$(metrics_health "$(be 2)") $(metrics_health "$(be 1)")" = "0 0 1 1" ]
 # Worst case: died just after a pass, then UNHEALTHY failures, each
 # refused at once (nothing listens); 1.5 s of slack for a loaded host.
 check "b2 left within interval x unhealthy-after (+1.5 s slack)" \
@@ -190,6 +204,8 @@ lab_start_httpd "$P" 2 v1 || die "restart b2"
 took=$(wait_health "$(be 2)" "up in" 10000)
 echo "   b2 back in the ring $took ms after its restart"
 check "b2 back up and in the ring" [ "$(health_of "$(be 2)")" = "up in" ]
+check "metrics: b2 up and in the ring ($(metrics_health "$(be 2)"))" \
+	[ "$(metrics_health "$(be 2)")" = "1 1" ]
 hist=$(history_health)
 echo "$hist" | sed 's/^/   history: /'
 check "history: b2 down after exactly $UNHEALTHY failed probes, left the ring" \
@@ -282,6 +298,10 @@ check "last backend down but kept in the ring" \
 	[ "$(health_of "$(be 2)")" = "down in" ]
 check "b1 and b3 out" [ "$(health_of "$(be 1)") $(health_of "$(be 3)")" = \
 	"down out down out" ]
+check "metrics: the kept b2 down but in the ring ($(metrics_health "$(be 2)"))" \
+	[ "$(metrics_health "$(be 2)")" = "0 1" ]
+out=$(ctl_api "$P" GET /metrics | sed '$d' | promtool check metrics 2>&1)
+check "promtool check metrics passes with health series ($out)" [ -z "$out" ]
 check "status table says fail open" \
 	grep -q "fail open" <<<"$(cli status web)"
 check "history says fail open" \

@@ -112,7 +112,7 @@ while True:
 '
 # In the LB namespace, so lab_down ends it with the lab.
 ctl_exec_lb "$P" timeout 300 python3 -c "$NOTIFY_PY" "$NOTIFY" "$NLOG" \
-	"$(ctl_socket "$P")" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+	"$(ctl_socket "$P")" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
 	routing show 0 >"$STATE/notify.err" 2>&1 &
 for ((i = 0; i < 100; i++)); do
 	[ -e "$NOTIFY.up" ] && break
@@ -230,7 +230,7 @@ check "traffic flows with no daemon ($out)" test "$out" = "v1 $(be 1)"
 # staging exchanged behind the database's back.
 read -r prod stag < <(tr ';' '\n' <<<"$expected" |
 	awk '{ d[$2] = $4 } END { print d[0], d[1] }')
-ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
 	routing set 0 "$stag" "$prod" >/dev/null || die "dpctl routing set"
 tampered=$(routing_show | tr '\n' ';' | sed 's/;$//')
 need "the routing element differs from the database ($tampered)" \

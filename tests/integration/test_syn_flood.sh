@@ -37,10 +37,12 @@ for path in ("/before", "/after"):
     c.request("GET", path)
     body = c.getresponse().read().decode().strip()
     print(c.sock.getsockname()[1], body, flush=True)
-    for _ in range(600):
+    for _ in range(6000):
         if path == "/after" or os.path.exists(flag):
             break
         time.sleep(0.1)
+    else:
+        sys.exit("no flag after 600 s: the second request would not follow the swap")
 '
 
 # Spoofed frames on DEV toward MAC: N SYNs per family from sources no
@@ -94,8 +96,11 @@ dp_preflight
 ctl_trap_cleanup "$P"
 lab_up "$P" 2 || exit $?
 STATE=$(lab_state_dir "$P")
-lab_start_httpd "$P" 1 v1 || die "httpd b1"
-lab_start_httpd "$P" 2 v2 || die "httpd b2"
+# The keep-alive connections stay silent through the flood and the swap,
+# which took 21 s at load 16: longer than httpd's default 30 s idle
+# timeout once, which closed them (RemoteDisconnected).
+lab_start_httpd "$P" 1 v1 --idle-timeout 900 || die "httpd b1"
+lab_start_httpd "$P" 2 v2 --idle-timeout 900 || die "httpd b2"
 
 dp "$P" attach --role public pub0 --role backend be1 be2 ||
 	die "dpctl attach"

@@ -303,7 +303,7 @@ if [ "$failed" != 0 ] || [ "$resets" != 0 ] || [ "$ka" != v1 ]; then
 		"$STATE/ramp.csv" | head -20
 	awk -F, '$2 == "keepalive" && $3 == "v2" { print "# keep-alive on v2: " $0 }' \
 		"$STATE/ramp.csv" | head -3
-	ctl_exec_lb "$P" timeout 20 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+	ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
 		stats 2>&1 | awk '$2 > 0 { print "# data path: " $0 }'
 fi
 echo "# ramp 0 -> 20 -> 50 -> 100 -> 0 under load: $ok requests ok, $failed failed, $cerr connect errors, $resets resets; keep-alive answered by $ka; per phase share:clients-on-v2/clients-seen:clients-with-both: $phases"
@@ -351,7 +351,7 @@ cli slot traffic web --distribution staging=30 >/dev/null &&
 	die "rules before the restart"
 want=$(routing_show)
 ctl_stop "$P" || die "stop slotlbd"
-ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
 	routing traffic 0 --from 0 --clear >/dev/null || die "dpctl clear"
 wiped=$(routing_show)
 ctl_start "$P" --drain-interval 100 || die "slotlbd did not restart"
@@ -365,7 +365,7 @@ check "the restart wrote back the very same rules and ranges" \
 
 # --- nothing lost --------------------------------------------------------
 echo "# [$(($(now_ms) - T0)) ms] nothing lost"
-drops=$(ctl_exec_lb "$P" timeout 10 "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
+drops=$(ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$(ctl_pin_root "$P")" \
 	stats 2>/dev/null | awk '/drop_/ && $2 > 0 { printf "%s=%s ", $1, $2 }')
 check "no packet dropped by the data path (${drops:-none})" test -z "$drops"
 

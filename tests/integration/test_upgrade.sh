@@ -390,7 +390,7 @@ check "with the layout restored, slotlbd starts" \
 mkdir -p "$PIN-bogus" &&
 	bpftool map create "$PIN-bogus/routing_pool" type array key 4 \
 		value 100 entries 10 name routing_pool || die "bogus pins"
-out=$(ctl_exec_lb "$P" timeout 20 "$DPCTL" --pin-root "$PIN-bogus" \
+out=$(ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$PIN-bogus" \
 	--upgrade stats 2>&1)
 rc=$?
 echo "# dpctl on unknown maps (exit $rc): $out"
@@ -403,12 +403,12 @@ check "... and left as they were" \
 mkdir -p "$PIN-v1" &&
 	ctl_exec_lb "$P" timeout 20 "$V1CTL" --pin-root "$PIN-v1" up "$V1OBJ" 1024 ||
 	die "a second layout 1 pin root"
-out=$(ctl_exec_lb "$P" timeout 20 "$DPCTL" --pin-root "$PIN-v1" stats 2>&1)
+out=$(ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$PIN-v1" stats 2>&1)
 rc=$?
 echo "# dpctl on layout 1 (exit $rc): $out"
 check "layout 1 without an upgrade allowed: refused, saying an upgrade converts it" \
 	test "$rc" -ne 0 -a -n "$(grep -F 'pinned maps have layout 1, this build 3: an upgrade converts them' <<<"$out")"
-out=$(ctl_exec_lb "$P" timeout 20 "$DPCTL" --pin-root "$PIN-v1" --upgrade stats 2>&1 >/dev/null)
+out=$(ctl_exec_lb "$P" timeout "$DPCTL_TIMEOUT" "$DPCTL" --pin-root "$PIN-v1" --upgrade stats 2>&1 >/dev/null)
 rc=$?
 echo "# dpctl --upgrade (exit $rc): $out"
 check "dpctl --upgrade upgrades it" \

@@ -26,8 +26,10 @@
 
 /* Request line plus headers; larger gets 431, as from a real server. */
 #define HDR_MAX 8192
-/* A silent keep-alive connection is closed after this long. */
+/* A silent keep-alive connection is closed after this long (by
+ * default; --idle-timeout). */
 #define IDLE_TIMEOUT_S 30
+#define IDLE_TIMEOUT_MAX_S 3600
 /* Enough for every test; beyond it new connections are refused. */
 #define CONN_MAX 1024
 /* Largest /stream body: far beyond any test, small enough for u64 math. */
@@ -47,7 +49,8 @@ static struct {
 	const char *pidfile;
 	const char *settings_file; /* served at /settings */
 	bool quiet;
-} cfg = {.version = "v0"};
+	uint64_t idle_timeout_s; /* a silent connection is closed after */
+} cfg = {.version = "v0", .idle_timeout_s = IDLE_TIMEOUT_S};
 
 static struct timespec started;
 static volatile sig_atomic_t stopping;
@@ -590,7 +593,7 @@ static void *conn_thread(void *arg)
 
 static int start_conn(int fd, const struct sockaddr_storage *peer)
 {
-	struct timeval tv = {.tv_sec = IDLE_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = (time_t)cfg.idle_timeout_s};
 	struct sockaddr_storage self;
 	socklen_t len = sizeof(self);
 	pthread_attr_t attr;
@@ -724,7 +727,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: httpd [--listen ADDR:PORT|[ADDR]:PORT] [--version LABEL]\n"
 		"             [--cold-start SECONDS] [--cold-until FILE] [--status CODE]\n"
-		"             [--pidfile FILE] [--quiet]\n"
+		"             [--pidfile FILE] [--quiet] [--idle-timeout SECONDS]\n"
 		"             [--settings-file FILE]\n"
 		"       httpd --gen-body BYTES\n");
 }
@@ -741,6 +744,7 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"settings-file", required_argument, NULL, 'S'},
 		{"gen-body", required_argument, NULL, 'g'},
+		{"idle-timeout", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{}};
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -793,6 +797,13 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			return gen_body(optarg);
+		case 'i':
+			if (parse_u64(optarg, IDLE_TIMEOUT_MAX_S,
+				      &cfg.idle_timeout_s) ||
+			    !cfg.idle_timeout_s)
+				return bad_option("idle-timeout", optarg,
+						  "whole seconds, 1..3600");
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -300,13 +300,14 @@ static bool closed_state(uint32_t s)
 }
 
 /* Idle jiffies of an established flow: since the later side's packet. */
-static uint32_t idle_of(const struct slotlb_flow_state *s, uint32_t now)
+static uint32_t idle_of(const struct slotlb_flow_state *s,
+			const struct walk_clock *c)
 {
 	uint32_t last = (int32_t)(s->seen_backend - s->seen_client) > 0
 				? s->seen_backend
 				: s->seen_client;
 
-	return now - last;
+	return lib_since(c->now, last, c->hz);
 }
 
 /* The timeout an established flow is past once idle for it. */
@@ -326,7 +327,7 @@ static void info_established(struct slotlb_flow_info *f,
 			     const struct slotlb_flow_state *s,
 			     const struct walk_clock *c)
 {
-	uint32_t idle = idle_of(s, c->now);
+	uint32_t idle = idle_of(s, c);
 
 	f->stage = SLOTLB_STAGE_ESTABLISHED;
 	f->backend_port = s->backend_port;
@@ -334,7 +335,7 @@ static void info_established(struct slotlb_flow_info *f,
 	f->deployment_id = s->deployment_id;
 	f->endpoint_id = s->endpoint_id;
 	f->state = s->state;
-	f->age_ms = (uint64_t)(c->now - s->start) * 1000 / c->hz;
+	f->age_ms = (uint64_t)lib_since(c->now, s->start, c->hz) * 1000 / c->hz;
 	f->idle_ms = (uint64_t)idle * 1000 / c->hz;
 	f->live = !closed_state(s->state) &&
 		  idle <= timeout_of(c, f->proto, s->state);
@@ -377,7 +378,7 @@ static void info_new(struct slotlb_flow_info *f,
 		     const struct walk_clock *c)
 {
 	const uint32_t fins = SLOTLB_FLOW_FIN_CLIENT | SLOTLB_FLOW_FIN_BACKEND;
-	uint32_t idle = c->now - v->seen, timeout;
+	uint32_t idle = lib_since(c->now, v->seen, c->hz), timeout;
 
 	memset(f, 0, sizeof(*f));
 	f->stage = SLOTLB_STAGE_HALF_OPEN;
@@ -393,7 +394,7 @@ static void info_new(struct slotlb_flow_info *f,
 	f->deployment_id = v->deployment_id;
 	f->endpoint_id = v->endpoint_id;
 	f->state = v->state;
-	f->age_ms = (uint64_t)(c->now - v->start) * 1000 / c->hz;
+	f->age_ms = (uint64_t)lib_since(c->now, v->start, c->hz) * 1000 / c->hz;
 	f->idle_ms = (uint64_t)idle * 1000 / c->hz;
 	if (k->proto == IPPROTO_UDP)
 		timeout = c->udp;
@@ -415,7 +416,7 @@ static void info_dsr(struct slotlb_flow_info *f,
 		     const struct slotlb_dsr_flow *v,
 		     const struct walk_clock *c)
 {
-	uint32_t idle = c->now - v->seen;
+	uint32_t idle = lib_since(c->now, v->seen, c->hz);
 
 	memset(f, 0, sizeof(*f));
 	f->stage = SLOTLB_STAGE_DSR;

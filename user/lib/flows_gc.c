@@ -132,7 +132,7 @@ static bool expired(const struct gc_ctx *g, const struct slotlb_flow_state *s,
 		timeout = lb->tcp_half_closed_timeout_s;
 	else
 		timeout = lb->tcp_timeout_s;
-	return g->now - last > timeout * g->hz;
+	return lib_since(g->now, last, g->hz) > timeout * g->hz;
 }
 
 static int batch4(struct gc_ctx *g, const struct slotlb_flow4_key *k,
@@ -188,7 +188,7 @@ static int cb_new(const void *k, const void *v, void *ctx)
 		timeout = lb->tcp_timeout_s;
 	else
 		timeout = lb->tcp_handshake_timeout_s;
-	if (g->now - h->seen <= timeout * g->hz &&
+	if (lib_since(g->now, h->seen, g->hz) <= timeout * g->hz &&
 	    !(h->state & (SLOTLB_FLOW_RST | SLOTLB_FLOW_PROMOTED)) &&
 	    (h->state & fins) != fins)
 		retired_mark(&g->retired, h->endpoint, key->family);

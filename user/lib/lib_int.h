@@ -81,6 +81,21 @@ int lib_map_walk(int fd, size_t key_size, size_t value_size, lib_entry_cb cb,
 /* The program's clock: jiffies and HZ (flows.c). */
 int lib_clock(struct slotlb *lb, uint64_t *jiffies, uint32_t *hz);
 
+/*
+ * Jiffies from then to now. A walk reads the clock once, then the
+ * entries: a packet in between stamps an entry after now, and now -
+ * then, unsigned, would make that busy flow look idle for 49 days (the
+ * GC deleted such flows and the drain stopped counting them: 2
+ * keep-alive connections of 25,730 requests reset in a ramp). A stamp
+ * up to a minute after now is that: 0. Any other is really that old
+ * (the clock wrapped since; a signed difference would call a stamp of
+ * 25 days ago, at HZ 1000, one of the future).
+ */
+static inline uint32_t lib_since(uint32_t now, uint32_t then, uint32_t hz)
+{
+	return then - now <= 60 * hz ? 0 : now - then;
+}
+
 /* routing.c: set up and tear down the routing pool bookkeeping. */
 int lib_routing_open(struct slotlb *lb);
 void lib_routing_close(struct slotlb *lb);

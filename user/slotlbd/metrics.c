@@ -79,6 +79,7 @@ char *metrics_render(struct daemon *d)
 	metrics_datapath(&b, d, &s);
 	metrics_operations(&b, d, &s, tally, n_tally);
 	metrics_events(&b, d, &s);
+	metrics_health(&b, d, &s);
 	free(tally);
 	state_snapshot_free(&s);
 	if (b.failed) {

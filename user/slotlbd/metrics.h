@@ -9,6 +9,7 @@
  *   metrics_ops.c  operations: deploys, swaps, rollbacks, warm-up and
  *                  switch times, routing generations, build info
  *   metrics_events.c  event hooks: delivered, failed, dropped
+ *   metrics_health.c  health checks: each probed backend up or down
  *
  * Each family is written as one group (HELP, TYPE, then every sample),
  * as the text format wants; promtool check metrics passes on the output
@@ -44,6 +45,10 @@ void metrics_operations(struct buf *b, struct daemon *d,
 			const struct st_history_tally *t, size_t n);
 /* metrics_events.c (takes d->lock to read the hooks) */
 void metrics_events(struct buf *b, struct daemon *d,
+		    const struct st_snapshot *s);
+
+/* metrics_health.c (health.c's view of each probed backend) */
+void metrics_health(struct buf *b, struct daemon *d,
 		    const struct st_snapshot *s);
 
 #endif /* SLOTLBD_METRICS_H */
