@@ -122,9 +122,11 @@ build-mutant: all $(UNIT_TESTS) $(BPF_TESTS)
 # Mutation testing (docs/TESTING.md): long, root, not part of make test.
 # M=NAME[,NAME...] (globs too) runs some mutants, FAST=1 skips the
 # full-suite stage, LOGS=DIR keeps every log, CHECK=1 only says whether
-# each mutant still applies, LIST=1 lists them.
+# each mutant still applies, LIST=1 lists them, JOBS=N tests N mutants at
+# once (default 3; serial tests still run alone).
 mutate: $(if $(CHECK)$(LIST),,deps)
 	$(Q)tools/mutate/mutate.py $(if $(M),--only '$(M)') \
+		$(if $(JOBS),--jobs '$(JOBS)') \
 		$(if $(FAST),--fast) $(if $(LOGS),--logs '$(LOGS)') \
 		$(if $(CHECK),--check) $(if $(LIST),--list)
 

@@ -17,6 +17,13 @@ reported as "does not apply", with the number of matches, so it can be
 updated; one that no longer builds is reported as such. Neither counts
 in the score, both make the exit status 1, as does a survivor that is
 not marked equivalent. Format of the mutant files: docs/TESTING.md.
+
+--jobs N tests N mutants at once, each in its own scratch copy (its own
+build); the tests keep their labs apart by pid (namespaces, pin roots,
+state dirs, sockets). A test that measures time or changes the host
+(an integration test marked '# integration: serial', and the full suite,
+which holds such tests) runs alone: no other test or build runs
+meanwhile, as in tests/integration/run.sh.
 """
 import argparse
 import fnmatch
@@ -28,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(
@@ -36,8 +44,62 @@ MUTANT_DIR = os.path.join(ROOT, "tools", "mutate", "mutants")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 FIELDS = ("mutant", "file", "about", "kill", "equivalent", "timeout")
 
-# The child running now, so an interrupt can stop its process group.
-current = None
+
+
+class Gate:
+    """Who may run now: any number of shared holders (builds, tests that
+    may run side by side) or one exclusive holder (a serial test, the
+    full suite) alone. A waiting exclusive holder goes first: no new
+    shared holder enters until it has run."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.shared = 0
+        self.exclusive = False
+        self.waiting = 0  # exclusive holders waiting
+
+    def enter(self, exclusive):
+        with self.cond:
+            if exclusive:
+                self.waiting += 1
+                while self.exclusive or self.shared:
+                    self.cond.wait()
+                self.waiting -= 1
+                self.exclusive = True
+            else:
+                while self.exclusive or self.waiting:
+                    self.cond.wait()
+                self.shared += 1
+
+    def leave(self, exclusive):
+        with self.cond:
+            if exclusive:
+                self.exclusive = False
+            else:
+                self.shared -= 1
+            self.cond.notify_all()
+
+
+gate = Gate()
+# The children running now, so an interrupt can stop their process
+# groups; once stopping, no new child starts.
+running = set()
+running_lock = threading.Lock()
+stopping = False
+# Every child's start and end, which tree and whether alone (logs/runs.log)
+trace = None
+trace_lock = threading.Lock()
+
+
+def traced(what, argv, cwd, alone):
+    if trace is None:
+        return
+    with trace_lock:
+        with open(trace, "a", encoding="utf-8") as f:
+            f.write("%s %-5s %-6s %-28s %s\n" % (
+                time.strftime("%H:%M:%S"), what,
+                "alone" if alone else "shared",
+                os.path.basename(cwd), " ".join(argv)))
 
 
 class FormatError(Exception):
@@ -185,26 +247,76 @@ def kill_argv(cmd, tree):
     return argv
 
 
-# run.sh's environment for the tests it runs: Debian's python3 first.
-TEST_ENV = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+# run.sh's environment for the tests it runs: Debian's python3 first;
+# nothing of the make that started us (make mutate JOBS=N must not set
+# run.sh's JOBS in the full-suite stage).
+TEST_ENV = dict((k, v) for k, v in os.environ.items()
+                if k not in ("JOBS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"))
+TEST_ENV["PATH"] = "/usr/bin:" + os.environ.get("PATH", "")
+
+
+def serial(argv, cwd):
+    """Must argv run alone? The full suite (it holds the serial tests)
+    and an integration test marked as run.sh's serial ones are."""
+    if argv[:1] == ["make"] and "test-tiers" in argv:
+        return True
+    script = None
+    if argv[:1] == ["bash"] and len(argv) == 2:
+        script = argv[1]
+    elif argv[:1] == [INTEGRATION_RUNNER]:
+        # run.sh NAME runs every test whose name holds NAME
+        names = argv[1:]
+        d = os.path.join(cwd, "tests", "integration")
+        if not names:
+            return True
+        for f in sorted(os.listdir(d)):
+            if (f.startswith("test_") and f.endswith(".sh") and
+                    any(n in f[:-3] for n in names) and
+                    serial(["bash", os.path.join("tests", "integration",
+                                                 f)], cwd)):
+                return True
+        return False
+    if not script:
+        return False
+    try:
+        with open(os.path.join(cwd, script), encoding="utf-8") as f:
+            # run.sh's test: grep '^# integration: serial'
+            return any(line.startswith("# integration: serial")
+                       for line in f)
+    except OSError:
+        return False
 
 
 def run(argv, cwd, timeout, log):
-    """Run argv in its own process group; 'timeout' or its exit code."""
-    global current
-    with open(log, "ab") as out:
-        out.write(("$ %s\n" % " ".join(argv)).encode())
-        out.flush()
-        current = subprocess.Popen(argv, cwd=cwd, stdout=out,
-                                   stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env=TEST_ENV)
-        try:
-            rc = current.wait(timeout)
-        except subprocess.TimeoutExpired:
-            stop(current)
-            rc = "timeout"
-        current = None
+    """Run argv in its own process group, alone if it must be (serial());
+    'timeout' or its exit code."""
+    alone = serial(argv, cwd)
+    gate.enter(alone)
+    traced("start", argv, cwd, alone)
+    try:
+        with open(log, "ab") as out:
+            out.write(("$ %s%s\n" % (" ".join(argv), "   (alone)" if alone
+                                      else "")).encode())
+            out.flush()
+            with running_lock:
+                if stopping:
+                    return "stopped"
+                proc = subprocess.Popen(argv, cwd=cwd, stdout=out,
+                                        stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL,
+                                        start_new_session=True,
+                                        env=TEST_ENV)
+                running.add(proc)
+            try:
+                rc = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                stop(proc)
+                rc = "timeout"
+            with running_lock:
+                running.discard(proc)
+    finally:
+        traced("end", argv, cwd, alone)
+        gate.leave(alone)
     return rc
 
 
@@ -293,6 +405,9 @@ SUMMARY = re.compile(r"^(unit|bpf|integration): \d+ passed, (\d+) failed, "
                      r"\d+ skipped ?(.*)$")
 
 
+RUN_SH_FAIL = re.compile(r"^-- FAIL (\S+) ")
+
+
 def suite_failures(log, start):
     with open(log, "rb") as f:
         f.seek(start)
@@ -302,7 +417,12 @@ def suite_failures(log, start):
         s = SUMMARY.match(line.strip())
         if s and int(s.group(2)):
             names += ["%s %s" % (s.group(1), n) for n in s.group(3).split()]
-    return names
+        # run.sh's verdict of each test as it ends: what failed before
+        # a suite stopped at its bound
+        f = RUN_SH_FAIL.match(line.strip())
+        if f:
+            names.append("integration " + f.group(1))
+    return sorted(set(names), key=names.index)
 
 
 def suite_test_argv(name):
@@ -326,6 +446,34 @@ def unconfirmed(names, base, log):
         if run(suite_test_argv(name), base, 600, log) != 0:
             flaky.append(name)
     return flaky
+
+
+# Where each baseline test's output is (the baseline stage fills it).
+BASELINE_LOGS = {}
+TAP = re.compile(r"^(ok|not ok) - (.+)$")
+
+
+def checks(log, start=0):
+    """The TAP checks a log holds from offset start: {name: passed}."""
+    if not log:
+        return {}
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    out = {}
+    for line in text.split("\n"):
+        t = TAP.match(line.rstrip())
+        if t:
+            out[t.group(2)] = out.get(t.group(2), True) and t.group(1) == "ok"
+    return out
+
+
+def new_failures(base_log, log, start):
+    """Checks that fail in log (from start) but passed in base_log, the
+    same test's run on the unmutated tree."""
+    before = checks(base_log)
+    return [name for name, ok in checks(log, start).items()
+            if not ok and before.get(name) is True]
 
 
 def kill_bound(m, cmd, took):
@@ -366,8 +514,11 @@ def test_mutant(m, base, work, logs, args, baseline, took):
     tree = os.path.join(work, m.name)
     log = os.path.join(logs, m.name + ".log")
     t0 = time.time()
-    shutil.copytree(base, tree, symlinks=True)
     try:
+        # the built unmutated tree, mtimes kept: the build after the
+        # edit is incremental
+        subprocess.run(["cp", "-a", "--reflink=auto", base, tree],
+                       check=True)
         why = apply(m, tree)
         if why:
             m.result, m.message = "n/a", why
@@ -377,13 +528,23 @@ def test_mutant(m, base, work, logs, args, baseline, took):
             m.message = first_failure(log, 0)
             return
         for cmd in m.kill:
-            if baseline.get(cmd) not in (None, 0):
-                m.result, m.by = "baseline", cmd
-                m.message = "fails without the mutant too"
-                return
             start = os.path.getsize(log)
             bound = kill_bound(m, cmd, took)
             rc = run(kill_argv(cmd, tree), tree, bound, log)
+            if baseline.get(cmd) not in (None, 0):
+                # it failed without the mutant: only a check that passed
+                # there and fails here tells the mutant apart
+                new = new_failures(BASELINE_LOGS.get(cmd), log, start)
+                if rc not in (0, 77, "timeout") and new:
+                    m.result, m.by = "killed", cmd
+                    m.message = ("not ok - %s (passed without the mutant, "
+                                 "where only other checks failed)" %
+                                 "; ".join(new))
+                else:
+                    m.result, m.by = "baseline", cmd
+                    m.message = ("fails without the mutant too, and no "
+                                 "check that passed there fails here")
+                return
             if rc == 77:
                 m.result, m.by = "skipped", cmd
                 m.message = "the test skipped (exit 77): not root?"
@@ -406,6 +567,16 @@ def test_mutant(m, base, work, logs, args, baseline, took):
             names = suite_failures(log, start)
             flaky = unconfirmed(names, base, log)
             killers = [n for n in names if n not in flaky]
+            also = ("; %s failed too, also without the mutant" %
+                    ", ".join(flaky)) if flaky else ""
+            if rc == "timeout" and not killers:
+                # as a kill test's timeout: no failing test of its own,
+                # no verdict (a loaded machine, or a hang no test saw)
+                m.result = "timeout"
+                m.message = ("the full suite hit its bound of %d s with "
+                             "no test failing by the mutant%s: "
+                             "inconclusive" % (args.suite_timeout, also))
+                return
             if names and not killers:
                 m.result = "equivalent" if m.equivalent else "survived"
                 m.message = ("%s failed in the full suite but also fails "
@@ -415,7 +586,8 @@ def test_mutant(m, base, work, logs, args, baseline, took):
             m.by = "full suite: " + (", ".join(killers) or "make test-tiers")
             m.message = first_failure(log, start)
             if rc == "timeout":
-                m.message = "timed out after %d s" % args.suite_timeout
+                m.message += "; the suite then hit its bound of %d s" % (
+                    args.suite_timeout)
             return
         m.result = "equivalent" if m.equivalent else "survived"
     finally:
@@ -469,6 +641,52 @@ def score(mutants, elapsed):
                 elapsed // 60, elapsed % 60))
 
 
+def in_parallel(items, work_fn, done_fn, jobs):
+    """work_fn(item) for every item, jobs at once in threads; done_fn(its
+    result) in this thread as each ends. This thread only waits (in
+    short steps, so a signal is handled at once)."""
+    todo = list(items)
+    lock = threading.Lock()
+    results = []  # (result or None, exception or None)
+    wake = threading.Event()
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                item = todo.pop(0)
+            try:
+                r = (work_fn(item), None)
+            except BaseException as e:  # reported by the main thread
+                r = (None, e)
+            with lock:
+                results.append(r)
+            wake.set()
+
+    threads = [threading.Thread(target=worker, daemon=True)
+               for _ in range(min(jobs, len(todo)))]
+    for t in threads:
+        t.start()
+    while True:
+        wake.wait(1)
+        wake.clear()
+        with lock:
+            ready, results[:] = results[:], []
+        for result, error in ready:
+            if error is not None:
+                raise error
+            done_fn(result)
+        if not any(t.is_alive() for t in threads):
+            with lock:
+                ready = results[:]
+            for result, error in ready:
+                if error is not None:
+                    raise error
+                done_fn(result)
+            return
+
+
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # make mutate LIST=1 | head
     ap = argparse.ArgumentParser(
@@ -489,7 +707,14 @@ def main():
                     help="also write the result table to FILE")
     ap.add_argument("--suite-timeout", type=int, default=1800,
                     metavar="S", help="bound of the full-suite stage")
+    ap.add_argument("--jobs", type=int, default=3, metavar="N",
+                    help="mutants tested at once, each in its own scratch "
+                    "copy (default 3); serial tests still run alone")
     args = ap.parse_args()
+    if args.jobs < 1:
+        print("Error: mutate: --jobs %d: at least 1" % args.jobs,
+              file=sys.stderr)
+        return 2
 
     try:
         mutants = load_mutants()
@@ -533,13 +758,24 @@ def main():
     work = tempfile.mkdtemp(prefix="slotlb-mutate.")
     logs = args.logs or os.path.join(work, "logs")
     os.makedirs(logs, exist_ok=True)
+    global trace
+    trace = os.path.join(logs, "runs.log")
 
     def interrupted(sig, frame):
-        if current is not None:
-            stop(current)
+        global stopping
+        with running_lock:
+            stopping = True
+            procs = list(running)
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in procs:
+            stop(proc)
         shutil.rmtree(work, ignore_errors=True)
         print("\nmutate: interrupted", file=sys.stderr)
-        sys.exit(130)
+        os._exit(130)
 
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
@@ -554,22 +790,49 @@ def main():
                   first_failure(blog, 0), file=sys.stderr)
             return 1
         baseline, took = {}, {}
+        cmds = sorted({c for m in mutants for c in m.kill})
+        blogs = os.path.join(logs, "baseline")
+        os.makedirs(blogs, exist_ok=True)
+
+        def base_test(i, cmd):
+            log = os.path.join(blogs, "%02d-%s.log" % (
+                i, re.sub(r"[^A-Za-z0-9_.-]+", "_", cmd)[-60:]))
+            t0 = time.time()
+            rc = run(kill_argv(cmd, base), base, 1200, log)
+            return cmd, rc, time.time() - t0, log
+
+        def base_done(result):
+            cmd, rc, secs, log = result
+            BASELINE_LOGS[cmd] = log
+            baseline[cmd], took[cmd] = rc, secs
+            print("mutate: baseline %s: %s (%.0f s)" % (
+                cmd, "ok" if rc == 0 else
+                "FAILS (%s): %s" % (rc, first_failure(log, 0)), secs),
+                file=sys.stderr)
+
         if not args.no_baseline:
-            for cmd in sorted({c for m in mutants for c in m.kill}):
-                start = os.path.getsize(blog)
-                t0 = time.time()
-                baseline[cmd] = run(kill_argv(cmd, base), base, 1200, blog)
-                took[cmd] = time.time() - t0
-                print("mutate: baseline %s: %s (%.0f s)" % (
-                    cmd, "ok" if baseline[cmd] == 0 else
-                    "FAILS (%s): %s" % (baseline[cmd],
-                                        first_failure(blog, start)),
-                    took[cmd]), file=sys.stderr)
-        for i, m in enumerate(mutants, 1):
-            test_mutant(m, base, work, logs, args, baseline, took)
+            print("mutate: the baseline: %d tests on the unmutated tree, "
+                  "%d at once" % (len(cmds), args.jobs), file=sys.stderr)
+            in_parallel(list(enumerate(cmds)), lambda c: base_test(*c),
+                        base_done, args.jobs)
+
+        # The longest first (their tests' baseline time), so the last
+        # jobs are short ones; the table keeps the files' order.
+        order = sorted(mutants, key=lambda m: -sum(took.get(c, 0)
+                                                   for c in m.kill))
+        done = [0]
+
+        def mutant_done(m):
+            done[0] += 1
             print("mutate: [%d/%d] %s: %s%s (%.0f s)" % (
-                i, len(mutants), m.name, m.result,
+                done[0], len(mutants), m.name, m.result,
                 " by " + m.by if m.by else "", m.seconds), file=sys.stderr)
+
+        def one(m):
+            test_mutant(m, base, work, logs, args, baseline, took)
+            return m
+
+        in_parallel(order, one, mutant_done, args.jobs)
         elapsed = int(time.time() - t_start)
         out = table(mutants) + "\n\n" + score(mutants, elapsed) + "\n"
         print(out)
