@@ -202,7 +202,10 @@ before=$(b -o json status web)
 out=$(b apply -f "$STATE/swapped.json" --dry-run)
 echo "$out" | sed 's/^/   /'
 check "dry run: one swap" [ "$out" = "would swap web/staging -> production (warm-up gated): v2 is there" ]
-check "dry run changed nothing" [ "$(b -o json status web)" = "$before" ]
+after=$(b -o json status web)
+[ "$after" = "$before" ] ||
+	diff <(echo "$before") <(echo "$after") | sed 's/^/# status: /' | head -20
+check "dry run changed nothing" [ "$after" = "$before" ]
 out=$(b apply -f "$STATE/swapped.json" 2>&1)
 rc=$?
 echo "$out" | sed 's/^/   /'
