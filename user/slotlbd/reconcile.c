@@ -118,21 +118,28 @@ int reconcile(struct daemon *d)
 	return reconcile_since(d, NULL);
 }
 
+/* Mark the snapshot's apps, deployments and backends known in k. */
+static void known_add(struct reconcile_known *k, const struct st_snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_apps; i++)
+		k->apps[s->apps[i].id] = 1;
+	for (i = 0; i < s->n_deployments; i++)
+		k->deployments[s->deployments[i].id] = 1;
+	for (i = 0; i < s->n_backends; i++)
+		k->backends[s->backends[i].id] = 1;
+}
+
 int reconcile_note_known(struct daemon *d, struct reconcile_known *k)
 {
 	struct st_snapshot s = {0};
-	size_t i;
 	int err;
 
 	err = state_snapshot(d->st, -1, &s);
 	if (err)
 		return err;
-	for (i = 0; i < s.n_apps; i++)
-		k->apps[s.apps[i].id] = 1;
-	for (i = 0; i < s.n_deployments; i++)
-		k->deployments[s.deployments[i].id] = 1;
-	for (i = 0; i < s.n_backends; i++)
-		k->backends[s.backends[i].id] = 1;
+	known_add(k, &s);
 	state_snapshot_free(&s);
 	return 0;
 }
@@ -256,12 +263,7 @@ int reconcile_since(struct daemon *d, struct reconcile_known *k)
 			slotlb_backend_clear(d->lb, id);
 	if (k) {
 		memset(k, 0, sizeof(*k));
-		for (i = 0; i < s.n_apps; i++)
-			k->apps[s.apps[i].id] = 1;
-		for (i = 0; i < s.n_deployments; i++)
-			k->deployments[s.deployments[i].id] = 1;
-		for (i = 0; i < s.n_backends; i++)
-			k->backends[s.backends[i].id] = 1;
+		known_add(k, &s);
 		k->valid = true;
 	}
 	err = prune_endpoints(d, &s, reconcile_pin_root, &pruned);
