@@ -2,14 +2,22 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # The fleet (tools/fleet, docs/fleet.md): three balancer nodes behind a
-# router's ECMP route that their BIRDs announce over BGP, app web in
-# dsr mode configured alike on each (fleet_configure), v1 on b1-b3 in
-# production and v2 on b4 in staging.
+# router's ECMP route that their BIRDs announce over BGP, sharing their
+# state through etcd (slotlbd --store, three members in the lab's
+# namespace P-etcd): app web in dsr mode created and deployed ONCE, on
+# node 1 (v1 on b1-b3 in production, v2 on b4 in staging); nodes 2 and
+# 3 get it from etcd's log, and the fleet's hash seed from etcd.
 #
+# 0. Nodes 2 and 3 applied node 1's entries: web in their status, the
+#    same routing element in all three nodes' maps, the same seed.
 # 1. The same 5-tuple gets the same backend through every node: 20
 #    client ports, each sent through node 1, 2 and 3 in turn (the
 #    router steers by TOS), answer from the same backend each time;
 #    through the ECMP route, 60 connections spread over the three.
+# 1b. SWAPS (50) swaps issued on node 1 under load spread over the nodes
+#    by ECMP: each one flips all three nodes' routing maps (read from
+#    their pinned maps every ms; the time is printed, p50/p99, never
+#    asserted, only bounded by 10 s), and the load fails no request.
 # 2. A node dies (slotlbd killed -9, its XDP program removed, its link
 #    down) under load spread over the nodes: the router drops it as a
 #    next hop (the time is measured), the load fails no request, and
@@ -18,7 +26,8 @@
 #    then on the two nodes left with a swap between the connections'
 #    start and the death, where the node a connection moves to never
 #    saw it and sends it to v2's backend, whose agent passes it on to
-#    v1's (second chance, counted).
+#    v1's (second chance, counted). The swap is taken by one node and
+#    reaches the other through etcd.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -33,6 +42,8 @@ cd "$(dirname "$0")/../.." || exit 1
 P=fleet$$
 LOADCLIENT=$LAB_BUILD/tools/loadclient
 CLIENT_PY=tools/fleet/fleet_client.py
+MAPS_PY=tools/fleet/fleet_maps.py
+SWAPS=${SWAPS:-50}
 VIP=$(lab_vip 1 4)
 VIP_STAGING=$(lab_vip 2 4)
 PORT=$LAB_HTTPD_PORT
@@ -44,7 +55,7 @@ WITHDRAW_MS=()
 
 require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" \
 	"$LOADCLIENT" "$DPCTL"
-need_tools curl python3 bpftool
+need_tools curl python3 bpftool etcd etcdctl
 command -v bird >/dev/null || {
 	echo "SKIP: needs bird (bird2, tools/deps.sh)"
 	exit 77
@@ -60,20 +71,37 @@ done
 need "b4: agent and httpd (v2-b4)" fleet_backend_start "$P" 4 v2-b4 "$VIP" \
 	"$VIP_STAGING"
 t0=$(now_ms)
-need "three nodes: slotlbd, XDP on up0, BIRD; the router's route to $VIP has three next hops" \
+need "etcd; three nodes: slotlbd on etcd, XDP on up0, BIRD; the router's route to $VIP has three next hops" \
 	fleet_start "$P" "$VIP" "$VIP_STAGING"
 echo "# nodes up and announced in $(($(now_ms) - t0)) ms"
 fleet_exec_router "$P" ip route show proto bird
 ab() { echo "--backend $(fleet_backend_addr "$1"):$PORT"; }
-need "app web (dsr) on every node: v1 (b1-b3) in production, v2 (b4) in staging" \
+need "app web (dsr) created ONCE, on node 1: v1 (b1-b3) in production, v2 (b4) in staging; nodes 2, 3 applied it from etcd" \
 	eval "fleet_configure $P app create web --mode dsr --endpoint $VIP:$PORT \
 	>/dev/null && fleet_configure $P slot create web --slot staging \
 	--endpoint $VIP_STAGING:$PORT >/dev/null && fleet_configure $P deploy \
 	web --slot production --version v1 $(ab 1) $(ab 2) $(ab 3) >/dev/null &&
 	fleet_configure $P deploy web --slot staging --version v2 $(ab 4) \
 	>/dev/null"
-seeds=$(for i in 1 2 3; do fleet_node_seed "$P" $i; done | tr '\n' ' ')
-echo "# Maglev hash seeds of the nodes: $seeds"
+head=$(fleet_etcdctl "$P" get --print-value-only /slotlb/head)
+applied=$(for i in 1 2 3; do fleet_applied "$P" $i; done | tr '\n' ' ')
+check "etcd's log holds node 1's entries (head $head) and every node applied it ($applied)" \
+	[ -n "$head" ] && [ "$applied" = "$head $head $head " ]
+for i in 2 3; do
+	check "node$i's status shows web's two deployments, never configured there" \
+		eval "fleet_cli $P $i -o json status web | grep -q '\"version\": \"v2\"'"
+done
+APP_ID=$(fleet_cli "$P" 1 -o json status web | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["apps"][0]["id"])')
+mapfile -t PINS < <(fleet_pin_roots "$P")
+elements=$(python3 "$MAPS_PY" routing "$APP_ID" "${PINS[@]}" | sort -u)
+check "the three nodes' routing maps hold the same element for web (app $APP_ID)" \
+	[ "$(grep -c . <<<"$elements")" = 1 ] && [ "$elements" != none ]
+seeds=$(python3 "$MAPS_PY" seed "${PINS[@]}" | tr '\n' ' ')
+check "every node hashes with the fleet's seed from etcd ($(printf 0x%08x $((FLEET_HASH_SEED)))): $seeds" \
+	[ "$seeds" = "$(printf '0x%08x 0x%08x 0x%08x ' $((FLEET_HASH_SEED)) \
+		$((FLEET_HASH_SEED)) $((FLEET_HASH_SEED)))" ]
 
 # pins_in I LO HI: node I's pins with a client port in LO..HI, sorted.
 pins_in()
@@ -120,9 +148,6 @@ done
 check "each ECMP connection's pin names the backend that answered ($mismatch do not)" \
 	[ $mismatch = 0 ]
 
-# --- 2. a node dies under load --------------------------------------------
-DL_SUM=$("$LAB_HTTPD" --gen-body $DL | sha256sum | cut -d' ' -f1)
-
 # load_start NAME VERSIONS: the load client's new connections, 50 a
 # second, spread over the nodes by the router's ECMP (no keep-alive
 # ones: back to back they would take a core of this two-core machine;
@@ -159,6 +184,36 @@ print(d["requests_ok"], d["requests_failed"],
 	check "$1: load ran ($ok requests ok, at least 100)" [ "${ok:-0}" -ge 100 ]
 }
 
+# --- 1b. swaps on node 1 reach every node's maps, under load --------------
+swap_cmd=(env "SLOTLB_SOCKET=$(ctl_socket "$(fleet_node "$P" 1)")" timeout 30
+	"$CTL_CLI" slot swap web --slot staging)
+load_start load-swaps v1-b1,v1-b2,v1-b3,v2-b4
+t0=$(now_ms)
+python3 "$MAPS_PY" swaps "$SWAPS" "$APP_ID" 10 "${PINS[@]}" -- \
+	"${swap_cmd[@]}" >"$OUT/swaps" 2>&1
+swaps_rc=$?
+swaps_ms=$(($(now_ms) - t0))
+summary=$(grep '^summary' "$OUT/swaps")
+check "$SWAPS swaps issued on node 1 each flipped node 1, 2 and 3's routing maps within 10 s ($((swaps_ms / 1000)) s; ${summary#summary: })" \
+	[ $swaps_rc = 0 ] || grep -v '^summary\|all' "$OUT/swaps" | sed 's/^/#   /'
+sleep 1
+load_stop load-swaps
+load_spread=
+for i in 1 2 3; do
+	load_spread+="$(fleet_node_pins "$P" $i | awk '$1 >= 50000' | grep -c .) "
+done
+check "the load went through every node (its connections pinned per node: $load_spread)" \
+	python3 -c 'import sys; sys.exit(not min(map(int, sys.argv[1:])) > 0)' $load_spread
+elements=$(python3 "$MAPS_PY" routing "$APP_ID" "${PINS[@]}" | sort -u)
+check "after the swaps, the three nodes' routing elements are the same" \
+	[ "$(grep -c . <<<"$elements")" = 1 ]
+check "web answers v1 again ($SWAPS swaps, an even number)" eval \
+	"fleet_exec_client $P python3 $CLIENT_PY tuples $VIP:$PORT 44800 3 0x04,0x08,0x0c |
+	awk '\$2 !~ /^v1-b/ || \$3 !~ /^v1-b/ || \$4 !~ /^v1-b/ { bad = 1 } END { exit bad }'"
+
+# --- 2. a node dies under load --------------------------------------------
+DL_SUM=$("$LAB_HTTPD" --gen-body $DL | sha256sum | cut -d' ' -f1)
+
 # phase NAME SPORT SWAP VERSIONS: hold connections, (swap,) kill the
 # live node with most of them, check they all went on.
 phase()
@@ -194,7 +249,7 @@ phase()
 	need "$name: a live node holds keep-alive connections and downloads (node$victim)" \
 		[ $victim -gt 0 ]
 	if [ "$swap" = swap ]; then
-		need "$name: swap on the live nodes: v2 (b4) into production" \
+		need "$name: swap on one live node (the other follows through etcd): v2 (b4) into production" \
 			eval "fleet_configure $P slot swap web --slot staging >/dev/null"
 		check "$name: new connections get v2-b4 after the swap" eval \
 			"fleet_exec_client $P python3 $CLIENT_PY tuples $VIP:$PORT 44900 3 0 |
@@ -236,5 +291,6 @@ phase()
 
 phase no-swap 42000 no-swap v1-b1,v1-b2,v1-b3
 phase swap 43000 swap v1-b1,v1-b2,v1-b3,v2-b4
+echo "figures: $SWAPS swaps on node 1 with etcd ($FLEET_ETCD_MEMBERS members): ${summary#summary: }"
 echo "figures: route withdrawal after a node's death: ${WITHDRAW_MS[*]} ms (BFD ${FLEET_BFD_MS} ms x ${FLEET_BFD_MULT}); ECMP spread $spread"
 [ "$failures" -eq 0 ]

@@ -5,9 +5,12 @@
 # backends, all in network namespaces of the lab's own (nothing touches
 # the machine's interfaces, no namespace has a route out). Each node runs
 # its own slotlbd (own state dir, pin root and socket) with slotlb's XDP
-# program on its one LAN link, and its own BIRD, which announces the
+# program on its LAN link, and its own BIRD, which announces the
 # endpoint addresses (/32) over BGP to the router's BIRD; the router
-# installs them as one ECMP route hashed on the L4 ports. The backends
+# installs them as one ECMP route hashed on the L4 ports. The nodes
+# share their state through etcd (fleet_etcd.sh: its own namespace, on a
+# management network of the nodes only): a configuration operation is
+# taken by one node, the others apply it from etcd's log. The backends
 # run the lab httpd behind `slotlb backend-agent` (direct server return:
 # their replies go to the router, never through a node). Sourced by the
 # fleet tests (fleet_* functions, after tools/lab/lab.sh and
@@ -33,11 +36,14 @@ FLEET_HOLD=${FLEET_HOLD:-3}
 FLEET_KEEPALIVE=${FLEET_KEEPALIVE:-1}
 FLEET_BFD_MS=${FLEET_BFD_MS:-100}
 FLEET_BFD_MULT=${FLEET_BFD_MULT:-5}
-# The Maglev hash seed every node gets: nodes choose alike only with
-# the same seed (docs/datapath.md, Hash seed).
+# The fleet's Maglev hash seed, put in etcd before the nodes start:
+# nodes choose alike only with the same seed (docs/datapath.md, Hash
+# seed); each node's slotlbd takes it from the store.
 FLEET_HASH_SEED=${FLEET_HASH_SEED:-0x5107f1ee}
 FLEET_BIRD=${FLEET_BIRD:-bird}
 FLEET_BIRDC=${FLEET_BIRDC:-birdc}
+# shellcheck source=tools/fleet/fleet_etcd.sh
+. "$(dirname "${BASH_SOURCE[0]}")/fleet_etcd.sh"
 
 fleet_ns_client()
 {
@@ -185,6 +191,7 @@ fleet_up_unchecked()
 		fleet_lan_port "$p" "$ns" "n$i" up0 "$(fleet_node_addr "$i")" ||
 			return 1
 	done
+	fleet_etcd_net "$p" || return 1
 	for ((i = 1; i <= n; i++)); do
 		ns=$(fleet_ns_backend "$p" "$i")
 		lab_add_ns "$ns" || return 1
@@ -212,6 +219,10 @@ fleet_up()
 	lab_check_caps || return $?
 	if ! command -v "$FLEET_BIRD" >/dev/null; then
 		echo "SKIP: the fleet lab needs BIRD (bird2; tools/deps.sh)" >&2
+		return 77
+	fi
+	if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
+		echo "SKIP: the fleet lab needs etcd (etcd-server, etcd-client; tools/deps.sh)" >&2
 		return 77
 	fi
 	if [ -n "$(lab_namespaces "$p")" ]; then
@@ -419,20 +430,22 @@ fleet_wait_nexthops()
 
 # --- nodes ----------------------------------------------------------------
 
-# fleet_node_start P I: node I's slotlbd, the fleet's hash seed, and the
-# XDP program on its LAN link (public role: one-armed, the tunnel packet
+# fleet_node_start P I: node I's slotlbd on the fleet's store (node name
+# nodeI; it takes the fleet's state and hash seed from etcd) and the XDP
+# program on its LAN link (public role: one-armed, the tunnel packet
 # leaves by the link the client's came in, XDP_TX).
 fleet_node_start()
 {
 	local np
 
 	np=$(fleet_node "$1" "$2")
-	ctl_start "$np" || return 1
-	ctl_cli "$np" interface attach up0 --role public >/dev/null || return 1
-	fleet_node_seed "$1" "$2" "$FLEET_HASH_SEED"
+	ctl_start "$np" --store "$(fleet_etcd_url)" --node-name "node$2" ||
+		return 1
+	ctl_cli "$np" interface attach up0 --role public >/dev/null
 }
 
-# fleet_node_seed P I [SEED]: set node I's Maglev hash seed, or print it.
+# fleet_node_seed P I [SEED]: set node I's Maglev hash seed, or print it
+# (by hand: a node with a seed of its own breaks the fleet's choices).
 fleet_node_seed()
 {
 	local np seed=()
@@ -479,33 +492,26 @@ fleet_cli()
 }
 
 # fleet_configure P ARGS...: one configuration operation for the whole
-# fleet. THE SEAM FOR THE SHARED STORE: until `slotlbd --store etcd://`
-# lands, the nodes are kept alike by running the same CLI command on
-# each live node (side by side; each node takes the fleet's commands in
-# the same order, so ids and Maglev tables are the same); with the
-# store, this becomes one call on any node and the others follow
-# through etcd. Prints node 1's output (else the first live node's);
-# fails if any node does, naming it.
+# fleet: `slotlb ARGS...` on the first live node, which appends it to
+# the fleet's log in etcd; returns once every other live node applied
+# the log as far (its status's applied entry). Prints the command's
+# output; fails if the command does, or if a node does not follow
+# within 30 s (naming it).
 fleet_configure()
 {
-	local p=$1 i dir rc=0 pids=() shown=
+	local p=$1 i first='' entry rc=0
 
 	shift
-	dir=$(fleet_dir "$p")
 	for ((i = 1; i <= FLEET_NODES; i++)); do
-		rm -f "$dir/configure.$i"
-		fleet_node_alive "$p" "$i" || continue
-		fleet_cli "$p" "$i" "$@" >"$dir/configure.$i" 2>&1 &
-		pids[i]=$!
+		fleet_node_alive "$p" "$i" && { first=$i; break; }
 	done
-	for i in "${!pids[@]}"; do
-		if ! wait "${pids[i]}"; then
-			sed "s/^/node$i: /" "$dir/configure.$i" >&2
-			rc=1
-		elif [ -z "$shown" ]; then
-			cat "$dir/configure.$i"
-			shown=1
-		fi
+	[ -n "$first" ] || { lab_err "configure: no live node"; return 1; }
+	fleet_cli "$p" "$first" "$@" || return 1
+	entry=$(fleet_applied "$p" "$first")
+	[ -n "$entry" ] || { lab_err "node$first: no applied entry"; return 1; }
+	for ((i = first + 1; i <= FLEET_NODES; i++)); do
+		fleet_node_alive "$p" "$i" || continue
+		fleet_wait_applied "$p" "$i" "$entry" 30 || rc=1
 	done
 	return $rc
 }
@@ -575,7 +581,7 @@ for m in run("bpftool", "-j", "prog", "show", "id", str(prog["id"]))["map_ids"] 
 
 # --- the whole fleet --------------------------------------------------------
 
-# fleet_start P ENDPOINT...: the router's BIRD, then the nodes side by
+# fleet_start P ENDPOINT...: etcd, the router's BIRD, then the nodes side by
 # side (the program's load is most of a node's start): each one's
 # slotlbd and XDP program, then its BIRD, so a node announces the
 # endpoints once it can forward. Returns once the router has a next hop
@@ -585,6 +591,7 @@ fleet_start()
 	local p=$1 i e pids=() rc=0
 
 	shift
+	fleet_etcd_start "$p" || return 1
 	fleet_bgp_router "$p" || return 1
 	for ((i = 1; i <= FLEET_NODES; i++)); do
 		(fleet_node_start "$p" "$i" && fleet_bgp_node "$p" "$i" "$@") &
@@ -602,7 +609,7 @@ fleet_start()
 	done
 }
 
-# fleet_down P: daemons, BIRDs, namespaces and pins of fleet lab P.
+# fleet_down P: daemons, BIRDs, etcd, namespaces and pins of fleet lab P.
 fleet_down()
 {
 	local p=$1 i
@@ -610,6 +617,7 @@ fleet_down()
 	for ((i = 1; i <= FLEET_NODES; i++)); do
 		ctl_down "$(fleet_node "$p" "$i")"
 	done
+	fleet_etcd_down "$p"
 	lab_down "$p"
 }
 
@@ -643,6 +651,8 @@ fleet_status()
 	[ -S "$(fleet_dir "$p")/bird-router.ctl" ] &&
 		fleet_birdc "$p" router show protocols
 	ip -n "$(fleet_ns_router "$p")" route show proto bird 2>/dev/null
+	fleet_etcdctl "$p" endpoint status -w table 2>/dev/null
+	fleet_node_alive "$p" 1 && fleet_cli "$p" 1 status | grep -E '^(fleet|this node|node) '
 }
 
 # fleet_withdraw_times P ROUNDS: on a lab that is up, take node
@@ -687,9 +697,11 @@ Usage: fleet.sh up [--prefix P] [--backends N]
        fleet.sh status [--prefix P]
        fleet.sh withdraw-times [--prefix P] [--rounds N]
 P defaults to fleet, N to 4. 'up' builds the lab, starts backend I's
-agent and httpd (v1-bI for I < N, v2-bN), the nodes' slotlbd and BIRD,
-and deploys app web (dsr, $(lab_vip 1 4):$LAB_HTTPD_PORT) on every node:
-v1 (b1..bN-1) to production, v2 (bN) to staging. 'withdraw-times'
+agent and httpd (v1-bI for I < N, v2-bN), etcd ($FLEET_ETCD_MEMBERS member(s):
+FLEET_ETCD_MEMBERS), the nodes' slotlbd on it and their BIRD, and
+deploys app web (dsr, $(lab_vip 1 4):$LAB_HTTPD_PORT) once, on node 1
+(the others follow through etcd): v1 (b1..bN-1) to production, v2 (bN)
+to staging. 'withdraw-times'
 measures, on a lab that is up, how long the router keeps a node whose
 link went down (N rounds, default 10). See docs/fleet.md.
 EOF
