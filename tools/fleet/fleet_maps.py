@@ -94,6 +94,7 @@ def swaps(count, app, timeout, pins, cmd):
     nodes = [Node(p) for p in pins]
     bad = 0
     alls, spreads, cmds = [], [], []
+    per_node = [[] for _ in nodes]
     for k in range(1, count + 1):
         before = [n.element(app) for n in nodes]
         t0 = time.monotonic()
@@ -139,14 +140,18 @@ def swaps(count, app, timeout, pins, cmd):
         alls.append(ms(done))
         spreads.append(int((done - min(flipped)) * 1000))
         cmds.append(ms(t_cmd))
+        for i, t in enumerate(flipped):
+            per_node[i].append(ms(t))
         print("%s all %d spread %d" % (line, alls[-1], spreads[-1]),
               flush=True)
     print("summary: %d swaps, %d reached all %d nodes; all flipped after "
           "the command's start p50 %d p99 %d max %d ms; first node to last "
-          "p50 %d p99 %d max %d ms; command p50 %d p99 %d ms" % (
+          "p50 %d p99 %d max %d ms; command p50 %d p99 %d ms; each node's "
+          "first change p50 %s ms" % (
               count, len(alls), len(nodes), pct(alls, .5), pct(alls, .99),
               pct(alls, 1), pct(spreads, .5), pct(spreads, .99),
-              pct(spreads, 1), pct(cmds, .5), pct(cmds, .99)))
+              pct(spreads, 1), pct(cmds, .5), pct(cmds, .99),
+              " ".join(str(pct(v, .5)) for v in per_node)))
     return 1 if bad else 0
 
 
