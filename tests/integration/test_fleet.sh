@@ -203,7 +203,7 @@ for i in 1 2 3; do
 	load_spread+="$(fleet_node_pins "$P" $i | awk '$1 >= 50000' | grep -c .) "
 done
 check "the load went through every node (its connections pinned per node: $load_spread)" \
-	python3 -c 'import sys; sys.exit(not min(map(int, sys.argv[1:])) > 0)' $load_spread
+	eval '[ "$(wc -w <<<"$load_spread")" = 3 ] && ! grep -qw 0 <<<"$load_spread"'
 elements=$(python3 "$MAPS_PY" routing "$APP_ID" "${PINS[@]}" | sort -u)
 check "after the swaps, the three nodes' routing elements are the same" \
 	[ "$(grep -c . <<<"$elements")" = 1 ]

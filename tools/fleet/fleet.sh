@@ -491,31 +491,6 @@ fleet_cli()
 	SLOTLB_SOCKET=$(ctl_socket "$np") timeout 30 "$CTL_CLI" "$@"
 }
 
-# fleet_configure P ARGS...: one configuration operation for the whole
-# fleet: `slotlb ARGS...` on the first live node, which appends it to
-# the fleet's log in etcd; returns once every other live node applied
-# the log as far (its status's applied entry). Prints the command's
-# output; fails if the command does, or if a node does not follow
-# within 30 s (naming it).
-fleet_configure()
-{
-	local p=$1 i first='' entry rc=0
-
-	shift
-	for ((i = 1; i <= FLEET_NODES; i++)); do
-		fleet_node_alive "$p" "$i" && { first=$i; break; }
-	done
-	[ -n "$first" ] || { lab_err "configure: no live node"; return 1; }
-	fleet_cli "$p" "$first" "$@" || return 1
-	entry=$(fleet_applied "$p" "$first")
-	[ -n "$entry" ] || { lab_err "node$first: no applied entry"; return 1; }
-	for ((i = first + 1; i <= FLEET_NODES; i++)); do
-		fleet_node_alive "$p" "$i" || continue
-		fleet_wait_applied "$p" "$i" "$entry" 30 || rc=1
-	done
-	return $rc
-}
-
 # fleet_backend_start P I LABEL ENDPOINT...: backend I's decapsulation
 # agent for the endpoints and the lab httpd on the endpoints' port,
 # answering with LABEL (e.g. v1-b1: which backend answered). Its idle

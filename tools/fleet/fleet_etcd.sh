@@ -15,7 +15,8 @@
 # slotlbd runs with --store etcd://<every member> and its own
 # --node-name; the fleet's Maglev hash seed is put in etcd before any
 # node starts, so every node takes it from there. Sourced by
-# tools/fleet/fleet.sh.
+# tools/fleet/fleet.sh; fleet_configure (one operation on one node, the
+# others following through the log) is here too.
 
 FLEET_ETCD_MEMBERS=${FLEET_ETCD_MEMBERS:-3}
 FLEET_ETCD_NET=198.51.100
@@ -149,6 +150,33 @@ fleet_etcd_down()
 	ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
 	ip netns del "$ns" 2>/dev/null
 	return 0
+}
+
+# --- configuring the fleet, and what each node applied ----------------------
+
+# fleet_configure P ARGS...: one configuration operation for the whole
+# fleet: `slotlb ARGS...` on the first live node, which appends it to
+# the fleet's log in etcd; returns once every other live node applied
+# the log as far (its status's applied entry). Prints the command's
+# output; fails if the command does, or if a node does not follow
+# within 30 s (naming it).
+fleet_configure()
+{
+	local p=$1 i first='' entry rc=0
+
+	shift
+	for ((i = 1; i <= FLEET_NODES; i++)); do
+		fleet_node_alive "$p" "$i" && { first=$i; break; }
+	done
+	[ -n "$first" ] || { lab_err "configure: no live node"; return 1; }
+	fleet_cli "$p" "$first" "$@" || return 1
+	entry=$(fleet_applied "$p" "$first")
+	[ -n "$entry" ] || { lab_err "node$first: no applied entry"; return 1; }
+	for ((i = first + 1; i <= FLEET_NODES; i++)); do
+		fleet_node_alive "$p" "$i" || continue
+		fleet_wait_applied "$p" "$i" "$entry" 30 || rc=1
+	done
+	return $rc
 }
 
 # fleet_applied P I: "ENTRY" of the fleet's log node I applied (its
