@@ -56,8 +56,8 @@ for n in a b; do
 	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
 		die "httpd in node $n's lab"
 done
-need "node a started on etcd" node_start a
-need "node b started on etcd" node_start b
+need "node a started on etcd" node_start a --drain-interval 200
+need "node b started on etcd" node_start b --drain-interval 200
 for n in a b; do
 	need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
 done
@@ -199,6 +199,84 @@ PY
 check "node b's routing map equals node a's after the swaps" wait_for 10 same_routing
 check "web answers the same version through both nodes" \
 	[ "$(version_via a 1)" = "$(version_via b 1)" ]
+
+# --- a drain ends when every node's own flows to it ended ------------------
+# hold's d1 serves one keep-alive connection through node b; d2 and d3
+# are deployed on node a, so d1 drains (nobody's previous). Node a has
+# no flow to d1: it must not retire it while node b's flow is pinned.
+# KA: the connection's driver; $OUT/ka/req.N sends request N on the
+# same socket ("N PORT BODY"), $OUT/ka/close ends it ("closed").
+KA='
+import http.client, os, sys, time
+c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
+ctl, n, end = sys.argv[2], 0, time.time() + 90
+while time.time() < end and not os.path.exists(ctl + "/close"):
+    if os.path.exists("%s/req.%d" % (ctl, n)):
+        c.request("GET", "/")
+        print(n, c.sock.getsockname()[1], c.getresponse().read().decode().strip(), flush=True)
+        n += 1
+    time.sleep(0.02)
+c.close()
+print("closed", flush=True)
+'
+# ka N: request N on the connection; its line (10 s bound).
+ka()
+{
+	touch "$OUT/ka/req.$1"
+	wait_for 10 grep -q "^$1 " "$OUT/ka.out"
+	grep "^$1 " "$OUT/ka.out"
+}
+# draining NODE: hold's draining deployments on NODE, as VERSION:FLOWS.
+draining()
+{
+	on "$1" -o json status hold | python3 -c '
+import json, sys
+app = json.load(sys.stdin)["apps"][0]
+print(" ".join(sorted("%s:%d" % (d["version"], d["flows"])
+                      for d in app["draining"])))'
+}
+mkdir -p "$OUT/ka"
+need "app hold deployed on node a (d1)" eval "
+	on a app create hold --endpoint $(lab_vip 5 4):80 >/dev/null &&
+	on a deploy hold --slot production --backend $(be 1) --version d1 \
+		>/dev/null"
+b_has_hold() { on b -o json status hold 2>/dev/null | grep -q '"d1"'; }
+need "node b applied hold" wait_for 10 b_has_hold
+lab_exec_client "$P"b timeout 100 python3 -c "$KA" "$(lab_vip 5 4)" \
+	"$OUT/ka" >"$OUT/ka.out" 2>&1 &
+first=$(ka 0)
+need "keep-alive connection through node b answered by d1 ($first)" \
+	[ "$(cut -d' ' -f3 <<<"$first")" = v1 ]
+for v in d2 d3; do
+	need "deploy $v of hold on node a" eval "on a deploy hold \
+		--slot production --backend $(be 2) --version $v >/dev/null"
+done
+# 3 s: past the 1 s drain margin and many drain ticks on both nodes
+t0=$(now_ms)
+bad=0
+n=1
+while [ $(($(now_ms) - t0)) -lt 3000 ] || [ $n -le 3 ]; do
+	got=$(ka $n)
+	sa=$(draining a)
+	sb=$(draining b)
+	if [ "$(cut -d' ' -f2- <<<"$got")" != "$(cut -d' ' -f2- <<<"$first")" ] ||
+		[ "$sa" != "d1:0 d2:0" ] || [ "$sb" != "d1:1 d2:0" ]; then
+		echo "   after $(($(now_ms) - t0)) ms: request '$got'," \
+			"draining on a '$sa', on b '$sb'"
+		bad=$((bad + 1))
+	fi
+	n=$((n + 1))
+	sleep 0.2
+done
+check "d1 kept draining on both nodes while node b's flow was pinned (node a: 0 flows); the connection kept its socket and d1 ($((n - 1)) requests)" \
+	[ $bad -eq 0 ]
+touch "$OUT/ka/close"
+t1=$(now_ms)
+d1_gone() { [ "$(draining a)" = "d2:0" ] && [ "$(draining b)" = "d2:0" ]; }
+check "d1 retired on both nodes once node b's flow ended" wait_for 10 d1_gone
+echo "   d1 retired $(($(now_ms) - t1)) ms after the close"
+check "the fleet's history has one retire of d1" eval '[ "$(on b -o json history hold |
+	grep -c "deployment [0-9]* (d1) retired")" -eq 1 ]'
 
 # --- node b away, then back ---------------------------------------------------
 need "node b stopped" ctl_stop "$P"b

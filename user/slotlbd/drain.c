@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "daemon.h"
+#include "store.h"
 
 /* One drain of a deployment as this thread first saw it. A deployment
  * may drain, come back (rollback) and drain again: the database's
@@ -38,6 +39,10 @@ struct walk {
 	struct drain_seen
 		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
 	struct drain_control *control; /* drain_control.c */
+	/* [SLOTLB_MAX_DEPLOYMENTS] a tick's proven drains (store.h), and
+	 * each one's index in the tick's snapshot */
+	struct store_drain *drains;
+	size_t *at;
 };
 
 /* Count the flows that still pin their backend; closed ones linger in
@@ -86,6 +91,7 @@ static void retire(struct daemon *d, const struct st_snapshot *s,
 		   const struct st_deployment *dep)
 {
 	const char *app = snapshot_app_name(s, dep->app_id);
+	struct st_deployment now;
 	char detail[160];
 	size_t i;
 	int err;
@@ -93,6 +99,15 @@ static void retire(struct daemon *d, const struct st_snapshot *s,
 	snprintf(detail, sizeof(detail), "deployment %u (%s) retired", dep->id,
 		 dep->version);
 	err = state_begin(d->st);
+	/* still draining? (with a store the lock was let go since the
+	 * snapshot, and the copy caught up with the fleet) */
+	if (!err)
+		err = state_deployment_get(d->st, dep->serial, &now, NULL,
+					   NULL);
+	if (!err && now.state != DEPLOYMENT_DRAINING) {
+		state_rollback(d->st);
+		return;
+	}
 	if (!err)
 		err = state_deployment_set_state(d->st, dep->serial,
 						 DEPLOYMENT_RETIRED, 0);
@@ -144,12 +159,45 @@ static bool rollback_target(const struct st_snapshot *s,
 	return false;
 }
 
+/* Under d->lock: the draining deployments whose count this walk proves
+ * (the margin passed since this thread first saw the drain), into
+ * w->drains; w->at[i] is drains[i]'s index in s. */
+static size_t proven_drains(struct walk *w, const struct st_snapshot *s,
+			    int64_t started, int64_t seen_ms, uint64_t *flows)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n_deployments; i++) {
+		const struct st_deployment *dep = &s->deployments[i];
+		struct drain_seen *seen = &w->seen[dep->id];
+
+		if (dep->state != DEPLOYMENT_DRAINING)
+			continue;
+		if (seen->serial != dep->serial ||
+		    seen->since != dep->draining_since_ms) {
+			seen->serial = dep->serial;
+			seen->since = dep->draining_since_ms;
+			seen->mono_ms = seen_ms;
+			seen->notified = false;
+			continue;
+		}
+		if (seen->mono_ms + DRAIN_MARGIN_MS > started)
+			continue;
+		w->at[n] = i;
+		w->drains[n++] = (struct store_drain){dep->serial,
+						      dep->draining_since_ms,
+						      flows[dep->id], false};
+	}
+	return n;
+}
+
 static void drain_tick(struct daemon *d, struct walk *w)
 {
 	struct st_snapshot s = {0};
 	uint64_t *swap;
 	int64_t started, seen_ms;
-	size_t i;
+	bool decides = true;
+	size_t i, n;
 	int err;
 
 	err = slotlb_flows_gc(d->lb);
@@ -187,22 +235,25 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	 * before the commit this snapshot reads */
 	seen_ms = mono_ms();
 	drain_control_tick(d, w->control, &s, started);
-	for (i = 0; i < s.n_deployments; i++) {
-		const struct st_deployment *dep = &s.deployments[i];
+	n = proven_drains(w, &s, started, seen_ms, d->deployment_flows);
+	if (d->store) {
+		/* every live node's count, over the network: not under
+		 * the lock (retire() reads the deployment again) */
+		pthread_mutex_unlock(&d->lock);
+		err = store_drain_exchange(d, w->drains, n, &decides);
+		if (err)
+			log_debug("drain: fleet counts: %s", strerror(-err));
+		pthread_mutex_lock(&d->lock);
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const struct st_deployment *dep = &s.deployments[w->at[i]];
 		struct drain_seen *seen = &w->seen[dep->id];
 
-		if (dep->state != DEPLOYMENT_DRAINING)
-			continue;
-		if (seen->serial != dep->serial ||
-		    seen->since != dep->draining_since_ms) {
-			seen->serial = dep->serial;
-			seen->since = dep->draining_since_ms;
-			seen->mono_ms = seen_ms;
-			seen->notified = false;
-			continue;
-		}
-		if (seen->mono_ms + DRAIN_MARGIN_MS > started ||
-		    d->deployment_flows[dep->id] != 0)
+		/* without a store this node's count is the whole count */
+		if (w->drains[i].flows != 0 ||
+		    (d->store && (!decides || !w->drains[i].fleet_idle)))
 			continue;
 		/* the "drained" event: its servers may be stopped now */
 		if (!seen->notified)
@@ -230,7 +281,10 @@ static void *drain_main(void *arg)
 	w.backends = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
 	w.seen = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.seen));
 	w.control = drain_control_new();
-	if (!w.deployments || !w.backends || !w.seen || !w.control) {
+	w.drains = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.drains));
+	w.at = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.at));
+	if (!w.deployments || !w.backends || !w.seen || !w.control ||
+	    !w.drains || !w.at) {
 		log_msg("Error: drain: out of memory");
 		goto out;
 	}
@@ -247,6 +301,8 @@ out:
 	free(w.backends);
 	free(w.seen);
 	drain_control_free(w.control);
+	free(w.drains);
+	free(w.at);
 	return NULL;
 }
 

@@ -264,6 +264,9 @@ int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 		err = set_b64(put, "key", puts[i].key, strlen(puts[i].key));
 		if (!err)
 			err = set_b64(put, "value", puts[i].value, puts[i].len);
+		if (!err && puts[i].lease)
+			json_object_set_new(put, "lease",
+					    json_integer(puts[i].lease));
 	}
 	if (err) {
 		json_decref(req);
@@ -276,6 +279,36 @@ int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 		err = -ECANCELED;
 	else if (rev)
 		*rev = json_int64(json_object_get(ans, "header"), "revision");
+	json_decref(ans);
+	return err;
+}
+
+int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id)
+{
+	json_t *ans;
+	int err;
+
+	err = call(e, "/v3/lease/grant",
+		   json_pack("{s:I}", "TTL", (json_int_t)ttl_s), &ans);
+	if (err)
+		return err;
+	*id = json_int64(ans, "ID");
+	json_decref(ans);
+	return *id ? 0 : -EPROTO;
+}
+
+int etcd_lease_keepalive(struct etcd *e, int64_t id)
+{
+	json_t *ans;
+	int err;
+
+	err = call(e, "/v3/lease/keepalive",
+		   json_pack("{s:I}", "ID", (json_int_t)id), &ans);
+	if (err)
+		return err;
+	/* an expired lease answers without a TTL (zero is left out) */
+	if (json_int64(json_object_get(ans, "result"), "TTL") <= 0)
+		err = -ENOENT;
 	json_decref(ans);
 	return err;
 }

@@ -23,37 +23,7 @@
 #include "daemon.h"
 #include "etcd.h"
 #include "store.h"
-
-#define PREFIX "/slotlb/"
-#define LOG_PREFIX PREFIX "log/"
-#define HEAD_KEY PREFIX "head"
-#define NODES_PREFIX PREFIX "nodes/"
-/* the Maglev flow hash seed of the fleet: the same 5-tuple picks the
- * same backend whichever node ECMP sends it to */
-#define SEED_KEY PREFIX "hash_seed"
-/* entries read per range request while catching up */
-#define CATCH_UP_BATCH 256
-/* between two attempts to reach etcd */
-#define RETRY_MS 200
-
-struct store {
-	struct daemon *d;
-	char url[512];
-	char node[64];
-	struct etcd ops; /* under d->lock */
-	struct etcd watch; /* the watch thread's */
-	struct etcd aux; /* the watch thread's puts */
-	pthread_t thread;
-	bool started;
-	atomic_bool stop;
-	atomic_bool reachable;
-	atomic_bool dirty; /* the copy changed under the maps: reconcile */
-	atomic_llong down_since_ms; /* wall clock, 0 while reachable */
-	int64_t published_seq; /* watch thread: last nodes/NAME put */
-	bool seed_synced; /* the Maglev seed is the fleet's */
-	struct reconcile_known known; /* under d->lock */
-	bool own_changes; /* under d->lock: appended since the last apply */
-};
+#include "store_int.h"
 
 static __thread int last_error;
 
@@ -140,8 +110,8 @@ static int log_append(void *ctx, const void *changes, int len, int64_t seq,
 		return err;
 	entry_key(seq + 1, key, sizeof(key));
 	snprintf(head, sizeof(head), "%" PRId64, seq + 1);
-	puts[0] = (struct etcd_put){key, changes, (size_t)len};
-	puts[1] = (struct etcd_put){HEAD_KEY, head, strlen(head)};
+	puts[0] = (struct etcd_put){key, changes, (size_t)len, 0};
+	puts[1] = (struct etcd_put){HEAD_KEY, head, strlen(head), 0};
 	err = etcd_txn_puts(&s->ops, HEAD_KEY, have_rev, puts, 2, rev);
 	note_reach(s, err);
 	if (!err) {
@@ -196,6 +166,7 @@ int store_open(struct daemon *d, const char *url, const char *node,
 		goto fail;
 	s->watch = s->ops;
 	s->aux = s->ops;
+	s->drain = s->ops;
 	err = state_log_position(d->st, &seq, &rev);
 	if (!err)
 		err = state_log_is_empty(d->st, &empty);
@@ -241,7 +212,7 @@ void store_catch_up_at_start(struct daemon *d)
 static void publish_position(struct store *s)
 {
 	char key[128], val[128];
-	struct etcd_put put = {key, val, 0};
+	struct etcd_put put = {key, val, 0, 0};
 	int64_t seq, rev;
 	int err;
 
@@ -278,7 +249,7 @@ static void sync_seed(struct store *s, struct etcd *e)
 	if (err)
 		return;
 	snprintf(buf, sizeof(buf), "%u", mine);
-	put = (struct etcd_put){SEED_KEY, buf, strlen(buf)};
+	put = (struct etcd_put){SEED_KEY, buf, strlen(buf), 0};
 	err = etcd_txn_puts(e, SEED_KEY, 0, &put, 1, NULL);
 	if (err == -ECANCELED)
 		err = etcd_range(e, SEED_KEY, NULL, 0, &kvs, &n, NULL, NULL);

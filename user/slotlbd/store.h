@@ -14,12 +14,17 @@
  *                             what every append compares
  *   nodes/NAME                {"seq","revision","time"}: how far NAME
  *                             applied, for `slotlb status`
+ *   drains/NAME               NAME's own flow counts of the draining
+ *                             deployments, under a lease that NAME's
+ *                             drain thread keeps alive (store_drain.c)
  */
 #ifndef SLOTLBD_STORE_H
 #define SLOTLBD_STORE_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct daemon;
 
@@ -47,5 +52,23 @@ int store_take_error(void);
 /* The fleet for GET /v1/status: store, this node, the log's head, each
  * node's applied revision. New reference. */
 json_t *store_status_json(struct daemon *d);
+
+/* One drain as this node's drain thread counts it. */
+struct store_drain {
+	int64_t serial; /* the deployment */
+	int64_t since_ms; /* its draining_since: which drain */
+	uint64_t flows; /* this node's flows pinned to it */
+	bool fleet_idle; /* out: every live node counts 0 of this drain */
+};
+
+/* The drain thread, each tick, outside d->lock: publish this node's
+ * counts of the drains it has proven (drains/NAME, under a lease of
+ * STORE_DRAIN_TTL_S kept alive here), read every live node's, and set
+ * each drain's fleet_idle. *decides: this node is the live node whose
+ * name sorts first, the one that notes and retires drained
+ * deployments. 0, or -errno (nothing known: decide nothing). */
+#define STORE_DRAIN_TTL_S 10
+int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
+			 bool *decides);
 
 #endif /* SLOTLBD_STORE_H */
