@@ -194,3 +194,58 @@ applied()
 		a && /"entry":/ { gsub(/[^0-9]/, ""); e = $0 }
 		a && /"revision":/ { gsub(/[^0-9]/, ""); print e, $0; exit }'
 }
+
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 20 ms).
+wait_for()
+{
+	local end=$(($(now_ms) + $1 * 1000))
+
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+same_applied() { [ "$(applied a)" = "$(applied b)" ]; }
+same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
+
+# etcd_fleet_up ATTACH [ARGS...]: what every test_etcd_*.sh starts
+# with: the tools checked, etcd and both node labs (httpd v1 and v2 on
+# backends 1 and 2), slotlbd started on a and b with ARGS, and with
+# ATTACH "attach" pub0, be1 and be2 attached on both ("-": not).
+etcd_fleet_up()
+{
+	local attach=$1 n
+
+	shift
+	require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" \
+		"$DPCTL"
+	need_tools curl python3 etcd etcdctl bpftool
+	etcd_trap_cleanup
+	etcd_lab_up 2 || exit $?
+	for n in a b; do
+		lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
+			die "httpd in node $n's lab"
+	done
+	need "node a started on etcd" node_start a "$@"
+	need "node b started on etcd" node_start b "$@"
+	[ "$attach" = attach ] || return 0
+	for n in a b; do
+		need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
+	done
+}
+
+# etcd_web_up: app web made on node a: production on VIP 1 with v1
+# (backend 1), staging on VIP 2 with v2 (backend 2).
+etcd_web_up()
+{
+	need "web created and deployed on node a" eval "
+		on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
+		on a slot create web --slot staging \
+			--endpoint $(lab_vip 2 4):80 >/dev/null &&
+		on a deploy web --slot production --backend $(be 1) \
+			--version v1 >/dev/null &&
+		on a deploy web --slot staging --backend $(be 2) \
+			--version v2 >/dev/null"
+}

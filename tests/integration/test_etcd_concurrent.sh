@@ -28,36 +28,8 @@ P=ec$$
 OUT=$(mktemp -d /tmp/slotlb-ec.XXXXXX)
 ROUNDS=${ROUNDS:-15}
 
-require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
-need_tools curl python3 etcd etcdctl
-
-wait_for()
-{
-	local end=$(($(now_ms) + $1 * 1000))
-
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
-etcd_trap_cleanup
-etcd_lab_up 2 || exit $?
-for n in a b; do
-	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
-		die "httpd in node $n's lab"
-done
-need "node a started on etcd" node_start a
-need "node b started on etcd" node_start b
-need "web created and deployed on node a" eval "
-	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
-	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
-		>/dev/null &&
-	on a deploy web --slot production --backend $(be 1) --version v1 \
-		>/dev/null &&
-	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
-same_applied() { [ "$(applied a)" = "$(applied b)" ]; }
+etcd_fleet_up -
+etcd_web_up
 need "node b applied node a's entries" wait_for 10 same_applied
 
 # prod NODE: the deployment id in web's production slot on NODE.
@@ -140,7 +112,6 @@ check "production after $ok swaps is what their count says (both nodes)" \
 	eval '[ "$(prod a)" = "$(prod b)" ] &&
 		{ [ -n "${want_is_staging:-}" ] || [ "$(prod a)" = "$first_prod" ]; } &&
 		{ [ -z "${want_is_staging:-}" ] || [ "$(prod a)" != "$first_prod" ]; }'
-same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
 check "both nodes' routing maps are equal" wait_for 10 same_routing
 check "web answers the same version through both nodes" \
 	[ "$(version_via a 1)" = "$(version_via b 1)" ]

@@ -35,8 +35,8 @@ P=es$$
 OUT=$(mktemp -d /tmp/slotlb-es.XXXXXX)
 SWAPS=${SWAPS:-20}
 
-require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
-need_tools curl python3 etcd etcdctl bpftool sha256sum
+require_built "$CTL_SLOTLBD"
+need_tools sha256sum
 
 # --- bad input: no daemon, no lab ---------------------------------------
 for url in 'http://198.51.100.1:2379' 'etcd://198.51.100.1' \
@@ -50,44 +50,15 @@ for url in 'http://198.51.100.1:2379' 'etcd://198.51.100.1' \
 done
 check "bad --store created no state dir" [ ! -e "$OUT/bad" ]
 
-etcd_trap_cleanup
-etcd_lab_up 2 || exit $?
-for n in a b; do
-	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
-		die "httpd in node $n's lab"
-done
-need "node a started on etcd" node_start a --drain-interval 200
-need "node b started on etcd" node_start b --drain-interval 200
-for n in a b; do
-	need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
-done
+etcd_fleet_up attach --drain-interval 200
 
-# wait_for SECONDS CMD...: until CMD succeeds (polled every 20 ms).
-wait_for()
-{
-	local end=$(($(now_ms) + $1 * 1000))
-
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.02
-	done
-}
-
-same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
 b_has_web()
 {
 	on b -o json status web 2>/dev/null | grep -q '"version": "v2"'
 }
 
 # --- a deploy on a reaches b -------------------------------------------
-need "web created and deployed on node a" eval "
-	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
-	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
-		>/dev/null &&
-	on a deploy web --slot production --backend $(be 1) --version v1 \
-		>/dev/null &&
-	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
+etcd_web_up
 check "node b's status shows web's two deployments" wait_for 10 b_has_web
 check "node b's routing map equals node a's" wait_for 10 same_routing
 check "node b's routing map has both slots (dpctl)" \
