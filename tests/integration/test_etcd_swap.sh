@@ -14,12 +14,21 @@
 #  - SWAPS swaps on a (20; 50 for docs/PERFORMANCE.md): each one
 #    reaches b's maps; the time until it does is printed (p50/p99),
 #    never asserted;
+#  - a keep-alive flow pinned on node b to a draining deployment (d1)
+#    keeps it draining on both nodes while node a counts 0 flows to it;
+#    once it ends d1 retires, once;
 #  - node b stopped: its maps keep forwarding what it had; swaps on a
-#    meanwhile; b started again converges to the fleet's state.
+#    meanwhile; b started again converges to the fleet's state;
+#  - a snapshot every 10 entries (--store-snapshot-every): the log's
+#    first entries are deleted; a third node (c) joining with an empty
+#    state dir loads the snapshot and then holds what a holds (status,
+#    exports, history, routing elements, a Maglev ring).
 #
 # Fails when a node does not apply the other's entries (b's status,
-# routing map or traffic stay behind), when rings or seeds differ, or
-# when a restarted node does not catch up.
+# routing map or traffic stay behind), when rings or seeds differ,
+# when a restarted node does not catch up, when a node with no flow
+# retires a deployment another node's flow is pinned to, or when the
+# log is never compacted or a node joining after it differs from a.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -34,6 +43,8 @@ cd "$(dirname "$0")/../.." || exit 1
 P=es$$
 OUT=$(mktemp -d /tmp/slotlb-es.XXXXXX)
 SWAPS=${SWAPS:-20}
+# a snapshot every 10 entries: several during the swaps
+SNAP_EVERY=10
 
 require_built "$CTL_SLOTLBD"
 need_tools sha256sum
@@ -50,7 +61,7 @@ for url in 'http://198.51.100.1:2379' 'etcd://198.51.100.1' \
 done
 check "bad --store created no state dir" [ ! -e "$OUT/bad" ]
 
-etcd_fleet_up attach --drain-interval 200
+etcd_fleet_up attach --drain-interval 200 --store-snapshot-every $SNAP_EVERY
 
 b_has_web()
 {
@@ -256,7 +267,8 @@ served=$(version_via b 1)
 need "swap on node a while b is away" eval 'on a slot swap web --slot staging >/dev/null'
 check "node b's pinned maps keep forwarding what it had ($served)" \
 	[ "$(version_via b 1)" = "$served" ] && [ "$(routing_of b)" = "$held" ]
-need "node b started again" node_start b
+need "node b started again" node_start b --drain-interval 200 \
+	--store-snapshot-every $SNAP_EVERY
 check "restarted node b converges to node a's routing" wait_for 10 same_routing
 check "web answers the same version through both nodes after b's restart" \
 	[ "$(version_via a 1)" = "$(version_via b 1)" ]
@@ -269,5 +281,62 @@ import json, sys
 f = json.load(sys.stdin)[\"fleet\"]
 n = {x[\"node\"]: x[\"revision\"] for x in f[\"nodes\"]}
 sys.exit(0 if set(n) == {\"a\", \"b\"} and f[\"reachable\"] else 1)"'
+
+# --- a new node joins after the log was compacted ---------------------------
+# Node c: slotlbd with an empty state dir and pin root of its own, in
+# node b's LB namespace (it reaches etcd; no interface attached). The
+# first entries are gone: it must load the snapshot, then the entries
+# after it, and hold what a holds.
+entry_key() { printf '/slotlb/log/%020d' "$1"; }
+check "the log's first entry was compacted away, a snapshot is stored" \
+	eval '[ -z "$(etcdctl_ns get --keys-only "$(entry_key 1)")" ] &&
+	etcdctl_ns get --keys-only /slotlb/snapshot | grep -q snapshot'
+LAB_CLEANUP_PREFIXES+=("${P}c")
+node_c_start()
+{
+	CTL_NETNS=$(lab_ns_lb "$P"b) ctl_start "$P"c --store "$ETCD_URL" \
+		--node-name c
+}
+need "node c started on etcd with an empty state dir" node_c_start
+check "node c loaded the snapshot (its log)" \
+	grep -q "store: loaded the snapshot at entry" \
+	"$(ctl_dir "$P"c)/slotlbd.log" ||
+	grep 'store' "$(ctl_dir "$P"c)/slotlbd.log" | tail -5
+a_at=$(applied a)
+c_caught() { [ -n "$a_at" ] && [ "$(applied c)" = "$a_at" ]; }
+check "node c applied the log up to node a's entry ($a_at)" wait_for 10 c_caught
+# shown NODE: status without what is the node's own (flows, the fleet)
+shown()
+{
+	on "$1" -o json status | python3 -c '
+import json, sys
+def strip(o):
+    if isinstance(o, dict):
+        return {k: strip(v) for k, v in o.items()
+                if k not in ("flows", "fleet", "traffic")}
+    if isinstance(o, list):
+        return [strip(v) for v in o]
+    return o
+print(json.dumps(strip(json.load(sys.stdin)), sort_keys=True))'
+}
+same_c() { [ "$(shown c)" = "$(shown a)" ]; }
+if ! check "node c's status equals node a's" wait_for 10 same_c; then
+	diff <(shown a | python3 -m json.tool) <(shown c | python3 -m json.tool) |
+		head -20
+fi
+for app in web ring hold; do
+	check "node c's export of $app equals node a's" \
+		eval '[ "$(on c export $app --show-values)" = "$(on a export $app --show-values)" ]'
+done
+for id in 0 1 2; do
+	routing_c_like_a() { [ "$(routing_of c "$id")" = "$(routing_of a "$id")" ]; }
+	check "node c's routing element of app $id equals node a's" \
+		wait_for 10 routing_c_like_a
+done
+check "node c's history equals node a's" \
+	eval '[ "$(on c -o json history)" = "$(on a -o json history)" ]'
+ring_c_like_a() { [ -n "$(ring_sum c)" ] && [ "$(ring_sum a)" = "$(ring_sum c)" ]; }
+check "node c's Maglev ring of deployment $ring_dep equals node a's" \
+	wait_for 10 ring_c_like_a
 
 [ "$failures" -eq 0 ]

@@ -283,6 +283,25 @@ int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 	return err;
 }
 
+int etcd_delete_range(struct etcd *e, const char *key, const char *range_end)
+{
+	json_t *req = json_object(), *ans;
+	int err;
+
+	if (!req)
+		return -ENOMEM;
+	err = set_b64(req, "key", key, strlen(key));
+	if (!err)
+		err = set_b64(req, "range_end", range_end, strlen(range_end));
+	if (err) {
+		json_decref(req);
+		return err;
+	}
+	err = call(e, "/v3/kv/deleterange", req, &ans);
+	json_decref(ans);
+	return err;
+}
+
 int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id)
 {
 	json_t *ans;

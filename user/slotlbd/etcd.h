@@ -63,6 +63,9 @@ struct etcd_put {
 int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 		  const struct etcd_put *puts, size_t n, int64_t *rev);
 
+/* Delete the keys in [key, range_end). */
+int etcd_delete_range(struct etcd *e, const char *key, const char *range_end);
+
 /* A lease of ttl_s seconds: its keys go when it is not kept alive. */
 int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id);
 /* Renew lease id: 0, or -ENOENT when it expired (grant another). */

@@ -190,7 +190,8 @@ int main(int argc, char **argv)
 	if (o.store[0]) {
 		const char *why = "";
 
-		err = store_open(&d, o.store, o.node_name, &why);
+		err = store_open(&d, o.store, o.node_name,
+				 o.store_snapshot_every, &why);
 		if (err) {
 			fprintf(stderr, "Error: store: %s: %s\n", o.store, why);
 			state_close(d.st);

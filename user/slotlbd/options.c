@@ -84,6 +84,8 @@ static const struct opt_def defs[] = {
 	 "etcd://HOST:PORT[,HOST:PORT...]: the fleet's shared state"},
 	{"node-name", 0, "NAME", OT_PATH, OFF(node_name), 0, OPT_BOTH,
 	 "this node in the fleet (default: the host name)"},
+	{"store-snapshot-every", 0, "N", OT_U32, OFF(store_snapshot_every), 10,
+	 OPT_BOTH, "snapshot the state, compact the log every N entries"},
 	{"config", 0, "FILE", OT_PATH, OFF(config), 0, OPT_CMDLINE,
 	 "config file (default " DEFAULT_CONFIG " if it exists)"},
 	{"check-config", 0, NULL, OT_FLAG, OFF(check_config), 0, OPT_CMDLINE,
@@ -321,6 +323,7 @@ int options_parse(struct options *o, int argc, char **argv)
 		.state_dir = DEFAULT_STATE_DIR,
 		.socket = DEFAULT_SOCKET,
 		.drain_interval_ms = 1000,
+		.store_snapshot_every = 1000,
 	};
 	/* First what was asked for, so a typo fails before any file is
 	 * read; then the file; then the command line over it. */

@@ -47,6 +47,7 @@ struct options {
 	 * alone) and this node's name in it ("" = the host name) */
 	char store[PATH_MAX];
 	char node_name[PATH_MAX];
+	uint32_t store_snapshot_every;
 	/* command line only */
 	char config[PATH_MAX]; /* the file read, "" if none */
 	bool check_config; /* print the settings and exit */

@@ -70,6 +70,20 @@ static int catch_up(struct store *s, struct etcd *e)
 		note_reach(s, err);
 		if (err)
 			return err;
+		/* the entries after the copy's position were compacted
+		 * away: the snapshot, then what follows it */
+		if (n && strtoll(kvs[0].key + strlen(LOG_PREFIX), NULL, 10) >
+				 seq + 1) {
+			etcd_kvs_free(kvs, n);
+			err = store_snapshot_load(s, e, seq);
+			if (err)
+				return err;
+			/* every id may have changed: a full reconcile */
+			s->known.valid = false;
+			atomic_store(&s->dirty, true);
+			more = true;
+			continue;
+		}
 		for (i = 0; i < n && !err; i++) {
 			n_seq = strtoll(kvs[i].key + strlen(LOG_PREFIX), NULL,
 					10);
@@ -116,6 +130,8 @@ static int log_append(void *ctx, const void *changes, int len, int64_t seq,
 	note_reach(s, err);
 	if (!err) {
 		s->own_changes = true;
+		if (s->snapshot_every && (seq + 1) % s->snapshot_every == 0)
+			s->snapshot_due = seq + 1;
 		log_msg("store: appended entry %" PRId64 " (revision %" PRId64
 			") at %" PRId64 " ms",
 			seq + 1, *rev, wall_ms());
@@ -144,7 +160,7 @@ int store_take_error(void)
 }
 
 int store_open(struct daemon *d, const char *url, const char *node,
-	       const char **why)
+	       uint32_t snapshot_every, const char **why)
 {
 	struct state_log log;
 	struct store *s;
@@ -156,6 +172,7 @@ int store_open(struct daemon *d, const char *url, const char *node,
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
+	s->snapshot_every = snapshot_every;
 	snprintf(s->url, sizeof(s->url), "%s", url);
 	if (node[0])
 		snprintf(s->node, sizeof(s->node), "%s", node);
@@ -272,7 +289,9 @@ static void on_change(void *ctx)
 {
 	struct store *s = ctx;
 	struct daemon *d = s->d;
-	int err;
+	void *snap = NULL;
+	size_t snap_len = 0;
+	int err, schema = 0;
 	int64_t t0 = mono_us(), seq = 0, rev = 0, t1;
 
 	pthread_mutex_lock(&d->lock);
@@ -300,8 +319,18 @@ static void on_change(void *ctx)
 			seq, rev, wall_ms(), (long long)(t1 - t0),
 			(long long)(mono_us() - t1));
 	}
+	/* this node appended a multiple of K and stands there or later */
+	state_log_position(d->st, &seq, &rev);
+	if (s->snapshot_due && seq >= s->snapshot_due) {
+		s->snapshot_due = 0;
+		if (state_log_snapshot(d->st, &snap, &snap_len, &schema))
+			snap = NULL;
+	}
 	pthread_mutex_unlock(&d->lock);
 	publish_position(s);
+	if (snap)
+		store_snapshot_put(s, snap, snap_len, schema, seq, rev);
+	free(snap);
 }
 
 static void *watch_thread(void *arg)

@@ -14,6 +14,8 @@
  *                             what every append compares
  *   nodes/NAME                {"seq","revision","time"}: how far NAME
  *                             applied, for `slotlb status`
+ *   snapshot, snap/...        the newest snapshot of the copy, and its
+ *                             chunks (store_snapshot.c)
  *   drains/NAME               NAME's own flow counts of the draining
  *                             deployments, under a lease that NAME's
  *                             drain thread keeps alive (store_drain.c)
@@ -28,12 +30,13 @@
 
 struct daemon;
 
-/* Open the store of url for d, named node ("" = the host name), and
+/* Open the store of url for d, named node ("" = the host name), a
+ * snapshot of the copy every snapshot_every entries (0: never), and
  * give d->st its log. Refuses (-EEXIST) a database that holds a state
  * of its own (made without the log). Prints nothing: *why says what was
  * wrong. */
 int store_open(struct daemon *d, const char *url, const char *node,
-	       const char **why);
+	       uint32_t snapshot_every, const char **why);
 /* Before the maps are reconciled at start: apply what the log holds
  * beyond the copy; unreachable is no error (the copy serves). */
 void store_catch_up_at_start(struct daemon *d);

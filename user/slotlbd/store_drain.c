@@ -8,8 +8,8 @@
  * one item per drain whose count this node has proven (its walk began
  * after the drain plus the margin, drain.c), the key under a lease of
  * STORE_DRAIN_TTL_S that the same thread keeps alive (a keepalive
- * makes no revision in etcd; a put does, hence only on a change). A node that dies
- * or loses etcd stops renewing it: its key goes with the lease, and it
+ * makes no revision in etcd; a put does, hence only on a change). A node that
+ * dies or loses etcd stops renewing it: its key goes with the lease, and it
  * holds no drain back longer than that. A live node whose item for a
  * drain is missing (it has not applied the drain yet, or not proven its
  * count) holds it back like a node with flows.
@@ -57,8 +57,7 @@ static int keep_lease(struct store *s)
 	return 0;
 }
 
-static int publish(struct store *s, const struct store_drain *drains,
-		   size_t n)
+static int publish(struct store *s, const struct store_drain *drains, size_t n)
 {
 	char key[128];
 	struct etcd_put put;
@@ -116,8 +115,8 @@ static bool node_idle(json_t *node, const struct store_drain *dr)
 	return false;
 }
 
-int store_drain_exchange(struct daemon *d, struct store_drain *drains,
-			 size_t n, bool *decides)
+int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
+			 bool *decides)
 {
 	struct store *s = d->store;
 	struct etcd_kv *kvs;

@@ -50,6 +50,18 @@ struct store {
 	bool seed_synced; /* the Maglev seed is the fleet's */
 	struct reconcile_known known; /* under d->lock */
 	bool own_changes; /* under d->lock: appended since the last apply */
+	uint32_t snapshot_every; /* K: entries between snapshots, 0: none */
+	int64_t snapshot_due; /* under d->lock: entry this node appended
+			       * that a snapshot should follow, 0: none */
 };
+
+/* store_snapshot.c. Store the copy's snapshot (buf, of
+ * state_log_snapshot) at entry seq, then compact the log; the watch
+ * thread, outside d->lock. */
+void store_snapshot_put(struct store *s, const void *buf, size_t len,
+			int schema, int64_t seq, int64_t rev);
+/* The copy stands at entry have, older than the log's oldest: load the
+ * newest snapshot. Under d->lock. -ESTALE if none covers it. */
+int store_snapshot_load(struct store *s, struct etcd *e, int64_t have);
 
 #endif /* SLOTLBD_STORE_INT_H */
