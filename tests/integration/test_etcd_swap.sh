@@ -282,6 +282,30 @@ f = json.load(sys.stdin)[\"fleet\"]
 n = {x[\"node\"]: x[\"revision\"] for x in f[\"nodes\"]}
 sys.exit(0 if set(n) == {\"a\", \"b\"} and f[\"reachable\"] else 1)"'
 
+# --- a deploy that dies between its two transactions -----------------------
+# hold's production gets an apply-settings hook that sleeps 100 s; a
+# deploy of o1 on node a commits o1 (in no slot yet) and runs it. While
+# node a lives it is a deploy under way, not an orphan: nobody retires
+# o1 (checked after the next section, >= 12 s later, past the 10 s
+# grace). Then node a dies (-9) in the hook: once its lease is gone
+# (<= 10 s), the fleet retires o1, once.
+printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 100\n' "$OUT/hook.pids" \
+	>"$OUT/hook.sh"
+chmod 755 "$OUT/hook.sh"
+need "hold's production slot gets a 120 s hook on node a" \
+	eval 'on a slot hook set hold --slot production --exec "$OUT/hook.sh" \
+	--timeout 120 >/dev/null'
+SLOTLB_SOCKET=$(ctl_socket "$P"a) timeout 150 "$CTL_CLI" deploy hold \
+	--slot production --backend "$(be 1)" --version o1 >/dev/null 2>&1 &
+need "node a runs o1's hook (its first transaction committed)" \
+	wait_for 20 test -s "$OUT/hook.pids"
+hook_t0=$(now_ms)
+orphan_retired()
+{
+	on "$1" -o json history hold |
+		grep -c "(o1) of an unfinished deploy retired"
+}
+
 # --- a new node joins after the log was compacted ---------------------------
 # Node c: slotlbd with an empty state dir and pin root of its own, in
 # node b's LB namespace (it reaches etcd; no interface attached). The
@@ -313,7 +337,7 @@ import json, sys
 def strip(o):
     if isinstance(o, dict):
         return {k: strip(v) for k, v in o.items()
-                if k not in ("flows", "fleet", "traffic")}
+                if k not in ("flows", "fleet", "traffic", "busy")}
     if isinstance(o, list):
         return [strip(v) for v in o]
     return o
@@ -338,5 +362,19 @@ check "node c's history equals node a's" \
 ring_c_like_a() { [ -n "$(ring_sum c)" ] && [ "$(ring_sum a)" = "$(ring_sum c)" ]; }
 check "node c's Maglev ring of deployment $ring_dep equals node a's" \
 	wait_for 10 ring_c_like_a
+
+left=$((12000 - ($(now_ms) - hook_t0)))
+[ "$left" -gt 0 ] && sleep "$((left / 1000)).$(printf %03d $((left % 1000)))"
+check "o1 not retired while node a's deploy ran ($(($(now_ms) - hook_t0)) ms)" \
+	[ "$(orphan_retired b)" -eq 0 ]
+need "node a killed in o1's hook" ctl_stop "$P"a KILL
+xargs -r kill <"$OUT/hook.pids" 2>/dev/null
+t_kill=$(now_ms)
+b_retired_o1() { [ "$(orphan_retired b)" -eq 1 ]; }
+check "the fleet retired o1 once node a was gone (node b's history)" \
+	wait_for 30 b_retired_o1
+echo "   o1 retired $(($(now_ms) - t_kill)) ms after node a's death"
+c_retired_o1() { [ "$(orphan_retired c)" -eq 1 ]; }
+check "node c's history has the same one retire of o1" wait_for 10 c_retired_o1
 
 [ "$failures" -eq 0 ]

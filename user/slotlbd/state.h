@@ -280,6 +280,9 @@ int state_deployment_set_state(struct state *st, int64_t serial,
 /* Active deployments in no slot (a deploy that died between its two
  * transactions) are retired; *n says how many. */
 int state_deployment_retire_orphans(struct state *st, int *n);
+/* Retire deployment serial if it is an orphan (active, in no slot):
+ * 0, or -ENOENT if it is not (any more). */
+int state_deployment_retire_orphan(struct state *st, int64_t serial);
 
 /* --- state_snapshot.c: everything at one instant --- */
 

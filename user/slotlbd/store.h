@@ -64,14 +64,30 @@ struct store_drain {
 	bool fleet_idle; /* out: every live node counts 0 of this drain */
 };
 
+/* Orphans: deployments left active in no slot by a deploy that died
+ * between its two transactions, and the deploys under way on this node
+ * (their deployments are no orphans yet). */
+struct store_fleet {
+	struct store_drain *orphans; /* serial, since_ms = created;
+				      * fleet_idle out: no live node
+				      * deploys it */
+	size_t n_orphans;
+	int64_t *deploying; /* serials */
+	size_t n_deploying;
+};
+
 /* The drain thread, each tick, outside d->lock: publish this node's
- * counts of the drains it has proven (drains/NAME, under a lease of
- * STORE_DRAIN_TTL_S kept alive here), read every live node's, and set
- * each drain's fleet_idle. *decides: this node is the live node whose
- * name sorts first, the one that notes and retires drained
- * deployments. 0, or -errno (nothing known: decide nothing). */
+ * counts of the drains it has proven and its deploys under way
+ * (drains/NAME, under a lease of STORE_DRAIN_TTL_S kept alive here),
+ * read every live node's, and set each drain's and orphan's
+ * fleet_idle. *decides: this node is the live node whose name sorts
+ * first, the one that notes and retires drained deployments and
+ * orphans. 0, or -errno (nothing known: decide nothing). */
 #define STORE_DRAIN_TTL_S 10
+/* An orphan is retired once seen that long with no live node deploying
+ * it: more than a deploying node takes to say so. */
+#define ORPHAN_GRACE_MS (STORE_DRAIN_TTL_S * 1000)
 int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
-			 bool *decides);
+			 struct store_fleet *f, bool *decides);
 
 #endif /* SLOTLBD_STORE_H */

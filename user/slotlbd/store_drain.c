@@ -4,7 +4,8 @@
  * when every live node's own count of flows pinned to it is zero.
  *
  * Each node's drain thread puts /slotlb/drains/NAME when it changes:
- *   {"drains": [{"deployment": SERIAL, "since": MS, "flows": N}, ...]}
+ *   {"drains": [{"deployment": SERIAL, "since": MS, "flows": N}, ...],
+ *    "deploying": [SERIAL, ...]}
  * one item per drain whose count this node has proven (its walk began
  * after the drain plus the margin, drain.c), the key under a lease of
  * STORE_DRAIN_TTL_S that the same thread keeps alive (a keepalive
@@ -13,6 +14,12 @@
  * holds no drain back longer than that. A live node whose item for a
  * drain is missing (it has not applied the drain yet, or not proven its
  * count) holds it back like a node with flows.
+ *
+ * "deploying": the deployments its deploys with a hook made in their
+ * first transaction and have not put into their slot yet. Every other
+ * node sees them active in no slot (orphans); an orphan is retired when
+ * no live node deploys it (its deploy died with its node) for
+ * ORPHAN_GRACE_MS.
  *
  * The live node whose name sorts first decides: it notes "drained" and
  * retires, one logged operation each, so the fleet's history has one of
@@ -57,11 +64,12 @@ static int keep_lease(struct store *s)
 	return 0;
 }
 
-static int publish(struct store *s, const struct store_drain *drains, size_t n)
+static int publish(struct store *s, const struct store_drain *drains, size_t n,
+		   const struct store_fleet *f)
 {
 	char key[128];
 	struct etcd_put put;
-	json_t *o, *arr = json_array();
+	json_t *o, *dep, *arr = json_array();
 	char *text;
 	size_t i;
 	int err;
@@ -72,7 +80,10 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n)
 				       (json_int_t)drains[i].serial, "since",
 				       (json_int_t)drains[i].since_ms, "flows",
 				       (json_int_t)drains[i].flows));
-	o = json_pack("{s:o}", "drains", arr);
+	dep = json_array();
+	for (i = 0; i < f->n_deploying; i++)
+		json_array_append_new(dep, json_integer(f->deploying[i]));
+	o = json_pack("{s:o,s:o}", "drains", arr, "deploying", dep);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
@@ -115,8 +126,22 @@ static bool node_idle(json_t *node, const struct store_drain *dr)
 	return false;
 }
 
+/* Does node's value say it deploys serial? */
+static bool node_deploys(json_t *node, int64_t serial)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(node, "deploying"), i, v)
+	{
+		if (json_integer_value(v) == serial)
+			return true;
+	}
+	return false;
+}
+
 int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
-			 bool *decides)
+			 struct store_fleet *f, bool *decides)
 {
 	struct store *s = d->store;
 	struct etcd_kv *kvs;
@@ -128,15 +153,17 @@ int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
 	*decides = false;
 	for (j = 0; j < n; j++)
 		drains[j].fleet_idle = false;
+	for (j = 0; j < f->n_orphans; j++)
+		f->orphans[j].fleet_idle = false;
 	err = keep_lease(s);
 	if (!err)
-		err = publish(s, drains, n);
+		err = publish(s, drains, n, f);
 	if (err)
 		return err;
 	for (j = 0; j < n && drains[j].flows; j++)
 		;
-	/* nothing idle here: no need to know the others */
-	if (j == n)
+	/* nothing to decide here: no need to know the others */
+	if (j == n && !f->n_orphans)
 		return 0;
 	etcd_prefix_end(DRAINS_PREFIX, end, sizeof(end));
 	err = etcd_range(&s->drain, DRAINS_PREFIX, end, 0, &kvs, &nk, NULL,
@@ -147,11 +174,18 @@ int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
 	*decides = nk && !strcmp(kvs[0].key + strlen(DRAINS_PREFIX), s->node);
 	for (j = 0; j < n; j++)
 		drains[j].fleet_idle = drains[j].flows == 0;
+	for (j = 0; j < f->n_orphans; j++)
+		f->orphans[j].fleet_idle = true;
 	for (i = 0; i < nk; i++) {
 		v = json_loadb((const char *)kvs[i].value, kvs[i].len, 0, NULL);
 		for (j = 0; j < n; j++)
 			if (!json_is_object(v) || !node_idle(v, &drains[j]))
 				drains[j].fleet_idle = false;
+		/* a value that does not parse may deploy anything */
+		for (j = 0; j < f->n_orphans; j++)
+			if (!json_is_object(v) ||
+			    node_deploys(v, f->orphans[j].serial))
+				f->orphans[j].fleet_idle = false;
 		json_decref(v);
 	}
 	etcd_kvs_free(kvs, nk);

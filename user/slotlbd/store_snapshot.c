@@ -60,8 +60,7 @@ static int read_meta(struct etcd *e, struct snap_meta *m)
 	etcd_kvs_free(kvs, n);
 	if (json_unpack(v, "{s:I,s:I,s:i,s:I,s:I,s:s}", "seq", &m->seq,
 			"revision", &m->revision, "schema", &m->schema, "size",
-			&m->size, "chunks", &m->chunks, "prefix",
-			&prefix) ||
+			&m->size, "chunks", &m->chunks, "prefix", &prefix) ||
 	    m->size <= 0 || m->chunks <= 0 ||
 	    strlen(prefix) >= sizeof(m->prefix))
 		err = -EPROTO;
@@ -128,11 +127,11 @@ void store_snapshot_put(struct store *s, const void *buf, size_t len,
 	m.chunks = (int64_t)chunks;
 	text = NULL;
 	if (!err) {
-		json_t *o = json_pack(
-			"{s:I,s:I,s:i,s:I,s:I,s:s}", "seq", (json_int_t)seq,
-			"revision", (json_int_t)rev, "schema", schema, "size",
-			(json_int_t)len, "chunks", (json_int_t)chunks, "prefix",
-			m.prefix);
+		json_t *o = json_pack("{s:I,s:I,s:i,s:I,s:I,s:s}", "seq",
+				      (json_int_t)seq, "revision",
+				      (json_int_t)rev, "schema", schema, "size",
+				      (json_int_t)len, "chunks",
+				      (json_int_t)chunks, "prefix", m.prefix);
 
 		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
@@ -172,7 +171,8 @@ int store_snapshot_load(struct store *s, struct etcd *e, int64_t have)
 
 	err = read_meta(e, &m);
 	if (err == -ENOENT || (!err && m.seq <= have))
-		return -ESTALE; /* entries are missing and nothing covers them */
+		return -ESTALE; /* entries are missing and nothing covers them
+				 */
 	if (err)
 		return err;
 	buf = malloc((size_t)m.size);
