@@ -16,10 +16,52 @@
 #   ${P}b-lb  ec0 198.51.100.3 --+
 #
 # No namespace gets a route out; the addresses are TEST-NET-2.
+#
+# ETCD_TLS=1 (set before sourcing): etcd serves HTTPS only and wants a
+# client certificate (a CA, etcd's and the nodes' certificates made
+# with openssl under $OUT/tls); the nodes use etcds:// with --store-ca,
+# --store-cert and --store-key.
 
 ETCD_ADDR=198.51.100.1
-ETCD_URL=etcd://$ETCD_ADDR:2379
+ETCD_TLS=${ETCD_TLS:-0}
+if [ "$ETCD_TLS" = 1 ]; then
+	ETCD_URL=etcds://$ETCD_ADDR:2379
+	ETCD_SCHEME=https
+else
+	ETCD_URL=etcd://$ETCD_ADDR:2379
+	ETCD_SCHEME=http
+fi
 ETCD_NODES=()
+
+# etcd_certs: a CA, etcd's certificate (for $ETCD_ADDR) and a client
+# certificate for the nodes and etcdctl, in $OUT/tls.
+etcd_certs()
+{
+	local t=$OUT/tls c ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+
+	mkdir -p "$t" || return 1
+	openssl req -x509 "${ec[@]}" -nodes -keyout "$t/ca.key" \
+		-out "$t/ca.pem" -days 2 -subj /CN=slotlb-test-ca \
+		>/dev/null 2>&1 || return 1
+	for c in server client; do
+		openssl req "${ec[@]}" -nodes -keyout "$t/$c.key" \
+			-out "$t/$c.csr" -subj "/CN=$c" >/dev/null 2>&1 &&
+			printf 'subjectAltName=IP:%s\nextendedKeyUsage=%s\n' \
+				"$ETCD_ADDR" "serverAuth,clientAuth" >"$t/$c.ext" &&
+			openssl x509 -req -in "$t/$c.csr" -CA "$t/ca.pem" \
+				-CAkey "$t/ca.key" -CAcreateserial -days 2 \
+				-extfile "$t/$c.ext" -out "$t/$c.pem" \
+				>/dev/null 2>&1 || return 1
+	done
+}
+
+# etcd_tls_args: etcd's TLS options (none without ETCD_TLS).
+etcd_tls_args()
+{
+	[ "$ETCD_TLS" = 1 ] || return 0
+	echo --cert-file "$OUT/tls/server.pem" --key-file "$OUT/tls/server.key" \
+		--client-cert-auth --trusted-ca-file "$OUT/tls/ca.pem"
+}
 
 etcd_ns()
 {
@@ -37,9 +79,11 @@ etcd_start()
 {
 	local try
 
+	# shellcheck disable=SC2046 # options are words
 	ip netns exec "$(etcd_ns)" etcd --name e1 --data-dir "$(etcd_dir)" \
-		--listen-client-urls "http://$ETCD_ADDR:2379" \
-		--advertise-client-urls "http://$ETCD_ADDR:2379" \
+		--listen-client-urls "$ETCD_SCHEME://$ETCD_ADDR:2379" \
+		--advertise-client-urls "$ETCD_SCHEME://$ETCD_ADDR:2379" \
+		$(etcd_tls_args) \
 		--listen-peer-urls http://127.0.0.1:2380 \
 		--initial-advertise-peer-urls http://127.0.0.1:2380 \
 		--initial-cluster e1=http://127.0.0.1:2380 \
@@ -71,8 +115,12 @@ etcd_stop()
 # etcdctl_ns ARGS...: etcdctl against the member, from its namespace.
 etcdctl_ns()
 {
+	local tls=()
+
+	[ "$ETCD_TLS" = 1 ] && tls=(--cacert "$OUT/tls/ca.pem"
+		--cert "$OUT/tls/client.pem" --key "$OUT/tls/client.key")
 	ETCDCTL_API=3 ip netns exec "$(etcd_ns)" timeout 10 etcdctl \
-		--endpoints "http://$ETCD_ADDR:2379" "$@"
+		--endpoints "$ETCD_SCHEME://$ETCD_ADDR:2379" "${tls[@]}" "$@"
 }
 
 # etcd_lab_up N: etcd's namespace and member, and two node labs with N
@@ -97,6 +145,12 @@ etcd_lab_up()
 		i=$((i + 1))
 	done
 	mkdir -p "$(etcd_dir)"
+	if [ "$ETCD_TLS" = 1 ]; then
+		etcd_certs || {
+			echo "openssl could not make the test certificates" >&2
+			return 1
+		}
+	fi
 	etcd_start
 }
 
@@ -124,6 +178,11 @@ node_start()
 	local node=$1
 
 	shift
+	if [ "$ETCD_TLS" = 1 ]; then
+		set -- --store-ca "$OUT/tls/ca.pem" \
+			--store-cert "$OUT/tls/client.pem" \
+			--store-key "$OUT/tls/client.key" "$@"
+	fi
 	ctl_start "$P$node" --store "$ETCD_URL" --node-name "$node" "$@"
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Two nodes of a fleet swap the same app at the same instant, round
+# Two nodes of a fleet, talking to etcd over TLS (etcds://, a client
+# certificate; etcd refuses plain HTTP and clients without one), swap
+# the same app at the same instant, round
 # after round: each swap is one etcd transaction that compares the
 # log's head, so they never interleave. Every call answers 200 or 409
 # (nothing else), the swaps that answered 200 are exactly the swaps in
@@ -21,6 +23,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/controller.sh
 # shellcheck source=tests/integration/lib.sh
 . tests/integration/lib.sh
+# over TLS: etcd wants HTTPS and a client certificate (etcds://)
+ETCD_TLS=1
 # shellcheck source=tests/integration/etcd_lib.sh
 . tests/integration/etcd_lib.sh
 
@@ -29,6 +33,18 @@ OUT=$(mktemp -d /tmp/slotlb-ec.XXXXXX)
 ROUNDS=${ROUNDS:-15}
 
 etcd_fleet_up -
+# etcd_plain ARGS: a request to etcd from its namespace, as curl gets it
+etcd_plain()
+{
+	ip netns exec "$(etcd_ns)" curl -s -m 3 --noproxy '*' "$@" \
+		-d '{"key":"Lw=="}' >/dev/null 2>&1
+}
+check "etcd answers no plain HTTP and no client without a certificate" \
+	eval '! etcd_plain "http://$ETCD_ADDR:2379/v3/kv/range" &&
+	! etcd_plain --cacert "$OUT/tls/ca.pem" "https://$ETCD_ADDR:2379/v3/kv/range"'
+check "etcd answers a client with the nodes' certificate" \
+	etcd_plain --fail --cacert "$OUT/tls/ca.pem" --cert "$OUT/tls/client.pem" \
+	--key "$OUT/tls/client.key" "https://$ETCD_ADDR:2379/v3/kv/range"
 etcd_web_up
 need "node b applied node a's entries" wait_for 10 same_applied
 

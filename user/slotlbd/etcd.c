@@ -87,11 +87,19 @@ static CURL *handle(const struct etcd *e, unsigned int m, const char *path,
 
 	if (!c)
 		return NULL;
-	snprintf(url, sizeof(url), "http://%s%s", e->members[m], path);
+	snprintf(url, sizeof(url), "%s://%s%s", e->tls ? "https" : "http",
+		 e->members[m], path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, e->tls ? "https" : "http");
+	/* libcurl checks the peer and its name by default */
+	if (e->ca[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
+	if (e->cert[0]) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+	}
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);

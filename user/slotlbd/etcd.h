@@ -15,6 +15,7 @@
 #ifndef SLOTLBD_ETCD_H
 #define SLOTLBD_ETCD_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,10 +30,13 @@ struct etcd {
 	size_t n_members;
 	unsigned int good; /* member that answered last */
 	uint32_t timeout_ms; /* per request, watch excepted */
+	bool tls; /* etcds://: HTTPS, the server's certificate checked */
+	char ca[PATH_MAX]; /* CA bundle; "": the system's */
+	char cert[PATH_MAX], key[PATH_MAX]; /* client certificate, or "" */
 };
 
-/* Parse "etcd://HOST:PORT[,HOST:PORT...]" into e: 0, or -EINVAL with
- * why (a static text) naming what was wrong. */
+/* Parse "etcd://HOST:PORT[,HOST:PORT...]" (or etcds://, over TLS) into
+ * e: 0, or -EINVAL with why (a static text) naming what was wrong. */
 int etcd_parse_url(const char *url, struct etcd *e, const char **why);
 
 struct etcd_kv {

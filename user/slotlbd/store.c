@@ -159,8 +159,7 @@ int store_take_error(void)
 	return err;
 }
 
-int store_open(struct daemon *d, const char *url, const char *node,
-	       uint32_t snapshot_every, const char **why)
+int store_open(struct daemon *d, const struct store_config *c, const char **why)
 {
 	struct state_log log;
 	struct store *s;
@@ -172,15 +171,18 @@ int store_open(struct daemon *d, const char *url, const char *node,
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	s->snapshot_every = snapshot_every;
-	snprintf(s->url, sizeof(s->url), "%s", url);
-	if (node[0])
-		snprintf(s->node, sizeof(s->node), "%s", node);
+	s->snapshot_every = c->snapshot_every;
+	snprintf(s->url, sizeof(s->url), "%s", c->url);
+	if (c->node[0])
+		snprintf(s->node, sizeof(s->node), "%s", c->node);
 	else if (gethostname(s->node, sizeof(s->node) - 1))
 		snprintf(s->node, sizeof(s->node), "node");
-	err = etcd_parse_url(url, &s->ops, why);
+	err = etcd_parse_url(c->url, &s->ops, why);
 	if (err)
 		goto fail;
+	snprintf(s->ops.ca, sizeof(s->ops.ca), "%s", c->ca);
+	snprintf(s->ops.cert, sizeof(s->ops.cert), "%s", c->cert);
+	snprintf(s->ops.key, sizeof(s->ops.key), "%s", c->key);
 	s->watch = s->ops;
 	s->aux = s->ops;
 	s->drain = s->ops;

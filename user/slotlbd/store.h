@@ -30,13 +30,19 @@
 
 struct daemon;
 
-/* Open the store of url for d, named node ("" = the host name), a
- * snapshot of the copy every snapshot_every entries (0: never), and
+/* Open the store of c->url for d, named c->node ("" = the host name),
+ * with its TLS files, a snapshot of the copy every c->snapshot_every
+ * entries (0: never), and
  * give d->st its log. Refuses (-EEXIST) a database that holds a state
  * of its own (made without the log). Prints nothing: *why says what was
  * wrong. */
-int store_open(struct daemon *d, const char *url, const char *node,
-	       uint32_t snapshot_every, const char **why);
+struct store_config {
+	const char *url, *node;
+	const char *ca, *cert, *key; /* etcds://, "" = none */
+	uint32_t snapshot_every;
+};
+int store_open(struct daemon *d, const struct store_config *c,
+	       const char **why);
 /* Before the maps are reconciled at start: apply what the log holds
  * beyond the copy; unreachable is no error (the copy serves). */
 void store_catch_up_at_start(struct daemon *d);
