@@ -8,9 +8,8 @@
 
 failures=0
 DPCTL=${DPCTL:-$LAB_BUILD/tools/dpctl}
-# dpctl loads the program to reach the pinned maps: its verification
-# took 7-22 s at load 20-24 here (a 10 s bound cut test_traffic's
-# routing_show short after a restart, twice in 8 runs).
+# dpctl attach loads the program; its verification took 7-22 s at load
+# 20-24 here. Every other dpctl command opens the maps only (0.2 s).
 DPCTL_TIMEOUT=${DPCTL_TIMEOUT:-60}
 
 now_ms()

@@ -625,6 +625,10 @@ int main(int argc, char **argv)
 
 	opts.why = why;
 	opts.why_len = sizeof(why);
+	/* Only attach (and an upgrade, which replaces the program where
+	 * it runs) needs the program; the rest reads and writes maps and
+	 * skips the verifier's seconds. */
+	opts.maps_only = !opts.upgrade && strcmp(cmd, "attach");
 	err = slotlb_open(&lb, &opts);
 	if (err == -EEXIST)
 		return fail("flows", "pinned flow table has another capacity");

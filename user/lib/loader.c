@@ -330,6 +330,10 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		or_default(o.tcp_handshake_timeout_s,
 			   SLOTLB_DEFAULT_TCP_HANDSHAKE_TIMEOUT_S);
 
+	if (o.maps_only && o.upgrade) {
+		err = -EINVAL;
+		goto out;
+	}
 	err = ensure_pin_root(lb->pin_root);
 	if (err)
 		goto out;
@@ -401,7 +405,13 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		err = endpoint_filter_reuse(lb);
 	if (err)
 		goto out;
-	err = slotlb_bpf__load(lb->skel);
+	/* The maps are the object's; the program is only loaded (and
+	 * verified, seconds on a busy host) when it will run. */
+	if (o.maps_only)
+		err = bpf_program__set_autoload(lb->skel->progs.slotlb_xdp,
+						false);
+	if (!err)
+		err = slotlb_bpf__load(lb->skel);
 	if (err)
 		goto out;
 	lb->ncpus = libbpf_num_possible_cpus();
@@ -450,7 +460,9 @@ void slotlb_close(struct slotlb *lb)
 
 int slotlb_prog_fd(const struct slotlb *lb)
 {
-	return bpf_program__fd(lb->skel->progs.slotlb_xdp);
+	int fd = bpf_program__fd(lb->skel->progs.slotlb_xdp);
+
+	return fd < 0 ? -ENOEXEC : fd;
 }
 
 uint32_t slotlb_flow_capacity(const struct slotlb *lb)
@@ -551,6 +563,8 @@ int slotlb_attach(struct slotlb *lb, int ifindex, enum slotlb_xdp_mode mode,
 
 	if (!role)
 		return -EINVAL;
+	if (slotlb_prog_fd(lb) < 0)
+		return -ENOEXEC;
 	/* The role first: the first packet must already find it. */
 	err = slotlb_iface_set(lb, ifindex, role);
 	if (err)

@@ -39,6 +39,11 @@ struct slotlb_opts {
 	 * are converted, and the program replaced on every interface where
 	 * the old one runs, keeping every flow; false: -ESTALE instead. */
 	bool upgrade;
+	/* Open the maps without loading the XDP program (no verification:
+	 * milliseconds instead of seconds). Reads and map writes work;
+	 * slotlb_attach and slotlb_prog_fd do not (-ENOEXEC). Not with
+	 * upgrade, which replaces the program. */
+	bool maps_only;
 	char *why; /* if not NULL: why an -ESTALE, a sentence */
 	size_t why_len;
 };
@@ -69,7 +74,8 @@ void slotlb_upgrade_info(const struct slotlb *lb,
 			 struct slotlb_upgrade_info *info);
 void slotlb_close(struct slotlb *lb);
 
-/* Program fd of the loaded program (for BPF_PROG_TEST_RUN). */
+/* Program fd of the loaded program (for BPF_PROG_TEST_RUN); -ENOEXEC
+ * when opened with maps_only. */
 int slotlb_prog_fd(const struct slotlb *lb);
 /* Concurrent flows the flow table holds (it has two entries per flow). */
 uint32_t slotlb_flow_capacity(const struct slotlb *lb);
