@@ -16,10 +16,52 @@
 #   ${P}b-lb  ec0 198.51.100.3 --+
 #
 # No namespace gets a route out; the addresses are TEST-NET-2.
+#
+# ETCD_TLS=1 (set before sourcing): etcd serves HTTPS only and wants a
+# client certificate (a CA, etcd's and the nodes' certificates made
+# with openssl under $OUT/tls); the nodes use etcds:// with --store-ca,
+# --store-cert and --store-key.
 
 ETCD_ADDR=198.51.100.1
-ETCD_URL=etcd://$ETCD_ADDR:2379
+ETCD_TLS=${ETCD_TLS:-0}
+if [ "$ETCD_TLS" = 1 ]; then
+	ETCD_URL=etcds://$ETCD_ADDR:2379
+	ETCD_SCHEME=https
+else
+	ETCD_URL=etcd://$ETCD_ADDR:2379
+	ETCD_SCHEME=http
+fi
 ETCD_NODES=()
+
+# etcd_certs: a CA, etcd's certificate (for $ETCD_ADDR) and a client
+# certificate for the nodes and etcdctl, in $OUT/tls.
+etcd_certs()
+{
+	local t=$OUT/tls c ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+
+	mkdir -p "$t" || return 1
+	openssl req -x509 "${ec[@]}" -nodes -keyout "$t/ca.key" \
+		-out "$t/ca.pem" -days 2 -subj /CN=slotlb-test-ca \
+		>/dev/null 2>&1 || return 1
+	for c in server client; do
+		openssl req "${ec[@]}" -nodes -keyout "$t/$c.key" \
+			-out "$t/$c.csr" -subj "/CN=$c" >/dev/null 2>&1 &&
+			printf 'subjectAltName=IP:%s\nextendedKeyUsage=%s\n' \
+				"$ETCD_ADDR" "serverAuth,clientAuth" >"$t/$c.ext" &&
+			openssl x509 -req -in "$t/$c.csr" -CA "$t/ca.pem" \
+				-CAkey "$t/ca.key" -CAcreateserial -days 2 \
+				-extfile "$t/$c.ext" -out "$t/$c.pem" \
+				>/dev/null 2>&1 || return 1
+	done
+}
+
+# etcd_tls_args: etcd's TLS options (none without ETCD_TLS).
+etcd_tls_args()
+{
+	[ "$ETCD_TLS" = 1 ] || return 0
+	echo --cert-file "$OUT/tls/server.pem" --key-file "$OUT/tls/server.key" \
+		--client-cert-auth --trusted-ca-file "$OUT/tls/ca.pem"
+}
 
 etcd_ns()
 {
@@ -37,9 +79,11 @@ etcd_start()
 {
 	local try
 
+	# shellcheck disable=SC2046 # options are words
 	ip netns exec "$(etcd_ns)" etcd --name e1 --data-dir "$(etcd_dir)" \
-		--listen-client-urls "http://$ETCD_ADDR:2379" \
-		--advertise-client-urls "http://$ETCD_ADDR:2379" \
+		--listen-client-urls "$ETCD_SCHEME://$ETCD_ADDR:2379" \
+		--advertise-client-urls "$ETCD_SCHEME://$ETCD_ADDR:2379" \
+		$(etcd_tls_args) \
 		--listen-peer-urls http://127.0.0.1:2380 \
 		--initial-advertise-peer-urls http://127.0.0.1:2380 \
 		--initial-cluster e1=http://127.0.0.1:2380 \
@@ -71,8 +115,12 @@ etcd_stop()
 # etcdctl_ns ARGS...: etcdctl against the member, from its namespace.
 etcdctl_ns()
 {
+	local tls=()
+
+	[ "$ETCD_TLS" = 1 ] && tls=(--cacert "$OUT/tls/ca.pem"
+		--cert "$OUT/tls/client.pem" --key "$OUT/tls/client.key")
 	ETCDCTL_API=3 ip netns exec "$(etcd_ns)" timeout 10 etcdctl \
-		--endpoints "http://$ETCD_ADDR:2379" "$@"
+		--endpoints "$ETCD_SCHEME://$ETCD_ADDR:2379" "${tls[@]}" "$@"
 }
 
 # etcd_lab_up N: etcd's namespace and member, and two node labs with N
@@ -97,6 +145,12 @@ etcd_lab_up()
 		i=$((i + 1))
 	done
 	mkdir -p "$(etcd_dir)"
+	if [ "$ETCD_TLS" = 1 ]; then
+		etcd_certs || {
+			echo "openssl could not make the test certificates" >&2
+			return 1
+		}
+	fi
 	etcd_start
 }
 
@@ -124,6 +178,11 @@ node_start()
 	local node=$1
 
 	shift
+	if [ "$ETCD_TLS" = 1 ]; then
+		set -- --store-ca "$OUT/tls/ca.pem" \
+			--store-cert "$OUT/tls/client.pem" \
+			--store-key "$OUT/tls/client.key" "$@"
+	fi
 	ctl_start "$P$node" --store "$ETCD_URL" --node-name "$node" "$@"
 }
 
@@ -193,4 +252,59 @@ applied()
 		/"applied": \{/ { a = 1; next }
 		a && /"entry":/ { gsub(/[^0-9]/, ""); e = $0 }
 		a && /"revision":/ { gsub(/[^0-9]/, ""); print e, $0; exit }'
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 20 ms).
+wait_for()
+{
+	local end=$(($(now_ms) + $1 * 1000))
+
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+same_applied() { [ "$(applied a)" = "$(applied b)" ]; }
+same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
+
+# etcd_fleet_up ATTACH [ARGS...]: what every test_etcd_*.sh starts
+# with: the tools checked, etcd and both node labs (httpd v1 and v2 on
+# backends 1 and 2), slotlbd started on a and b with ARGS, and with
+# ATTACH "attach" pub0, be1 and be2 attached on both ("-": not).
+etcd_fleet_up()
+{
+	local attach=$1 n
+
+	shift
+	require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" \
+		"$DPCTL"
+	need_tools curl python3 etcd etcdctl bpftool
+	etcd_trap_cleanup
+	etcd_lab_up 2 || exit $?
+	for n in a b; do
+		lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
+			die "httpd in node $n's lab"
+	done
+	need "node a started on etcd" node_start a "$@"
+	need "node b started on etcd" node_start b "$@"
+	[ "$attach" = attach ] || return 0
+	for n in a b; do
+		need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
+	done
+}
+
+# etcd_web_up: app web made on node a: production on VIP 1 with v1
+# (backend 1), staging on VIP 2 with v2 (backend 2).
+etcd_web_up()
+{
+	need "web created and deployed on node a" eval "
+		on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
+		on a slot create web --slot staging \
+			--endpoint $(lab_vip 2 4):80 >/dev/null &&
+		on a deploy web --slot production --backend $(be 1) \
+			--version v1 >/dev/null &&
+		on a deploy web --slot staging --backend $(be 2) \
+			--version v2 >/dev/null"
 }

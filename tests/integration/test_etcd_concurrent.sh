@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Two nodes of a fleet swap the same app at the same instant, round
+# Two nodes of a fleet, talking to etcd over TLS (etcds://, a client
+# certificate; etcd refuses plain HTTP and clients without one), swap
+# the same app at the same instant, round
 # after round: each swap is one etcd transaction that compares the
 # log's head, so they never interleave. Every call answers 200 or 409
 # (nothing else), the swaps that answered 200 are exactly the swaps in
@@ -21,6 +23,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tools/lab/controller.sh
 # shellcheck source=tests/integration/lib.sh
 . tests/integration/lib.sh
+# over TLS: etcd wants HTTPS and a client certificate (etcds://)
+ETCD_TLS=1
 # shellcheck source=tests/integration/etcd_lib.sh
 . tests/integration/etcd_lib.sh
 
@@ -28,36 +32,20 @@ P=ec$$
 OUT=$(mktemp -d /tmp/slotlb-ec.XXXXXX)
 ROUNDS=${ROUNDS:-15}
 
-require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
-need_tools curl python3 etcd etcdctl
-
-wait_for()
+etcd_fleet_up -
+# etcd_plain ARGS: a request to etcd from its namespace, as curl gets it
+etcd_plain()
 {
-	local end=$(($(now_ms) + $1 * 1000))
-
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
+	ip netns exec "$(etcd_ns)" curl -s -m 3 --noproxy '*' "$@" \
+		-d '{"key":"Lw=="}' >/dev/null 2>&1
 }
-
-etcd_trap_cleanup
-etcd_lab_up 2 || exit $?
-for n in a b; do
-	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
-		die "httpd in node $n's lab"
-done
-need "node a started on etcd" node_start a
-need "node b started on etcd" node_start b
-need "web created and deployed on node a" eval "
-	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
-	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
-		>/dev/null &&
-	on a deploy web --slot production --backend $(be 1) --version v1 \
-		>/dev/null &&
-	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
-same_applied() { [ "$(applied a)" = "$(applied b)" ]; }
+check "etcd answers no plain HTTP and no client without a certificate" \
+	eval '! etcd_plain "http://$ETCD_ADDR:2379/v3/kv/range" &&
+	! etcd_plain --cacert "$OUT/tls/ca.pem" "https://$ETCD_ADDR:2379/v3/kv/range"'
+check "etcd answers a client with the nodes' certificate" \
+	etcd_plain --fail --cacert "$OUT/tls/ca.pem" --cert "$OUT/tls/client.pem" \
+	--key "$OUT/tls/client.key" "https://$ETCD_ADDR:2379/v3/kv/range"
+etcd_web_up
 need "node b applied node a's entries" wait_for 10 same_applied
 
 # prod NODE: the deployment id in web's production slot on NODE.
@@ -140,7 +128,6 @@ check "production after $ok swaps is what their count says (both nodes)" \
 	eval '[ "$(prod a)" = "$(prod b)" ] &&
 		{ [ -n "${want_is_staging:-}" ] || [ "$(prod a)" = "$first_prod" ]; } &&
 		{ [ -z "${want_is_staging:-}" ] || [ "$(prod a)" != "$first_prod" ]; }'
-same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
 check "both nodes' routing maps are equal" wait_for 10 same_routing
 check "web answers the same version through both nodes" \
 	[ "$(version_via a 1)" = "$(version_via b 1)" ]

@@ -27,40 +27,8 @@ cd "$(dirname "$0")/../.." || exit 1
 P=eo$$
 OUT=$(mktemp -d /tmp/slotlb-eo.XXXXXX)
 
-require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
-need_tools curl python3 etcd etcdctl
-
-wait_for()
-{
-	local end=$(($(now_ms) + $1 * 1000))
-
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
-etcd_trap_cleanup
-etcd_lab_up 2 || exit $?
-for n in a b; do
-	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
-		die "httpd in node $n's lab"
-done
-need "node a started on etcd" node_start a
-need "node b started on etcd" node_start b
-for n in a b; do
-	need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
-done
-need "web created and deployed on node a" eval "
-	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
-	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
-		>/dev/null &&
-	on a deploy web --slot production --backend $(be 1) --version v1 \
-		>/dev/null &&
-	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
-same_applied() { [ "$(applied a)" = "$(applied b)" ]; }
-same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
+etcd_fleet_up attach
+etcd_web_up
 need "node b applied node a's entries" wait_for 10 same_applied
 need "node b serves web" wait_for 10 eval '[ "$(version_via b 1)" = v1 ]'
 

@@ -14,12 +14,21 @@
 #  - SWAPS swaps on a (20; 50 for docs/PERFORMANCE.md): each one
 #    reaches b's maps; the time until it does is printed (p50/p99),
 #    never asserted;
+#  - a keep-alive flow pinned on node b to a draining deployment (d1)
+#    keeps it draining on both nodes while node a counts 0 flows to it;
+#    once it ends d1 retires, once;
 #  - node b stopped: its maps keep forwarding what it had; swaps on a
-#    meanwhile; b started again converges to the fleet's state.
+#    meanwhile; b started again converges to the fleet's state;
+#  - a snapshot every 10 entries (--store-snapshot-every): the log's
+#    first entries are deleted; a third node (c) joining with an empty
+#    state dir loads the snapshot and then holds what a holds (status,
+#    exports, history, routing elements, a Maglev ring).
 #
 # Fails when a node does not apply the other's entries (b's status,
-# routing map or traffic stay behind), when rings or seeds differ, or
-# when a restarted node does not catch up.
+# routing map or traffic stay behind), when rings or seeds differ,
+# when a restarted node does not catch up, when a node with no flow
+# retires a deployment another node's flow is pinned to, or when the
+# log is never compacted or a node joining after it differs from a.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -34,9 +43,11 @@ cd "$(dirname "$0")/../.." || exit 1
 P=es$$
 OUT=$(mktemp -d /tmp/slotlb-es.XXXXXX)
 SWAPS=${SWAPS:-20}
+# a snapshot every 10 entries: several during the swaps
+SNAP_EVERY=10
 
-require_built "$CTL_SLOTLBD" "$CTL_CLI" "$LAB_HTTPD" "$LAB_XDP_PASS" "$DPCTL"
-need_tools curl python3 etcd etcdctl bpftool sha256sum
+require_built "$CTL_SLOTLBD"
+need_tools sha256sum
 
 # --- bad input: no daemon, no lab ---------------------------------------
 for url in 'http://198.51.100.1:2379' 'etcd://198.51.100.1' \
@@ -50,44 +61,15 @@ for url in 'http://198.51.100.1:2379' 'etcd://198.51.100.1' \
 done
 check "bad --store created no state dir" [ ! -e "$OUT/bad" ]
 
-etcd_trap_cleanup
-etcd_lab_up 2 || exit $?
-for n in a b; do
-	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
-		die "httpd in node $n's lab"
-done
-need "node a started on etcd" node_start a
-need "node b started on etcd" node_start b
-for n in a b; do
-	need "node $n: attach pub0, be1, be2" ctl_attach_all "$P$n" 2
-done
+etcd_fleet_up attach --drain-interval 200 --store-snapshot-every $SNAP_EVERY
 
-# wait_for SECONDS CMD...: until CMD succeeds (polled every 20 ms).
-wait_for()
-{
-	local end=$(($(now_ms) + $1 * 1000))
-
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.02
-	done
-}
-
-same_routing() { [ "$(routing_of a)" = "$(routing_of b)" ]; }
 b_has_web()
 {
 	on b -o json status web 2>/dev/null | grep -q '"version": "v2"'
 }
 
 # --- a deploy on a reaches b -------------------------------------------
-need "web created and deployed on node a" eval "
-	on a app create web --endpoint $(lab_vip 1 4):80 >/dev/null &&
-	on a slot create web --slot staging --endpoint $(lab_vip 2 4):80 \
-		>/dev/null &&
-	on a deploy web --slot production --backend $(be 1) --version v1 \
-		>/dev/null &&
-	on a deploy web --slot staging --backend $(be 2) --version v2 >/dev/null"
+etcd_web_up
 check "node b's status shows web's two deployments" wait_for 10 b_has_web
 check "node b's routing map equals node a's" wait_for 10 same_routing
 check "node b's routing map has both slots (dpctl)" \
@@ -200,6 +182,84 @@ check "node b's routing map equals node a's after the swaps" wait_for 10 same_ro
 check "web answers the same version through both nodes" \
 	[ "$(version_via a 1)" = "$(version_via b 1)" ]
 
+# --- a drain ends when every node's own flows to it ended ------------------
+# hold's d1 serves one keep-alive connection through node b; d2 and d3
+# are deployed on node a, so d1 drains (nobody's previous). Node a has
+# no flow to d1: it must not retire it while node b's flow is pinned.
+# KA: the connection's driver; $OUT/ka/req.N sends request N on the
+# same socket ("N PORT BODY"), $OUT/ka/close ends it ("closed").
+KA='
+import http.client, os, sys, time
+c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
+ctl, n, end = sys.argv[2], 0, time.time() + 90
+while time.time() < end and not os.path.exists(ctl + "/close"):
+    if os.path.exists("%s/req.%d" % (ctl, n)):
+        c.request("GET", "/")
+        print(n, c.sock.getsockname()[1], c.getresponse().read().decode().strip(), flush=True)
+        n += 1
+    time.sleep(0.02)
+c.close()
+print("closed", flush=True)
+'
+# ka N: request N on the connection; its line (10 s bound).
+ka()
+{
+	touch "$OUT/ka/req.$1"
+	wait_for 10 grep -q "^$1 " "$OUT/ka.out"
+	grep "^$1 " "$OUT/ka.out"
+}
+# draining NODE: hold's draining deployments on NODE, as VERSION:FLOWS.
+draining()
+{
+	on "$1" -o json status hold | python3 -c '
+import json, sys
+app = json.load(sys.stdin)["apps"][0]
+print(" ".join(sorted("%s:%d" % (d["version"], d["flows"])
+                      for d in app["draining"])))'
+}
+mkdir -p "$OUT/ka"
+need "app hold deployed on node a (d1)" eval "
+	on a app create hold --endpoint $(lab_vip 5 4):80 >/dev/null &&
+	on a deploy hold --slot production --backend $(be 1) --version d1 \
+		>/dev/null"
+b_has_hold() { on b -o json status hold 2>/dev/null | grep -q '"d1"'; }
+need "node b applied hold" wait_for 10 b_has_hold
+lab_exec_client "$P"b timeout 100 python3 -c "$KA" "$(lab_vip 5 4)" \
+	"$OUT/ka" >"$OUT/ka.out" 2>&1 &
+first=$(ka 0)
+need "keep-alive connection through node b answered by d1 ($first)" \
+	[ "$(cut -d' ' -f3 <<<"$first")" = v1 ]
+for v in d2 d3; do
+	need "deploy $v of hold on node a" eval "on a deploy hold \
+		--slot production --backend $(be 2) --version $v >/dev/null"
+done
+# 3 s: past the 1 s drain margin and many drain ticks on both nodes
+t0=$(now_ms)
+bad=0
+n=1
+while [ $(($(now_ms) - t0)) -lt 3000 ] || [ $n -le 3 ]; do
+	got=$(ka $n)
+	sa=$(draining a)
+	sb=$(draining b)
+	if [ "$(cut -d' ' -f2- <<<"$got")" != "$(cut -d' ' -f2- <<<"$first")" ] ||
+		[ "$sa" != "d1:0 d2:0" ] || [ "$sb" != "d1:1 d2:0" ]; then
+		echo "   after $(($(now_ms) - t0)) ms: request '$got'," \
+			"draining on a '$sa', on b '$sb'"
+		bad=$((bad + 1))
+	fi
+	n=$((n + 1))
+	sleep 0.2
+done
+check "d1 kept draining on both nodes while node b's flow was pinned (node a: 0 flows); the connection kept its socket and d1 ($((n - 1)) requests)" \
+	[ $bad -eq 0 ]
+touch "$OUT/ka/close"
+t1=$(now_ms)
+d1_gone() { [ "$(draining a)" = "d2:0" ] && [ "$(draining b)" = "d2:0" ]; }
+check "d1 retired on both nodes once node b's flow ended" wait_for 10 d1_gone
+echo "   d1 retired $(($(now_ms) - t1)) ms after the close"
+check "the fleet's history has one retire of d1" eval '[ "$(on b -o json history hold |
+	grep -c "deployment [0-9]* (d1) retired")" -eq 1 ]'
+
 # --- node b away, then back ---------------------------------------------------
 need "node b stopped" ctl_stop "$P"b
 held=$(routing_of b)
@@ -207,7 +267,8 @@ served=$(version_via b 1)
 need "swap on node a while b is away" eval 'on a slot swap web --slot staging >/dev/null'
 check "node b's pinned maps keep forwarding what it had ($served)" \
 	[ "$(version_via b 1)" = "$served" ] && [ "$(routing_of b)" = "$held" ]
-need "node b started again" node_start b
+need "node b started again" node_start b --drain-interval 200 \
+	--store-snapshot-every $SNAP_EVERY
 check "restarted node b converges to node a's routing" wait_for 10 same_routing
 check "web answers the same version through both nodes after b's restart" \
 	[ "$(version_via a 1)" = "$(version_via b 1)" ]
@@ -220,5 +281,100 @@ import json, sys
 f = json.load(sys.stdin)[\"fleet\"]
 n = {x[\"node\"]: x[\"revision\"] for x in f[\"nodes\"]}
 sys.exit(0 if set(n) == {\"a\", \"b\"} and f[\"reachable\"] else 1)"'
+
+# --- a deploy that dies between its two transactions -----------------------
+# hold's production gets an apply-settings hook that sleeps 100 s; a
+# deploy of o1 on node a commits o1 (in no slot yet) and runs it. While
+# node a lives it is a deploy under way, not an orphan: nobody retires
+# o1 (checked after the next section, >= 12 s later, past the 10 s
+# grace). Then node a dies (-9) in the hook: once its lease is gone
+# (<= 10 s), the fleet retires o1, once.
+printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 100\n' "$OUT/hook.pids" \
+	>"$OUT/hook.sh"
+chmod 755 "$OUT/hook.sh"
+need "hold's production slot gets a 120 s hook on node a" \
+	eval 'on a slot hook set hold --slot production --exec "$OUT/hook.sh" \
+	--timeout 120 >/dev/null'
+SLOTLB_SOCKET=$(ctl_socket "$P"a) timeout 150 "$CTL_CLI" deploy hold \
+	--slot production --backend "$(be 1)" --version o1 >/dev/null 2>&1 &
+need "node a runs o1's hook (its first transaction committed)" \
+	wait_for 20 test -s "$OUT/hook.pids"
+hook_t0=$(now_ms)
+orphan_retired()
+{
+	on "$1" -o json history hold |
+		grep -c "(o1) of an unfinished deploy retired"
+}
+
+# --- a new node joins after the log was compacted ---------------------------
+# Node c: slotlbd with an empty state dir and pin root of its own, in
+# node b's LB namespace (it reaches etcd; no interface attached). The
+# first entries are gone: it must load the snapshot, then the entries
+# after it, and hold what a holds.
+entry_key() { printf '/slotlb/log/%020d' "$1"; }
+check "the log's first entry was compacted away, a snapshot is stored" \
+	eval '[ -z "$(etcdctl_ns get --keys-only "$(entry_key 1)")" ] &&
+	etcdctl_ns get --keys-only /slotlb/snapshot | grep -q snapshot'
+LAB_CLEANUP_PREFIXES+=("${P}c")
+node_c_start()
+{
+	CTL_NETNS=$(lab_ns_lb "$P"b) ctl_start "$P"c --store "$ETCD_URL" \
+		--node-name c
+}
+need "node c started on etcd with an empty state dir" node_c_start
+check "node c loaded the snapshot (its log)" \
+	grep -q "store: loaded the snapshot at entry" \
+	"$(ctl_dir "$P"c)/slotlbd.log" ||
+	grep 'store' "$(ctl_dir "$P"c)/slotlbd.log" | tail -5
+a_at=$(applied a)
+c_caught() { [ -n "$a_at" ] && [ "$(applied c)" = "$a_at" ]; }
+check "node c applied the log up to node a's entry ($a_at)" wait_for 10 c_caught
+# shown NODE: status without what is the node's own (flows, the fleet)
+shown()
+{
+	on "$1" -o json status | python3 -c '
+import json, sys
+def strip(o):
+    if isinstance(o, dict):
+        return {k: strip(v) for k, v in o.items()
+                if k not in ("flows", "fleet", "traffic", "busy")}
+    if isinstance(o, list):
+        return [strip(v) for v in o]
+    return o
+print(json.dumps(strip(json.load(sys.stdin)), sort_keys=True))'
+}
+same_c() { [ "$(shown c)" = "$(shown a)" ]; }
+if ! check "node c's status equals node a's" wait_for 10 same_c; then
+	diff <(shown a | python3 -m json.tool) <(shown c | python3 -m json.tool) |
+		head -20
+fi
+for app in web ring hold; do
+	check "node c's export of $app equals node a's" \
+		eval '[ "$(on c export $app --show-values)" = "$(on a export $app --show-values)" ]'
+done
+for id in 0 1 2; do
+	routing_c_like_a() { [ "$(routing_of c "$id")" = "$(routing_of a "$id")" ]; }
+	check "node c's routing element of app $id equals node a's" \
+		wait_for 10 routing_c_like_a
+done
+check "node c's history equals node a's" \
+	eval '[ "$(on c -o json history)" = "$(on a -o json history)" ]'
+ring_c_like_a() { [ -n "$(ring_sum c)" ] && [ "$(ring_sum a)" = "$(ring_sum c)" ]; }
+check "node c's Maglev ring of deployment $ring_dep equals node a's" \
+	wait_for 10 ring_c_like_a
+
+left=$((12000 - ($(now_ms) - hook_t0)))
+[ "$left" -gt 0 ] && sleep "$((left / 1000)).$(printf %03d $((left % 1000)))"
+check "o1 not retired while node a's deploy ran ($(($(now_ms) - hook_t0)) ms)" \
+	[ "$(orphan_retired b)" -eq 0 ]
+need "node a killed in o1's hook" ctl_stop "$P"a KILL
+xargs -r kill <"$OUT/hook.pids" 2>/dev/null
+t_kill=$(now_ms)
+b_retired_o1() { [ "$(orphan_retired b)" -eq 1 ]; }
+check "the fleet retired o1 once node a was gone (node b's history)" \
+	wait_for 30 b_retired_o1
+echo "   o1 retired $(($(now_ms) - t_kill)) ms after node a's death"
+c_retired_o1() { [ "$(orphan_retired c)" -eq 1 ]; }
+check "node c's history has the same one retire of o1" wait_for 10 c_retired_o1
 
 [ "$failures" -eq 0 ]

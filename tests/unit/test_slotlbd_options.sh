@@ -59,13 +59,25 @@ rows=(
 	"--config @C --check-config|flow_capacity = 5|0|flow-capacity = 5"
 	"--config=@C --check-config|drain-interval = 500|0|drain-interval = 500"
 	# the fleet's store: a malformed URL is refused before anything starts
-	"--store http://10.0.0.1:2379 --check-config||2|Error: store: 'http://10.0.0.1:2379': must start with etcd:// (etcd://HOST:PORT[,HOST:PORT...])"
+	"--store http://10.0.0.1:2379 --check-config||2|Error: store: 'http://10.0.0.1:2379': must start with etcd:// or etcds:// (etcd[s]://HOST:PORT[,HOST:PORT...])"
 	"--store etcd://10.0.0.1 --check-config||2|Error: store: 'etcd://10.0.0.1': a member is not HOST:PORT"
 	"--store etcd://10.0.0.1:0 --check-config||2|Error: store: 'etcd://10.0.0.1:0': a port is not a number in 1..65535"
 	"--store etcd://a:1,,b:2 --check-config||2|Error: store: 'etcd://a:1,,b:2': a member is empty (expected HOST:PORT)"
 	"--node-name lb1 --check-config||2|Error: node-name: only with store"
 	"--store etcd://a:1 --node-name a/b --check-config||2|Error: node-name: 'a/b': 1..63 of letters, digits, '.', '_', '-'"
 	"--config @C --check-config|store = etcd://10.0.0.1:2379,[fd00::1]:2379|0|store = etcd://10.0.0.1:2379,[fd00::1]:2379"
+	"--store etcd://a:1 --store-snapshot-every 9 --check-config||2|Error: --store-snapshot-every: '9': not a whole number 10..4294967295"
+	"--store etcd://a:1 --store-snapshot-every 1k --check-config||2|Error: --store-snapshot-every: '1k': not a whole number 10..4294967295"
+	"--store etcd://a:1 --store-snapshot-every -5 --check-config||2|Error: --store-snapshot-every: '-5': not a whole number 10..4294967295"
+	"--config @C --check-config|store_snapshot_every = 50|0|store-snapshot-every = 50"
+	# TLS toward etcd: only with etcds://, the certificate with its key,
+	# files that can be read (@C is one)
+	"--store etcd://a:1 --store-ca @C --check-config|x|2|Error: store-ca: only with an etcds:// store"
+	"--store-cert @C --store-key @C --check-config|x|2|Error: store-cert: only with an etcds:// store"
+	"--store etcds://a:1 --store-cert @C --check-config|x|2|Error: store-cert: needs store-key too"
+	"--store etcds://a:1 --store-key @C --check-config|x|2|Error: store-key: needs store-cert too"
+	"--store etcds://a:1 --store-ca /nonexistent/ca.pem --check-config||2|Error: store-ca: '/nonexistent/ca.pem': No such file or directory"
+	"--store etcds://a:1 --store-ca @C --store-cert @C --store-key @C --check-config|x|0|store = etcds://a:1"
 	"--config @C --drain-interval 700 --check-config|drain-interval = 500|0|drain-interval = 700"
 	"--config @C -v --check-config|verbose = false|0|verbose = true"
 	"--config @C --check-config|socket = /run/a # b|0|socket = /run/a # b"
@@ -185,6 +197,7 @@ out=$("$bin" --config dist/slotlbd.conf --check-config 2>&1) ||
 sed -e 's/^#\([a-z-]* = \)/\1/' -e 's/^\(socket-group = \).*/\1root/' \
 	-e "s/^\\(readonly-group = \\).*/\\1$(id -gn nobody 2>/dev/null || echo nogroup)/" \
 	-e "s|^\\(api-token-file = \\).*|\\1$tmp/tokens|" \
+	-e 's|^\(store-[a-z]* = \)/.*|\1/dev/null|' \
 	dist/slotlbd.conf >"$conf"
 out=$("$bin" --config "$conf" --check-config 2>&1) ||
 	err "dist/slotlbd.conf uncommented: $out"

@@ -56,7 +56,8 @@ ctl_cli()
 	SLOTLB_SOCKET=$(ctl_socket "$p") "$CTL_CLI" "$@"
 }
 
-# ctl_start P [SLOTLBD ARGS...]: start the daemon and wait for its API.
+# ctl_start P [SLOTLBD ARGS...]: start the daemon and wait for its API
+# (in lab P's LB namespace, or in $CTL_NETNS if set).
 ctl_start()
 {
 	local p=$1 dir pid try
@@ -67,7 +68,8 @@ ctl_start()
 	# nsenter itself, not ctl_exec_lb: a function in the background runs
 	# in a subshell, so $! would be that shell, and ctl_stop would kill
 	# the shell and leave the daemon running. nsenter --net execs.
-	nsenter --net="/run/netns/$(lab_ns_lb "$p")" "$CTL_SLOTLBD" \
+	nsenter --net="/run/netns/${CTL_NETNS:-$(lab_ns_lb "$p")}" \
+		"$CTL_SLOTLBD" \
 		--state-dir "$dir" \
 		--socket "$(ctl_socket "$p")" --pin-root "$(ctl_pin_root "$p")" \
 		--flow-capacity "$CTL_FLOW_CAPACITY" "$@" \

@@ -49,6 +49,10 @@ struct daemon {
 	struct events *events; /* events.c: delivery to event hooks */
 	struct health *health; /* health checks (health.c), NULL if off */
 	struct store *store; /* the fleet's shared log (store.c), or NULL */
+	/* under lock: the deployment a deploy with a hook made in its first
+	 * transaction, until its second (ops_deploy.c); 0 = none. The
+	 * drain thread tells the fleet (store_drain.c) */
+	int64_t *deploying; /* [SLOTLB_MAX_APPS] */
 };
 
 /* ops.c: the routing element of app_id as the snapshot describes it,

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "daemon.h"
+#include "store.h"
 
 /* One drain of a deployment as this thread first saw it. A deployment
  * may drain, come back (rollback) and drain again: the database's
@@ -38,6 +39,15 @@ struct walk {
 	struct drain_seen
 		*seen; /* [SLOTLB_MAX_DEPLOYMENTS], by data-plane id */
 	struct drain_control *control; /* drain_control.c */
+	/* [SLOTLB_MAX_DEPLOYMENTS] a tick's proven drains (store.h), and
+	 * each one's index in the tick's snapshot */
+	struct store_drain *drains;
+	size_t *at;
+	/* with a store: orphans (active, in no slot) as first seen, by
+	 * data-plane id; a tick's orphans past the grace, and the
+	 * deployments this node's deploys made (store.h) */
+	struct drain_seen *orphan_seen;
+	struct store_fleet fleet;
 };
 
 /* Count the flows that still pin their backend; closed ones linger in
@@ -86,6 +96,7 @@ static void retire(struct daemon *d, const struct st_snapshot *s,
 		   const struct st_deployment *dep)
 {
 	const char *app = snapshot_app_name(s, dep->app_id);
+	struct st_deployment now;
 	char detail[160];
 	size_t i;
 	int err;
@@ -93,6 +104,15 @@ static void retire(struct daemon *d, const struct st_snapshot *s,
 	snprintf(detail, sizeof(detail), "deployment %u (%s) retired", dep->id,
 		 dep->version);
 	err = state_begin(d->st);
+	/* still draining? (with a store the lock was let go since the
+	 * snapshot, and the copy caught up with the fleet) */
+	if (!err)
+		err = state_deployment_get(d->st, dep->serial, &now, NULL,
+					   NULL);
+	if (!err && now.state != DEPLOYMENT_DRAINING) {
+		state_rollback(d->st);
+		return;
+	}
 	if (!err)
 		err = state_deployment_set_state(d->st, dep->serial,
 						 DEPLOYMENT_RETIRED, 0);
@@ -144,12 +164,134 @@ static bool rollback_target(const struct st_snapshot *s,
 	return false;
 }
 
+/* Under d->lock: the draining deployments whose count this walk proves
+ * (the margin passed since this thread first saw the drain), into
+ * w->drains; w->at[i] is drains[i]'s index in s. */
+static size_t proven_drains(struct walk *w, const struct st_snapshot *s,
+			    int64_t started, int64_t seen_ms, uint64_t *flows)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n_deployments; i++) {
+		const struct st_deployment *dep = &s->deployments[i];
+		struct drain_seen *seen = &w->seen[dep->id];
+
+		if (dep->state != DEPLOYMENT_DRAINING)
+			continue;
+		if (seen->serial != dep->serial ||
+		    seen->since != dep->draining_since_ms) {
+			seen->serial = dep->serial;
+			seen->since = dep->draining_since_ms;
+			seen->mono_ms = seen_ms;
+			seen->notified = false;
+			continue;
+		}
+		if (seen->mono_ms + DRAIN_MARGIN_MS > started)
+			continue;
+		w->at[n] = i;
+		w->drains[n++] = (struct store_drain){dep->serial,
+						      dep->draining_since_ms,
+						      flows[dep->id], false};
+	}
+	return n;
+}
+
+static bool in_a_slot(const struct st_snapshot *s, int64_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_slots; i++)
+		if (s->slots[i].deployment == serial)
+			return true;
+	return false;
+}
+
+/* Under d->lock, with a store: the orphans (a deploy that died between
+ * its two transactions, on any node, left them active in no slot) seen
+ * for ORPHAN_GRACE_MS, and this node's deploys under way, into
+ * w->fleet. The grace covers the time a deploying node takes to say
+ * so (its next drain tick). */
+static void fleet_orphans(struct daemon *d, struct walk *w,
+			  const struct st_snapshot *s, int64_t now)
+{
+	size_t i;
+
+	w->fleet.n_orphans = 0;
+	w->fleet.n_deploying = 0;
+	for (i = 0; i < SLOTLB_MAX_APPS; i++)
+		if (d->deploying[i])
+			w->fleet.deploying[w->fleet.n_deploying++] =
+				d->deploying[i];
+	for (i = 0; i < s->n_deployments; i++) {
+		const struct st_deployment *dep = &s->deployments[i];
+		struct drain_seen *seen = &w->orphan_seen[dep->id];
+
+		if (dep->state != DEPLOYMENT_ACTIVE ||
+		    in_a_slot(s, dep->serial)) {
+			if (seen->serial == dep->serial)
+				seen->serial = 0;
+			continue;
+		}
+		if (seen->serial != dep->serial) {
+			seen->serial = dep->serial;
+			seen->mono_ms = now;
+			continue;
+		}
+		if (now - seen->mono_ms < ORPHAN_GRACE_MS ||
+		    (dep->app_id >= 0 && d->busy[dep->app_id]))
+			continue;
+		w->fleet.orphans[w->fleet.n_orphans++] = (struct store_drain){
+			dep->serial, dep->created, 0, false};
+	}
+}
+
+/* Under d->lock: retire an orphan no live node is deploying. */
+static void retire_orphan(struct daemon *d, const struct st_snapshot *s,
+			  const struct store_drain *o)
+{
+	const char *app;
+	struct st_deployment dep;
+	struct st_backend *bes = NULL;
+	char detail[160];
+	size_t i, n = 0;
+	int err;
+
+	err = state_begin(d->st);
+	if (!err)
+		err = state_deployment_get(d->st, o->serial, &dep, &bes, &n);
+	if (!err)
+		err = state_deployment_retire_orphan(d->st, o->serial);
+	if (!err) {
+		snprintf(detail, sizeof(detail),
+			 "deployment %u (%s) of an unfinished deploy retired",
+			 dep.id, dep.version);
+		app = snapshot_app_name(s, dep.app_id);
+		if (app)
+			drain_note(d, app, NULL, "retire", detail);
+		err = state_commit(d->st);
+	}
+	if (err) {
+		state_rollback(d->st);
+		if (err != -ENOENT)
+			log_msg("Error: deployment serial %lld: retiring an orphan: %s",
+				(long long)o->serial, strerror(-err));
+		free(bes);
+		return;
+	}
+	slotlb_deployment_remove(d->lb, dep.id);
+	for (i = 0; i < n; i++)
+		slotlb_backend_clear(d->lb, bes[i].id);
+	free(bes);
+	log_msg("%s", detail);
+}
+
 static void drain_tick(struct daemon *d, struct walk *w)
 {
 	struct st_snapshot s = {0};
 	uint64_t *swap;
 	int64_t started, seen_ms;
-	size_t i;
+	bool decides = true;
+	size_t i, n;
 	int err;
 
 	err = slotlb_flows_gc(d->lb);
@@ -187,22 +329,30 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	 * before the commit this snapshot reads */
 	seen_ms = mono_ms();
 	drain_control_tick(d, w->control, &s, started);
-	for (i = 0; i < s.n_deployments; i++) {
-		const struct st_deployment *dep = &s.deployments[i];
+	n = proven_drains(w, &s, started, seen_ms, d->deployment_flows);
+	if (d->store) {
+		fleet_orphans(d, w, &s, mono_ms());
+		/* every live node's count, over the network: not under
+		 * the lock (retire() reads the deployment again) */
+		pthread_mutex_unlock(&d->lock);
+		err = store_drain_exchange(d, w->drains, n, &w->fleet,
+					   &decides);
+		if (err)
+			log_debug("drain: fleet counts: %s", strerror(-err));
+		pthread_mutex_lock(&d->lock);
+		if (err)
+			goto out;
+		for (i = 0; decides && i < w->fleet.n_orphans; i++)
+			if (w->fleet.orphans[i].fleet_idle)
+				retire_orphan(d, &s, &w->fleet.orphans[i]);
+	}
+	for (i = 0; i < n; i++) {
+		const struct st_deployment *dep = &s.deployments[w->at[i]];
 		struct drain_seen *seen = &w->seen[dep->id];
 
-		if (dep->state != DEPLOYMENT_DRAINING)
-			continue;
-		if (seen->serial != dep->serial ||
-		    seen->since != dep->draining_since_ms) {
-			seen->serial = dep->serial;
-			seen->since = dep->draining_since_ms;
-			seen->mono_ms = seen_ms;
-			seen->notified = false;
-			continue;
-		}
-		if (seen->mono_ms + DRAIN_MARGIN_MS > started ||
-		    d->deployment_flows[dep->id] != 0)
+		/* without a store this node's count is the whole count */
+		if (w->drains[i].flows != 0 ||
+		    (d->store && (!decides || !w->drains[i].fleet_idle)))
 			continue;
 		/* the "drained" event: its servers may be stopped now */
 		if (!seen->notified)
@@ -230,7 +380,16 @@ static void *drain_main(void *arg)
 	w.backends = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
 	w.seen = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.seen));
 	w.control = drain_control_new();
-	if (!w.deployments || !w.backends || !w.seen || !w.control) {
+	w.drains = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.drains));
+	w.at = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.at));
+	w.orphan_seen = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.orphan_seen));
+	w.fleet.orphans =
+		calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.fleet.orphans));
+	w.fleet.deploying =
+		calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(*w.fleet.deploying));
+	if (!w.deployments || !w.backends || !w.seen || !w.control ||
+	    !w.drains || !w.at || !w.orphan_seen || !w.fleet.orphans ||
+	    !w.fleet.deploying) {
 		log_msg("Error: drain: out of memory");
 		goto out;
 	}
@@ -247,6 +406,11 @@ out:
 	free(w.backends);
 	free(w.seen);
 	drain_control_free(w.control);
+	free(w.drains);
+	free(w.at);
+	free(w.orphan_seen);
+	free(w.fleet.orphans);
+	free(w.fleet.deploying);
 	return NULL;
 }
 
@@ -256,7 +420,8 @@ int drain_start(struct daemon *d)
 
 	d->deployment_flows = calloc(SLOTLB_MAX_DEPLOYMENTS, sizeof(uint64_t));
 	d->backend_flows = calloc(SLOTLB_MAX_BACKENDS, sizeof(uint64_t));
-	if (!d->deployment_flows || !d->backend_flows)
+	d->deploying = calloc(SLOTLB_MAX_APPS, sizeof(*d->deploying));
+	if (!d->deployment_flows || !d->backend_flows || !d->deploying)
 		return -ENOMEM;
 	err = pthread_create(&d->drain_thread, NULL, drain_main, d);
 	if (err)
@@ -272,5 +437,7 @@ void drain_stop(struct daemon *d)
 	d->drain_started = false;
 	free(d->deployment_flows);
 	free(d->backend_flows);
+	free(d->deploying);
 	d->deployment_flows = d->backend_flows = NULL;
+	d->deploying = NULL;
 }

@@ -87,11 +87,19 @@ static CURL *handle(const struct etcd *e, unsigned int m, const char *path,
 
 	if (!c)
 		return NULL;
-	snprintf(url, sizeof(url), "http://%s%s", e->members[m], path);
+	snprintf(url, sizeof(url), "%s://%s%s", e->tls ? "https" : "http",
+		 e->members[m], path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, e->tls ? "https" : "http");
+	/* libcurl checks the peer and its name by default */
+	if (e->ca[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
+	if (e->cert[0]) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+	}
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
@@ -264,6 +272,9 @@ int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 		err = set_b64(put, "key", puts[i].key, strlen(puts[i].key));
 		if (!err)
 			err = set_b64(put, "value", puts[i].value, puts[i].len);
+		if (!err && puts[i].lease)
+			json_object_set_new(put, "lease",
+					    json_integer(puts[i].lease));
 	}
 	if (err) {
 		json_decref(req);
@@ -276,6 +287,55 @@ int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 		err = -ECANCELED;
 	else if (rev)
 		*rev = json_int64(json_object_get(ans, "header"), "revision");
+	json_decref(ans);
+	return err;
+}
+
+int etcd_delete_range(struct etcd *e, const char *key, const char *range_end)
+{
+	json_t *req = json_object(), *ans;
+	int err;
+
+	if (!req)
+		return -ENOMEM;
+	err = set_b64(req, "key", key, strlen(key));
+	if (!err)
+		err = set_b64(req, "range_end", range_end, strlen(range_end));
+	if (err) {
+		json_decref(req);
+		return err;
+	}
+	err = call(e, "/v3/kv/deleterange", req, &ans);
+	json_decref(ans);
+	return err;
+}
+
+int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id)
+{
+	json_t *ans;
+	int err;
+
+	err = call(e, "/v3/lease/grant",
+		   json_pack("{s:I}", "TTL", (json_int_t)ttl_s), &ans);
+	if (err)
+		return err;
+	*id = json_int64(ans, "ID");
+	json_decref(ans);
+	return *id ? 0 : -EPROTO;
+}
+
+int etcd_lease_keepalive(struct etcd *e, int64_t id)
+{
+	json_t *ans;
+	int err;
+
+	err = call(e, "/v3/lease/keepalive",
+		   json_pack("{s:I}", "ID", (json_int_t)id), &ans);
+	if (err)
+		return err;
+	/* an expired lease answers without a TTL (zero is left out) */
+	if (json_int64(json_object_get(ans, "result"), "TTL") <= 0)
+		err = -ENOENT;
 	json_decref(ans);
 	return err;
 }

@@ -4,7 +4,9 @@
  * /v3/kv/txn, /v3/watch; keys and values base64), over libcurl and
  * jansson. Only what the fleet store (store.c) needs: read a key range
  * in order, one compare-on-revision transaction that puts several keys,
- * and a watch that reports that something under a prefix changed.
+ * a watch that reports that something under a prefix changed, and
+ * leases (/v3/lease/grant, keepalive) for keys that must go with the
+ * node that keeps them (store_drain.c).
  *
  * Every function returns 0 or -errno: -ENOTCONN when no member
  * answered, -EPROTO for an answer that is not etcd's, -ECANCELED when a
@@ -13,6 +15,7 @@
 #ifndef SLOTLBD_ETCD_H
 #define SLOTLBD_ETCD_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,10 +30,13 @@ struct etcd {
 	size_t n_members;
 	unsigned int good; /* member that answered last */
 	uint32_t timeout_ms; /* per request, watch excepted */
+	bool tls; /* etcds://: HTTPS, the server's certificate checked */
+	char ca[PATH_MAX]; /* CA bundle; "": the system's */
+	char cert[PATH_MAX], key[PATH_MAX]; /* client certificate, or "" */
 };
 
-/* Parse "etcd://HOST:PORT[,HOST:PORT...]" into e: 0, or -EINVAL with
- * why (a static text) naming what was wrong. */
+/* Parse "etcd://HOST:PORT[,HOST:PORT...]" (or etcds://, over TLS) into
+ * e: 0, or -EINVAL with why (a static text) naming what was wrong. */
 int etcd_parse_url(const char *url, struct etcd *e, const char **why);
 
 struct etcd_kv {
@@ -52,6 +58,7 @@ struct etcd_put {
 	const char *key;
 	const void *value;
 	size_t len;
+	int64_t lease; /* the key goes with this lease; 0: none */
 };
 
 /* If compare_key's mod_revision is compare_rev (0: it does not exist),
@@ -59,6 +66,14 @@ struct etcd_put {
  * or -ECANCELED if the compare failed. */
 int etcd_txn_puts(struct etcd *e, const char *compare_key, int64_t compare_rev,
 		  const struct etcd_put *puts, size_t n, int64_t *rev);
+
+/* Delete the keys in [key, range_end). */
+int etcd_delete_range(struct etcd *e, const char *key, const char *range_end);
+
+/* A lease of ttl_s seconds: its keys go when it is not kept alive. */
+int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id);
+/* Renew lease id: 0, or -ENOENT when it expired (grant another). */
+int etcd_lease_keepalive(struct etcd *e, int64_t id);
 
 /* Watch [prefix, prefix+1) from now on and call changed(ctx) for each
  * message (the first says the watch exists) until stop is set or the

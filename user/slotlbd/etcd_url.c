@@ -4,8 +4,9 @@
  * ranges. No libcurl, so options.c and its fuzz target take it alone.
  *
  * A member is HOST:PORT, HOST a name, an IPv4 address or an [IPv6]
- * address; etcd's gateway speaks plain HTTP here (TLS to etcd is for
- * later: docs/fleet-store.md).
+ * address; etcd:// speaks plain HTTP to etcd's gateway, etcds:// HTTPS
+ * (the CA and client certificate are options: --store-ca, --store-cert,
+ * --store-key).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,8 +24,11 @@ int etcd_parse_url(const char *url, struct etcd *e, const char **why)
 
 	memset(e, 0, sizeof(*e));
 	e->timeout_ms = 2000;
-	if (strncmp(url, "etcd://", 7)) {
-		*why = "must start with etcd:// (etcd://HOST:PORT[,HOST:PORT...])";
+	if (!strncmp(url, "etcds://", 8)) {
+		e->tls = true;
+		url++;
+	} else if (strncmp(url, "etcd://", 7)) {
+		*why = "must start with etcd:// or etcds:// (etcd[s]://HOST:PORT[,HOST:PORT...])";
 		return -EINVAL;
 	}
 	for (p = url + 7;; p = end + 1) {

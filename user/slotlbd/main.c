@@ -190,7 +190,11 @@ int main(int argc, char **argv)
 	if (o.store[0]) {
 		const char *why = "";
 
-		err = store_open(&d, o.store, o.node_name, &why);
+		struct store_config sc = {o.store,     o.node_name,
+					  o.store_ca,  o.store_cert,
+					  o.store_key, o.store_snapshot_every};
+
+		err = store_open(&d, &sc, &why);
 		if (err) {
 			fprintf(stderr, "Error: store: %s: %s\n", o.store, why);
 			state_close(d.st);

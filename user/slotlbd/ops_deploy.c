@@ -233,7 +233,11 @@ int ops_deploy(struct daemon *d, const char *app, const char *slot,
 				slot, strerror(-err));
 			goto undo;
 		}
+		if (d->deploying)
+			d->deploying[a.id] = dep.serial;
 		err = deploy_with_hook(d, &a, &sl, &dep, ids, n, trigger, res);
+		if (d->deploying)
+			d->deploying[a.id] = 0;
 		if (err)
 			goto out;
 	} else {

@@ -84,6 +84,14 @@ static const struct opt_def defs[] = {
 	 "etcd://HOST:PORT[,HOST:PORT...]: the fleet's shared state"},
 	{"node-name", 0, "NAME", OT_PATH, OFF(node_name), 0, OPT_BOTH,
 	 "this node in the fleet (default: the host name)"},
+	{"store-ca", 0, "FILE", OT_PATH, OFF(store_ca), 0, OPT_BOTH,
+	 "etcds://: CA certificates of etcd's (default: the system's)"},
+	{"store-cert", 0, "FILE", OT_PATH, OFF(store_cert), 0, OPT_BOTH,
+	 "etcds://: this node's client certificate (PEM)"},
+	{"store-key", 0, "FILE", OT_PATH, OFF(store_key), 0, OPT_BOTH,
+	 "etcds://: its private key (PEM)"},
+	{"store-snapshot-every", 0, "N", OT_U32, OFF(store_snapshot_every), 10,
+	 OPT_BOTH, "snapshot the state, compact the log every N entries"},
 	{"config", 0, "FILE", OT_PATH, OFF(config), 0, OPT_CMDLINE,
 	 "config file (default " DEFAULT_CONFIG " if it exists)"},
 	{"check-config", 0, NULL, OT_FLAG, OFF(check_config), 0, OPT_CMDLINE,
@@ -321,6 +329,7 @@ int options_parse(struct options *o, int argc, char **argv)
 		.state_dir = DEFAULT_STATE_DIR,
 		.socket = DEFAULT_SOCKET,
 		.drain_interval_ms = 1000,
+		.store_snapshot_every = 1000,
 	};
 	/* First what was asked for, so a typo fails before any file is
 	 * read; then the file; then the command line over it. */
@@ -430,6 +439,44 @@ static bool same_port(const struct listen_addr *a, const struct listen_addr *b)
 }
 
 /* A node's name: what the fleet's status and etcd's keys show. */
+/* --store-ca, --store-cert, --store-key: only with etcds://, the
+ * certificate with its key, each a file slotlbd can read. */
+static int check_store_tls(const struct options *o, bool tls)
+{
+	const struct {
+		const char *name, *path;
+	} f[] = {{"store-ca", o->store_ca},
+		 {"store-cert", o->store_cert},
+		 {"store-key", o->store_key}};
+	FILE *fp;
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!f[i].path[0])
+			continue;
+		if (!tls) {
+			fprintf(stderr,
+				"Error: %s: only with an etcds:// store\n",
+				f[i].name);
+			return EXIT_USAGE;
+		}
+		fp = fopen(f[i].path, "r");
+		if (!fp) {
+			fprintf(stderr, "Error: %s: '%s': %s\n", f[i].name,
+				f[i].path, strerror(errno));
+			return EXIT_USAGE;
+		}
+		fclose(fp);
+	}
+	if (!o->store_cert[0] != !o->store_key[0]) {
+		fprintf(stderr, "Error: %s: needs %s too\n",
+			o->store_cert[0] ? "store-cert" : "store-key",
+			o->store_cert[0] ? "store-key" : "store-cert");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int validate_node_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -447,6 +494,7 @@ int options_check(struct options *o)
 	bool api = o->api_listen.text[0];
 	const char *why;
 	struct etcd e;
+	int err;
 
 	if (o->socket_group[0] &&
 	    group_id("socket-group", o->socket_group, &o->socket_gid))
@@ -494,6 +542,9 @@ int options_check(struct options *o)
 		fprintf(stderr, "Error: node-name: only with store\n");
 		return EXIT_USAGE;
 	}
+	err = check_store_tls(o, o->store[0] && e.tls);
+	if (err)
+		return err;
 	if (api && o->metrics_listen.text[0] &&
 	    same_port(&o->api_listen, &o->metrics_listen)) {
 		fprintf(stderr,

@@ -47,6 +47,10 @@ struct options {
 	 * alone) and this node's name in it ("" = the host name) */
 	char store[PATH_MAX];
 	char node_name[PATH_MAX];
+	uint32_t store_snapshot_every;
+	char store_ca[PATH_MAX];
+	char store_cert[PATH_MAX];
+	char store_key[PATH_MAX];
 	/* command line only */
 	char config[PATH_MAX]; /* the file read, "" if none */
 	bool check_config; /* print the settings and exit */

@@ -167,7 +167,8 @@ int reconcile_since(struct daemon *d, struct reconcile_known *k)
 	/* a deploy that died between its two transactions (hook) left a
 	 * deployment nothing refers to: retire it, and its maps go below */
 	/* In a fleet another node may be between the two transactions
-	 * of its deploy: what it left is its to finish. */
+	 * of its deploy: the drain thread retires what it left once no
+	 * live node deploys it (drain.c, store_drain.c). */
 	orphans = 0;
 	err = d->store ? 0 : state_deployment_retire_orphans(d->st, &orphans);
 	if (err) {

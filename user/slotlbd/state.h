@@ -280,6 +280,9 @@ int state_deployment_set_state(struct state *st, int64_t serial,
 /* Active deployments in no slot (a deploy that died between its two
  * transactions) are retired; *n says how many. */
 int state_deployment_retire_orphans(struct state *st, int *n);
+/* Retire deployment serial if it is an orphan (active, in no slot):
+ * 0, or -ENOENT if it is not (any more). */
+int state_deployment_retire_orphan(struct state *st, int64_t serial);
 
 /* --- state_snapshot.c: everything at one instant --- */
 
@@ -552,5 +555,15 @@ int state_log_apply(struct state *st, const void *changes, int len, int64_t seq,
 		    int64_t rev);
 /* Shared tables hold no row (a node joining a fleet must start empty). */
 int state_log_is_empty(struct state *st, bool *empty);
+/* The whole database as bytes (sqlite3_serialize), outside any
+ * transaction: a snapshot of the copy at its position. *buf is
+ * malloc'd; *schema is its schema version. */
+int state_log_snapshot(struct state *st, void **buf, size_t *len, int *schema);
+/* Make the shared tables what snapshot buf (of state_log_snapshot)
+ * holds and the position (seq, rev), in one transaction; the local
+ * tables stay. -EPROTONOSUPPORT if its schema is not this database's,
+ * -EINVAL if it is no database. */
+int state_log_load(struct state *st, const void *buf, size_t len, int64_t seq,
+		   int64_t rev);
 
 #endif /* SLOTLBD_STATE_H */

@@ -159,6 +159,21 @@ int state_deployment_set_state(struct state *st, int64_t serial,
 	return sqlite3_changes(st->db) == 1 ? 0 : -ENOENT;
 }
 
+int state_deployment_retire_orphan(struct state *st, int64_t serial)
+{
+	int err;
+
+	err = st_exec_stmt(st_prepare(
+		st,
+		"UPDATE deployments SET state = 2 WHERE serial = ? AND"
+		" state = 0 AND serial NOT IN (SELECT deployment FROM slots"
+		" WHERE deployment IS NOT NULL)",
+		"i", serial));
+	if (!err && sqlite3_changes(st->db) != 1)
+		err = -ENOENT;
+	return err;
+}
+
 int state_deployment_retire_orphans(struct state *st, int *n)
 {
 	int err;

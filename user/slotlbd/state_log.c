@@ -224,3 +224,161 @@ int state_log_is_empty(struct state *st, bool *empty)
 	*empty = err == -ENOENT;
 	return err == -ENOENT ? 0 : err;
 }
+
+int state_log_snapshot(struct state *st, void **buf, size_t *len, int *schema)
+{
+	sqlite3_int64 size = 0;
+	unsigned char *bytes;
+	char v[16];
+	int err;
+
+	err = state_setting_get(st, "schema_version", v, sizeof(v));
+	if (err)
+		return err;
+	*schema = atoi(v);
+	bytes = sqlite3_serialize(st->db, "main", &size, 0);
+	if (!bytes)
+		return -ENOMEM;
+	*buf = size >= 100 ? malloc((size_t)size) : NULL;
+	if (*buf) {
+		memcpy(*buf, bytes, (size_t)size);
+		/* file format versions: 2 (WAL) to 1 (rollback journal),
+		 * since a database deserialized into memory has no WAL */
+		((unsigned char *)*buf)[18] = 1;
+		((unsigned char *)*buf)[19] = 1;
+	}
+	sqlite3_free(bytes);
+	*len = (size_t)size;
+	return *buf ? 0 : -ENOMEM;
+}
+
+/* Copy table name (a shared one) from snap into main: its columns by
+ * name, so column order never matters. */
+static int copy_table(struct state *st, const char *name)
+{
+	sqlite3_stmt *stmt;
+	char cols[2048] = "", sql[4096];
+	size_t used = 0;
+	int rc;
+
+	stmt = st_prepare(st, "SELECT name FROM pragma_table_info(?)", "t",
+			  name);
+	if (!stmt)
+		return -EIO;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && used < sizeof(cols))
+		used += (size_t)snprintf(cols + used, sizeof(cols) - used,
+					 "%s\"%s\"", used ? "," : "",
+					 sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE || used >= sizeof(cols) || !used)
+		return -EIO;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO main.\"%s\"(%s) SELECT %s FROM snap.\"%s\"", name,
+		 cols, cols, name);
+	return st_errno(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+}
+
+static int load_tables(struct state *st, int64_t seq, int64_t rev)
+{
+	char **names = NULL, sql[256];
+	sqlite3_stmt *stmt;
+	size_t n = 0, i;
+	int rc, err = 0;
+
+	/* parents before children (creation order), checked at COMMIT */
+	stmt = st_prepare(st,
+			  "SELECT name FROM main.sqlite_master WHERE type ="
+			  " 'table' AND name NOT LIKE 'sqlite_%'"
+			  " AND name NOT IN ('settings', 'interfaces')"
+			  " ORDER BY rowid",
+			  "");
+	if (!stmt)
+		return -EIO;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && !err) {
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+
+		if (!grown ||
+		    !(grown[n] = strdup(
+			      (const char *)sqlite3_column_text(stmt, 0))))
+			err = -ENOMEM;
+		if (grown)
+			names = grown;
+		if (!err)
+			n++;
+	}
+	sqlite3_finalize(stmt);
+	if (!err && rc != SQLITE_DONE)
+		err = st_errno(rc);
+	if (!err)
+		err = st_errno(sqlite3_exec(st->db,
+					    "PRAGMA defer_foreign_keys = ON",
+					    NULL, NULL, NULL));
+	/* children first, so no cascade reaches a table already filled */
+	for (i = n; i-- > 0 && !err;) {
+		snprintf(sql, sizeof(sql), "DELETE FROM main.\"%s\"", names[i]);
+		err = st_errno(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+	}
+	for (i = 0; i < n && !err; i++)
+		err = copy_table(st, names[i]);
+	/* AUTOINCREMENT's high marks, so ids go on as on the other nodes */
+	if (!err)
+		err = st_errno(
+			sqlite3_exec(st->db,
+				     "DELETE FROM main.sqlite_sequence;"
+				     " INSERT INTO main.sqlite_sequence"
+				     " SELECT * FROM snap.sqlite_sequence",
+				     NULL, NULL, NULL));
+	if (!err)
+		err = set_position(st, seq, rev);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return err;
+}
+
+int state_log_load(struct state *st, const void *buf, size_t len, int64_t seq,
+		   int64_t rev)
+{
+	unsigned char *copy;
+	char mine[16];
+	int err;
+
+	err = st_errno(sqlite3_exec(st->db, "ATTACH ':memory:' AS snap", NULL,
+				    NULL, NULL));
+	if (err)
+		return err;
+	copy = sqlite3_malloc64(len);
+	err = copy ? 0 : -ENOMEM;
+	if (!err)
+		memcpy(copy, buf, len);
+	/* FREEONCLOSE: SQLite owns the copy from here, even on failure */
+	if (!err && sqlite3_deserialize(
+			    st->db, "snap", copy, (sqlite3_int64)len,
+			    (sqlite3_int64)len,
+			    SQLITE_DESERIALIZE_FREEONCLOSE |
+				    SQLITE_DESERIALIZE_RESIZEABLE) != SQLITE_OK)
+		err = -EINVAL;
+	if (!err)
+		err = state_setting_get(st, "schema_version", mine,
+					sizeof(mine));
+	if (!err &&
+	    st_read_one(st_prepare(st,
+				   "SELECT value FROM snap.settings WHERE"
+				   " key = 'schema_version' AND value = ?",
+				   "t", mine),
+			NULL, NULL))
+		err = -EPROTONOSUPPORT;
+	if (!err)
+		err = st_errno(sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL,
+					    NULL, NULL));
+	if (!err) {
+		err = load_tables(st, seq, rev);
+		if (!err)
+			err = st_errno(sqlite3_exec(st->db, "COMMIT", NULL,
+						    NULL, NULL));
+		if (err)
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_exec(st->db, "DETACH snap", NULL, NULL, NULL);
+	return err;
+}

@@ -23,37 +23,7 @@
 #include "daemon.h"
 #include "etcd.h"
 #include "store.h"
-
-#define PREFIX "/slotlb/"
-#define LOG_PREFIX PREFIX "log/"
-#define HEAD_KEY PREFIX "head"
-#define NODES_PREFIX PREFIX "nodes/"
-/* the Maglev flow hash seed of the fleet: the same 5-tuple picks the
- * same backend whichever node ECMP sends it to */
-#define SEED_KEY PREFIX "hash_seed"
-/* entries read per range request while catching up */
-#define CATCH_UP_BATCH 256
-/* between two attempts to reach etcd */
-#define RETRY_MS 200
-
-struct store {
-	struct daemon *d;
-	char url[512];
-	char node[64];
-	struct etcd ops; /* under d->lock */
-	struct etcd watch; /* the watch thread's */
-	struct etcd aux; /* the watch thread's puts */
-	pthread_t thread;
-	bool started;
-	atomic_bool stop;
-	atomic_bool reachable;
-	atomic_bool dirty; /* the copy changed under the maps: reconcile */
-	atomic_llong down_since_ms; /* wall clock, 0 while reachable */
-	int64_t published_seq; /* watch thread: last nodes/NAME put */
-	bool seed_synced; /* the Maglev seed is the fleet's */
-	struct reconcile_known known; /* under d->lock */
-	bool own_changes; /* under d->lock: appended since the last apply */
-};
+#include "store_int.h"
 
 static __thread int last_error;
 
@@ -100,6 +70,20 @@ static int catch_up(struct store *s, struct etcd *e)
 		note_reach(s, err);
 		if (err)
 			return err;
+		/* the entries after the copy's position were compacted
+		 * away: the snapshot, then what follows it */
+		if (n && strtoll(kvs[0].key + strlen(LOG_PREFIX), NULL, 10) >
+				 seq + 1) {
+			etcd_kvs_free(kvs, n);
+			err = store_snapshot_load(s, e, seq);
+			if (err)
+				return err;
+			/* every id may have changed: a full reconcile */
+			s->known.valid = false;
+			atomic_store(&s->dirty, true);
+			more = true;
+			continue;
+		}
 		for (i = 0; i < n && !err; i++) {
 			n_seq = strtoll(kvs[i].key + strlen(LOG_PREFIX), NULL,
 					10);
@@ -140,12 +124,14 @@ static int log_append(void *ctx, const void *changes, int len, int64_t seq,
 		return err;
 	entry_key(seq + 1, key, sizeof(key));
 	snprintf(head, sizeof(head), "%" PRId64, seq + 1);
-	puts[0] = (struct etcd_put){key, changes, (size_t)len};
-	puts[1] = (struct etcd_put){HEAD_KEY, head, strlen(head)};
+	puts[0] = (struct etcd_put){key, changes, (size_t)len, 0};
+	puts[1] = (struct etcd_put){HEAD_KEY, head, strlen(head), 0};
 	err = etcd_txn_puts(&s->ops, HEAD_KEY, have_rev, puts, 2, rev);
 	note_reach(s, err);
 	if (!err) {
 		s->own_changes = true;
+		if (s->snapshot_every && (seq + 1) % s->snapshot_every == 0)
+			s->snapshot_due = seq + 1;
 		log_msg("store: appended entry %" PRId64 " (revision %" PRId64
 			") at %" PRId64 " ms",
 			seq + 1, *rev, wall_ms());
@@ -173,8 +159,7 @@ int store_take_error(void)
 	return err;
 }
 
-int store_open(struct daemon *d, const char *url, const char *node,
-	       const char **why)
+int store_open(struct daemon *d, const struct store_config *c, const char **why)
 {
 	struct state_log log;
 	struct store *s;
@@ -186,16 +171,21 @@ int store_open(struct daemon *d, const char *url, const char *node,
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	snprintf(s->url, sizeof(s->url), "%s", url);
-	if (node[0])
-		snprintf(s->node, sizeof(s->node), "%s", node);
+	s->snapshot_every = c->snapshot_every;
+	snprintf(s->url, sizeof(s->url), "%s", c->url);
+	if (c->node[0])
+		snprintf(s->node, sizeof(s->node), "%s", c->node);
 	else if (gethostname(s->node, sizeof(s->node) - 1))
 		snprintf(s->node, sizeof(s->node), "node");
-	err = etcd_parse_url(url, &s->ops, why);
+	err = etcd_parse_url(c->url, &s->ops, why);
 	if (err)
 		goto fail;
+	snprintf(s->ops.ca, sizeof(s->ops.ca), "%s", c->ca);
+	snprintf(s->ops.cert, sizeof(s->ops.cert), "%s", c->cert);
+	snprintf(s->ops.key, sizeof(s->ops.key), "%s", c->key);
 	s->watch = s->ops;
 	s->aux = s->ops;
+	s->drain = s->ops;
 	err = state_log_position(d->st, &seq, &rev);
 	if (!err)
 		err = state_log_is_empty(d->st, &empty);
@@ -241,7 +231,7 @@ void store_catch_up_at_start(struct daemon *d)
 static void publish_position(struct store *s)
 {
 	char key[128], val[128];
-	struct etcd_put put = {key, val, 0};
+	struct etcd_put put = {key, val, 0, 0};
 	int64_t seq, rev;
 	int err;
 
@@ -278,7 +268,7 @@ static void sync_seed(struct store *s, struct etcd *e)
 	if (err)
 		return;
 	snprintf(buf, sizeof(buf), "%u", mine);
-	put = (struct etcd_put){SEED_KEY, buf, strlen(buf)};
+	put = (struct etcd_put){SEED_KEY, buf, strlen(buf), 0};
 	err = etcd_txn_puts(e, SEED_KEY, 0, &put, 1, NULL);
 	if (err == -ECANCELED)
 		err = etcd_range(e, SEED_KEY, NULL, 0, &kvs, &n, NULL, NULL);
@@ -301,7 +291,9 @@ static void on_change(void *ctx)
 {
 	struct store *s = ctx;
 	struct daemon *d = s->d;
-	int err;
+	void *snap = NULL;
+	size_t snap_len = 0;
+	int err, schema = 0;
 	int64_t t0 = mono_us(), seq = 0, rev = 0, t1;
 
 	pthread_mutex_lock(&d->lock);
@@ -329,8 +321,18 @@ static void on_change(void *ctx)
 			seq, rev, wall_ms(), (long long)(t1 - t0),
 			(long long)(mono_us() - t1));
 	}
+	/* this node appended a multiple of K and stands there or later */
+	state_log_position(d->st, &seq, &rev);
+	if (s->snapshot_due && seq >= s->snapshot_due) {
+		s->snapshot_due = 0;
+		if (state_log_snapshot(d->st, &snap, &snap_len, &schema))
+			snap = NULL;
+	}
 	pthread_mutex_unlock(&d->lock);
 	publish_position(s);
+	if (snap)
+		store_snapshot_put(s, snap, snap_len, schema, seq, rev);
+	free(snap);
 }
 
 static void *watch_thread(void *arg)

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Drains across the fleet (store.h): a draining deployment retires only
+ * when every live node's own count of flows pinned to it is zero.
+ *
+ * Each node's drain thread puts /slotlb/drains/NAME when it changes:
+ *   {"drains": [{"deployment": SERIAL, "since": MS, "flows": N}, ...],
+ *    "deploying": [SERIAL, ...]}
+ * one item per drain whose count this node has proven (its walk began
+ * after the drain plus the margin, drain.c), the key under a lease of
+ * STORE_DRAIN_TTL_S that the same thread keeps alive (a keepalive
+ * makes no revision in etcd; a put does, hence only on a change). A node that
+ * dies or loses etcd stops renewing it: its key goes with the lease, and it
+ * holds no drain back longer than that. A live node whose item for a
+ * drain is missing (it has not applied the drain yet, or not proven its
+ * count) holds it back like a node with flows.
+ *
+ * "deploying": the deployments its deploys with a hook made in their
+ * first transaction and have not put into their slot yet. Every other
+ * node sees them active in no slot (orphans); an orphan is retired when
+ * no live node deploys it (its deploy died with its node) for
+ * ORPHAN_GRACE_MS.
+ *
+ * The live node whose name sorts first decides: it notes "drained" and
+ * retires, one logged operation each, so the fleet's history has one of
+ * each per drain.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store.h"
+#include "store_int.h"
+
+/* Keep drains/NAME's lease alive (every third of its TTL), or get one. */
+static int keep_lease(struct store *s)
+{
+	int64_t now = mono_ms();
+	int err;
+
+	if (s->lease &&
+	    now - s->lease_renewed_ms < STORE_DRAIN_TTL_S * 1000 / 3)
+		return 0;
+	if (s->lease) {
+		err = etcd_lease_keepalive(&s->drain, s->lease);
+		if (!err) {
+			s->lease_renewed_ms = now;
+			return 0;
+		}
+		if (err != -ENOENT)
+			return err;
+		log_msg("store: drain counts: lease expired, taking another");
+		s->lease = 0;
+		s->drains_put[0] = 0;
+	}
+	err = etcd_lease_grant(&s->drain, STORE_DRAIN_TTL_S, &s->lease);
+	s->drains_put[0] = 0;
+	if (err) {
+		s->lease = 0;
+		return err;
+	}
+	s->lease_renewed_ms = now;
+	return 0;
+}
+
+static int publish(struct store *s, const struct store_drain *drains, size_t n,
+		   const struct store_fleet *f)
+{
+	char key[128];
+	struct etcd_put put;
+	json_t *o, *dep, *arr = json_array();
+	char *text;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(
+			arr, json_pack("{s:I,s:I,s:I}", "deployment",
+				       (json_int_t)drains[i].serial, "since",
+				       (json_int_t)drains[i].since_ms, "flows",
+				       (json_int_t)drains[i].flows));
+	dep = json_array();
+	for (i = 0; i < f->n_deploying; i++)
+		json_array_append_new(dep, json_integer(f->deploying[i]));
+	o = json_pack("{s:o,s:o}", "drains", arr, "deploying", dep);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	if (!strcmp(text, s->drains_put)) {
+		free(text);
+		return 0;
+	}
+	snprintf(key, sizeof(key), DRAINS_PREFIX "%s", s->node);
+	put = (struct etcd_put){key, text, strlen(text), s->lease};
+	/* mod_revision 0 of a key that cannot exist: an unconditional put */
+	err = etcd_txn_puts(&s->drain, PREFIX "none", 0, &put, 1, NULL);
+	/* what does not fit is put every tick */
+	if (!err && strlen(text) < sizeof(s->drains_put))
+		snprintf(s->drains_put, sizeof(s->drains_put), "%s", text);
+	else
+		s->drains_put[0] = 0;
+	free(text);
+	/* a lease etcd no longer knows fails the put: take another */
+	if (err == -EPROTO)
+		s->lease = 0;
+	return err;
+}
+
+/* Does node's value say it counts 0 flows of this drain? */
+static bool node_idle(json_t *node, const struct store_drain *dr)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(node, "drains"), i, item)
+	{
+		if (json_integer_value(json_object_get(item, "deployment")) ==
+			    dr->serial &&
+		    json_integer_value(json_object_get(item, "since")) ==
+			    dr->since_ms)
+			return json_integer_value(
+				       json_object_get(item, "flows")) == 0;
+	}
+	return false;
+}
+
+/* Does node's value say it deploys serial? */
+static bool node_deploys(json_t *node, int64_t serial)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(node, "deploying"), i, v)
+	{
+		if (json_integer_value(v) == serial)
+			return true;
+	}
+	return false;
+}
+
+int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
+			 struct store_fleet *f, bool *decides)
+{
+	struct store *s = d->store;
+	struct etcd_kv *kvs;
+	char end[64];
+	json_t *v;
+	size_t i, j, nk;
+	int err;
+
+	*decides = false;
+	for (j = 0; j < n; j++)
+		drains[j].fleet_idle = false;
+	for (j = 0; j < f->n_orphans; j++)
+		f->orphans[j].fleet_idle = false;
+	err = keep_lease(s);
+	if (!err)
+		err = publish(s, drains, n, f);
+	if (err)
+		return err;
+	for (j = 0; j < n && drains[j].flows; j++)
+		;
+	/* nothing to decide here: no need to know the others */
+	if (j == n && !f->n_orphans)
+		return 0;
+	etcd_prefix_end(DRAINS_PREFIX, end, sizeof(end));
+	err = etcd_range(&s->drain, DRAINS_PREFIX, end, 0, &kvs, &nk, NULL,
+			 NULL);
+	if (err)
+		return err;
+	/* keys in name order; this node's own is among them (just put) */
+	*decides = nk && !strcmp(kvs[0].key + strlen(DRAINS_PREFIX), s->node);
+	for (j = 0; j < n; j++)
+		drains[j].fleet_idle = drains[j].flows == 0;
+	for (j = 0; j < f->n_orphans; j++)
+		f->orphans[j].fleet_idle = true;
+	for (i = 0; i < nk; i++) {
+		v = json_loadb((const char *)kvs[i].value, kvs[i].len, 0, NULL);
+		for (j = 0; j < n; j++)
+			if (!json_is_object(v) || !node_idle(v, &drains[j]))
+				drains[j].fleet_idle = false;
+		/* a value that does not parse may deploy anything */
+		for (j = 0; j < f->n_orphans; j++)
+			if (!json_is_object(v) ||
+			    node_deploys(v, f->orphans[j].serial))
+				f->orphans[j].fleet_idle = false;
+		json_decref(v);
+	}
+	etcd_kvs_free(kvs, nk);
+	return 0;
+}
