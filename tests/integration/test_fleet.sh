@@ -222,6 +222,12 @@ phase()
 	local dir=$OUT/$name i best=0 victim=0 n ka dl t0 t1 ms fwd0 fwd1 lo hi
 
 	mkdir -p "$dir"
+	# where the router's BIRD log stands: a failure prints what its
+	# sessions did during the phase (a BFD false alarm under load
+	# withdraws a live node too)
+	local birdlog birdfrom
+	birdlog=$(fleet_dir "$P")/bird-router.log
+	birdfrom=$(($(wc -l <"$birdlog") + 1))
 	load_start "load-$name" "$versions"
 	fleet_exec_client "$P" timeout 150 python3 "$CLIENT_PY" hold "$VIP:$PORT" \
 		"$sport" $HOLD "$dir" $DL "$DL_SUM" >"$dir/hold" 2>&1 &
@@ -283,6 +289,12 @@ phase()
 		[ "$ka" = $HOLD ] || grep -v ' \(v1-b.\) \1$' "$dir/hold" | sed 's/^/#   /'
 	check "$name: all $HOLD downloads finished, $DL bytes byte for byte ($dl)" \
 		[ "$dl" = $HOLD ] || grep '^dl' "$dir/hold" | grep -v ' ok$' | sed 's/^/#   /'
+	if [ "$ka" != $HOLD ] || [ "$dl" != $HOLD ]; then
+		echo "# router BIRD during $name (node$victim killed):"
+		tail -n +"$birdfrom" "$birdlog" |
+			grep -iE 'state changed|bfd|session|error' | tail -40 |
+			sed 's/^/#   /'
+	fi
 	if [ "$swap" = swap ]; then
 		check "$name: b4's agent sent the moved connections' packets on to their v1 backend ($((fwd1 - fwd0)) packets)" \
 			[ $((fwd1 - fwd0)) -gt 0 ]
