@@ -107,6 +107,18 @@ static int set_position(struct state *st, int64_t seq, int64_t rev)
 	return err;
 }
 
+/* End the open transaction: COMMIT if err is 0 and the commit works,
+ * else ROLLBACK. Returns the first error. */
+static int commit_or_rollback(struct state *st, int err)
+{
+	if (!err)
+		err = st_errno(
+			sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
+	if (err)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
 int st_log_begin(struct state *st)
 {
 	int err;
@@ -153,12 +165,7 @@ int st_log_commit(struct state *st)
 		sqlite3_free(changes);
 	}
 	st_log_rollback(st);
-	if (!err)
-		err = st_errno(
-			sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
-	if (err)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return err;
+	return commit_or_rollback(st, err);
 }
 
 void st_log_rollback(struct state *st)
@@ -203,12 +210,7 @@ int state_log_apply(struct state *st, const void *changes, int len, int64_t seq,
 					      NULL, on_conflict, NULL));
 	if (!err)
 		err = set_position(st, seq, rev);
-	if (!err)
-		err = st_errno(
-			sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
-	if (err)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return err;
+	return commit_or_rollback(st, err);
 }
 
 int state_log_is_empty(struct state *st, bool *empty)
@@ -373,11 +375,7 @@ int state_log_load(struct state *st, const void *buf, size_t len, int64_t seq,
 					    NULL, NULL));
 	if (!err) {
 		err = load_tables(st, seq, rev);
-		if (!err)
-			err = st_errno(sqlite3_exec(st->db, "COMMIT", NULL,
-						    NULL, NULL));
-		if (err)
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		err = commit_or_rollback(st, err);
 	}
 	sqlite3_exec(st->db, "DETACH snap", NULL, NULL, NULL);
 	return err;
