@@ -238,37 +238,55 @@ fleet_up()
 
 # --- BGP ------------------------------------------------------------------
 
+# fleet_bird_head ID IFNAME: what every BIRD of the lab starts with:
+# router id, a log of session changes on stderr, and BFD on IFNAME.
+fleet_bird_head()
+{
+	cat <<-EOF
+		router id $1;
+		log stderr all;
+		debug protocols { states, events };
+		protocol device { scan time 10; }
+		protocol bfd {
+			interface "$2" {
+				min rx interval $FLEET_BFD_MS ms;
+				min tx interval $FLEET_BFD_MS ms;
+				multiplier $FLEET_BFD_MULT;
+			};
+		}
+	EOF
+}
+
+# fleet_bird_timers: the timers of every BGP session of the lab, both
+# ends alike (quick reconnects, failure by BFD).
+fleet_bird_timers()
+{
+	cat <<-EOF
+		hold time $FLEET_HOLD;
+		keepalive time $FLEET_KEEPALIVE;
+		connect delay time 1;
+		connect retry time 1;
+		error wait time 1, 5;
+		graceful restart off;
+		bfd on;
+	EOF
+}
+
 # fleet_bird_conf_router P: the router's BIRD: a session with each node,
 # their endpoint routes merged into one multipath route in the kernel.
 fleet_bird_conf_router()
 {
 	local i
 
+	fleet_bird_head "$FLEET_ROUTER_LAN" br0
 	cat <<-EOF
-		router id $FLEET_ROUTER_LAN;
-		log stderr all;
-		debug protocols { states, events };
-		protocol device { scan time 10; }
 		protocol kernel {
 			ipv4 { import none; export all; };
 			merge paths yes;
 		}
-		protocol bfd {
-			interface "br0" {
-				min rx interval $FLEET_BFD_MS ms;
-				min tx interval $FLEET_BFD_MS ms;
-				multiplier $FLEET_BFD_MULT;
-			};
-		}
 		template bgp node {
 			local $FLEET_ROUTER_LAN as $FLEET_ROUTER_AS;
-			hold time $FLEET_HOLD;
-			keepalive time $FLEET_KEEPALIVE;
-			connect delay time 1;
-			connect retry time 1;
-			error wait time 1, 5;
-			graceful restart off;
-			bfd on;
+		$(fleet_bird_timers)
 			ipv4 {
 				import where net ~ [ 198.18.100.0/24{32,32} ];
 				export none;
@@ -288,36 +306,18 @@ fleet_bird_conf_node()
 	local i=$1 e
 
 	shift
-	cat <<-EOF
-		router id $(fleet_node_addr "$i");
-		log stderr all;
-		debug protocols { states, events };
-		protocol device { scan time 10; }
-		protocol static endpoints {
-			ipv4;
-	EOF
+	fleet_bird_head "$(fleet_node_addr "$i")" up0
+	echo "protocol static endpoints {"
+	echo "	ipv4;"
 	for e in "$@"; do
 		echo "	route $e/32 blackhole;"
 	done
 	cat <<-EOF
 		}
-		protocol bfd {
-			interface "up0" {
-				min rx interval $FLEET_BFD_MS ms;
-				min tx interval $FLEET_BFD_MS ms;
-				multiplier $FLEET_BFD_MULT;
-			};
-		}
 		protocol bgp uplink {
 			local $(fleet_node_addr "$i") as $FLEET_NODE_AS;
 			neighbor $FLEET_ROUTER_LAN as $FLEET_ROUTER_AS;
-			hold time $FLEET_HOLD;
-			keepalive time $FLEET_KEEPALIVE;
-			connect delay time 1;
-			connect retry time 1;
-			error wait time 1, 5;
-			graceful restart off;
-			bfd on;
+		$(fleet_bird_timers)
 			ipv4 {
 				import none;
 				export where proto = "endpoints";
