@@ -159,33 +159,32 @@ int state_deployment_set_state(struct state *st, int64_t serial,
 	return sqlite3_changes(st->db) == 1 ? 0 : -ENOENT;
 }
 
-int state_deployment_retire_orphan(struct state *st, int64_t serial)
-{
-	int err;
-
-	err = st_exec_stmt(st_prepare(
-		st,
-		"UPDATE deployments SET state = 2 WHERE serial = ? AND"
-		" state = 0 AND serial NOT IN (SELECT deployment FROM slots"
-		" WHERE deployment IS NOT NULL)",
-		"i", serial));
-	if (!err && sqlite3_changes(st->db) != 1)
-		err = -ENOENT;
-	return err;
-}
-
-int state_deployment_retire_orphans(struct state *st, int *n)
+/* Active deployments in no slot (serial 0: all of them) -> retired;
+ * how many. */
+static int retire_orphans(struct state *st, int64_t serial, int *n)
 {
 	int err;
 
 	*n = 0;
 	err = st_exec_stmt(st_prepare(
 		st,
-		"UPDATE deployments SET state = 2 WHERE state = 0 AND serial"
-		" NOT IN (SELECT deployment FROM slots"
-		" WHERE deployment IS NOT NULL)",
-		""));
+		"UPDATE deployments SET state = 2 WHERE state = 0 AND"
+		" (? = 0 OR serial = ?) AND serial NOT IN (SELECT deployment"
+		" FROM slots WHERE deployment IS NOT NULL)",
+		"ii", serial, serial));
 	if (!err)
 		*n = sqlite3_changes(st->db);
 	return err;
+}
+
+int state_deployment_retire_orphan(struct state *st, int64_t serial)
+{
+	int n, err = retire_orphans(st, serial, &n);
+
+	return !err && n != 1 ? -ENOENT : err;
+}
+
+int state_deployment_retire_orphans(struct state *st, int *n)
+{
+	return retire_orphans(st, 0, n);
 }
