@@ -231,7 +231,6 @@ void store_catch_up_at_start(struct daemon *d)
 static void publish_position(struct store *s)
 {
 	char key[128], val[128];
-	struct etcd_put put = {key, val, 0, 0};
 	int64_t seq, rev;
 	int err;
 
@@ -245,9 +244,7 @@ static void publish_position(struct store *s)
 		 "{\"seq\":%" PRId64 ",\"revision\":%" PRId64
 		 ",\"time\":%" PRId64 "}",
 		 seq, rev, wall_s());
-	put.len = strlen(val);
-	/* mod_revision 0 of a key that cannot exist: an unconditional put */
-	err = etcd_txn_puts(&s->aux, PREFIX "none", 0, &put, 1, NULL);
+	err = store_put(&s->aux, key, val, strlen(val), 0);
 	if (!err)
 		s->published_seq = seq;
 }

@@ -68,7 +68,6 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n,
 		   const struct store_fleet *f)
 {
 	char key[128];
-	struct etcd_put put;
 	json_t *o, *dep, *arr = json_array();
 	char *text;
 	size_t i;
@@ -93,9 +92,7 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n,
 		return 0;
 	}
 	snprintf(key, sizeof(key), DRAINS_PREFIX "%s", s->node);
-	put = (struct etcd_put){key, text, strlen(text), s->lease};
-	/* mod_revision 0 of a key that cannot exist: an unconditional put */
-	err = etcd_txn_puts(&s->drain, PREFIX "none", 0, &put, 1, NULL);
+	err = store_put(&s->drain, key, text, strlen(text), s->lease);
 	/* what does not fit is put every tick */
 	if (!err && strlen(text) < sizeof(s->drains_put))
 		snprintf(s->drains_put, sizeof(s->drains_put), "%s", text);

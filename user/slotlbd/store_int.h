@@ -64,4 +64,14 @@ void store_snapshot_put(struct store *s, const void *buf, size_t len,
  * newest snapshot. Under d->lock. -ESTALE if none covers it. */
 int store_snapshot_load(struct store *s, struct etcd *e, int64_t have);
 
+/* Put key = val whatever its revision (under lease, unless 0). */
+static inline int store_put(struct etcd *e, const char *key, const void *val,
+			    size_t len, int64_t lease)
+{
+	struct etcd_put put = {key, val, len, lease};
+
+	/* mod_revision 0 of a key that cannot exist: unconditional */
+	return etcd_txn_puts(e, PREFIX "none", 0, &put, 1, NULL);
+}
+
 #endif /* SLOTLBD_STORE_INT_H */

@@ -70,15 +70,6 @@ static int read_meta(struct etcd *e, struct snap_meta *m)
 	return err;
 }
 
-static int put_plain(struct etcd *e, const char *key, const void *val,
-		     size_t len)
-{
-	struct etcd_put put = {key, val, len, 0};
-
-	/* mod_revision 0 of a key that cannot exist: an unconditional put */
-	return etcd_txn_puts(e, PREFIX "none", 0, &put, 1, NULL);
-}
-
 /* Delete entries up to seq - every and the chunks before prefix. */
 static void compact(struct store *s, const struct snap_meta *m)
 {
@@ -120,9 +111,9 @@ void store_snapshot_put(struct store *s, const void *buf, size_t len,
 		 seq, s->node);
 	for (off = 0; off < len && !err; off += SNAP_CHUNK, chunks++) {
 		snprintf(key, sizeof(key), "%s%06zu", m.prefix, chunks);
-		err = put_plain(&s->aux, key, (const char *)buf + off,
-				len - off < SNAP_CHUNK ? len - off
-						       : SNAP_CHUNK);
+		err = store_put(&s->aux, key, (const char *)buf + off,
+				len - off < SNAP_CHUNK ? len - off : SNAP_CHUNK,
+				0);
 	}
 	m.chunks = (int64_t)chunks;
 	text = NULL;
