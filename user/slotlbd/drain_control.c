@@ -126,9 +126,11 @@ static int deadline_of(struct daemon *d, const struct st_snapshot *s,
 		return 0;
 	if (err && err != -ENOENT)
 		return err;
+	/* Not fixed by the operation that made it drain (its app or slot
+	 * was deleted): the policy of a slot that still names it, else
+	 * none. */
 	sl = slot_of(s, dep);
-	if (sl)
-		err = state_slot_drain_get(d->st, sl->app_id, sl->index, &p);
+	err = sl ? state_slot_drain_get(d->st, sl->app_id, sl->index, &p) : 0;
 	if (err)
 		return err;
 	dd->since_ms = dep->draining_since_ms;

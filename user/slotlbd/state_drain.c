@@ -77,6 +77,22 @@ int state_deployment_drain_put(struct state *st, int64_t serial,
 		(int64_t)dd->reset_rate));
 }
 
+int state_deployment_drain_begin(struct state *st, int64_t serial,
+				 int64_t since_ms, uint32_t app_id,
+				 uint32_t slot)
+{
+	return st_exec_stmt(st_prepare(
+		st,
+		"INSERT OR REPLACE INTO deployment_drain"
+		" SELECT ?1, ?2, COALESCE((SELECT CASE WHEN timeout_ms > 0"
+		"  THEN ?2 + timeout_ms ELSE 0 END FROM slot_drain"
+		"  WHERE app_id = ?3 AND slot = ?4), 0),"
+		" COALESCE((SELECT CASE WHEN timeout_ms > 0 AND reset"
+		"  THEN reset_rate ELSE 0 END FROM slot_drain"
+		"  WHERE app_id = ?3 AND slot = ?4), 0)",
+		"iiii", serial, since_ms, (int64_t)app_id, (int64_t)slot));
+}
+
 int state_deployment_drain_delete(struct state *st, int64_t serial)
 {
 	return st_exec_stmt(st_prepare(
