@@ -217,13 +217,14 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 	struct slotlb_flow_state *st = ref->st;
 	struct flow_ids ids = {st->endpoint_id, st->deployment_id,
 			       st->backend_id};
+	bool checks = backend_checks_armed();
 	struct nexthop nh = {};
 	int rc;
 
 	if (!client_side_ok(st->state, role))
 		return SLOTLB_REASON_DROP_WRONG_SIDE;
 	/* The backend's drain ran out: end the flow (drain.bpf.h). */
-	if (drain_reset_due(pkt, st->backend_id, now)) {
+	if (checks && drain_reset_due(pkt, st->backend_id, now)) {
 		rc = tcp_reset_client(ctx, pkt, SLOTLB_REASON_TX_DRAIN_RESET);
 		if (rc == SLOTLB_REASON_TX_DRAIN_RESET)
 			state_set(&st->state, SLOTLB_FLOW_RST);
@@ -232,9 +233,10 @@ static __always_inline __u32 client_established(struct xdp_md *ctx,
 	if (pkt->key.proto == IPPROTO_TCP) {
 		/* Its backend failed its health checks: reset the client
 		 * (and close the entry) if the slot says so. */
-		struct slotlb_backend_health h =
-			backend_health_of(st->backend_id);
+		struct slotlb_backend_health h = {};
 
+		if (checks)
+			h = backend_health_of(st->backend_id);
 		if (h.down && h.tcp == SLOTLB_HEALTH_TCP_RESET &&
 		    !(pkt->tcp_flags & TCP_FLAG_RST) &&
 		    pkt->frag == FRAG_NONE) {

@@ -46,15 +46,18 @@ struct {
 } endpoint_addrs SEC(".maps");
 
 /* The endpoint-address filter (abi.h, SLOTLB_FILTER_WORDS): a clear bit
- * says an address is in no endpoint_addrs, with one array read. Derived
- * from endpoint_addrs by every slotlb_open, so it is no part of the
- * pinned layout: libslotlb pins it itself (user/lib/loader.c). */
+ * says an address is in no endpoint_addrs, with one array read; its
+ * word 1 says whether any backend is down or drained with resets
+ * (SLOTLB_FILTER_CHECKS), on the cache line of word 0 that every packet
+ * reads. Derived from endpoint_addrs, backend_health and backend_drain
+ * by every slotlb_open, so it is no part of the pinned layout: libslotlb
+ * pins it itself (user/lib/loader.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 1 + SLOTLB_FILTER_WORDS);
+	__uint(max_entries, 2 + SLOTLB_FILTER_WORDS);
 } endpoint_filter SEC(".maps");
 
 /* Addresses of live backends: only packets from them can be replies, so

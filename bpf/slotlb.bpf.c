@@ -88,8 +88,9 @@ __noinline int fast_path(struct xdp_md *ctx, struct packet *pkt,
 			 * as one that expired does (health.bpf.h). */
 			if (pkt->key.proto == IPPROTO_UDP)
 				live = !udp_expired(ref.st, io->now) &&
-				       !backend_health_of(ref.st->backend_id)
-						.down;
+				       !(backend_checks_armed() &&
+					 backend_health_of(ref.st->backend_id)
+						 .down);
 			else
 				live = !(state & SLOTLB_FLOW_SUPERSEDED) &&
 				       !flow_closed(state);

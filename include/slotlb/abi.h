@@ -322,12 +322,31 @@ _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
  * the packet on to the exact lookup. Word 0 holds SLOTLB_FILTER_VALID
  * once every address of endpoint_addrs has its bit (slotlb_open fills it
  * before its program can run); until then the program asks
- * endpoint_addrs only. Words 1..SLOTLB_FILTER_WORDS are the bits.
+ * endpoint_addrs only. Word 1 is SLOTLB_FILTER_CHECKS, below: it shares
+ * word 0's cache line, which every packet reads anyway. Words
+ * 2..SLOTLB_FILTER_WORDS + 1 are the bits.
  */
 #define SLOTLB_FILTER_WORDS 1024 /* 65,536 bits, 8 KiB */
 #define SLOTLB_FILTER_VALID 0x736c6f746c62ULL /* "slotlb" */
 
-/* The filter's bit of an address: word (1..SLOTLB_FILTER_WORDS) and bit
+/*
+ * Word 1 of endpoint_filter: bit 0 (SLOTLB_CHECKS_ARMED) is set while any
+ * backend may be down (backend_health) or have a drain reset rate
+ * (backend_drain); the bits above it count changes (a generation, so a
+ * writer clearing the bit never undoes another's concurrent arming: it
+ * clears with a compare-and-swap on the value it read before its scan).
+ * While the bit is clear, an established flow's packet skips both
+ * backend reads, which nearly every packet did for nothing. libslotlb
+ * arms it after writing a down mark or a reset rate, clears it after
+ * writing the last one away, and every slotlb_open sets it from a scan
+ * of both maps (a writer that died between its two steps, a build
+ * without the word). Derived, like the bits: no part of the pinned
+ * layout.
+ */
+#define SLOTLB_FILTER_CHECKS 1
+#define SLOTLB_CHECKS_ARMED 1ULL
+
+/* The filter's bit of an address: word (2..SLOTLB_FILTER_WORDS + 1) and bit
  * (0..63). Shared by the program and libslotlb. */
 static inline __u32 slotlb_filter_bit(const __be32 *addr, __u8 family)
 {
@@ -338,7 +357,7 @@ static inline __u32 slotlb_filter_bit(const __be32 *addr, __u8 family)
 	return (__u32)(x >> 48);
 }
 
-#define SLOTLB_FILTER_WORD(bit) (1 + ((bit) >> 6))
+#define SLOTLB_FILTER_WORD(bit) (2 + ((bit) >> 6))
 #define SLOTLB_FILTER_MASK(bit) (1ULL << ((bit)&63))
 _Static_assert(SLOTLB_FILTER_WORDS * 64 == 65536, "a bit per 16-bit hash");
 

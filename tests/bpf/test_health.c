@@ -6,7 +6,10 @@
  * republished without it (weight 0), then the backend is marked down.
  * Pinned UDP flows choose again; pinned TCP flows are left alone or
  * answered with a RST from the endpoint (XDP_TX); a SYN on a pinned
- * 5-tuple chooses again; an id written anew is up.
+ * 5-tuple chooses again; an id written anew is up. The filter's checks
+ * word (abi.h, SLOTLB_FILTER_CHECKS), which lets the program skip both
+ * backend reads, is armed exactly while a backend is down or drained
+ * with resets, and every open sets it from the maps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +19,9 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 #include "lab.h"
 
 static struct lab lab;
@@ -379,6 +384,103 @@ static void test_deployment_tcp_counts(void **state)
 		fail_msg("deployment B4 counted traffic it never saw");
 }
 
+/* A pinned map of the lab, by name. */
+static int pinned(const char *name)
+{
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", lab.pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail_msg("%s is not pinned", path);
+	return fd;
+}
+
+/* Is the checks word armed, as the program reads it? */
+static bool checks_armed(void)
+{
+	uint32_t k = SLOTLB_FILTER_CHECKS;
+	uint64_t v = 0;
+	int fd = pinned("endpoint_filter");
+
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		fail_msg("reading the checks word failed");
+	close(fd);
+	return v & SLOTLB_CHECKS_ARMED;
+}
+
+static void expect_armed(bool armed, const char *when)
+{
+	if (checks_armed() != armed)
+		fail_msg("checks word %s %s", armed ? "clear" : "armed", when);
+	cases_run++;
+}
+
+/* A data segment of f must be answered with a RST (backend down). */
+static void expect_reset(struct flow *f, const char *desc)
+{
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+
+	f->c.seq = SEQ(1001);
+	f->c.ack = SEQ(7006);
+	client_send(f, F_ACK | F_PSH, &out, in, &len);
+	assert_reset(desc, &out, &f->c, 7006, 0, F_RST);
+}
+
+static void test_checks_word(void **state)
+{
+	struct slotlb_backend_health down = {.down = 1,
+					     .tcp = SLOTLB_HEALTH_TCP_RESET};
+	struct flow f, g;
+	uint32_t id;
+	int fd;
+
+	(void)state;
+	flow_establish(&f, &(struct pkt_spec)TCP4());
+	do
+		flow_establish(&g, &(struct pkt_spec)TCP4());
+	while (g.be == f.be);
+	expect_armed(false, "with every backend up and undrained");
+
+	/* Two down: one coming back up leaves it armed for the other. */
+	set_health(f.be, DEP_A4, true, SLOTLB_HEALTH_TCP_RESET);
+	expect_armed(true, "with a backend down");
+	set_health(g.be, DEP_A4, true, SLOTLB_HEALTH_TCP_RESET);
+	set_health(f.be, DEP_A4, false, SLOTLB_HEALTH_TCP_LEAVE);
+	expect_armed(true, "with one of two down backends still down");
+	expect_reset(&g, "the other backend still down");
+	set_health(g.be, DEP_A4, false, SLOTLB_HEALTH_TCP_LEAVE);
+	expect_armed(false, "after the last backend came back up");
+
+	/* A drain with resets arms it; its end clears it. */
+	if (slotlb_backend_drain_set(lab.lb, f.be->id, 10))
+		fail_msg("setting a drain reset rate failed");
+	expect_armed(true, "with a drain reset rate");
+	if (slotlb_backend_drain_set(lab.lb, f.be->id, 0))
+		fail_msg("clearing a drain reset rate failed");
+	expect_armed(false, "after the drain's reset rate went");
+
+	/* A down mark written behind libslotlb's back (a writer that died
+	 * before arming, a build without the word) is found by the next
+	 * open, before its program runs. */
+	id = f.be->id;
+	fd = pinned("backend_health");
+	if (bpf_map_update_elem(fd, &id, &down, BPF_ANY))
+		fail_msg("writing backend_health directly failed");
+	close(fd);
+	lab_close_keep(&lab);
+	if (lab_open(&lab, "health",
+		     &(struct slotlb_opts){.flow_capacity = 4096}, false))
+		fail_msg("reopening the lab failed");
+	expect_armed(true, "after an open found a backend down");
+	expect_reset(&f, "down mark found by the open");
+	set_health(f.be, DEP_A4, false, SLOTLB_HEALTH_TCP_LEAVE);
+	expect_armed(false, "after it came back up");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -407,6 +509,7 @@ int main(void)
 		T(test_syn_on_pinned_tuple_chooses_again),
 		T(test_reused_id_is_up),
 		T(test_deployment_tcp_counts),
+		T(test_checks_word),
 	};
 	int rc = lab_enter_netns();
 

@@ -29,7 +29,7 @@ struct slotlb {
 	uint32_t reply_index_mask; /* buckets - 1 */
 
 	/* The endpoint-address filter, mapped (bits set with atomic OR). */
-	uint64_t *endpoint_filter; /* 1 + SLOTLB_FILTER_WORDS words */
+	uint64_t *endpoint_filter; /* 2 + SLOTLB_FILTER_WORDS words */
 	size_t endpoint_filter_len; /* bytes mapped */
 
 	/* Routing elements (see struct slotlb_routing in abi.h). */
@@ -57,6 +57,9 @@ struct slotlb {
  * the address enters endpoint_addrs. */
 struct slotlb_addr_key;
 void lib_filter_set(struct slotlb *lb, const struct slotlb_addr_key *ak);
+/* Set or clear the filter's checks word from a scan of backend_health
+ * and backend_drain (program.c; abi.h, SLOTLB_FILTER_CHECKS). */
+int lib_checks_sync(struct slotlb *lb);
 
 /* upgrade.c, around the skeleton's load. prepare: 0 when the pinned
  * maps are this build's layout (or none), 1 when an upgrade is set up

@@ -258,8 +258,9 @@ static int endpoint_filter_pin(struct slotlb *lb)
 	return 0;
 }
 
-/* Map the endpoint filter and give every address of endpoint_addrs its
- * bit; then the program may trust it (word 0). Bits are only ever set
+/* Map the endpoint filter, give every address of endpoint_addrs its
+ * bit and set the checks word from the backends' health and drain; then
+ * the program may trust it (word 0). Bits are only ever set
  * (a bit can be another address's too), so a running program never sees
  * one of a live address clear; a writer adding an address meanwhile sets
  * its own bit first (slotlb_endpoint_set). */
@@ -287,6 +288,9 @@ static int endpoint_filter_open(struct slotlb *lb)
 		prev = &key;
 	}
 	if (err != -ENOENT)
+		return err;
+	err = lib_checks_sync(lb);
+	if (err)
 		return err;
 	__atomic_store_n(&lb->endpoint_filter[0], SLOTLB_FILTER_VALID,
 			 __ATOMIC_SEQ_CST);

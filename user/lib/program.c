@@ -178,15 +178,126 @@ int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 	return backend_write_up(lb, backend_id, &none);
 }
 
+/*
+ * The filter's checks word (abi.h, SLOTLB_FILTER_CHECKS): armed after a
+ * down mark or a reset rate is written, cleared only by a scan of both
+ * maps that finds none, with a compare-and-swap against the word as it
+ * was before the scan, so an arming meanwhile (which bumps the
+ * generation) is never undone.
+ */
+#define CHECKS_SCAN_CHUNK 4096
+
+static void checks_arm(struct slotlb *lb)
+{
+	uint64_t *w, v;
+
+	if (!lb->endpoint_filter)
+		return;
+	w = &lb->endpoint_filter[SLOTLB_FILTER_CHECKS];
+	v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+	while (!__atomic_compare_exchange_n(
+		w, &v, (v + 2) | SLOTLB_CHECKS_ARMED, false, __ATOMIC_SEQ_CST,
+		__ATOMIC_SEQ_CST))
+		;
+}
+
+static bool health_armed(const void *v)
+{
+	return ((const struct slotlb_backend_health *)v)->down;
+}
+
+static bool drain_armed(const void *v)
+{
+	return ((const struct slotlb_backend_drain *)v)->reset_rate;
+}
+
+/* Does any element of the array behind fd satisfy armed? Read in
+ * batches (one syscall per CHECKS_SCAN_CHUNK elements). */
+static int array_any(int fd, size_t vsize, bool (*armed)(const void *),
+		     bool *found)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t *keys, in = 0, out = 0, n, i;
+	bool first = true;
+	char *vals;
+	int err;
+
+	keys = calloc(CHECKS_SCAN_CHUNK, sizeof(*keys));
+	vals = calloc(CHECKS_SCAN_CHUNK, vsize);
+	err = keys && vals ? 0 : -ENOMEM;
+	*found = false;
+	while (!err && !*found) {
+		n = CHECKS_SCAN_CHUNK;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
+					   vals, &n, &opts);
+		if (err && err != -ENOENT)
+			break;
+		for (i = 0; i < n && !*found; i++)
+			*found = armed(vals + (size_t)i * vsize);
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		in = out;
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int lib_checks_sync(struct slotlb *lb)
+{
+	bool down = false, draining = false;
+	uint64_t *w, v;
+	int err;
+
+	if (!lb->endpoint_filter)
+		return 0;
+	w = &lb->endpoint_filter[SLOTLB_FILTER_CHECKS];
+	v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+	err = array_any(MAP_FD(lb, backend_health),
+			sizeof(struct slotlb_backend_health), health_armed,
+			&down);
+	if (!err && !down)
+		err = array_any(MAP_FD(lb, backend_drain),
+				sizeof(struct slotlb_backend_drain),
+				drain_armed, &draining);
+	if (err || down || draining) {
+		checks_arm(lb); /* unknown counts as armed */
+		return err;
+	}
+	if (v & SLOTLB_CHECKS_ARMED)
+		__atomic_compare_exchange_n(
+			w, &v, (v + 2) & ~SLOTLB_CHECKS_ARMED, false,
+			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* After writing a backend's health or drain: arm the checks word for a
+ * value that needs the reads; settle it when the old one did. */
+static int checks_after(struct slotlb *lb, int err, bool was, bool is)
+{
+	if (err)
+		return err;
+	if (is)
+		checks_arm(lb);
+	else if (was)
+		return lib_checks_sync(lb);
+	return 0;
+}
+
 int slotlb_backend_drain_set(struct slotlb *lb, uint32_t backend_id,
 			     uint32_t reset_rate)
 {
-	struct slotlb_backend_drain dr = {.reset_rate = reset_rate};
+	struct slotlb_backend_drain dr = {.reset_rate = reset_rate}, old = {};
+	int fd = MAP_FD(lb, backend_drain), err;
 
 	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
 		return -ERANGE;
-	return bpf_map_update_elem(MAP_FD(lb, backend_drain), &backend_id, &dr,
-				   BPF_ANY);
+	bpf_map_lookup_elem(fd, &backend_id, &old);
+	err = bpf_map_update_elem(fd, &backend_id, &dr, BPF_ANY);
+	return checks_after(lb, err, old.reset_rate, reset_rate);
 }
 
 int slotlb_backend_drain_get(struct slotlb *lb, uint32_t backend_id,
@@ -206,12 +317,16 @@ int slotlb_backend_drain_get(struct slotlb *lb, uint32_t backend_id,
 int slotlb_backend_health_set(struct slotlb *lb, uint32_t backend_id,
 			      const struct slotlb_backend_health *h)
 {
+	int fd = MAP_FD(lb, backend_health), err;
+	struct slotlb_backend_health old = {};
+
 	if (!backend_id || backend_id >= SLOTLB_MAX_BACKENDS)
 		return -ERANGE;
 	if (h->tcp > SLOTLB_HEALTH_TCP_RESET || h->down > 1)
 		return -EINVAL;
-	return bpf_map_update_elem(MAP_FD(lb, backend_health), &backend_id, h,
-				   BPF_ANY);
+	bpf_map_lookup_elem(fd, &backend_id, &old);
+	err = bpf_map_update_elem(fd, &backend_id, h, BPF_ANY);
+	return checks_after(lb, err, old.down, h->down);
 }
 
 int slotlb_backend_health_get(struct slotlb *lb, uint32_t backend_id,
