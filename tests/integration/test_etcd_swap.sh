@@ -109,6 +109,15 @@ seed_a=$(ctl_exec_lb "$P"a "$DPCTL" --pin-root "$(ctl_pin_root "$P"a)" seed)
 seed_b=$(ctl_exec_lb "$P"b "$DPCTL" --pin-root "$(ctl_pin_root "$P"b)" seed)
 check "both nodes hash flows with the fleet's seed ($seed_a, $seed_b)" \
 	[ -n "$seed_a" ] && [ "$seed_a" = "$seed_b" ]
+# dpctl seed on one node: its slotlbd puts the fleet's back (drain tick)
+seed_of_b() { ctl_exec_lb "$P"b "$DPCTL" --pin-root "$(ctl_pin_root "$P"b)" seed; }
+ctl_exec_lb "$P"b "$DPCTL" --pin-root "$(ctl_pin_root "$P"b)" seed 0x12345 \
+	>/dev/null
+seed_b_is_fleet() { [ "$(seed_of_b)" = "$seed_a" ]; }
+check "a seed changed by hand on node b is set back to the fleet's" \
+	wait_for 5 seed_b_is_fleet
+check "node b logs it" grep -q "hash seed 0x12345 is not the fleet's" \
+	"$(ctl_dir "$P"b)/slotlbd.log"
 
 # --- swaps on a, applied on b ----------------------------------------------
 # Each swap is one log entry; node a logs when it appended it, node b

@@ -331,6 +331,7 @@ static void drain_tick(struct daemon *d, struct walk *w)
 	drain_control_tick(d, w->control, &s, started);
 	n = proven_drains(w, &s, started, seen_ms, d->deployment_flows);
 	if (d->store) {
+		store_seed_check(d);
 		fleet_orphans(d, w, &s, mono_ms());
 		/* every live node's count, over the network: not under
 		 * the lock (retire() reads the deployment again) */

@@ -278,9 +278,24 @@ static void sync_seed(struct store *s, struct etcd *e)
 			goto out;
 		log_msg("store: Maglev hash seed set to the fleet's");
 	}
+	s->fleet_seed = fleet;
 	s->seed_synced = true;
 out:
 	etcd_kvs_free(kvs, n);
+}
+
+void store_seed_check(struct daemon *d)
+{
+	struct store *s = d->store;
+	uint32_t mine;
+
+	if (!s || !s->seed_synced || slotlb_hash_seed_get(d->lb, &mine) ||
+	    mine == s->fleet_seed)
+		return;
+	if (!slotlb_hash_seed_set(d->lb, s->fleet_seed))
+		log_msg("store: the data path's Maglev hash seed %#x is not the "
+			"fleet's: set back to %#x",
+			mine, s->fleet_seed);
 }
 
 /* A message on the watch: catch up, then the maps. */

@@ -51,6 +51,11 @@ int store_start(struct daemon *d);
 void store_stop(struct daemon *d);
 void store_close(struct daemon *d);
 
+/* Under d->lock, every drain tick: put the data path's Maglev seed back
+ * to the fleet's if it changed (`dpctl seed` on one node would make it
+ * choose other backends than the rest for the same 5-tuple). */
+void store_seed_check(struct daemon *d);
+
 /* etcd answered the last time it was asked. */
 bool store_reachable(struct daemon *d);
 /* Why a write cannot run now, for a 503, or NULL if it can. */

@@ -47,7 +47,8 @@ struct store {
 	atomic_bool dirty; /* the copy changed under the maps: reconcile */
 	atomic_llong down_since_ms; /* wall clock, 0 while reachable */
 	int64_t published_seq; /* watch thread: last nodes/NAME put */
-	bool seed_synced; /* the Maglev seed is the fleet's */
+	bool seed_synced; /* under d->lock: the Maglev seed is the fleet's */
+	uint32_t fleet_seed; /* under d->lock: that seed, once synced */
 	struct reconcile_known known; /* under d->lock */
 	bool own_changes; /* under d->lock: appended since the last apply */
 	uint32_t snapshot_every; /* K: entries between snapshots, 0: none */
