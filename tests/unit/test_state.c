@@ -974,6 +974,69 @@ static void test_migration_3(void **state)
 	assert_int_equal(state_slot_setting_put(f->st, app, 0, "DB", "x"), 0);
 }
 
+/* A deployment that leaves its slot starts draining with its deadline
+ * fixed from that slot's drain policy at once (reset: deadline and
+ * rate; leave: no rate; no policy: no deadline), by the operation's own
+ * transaction, not by a later drain tick that may no longer find the
+ * slot. */
+static void test_drain_start(void **state)
+{
+	struct fixture *f = *state;
+	struct slotlb_backend bes[1] = {be(1)};
+	struct st_drain_policy reset = {
+		.timeout_ms = 8000, .reset = true, .reset_rate = 50};
+	struct st_drain_policy leave = {.timeout_ms = 8000};
+	struct st_deployment d[3], got;
+	struct st_deployment_drain dd;
+	uint32_t w[1] = {1}, ids[1], app, staging;
+	int i;
+
+	assert_int_equal(state_app_create(f->st, "web", &app), 0);
+	assert_int_equal(state_slot_create(f->st, app, "staging", &staging), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(state_deployment_create(f->st, app, "web",
+							 i ? "v2" : "v1", bes,
+							 w, 1, &d[i], ids),
+				 0);
+	assert_int_equal(state_slot_drain_set(f->st, app, 0, &reset), 0);
+	assert_int_equal(state_slot_drain_set(f->st, app, staging, &leave), 0);
+
+	assert_int_equal(
+		state_deployment_drain_start(f->st, d[0].serial, 1000, app, 0),
+		0);
+	assert_int_equal(
+		state_deployment_get(f->st, d[0].serial, &got, NULL, NULL), 0);
+	assert_int_equal(got.state, DEPLOYMENT_DRAINING);
+	assert_int_equal(got.draining_since_ms, 1000);
+	assert_int_equal(state_deployment_drain_get(f->st, d[0].serial, &dd),
+			 0);
+	assert_int_equal(dd.since_ms, 1000);
+	assert_int_equal(dd.deadline_ms, 9000);
+	assert_int_equal(dd.reset_rate, 50);
+
+	assert_int_equal(state_deployment_drain_start(f->st, d[1].serial, 2000,
+						      app, staging),
+			 0);
+	assert_int_equal(state_deployment_drain_get(f->st, d[1].serial, &dd),
+			 0);
+	assert_int_equal(dd.deadline_ms, 10000);
+	assert_int_equal(dd.reset_rate, 0);
+
+	/* a policy without a timeout: no deadline */
+	assert_int_equal(state_slot_drain_set(
+				 f->st, app, 0,
+				 &(struct st_drain_policy){.reset_rate = 50}),
+			 0);
+	assert_int_equal(
+		state_deployment_drain_start(f->st, d[2].serial, 3000, app, 0),
+		0);
+	assert_int_equal(state_deployment_drain_get(f->st, d[2].serial, &dd),
+			 0);
+	assert_int_equal(dd.since_ms, 3000);
+	assert_int_equal(dd.deadline_ms, 0);
+	assert_int_equal(dd.reset_rate, 0);
+}
+
 /* Migration 7: apps that existed keep forwarding in NAT mode; an app's
  * mode is stored and read back, an unknown one refused. */
 static void test_app_mode(void **state)
@@ -1053,6 +1116,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_3, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_start, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_app_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_bound, setup,
 						teardown),

@@ -133,10 +133,7 @@ static int deadline_of(struct daemon *d, const struct st_snapshot *s,
 	err = sl ? state_slot_drain_get(d->st, sl->app_id, sl->index, &p) : 0;
 	if (err)
 		return err;
-	dd->since_ms = dep->draining_since_ms;
-	dd->deadline_ms =
-		p.timeout_ms ? dep->draining_since_ms + p.timeout_ms : 0;
-	dd->reset_rate = p.timeout_ms && p.reset ? p.reset_rate : 0;
+	state_drain_deadline_of(&p, dep->draining_since_ms, dd);
 	return state_deployment_drain_put(d->st, dep->serial, dd);
 }
 

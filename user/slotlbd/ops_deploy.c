@@ -30,15 +30,11 @@ static int take_slot(struct daemon *d, const struct st_app *a,
 		     bool *had_old, struct op_result *res)
 {
 	char detail[400], deps[96];
-	int64_t since = wall_ms();
 	int err = 0;
 
 	if (sl->deployment)
-		err = state_deployment_set_state(d->st, sl->deployment,
-						 DEPLOYMENT_DRAINING, since);
-	if (!err && sl->deployment)
-		err = state_deployment_drain_begin(d->st, sl->deployment, since,
-						   a->id, sl->index);
+		err = state_deployment_drain_start(d->st, sl->deployment,
+						   wall_ms(), a->id, sl->index);
 	if (!err)
 		err = state_slot_set(d->st, a->id, sl->index, dep->serial,
 				     sl->deployment);

@@ -104,18 +104,12 @@ static int apply_plan(struct daemon *d, struct swap_plan *plan, char *detail,
 	if (err || now.deployment != t->deployment)
 		return err ? err : -ESTALE;
 	if (plan->kind == SWAP_RESTORE) {
-		int64_t since = wall_ms();
-
 		err = state_deployment_set_state(d->st, plan->incoming,
 						 DEPLOYMENT_ACTIVE, 0);
 		if (!err && t->deployment)
-			err = state_deployment_set_state(d->st, t->deployment,
-							 DEPLOYMENT_DRAINING,
-							 since);
-		if (!err && t->deployment)
-			err = state_deployment_drain_begin(d->st, t->deployment,
-							   since, plan->app_id,
-							   t->index);
+			err = state_deployment_drain_start(
+				d->st, t->deployment, wall_ms(), plan->app_id,
+				t->index);
 		if (!err)
 			err = state_slot_set(d->st, plan->app_id, t->index,
 					     plan->incoming, t->deployment);

@@ -385,11 +385,14 @@ int state_deployment_drain_get(struct state *st, int64_t serial,
 			       struct st_deployment_drain *dd);
 int state_deployment_drain_put(struct state *st, int64_t serial,
 			       const struct st_deployment_drain *dd);
-/* Fix the deadline of a deployment that left slot of app_id at since_ms
- * (its draining_since), from that slot's drain policy, as the operation
- * that made it drain: the slot may hold another deployment by the drain
- * loop's next tick. */
-int state_deployment_drain_begin(struct state *st, int64_t serial,
+/* A drain's deadline under policy p, the drain begun at since_ms. */
+void state_drain_deadline_of(const struct st_drain_policy *p, int64_t since_ms,
+			     struct st_deployment_drain *dd);
+/* A deployment that left slot of app_id starts draining at since_ms,
+ * with its deadline fixed from that slot's drain policy in the same
+ * transaction: by the drain loop's next tick the slot may name another
+ * deployment. */
+int state_deployment_drain_start(struct state *st, int64_t serial,
 				 int64_t since_ms, uint32_t app_id,
 				 uint32_t slot);
 int state_deployment_drain_delete(struct state *st, int64_t serial);

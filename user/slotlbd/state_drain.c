@@ -77,20 +77,30 @@ int state_deployment_drain_put(struct state *st, int64_t serial,
 		(int64_t)dd->reset_rate));
 }
 
-int state_deployment_drain_begin(struct state *st, int64_t serial,
+void state_drain_deadline_of(const struct st_drain_policy *p, int64_t since_ms,
+			     struct st_deployment_drain *dd)
+{
+	dd->since_ms = since_ms;
+	dd->deadline_ms = p->timeout_ms ? since_ms + p->timeout_ms : 0;
+	dd->reset_rate = p->timeout_ms && p->reset ? p->reset_rate : 0;
+}
+
+int state_deployment_drain_start(struct state *st, int64_t serial,
 				 int64_t since_ms, uint32_t app_id,
 				 uint32_t slot)
 {
-	return st_exec_stmt(st_prepare(
-		st,
-		"INSERT OR REPLACE INTO deployment_drain"
-		" SELECT ?1, ?2, COALESCE((SELECT CASE WHEN timeout_ms > 0"
-		"  THEN ?2 + timeout_ms ELSE 0 END FROM slot_drain"
-		"  WHERE app_id = ?3 AND slot = ?4), 0),"
-		" COALESCE((SELECT CASE WHEN timeout_ms > 0 AND reset"
-		"  THEN reset_rate ELSE 0 END FROM slot_drain"
-		"  WHERE app_id = ?3 AND slot = ?4), 0)",
-		"iiii", serial, since_ms, (int64_t)app_id, (int64_t)slot));
+	struct st_deployment_drain dd;
+	struct st_drain_policy p;
+	int err;
+
+	err = state_deployment_set_state(st, serial, DEPLOYMENT_DRAINING,
+					 since_ms);
+	if (!err)
+		err = state_slot_drain_get(st, app_id, slot, &p);
+	if (err)
+		return err;
+	state_drain_deadline_of(&p, since_ms, &dd);
+	return state_deployment_drain_put(st, serial, &dd);
 }
 
 int state_deployment_drain_delete(struct state *st, int64_t serial)
