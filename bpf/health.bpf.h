@@ -55,19 +55,15 @@ static __always_inline void count_tcp(__u32 deployment_id, enum tcp_count what)
 
 /* May any backend be down or drained with resets (abi.h,
  * SLOTLB_FILTER_CHECKS)? While not, a pinned flow's packet needs neither
- * its backend's health nor its drain: one read of the filter's cache
- * line, which endpoint_addr_maybe() read already, instead of two more
- * pages. */
+ * its backend's health nor its drain: one read on the filter's first
+ * cache line, which endpoint_addr_maybe() read already, instead of two
+ * more pages. */
 static __always_inline bool backend_checks_armed(void)
 {
-	__u32 zero = 0, w = SLOTLB_FILTER_CHECKS;
-	__u64 *valid = bpf_map_lookup_elem(&endpoint_filter, &zero);
+	__u32 w = SLOTLB_FILTER_CHECKS;
 	__u64 *checks = bpf_map_lookup_elem(&endpoint_filter, &w);
 
-	/* Until slotlb_open has set it (word 0), it says nothing. */
-	if (!valid || !checks || *valid != SLOTLB_FILTER_VALID)
-		return true;
-	return *(volatile __u64 *)checks & SLOTLB_CHECKS_ARMED;
+	return !checks || !(*(volatile __u64 *)checks & SLOTLB_CHECKS_CLEAR);
 }
 
 /* The backend's health, read with one load (NULL-safe: up). */

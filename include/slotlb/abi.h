@@ -330,21 +330,23 @@ _Static_assert(sizeof(struct slotlb_addr_key) == 20, "addr key");
 #define SLOTLB_FILTER_VALID 0x736c6f746c62ULL /* "slotlb" */
 
 /*
- * Word 1 of endpoint_filter: bit 0 (SLOTLB_CHECKS_ARMED) is set while any
- * backend may be down (backend_health) or have a drain reset rate
- * (backend_drain); the bits above it count changes (a generation, so a
- * writer clearing the bit never undoes another's concurrent arming: it
- * clears with a compare-and-swap on the value it read before its scan).
- * While the bit is clear, an established flow's packet skips both
- * backend reads, which nearly every packet did for nothing. libslotlb
- * arms it after writing a down mark or a reset rate, clears it after
- * writing the last one away, and every slotlb_open sets it from a scan
- * of both maps (a writer that died between its two steps, a build
+ * Word 1 of endpoint_filter, the checks word: bit 0 (SLOTLB_CHECKS_CLEAR)
+ * is set only while no backend is down (backend_health) or has a drain
+ * reset rate (backend_drain); then an established flow's packet skips
+ * both backend reads, which nearly every packet did for nothing. The
+ * word is "armed" while the bit is clear, which is also how a map fresh
+ * from the kernel (all zero) reads, so the program needs no word 0 to
+ * trust it. The bits above bit 0 count changes (a generation, so a
+ * writer setting the bit never undoes another's concurrent arming: it
+ * sets it with a compare-and-swap on the value it read before its scan).
+ * libslotlb arms it after writing a down mark or a reset rate, clears it
+ * after writing the last one away, and every slotlb_open sets it from a
+ * scan of both maps (a writer that died between its two steps, a build
  * without the word). Derived, like the bits: no part of the pinned
  * layout.
  */
 #define SLOTLB_FILTER_CHECKS 1
-#define SLOTLB_CHECKS_ARMED 1ULL
+#define SLOTLB_CHECKS_CLEAR 1ULL
 
 /* The filter's bit of an address: word (2..SLOTLB_FILTER_WORDS + 1) and bit
  * (0..63). Shared by the program and libslotlb. */

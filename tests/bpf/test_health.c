@@ -407,7 +407,7 @@ static bool checks_armed(void)
 	if (bpf_map_lookup_elem(fd, &k, &v))
 		fail_msg("reading the checks word failed");
 	close(fd);
-	return v & SLOTLB_CHECKS_ARMED;
+	return !(v & SLOTLB_CHECKS_CLEAR);
 }
 
 static void expect_armed(bool armed, const char *when)

@@ -179,11 +179,11 @@ int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 }
 
 /*
- * The filter's checks word (abi.h, SLOTLB_FILTER_CHECKS): armed after a
- * down mark or a reset rate is written, cleared only by a scan of both
- * maps that finds none, with a compare-and-swap against the word as it
- * was before the scan, so an arming meanwhile (which bumps the
- * generation) is never undone.
+ * The filter's checks word (abi.h, SLOTLB_FILTER_CHECKS): armed (its
+ * clear bit taken away) after a down mark or a reset rate is written;
+ * said clear only by a scan of both maps that finds none, with a
+ * compare-and-swap against the word as it was before the scan, so an
+ * arming meanwhile (which bumps the generation) is never undone.
  */
 #define CHECKS_SCAN_CHUNK 4096
 
@@ -196,7 +196,7 @@ static void checks_arm(struct slotlb *lb)
 	w = &lb->endpoint_filter[SLOTLB_FILTER_CHECKS];
 	v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
 	while (!__atomic_compare_exchange_n(
-		w, &v, (v + 2) | SLOTLB_CHECKS_ARMED, false, __ATOMIC_SEQ_CST,
+		w, &v, (v + 2) & ~SLOTLB_CHECKS_CLEAR, false, __ATOMIC_SEQ_CST,
 		__ATOMIC_SEQ_CST))
 		;
 }
@@ -267,9 +267,9 @@ int lib_checks_sync(struct slotlb *lb)
 		checks_arm(lb); /* unknown counts as armed */
 		return err;
 	}
-	if (v & SLOTLB_CHECKS_ARMED)
+	if (!(v & SLOTLB_CHECKS_CLEAR))
 		__atomic_compare_exchange_n(
-			w, &v, (v + 2) & ~SLOTLB_CHECKS_ARMED, false,
+			w, &v, (v + 2) | SLOTLB_CHECKS_CLEAR, false,
 			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	return 0;
 }
