@@ -84,7 +84,7 @@ import json,sys; print(len(json.load(sys.stdin)["history"]))')" = "$hist0" ]
 # Drain b2 under load, then undrain it.
 # (stopped with SIGTERM once undrained: it writes its summary then)
 lab_exec_client "$P" "$LOADCLIENT" --target "$VIP:80" --keepalive 24 \
-	--new-rate 200 --duration 60 --interval-ms 250 \
+	--new-rate 200 --duration 60 --interval-ms 250 --log-errors \
 	--json "$OUT/load.json" --events "$OUT/events.csv" \
 	>/dev/null 2>"$OUT/load.err" &
 load=$!
@@ -124,6 +124,8 @@ echo "   drain at $t_drain ms, undrain at $t_undrain ms"
 echo "   load: $(jget "$OUT/load.json" '"ok %d failed %d connect_errors %d resets %d" % (d["requests_ok"], d["requests_failed"], d["connect_errors"], d["resets"])')"
 check "no request failed, none reset or refused" [ "$(jget "$OUT/load.json" \
 	'd["requests_failed"] + d["connect_errors"] + d["resets"] + d["io_errors"]')" = 0 ]
+# the load client names each connect error on its stderr
+sed -n '1,10s/^/   load client: /p' "$OUT/load.err"
 # new connections answered between 300 ms after the drain and the undrain
 new_b2=$(awk -F, -v a=$((t_drain + 300)) -v b="$t_undrain" \
 	'$2 == "new" && $1 > a && $1 < b && $3 == "b2"' "$OUT/events.csv" |

@@ -7,6 +7,7 @@
  * non-blocking sockets; the run ends at --duration whatever the server does.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -121,8 +122,32 @@ static void conn_end(struct run *run, struct conn *c, uint64_t now,
 		conn_connect(run, c, now);
 }
 
-static void connect_failed(struct run *run, struct conn *c, uint64_t now)
+/* --log-errors: name a connect error on stderr, so a test that sees one
+ * can say which connection failed how, and when (ms since the start). */
+static void log_connect_error(const struct run *run, const struct conn *c,
+			      uint64_t now, int err)
 {
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	int port = 0;
+
+	if (c->fd >= 0 && !getsockname(c->fd, (struct sockaddr *)&local, &len))
+		port = ntohs(
+			local.ss_family == AF_INET6
+				? ((struct sockaddr_in6 *)&local)->sin6_port
+				: ((struct sockaddr_in *)&local)->sin_port);
+	fprintf(stderr,
+		"connect error at %" PRIu64 " ms: %s connection, "
+		"local port %d: %s\n",
+		(now - run->start_ns) / NS_PER_MS,
+		c->kind == LC_NEW ? "new" : "keep-alive", port, strerror(err));
+}
+
+static void connect_failed(struct run *run, struct conn *c, uint64_t now,
+			   int err)
+{
+	if (run->o->log_errors)
+		log_connect_error(run, c, now, err);
 	run->stats.connect_errors++;
 	conn_end(run, c, now, KA_RETRY_NS);
 }
@@ -181,7 +206,7 @@ static int conn_connect(struct run *run, struct conn *c, uint64_t now)
 		err = -errno;
 out:
 	if (err)
-		connect_failed(run, c, now);
+		connect_failed(run, c, now, -err);
 	return err;
 }
 
@@ -221,7 +246,7 @@ static void conn_established(struct run *run, struct conn *c, uint64_t now)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err) {
-		connect_failed(run, c, now);
+		connect_failed(run, c, now, err);
 		return;
 	}
 	if (c->kind == LC_KEEPALIVE) {
@@ -395,7 +420,7 @@ static void scan_timers(struct run *run, uint64_t now)
 			break;
 		case CONN_CONNECTING:
 			if (now >= c->deadline_ns)
-				connect_failed(run, c, now);
+				connect_failed(run, c, now, ETIMEDOUT);
 			break;
 		case CONN_SENDING:
 		case CONN_READING:

@@ -123,6 +123,7 @@ struct lc_opts {
 	const char *events_path; /* NULL: no CSV */
 	int interval_ms;
 	bool max_gap;
+	bool log_errors; /* --log-errors: each connect error on stderr */
 	/* --source: local addresses the connections bind to, in turn */
 	struct sockaddr_storage source[LC_SOURCES_MAX];
 	char source_name[LC_SOURCES_MAX][INET6_ADDRSTRLEN];

@@ -44,6 +44,7 @@ static void usage(void)
 	     "  --expect-versions L   comma list of accepted version labels\n"
 	     "  --interval-ms MS      timeline bucket (default 250, >= 10)\n"
 	     "  --max-gap             report longest_gap_ms without a success\n"
+	     "  --log-errors          name each connect error on stderr\n"
 	     "  --json FILE           write the summary to FILE, not stdout\n"
 	     "  --events FILE         CSV t_ms,kind,version,ok per response\n"
 	     "  --source ADDR[,ADDR]  local addresses to connect from, in turn\n"
@@ -166,6 +167,7 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 		{"expect-versions", required_argument, NULL, 'v'},
 		{"interval-ms", required_argument, NULL, 'i'},
 		{"max-gap", no_argument, NULL, 'g'},
+		{"log-errors", no_argument, NULL, 'L'},
 		{"json", required_argument, NULL, 'j'},
 		{"events", required_argument, NULL, 'e'},
 		{"source", required_argument, NULL, 'S'},
@@ -244,6 +246,9 @@ int lc_parse_args(int argc, char **argv, struct lc_opts *o)
 			break;
 		case 'g':
 			o->max_gap = true;
+			break;
+		case 'L':
+			o->log_errors = true;
 			break;
 		case 'j':
 			o->json_path = optarg;
