@@ -5,7 +5,9 @@
  * makes one entry here, keyed by the reply 5-tuple, and nothing in the
  * established stage. A client's later packets find it by choosing the
  * backend again: the slot's current deployment, then its previous one
- * (a handshake that crossed a swap). Verification promotes it
+ * (a handshake that crossed a swap), then the app's element before its
+ * last change and the ring before its last republish
+ * (forward.bpf.h, half_open_before). Verification promotes it
  * (flow.bpf.h): the client's ACK of the backend's SYN-ACK sequence
  * number plus one, which only a client that received the SYN-ACK can
  * send; or, for UDP and second chances, the backend's own answer.

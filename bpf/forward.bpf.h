@@ -395,22 +395,48 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 }
 
 /*
- * A handshake (or a UDP flow not answered yet) that crossed a change of
- * the app's rules: its first packet went where the app's element before
- * the change sent this client. That deployment's half-open entry for
- * this packet, its backend in r->before; NULL if the element before sent
- * the client to cur or prev (looked up already) or holds no such entry.
- * Out of line: its frame would push the caller's past the stack bound.
+ * A handshake (or a UDP flow not answered yet) that crossed a change
+ * after its first packet, which went
+ *   - where the app's element before its last change sent this client
+ *     (a change of the app's rules), or else
+ *   - where the ring of the slot's deployment cur sent it before its
+ *     last republish (ring_history: a backend drained or reweighted
+ *     between the SYN and the ACK); only for the handshake's last ACK.
+ * That half-open entry for this packet, its backend in r->before; NULL
+ * if neither holds one other than those of cur's current ring (r->cur)
+ * and of prev, looked up already. Only a miss of those comes here,
+ * never an established packet. Out of line: its frame would push the
+ * caller's past the stack bound.
  */
 static __noinline struct slotlb_flow_new *
 half_open_before(struct run *r, __u32 hash, __u32 cur, __u32 prev)
 {
 	__u32 before = client_deployment_before(&r->ep, &r->pkt.key);
+	struct slotlb_flow_new *h;
+	__u32 id;
 
-	if (!before || before == cur || before == prev ||
-	    choose(before, &r->pkt, hash, &r->before))
+	if (before && before != cur && before != prev &&
+	    !choose(before, &r->pkt, hash, &r->before)) {
+		h = new_lookup(&r->pkt, &r->before, r->now);
+		if (h)
+			return h;
+	}
+	/* Only the last ACK of a TCP handshake its backend answered: a
+	 * UDP flow or a trial chooses again. A backend marked down since
+	 * is then treated as its pinned flows are (the slot's policy). */
+	if (!cur || r->pkt.key.proto != IPPROTO_TCP ||
+	    (r->pkt.tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST)) !=
+		    TCP_FLAG_ACK)
 		return NULL;
-	return new_lookup(&r->pkt, &r->before, r->now);
+	id = ring_lookup(&ring_history, cur, r->pkt.key.family, hash);
+	if (!id || id == r->cur.backend_id ||
+	    choose_id(cur, id, &r->pkt, &r->before))
+		return NULL;
+	h = new_lookup(&r->pkt, &r->before, r->now);
+	if (!h || (h->state & SLOTLB_FLOW_PROMOTED) ||
+	    !handshake_done(&r->pkt, h))
+		return NULL;
+	return h;
 }
 
 /*

@@ -114,6 +114,20 @@ struct {
 	__array(values, struct deployment_ring);
 } deployment_rings SEC(".maps");
 
+/* The same index -> the ring that slot held before its last republish
+ * (a backend drained, down, reweighted), for a handshake whose SYN the
+ * old ring sent: its ACK computes the half-open key from this ring when
+ * the current one misses. A hint, kept by libslotlb's publish (none
+ * before the first republish, cleared with the deployment), so it is
+ * no part of the pinned layout: libslotlb pins it itself
+ * (user/lib/loader.c), as it does the endpoint filter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 2 * SLOTLB_MAX_DEPLOYMENTS);
+	__array(values, struct deployment_ring);
+} ring_history SEC(".maps");
+
 /* backend id -> address; written before a ring references the id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -102,21 +102,28 @@ static __always_inline const struct slotlb_routing *routing_before(__u32 app)
 	return routing_ref(app, true);
 }
 
-/* Backend id for this flow in the deployment's ring of the flow's
- * family, 0 if none. */
-static __always_inline __u32 ring_backend(__u32 deployment_id, __u8 family,
-					  __u32 hash)
+/* Backend id for this flow in a ring of rings (deployment_rings, or
+ * ring_history for the ring before the last republish) of the
+ * deployment and the flow's family, 0 if none. */
+static __always_inline __u32 ring_lookup(void *rings, __u32 deployment_id,
+					 __u8 family, __u32 hash)
 {
 	__u32 index = SLOTLB_RING_INDEX(deployment_id, family == AF_INET6);
 	__u32 pos = hash % SLOTLB_RING_SIZE;
 	__u32 *backend_id;
 	void *ring;
 
-	ring = bpf_map_lookup_elem(&deployment_rings, &index);
+	ring = bpf_map_lookup_elem(rings, &index);
 	if (!ring)
 		return 0;
 	backend_id = bpf_map_lookup_elem(ring, &pos);
 	return backend_id ? *backend_id : 0;
+}
+
+static __always_inline __u32 ring_backend(__u32 deployment_id, __u8 family,
+					  __u32 hash)
+{
+	return ring_lookup(&deployment_rings, deployment_id, family, hash);
 }
 
 /*

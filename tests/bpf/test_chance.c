@@ -6,9 +6,11 @@
  * as second_chance); that backend's answer pins the flow there, and its
  * RST (it does not know the connection) is kept from the client, whose
  * retransmission then goes to the current deployment. A handshake that
- * crosses a swap completes on the backend its SYN reached.
+ * crosses a swap, or a republish of its deployment's ring (ring_history),
+ * completes on the backend its SYN reached.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -286,6 +288,176 @@ static void test_retransmission_reaches_own_backend(void **state)
 	handshake_across_swap();
 }
 
+/* Republish deployment dep's ring as a drain or a health check does:
+ * its three backends, "out" (0: none) with weight 0. */
+static void republish(uint32_t dep, uint32_t out)
+{
+	struct slotlb_deployment_info info = {};
+	uint32_t ids[3], weights[3];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		ids[i] = lab_deployment_backend(dep, i)->id;
+		weights[i] = ids[i] == out ? 0 : 1;
+	}
+	snprintf(info.version, sizeof(info.version), "v%u", dep);
+	if (slotlb_deployment_publish(lab.lb, dep, &info, ids, weights, 3))
+		fail_msg("republishing deployment %u failed", dep);
+}
+
+/* A UDP flow its backend has not answered yet is not pinned: its next
+ * datagram after a republish that took the backend out chooses again
+ * (the ring before the republish is for TCP handshakes only). */
+static void udp_across_republish(void)
+{
+	const int families[] = {AF_INET, AF_INET6};
+	const struct lab_backend *first = NULL, *next;
+	uint8_t frame[PKT_MAX];
+	struct xdp_out out;
+	struct pkt_info pi;
+	size_t i, len;
+
+	for (i = 0; i < 2; i++) {
+		int f = families[i];
+		struct pkt_spec u = {.family = f,
+				     .proto = IPPROTO_UDP,
+				     .src = f == AF_INET ? CLIENT4 : CLIENT6,
+				     .dst = f == AF_INET ? VIP4 : VIP6,
+				     .sport = lab_port(),
+				     .dport = PORT_DNS,
+				     .payload = 10};
+
+		len = pkt_build(frame, &u);
+		lab_run(&lab, lab_pub_ifindex, frame, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(first = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(first, dep_a(f)))
+			fail_msg("UDP across a republish: first datagram not "
+				 "to A");
+		republish(dep_a(f), first->id);
+		lab_run(&lab, lab_pub_ifindex, frame, len, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(next = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(next, dep_a(f)) || next == first)
+			fail_msg("UDP across a republish: an unanswered flow "
+				 "stayed on the backend taken out");
+		republish(dep_a(f), 0);
+		cases_run += 2;
+	}
+}
+
+/* A handshake that crossed a republish of its deployment's ring (its
+ * backend drained, or down, between the SYN and the ACK): the ACK finds
+ * the SYN's half-open entry through the ring before the change, and the
+ * flow completes on the backend that answered. Before, the ACK went to
+ * the new ring's backend as a second chance and the connection was
+ * reset (a connect error in test_backend_drain under load). */
+static void test_handshake_across_republish(void **state)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	uint64_t chances;
+	struct xdp_out out;
+	struct pkt_info pi;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v;
+
+		conv_init(&v, &lab, specs[i]);
+		conv_client(&v, F_SYN, 0, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    !(v.be = lab_backend_by_dst(&pi)) ||
+		    !lab_in_deployment(v.be, dep_a(f)))
+			fail_msg("handshake across a republish: SYN not to A");
+		republish(dep_a(f), v.be->id);
+		chances = event(SLOTLB_EVENT_SECOND_CHANCE);
+		conv_expect_backend(&v, F_SYN | F_ACK, 0,
+				    "handshake across a republish: SYN-ACK");
+		conv_client(&v, F_ACK, 0, &out);
+		if (!pkt_parse(out.data, out.len, &pi) ||
+		    lab_backend_by_dst(&pi) != v.be)
+			fail_msg("handshake across a republish: the ACK left "
+				 "the backend that answered the SYN");
+		assert_reason("handshake across a republish: ACK", &out,
+			      SLOTLB_REASON_FORWARD);
+		if (event(SLOTLB_EVENT_SECOND_CHANCE) != chances)
+			fail_msg("handshake across a republish: counted as a "
+				 "second chance");
+		conv_expect_client(&v, F_ACK | F_PSH, 80,
+				   "handshake across a republish: data on its "
+				   "backend");
+		conv_expect_backend(&v, F_ACK | F_PSH, 200,
+				    "handshake across a republish: answer");
+		/* A new flow meanwhile takes the new ring: never the
+		 * backend that is out. */
+		{
+			struct conv w;
+
+			conv_init(&w, &lab, specs[i]);
+			conv_client(&w, F_SYN, 0, &out);
+			if (!pkt_parse(out.data, out.len, &pi) ||
+			    lab_backend_by_dst(&pi) == v.be)
+				fail_msg("handshake across a republish: a new "
+					 "SYN went to the backend taken out");
+		}
+		republish(dep_a(f), 0);
+		cases_run += 6;
+	}
+	udp_across_republish();
+}
+
+/* Does slot index of the pinned array of maps name hold a ring? */
+static bool ring_slot_used(const char *name, uint32_t index)
+{
+	uint32_t id = 0;
+	char path[160];
+	bool used;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", lab.pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail_msg("%s is not pinned", path);
+	used = !bpf_map_lookup_elem(fd, &index, &id);
+	close(fd);
+	return used;
+}
+
+/* ring_history follows what libslotlb publishes: nothing before the
+ * first republish, the replaced ring after it, nothing once the
+ * deployment is removed, so an id used again starts without one. */
+static void test_ring_history_follows_the_deployment(void **state)
+{
+	const uint32_t dep = 120, ids[3] = {1, 2, 3}, w[3] = {1, 1, 1};
+	const uint32_t index = SLOTLB_RING_INDEX(dep, false);
+	struct slotlb_deployment_info info = {.version = "history"};
+
+	(void)state;
+	assert_int_equal(
+		slotlb_deployment_publish(lab.lb, dep, &info, ids, w, 3), 0);
+	if (!ring_slot_used("deployment_rings", index) ||
+	    ring_slot_used("ring_history", index))
+		fail_msg("ring history: a first publish left a history");
+	assert_int_equal(
+		slotlb_deployment_publish(lab.lb, dep, &info, ids, w, 2), 0);
+	if (!ring_slot_used("ring_history", index))
+		fail_msg("ring history: a republish kept no ring");
+	if (ring_slot_used("ring_history", SLOTLB_RING_INDEX(dep, true)))
+		fail_msg("ring history: a family without a ring got one");
+	assert_int_equal(slotlb_deployment_remove(lab.lb, dep), 0);
+	if (ring_slot_used("deployment_rings", index) ||
+	    ring_slot_used("ring_history", index))
+		fail_msg("ring history: kept after the deployment's removal");
+	assert_int_equal(
+		slotlb_deployment_publish(lab.lb, dep, &info, ids, w, 3), 0);
+	if (ring_slot_used("ring_history", index))
+		fail_msg("ring history: an id used again inherited one");
+	assert_int_equal(slotlb_deployment_remove(lab.lb, dep), 0);
+	cases_run += 5;
+}
+
 static int reset_routing(void **state)
 {
 	(void)state;
@@ -314,6 +486,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_lost_flow_after_swap_goes_to_previous),
 		T(test_retransmission_reaches_own_backend),
+		T(test_handshake_across_republish),
+		T(test_ring_history_follows_the_deployment),
 	};
 	int rc = lab_enter_netns();
 

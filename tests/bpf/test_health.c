@@ -249,6 +249,58 @@ static void test_tcp_reset_answers_client(void **state)
 	}
 }
 
+/* A handshake whose backend fails its checks between the SYN and the
+ * last ACK: the ACK still finds the SYN's backend through the ring
+ * before the republish, and the flow is then treated as any pinned
+ * flow of a down backend: under "leave" it goes on there, under
+ * "reset" its next segment is reset. */
+static void test_handshake_across_down(void **state)
+{
+	static const struct pkt_spec specs[] = {TCP4(), TCP6()};
+	static const enum slotlb_health_tcp policies[] = {
+		SLOTLB_HEALTH_TCP_LEAVE, SLOTLB_HEALTH_TCP_RESET};
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	struct flow f;
+	size_t i, p, len;
+
+	(void)state;
+	for (p = 0; p < 2; p++) {
+		for (i = 0; i < 2; i++) {
+			uint32_t dep = dep_of(&specs[i]);
+
+			f.c = specs[i];
+			f.c.seed = f.c.sport = lab_port();
+			f.c.seq = SEQ(1000);
+			f.be = client_expect(&f, F_SYN, dep,
+					     SLOTLB_REASON_FORWARD, "SYN");
+			set_health(f.be, dep, true, policies[p]);
+			backend_answer(&f, F_SYN | F_ACK);
+			f.c.seq = SEQ(1001);
+			f.c.ack = SEQ(7001);
+			if (client_expect(&f, F_ACK, dep, SLOTLB_REASON_FORWARD,
+					  "handshake ACK, backend down "
+					  "since the SYN") != f.be)
+				fail_msg("handshake ACK left the backend that "
+					 "answered its SYN");
+			if (policies[p] == SLOTLB_HEALTH_TCP_LEAVE) {
+				if (client_expect(&f, F_ACK | F_PSH, dep,
+						  SLOTLB_REASON_FORWARD,
+						  "data, backend down, "
+						  "leave") != f.be)
+					fail_msg("leave: the new flow moved "
+						 "off its backend");
+			} else {
+				client_send(&f, F_ACK | F_PSH, &out, in, &len);
+				assert_reset("data, backend down since the "
+					     "SYN, reset",
+					     &out, &f.c, 7001, 0, F_RST);
+			}
+			set_health(f.be, dep, false, SLOTLB_HEALTH_TCP_LEAVE);
+		}
+	}
+}
+
 static void test_udp_chooses_again(void **state)
 {
 	static const struct pkt_spec specs[] = {UDP4(), UDP6()};
@@ -505,6 +557,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_tcp_leave_keeps_forwarding),
 		T(test_tcp_reset_answers_client),
+		T(test_handshake_across_down),
 		T(test_udp_chooses_again),
 		T(test_syn_on_pinned_tuple_chooses_again),
 		T(test_reused_id_is_up),

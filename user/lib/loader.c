@@ -197,26 +197,27 @@ void lib_filter_set(struct slotlb *lb, const struct slotlb_addr_key *ak)
 }
 
 /*
- * The endpoint filter is derived from endpoint_addrs, so it stays out of
- * the pinned layout (and its fingerprint, upgrade.c): libbpf does not pin
- * it; every open reuses the one pinned under the root, if it has this
- * build's shape, and pins its own otherwise, once its bits are filled.
+ * Maps outside the pinned layout (and its fingerprint, upgrade.c), which
+ * libbpf does not pin: the endpoint filter, derived from endpoint_addrs
+ * at every open, and ring_history, a hint for handshakes in flight.
+ * Every open reuses the one pinned under the root, if it has this
+ * build's shape, and pins its own otherwise (the filter once its bits
+ * are filled). An older build's program keeps its own.
  */
-static void endpoint_filter_path(const struct slotlb *lb, char *path,
-				 size_t len)
+static void own_pin_path(const struct slotlb *lb, const struct bpf_map *m,
+			 char *path, size_t len)
 {
-	snprintf(path, len, "%s/endpoint_filter", lb->pin_root);
+	snprintf(path, len, "%s/%s", lb->pin_root, bpf_map__name(m));
 }
 
-static int endpoint_filter_reuse(struct slotlb *lb)
+static int own_pin_reuse(struct slotlb *lb, struct bpf_map *m)
 {
-	struct bpf_map *m = lb->skel->maps.endpoint_filter;
 	char path[PATH_MAX + 32];
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	int fd, err = 0;
 
-	endpoint_filter_path(lb, path, sizeof(path));
+	own_pin_path(lb, m, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
@@ -232,16 +233,16 @@ static int endpoint_filter_reuse(struct slotlb *lb)
 }
 
 /* Pin ours unless the pinned one is ours (reused) already. */
-static int endpoint_filter_pin(struct slotlb *lb)
+static int own_pin(struct slotlb *lb, const struct bpf_map *m)
 {
-	int fd = bpf_map__fd(lb->skel->maps.endpoint_filter), old;
+	int fd = bpf_map__fd(m), old;
 	struct bpf_map_info a = {}, b = {};
 	char path[PATH_MAX + 32];
 	__u32 len = sizeof(a);
 
 	if (bpf_obj_get_info_by_fd(fd, &a, &len))
 		return -errno;
-	endpoint_filter_path(lb, path, sizeof(path));
+	own_pin_path(lb, m, path, sizeof(path));
 	old = bpf_obj_get(path);
 	if (old >= 0) {
 		len = sizeof(b);
@@ -294,7 +295,7 @@ static int endpoint_filter_open(struct slotlb *lb)
 		return err;
 	__atomic_store_n(&lb->endpoint_filter[0], SLOTLB_FILTER_VALID,
 			 __ATOMIC_SEQ_CST);
-	return endpoint_filter_pin(lb);
+	return own_pin(lb, m);
 }
 
 int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
@@ -406,7 +407,9 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 		goto out;
 	err = pins_compatible(lb->skel->obj);
 	if (!err)
-		err = endpoint_filter_reuse(lb);
+		err = own_pin_reuse(lb, lb->skel->maps.endpoint_filter);
+	if (!err)
+		err = own_pin_reuse(lb, lb->skel->maps.ring_history);
 	if (err)
 		goto out;
 	/* The maps are the object's; the program is only loaded (and
@@ -437,6 +440,8 @@ int slotlb_open(struct slotlb **out, const struct slotlb_opts *opts)
 	/* After an upgrade's conversion: endpoint_addrs is complete. */
 	if (!err)
 		err = endpoint_filter_open(lb);
+	if (!err)
+		err = own_pin(lb, lb->skel->maps.ring_history);
 	if (err)
 		goto out;
 	*out = lb;

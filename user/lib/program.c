@@ -420,18 +420,56 @@ out:
 	return fd;
 }
 
-/* Point the deployment's ring slot of one family at ring, or clear it. */
+/* Open the inner map an outer array-of-maps slot references. */
+static int inner_fd(int outer, uint32_t index)
+{
+	__u32 inner_id = 0;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &index, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Clear slot index of an array of maps (none there is no error). */
+static int ring_unreference(int outer, __u32 index)
+{
+	int err = bpf_map_delete_elem(outer, &index);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+/*
+ * Point the deployment's ring slot of one family at ring, or clear it.
+ * A republish first keeps the ring it replaces in ring_history, where
+ * the ACK of a handshake whose SYN that ring sent still finds its
+ * half-open entry (bpf/forward.bpf.h, half_open_republished); a
+ * removal clears both, so a deployment id used again starts with no
+ * history.
+ */
 static int ring_reference(struct slotlb *lb, uint32_t deployment_id, bool ipv6,
 			  int ring)
 {
 	__u32 index = SLOTLB_RING_INDEX(deployment_id, ipv6);
-	int err;
+	int rings = MAP_FD(lb, deployment_rings);
+	int history = MAP_FD(lb, ring_history);
+	int old, err;
 
-	if (ring >= 0)
-		return bpf_map_update_elem(MAP_FD(lb, deployment_rings), &index,
-					   &ring, BPF_ANY);
-	err = bpf_map_delete_elem(MAP_FD(lb, deployment_rings), &index);
-	return err == -ENOENT ? 0 : err;
+	if (ring < 0) {
+		err = ring_unreference(rings, index);
+		return err ? err : ring_unreference(history, index);
+	}
+	old = inner_fd(rings, index);
+	if (old >= 0) {
+		err = bpf_map_update_elem(history, &index, &old, BPF_ANY);
+		close(old);
+		if (err)
+			return err;
+	} else if (old != -ENOENT) {
+		return old;
+	}
+	return bpf_map_update_elem(rings, &index, &ring, BPF_ANY);
 }
 
 int slotlb_deployment_publish(struct slotlb *lb, uint32_t deployment_id,
@@ -518,18 +556,6 @@ int slotlb_deployment_info(struct slotlb *lb, uint32_t deployment_id,
 		return -ERANGE;
 	return bpf_map_lookup_elem(MAP_FD(lb, deployment_info), &deployment_id,
 				   info);
-}
-
-/* Open the inner map an outer array-of-maps slot references. */
-static int inner_fd(int outer, uint32_t index)
-{
-	__u32 inner_id = 0;
-	int fd;
-
-	if (bpf_map_lookup_elem(outer, &index, &inner_id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
-	return fd < 0 ? -errno : fd;
 }
 
 int slotlb_deployment_ring_get(struct slotlb *lb, uint32_t deployment_id,
