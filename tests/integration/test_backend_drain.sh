@@ -4,7 +4,7 @@
 #
 # Per-backend drain and reweight under load (issue 9, drain control).
 # One deployment, three backends labelled b1 b2 b3. While the load
-# client keeps 6 keep-alive connections busy and opens 200 new ones a
+# client keeps 24 keep-alive connections busy and opens 200 new ones a
 # second: b2 is drained (new connections stop reaching it, its pinned
 # keep-alive connections go on being answered by it, status shows it
 # drained with its flows), then undrained; nothing fails. Then the
