@@ -444,7 +444,7 @@ static int ring_unreference(int outer, __u32 index)
  * Point the deployment's ring slot of one family at ring, or clear it.
  * A republish first keeps the ring it replaces in ring_history, where
  * the ACK of a handshake whose SYN that ring sent still finds its
- * half-open entry (bpf/forward.bpf.h, half_open_republished); a
+ * half-open entry (bpf/forward.bpf.h, half_open_before); a
  * removal clears both, so a deployment id used again starts with no
  * history.
  */
