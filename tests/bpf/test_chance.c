@@ -84,6 +84,31 @@ static uint64_t event(enum slotlb_event e)
 	return ev[e];
 }
 
+/* The backend of deployment dep that out went to, or NULL. */
+static const struct lab_backend *sent_to(const struct xdp_out *out,
+					 uint32_t dep)
+{
+	const struct lab_backend *be;
+	struct pkt_info pi;
+
+	if (!pkt_parse(out->data, out->len, &pi) ||
+	    !(be = lab_backend_by_dst(&pi)) || !lab_in_deployment(be, dep))
+		return NULL;
+	return be;
+}
+
+/* Open v's handshake: its SYN must reach a backend of dep (v->be). */
+static void syn_to(struct conv *v, const struct pkt_spec *spec, uint32_t dep,
+		   const char *desc)
+{
+	struct xdp_out out;
+
+	conv_init(v, &lab, spec);
+	conv_client(v, F_SYN, 0, &out);
+	if (!(v->be = sent_to(&out, dep)))
+		fail_msg("%s: SYN not to deployment %u", desc, dep);
+}
+
 /* A handshake that never completed is not pinned: its SYN, sent again
  * after a swap, goes to B. Both backends answer; the client takes A's
  * SYN-ACK, and its ACK completes the flow on A; B's is translated too
@@ -94,7 +119,6 @@ static void syn_again_across_swap(void)
 	const struct lab_backend *on_b = NULL;
 	uint8_t syn[PKT_MAX];
 	struct xdp_out out;
-	struct pkt_info pi;
 	size_t i, len;
 
 	for (i = 0; i < 2; i++) {
@@ -104,15 +128,11 @@ static void syn_again_across_swap(void)
 		conv_init(&v, &lab, specs[i]);
 		len = conv_client_frame(&v, syn, F_SYN, 0);
 		lab_run(&lab, lab_pub_ifindex, syn, len, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    !(v.be = lab_backend_by_dst(&pi)) ||
-		    !lab_in_deployment(v.be, dep_a(f)))
+		if (!(v.be = sent_to(&out, dep_a(f))))
 			fail_msg("SYN again: first SYN not to A");
 		lab_route(&lab, app_of(f), dep_b(f));
 		lab_run(&lab, lab_pub_ifindex, syn, len, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    !(on_b = lab_backend_by_dst(&pi)) ||
-		    !lab_in_deployment(on_b, dep_b(f)))
+		if (!(on_b = sent_to(&out, dep_b(f))))
 			fail_msg("SYN again: the SYN sent again did not go to "
 				 "B");
 		v.cseq++;
@@ -137,20 +157,13 @@ static void syn_again_across_swap(void)
 static void handshake_across_swap(void)
 {
 	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
-	struct xdp_out out;
-	struct pkt_info pi;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
 		int f = specs[i]->family;
 		struct conv v;
 
-		conv_init(&v, &lab, specs[i]);
-		conv_client(&v, F_SYN, 0, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    !(v.be = lab_backend_by_dst(&pi)) ||
-		    !lab_in_deployment(v.be, dep_a(f)))
-			fail_msg("handshake across a swap: SYN not to A");
+		syn_to(&v, specs[i], dep_a(f), "handshake across a swap");
 		lab_route(&lab, app_of(f), dep_b(f));
 		conv_expect_backend(&v, F_SYN | F_ACK, 0,
 				    "handshake across a swap: SYN-ACK");
@@ -207,14 +220,9 @@ static void test_lost_flow_after_swap_goes_to_previous(void **state)
 		lab_route(&lab, app_of(f), dep_b(f));
 		chances = event(SLOTLB_EVENT_SECOND_CHANCE);
 		conv_client(&v, F_ACK | F_PSH, 40, &out);
-		{
-			struct pkt_info pi;
-
-			if (!pkt_parse(out.data, out.len, &pi) ||
-			    lab_backend_by_dst(&pi) != v.be)
-				fail_msg("a lost flow's segment left its "
-					 "backend after the swap");
-		}
+		if (sent_to(&out, dep_a(f)) != v.be)
+			fail_msg("a lost flow's segment left its backend after "
+				 "the swap");
 		assert_reason("second chance", &out,
 			      SLOTLB_REASON_FORWARD_NONSYN);
 		if (event(SLOTLB_EVENT_SECOND_CHANCE) != chances + 1)
@@ -314,7 +322,6 @@ static void udp_across_republish(void)
 	const struct lab_backend *first = NULL, *next;
 	uint8_t frame[PKT_MAX];
 	struct xdp_out out;
-	struct pkt_info pi;
 	size_t i, len;
 
 	for (i = 0; i < 2; i++) {
@@ -329,16 +336,12 @@ static void udp_across_republish(void)
 
 		len = pkt_build(frame, &u);
 		lab_run(&lab, lab_pub_ifindex, frame, len, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    !(first = lab_backend_by_dst(&pi)) ||
-		    !lab_in_deployment(first, dep_a(f)))
+		if (!(first = sent_to(&out, dep_a(f))))
 			fail_msg("UDP across a republish: first datagram not "
 				 "to A");
 		republish(dep_a(f), first->id);
 		lab_run(&lab, lab_pub_ifindex, frame, len, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    !(next = lab_backend_by_dst(&pi)) ||
-		    !lab_in_deployment(next, dep_a(f)) || next == first)
+		if (!(next = sent_to(&out, dep_a(f))) || next == first)
 			fail_msg("UDP across a republish: an unanswered flow "
 				 "stayed on the backend taken out");
 		republish(dep_a(f), 0);
@@ -365,19 +368,13 @@ static void test_handshake_across_republish(void **state)
 		int f = specs[i]->family;
 		struct conv v;
 
-		conv_init(&v, &lab, specs[i]);
-		conv_client(&v, F_SYN, 0, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    !(v.be = lab_backend_by_dst(&pi)) ||
-		    !lab_in_deployment(v.be, dep_a(f)))
-			fail_msg("handshake across a republish: SYN not to A");
+		syn_to(&v, specs[i], dep_a(f), "handshake across a republish");
 		republish(dep_a(f), v.be->id);
 		chances = event(SLOTLB_EVENT_SECOND_CHANCE);
 		conv_expect_backend(&v, F_SYN | F_ACK, 0,
 				    "handshake across a republish: SYN-ACK");
 		conv_client(&v, F_ACK, 0, &out);
-		if (!pkt_parse(out.data, out.len, &pi) ||
-		    lab_backend_by_dst(&pi) != v.be)
+		if (sent_to(&out, dep_a(f)) != v.be)
 			fail_msg("handshake across a republish: the ACK left "
 				 "the backend that answered the SYN");
 		assert_reason("handshake across a republish: ACK", &out,
