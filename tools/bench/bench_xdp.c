@@ -40,6 +40,9 @@
  * within a chunk. */
 #define BLOCK 1000
 #define DEADLINE_S 300
+/* Flows a round establishes besides its -n handshakes (the paired hot
+ * flows), with room to spare. */
+#define ROUND_SLACK 64
 
 static volatile sig_atomic_t stopping;
 
@@ -265,6 +268,7 @@ static int parse_paths(struct bench *b, char *list)
 int main(int argc, char **argv)
 {
 	static struct bench b;
+	uint32_t capacity;
 	int opt, err;
 
 	b.rounds = 5;
@@ -296,6 +300,22 @@ int main(int argc, char **argv)
 	}
 	if (b.rounds < 5 || b.rounds > 20 || !b.n || b.n > 400000) {
 		usage();
+		return 2;
+	}
+	/* The tables are never emptied: every round's flows stay
+	 * established. Past the capacity a round's handshakes stay
+	 * half-open, and its established paths would time another path
+	 * (docs/datapath.md, "When the established table is full"). */
+	capacity = b.flow_capacity ? b.flow_capacity
+				   : SLOTLB_DEFAULT_FLOW_CAPACITY;
+	if ((uint64_t)b.rounds * (b.n + ROUND_SLACK) > capacity) {
+		fprintf(stderr,
+			"Error: bench_xdp: -r %u rounds of -n %u flows "
+			"establish %lu flows, more than the flow capacity "
+			"%u (-c): raise -c or lower -r or -n\n",
+			b.rounds, b.n,
+			(unsigned long)b.rounds * (b.n + ROUND_SLACK),
+			capacity);
 		return 2;
 	}
 	signal(SIGINT, on_signal);
