@@ -194,21 +194,50 @@ static __always_inline bool reply_index_has(const struct reply_slot *r)
 	return false;
 }
 
-static __always_inline int reply_index_add(const struct reply_slot *r)
+/* Words of a bucket in use, as slotlb_reply_words_used (abi.h) counts
+ * them: one word at a time (the barrier keeps clang from testing all
+ * eight first, which the verifier would follow as 2^8 paths). */
+static __always_inline __u32 bucket_used(const struct slotlb_reply_bucket *b)
 {
-	struct slotlb_reply_bucket *b;
+	__u32 i, n = 0;
+
+	for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
+		n += b->word[i] != 0;
+		barrier_var(n);
+	}
+	return n;
+}
+
+/* Put a word into the emptier of its two buckets (the two-choice rule,
+ * abi.h). A global function: the verifier checks it once, not on every
+ * path of each caller. */
+__noinline int reply_index_put(__u64 hash, __u64 word)
+{
+	struct slotlb_reply_bucket *first, *second, *b;
 	int s, i;
 
+	first = reply_bucket(hash, 0);
+	second = reply_bucket(hash, 1);
+	if (!first || !second)
+		return -1;
+	if (bucket_used(second) < bucket_used(first)) {
+		b = first;
+		first = second;
+		second = b;
+	}
 	for (s = 0; s < 2; s++) {
-		b = reply_bucket(r->hash, s);
-		if (!b)
-			continue;
+		b = s ? second : first;
 		for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++)
-			if (!b->word[i] && !__sync_val_compare_and_swap(
-						   &b->word[i], 0, r->word))
+			if (!b->word[i] &&
+			    !__sync_val_compare_and_swap(&b->word[i], 0, word))
 				return 0;
 	}
 	return -1;
+}
+
+static __always_inline int reply_index_add(const struct reply_slot *r)
+{
+	return reply_index_put(r->hash, r->word);
 }
 
 static __always_inline void reply_index_remove(const struct reply_slot *r)

@@ -9,7 +9,8 @@ BPF_TEST_DIR := $(BUILD)/tests/bpf
 BPF_TEST_NAMES := test_forward test_parse test_flows test_swap_atomicity \
 		  test_traffic test_traffic_rules test_spoof test_flood \
 		  test_lifecycle test_icmp test_frag test_chance test_counters \
-		  test_health test_drain test_upgrade_flows test_dsr test_agent
+		  test_health test_drain test_upgrade_flows test_dsr test_agent \
+		  test_reply_index
 BPF_TEST_BINS := $(addprefix $(BPF_TEST_DIR)/,$(BPF_TEST_NAMES))
 BPF_TEST_OBJS := $(BPF_TEST_DIR)/lab.o $(BPF_TEST_DIR)/pkt.o \
 		 $(BPF_TEST_DIR)/traffic_lab.o $(BPF_TEST_DIR)/conv.o
