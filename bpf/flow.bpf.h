@@ -171,8 +171,7 @@ static __always_inline void reply_slot_of(struct reply_slot *r,
 static __always_inline struct slotlb_reply_bucket *reply_bucket(__u64 hash,
 								int second)
 {
-	__u32 b = second ? (__u32)(hash >> 20) & reply_index_mask
-			 : (__u32)hash & reply_index_mask;
+	__u32 b = slotlb_reply_bucket_index(hash, second, reply_index_mask);
 
 	return bpf_map_lookup_elem(&reply_index, &b);
 }
@@ -194,20 +193,6 @@ static __always_inline bool reply_index_has(const struct reply_slot *r)
 	return false;
 }
 
-/* Words of a bucket in use, as slotlb_reply_words_used (abi.h) counts
- * them: one word at a time (the barrier keeps clang from testing all
- * eight first, which the verifier would follow as 2^8 paths). */
-static __always_inline __u32 bucket_used(const struct slotlb_reply_bucket *b)
-{
-	__u32 i, n = 0;
-
-	for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
-		n += b->word[i] != 0;
-		barrier_var(n);
-	}
-	return n;
-}
-
 /* Put a word into the emptier of its two buckets (the two-choice rule,
  * abi.h). A global function: the verifier checks it once, not on every
  * path of each caller. */
@@ -220,7 +205,8 @@ __noinline int reply_index_put(__u64 hash, __u64 word)
 	second = reply_bucket(hash, 1);
 	if (!first || !second)
 		return -1;
-	if (bucket_used(second) < bucket_used(first)) {
+	if (slotlb_reply_words_used(second->word) <
+	    slotlb_reply_words_used(first->word)) {
 		b = first;
 		first = second;
 		second = b;
@@ -233,11 +219,6 @@ __noinline int reply_index_put(__u64 hash, __u64 word)
 				return 0;
 	}
 	return -1;
-}
-
-static __always_inline int reply_index_add(const struct reply_slot *r)
-{
-	return reply_index_put(r->hash, r->word);
 }
 
 static __always_inline void reply_index_remove(const struct reply_slot *r)
@@ -287,7 +268,7 @@ static __always_inline int reply_map_add(const struct slotlb_flow_key *t,
 		struct reply_slot r;
 
 		reply_slot_of(&r, t, backend[0], backend_port);
-		return reply_index_add(&r);
+		return reply_index_put(r.hash, r.word);
 	} else {
 		struct slotlb_flow_key rk;
 		struct slotlb_reply6 v = {

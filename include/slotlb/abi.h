@@ -824,18 +824,30 @@ static inline __u64 slotlb_reply_word(__be32 endpoint, __be16 endpoint_port,
 	       (hash >> 48);
 }
 
+/* Bucket of a reply hash: the first (second = 0) or the second; mask is
+ * the bucket count - 1. */
+static inline __u32 slotlb_reply_bucket_index(__u64 hash, int second,
+					      __u32 mask)
+{
+	return (second ? (__u32)(hash >> 20) : (__u32)hash) & mask;
+}
+
 /* Words of a bucket in use. A word goes into the emptier of its two
  * buckets (the first on a tie), the other if that one filled up since:
  * the two-choice rule. Filling the first bucket before looking at the
  * second left one new flow in ~800 without a word at 86-95 % of the
- * capacity (docs/datapath.md, "Keys"). libslotlb's converter counts
- * here; the program counts the same way in bucket_used (flow.bpf.h). */
+ * capacity (docs/datapath.md, "Keys"). The program and libslotlb's
+ * converter both count here, one word at a time: the empty asm keeps
+ * clang from testing all eight words first, which the verifier would
+ * follow as 2^8 paths. */
 static inline unsigned int slotlb_reply_words_used(const __u64 *word)
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++)
+	for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
 		n += word[i] != 0;
+		__asm__ __volatile__("" : "+r"(n));
+	}
 	return n;
 }
 

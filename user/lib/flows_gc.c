@@ -208,8 +208,7 @@ static void index_forget(struct gc_ctx *g, const struct slotlb_flow4_key *k,
 			      k->client_port, k->proto, seed);
 	want = slotlb_reply_word(k->endpoint, k->endpoint_port, h);
 	for (s = 0; s < 2; s++) {
-		b = (s ? (uint32_t)(h >> 20) : (uint32_t)h) &
-		    lb->reply_index_mask;
+		b = slotlb_reply_bucket_index(h, s, lb->reply_index_mask);
 		for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
 			uint64_t *p =
 				&lb->reply_index

@@ -215,7 +215,7 @@ static uint32_t jiffies_of(const struct flows_ctx *c, uint64_t ns)
 	return c->now - (uint32_t)(age * c->hz);
 }
 
-/* A word of the IPv4 reply index, as bpf/flow.bpf.h reply_index_add()
+/* A word of the IPv4 reply index, as bpf/flow.bpf.h reply_index_put()
  * writes it: into the emptier bucket first (the new program may run:
  * compare-and-swap). */
 static int reply_word_add(struct slotlb *lb, uint64_t hash, uint64_t word)
@@ -223,12 +223,11 @@ static int reply_word_add(struct slotlb *lb, uint64_t hash, uint64_t word)
 	uint64_t *bucket[2], *b, zero;
 	int s, i, emptier;
 
-	bucket[0] = lb->reply_index +
-		    (size_t)((uint32_t)hash & lb->reply_index_mask) *
-			    SLOTLB_REPLY_BUCKET_WORDS;
-	bucket[1] = lb->reply_index +
-		    (size_t)((uint32_t)(hash >> 20) & lb->reply_index_mask) *
-			    SLOTLB_REPLY_BUCKET_WORDS;
+	for (s = 0; s < 2; s++)
+		bucket[s] = lb->reply_index +
+			    (size_t)slotlb_reply_bucket_index(
+				    hash, s, lb->reply_index_mask) *
+				    SLOTLB_REPLY_BUCKET_WORDS;
 	emptier = slotlb_reply_words_used((const __u64 *)bucket[1]) <
 		  slotlb_reply_words_used((const __u64 *)bucket[0]);
 	for (s = 0; s < 2; s++) {
