@@ -227,11 +227,13 @@ static void usage(void)
 		"usage: bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v] [-p PATH,...]\n"
 		"  -r  rounds per path, >= 5 (default 5)\n"
 		"  -n  frames per path and round (default 100000)\n"
-		"  -c  flow capacity (default %u, as in production)\n"
+		"  -c  flow capacity (default %u, as in production);\n"
+		"      the tables are never emptied, so ROUNDS x (PACKETS + %d)\n"
+		"      must fit in it\n"
 		"  -v  print every round\n"
 		"  -p  time only these paths (the others' setup still runs):\n"
 		"     ",
-		SLOTLB_DEFAULT_FLOW_CAPACITY);
+		SLOTLB_DEFAULT_FLOW_CAPACITY, ROUND_SLACK);
 	for (p = 0; p < BENCH_PATH_MAX; p++)
 		fprintf(stderr, " %s", path_names[p]);
 	fprintf(stderr, " pairs\n");
