@@ -17,6 +17,10 @@ $(UNIT_DIR)/test_traffic_parse: tests/unit/test_traffic_parse.c \
 				$(BUILD)/lib/traffic_parse.o \
 				user/lib/traffic_parse.h include/slotlb/abi.h
 
+$(UNIT_DIR)/test_reply_words: tests/unit/test_reply_words.c \
+			    $(BUILD)/lib/reply_index.o user/lib/reply_index.h \
+			    include/slotlb/abi.h
+
 $(UNIT_DIR)/test_validate: tests/unit/test_validate.c \
 			   $(BUILD)/lib/validate.o $(BUILD)/lib/addr.o \
 			   $(BUILD)/lib/traffic_parse.o \
@@ -29,7 +33,7 @@ $(UNIT_DIR)/test_validate_drain: tests/unit/test_validate_drain.c \
 
 $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr $(UNIT_DIR)/test_validate \
 $(UNIT_DIR)/test_traffic $(UNIT_DIR)/test_traffic_parse \
-$(UNIT_DIR)/test_validate_drain:
+$(UNIT_DIR)/test_validate_drain $(UNIT_DIR)/test_reply_words:
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) -lcmocka -lm
@@ -39,7 +43,8 @@ $(UNIT_DIR)/test_validate_drain:
 # validate.o: test_validate_shared needs both built.
 UNIT_TESTS += $(UNIT_DIR)/test_maglev $(UNIT_DIR)/test_addr \
 	      $(UNIT_DIR)/test_validate $(UNIT_DIR)/test_traffic \
-	      $(UNIT_DIR)/test_traffic_parse $(UNIT_DIR)/test_validate_drain
+	      $(UNIT_DIR)/test_traffic_parse $(UNIT_DIR)/test_validate_drain \
+	      $(UNIT_DIR)/test_reply_words
 tests/unit/test_validate_shared.sh: $(BUILD)/slotlb $(BUILD)/slotlbd
 UNIT_TESTS += tests/unit/test_validate_shared.sh
 tests/unit/test_slotlbd_options.sh: $(BUILD)/slotlbd

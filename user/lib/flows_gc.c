@@ -19,6 +19,7 @@
 
 #include "slotlb.h"
 #include "lib_int.h"
+#include "reply_index.h"
 #include "slotlb.skel.h"
 
 #define MAP_FD(lb, name) bpf_map__fd((lb)->skel->maps.name)
@@ -199,30 +200,13 @@ static int cb_new(const void *k, const void *v, void *ctx)
 static void index_forget(struct gc_ctx *g, const struct slotlb_flow4_key *k,
 			 const struct slotlb_flow4 *v, uint32_t seed)
 {
-	struct slotlb *lb = g->lb;
-	uint64_t h, w, want;
-	uint32_t b;
-	int s, i;
+	uint64_t h;
 
 	h = slotlb_reply_hash(v->backend_addr, k->client, v->s.backend_port,
 			      k->client_port, k->proto, seed);
-	want = slotlb_reply_word(k->endpoint, k->endpoint_port, h);
-	for (s = 0; s < 2; s++) {
-		b = slotlb_reply_bucket_index(h, s, lb->reply_index_mask);
-		for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
-			uint64_t *p =
-				&lb->reply_index
-					 [(size_t)b *
-						  SLOTLB_REPLY_BUCKET_WORDS +
-					  i];
-
-			w = want;
-			if (__atomic_compare_exchange_n(p, &w, 0, false,
-							__ATOMIC_SEQ_CST,
-							__ATOMIC_SEQ_CST))
-				return;
-		}
-	}
+	reply_index_remove_word(
+		g->lb->reply_index, g->lb->reply_index_mask, h,
+		slotlb_reply_word(k->endpoint, k->endpoint_port, h));
 }
 
 static int delete4(struct gc_ctx *g, const struct slotlb_flow4_key *k,

@@ -16,10 +16,11 @@ $(LIB_BPF_OBJS): $(BUILD)/lib/%.o: user/lib/%.c user/lib/slotlb.h \
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/lib/agent.o: $(BUILD)/backend_agent.skel.h
+$(BUILD)/lib/upgrade_v1.o $(BUILD)/lib/flows_gc.o: user/lib/reply_index.h
 
 $(LIBSLOTLB): $(LIB_BPF_OBJS) $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
 	      $(BUILD)/lib/validate.o $(BUILD)/lib/traffic.o \
-	      $(BUILD)/lib/traffic_parse.o
+	      $(BUILD)/lib/traffic_parse.o $(BUILD)/lib/reply_index.o
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^

@@ -9,7 +9,7 @@
 
 LIB_PURE_OBJS := $(BUILD)/lib/maglev.o $(BUILD)/lib/addr.o \
 		 $(BUILD)/lib/validate.o $(BUILD)/lib/traffic.o \
-		 $(BUILD)/lib/traffic_parse.o
+		 $(BUILD)/lib/traffic_parse.o $(BUILD)/lib/reply_index.o
 
 # validate.c applies addr.c's and traffic_parse.c's parsers.
 $(BUILD)/lib/validate.o: user/lib/addr.h user/lib/traffic_parse.h

@@ -42,6 +42,7 @@
 
 #include "slotlb.h"
 #include "lib_int.h"
+#include "reply_index.h"
 #include "upgrade_int.h"
 #include "slotlb.skel.h"
 
@@ -215,35 +216,6 @@ static uint32_t jiffies_of(const struct flows_ctx *c, uint64_t ns)
 	return c->now - (uint32_t)(age * c->hz);
 }
 
-/* A word of the IPv4 reply index, as bpf/flow.bpf.h reply_index_put()
- * writes it: into the emptier bucket first (the new program may run:
- * compare-and-swap). */
-static int reply_word_add(struct slotlb *lb, uint64_t hash, uint64_t word)
-{
-	uint64_t *bucket[2], *b, zero;
-	int s, i, emptier;
-
-	for (s = 0; s < 2; s++)
-		bucket[s] = lb->reply_index +
-			    (size_t)slotlb_reply_bucket_index(
-				    hash, s, lb->reply_index_mask) *
-				    SLOTLB_REPLY_BUCKET_WORDS;
-	emptier = slotlb_reply_words_used((const __u64 *)bucket[1]) <
-		  slotlb_reply_words_used((const __u64 *)bucket[0]);
-	for (s = 0; s < 2; s++) {
-		b = bucket[s ^ emptier];
-		for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
-			zero = 0;
-			if (!b[i] &&
-			    __atomic_compare_exchange_n(&b[i], &zero, word,
-							false, __ATOMIC_SEQ_CST,
-							__ATOMIC_SEQ_CST))
-				return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
 static void state_of(const struct flows_ctx *c, const struct v1_flow *f,
 		     const struct v1_flow_key *k, struct slotlb_flow_state *s)
 {
@@ -304,8 +276,8 @@ static int flow4_add(struct flows_ctx *c, const struct v1_flow_key *k,
 				 k->proto, c->index_seed);
 	/* a full index: the flow's next packet from its client writes the
 	 * mapping (reply_map_ensure) */
-	reply_word_add(c->lb, hash,
-		       slotlb_reply_word(k->dst[0], k->dport, hash));
+	reply_index_add_word(c->lb->reply_index, c->lb->reply_index_mask, hash,
+			     slotlb_reply_word(k->dst[0], k->dport, hash));
 	return 1;
 }
 
