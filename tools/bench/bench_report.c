@@ -118,6 +118,8 @@ void bench_print_results(const struct bench *b)
 		else
 			printf(" %8s %7s\n", "-", "-");
 	}
+	printf("(Katran anchor: issue 10's figures, from another host; side by side\n"
+	       " on one host Katran measured 1.05-1.4x them: docs/PERFORMANCE.md, section 1)\n");
 	bench_traffic_report(b, median);
 	bench_dsr_report(b, median);
 out:

@@ -28,9 +28,12 @@
 #define APP_ID 0
 #define ENDPOINT_ID 1
 
-/* Katran's figures on this kind of machine, same method (fresh 5-tuples
- * every round, repeat=1, floor interleaved), ns/packet net of the floor,
- * medians (issue 10): the targets slotlb is compared against. */
+/* Katran's figures in issue 10, same method (fresh 5-tuples every
+ * round, repeat=1, floor interleaved), ns/packet net of the floor,
+ * medians, measured on another host: the issue's targets. Measured
+ * side by side in this loop on the host of 2026-11-30, Katran took
+ * 1.05-1.4x these (docs/PERFORMANCE.md, section 1), so a ratio printed
+ * against them compares two hosts. */
 #define ANCHOR_NEW 653.0
 #define ANCHOR_EST_HOT 148.0
 #define ANCHOR_EST_DISTINCT 359.0
