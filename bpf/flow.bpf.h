@@ -195,7 +195,8 @@ static __always_inline bool reply_index_has(const struct reply_slot *r)
 
 /* Put a word into the emptier of its two buckets (the two-choice rule,
  * abi.h). A global function: the verifier checks it once, not on every
- * path of each caller. */
+ * path of each caller. libslotlb's converter and GC add and remove
+ * words by the same rules (user/lib/reply_index.c). */
 __noinline int reply_index_put(__u64 hash, __u64 word)
 {
 	struct slotlb_reply_bucket *first, *second, *b;
