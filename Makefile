@@ -20,9 +20,6 @@
 #   make V=1        show commands;  make SAN=1  tests with ASan/UBSan
 
 .DELETE_ON_ERROR:
-# BPF objects are outputs too (tests and iproute2 load them), not
-# intermediates of their skeletons.
-.SECONDARY:
 .DEFAULT_GOAL := all
 
 # Tests, demos and tools run Debian's python3 (what `make deps` installs),
@@ -82,6 +79,15 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
+
+# The objects are outputs too (tests and iproute2 load them), not
+# intermediates of their skeletons: named here, make neither deletes
+# them after a build nor skips rebuilding one that is missing. (A bare
+# .SECONDARY: did the first by making every target intermediate, so a
+# library object added to an archive that was newer than its source was
+# never built.)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bpf/*.bpf.c))
+ALL_TARGETS += $(BPF_OBJS)
 
 include $(sort $(wildcard user/*/*.mk tools/*.mk tools/*/*.mk tests/*/*.mk \
 	dist/*.mk))
