@@ -5,7 +5,8 @@
  * word goes (the emptier of its two buckets), that an index filled to
  * 95 % of its capacity refuses no word, that removal takes exactly one
  * copy of a word from either bucket, and what a full pair or a word of
- * 0 get. The program's own rule is tested by tests/bpf/test_reply_index.c (real handshakes).
+ * 0 get. The program's own rule is tested with real handshakes by
+ * tests/bpf/test_reply_index.c.
  */
 #include <errno.h>
 #include <setjmp.h>

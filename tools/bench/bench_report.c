@@ -80,6 +80,7 @@ void bench_print_results(const struct bench *b)
 	double *floor = calloc(b->rounds, sizeof(*floor));
 	const struct bench_path *p;
 	unsigned int i, r;
+	bool anchored = false;
 	double med;
 
 	if (!net || !floor)
@@ -113,13 +114,15 @@ void bench_print_results(const struct bench *b)
 		med = median(net, b->rounds);
 		printf("%-28s %7.1f %7.1f %7.1f %9.1f", p->name, med, net[0],
 		       net[b->rounds - 1], median(floor, b->rounds));
+		anchored |= p->anchor > 0;
 		if (p->anchor > 0)
 			printf(" %8.0f %7.2f\n", p->anchor, med / p->anchor);
 		else
 			printf(" %8s %7s\n", "-", "-");
 	}
-	printf("(Katran anchor: issue 10's figures, from another host; side by side\n"
-	       " on one host Katran measured 1.05-1.4x them: docs/PERFORMANCE.md, section 1)\n");
+	if (anchored)
+		printf("(Katran anchor: issue 10's figures, from another host; side by side\n"
+		       " on one host Katran measured 1.05-1.4x them: docs/PERFORMANCE.md, section 1)\n");
 	bench_traffic_report(b, median);
 	bench_dsr_report(b, median);
 out:

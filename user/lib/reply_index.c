@@ -6,7 +6,8 @@
  * program's lookups and removals read both, so where a word goes only
  * decides how full the index may get before a bucket pair runs out.
  * The two-choice rule (abi.h, slotlb_reply_words_used) keeps that point
- * past 95 % of the capacity; first fit ran out at 57 %. Words change by
+ * past 95 % of the capacity; first fit began to refuse words at 57 %
+ * (docs/PERFORMANCE.md, section 1). Words change by
  * compare-and-swap on a zero (add) or on the word itself (remove), as
  * the program's do, so neither side ever loses the other's word.
  */
@@ -30,9 +31,10 @@ static bool bucket_swap(uint64_t *b, uint64_t want, uint64_t to)
 
 	for (i = 0; i < SLOTLB_REPLY_BUCKET_WORDS; i++) {
 		seen = want;
-		if (b[i] == want && __atomic_compare_exchange_n(
-					    &b[i], &seen, to, false,
-					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		if (__atomic_load_n(&b[i], __ATOMIC_RELAXED) == want &&
+		    __atomic_compare_exchange_n(&b[i], &seen, to, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
 			return true;
 	}
 	return false;
