@@ -687,8 +687,7 @@ static void test_promotion_leaves_half_open(void **state)
 		conv_expect_client(&v, F_ACK, 0, "promotion: ACK");
 		expect_promoted(&f, "promotion: TCP after its ACK");
 		lab_route(&lab, app_of(&udp[i]), dep_a(&udp[i]));
-		udp_established(&f, &udp[i], dep_a(&udp[i]),
-				"promotion: UDP");
+		udp_established(&f, &udp[i], dep_a(&udp[i]), "promotion: UDP");
 		expect_promoted(&f, "promotion: UDP after its answer");
 	}
 }

@@ -301,9 +301,11 @@ static void collision_with_established(struct conv *first,
 	conv_init(&second, &lab, stag);
 	second.c.sport = first->c.sport;
 	conv_client(&second, F_SYN, 0, &out);
-	assert_verdict("collision, established: second SYN", &out, XDP_REDIRECT);
-	conv_expect_backend(first, F_ACK, 0,
-			    "collision, established: challenge ACK to the first");
+	assert_verdict("collision, established: second SYN", &out,
+		       XDP_REDIRECT);
+	conv_expect_backend(
+		first, F_ACK, 0,
+		"collision, established: challenge ACK to the first");
 	conv_client(&second, F_ACK, 0, &out);
 	assert_verdict("collision, established: second's blind ACK", &out,
 		       XDP_REDIRECT);
