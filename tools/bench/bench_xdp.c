@@ -225,8 +225,8 @@ static void usage(void)
 
 	fprintf(stderr,
 		"usage: bench_xdp [-r ROUNDS] [-n PACKETS] [-c FLOWS] [-v] [-p PATH,...]\n"
-		"  -r  rounds per path, >= 5 (default 5)\n"
-		"  -n  frames per path and round (default 100000)\n"
+		"  -r  rounds per path, 5-20 (default 5)\n"
+		"  -n  frames per path and round, 1-400000 (default 100000)\n"
 		"  -c  flow capacity (default %u, as in production);\n"
 		"      the tables are never emptied, so ROUNDS x (PACKETS + %d)\n"
 		"      must fit in it\n"
@@ -267,6 +267,27 @@ static int parse_paths(struct bench *b, char *list)
 	return 0;
 }
 
+/* A number for option -opt within [min, max], or an error naming it. */
+static int parse_count(const char *arg, char opt, unsigned long min,
+		       unsigned long max, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min ||
+	    v > max) {
+		fprintf(stderr,
+			"Error: bench_xdp: -%c '%s': want a number from %lu to "
+			"%lu\n",
+			opt, arg, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct bench b;
@@ -278,13 +299,17 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "r:n:c:vp:h")) != -1) {
 		switch (opt) {
 		case 'r':
-			b.rounds = (unsigned int)strtoul(optarg, NULL, 10);
+			if (parse_count(optarg, 'r', 5, 20, &b.rounds))
+				return 2;
 			break;
 		case 'n':
-			b.n = (uint32_t)strtoul(optarg, NULL, 10);
+			if (parse_count(optarg, 'n', 1, 400000, &b.n))
+				return 2;
 			break;
 		case 'c':
-			b.flow_capacity = (uint32_t)strtoul(optarg, NULL, 10);
+			if (parse_count(optarg, 'c', 1, UINT32_MAX,
+					&b.flow_capacity))
+				return 2;
 			break;
 		case 'v':
 			b.verbose = true;
@@ -299,10 +324,6 @@ int main(int argc, char **argv)
 			usage();
 			return opt == 'h' ? 0 : 2;
 		}
-	}
-	if (b.rounds < 5 || b.rounds > 20 || !b.n || b.n > 400000) {
-		usage();
-		return 2;
 	}
 	/* The tables are never emptied: every round's flows stay
 	 * established. Past the capacity a round's handshakes stay
