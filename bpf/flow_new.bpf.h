@@ -133,12 +133,13 @@ new_lookup(const struct packet *pkt, const struct choice *c, __u32 now)
 
 /*
  * Is the flow of half-open entry h, for another endpoint than this
- * packet's, still live on c? An entry is seen PROMOTED only between its
- * promotion and its deletion (new_promote), or when an earlier program
- * (which kept promoted entries) left it: its flow's close is recorded
- * in the established entry, and ended there (closed or gone, or moved
- * to another backend), its reply 5-tuple is free. t: room for the
- * other flow's tuple (the caller's key).
+ * packet's, still live on c? A promoted entry stays in flows_new, but
+ * its flow's close is recorded in the established entry: ended there
+ * (closed or gone, or moved to another backend), its reply 5-tuple is
+ * free. Otherwise the same client port toward another endpoint whose
+ * deployment shares the backend (after a swap, staging holds the
+ * backends production used) was refused for as long as the old entry
+ * lived. t: room for the other flow's tuple (the caller's key).
  */
 static __always_inline bool other_flow_live(const struct packet *pkt,
 					    const struct slotlb_flow_new *h,
@@ -243,13 +244,8 @@ static __always_inline void new_promotion(struct promotion *p,
 
 /*
  * Promote a half-open flow once; concurrent packets of the same flow on
- * other CPUs see PROMOTED and leave it. A promoted flow's half-open
- * entry is deleted: the stage then holds only flows under way, so a
- * SYN finds a free entry instead of evicting a finished handshake's
- * (the stage is full from the first capacity / 8 connections
- * otherwise), and the flow is its established entry alone. 1: promoted
- * (h is gone, do not touch it). On no room the flow stays here,
- * VERIFIED, and tries again on a later packet (0). When a live flow of
+ * other CPUs see PROMOTED and leave it. On no room the flow stays here,
+ * VERIFIED, and tries again on a later packet. When a live flow of
  * another endpoint holds its reply 5-tuple the packet is dropped
  * (-DROP_REPLY_COLLISION) and the flow stays unverified.
  */
@@ -265,12 +261,8 @@ new_promote(struct slotlb_flow_new *h, const struct slotlb_flow_key *t,
 		return 0;
 	rc = flow_promote(t, (const struct addr16 *)backend, backend_port, p,
 			  b);
-	if (!rc) {
-		/* The half-open key is the flow's reply 5-tuple. */
-		reply_key_of(&b->rk, t, backend, backend_port);
-		bpf_map_delete_elem(&flows_new, &b->rk);
-		return 1;
-	}
+	if (!rc)
+		return 0;
 	if (rc == PROMOTE_FULL)
 		state_set(&h->state, SLOTLB_FLOW_VERIFIED);
 	state_clear(&h->state, SLOTLB_FLOW_PROMOTED);

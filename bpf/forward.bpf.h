@@ -353,9 +353,8 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 {
 	const struct packet *pkt = &r->pkt;
 	struct promotion *p = &r->promo;
-	__u32 endpoint_id = h->endpoint_id;
 	__u8 f = pkt->tcp_flags;
-	int rc = 0;
+	int rc;
 
 	if (pkt->key.proto == IPPROTO_TCP) {
 		if ((h->state & SLOTLB_FLOW_REFUSED) && cur) {
@@ -374,6 +373,7 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 			state_set(&h->state, SLOTLB_FLOW_FIN_CLIENT);
 		if (f & TCP_FLAG_ACK)
 			h->client_ack = pkt->ack;
+		rc = 0;
 		if (handshake_done(pkt, h)) {
 			new_promotion(p, h, pkt->ack, h->backend_ack, NULL);
 			rc = new_promote(h, &r->t, c->addr, c->port, p,
@@ -388,10 +388,9 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 		if (rc < 0)
 			return -rc;
 	}
-	/* Promoted (rc 1): the entry is gone. */
-	if (!rc && h->seen != r->now)
+	if (h->seen != r->now)
 		h->seen = r->now;
-	return send_to_choice(ctx, r, c, endpoint_id, false,
+	return send_to_choice(ctx, r, c, h->endpoint_id, false,
 			      SLOTLB_REASON_FORWARD);
 }
 

@@ -7,10 +7,8 @@
  * same way; a fragment whose first one was not seen is dropped and
  * counted, never passed un-NATed. And the reply-key collision: the same
  * client address:port to two endpoints whose deployments share a
- * backend would be one connection to that backend; the backend
- * arbitrates (a challenge ACK for the first while that connection
- * lives), the first's replies keep their endpoint, and a second
- * half-open flow of the same reply 5-tuple is refused and counted.
+ * backend would be one connection to that backend; the second is
+ * refused and counted, and the first's replies keep their endpoint.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +18,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
+#include <unistd.h>
 #include "lab.h"
 #include "conv.h"
 
@@ -286,48 +286,63 @@ static void route_both(uint32_t app, uint32_t dep)
 	assert_int_equal(slotlb_routing_set(lab.lb, app, &r), 0);
 }
 
-/* The first flow is established (its half-open entry went at its
- * promotion): the second SYN passes, but the backend, whose connection
- * is the first's, answers it with a challenge ACK for the first, which
- * reaches the first client from its endpoint; the second's blind ACK
- * promotes nothing. Only the backend's SYN-ACK (it has let the first
- * connection go) hands the reply 5-tuple to the second flow. */
-static void collision_with_established(struct conv *first,
-				       const struct pkt_spec *stag)
+static void wipe_half_open(void)
+{
+	struct slotlb_flow_key key, next;
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/flows_new", lab.pin_root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		assert_int_equal(bpf_map_delete_elem(fd, &key), 0);
+	}
+	close(fd);
+}
+
+/* The first flow's half-open entry is gone (evicted): the second SYN
+ * passes, but the backend, whose connection is the first's, answers it
+ * with a challenge ACK for the first, which reaches the first client
+ * from its endpoint; the second's blind ACK promotes nothing. Only the
+ * backend's SYN-ACK (it has let the first connection go) hands the
+ * reply 5-tuple to the second flow. */
+static void collision_after_eviction(struct conv *first,
+				     const struct pkt_spec *stag)
 {
 	struct conv second;
 	struct xdp_out out;
 
+	wipe_half_open();
 	conv_init(&second, &lab, stag);
 	second.c.sport = first->c.sport;
 	conv_client(&second, F_SYN, 0, &out);
-	assert_verdict("collision, established: second SYN", &out,
-		       XDP_REDIRECT);
-	conv_expect_backend(
-		first, F_ACK, 0,
-		"collision, established: challenge ACK to the first");
+	assert_verdict("collision, evicted: second SYN", &out, XDP_REDIRECT);
+	conv_expect_backend(first, F_ACK, 0,
+			    "collision, evicted: challenge ACK to the first");
 	conv_client(&second, F_ACK, 0, &out);
-	assert_verdict("collision, established: second's blind ACK", &out,
+	assert_verdict("collision, evicted: second's blind ACK", &out,
 		       XDP_REDIRECT);
 	conv_expect_backend(first, F_ACK | F_PSH, 30,
-			    "collision, established: the first flow's replies");
+			    "collision, evicted: the first flow's replies");
 	conv_expect_client(first, F_ACK, 0,
-			   "collision, established: the first flow's client");
+			   "collision, evicted: the first flow's client");
 	/* The backend lets the first go and accepts the second. */
 	second.be = first->be;
 	conv_expect_backend(&second, F_SYN | F_ACK, 0,
-			    "collision, established: SYN-ACK for the second");
+			    "collision, evicted: SYN-ACK for the second");
 	conv_expect_client(&second, F_ACK, 0,
-			   "collision, established: second completes");
+			   "collision, evicted: second completes");
 	conv_expect_backend(&second, F_ACK | F_PSH, 20,
-			    "collision, established: replies now the second's");
+			    "collision, evicted: replies now the second's");
 	cases_run += 8;
 }
 
-/* The first flow ended (FINs both ways, acknowledged): the same client
- * port to the other endpoint is a new flow, not a collision (a swap
- * puts production's old backends in staging, and clients reuse
- * ports). */
+/* The first flow ended (FINs both ways, acknowledged): its promoted
+ * half-open entry is still there, but the same client port to the other
+ * endpoint is a new flow, not a collision (a swap puts production's old
+ * backends in staging, and clients reuse ports). */
 static void collision_after_close(const struct pkt_spec *prod,
 				  const struct pkt_spec *stag, uint32_t dep)
 {
@@ -378,7 +393,7 @@ static void test_reply_key_collision(void **state)
 					.dst = f == AF_INET ? VIP4 : VIP6,
 					.dport = PORT_HTTP};
 		struct pkt_spec stag = prod;
-		struct conv first, half, half2;
+		struct conv first, second, half, half2;
 		struct xdp_out out;
 
 		stag.dport = PORT_STAGING;
@@ -394,8 +409,18 @@ static void test_reply_key_collision(void **state)
 				 "(deployment %u)",
 				 dep);
 		/* ...the same client port to the other endpoint. */
-		collision_with_established(&first, &stag);
-		/* Two half-open flows: the second SYN is refused. */
+		conv_init(&second, &lab, &stag);
+		second.c.sport = first.c.sport;
+		conv_client(&second, F_SYN, 0, &out);
+		assert_verdict("collision: second flow's SYN", &out, XDP_DROP);
+		assert_reason("collision: second flow's SYN", &out,
+			      SLOTLB_REASON_DROP_REPLY_COLLISION);
+		/* The first flow's replies keep its endpoint. */
+		conv_expect_backend(&first, F_ACK | F_PSH, 77,
+				    "collision: first flow's reply");
+		conv_expect_client(&first, F_ACK, 0,
+				   "collision: first flow's client");
+		/* Two half-open flows collide the same way. */
 		conv_init(&half, &lab, &prod);
 		conv_client(&half, F_SYN, 0, &out);
 		assert_verdict("collision: half-open first", &out,
@@ -409,6 +434,7 @@ static void test_reply_key_collision(void **state)
 		half.be = first.be;
 		conv_expect_backend(&half, F_SYN | F_ACK, 0,
 				    "collision: half-open first's SYN-ACK");
+		collision_after_eviction(&first, &stag);
 		collision_after_close(&prod, &stag,
 				      f == AF_INET ? DEP_A4 : DEP_A6);
 		cases_run += 4;

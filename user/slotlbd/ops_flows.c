@@ -42,9 +42,8 @@ static int walk_one(const struct slotlb_flow_info *fi, void *ctx)
 	const struct st_endpoint *ep;
 	struct flow_view *v;
 
-	/* A promoted half-open entry (between its promotion and its
-	 * deletion, or left by an earlier program): the flow is its
-	 * established entry (listed once, with its age). */
+	/* A promoted half-open entry lingers in its LRU until evicted: the
+	 * flow is its established entry (listed once, with its age). */
 	if (fi->stage == SLOTLB_STAGE_HALF_OPEN &&
 	    (fi->state & SLOTLB_FLOW_PROMOTED))
 		return 0;
