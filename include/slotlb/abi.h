@@ -837,9 +837,9 @@ static inline __u32 slotlb_reply_bucket_index(__u64 hash, int second,
  * the two-choice rule. Filling the first bucket before looking at the
  * second left one new flow in ~800 without a word at 86-95 % of the
  * capacity (docs/datapath.md, "Keys"). The program and libslotlb
- * (user/lib/reply_index.c) both count here, one word at a time: the empty asm
- * keeps clang from testing all eight words first, which the verifier would
- * follow as 2^8 paths. */
+ * (user/lib/reply_index.c) both count here, one word at a time: the
+ * empty asm keeps clang from testing all eight words first, which the
+ * verifier would follow as 2^8 paths. */
 static inline unsigned int slotlb_reply_words_used(const __u64 *word)
 {
 	unsigned int i, n = 0;
