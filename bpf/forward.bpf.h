@@ -401,40 +401,45 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
  *     (a change of the app's rules), or else
  *   - where the ring of the slot's deployment cur sent it before its
  *     last republish (ring_history: a backend drained or reweighted
- *     between the SYN and the ACK); only for the handshake's last ACK.
- * That half-open entry for this packet, its backend in r->before; NULL
- * if neither holds one other than those of cur's current ring (r->cur)
- * and of prev, looked up already. Only a miss of those comes here,
- * never an established packet. Out of line: its frame would push the
- * caller's past the stack bound.
+ *     between the SYN and the ACK); only for a TCP handshake its
+ *     backend answered: the client's last ACK of it, or an ICMP error
+ *     about its SYN-ACK.
+ * The client's packet is r->pkt; for an ICMP error (icmp_to_backend)
+ * r->inner, the client's view of the flow it quotes. That half-open
+ * entry, its backend in r->before; NULL if neither holds one other than
+ * those of cur's current ring (r->cur) and of prev, looked up already.
+ * Only a miss of those comes here, never an established packet. Out of
+ * line: its frame would push the caller's past the stack bound.
  */
 static __noinline struct slotlb_flow_new *
 half_open_before(struct run *r, __u32 hash, __u32 cur, __u32 prev)
 {
-	__u32 before = client_deployment_before(&r->ep, &r->pkt.key);
+	bool error = is_icmp(&r->pkt);
+	const struct packet *p = error ? &r->inner : &r->pkt;
+	__u32 before = client_deployment_before(&r->ep, &p->key);
 	struct slotlb_flow_new *h;
 	__u32 id;
 
 	if (before && before != cur && before != prev &&
-	    !choose(before, &r->pkt, hash, &r->before)) {
-		h = new_lookup(&r->pkt, &r->before, r->now);
+	    !choose(before, p, hash, &r->before)) {
+		h = new_lookup(p, &r->before, r->now);
 		if (h)
 			return h;
 	}
-	/* Only the last ACK of a TCP handshake its backend answered: a
-	 * UDP flow or a trial chooses again. A backend marked down since
-	 * is then treated as its pinned flows are (the slot's policy). */
-	if (!cur || r->pkt.key.proto != IPPROTO_TCP ||
-	    (r->pkt.tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST)) !=
-		    TCP_FLAG_ACK)
+	/* Only a TCP handshake its backend answered: a UDP flow or a
+	 * trial chooses again. A backend marked down since is then
+	 * treated as its pinned flows are (the slot's policy). */
+	if (!cur || p->key.proto != IPPROTO_TCP ||
+	    (!error && (p->tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN |
+					TCP_FLAG_RST)) != TCP_FLAG_ACK))
 		return NULL;
-	id = ring_lookup(&ring_history, cur, r->pkt.key.family, hash);
-	if (!id || id == r->cur.backend_id ||
-	    choose_id(cur, id, &r->pkt, &r->before))
+	id = ring_lookup(&ring_history, cur, p->key.family, hash);
+	if (!id || id == r->cur.backend_id || choose_id(cur, id, p, &r->before))
 		return NULL;
-	h = new_lookup(&r->pkt, &r->before, r->now);
-	if (!h || (h->state & SLOTLB_FLOW_PROMOTED) ||
-	    !handshake_done(&r->pkt, h))
+	h = new_lookup(p, &r->before, r->now);
+	if (!h || (h->state & SLOTLB_FLOW_PROMOTED))
+		return NULL;
+	if (error ? !(h->state & SLOTLB_FLOW_SYNACK) : !handshake_done(p, h))
 		return NULL;
 	return h;
 }

@@ -235,12 +235,25 @@ static __always_inline __u32 icmp_to_backend(struct xdp_md *ctx, struct run *r,
 		ep = bpf_map_lookup_elem(&endpoints, &ek);
 		if (!ep)
 			return SLOTLB_REASON_DROP_ICMP;
+		r->ep = *ep;
+		r->now = now;
+		c->backend_id = 0;
 		dep = client_deployment(ep, &cp->key, &prev);
 		if (dep && !choose(dep, cp, hash, c))
 			h = new_lookup(cp, c, now);
-		dep = prev;
-		if (!h && dep && !choose(dep, cp, hash, c))
-			h = new_lookup(cp, c, now);
+		if (!h && prev && prev != dep &&
+		    !choose(prev, cp, hash, &r->prev)) {
+			h = new_lookup(cp, &r->prev, now);
+			if (h)
+				c = &r->prev;
+		}
+		/* A handshake that crossed a change of the app's rules or
+		 * a republish of its ring (as its last ACK would). */
+		if (!h) {
+			h = half_open_before(r, hash, dep, prev);
+			if (h)
+				c = &r->before;
+		}
 		if (!h)
 			return SLOTLB_REASON_DROP_ICMP;
 		__builtin_memcpy(backend, c->addr, 16);

@@ -522,6 +522,23 @@ const struct lab_backend *lab_deployment_backend(uint32_t dep, unsigned i)
 	return NULL;
 }
 
+void lab_republish(struct lab *lab, uint32_t dep, uint32_t out)
+{
+	const struct lab_deployment *d = deployment(dep);
+	struct slotlb_deployment_info info = {};
+	uint32_t weights[3];
+	size_t i;
+
+	if (!d)
+		fail_msg("republish: no deployment %u in the lab", dep);
+	for (i = 0; i < d->n; i++)
+		weights[i] = d->backend_ids[i] == out ? 0 : d->weights[i];
+	snprintf(info.version, sizeof(info.version), "v%u", dep);
+	if (slotlb_deployment_publish(lab->lb, dep, &info, d->backend_ids,
+				      weights, d->n))
+		fail_msg("republishing deployment %u failed", dep);
+}
+
 uint16_t lab_port(void)
 {
 	static uint16_t next = 20000;

@@ -134,6 +134,9 @@ const struct lab_backend *lab_backend_by_dst(const struct pkt_info *pi);
 bool lab_in_deployment(const struct lab_backend *be, uint32_t dep);
 /* A backend of dep (its i-th). */
 const struct lab_backend *lab_deployment_backend(uint32_t dep, unsigned i);
+/* Republish deployment dep's ring as a drain or a health check does:
+ * its backends at their weights, "out" (0: none) at weight 0. */
+void lab_republish(struct lab *lab, uint32_t dep, uint32_t out);
 /* Distinct client port for each new flow of a test binary. */
 uint16_t lab_port(void);
 /* The established IPv4 entry of client spec c (TCP or UDP) in *k, *f;

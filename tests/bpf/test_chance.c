@@ -296,23 +296,6 @@ static void test_retransmission_reaches_own_backend(void **state)
 	handshake_across_swap();
 }
 
-/* Republish deployment dep's ring as a drain or a health check does:
- * its three backends, "out" (0: none) with weight 0. */
-static void republish(uint32_t dep, uint32_t out)
-{
-	struct slotlb_deployment_info info = {};
-	uint32_t ids[3], weights[3];
-	unsigned int i;
-
-	for (i = 0; i < 3; i++) {
-		ids[i] = lab_deployment_backend(dep, i)->id;
-		weights[i] = ids[i] == out ? 0 : 1;
-	}
-	snprintf(info.version, sizeof(info.version), "v%u", dep);
-	if (slotlb_deployment_publish(lab.lb, dep, &info, ids, weights, 3))
-		fail_msg("republishing deployment %u failed", dep);
-}
-
 /* A UDP flow its backend has not answered yet is not pinned: its next
  * datagram after a republish that took the backend out chooses again
  * (the ring before the republish is for TCP handshakes only). */
@@ -339,12 +322,12 @@ static void udp_across_republish(void)
 		if (!(first = sent_to(&out, dep_a(f))))
 			fail_msg("UDP across a republish: first datagram not "
 				 "to A");
-		republish(dep_a(f), first->id);
+		lab_republish(&lab, dep_a(f), first->id);
 		lab_run(&lab, lab_pub_ifindex, frame, len, &out);
 		if (!(next = sent_to(&out, dep_a(f))) || next == first)
 			fail_msg("UDP across a republish: an unanswered flow "
 				 "stayed on the backend taken out");
-		republish(dep_a(f), 0);
+		lab_republish(&lab, dep_a(f), 0);
 		cases_run += 2;
 	}
 }
@@ -369,7 +352,7 @@ static void test_handshake_across_republish(void **state)
 		struct conv v;
 
 		syn_to(&v, specs[i], dep_a(f), "handshake across a republish");
-		republish(dep_a(f), v.be->id);
+		lab_republish(&lab, dep_a(f), v.be->id);
 		chances = event(SLOTLB_EVENT_SECOND_CHANCE);
 		conv_expect_backend(&v, F_SYN | F_ACK, 0,
 				    "handshake across a republish: SYN-ACK");
@@ -399,7 +382,7 @@ static void test_handshake_across_republish(void **state)
 				fail_msg("handshake across a republish: a new "
 					 "SYN went to the backend taken out");
 		}
-		republish(dep_a(f), 0);
+		lab_republish(&lab, dep_a(f), 0);
 		cases_run += 6;
 	}
 	udp_across_republish();
