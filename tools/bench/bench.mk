@@ -11,7 +11,7 @@ BENCH_FLOOR_SKEL := $(BENCH_OUT)/xdp_floor.skel.h
 BENCH_XDP       := $(BENCH_OUT)/bench_xdp
 BENCH_XDP_SRCS  := $(BENCH_DIR)/bench_xdp.c $(BENCH_DIR)/bench_setup.c \
 		   $(BENCH_DIR)/bench_report.c $(BENCH_DIR)/bench_traffic.c \
-		   $(BENCH_DIR)/bench_dsr.c
+		   $(BENCH_DIR)/bench_dsr.c $(BENCH_DIR)/bench_profile.c
 BENCH_XDP_HDRS  := $(BENCH_DIR)/bench_xdp.h user/lib/slotlb.h \
 		   user/lib/traffic.h user/lib/traffic_parse.h \
 		   include/slotlb/abi.h

@@ -152,6 +152,10 @@ static int measure(struct bench *b, const struct bench_path *path,
 	err = slotlb_reasons_read(b->lb, before);
 	if (err)
 		return bench_fail(b, err, "reasons: %s", strerror(-err));
+	/* Under the profiler: slotlb's loops only (the floor's program
+	 * has its own symbol, and the agent's path is not slotlb's). */
+	if (!path->prog_fd && (err = bench_profile_sample(b, true)))
+		return err;
 	for (from = 0; from < b->n; from = to) {
 		to = from + BLOCK < b->n ? from + BLOCK : b->n;
 		/* Alternate who goes first so neither always inherits the
@@ -171,6 +175,8 @@ static int measure(struct bench *b, const struct bench_path *path,
 			return bench_fail(b, -ETIME, "run exceeded %d s",
 					  DEADLINE_S);
 	}
+	if (!path->prog_fd && (err = bench_profile_sample(b, false)))
+		return err;
 	err = slotlb_reasons_read(b->lb, after);
 	if (err)
 		return bench_fail(b, err, "reasons: %s", strerror(-err));
@@ -345,7 +351,11 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	b.deadline_ns = bench_now_ns() + DEADLINE_S * 1000000000ULL;
 
-	err = bench_setup(&b);
+	err = bench_profile_init(&b);
+	if (!err)
+		err = bench_setup(&b);
+	if (!err)
+		err = bench_profile_lines(&b);
 	if (!err) {
 		bench_print_header(&b);
 		for (unsigned int r = 0; !err && r < b.rounds; r++)

@@ -135,6 +135,10 @@ struct bench {
 	unsigned int backends_used; /* backends the flows spread over */
 	int cpu; /* the CPU the run is pinned to */
 
+	/* Under tools/bench/profile/run.sh (bench_profile.c): perf's
+	 * control and ack descriptors, -1 when not profiled. */
+	int perf_ctl, perf_ack;
+
 	uint64_t deadline_ns;
 	char why[256]; /* cause of failure, printed once by main */
 };
@@ -146,6 +150,12 @@ static inline bool bench_timed(const struct bench *b, int p)
 {
 	return !b->only || (b->only & (1u << p));
 }
+/* Profiling (bench_profile.c): read the environment; sample or stop
+ * sampling slotlb's timed loop; write the program's line table. */
+int bench_profile_init(struct bench *b);
+int bench_profile_sample(struct bench *b, bool on);
+int bench_profile_lines(struct bench *b);
+
 /* Record the cause of a failure in b->why and return err. */
 int bench_fail(struct bench *b, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
