@@ -124,11 +124,12 @@ int bench_profile_lines(struct bench *b)
 		const char *base = file ? strrchr(file, '/') : NULL;
 
 		fprintf(f, "%llx\t%s:%u\t%s\n", (unsigned long long)jited[i],
-			base ? base + 1 : file ? file : "?",
+			base   ? base + 1
+			: file ? file
+			       : "?",
 			BPF_LINE_INFO_LINE_NUM(l->line_col), src ? src : "");
 	}
-	err = fclose(f) ? bench_fail(b, -errno, "%s: %s", path,
-				     strerror(errno))
+	err = fclose(f) ? bench_fail(b, -errno, "%s: %s", path, strerror(errno))
 			: 0;
 out:
 	btf__free(btf);
