@@ -226,6 +226,18 @@ app = json.load(sys.stdin)["apps"][0]
 print(" ".join(sorted("%s:%d" % (d["version"], d["flows"])
                       for d in app["draining"])))'
 }
+# fleet_d1 NODE: as NODE's status shows the fleet's drain counts of
+# hold's d1: "a:N b:M" (node a's and node b's pinned flows to it).
+fleet_d1()
+{
+	on "$1" -o json status | python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+hold = [a for a in st["apps"] if a["name"] == "hold"][0]
+serial = [d["drain"]["serial"] for d in hold["draining"] if d["version"] == "d1"][0]
+print(" ".join(sorted("%s:%d" % (x["node"], x["flows"])
+                      for x in st["fleet"]["drains"] if x["deployment"] == serial)))'
+}
 mkdir -p "$OUT/ka"
 need "app hold deployed on node a (d1)" eval "
 	on a app create hold --endpoint $(lab_vip 5 4):80 >/dev/null &&
@@ -261,6 +273,10 @@ while [ $(($(now_ms) - t0)) -lt 3000 ] || [ $n -le 3 ]; do
 done
 check "d1 kept draining on both nodes while node b's flow was pinned (node a: 0 flows); the connection kept its socket and d1 ($((n - 1)) requests)" \
 	[ $bad -eq 0 ]
+fa=$(fleet_d1 a 2>&1)
+check "node a's status shows the fleet's drain counts of d1 (a:0 b:1): '$fa'" \
+	[ "$fa" = "a:0 b:1" ]
+on a status 2>/dev/null | grep "pinned to hold d1" | sed 's/^/   /'
 touch "$OUT/ka/close"
 t1=$(now_ms)
 d1_gone() { [ "$(draining a)" = "d2:0" ] && [ "$(draining b)" = "d2:0" ]; }

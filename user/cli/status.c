@@ -257,6 +257,56 @@ void print_app_table(json_t *app)
 	print_app(app);
 }
 
+/* The app and version of the draining deployment with this serial in
+ * a status (body), or NULL. */
+static const char *draining_name(json_t *body, json_int_t serial,
+				 const char **app)
+{
+	json_t *a, *d;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(body, "apps"), i, a)
+	{
+		json_array_foreach(json_object_get(a, "draining"), j, d)
+		{
+			if (json_integer_value(json_object_get(
+				    json_object_get(d, "drain"), "serial")) ==
+			    serial) {
+				*app = jstr(a, "name");
+				return jstr(d, "version");
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Each node's count of flows pinned to each draining deployment: a
+ * drain retires only when every live node's is 0
+ * (docs/fleet-store.md). */
+static void print_fleet_drains(json_t *f, json_t *body)
+{
+	const char *app = "?", *version;
+	json_t *dr;
+	size_t i;
+
+	json_array_foreach(json_object_get(f, "drains"), i, dr)
+	{
+		json_int_t serial =
+			json_integer_value(json_object_get(dr, "deployment"));
+		json_int_t flows =
+			json_integer_value(json_object_get(dr, "flows"));
+
+		version = draining_name(body, serial, &app);
+		printf("node %s: %lld flow%s pinned to ", jstr(dr, "node"),
+		       (long long)flows, flows == 1 ? "" : "s");
+		if (version)
+			printf("%s %s (draining)\n", app, version);
+		else
+			printf("deployment serial %lld (draining)\n",
+			       (long long)serial);
+	}
+}
+
 /* After the table: the store, the log's head and how far each node
  * applied it (docs/fleet-store.md). */
 static void print_fleet(json_t *f)
@@ -322,10 +372,12 @@ int do_status(int argc, char **argv)
 	close_array();
 	print_json(PR_JSON, "fleet", fleet);
 	close_object();
-	json_decref(r.body);
 	rc = out_end();
-	if (!json_output)
+	if (!json_output) {
 		print_fleet(fleet);
+		print_fleet_drains(fleet, r.body);
+	}
+	json_decref(r.body);
 	json_decref(fleet);
 	return rc;
 }

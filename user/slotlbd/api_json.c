@@ -44,12 +44,15 @@ static json_t *drain_json(const struct st_deployment *dep)
 {
 	if (dep->state != DEPLOYMENT_DRAINING)
 		return json_null();
-	return json_pack("{s:o, s:o, s:s?}", "since",
+	/* serial: the deployment as the fleet's drain counts name it
+	 * (the fleet's "drains" in a status, store_drains_json) */
+	return json_pack("{s:o, s:o, s:s?, s:I}", "since",
 			 json_time_ms(dep->draining_since_ms), "deadline",
 			 json_time_ms(dep->drain_deadline_ms), "on_timeout",
 			 dep->drain_deadline_ms < 0 ? NULL
 			 : dep->drain_reset_rate    ? "reset"
-						    : "leave");
+						    : "leave",
+			 "serial", (json_int_t)dep->serial);
 }
 
 static json_t *deployment_json(struct daemon *d, const struct st_snapshot *s,

@@ -453,7 +453,7 @@ json_t *store_status_json(struct daemon *d)
 	struct etcd e;
 	struct etcd_kv *kvs = NULL;
 	int64_t seq = 0, rev = 0, head_rev = 0;
-	json_t *o, *nodes;
+	json_t *o, *nodes, *drains;
 	size_t n = 0;
 	int err;
 
@@ -465,13 +465,14 @@ json_t *store_status_json(struct daemon *d)
 	pthread_mutex_unlock(&d->lock);
 	e.timeout_ms = 1000;
 	nodes = nodes_json(s, &e, &err);
+	drains = err ? json_array() : store_drains_json(&e, &err);
 	if (!err)
 		err = etcd_range(&e, HEAD_KEY, NULL, 0, &kvs, &n, &head_rev,
 				 NULL);
-	o = json_pack("{s:s,s:s,s:b,s:{s:I,s:I},s:o}", "store", s->url, "node",
-		      s->node, "reachable", !err, "applied", "entry",
+	o = json_pack("{s:s,s:s,s:b,s:{s:I,s:I},s:o,s:o}", "store", s->url,
+		      "node", s->node, "reachable", !err, "applied", "entry",
 		      (json_int_t)seq, "revision", (json_int_t)rev, "nodes",
-		      nodes);
+		      nodes, "drains", drains);
 	if (!err && n)
 		json_object_set_new(
 			o, "head",

@@ -105,6 +105,38 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n,
 	return err;
 }
 
+json_t *store_drains_json(struct etcd *e, int *err)
+{
+	struct etcd_kv *kvs;
+	json_t *arr = json_array(), *v, *item;
+	char end[64];
+	size_t i, j, n;
+
+	etcd_prefix_end(DRAINS_PREFIX, end, sizeof(end));
+	*err = etcd_range(e, DRAINS_PREFIX, end, 0, &kvs, &n, NULL, NULL);
+	if (*err)
+		return arr;
+	for (i = 0; i < n; i++) {
+		v = json_loadb((const char *)kvs[i].value, kvs[i].len, 0, NULL);
+		json_array_foreach(json_object_get(v, "drains"), j, item)
+		{
+			json_array_append_new(
+				arr,
+				json_pack("{s:s,s:I,s:I}", "node",
+					  kvs[i].key + strlen(DRAINS_PREFIX),
+					  "deployment",
+					  json_integer_value(json_object_get(
+						  item, "deployment")),
+					  "flows",
+					  json_integer_value(json_object_get(
+						  item, "flows"))));
+		}
+		json_decref(v);
+	}
+	etcd_kvs_free(kvs, n);
+	return arr;
+}
+
 /* Does node's value say it counts 0 flows of this drain? */
 static bool node_idle(json_t *node, const struct store_drain *dr)
 {

@@ -65,6 +65,10 @@ void store_snapshot_put(struct store *s, const void *buf, size_t len,
  * newest snapshot. Under d->lock. -ESTALE if none covers it. */
 int store_snapshot_load(struct store *s, struct etcd *e, int64_t have);
 
+/* Each live node's drain counts, for a status: [{"node", "deployment"
+ * (serial), "flows"}] from drains/NAME (store_drain.c). */
+json_t *store_drains_json(struct etcd *e, int *err);
+
 /* Put key = val whatever its revision (under lease, unless 0). */
 static inline int store_put(struct etcd *e, const char *key, const void *val,
 			    size_t len, int64_t lease)
