@@ -257,8 +257,14 @@ void print_app_table(json_t *app)
 	print_app(app);
 }
 
+static bool is_drain_of(json_t *d, json_int_t serial)
+{
+	return json_integer_value(json_object_get(json_object_get(d, "drain"),
+						  "serial")) == serial;
+}
+
 /* The app and version of the draining deployment with this serial in
- * a status (body), or NULL. */
+ * a status (body; a deleted app's: "(deleted app)"), or NULL. */
 static const char *draining_name(json_t *body, json_int_t serial,
 				 const char **app)
 {
@@ -269,12 +275,17 @@ static const char *draining_name(json_t *body, json_int_t serial,
 	{
 		json_array_foreach(json_object_get(a, "draining"), j, d)
 		{
-			if (json_integer_value(json_object_get(
-				    json_object_get(d, "drain"), "serial")) ==
-			    serial) {
+			if (is_drain_of(d, serial)) {
 				*app = jstr(a, "name");
 				return jstr(d, "version");
 			}
+		}
+	}
+	json_array_foreach(json_object_get(body, "draining"), j, d)
+	{
+		if (is_drain_of(d, serial)) {
+			*app = "(deleted app)";
+			return jstr(d, "version");
 		}
 	}
 	return NULL;
