@@ -394,16 +394,43 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 			      SLOTLB_REASON_FORWARD);
 }
 
+/* The half-open entry of p's handshake under the backend that
+ * deployment dep's ring before its last republish gives it (seen: the
+ * backend its current ring gives, looked up already), its backend in
+ * r->before. Only for a TCP handshake its backend answered: a client's
+ * last ACK of it, or an ICMP error (error) about its SYN-ACK. */
+static __always_inline struct slotlb_flow_new *
+half_open_in_history(struct run *r, const struct packet *p, bool error,
+		     __u32 hash, __u32 dep, const struct choice *seen)
+{
+	struct slotlb_flow_new *h;
+	__u32 id;
+
+	if (p->key.proto != IPPROTO_TCP ||
+	    (!error && (p->tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN |
+					TCP_FLAG_RST)) != TCP_FLAG_ACK))
+		return NULL;
+	id = ring_lookup(&ring_history, dep, p->key.family, hash);
+	if (!id || id == seen->backend_id || choose_id(dep, id, p, &r->before))
+		return NULL;
+	h = new_lookup(p, &r->before, r->now);
+	if (!h || (h->state & SLOTLB_FLOW_PROMOTED))
+		return NULL;
+	if (error ? !(h->state & SLOTLB_FLOW_SYNACK) : !handshake_done(p, h))
+		return NULL;
+	return h;
+}
+
 /*
  * A handshake (or a UDP flow not answered yet) that crossed a change
  * after its first packet, which went
  *   - where the app's element before its last change sent this client
  *     (a change of the app's rules), or else
- *   - where the ring of the slot's deployment cur sent it before its
- *     last republish (ring_history: a backend drained or reweighted
- *     between the SYN and the ACK); only for a TCP handshake its
- *     backend answered: the client's last ACK of it, or an ICMP error
- *     about its SYN-ACK.
+ *   - where the ring of the slot's deployment cur, or else of its
+ *     previous one prev, sent it before its last republish
+ *     (ring_history: a backend drained or reweighted between the SYN
+ *     and the ACK); only for a TCP handshake its backend answered: the
+ *     client's last ACK of it, or an ICMP error about its SYN-ACK.
  * The client's packet is r->pkt; for an ICMP error (icmp_to_backend)
  * r->inner, the client's view of the flow it quotes. That half-open
  * entry, its backend in r->before; NULL if neither holds one other than
@@ -418,7 +445,6 @@ half_open_before(struct run *r, __u32 hash, __u32 cur, __u32 prev)
 	const struct packet *p = error ? &r->inner : &r->pkt;
 	__u32 before = client_deployment_before(&r->ep, &p->key);
 	struct slotlb_flow_new *h;
-	__u32 id;
 
 	if (before && before != cur && before != prev &&
 	    !choose(before, p, hash, &r->before)) {
@@ -426,21 +452,17 @@ half_open_before(struct run *r, __u32 hash, __u32 cur, __u32 prev)
 		if (h)
 			return h;
 	}
-	/* Only a TCP handshake its backend answered: a UDP flow or a
-	 * trial chooses again. A backend marked down since is then
-	 * treated as its pinned flows are (the slot's policy). */
-	if (!cur || p->key.proto != IPPROTO_TCP ||
-	    (!error && (p->tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN |
-					TCP_FLAG_RST)) != TCP_FLAG_ACK))
+	/* The ring before a republish: only for a TCP handshake its
+	 * backend answered (a UDP flow or a trial chooses again). A
+	 * backend marked down since is then treated as its pinned flows
+	 * are (the slot's policy). The current deployment's ring first,
+	 * then the previous one's (a swap, then a republish of the
+	 * deployment the SYN went to). */
+	if (!cur)
 		return NULL;
-	id = ring_lookup(&ring_history, cur, p->key.family, hash);
-	if (!id || id == r->cur.backend_id || choose_id(cur, id, p, &r->before))
-		return NULL;
-	h = new_lookup(p, &r->before, r->now);
-	if (!h || (h->state & SLOTLB_FLOW_PROMOTED))
-		return NULL;
-	if (error ? !(h->state & SLOTLB_FLOW_SYNACK) : !handshake_done(p, h))
-		return NULL;
+	h = half_open_in_history(r, p, error, hash, cur, &r->cur);
+	if (!h && prev && prev != cur)
+		h = half_open_in_history(r, p, error, hash, prev, &r->prev);
 	return h;
 }
 

@@ -332,6 +332,45 @@ static void udp_across_republish(void)
 	}
 }
 
+/* A handshake that crossed a swap and then a republish of the
+ * deployment it started on, now the slot's previous one (its backend
+ * drained or marked down between the SYN and the ACK): the ACK finds
+ * the SYN's entry through the previous deployment's ring before the
+ * republish. Before, only the current deployment's ring was kept in
+ * mind: the ACK went to the previous deployment's new choice as a
+ * second chance. */
+static void handshake_across_swap_and_republish(void)
+{
+	const struct pkt_spec *specs[] = {&tcp4, &tcp6};
+	struct xdp_out out;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		int f = specs[i]->family;
+		struct conv v;
+
+		syn_to(&v, specs[i], dep_a(f),
+		       "handshake across a swap and a republish");
+		lab_route(&lab, app_of(f), dep_b(f));
+		lab_republish(&lab, dep_a(f), v.be->id);
+		conv_expect_backend(&v, F_SYN | F_ACK, 0,
+				    "handshake across a swap and a republish: "
+				    "SYN-ACK");
+		conv_client(&v, F_ACK, 0, &out);
+		if (sent_to(&out, dep_a(f)) != v.be)
+			fail_msg("handshake across a swap and a republish: the "
+				 "ACK left the backend that answered the SYN");
+		assert_reason("handshake across a swap and a republish: ACK",
+			      &out, SLOTLB_REASON_FORWARD);
+		conv_expect_client(&v, F_ACK | F_PSH, 50,
+				   "handshake across a swap and a republish: "
+				   "data on its backend");
+		lab_republish(&lab, dep_a(f), 0);
+		lab_route_default(&lab);
+		cases_run += 3;
+	}
+}
+
 /* A handshake that crossed a republish of its deployment's ring (its
  * backend drained, or down, between the SYN and the ACK): the ACK finds
  * the SYN's half-open entry through the ring before the change, and the
@@ -386,6 +425,7 @@ static void test_handshake_across_republish(void **state)
 		cases_run += 6;
 	}
 	udp_across_republish();
+	handshake_across_swap_and_republish();
 }
 
 /* Does slot index of the pinned array of maps name hold a ring? */
