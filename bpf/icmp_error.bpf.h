@@ -237,7 +237,6 @@ static __always_inline __u32 icmp_to_backend(struct xdp_md *ctx, struct run *r,
 			return SLOTLB_REASON_DROP_ICMP;
 		r->ep = *ep;
 		r->now = now;
-		c->backend_id = 0;
 		dep = client_deployment(ep, &cp->key, &prev);
 		if (dep && !choose(dep, cp, hash, c))
 			h = new_lookup(cp, c, now);

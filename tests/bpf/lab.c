@@ -46,8 +46,6 @@ static const struct lab_client clients[] = {
 /* A router on pub for the clients of the traffic tests (10.0.0.0/8,
  * 2001:db8::/32): replies to them go to its MAC. */
 static const uint8_t router_mac[6] = {0x02, 0xc1, 0, 0, 0xfe, 0x01};
-#define ROUTER4 "198.18.0.254"
-#define ROUTER6 "fd00:5107::fe"
 
 #define MAC4(n)                           \
 	{                                 \

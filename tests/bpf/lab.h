@@ -36,6 +36,9 @@
 #define CLIENT6 "fd00:5107::2"
 #define CLIENT6B "fd00:5107::3"
 #define CLIENT4_NONEIGH "198.18.0.99" /* no neighbour entry */
+/* A router on the client side (pub), a neighbour: ICMP errors from it. */
+#define ROUTER4 "198.18.0.254"
+#define ROUTER6 "fd00:5107::fe"
 #define PORT_HTTP 80
 #define PORT_DNS 53
 #define PORT_STAGING 8443 /* web4 slot 1 */

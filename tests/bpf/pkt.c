@@ -255,6 +255,13 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	return len;
 }
 
+size_t pkt_icmp_quote(int family, size_t frame_len)
+{
+	size_t ip = frame_len - 14, max = family == AF_INET ? 548 : 1232;
+
+	return ip < max ? ip : max;
+}
+
 size_t pkt_build_icmp_error(uint8_t *buf, int family, const char *src,
 			    const char *dst, uint8_t type, uint8_t code,
 			    uint32_t mtu, const uint8_t *frame, size_t quote,

@@ -85,6 +85,10 @@ size_t pkt_build_icmp_error(uint8_t *buf, int family, const char *src,
 			    const char *dst, uint8_t type, uint8_t code,
 			    uint32_t mtu, const uint8_t *frame, size_t quote,
 			    const uint8_t *smac, const uint8_t *dmac);
+/* How much of frame's IP packet (frame_len bytes with Ethernet) an ICMP
+ * error quotes: all of it, up to 576 - 28 bytes (IPv4) or 1280 - 48
+ * (IPv6), the minimum MTU less the error's own headers. */
+size_t pkt_icmp_quote(int family, size_t frame_len);
 
 /*
  * Fragment off..off+flen of the IP payload of frame (a whole datagram

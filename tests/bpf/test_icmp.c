@@ -37,11 +37,6 @@ static const struct slotlb_opts lab_opts = {
 	.nexthop_ttl_ms = 20, /* MTU changes reach cached next hops fast */
 };
 
-#define ROUTER4 "198.18.0.254" /* a router on the client side */
-#define ROUTER6 "fd00:5107::fe"
-#define ICMP4_QUOTE 548 /* 576 - IPv4 - ICMP headers */
-#define ICMP6_QUOTE 1232 /* 1280 - IPv6 - ICMPv6 headers */
-
 static const struct pkt_spec tcp4 = {.family = AF_INET,
 				     .proto = IPPROTO_TCP,
 				     .src = CLIENT4,
@@ -52,14 +47,6 @@ static const struct pkt_spec tcp6 = {.family = AF_INET6,
 				     .src = CLIENT6,
 				     .dst = VIP6,
 				     .dport = PORT_HTTP};
-
-static size_t quote_of(int family, size_t frame_len)
-{
-	size_t ip = frame_len - 14,
-	       max = family == AF_INET ? ICMP4_QUOTE : ICMP6_QUOTE;
-
-	return ip < max ? ip : max;
-}
 
 static void expect_frame(const char *desc, const struct xdp_out *out,
 			 const uint8_t *want, size_t len)
@@ -97,6 +84,33 @@ static size_t reply_as_sent(struct conv *v, uint8_t *buf, uint16_t payload)
 	return pkt_build(buf, &r);
 }
 
+/* A router's error (type, code, mtu) about sent (sent_len bytes), a
+ * frame of v's flow as the balancer sent it to the client, must reach
+ * v's backend quoting inner, the backend's own packet as it left (TTL
+ * 63), every byte and checksum as built here. */
+static void expect_error_to_backend(const char *desc, const struct conv *v,
+				    uint8_t type, uint8_t code, uint32_t mtu,
+				    const uint8_t *sent, size_t sent_len,
+				    const uint8_t *inner)
+{
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	int f = v->c.family;
+	const char *router = f == AF_INET ? ROUTER4 : ROUTER6;
+	size_t q = pkt_icmp_quote(f, sent_len), len, wlen;
+	struct xdp_out out;
+
+	len = pkt_build_icmp_error(in, f, router, v->c.dst, type, code, mtu,
+				   sent, q, lab_client_mac(f, v->c.src),
+				   lab_pub_mac);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	assert_verdict(desc, &out, XDP_REDIRECT);
+	assert_reason(desc, &out, SLOTLB_REASON_FORWARD_ICMP);
+	wlen = pkt_build_icmp_error(want, f, router, v->be->addr, type, code,
+				    mtu, inner, q, lab_back_mac, v->be->mac);
+	pkt_set_ttl(want, wlen, 63);
+	expect_frame(desc, &out, want, wlen);
+}
+
 /* Item 6, public side: "too big" or unreachable from a router about a
  * reply goes to the backend, quoting the backend's own packet. */
 static void test_error_about_reply_goes_to_backend(void **state)
@@ -111,16 +125,14 @@ static void test_error_about_reply_goes_to_backend(void **state)
 		{AF_INET6, 2, 0, 1400}, /* packet too big */
 		{AF_INET6, 1, 3, 0}, /* address unreachable */
 	};
-	uint8_t sent[PKT_MAX], in[PKT_MAX], inner[PKT_MAX], want[PKT_MAX];
+	uint8_t sent[PKT_MAX], inner[PKT_MAX];
 	struct pkt_spec b = {0};
-	struct xdp_out out;
-	size_t i, len, q, wlen;
+	size_t i, len;
 	char desc[128];
 
 	(void)state;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int f = rows[i].family;
-		const char *router = f == AF_INET ? ROUTER4 : ROUTER6;
 		struct conv v;
 
 		snprintf(desc, sizeof(desc),
@@ -130,14 +142,6 @@ static void test_error_about_reply_goes_to_backend(void **state)
 		conv_open(&v, f == AF_INET ? DEP_A4 : DEP_A6, desc);
 		/* The reply as it left toward the client: 1000 bytes. */
 		len = reply_as_sent(&v, sent, 1000);
-		q = quote_of(f, len);
-		len = pkt_build_icmp_error(in, f, router, v.c.dst, rows[i].type,
-					   rows[i].code, rows[i].mtu, sent, q,
-					   lab_client_mac(f, v.c.src),
-					   lab_pub_mac);
-		lab_run(&lab, lab_pub_ifindex, in, len, &out);
-		assert_verdict(desc, &out, XDP_REDIRECT);
-		assert_reason(desc, &out, SLOTLB_REASON_FORWARD_ICMP);
 		/* What the backend sent, as it was quoted (TTL 63). */
 		b.family = f;
 		b.proto = IPPROTO_TCP;
@@ -152,11 +156,8 @@ static void test_error_about_reply_goes_to_backend(void **state)
 		b.ack = SEQ(v.cseq);
 		b.ttl = 63;
 		pkt_build(inner, &b);
-		wlen = pkt_build_icmp_error(
-			want, f, router, v.be->addr, rows[i].type, rows[i].code,
-			rows[i].mtu, inner, q, lab_back_mac, v.be->mac);
-		pkt_set_ttl(want, wlen, 63);
-		expect_frame(desc, &out, want, wlen);
+		expect_error_to_backend(desc, &v, rows[i].type, rows[i].code,
+					rows[i].mtu, sent, len, inner);
 	}
 }
 
@@ -177,18 +178,15 @@ static void test_error_about_handshake(void **state)
 		{AF_INET6, false},
 		{AF_INET6, true},
 	};
-	uint8_t sent[PKT_MAX], in[PKT_MAX], inner[PKT_MAX], want[PKT_MAX];
+	uint8_t sent[PKT_MAX], inner[PKT_MAX];
 	struct xdp_out out;
-	size_t i, len, q, wlen;
+	size_t i;
 	char desc[128];
 
 	(void)state;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int f = rows[i].family;
 		uint32_t dep = f == AF_INET ? DEP_A4 : DEP_A6;
-		const char *router = f == AF_INET ? ROUTER4 : ROUTER6;
-		uint8_t type = f == AF_INET ? 3 : 1,
-			code = f == AF_INET ? 1 : 3;
 		struct conv v;
 
 		snprintf(desc, sizeof(desc),
@@ -205,23 +203,14 @@ static void test_error_about_handshake(void **state)
 		conv_backend(&v, F_SYN | F_ACK, 0, &out);
 		assert_reason(desc, &out, SLOTLB_REASON_REPLY);
 		memcpy(sent, out.data, out.len);
-		q = quote_of(f, out.len);
-		len = pkt_build_icmp_error(
-			in, f, router, v.c.dst, type, code, 0, sent, q,
-			lab_client_mac(f, v.c.src), lab_pub_mac);
-		lab_run(&lab, lab_pub_ifindex, in, len, &out);
-		assert_verdict(desc, &out, XDP_REDIRECT);
-		assert_reason(desc, &out, SLOTLB_REASON_FORWARD_ICMP);
-		/* The backend's own SYN-ACK, quoted as it left (TTL 63). */
+		/* The backend's own SYN-ACK, as it left (TTL 63). */
 		v.bseq--;
 		pkt_set_ttl(inner,
 			    conv_backend_frame(&v, inner, F_SYN | F_ACK, 0),
 			    63);
-		wlen = pkt_build_icmp_error(want, f, router, v.be->addr, type,
-					    code, 0, inner, q, lab_back_mac,
-					    v.be->mac);
-		pkt_set_ttl(want, wlen, 63);
-		expect_frame(desc, &out, want, wlen);
+		expect_error_to_backend(desc, &v, f == AF_INET ? 3 : 1,
+					f == AF_INET ? 1 : 3, 0, sent, out.len,
+					inner);
 		if (rows[i].republish)
 			lab_republish(&lab, dep, 0);
 	}
@@ -254,7 +243,7 @@ static void test_error_about_request_goes_to_client(void **state)
 		len = conv_client_frame(&v, inner, F_ACK | F_PSH, 300);
 		lab_run(&lab, lab_pub_ifindex, inner, len, &out);
 		memcpy(fwd, out.data, out.len);
-		q = quote_of(f, out.len);
+		q = pkt_icmp_quote(f, out.len);
 		len = pkt_build_icmp_error(in, f, v.be->addr, v.c.src, type,
 					   code, 0, fwd, q, v.be->mac,
 					   lab_back_mac);
@@ -303,7 +292,7 @@ static void test_error_about_new_udp_flow(void **state)
 	    !(be = lab_backend_by_dst(&pi)))
 		fail_msg("UDP datagram not forwarded");
 	memcpy(fwd, out.data, out.len);
-	q = quote_of(AF_INET, out.len);
+	q = pkt_icmp_quote(AF_INET, out.len);
 	len = pkt_build_icmp_error(in, AF_INET, be->addr, CLIENT4, 3, 3, 0, fwd,
 				   q, be->mac, lab_back_mac);
 	lab_run(&lab, lab_back_ifindex, in, len, &out);
@@ -334,7 +323,7 @@ static void test_unmatched_errors_dropped(void **state)
 	/* A reply of a flow that was never opened. */
 	v.be = lab_deployment_backend(DEP_A4, 0);
 	len = reply_as_sent(&v, sent, 100);
-	q = quote_of(AF_INET, len);
+	q = pkt_icmp_quote(AF_INET, len);
 	len = pkt_build_icmp_error(in, AF_INET, ROUTER4, VIP4, 3, 4, 1200, sent,
 				   q, lab_client_mac(AF_INET, CLIENT4),
 				   lab_pub_mac);
@@ -347,7 +336,7 @@ static void test_unmatched_errors_dropped(void **state)
 	conv_open(&v, DEP_A4, "error from the wrong side");
 	len = reply_as_sent(&v, sent, 100);
 	len = pkt_build_icmp_error(in, AF_INET, ROUTER4, VIP4, 3, 4, 1200, sent,
-				   quote_of(AF_INET, len), v.be->mac,
+				   pkt_icmp_quote(AF_INET, len), v.be->mac,
 				   lab_back_mac);
 	lab_run(&lab, lab_back_ifindex, in, len, &out);
 	assert_verdict("frag needed about a reply, from the backend side", &out,
@@ -396,8 +385,8 @@ static void test_too_big_answered_from_endpoint(void **state)
 		assert_verdict(desc, &out, XDP_TX);
 		assert_reason(desc, &out, SLOTLB_REASON_TX_FRAG_NEEDED);
 		wlen = pkt_build_icmp_error(want, f, v.c.dst, v.c.src, type,
-					    code, 1280, in, quote_of(f, len),
-					    lab_pub_mac,
+					    code, 1280, in,
+					    pkt_icmp_quote(f, len), lab_pub_mac,
 					    lab_client_mac(f, v.c.src));
 		expect_frame(desc, &out, want, wlen);
 
@@ -407,9 +396,9 @@ static void test_too_big_answered_from_endpoint(void **state)
 		lab_run(&lab, lab_back_ifindex, in, len, &out);
 		assert_verdict(desc, &out, XDP_TX);
 		assert_reason(desc, &out, SLOTLB_REASON_TX_FRAG_NEEDED);
-		wlen = pkt_build_icmp_error(want, f, v.c.dst, v.be->addr, type,
-					    code, 1280, in, quote_of(f, len),
-					    lab_back_mac, v.be->mac);
+		wlen = pkt_build_icmp_error(
+			want, f, v.c.dst, v.be->addr, type, code, 1280, in,
+			pkt_icmp_quote(f, len), lab_back_mac, v.be->mac);
 		expect_frame(desc, &out, want, wlen);
 	}
 	/* IPv4 without DF: the kernel fragments the rewritten packet. */

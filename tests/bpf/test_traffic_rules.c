@@ -651,7 +651,7 @@ static void expect_error_to_backend(struct pinned *p, const char *desc)
 	struct conv *v = &p->v;
 	int f = v->c.family;
 	struct xdp_out out;
-	size_t len, quote;
+	size_t len;
 	char d[300];
 
 	snprintf(d, sizeof(d), "%s: ICMP error about its SYN-ACK", desc);
@@ -659,11 +659,11 @@ static void expect_error_to_backend(struct pinned *p, const char *desc)
 	conv_backend(v, F_SYN | F_ACK, 0, &out);
 	assert_reason(d, &out, SLOTLB_REASON_REPLY);
 	memcpy(sent, out.data, out.len);
-	quote = out.len - 14 < 548 ? out.len - 14 : 548;
-	len = pkt_build_icmp_error(
-		in, f, f == AF_INET ? "198.18.0.254" : "fd00:5107::fe",
-		v->c.dst, f == AF_INET ? 3 : 1, f == AF_INET ? 1 : 3, 0, sent,
-		quote, lab_client_mac(f, v->c.src), lab_pub_mac);
+	len = pkt_build_icmp_error(in, f, f == AF_INET ? ROUTER4 : ROUTER6,
+				   v->c.dst, f == AF_INET ? 3 : 1,
+				   f == AF_INET ? 1 : 3, 0, sent,
+				   pkt_icmp_quote(f, out.len),
+				   lab_client_mac(f, v->c.src), lab_pub_mac);
 	lab_run(&lab, lab_pub_ifindex, in, len, &out);
 	assert_verdict(d, &out, XDP_REDIRECT);
 	assert_reason(d, &out, SLOTLB_REASON_FORWARD_ICMP);

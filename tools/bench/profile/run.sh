@@ -45,6 +45,7 @@ out=${OUT:-$(mktemp -d /tmp/slotlb-profile.XXXXXX)}
 mkdir -p "$out"
 rm -f "$out/ctl" "$out/ack"
 mkfifo "$out/ctl" "$out/ack"
+trap 'rm -f "$out/ctl" "$out/ack"' EXIT
 exec {ctl}<>"$out/ctl" {ack}<>"$out/ack"
 
 # bench_xdp pins itself to CPU 1; perf records that CPU, and only while
@@ -58,7 +59,6 @@ BENCH_PERF_CTL=$ctl,$ack BENCH_LINES=$out/lines \
 	exit 1
 }
 exec {ctl}>&- {ack}>&-
-rm -f "$out/ctl" "$out/ack"
 [ -s "$out/lines" ] || {
 	echo "Error: profile: bench_xdp wrote no line table (built before bench_profile.c?)" >&2
 	exit 1
