@@ -8,12 +8,15 @@
 #
 #   report.py SAMPLES [DPCTL_STATS]
 # SAMPLES lines: system case run sent received natted seconds
+# FLOWS (environment): the flows the udp and tcp-est cases cycled through
+import os
 import statistics
 import sys
 
 TARGET = 0.8
-CASES = [("udp", "UDP, 65,536 flows (established after first pass)"),
-         ("tcp-est", "TCP ACK, 65,536 established flows"),
+FLOWS = int(os.environ.get("FLOWS", "65536"))
+CASES = [("udp", f"UDP, {FLOWS:,} flows (established after first pass)"),
+         ("tcp-est", f"TCP ACK, {FLOWS:,} established flows"),
          ("tcp-new", "TCP SYN, every frame a new flow (LRU full)")]
 
 

@@ -9,6 +9,9 @@
 #
 # FLOW_CAPACITY=N sets slotlb's flow capacity (default: production's
 # 1,048,576), to see what the size of the tables costs.
+# FLOWS=N sets how many distinct flows the udp and tcp-established cases
+# cycle through (default 65,536; 1..1,048,576), to see what the flow
+# lookup's cache misses cost.
 #
 # Lab (three namespaces of our own, nothing in the root namespace):
 #   P-gen: g0 --- l0 :P-lb: b0 --- s0 :P-be
@@ -21,7 +24,7 @@ cd "$(dirname "$0")/../../.."
 
 RUNS=${1:-5}
 SECONDS_PER_RUN=${2:-2}
-FLOWS=65536 # distinct 5-tuples of the udp and tcp-established cases
+FLOWS=${FLOWS:-65536} # distinct 5-tuples of the udp and tcp-established cases
 BUILD=${BUILD:-build}
 PKTGEN=$BUILD/tools/bench/pktgen/pktgen
 DPCTL=$BUILD/tools/dpctl
@@ -59,6 +62,8 @@ done
 	err "RUNS must be 5..20"
 [[ $SECONDS_PER_RUN =~ ^[0-9]+$ && $SECONDS_PER_RUN -ge 1 &&
 	$SECONDS_PER_RUN -le 10 ]] || err "SECONDS must be 1..10"
+[[ $FLOWS =~ ^[0-9]+$ && $FLOWS -ge 1 && $FLOWS -le 1048576 ]] ||
+	err "FLOWS must be 1..1048576 (got '$FLOWS')"
 
 in_lb()
 {
@@ -201,7 +206,7 @@ lab_up
 slotlb_program
 echo "bench-pktgen: $(nproc) CPUs, kernel $(uname -r), $RUNS runs x" \
 	"${SECONDS_PER_RUN} s per system and case, 64-byte frames," \
-	"flow capacity ${FLOW_CAPACITY:-1048576 (default)}"
+	"flow capacity ${FLOW_CAPACITY:-1048576 (default)}, $FLOWS flows"
 deadline=$((SECONDS + 170))
 for ((run = 0; run < RUNS; run++)); do
 	# alternate who goes first, so neither always inherits a warm cache
@@ -215,4 +220,4 @@ for ((run = 0; run < RUNS; run++)); do
 	done
 done
 in_lb "$DPCTL" --pin-root "$PIN" stats >"$OUT/stats" 2>&1
-python3 tools/bench/pktgen/report.py "$OUT/samples" "$OUT/stats"
+FLOWS=$FLOWS python3 tools/bench/pktgen/report.py "$OUT/samples" "$OUT/stats"
