@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -25,7 +26,10 @@
 
 static struct lab lab;
 static unsigned int cases_run;
-static const struct slotlb_opts lab_opts = {.flow_capacity = 4096};
+static const struct slotlb_opts lab_opts = {
+	.flow_capacity = 4096,
+	.nexthop_ttl_ms = 20, /* MTU changes reach cached next hops fast */
+};
 
 #define PAYLOAD 1000
 #define FIRST 512 /* IP payload bytes in the first fragment */
@@ -223,6 +227,77 @@ static void test_fragments_from_backend(void **state)
 			       families[i] == AF_INET ? "v4 from backend"
 						      : "v6 from backend");
 	}
+}
+
+static void set_mtu(const char *dev, int mtu)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "ip link set %s mtu %d", dev, mtu);
+	if (system(cmd))
+		fail_msg("%s failed", cmd);
+	usleep(60000); /* cached next hops expire */
+}
+
+/* An IPv4 datagram fragmented without DF whose first fragment does not
+ * fit the backend link: it is rewritten and handed to the kernel to
+ * fragment again (pass_frag_needed); the later one, which fits, must get
+ * the same rewrite and go to the same backend, not be dropped as an
+ * orphan. (MTU 1280: below it the kernel takes IPv6 off the link.) */
+static void test_fragments_too_big_not_df(void **state)
+{
+	uint8_t whole[PKT_MAX], frag[PKT_MAX], wframe[PKT_MAX], wfrag[PKT_MAX];
+	const char *d = "v4 to endpoint, first fragment too big";
+	struct udp_flow f;
+	struct pkt_spec s, want;
+	struct xdp_out out;
+	size_t len, wlen, ip;
+	const size_t first = 1400;
+
+	(void)state;
+	udp_open(&f, AF_INET);
+	set_mtu("back", 1280);
+	s = f.c;
+	s.payload = 1800;
+	want = s;
+	want.dst = f.be->addr;
+	want.dport = f.be->port;
+	len = pkt_build(whole, &s);
+	pkt_build(wframe, &want);
+	ip = len - 14 - 20;
+	/* The first: rewritten, to the kernel, TTL and MACs as they came. */
+	len = pkt_fragment(whole, 0, first, true, 0x5151, frag);
+	wlen = pkt_fragment(wframe, 0, first, true, 0x5151, wfrag);
+	lab_run(&lab, lab_pub_ifindex, frag, len, &out);
+	assert_verdict(d, &out, XDP_PASS);
+	assert_reason(d, &out, SLOTLB_REASON_PASS_FRAG_NEEDED);
+	if (out.len != wlen || memcmp(out.data, wfrag, wlen)) {
+		pkt_diff(out.data, out.len, wfrag, wlen);
+		fail_msg("%s: not the NATed datagram's fragment", d);
+	}
+	/* The second fits: forwarded to the same backend. */
+	d = "v4 to endpoint, second fragment after a too big first";
+	want.ttl = 63;
+	want.smac = lab_back_mac;
+	want.dmac = f.be->mac;
+	pkt_build(wframe, &want);
+	len = pkt_fragment(whole, first, ip - first, false, 0x5151, frag);
+	wlen = pkt_fragment(wframe, first, ip - first, false, 0x5151, wfrag);
+	lab_run(&lab, lab_pub_ifindex, frag, len, &out);
+	assert_verdict(d, &out, XDP_REDIRECT);
+	assert_reason(d, &out, SLOTLB_REASON_FORWARD);
+	if (out.len != wlen || memcmp(out.data, wfrag, wlen)) {
+		pkt_diff(out.data, out.len, wfrag, wlen);
+		fail_msg("%s: not the NATed datagram's fragment", d);
+	}
+	cases_run += 2;
+}
+
+static int restore_mtu(void **state)
+{
+	(void)state;
+	set_mtu("back", 1500);
+	return 0;
 }
 
 /* A later fragment whose first one was not seen: dropped, counted,
@@ -472,6 +547,8 @@ int main(void)
 		T(test_fragmented_first_datagram),
 		T(test_fragments_from_backend),
 		T(test_orphan_fragments_dropped),
+		cmocka_unit_test_setup_teardown(test_fragments_too_big_not_df,
+						reset_routing, restore_mtu),
 		T(test_reply_key_collision),
 	};
 	int rc = lab_enter_netns();
