@@ -158,17 +158,18 @@ send_flow(struct xdp_md *ctx, const struct packet *pkt, struct outcome *out,
 	/* it leaves: from here, or rewritten through the kernel (which
 	 * resolves the neighbour or fragments it); a new flow counts too */
 	count_flow(ids, pkt->len, new_flow);
+	if (pkt->frag == FRAG_FIRST) {
+		/* What the datagram's later fragments must get (frag_first),
+		 * also when this one leaves through the kernel. */
+		out->side = side == NAT_DST ? SLOTLB_FRAG_DST : SLOTLB_FRAG_SRC;
+		out->addr[0] = addr[0];
+		if (pkt->key.family == AF_INET6)
+			__builtin_memcpy(out->addr, addr, 16);
+		out->ids = *ids;
+	}
 	if (nh_rc < 0)
 		return -nh_rc;
 	out->ifindex = nh->ifindex;
-	if (pkt->frag != FRAG_FIRST)
-		return reason;
-	/* What the datagram's later fragments must get (frag_first). */
-	out->side = side == NAT_DST ? SLOTLB_FRAG_DST : SLOTLB_FRAG_SRC;
-	out->addr[0] = addr[0];
-	if (pkt->key.family == AF_INET6)
-		__builtin_memcpy(out->addr, addr, 16);
-	out->ids = *ids;
 	return reason;
 }
 

@@ -157,6 +157,7 @@ static __always_inline __u32 slow_path(struct xdp_md *ctx,
 	r->now = io->now;
 	r->ep = io->ep;
 	r->out.ifindex = 0;
+	r->out.side = 0;
 
 	/* A new or unpinned flow of an endpoint: DSR apps keep no NAT
 	 * state, so their packets always come this way. */
