@@ -349,6 +349,35 @@ static void test_other_side(void **state)
 	real_closes_close();
 }
 
+/* A SYN spoofed with the 5-tuple of a handshake under way (another ISN),
+ * between the backend's SYN-ACK and the client's ACK: forwarded (the
+ * backend decides), but the client's real ACK of the SYN-ACK must still
+ * verify the flow and pin it in the established stage; left half-open
+ * it could be evicted by a flood and lives on a 30 s idle timeout. */
+static void test_spoofed_syn_in_handshake(void **state)
+{
+	const struct pkt_spec specs[] = {TCP4(), TCP6()};
+	static struct conv flows[2];
+	struct xdp_out out;
+	char desc[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct conv *v = &flows[i];
+
+		conv_init(v, &lab, &specs[i]);
+		snprintf(desc, sizeof(desc), "v%d spoofed SYN in a handshake",
+			 specs[i].family == AF_INET ? 4 : 6);
+		conv_syn(v, dep_a(specs[i].family), desc);
+		spoof_client(v, lab_pub_ifindex, F_SYN, v->cseq + 0x1234567u,
+			     &out);
+		assert_verdict(desc, &out, XDP_REDIRECT);
+		conv_expect_client(v, F_ACK, 0, desc);
+		expect_entry_open(v, desc);
+	}
+}
+
 static int reset_routing(void **state)
 {
 	(void)state;
@@ -378,6 +407,7 @@ int main(void)
 		T(test_client_side_out_of_window),
 		T(test_backend_claims_from_public_side),
 		T(test_other_side),
+		T(test_spoofed_syn_in_handshake),
 	};
 	int rc = lab_enter_netns();
 
