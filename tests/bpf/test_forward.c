@@ -739,6 +739,42 @@ static void test_counters_match_traffic(void **state)
 		fail_msg("counter test sent the wrong traffic");
 }
 
+/* A SYN sent again (same sequence number, the backend's SYN-ACK lost or
+ * late) is one flow: new_flows ("flows pinned", abi.h) counts it once,
+ * as deployment_tcp's handshakes does. */
+static void test_syn_retransmission_one_new_flow(void **state)
+{
+	struct pkt_spec s = TCP4(.flags = F_SYN);
+	struct expect before = {0}, want = {0};
+	const struct lab_backend *be = NULL;
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	size_t len;
+	int i;
+
+	(void)state;
+	s.seed = s.sport = lab_port();
+	slotlb_stats_read(lab.lb, SLOTLB_STATS_ENDPOINT, EP_WEB4_TCP,
+			  &before.ep[EP_WEB4_TCP]);
+	slotlb_stats_read(lab.lb, SLOTLB_STATS_DEPLOYMENT, DEP_A4,
+			  &before.dep[DEP_A4]);
+	for (i = 0; i < 3; i++) {
+		len = client_frame(in, &s, PUB);
+		lab_run(&lab, lab_pub_ifindex, in, len, &out);
+		be = assert_forwarded("SYN, sent again", &out, &s,
+				      lab_pub_ifindex, DEP_A4,
+				      SLOTLB_REASON_FORWARD);
+		add(&want.ep[EP_WEB4_TCP], len, i == 0);
+		add(&want.dep[DEP_A4], len, i == 0);
+		cases_run++;
+	}
+	(void)be;
+	check_counters(&before.ep[EP_WEB4_TCP], SLOTLB_STATS_ENDPOINT,
+		       EP_WEB4_TCP, &want.ep[EP_WEB4_TCP]);
+	check_counters(&before.dep[DEP_A4], SLOTLB_STATS_DEPLOYMENT, DEP_A4,
+		       &want.dep[DEP_A4]);
+}
+
 static int reset_routing(void **state)
 {
 	(void)state;
@@ -783,6 +819,8 @@ int main(void)
 			test_shared_backend_address_survives_clear,
 			reset_routing),
 		cmocka_unit_test_setup(test_reply_rewritten_to_endpoint,
+				       reset_routing),
+		cmocka_unit_test_setup(test_syn_retransmission_one_new_flow,
 				       reset_routing),
 		cmocka_unit_test_setup(test_counters_match_traffic,
 				       reset_routing),
