@@ -330,7 +330,13 @@ __noinline int client_syn(struct xdp_md *ctx, struct run *r)
 		return -rc;
 	if (rc)
 		count_tcp(c->deployment_id, COUNT_HANDSHAKE);
-	return send_to_choice(ctx, r, c, r->ep.endpoint_id, true,
+	/* A retransmitted SYN (rc 0) is no new flow; its reply entry for
+	 * an upgrade's old program is noted all the same. */
+	if (!rc)
+		legacy_note_reply(&r->legacy, pkt, c->addr, c->port,
+				  r->ep.endpoint_id, c->deployment_id,
+				  c->backend_id);
+	return send_to_choice(ctx, r, c, r->ep.endpoint_id, rc != 0,
 			      SLOTLB_REASON_FORWARD);
 }
 
