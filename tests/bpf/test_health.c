@@ -346,6 +346,39 @@ static void test_syn_on_pinned_tuple_chooses_again(void **state)
 	set_health(f.be, DEP_A4, false, SLOTLB_HEALTH_TCP_LEAVE);
 }
 
+/* The new handshake on a pinned 5-tuple whose backend is down (tcp =
+ * leave) completes where its SYN went: its SYN-ACK and last ACK, and the
+ * data after it, reach the new backend, not the down one. */
+static void test_handshake_on_pinned_tuple_completes(void **state)
+{
+	const struct lab_backend *be, *old;
+	struct flow f;
+
+	(void)state;
+	flow_establish(&f, &(struct pkt_spec)TCP4());
+	old = f.be;
+	set_health(f.be, DEP_A4, true, SLOTLB_HEALTH_TCP_LEAVE);
+	f.c.seq = SEQ(50000);
+	f.c.ack = 0;
+	be = client_expect(&f, F_SYN, DEP_A4, SLOTLB_REASON_FORWARD,
+			   "SYN on a pinned 5-tuple, backend down");
+	if (be == old)
+		fail_msg("new SYN sent to the down backend");
+	f.be = be;
+	backend_answer(&f, F_SYN | F_ACK);
+	f.c.seq = SEQ(50001);
+	f.c.ack = SEQ(7001);
+	if (client_expect(&f, F_ACK, DEP_A4, SLOTLB_REASON_FORWARD,
+			  "new handshake's ACK, old backend down") != be)
+		fail_msg("the new handshake's ACK went to the down backend %s, "
+			 "not to %s, which answered the SYN",
+			 old->addr, be->addr);
+	if (client_expect(&f, F_ACK | F_PSH, DEP_A4, SLOTLB_REASON_FORWARD,
+			  "new connection's data, old backend down") != be)
+		fail_msg("the new connection's data went to the down backend");
+	set_health(old, DEP_A4, false, SLOTLB_HEALTH_TCP_LEAVE);
+}
+
 static void test_reused_id_is_up(void **state)
 {
 	const struct lab_backend *a = lab_deployment_backend(DEP_A4, 0);
@@ -560,6 +593,7 @@ int main(void)
 		T(test_handshake_across_down),
 		T(test_udp_chooses_again),
 		T(test_syn_on_pinned_tuple_chooses_again),
+		T(test_handshake_on_pinned_tuple_completes),
 		T(test_reused_id_is_up),
 		T(test_deployment_tcp_counts),
 		T(test_checks_word),
