@@ -645,9 +645,26 @@ static __always_inline __u32 backend_half_open(struct xdp_md *ctx,
 			    !(h->state & SLOTLB_FLOW_SYNACK))
 				count_tcp(h->deployment_id, COUNT_SYNACK);
 			if (h->state & SLOTLB_FLOW_SYN) {
+				struct flow_ref ref;
+
 				h->backend_isn = pkt->seq;
 				h->backend_ack = pkt->ack;
 				state_set(&h->state, SLOTLB_FLOW_SYNACK);
+				/* The SYN chose afresh on the 5-tuple of a
+				 * pinned flow of another backend (that one is
+				 * down): its last ACK may replace the entry
+				 * (the same backend's case: from_backend). */
+				if (!(h->state & SLOTLB_FLOW_PROMOTED) &&
+				    !established_lookup(t, &ref) &&
+				    !backend_is(&ref, pkt->key.src,
+						pkt->key.sport,
+						pkt->key.family) &&
+				    !flow_closed(ref.st->state) &&
+				    !(ref.st->state & SLOTLB_FLOW_SUPERSEDED)) {
+					state_set(&ref.st->state,
+						  SLOTLB_FLOW_SUPERSEDED);
+					count_event(SLOTLB_EVENT_SUPERSEDED);
+				}
 			}
 		} else {
 			if (f & TCP_FLAG_FIN)
