@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
+#include <bpf/bpf.h>
 #include <cmocka.h>
 #include "lab.h"
 #include "conv.h"
@@ -183,6 +185,49 @@ static void test_full_table_is_counted(void **state)
 	cases_run += 4;
 }
 
+/* With the established table full, a verified flow is served half-open
+ * and "retries the promotion once a second" (docs/datapath.md). Once a
+ * slot is free again, a busy flow (a segment every 250 ms both ways) must
+ * be promoted within a few seconds, not only after it idles for one. */
+static void test_busy_verified_flow_promoted(void **state)
+{
+	const struct pkt_spec v4 = {.family = AF_INET,
+				    .proto = IPPROTO_TCP,
+				    .src = CLIENT4B,
+				    .dst = VIP4,
+				    .dport = PORT_HTTP};
+	struct slotlb_flow4_key k, next;
+	struct slotlb_flow4 f;
+	static struct conv busy;
+	char path[160];
+	int fd, i;
+
+	(void)state;
+	/* The table is full from the test before: this one stays
+	 * half-open. */
+	conv_init(&busy, &lab, &v4);
+	conv_open(&busy, DEP_A4, "busy flow beyond the table");
+	/* The backend speaks: the client's ACKs are past its ISN + 1. */
+	conv_expect_backend(&busy, F_ACK | F_PSH, 10, "busy flow: banner");
+	/* One established flow leaves (as the GC deletes one). */
+	snprintf(path, sizeof(path), "%s/flows4", lab.pin_root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_get_next_key(fd, NULL, &next), 0);
+	k = next;
+	assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+	close(fd);
+	for (i = 0; i < 16; i++) {
+		conv_expect_client(&busy, F_ACK | F_PSH, 10, "busy flow: data");
+		conv_expect_backend(&busy, F_ACK | F_PSH, 10,
+				    "busy flow: answer");
+		usleep(250000);
+	}
+	fd = lab_flow4(&lab, &busy.c, &k, &f);
+	close(fd);
+	cases_run += 32;
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -202,6 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_flood_evicts_nothing),
 		cmocka_unit_test(test_full_table_is_counted),
+		cmocka_unit_test(test_busy_verified_flow_promoted),
 	};
 	int rc = lab_enter_netns();
 
