@@ -386,7 +386,10 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 			rc = new_promote(h, &r->t, c->addr, c->port, p,
 					 &r->buf);
 		} else if ((h->state & SLOTLB_FLOW_VERIFIED) &&
-			   clock_after(r->now, h->seen, clock_secs(1))) {
+			   r->now / clock_secs(1) != h->seen / clock_secs(1)) {
+			/* Once a second: the first packet of each second
+			 * (seen moves with every packet, so a busy flow
+			 * was never idle for a second to retry). */
 			new_promotion(p, h, h->client_ack, h->backend_ack,
 				      NULL);
 			rc = new_promote(h, &r->t, c->addr, c->port, p,
