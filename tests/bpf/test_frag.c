@@ -300,6 +300,50 @@ static int restore_mtu(void **state)
 	return 0;
 }
 
+/* A later fragment of a backend's datagram arriving on the public side
+ * (an outsider who spoofs the backend's address and guesses the IP id):
+ * "a flow's reply, spoofed from the public side: never taken as a
+ * reply" (docs/datapath.md, threat model). It must not be rewritten to
+ * come from the endpoint and sent to the client. */
+static void test_later_fragment_from_public_side(void **state)
+{
+	uint8_t whole[PKT_MAX], frag[PKT_MAX];
+	const int families[] = {AF_INET, AF_INET6};
+	struct xdp_out out;
+	size_t i, len, ip;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct udp_flow f;
+		struct pkt_spec r;
+		char d[128];
+
+		snprintf(d, sizeof(d),
+			 "v%d backend's later fragment on the public side",
+			 families[i] == AF_INET ? 4 : 6);
+		udp_open(&f, families[i]);
+		r = answer_of(&f, PAYLOAD);
+		len = pkt_build(whole, &r);
+		ip = len - 14 - (families[i] == AF_INET ? 20 : 40);
+		/* The backend's first fragment, on its side: tracked. */
+		len = pkt_fragment(whole, 0, FIRST, true, 0x6161, frag);
+		lab_run(&lab, lab_back_ifindex, frag, len, &out);
+		assert_verdict(d, &out, XDP_REDIRECT);
+		/* A later one claiming the same datagram, from outside. */
+		len = pkt_fragment(whole, FIRST, ip - FIRST, false, 0x6161,
+				   frag);
+		frag[6] ^= 0x02; /* another sender's MAC */
+		lab_run(&lab, lab_pub_ifindex, frag, len, &out);
+		if (out.verdict == XDP_REDIRECT || out.verdict == XDP_TX)
+			fail_msg("%s: forwarded to the client as the "
+				 "endpoint's (%s, %s)",
+				 d, lab_verdict_name(out.verdict),
+				 out.reason < 0 ? "?"
+						: slotlb_reason_name(out.reason));
+		cases_run += 2;
+	}
+}
+
 /* A later fragment whose first one was not seen: dropped, counted,
  * both ways; never passed with a backend's address on it. */
 static void test_orphan_fragments_dropped(void **state)
@@ -547,6 +591,7 @@ int main(void)
 		T(test_fragmented_first_datagram),
 		T(test_fragments_from_backend),
 		T(test_orphan_fragments_dropped),
+		T(test_later_fragment_from_public_side),
 		cmocka_unit_test_setup_teardown(test_fragments_too_big_not_df,
 						reset_routing, restore_mtu),
 		T(test_reply_key_collision),
