@@ -102,6 +102,12 @@ __noinline int frag_later(struct xdp_md *ctx, struct run *r)
 			       : SLOTLB_REASON_PASS_NOT_ENDPOINT;
 	if (f->action == SLOTLB_FRAG_PASS)
 		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	/* A reply's fragment only from a backend interface: the public
+	 * side is never taken as a backend's, whatever its source. */
+	if (f->action == SLOTLB_FRAG_SRC && !(role & SLOTLB_ROLE_BACKEND))
+		return frag_maybe_ours(pkt, role)
+			       ? SLOTLB_REASON_DROP_FRAGMENT
+			       : SLOTLB_REASON_PASS_NOT_ENDPOINT;
 	if (pkt->ttl <= 1)
 		return SLOTLB_REASON_PASS_TTL;
 	ids.endpoint_id = f->endpoint_id;
