@@ -478,6 +478,62 @@ static void test_ring_history_follows_the_deployment(void **state)
 	cases_run += 5;
 }
 
+/* The current deployment shares the backend the previous one chooses
+ * for a lost flow (a deployment that kept some of its predecessor's
+ * backends). The trial to that backend is refused with a RST, kept from
+ * the client; the retransmission goes to the current deployment's
+ * choice, the same backend, whose RST (it really does not know the
+ * connection) must now reach the client, as it would for any other
+ * backend of the current deployment: else the client is never reset
+ * and hangs until its own timeout. */
+static void test_refused_trial_on_shared_backend(void **state)
+{
+	const struct lab_backend *a0 = lab_deployment_backend(DEP_A4, 0), *be;
+	struct slotlb_deployment_info info = {0};
+	uint32_t dep = 102, id = a0->id, w = 1, cseq;
+	uint8_t seg[PKT_MAX], rst[PKT_MAX];
+	struct xdp_out out;
+	size_t len, rlen;
+	int tries;
+	struct conv v;
+
+	(void)state;
+	assert_int_equal(
+		slotlb_deployment_publish(lab.lb, dep, &info, &id, &w, 1), 0);
+	lab_route_prev(&lab, APP_WEB4, dep, DEP_A4);
+	/* A lost flow whose previous deployment's choice is a0. */
+	for (tries = 0; tries < 64; tries++) {
+		conv_init(&v, &lab, &tcp4);
+		len = conv_client_frame(&v, seg, F_ACK | F_PSH, 30);
+		lab_run(&lab, lab_pub_ifindex, seg, len, &out);
+		assert_reason("lost flow", &out, SLOTLB_REASON_FORWARD_NONSYN);
+		be = sent_to(&out, DEP_A4);
+		if (be == a0)
+			break;
+	}
+	if (be != a0)
+		fail_msg("no lost flow went to A's first backend");
+	cseq = v.cseq;
+	v.be = a0;
+	v.bseq = cseq; /* RST seq = the segment's ACK */
+	rlen = conv_backend_frame(&v, rst, F_RST, 0);
+	lab_run(&lab, lab_back_ifindex, rst, rlen, &out);
+	assert_reason("shared backend: the trial's RST", &out,
+		      SLOTLB_REASON_DROP_SECOND_CHANCE);
+	/* The client sends the segment again: to the current deployment,
+	 * which chooses the same backend. */
+	lab_run(&lab, lab_pub_ifindex, seg, len, &out);
+	if (sent_to(&out, DEP_A4) != a0) /* a0 is A's too */
+		fail_msg("shared backend: retransmission not to %s", a0->addr);
+	/* It does not know the connection either: the client is reset. */
+	lab_run(&lab, lab_back_ifindex, rst, rlen, &out);
+	assert_verdict("shared backend: the current deployment's RST", &out,
+		       XDP_REDIRECT);
+	assert_reason("shared backend: the current deployment's RST", &out,
+		      SLOTLB_REASON_REPLY);
+	cases_run += 4;
+}
+
 static int reset_routing(void **state)
 {
 	(void)state;
@@ -508,6 +564,7 @@ int main(void)
 		T(test_retransmission_reaches_own_backend),
 		T(test_handshake_across_republish),
 		T(test_ring_history_follows_the_deployment),
+		T(test_refused_trial_on_shared_backend),
 	};
 	int rc = lab_enter_netns();
 
