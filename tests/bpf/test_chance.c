@@ -534,6 +534,44 @@ static void test_refused_trial_on_shared_backend(void **state)
 	cases_run += 4;
 }
 
+/* A client reconnects from the same port while its old connection's
+ * flow is still pinned (idle) on a deployment that is now neither the
+ * slot's nor its previous one (two swaps). Its SYN goes to the pinned
+ * backend, which answers with a SYN-ACK (the old connection is dead
+ * there): the handshake's last ACK must replace the entry (datapath.md,
+ * "only the handshake's ACK then replaces it"). Left on the old entry,
+ * the new connection is checked against the old one's sequence numbers
+ * and its FIN is dropped as out of window. */
+static void test_reconnect_on_old_pinned_tuple(void **state)
+{
+	struct xdp_out out;
+	struct conv v;
+
+	(void)state;
+	conv_init(&v, &lab, &tcp4);
+	conv_open(&v, DEP_A4, "old connection");
+	conv_expect_backend(&v, F_ACK | F_PSH, 10, "old connection: data");
+	conv_expect_client(&v, F_ACK, 0, "old connection: ACK");
+	/* Two swaps later: E in the slot, B before it. */
+	lab_route_prev(&lab, APP_WEB4, DEP_B4, DEP_A4);
+	lab_route_prev(&lab, APP_WEB4, DEP_E4, DEP_B4);
+	/* The new connection, same port, another ISN (1 GiB before). */
+	v.cseq -= 0x40001000u;
+	v.bseq += 0x12345u;
+	conv_client(&v, F_SYN, 0, &out);
+	if (sent_to(&out, DEP_A4) != v.be)
+		fail_msg("new SYN on a pinned tuple: not to the pinned backend");
+	conv_expect_backend(&v, F_SYN | F_ACK, 0, "new connection: SYN-ACK");
+	conv_expect_client(&v, F_ACK, 0, "new connection: last ACK");
+	conv_expect_backend(&v, F_ACK | F_PSH, 10, "new connection: data");
+	conv_expect_client(&v, F_ACK, 0, "new connection: ACK");
+	conv_client(&v, F_FIN | F_ACK, 0, &out);
+	assert_reason("new connection: client's FIN", &out,
+		      SLOTLB_REASON_FORWARD);
+	assert_verdict("new connection: client's FIN", &out, XDP_REDIRECT);
+	cases_run += 8;
+}
+
 static int reset_routing(void **state)
 {
 	(void)state;
@@ -565,6 +603,7 @@ int main(void)
 		T(test_handshake_across_republish),
 		T(test_ring_history_follows_the_deployment),
 		T(test_refused_trial_on_shared_backend),
+		T(test_reconnect_on_old_pinned_tuple),
 	};
 	int rc = lab_enter_netns();
 
