@@ -535,9 +535,17 @@ __noinline int client_half_open(struct xdp_md *ctx, struct run *r,
 	if (hc)
 		return client_on_new(ctx, r, h, hc,
 				     hc != c && have_cur ? c : NULL);
-	if (has_est && !established_lookup(&r->t, &ref))
+	if (has_est && !established_lookup(&r->t, &ref)) {
+		/* A SYN on a live pinned flow went to the flow's backend
+		 * (client_syn), whichever deployment chooses it now: the
+		 * handshake's last ACK completes there. */
+		choice_of_flow(&r->before, &ref, pkt->key.family);
+		hp = new_lookup(pkt, &r->before, r->now);
+		if (hp && handshake_done(pkt, hp))
+			return client_on_new(ctx, r, hp, &r->before, NULL);
 		return client_established(ctx, pkt, r->role, r->now, &r->out,
 					  &r->t, &ref);
+	}
 	if (!have_cur)
 		return cur ? SLOTLB_REASON_DROP_NO_BACKEND
 			   : SLOTLB_REASON_DROP_NO_DEPLOYMENT;
