@@ -434,6 +434,41 @@ static void test_too_big_answered_from_endpoint(void **state)
 	set_mtu("pub", 1500);
 }
 
+/* A route with a smaller MTU than its device's (a tunnel, an overlay,
+ * `ip route ... mtu lock 1280`): bpf_fib_lookup answers "fragmentation
+ * needed" with the route's MTU when it looks, but a cached next hop
+ * keeps the device's MTU. A DF packet too big for the route must get
+ * "fragmentation needed" whether or not the next hop was cached a
+ * moment before by a small packet. */
+static void test_route_mtu_with_cached_next_hop(void **state)
+{
+	uint8_t in[PKT_MAX];
+	struct xdp_out out;
+	char cmd[160];
+	struct conv v;
+	size_t len;
+
+	(void)state;
+	conv_init(&v, &lab, &tcp4);
+	conv_open(&v, DEP_A4, "route MTU");
+	snprintf(cmd, sizeof(cmd),
+		 "ip route add %s/32 dev back mtu lock 1280", v.be->addr);
+	if (system(cmd))
+		fail_msg("%s failed", cmd);
+	usleep(60000); /* the cached next hop expires */
+	/* A small segment looks the next hop up again and caches it. */
+	conv_expect_client(&v, F_ACK | F_PSH, 100, "route MTU: small");
+	/* At once a segment too big for the route, DF. */
+	len = conv_client_frame(&v, in, F_ACK | F_PSH, 1300);
+	lab_run(&lab, lab_pub_ifindex, in, len, &out);
+	snprintf(cmd, sizeof(cmd), "ip route del %s/32 dev back", v.be->addr);
+	if (system(cmd))
+		fail_msg("%s failed", cmd);
+	assert_reason("route MTU 1280: 1340-byte DF segment, next hop cached",
+		      &out, SLOTLB_REASON_TX_FRAG_NEEDED);
+	cases_run += 2;
+}
+
 /* Echo: answered at an endpoint address, passed elsewhere. */
 static void test_echo(void **state)
 {
@@ -530,6 +565,7 @@ int main(void)
 		T(test_error_about_new_udp_flow),
 		T(test_unmatched_errors_dropped),
 		T(test_too_big_answered_from_endpoint),
+		T(test_route_mtu_with_cached_next_hop),
 		T(test_echo),
 	};
 	int rc = lab_enter_netns();
