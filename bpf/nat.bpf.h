@@ -164,7 +164,14 @@ __noinline int fib_lookup_nexthop(struct xdp_md *ctx, const struct packet *pkt,
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
 	bpf_check_mtu(ctx, fib.ifindex, &mtu, 0, 0);
-	nh->mtu = mtu ? mtu : 0xffff;
+	if (!mtu)
+		mtu = 0xffff;
+	/* On success mtu_result holds the route's MTU (5.12, as
+	 * bpf_check_mtu): a route may be smaller than its device, and a
+	 * cached next hop must not forget it. */
+	if (fib.mtu_result && fib.mtu_result < mtu)
+		mtu = fib.mtu_result;
+	nh->mtu = mtu;
 	return 0;
 }
 
