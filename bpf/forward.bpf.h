@@ -378,8 +378,9 @@ static __always_inline __u32 client_on_new(struct xdp_md *ctx, struct run *r,
 		 * backend: it is the current one's trial now, whose RST
 		 * reaches the client. */
 		if ((h->state & SLOTLB_FLOW_REFUSED) && c == &r->cur)
-			state_clear(&h->state, SLOTLB_FLOW_REFUSED |
-						       SLOTLB_FLOW_TRIAL_PREVIOUS);
+			state_clear(&h->state,
+				    SLOTLB_FLOW_REFUSED |
+					    SLOTLB_FLOW_TRIAL_PREVIOUS);
 		if (f & TCP_FLAG_RST)
 			state_set(&h->state, SLOTLB_FLOW_RST);
 		if (f & TCP_FLAG_FIN)

@@ -56,7 +56,8 @@ __noinline int frag_first(const struct packet *pkt, const struct outcome *out,
 	case SLOTLB_REASON_REPLY:
 	case SLOTLB_REASON_PASS_NO_NEIGH: /* rewritten, through the kernel */
 	case SLOTLB_REASON_PASS_FRAG_NEEDED:
-		if (out->side != SLOTLB_FRAG_DST && out->side != SLOTLB_FRAG_SRC)
+		if (out->side != SLOTLB_FRAG_DST &&
+		    out->side != SLOTLB_FRAG_SRC)
 			return 0;
 		v.action = out->side;
 		__builtin_memcpy(v.addr, out->addr, 16);

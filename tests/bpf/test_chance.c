@@ -560,7 +560,8 @@ static void test_reconnect_on_old_pinned_tuple(void **state)
 	v.bseq += 0x12345u;
 	conv_client(&v, F_SYN, 0, &out);
 	if (sent_to(&out, DEP_A4) != v.be)
-		fail_msg("new SYN on a pinned tuple: not to the pinned backend");
+		fail_msg(
+			"new SYN on a pinned tuple: not to the pinned backend");
 	conv_expect_backend(&v, F_SYN | F_ACK, 0, "new connection: SYN-ACK");
 	conv_expect_client(&v, F_ACK, 0, "new connection: last ACK");
 	conv_expect_backend(&v, F_ACK | F_PSH, 10, "new connection: data");

@@ -338,8 +338,9 @@ static void test_later_fragment_from_public_side(void **state)
 			fail_msg("%s: forwarded to the client as the "
 				 "endpoint's (%s, %s)",
 				 d, lab_verdict_name(out.verdict),
-				 out.reason < 0 ? "?"
-						: slotlb_reason_name(out.reason));
+				 out.reason < 0
+					 ? "?"
+					 : slotlb_reason_name(out.reason));
 		cases_run += 2;
 	}
 }

@@ -451,8 +451,8 @@ static void test_route_mtu_with_cached_next_hop(void **state)
 	(void)state;
 	conv_init(&v, &lab, &tcp4);
 	conv_open(&v, DEP_A4, "route MTU");
-	snprintf(cmd, sizeof(cmd),
-		 "ip route add %s/32 dev back mtu lock 1280", v.be->addr);
+	snprintf(cmd, sizeof(cmd), "ip route add %s/32 dev back mtu lock 1280",
+		 v.be->addr);
 	if (system(cmd))
 		fail_msg("%s failed", cmd);
 	usleep(60000); /* the cached next hop expires */
