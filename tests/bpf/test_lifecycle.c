@@ -122,6 +122,46 @@ static void test_deleted_endpoint_keeps_flows(void **state)
 	cases_run += 10;
 }
 
+/* "New connections to the deleted endpoint are not accepted
+ * (pass_not_endpoint)" (docs/datapath.md): also not a SYN that reuses
+ * the 5-tuple of one of its flows that closed and lingers. */
+static void test_deleted_endpoint_refuses_new_syn(void **state)
+{
+	struct slotlb_endpoint_key key;
+	struct xdp_out out;
+	struct conv v;
+
+	(void)state;
+	drain_key(&key);
+	conv_init(&v, &lab, &drain4);
+	conv_open(&v, DEP_C4, "before the delete");
+	assert_int_equal(slotlb_endpoint_delete(lab.lb, &key), 0);
+	conv_expect_client(&v, F_FIN | F_ACK, 0, "deleted endpoint: FIN");
+	conv_expect_backend(&v, F_FIN | F_ACK, 0, "deleted endpoint: FIN back");
+	conv_expect_client(&v, F_ACK, 0, "deleted endpoint: last ACK");
+	/* The client connects again from the same port. */
+	v.cseq += 100000;
+	conv_client(&v, F_SYN, 0, &out);
+	assert_reason("deleted endpoint: a new SYN on a closed flow's tuple",
+		      &out, SLOTLB_REASON_PASS_NOT_ENDPOINT);
+	cases_run += 4;
+}
+
+/* Whatever the test above did: the closed flow collected, the drain
+ * endpoint back. */
+static int restore_drain_endpoint(void **state)
+{
+	struct slotlb_endpoint_key key;
+	struct slotlb_endpoint ep = {
+		.app_id = APP_DRAIN, .slot = 0, .endpoint_id = EP_DRAIN};
+
+	(void)state;
+	drain_key(&key);
+	usleep(TIMEOUT_US);
+	slotlb_flows_gc(lab.lb);
+	return slotlb_endpoint_set(lab.lb, &key, &ep) ? -1 : 0;
+}
+
 /* Item 4: only the backend's FIN, the client gone: pinned until the
  * half-closed timeout, then not, and the drain count reaches zero. An
  * idle open flow on the same deployment stays. */
@@ -344,6 +384,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_deleted_endpoint_keeps_flows),
+		cmocka_unit_test_setup_teardown(
+			test_deleted_endpoint_refuses_new_syn, reset_routing,
+			restore_drain_endpoint),
 		T(test_half_closed_expires),
 		T(test_lost_reply_is_recreated),
 		T(test_stamp_after_the_walk_clock),
