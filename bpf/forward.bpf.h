@@ -587,6 +587,12 @@ __noinline int to_endpoint_addr(struct xdp_md *ctx, struct run *r)
 	tuple_from_client(&r->t, pkt);
 	if (established_lookup(&r->t, &ref))
 		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
+	/* A SYN on an ended flow's tuple is a new connection: the deleted
+	 * endpoint takes none. */
+	if (pkt->key.proto == IPPROTO_TCP && tcp_is_syn(pkt) &&
+	    (flow_closed(ref.st->state) ||
+	     (ref.st->state & SLOTLB_FLOW_SUPERSEDED)))
+		return SLOTLB_REASON_PASS_NOT_ENDPOINT;
 	if (pkt->ttl <= 1)
 		return SLOTLB_REASON_PASS_TTL;
 	r->now = clock_now();
