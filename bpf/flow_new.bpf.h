@@ -202,6 +202,15 @@ static __noinline int new_insert(const struct packet *pkt,
 			h->seen = now;
 			return 0;
 		}
+		/* Another SYN on a handshake the backend has answered: a
+		 * blind SYN would otherwise wipe the SYN-ACK's ISN and keep
+		 * the client's last ACK from promoting the flow. The SYN
+		 * goes on to the backend, which decides; a new SYN-ACK
+		 * records its ISN (backend_half_open). */
+		if ((state & SLOTLB_FLOW_SYN) && (h->state & SLOTLB_FLOW_SYN) &&
+		    (h->state & SLOTLB_FLOW_SYNACK) &&
+		    !(h->state & SLOTLB_FLOW_PROMOTED))
+			return 0;
 	}
 	/* A retransmitted SYN, or a 5-tuple used again: start afresh. */
 	if (bpf_map_update_elem(&flows_new, &k, &v, BPF_ANY))
