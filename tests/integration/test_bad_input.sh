@@ -528,6 +528,10 @@ api | 405 | allowed: DELETE | GET one interface | GET /v1/interfaces/pub0
 api | 404 | no such resource | a segment too many | POST /v1/apps/web/slots/staging/deploy/x {}
 api | 400 | limit | history limit 0 | GET /v1/apps/web/history?limit=0
 api | 404 | nope0: no such interface | detach an unknown interface | DELETE /v1/interfaces/nope0
+# a NUL in a path segment names nothing (it used to cut the name short:
+# these detached pub0 and deleted shop)
+api | 404 | pub0%00x: no such interface | detach with a NUL in the name | DELETE /v1/interfaces/pub0%00x
+api | 404 | shop%00x: no such app | delete an app with a NUL in the name | DELETE /v1/apps/shop%00x
 api | 400 | role must be | interface role sideways | POST /v1/interfaces {"ifname": "pub0", "role": "sideways"}
 EOF
 # A 405 names the methods the path has in the Allow header too.
