@@ -533,6 +533,9 @@ api | 404 | nope0: no such interface | detach an unknown interface | DELETE /v1/
 api | 404 | pub0%00x: no such interface | detach with a NUL in the name | DELETE /v1/interfaces/pub0%00x
 api | 404 | shop%00x: no such app | delete an app with a NUL in the name | DELETE /v1/apps/shop%00x
 api | 400 | role must be | interface role sideways | POST /v1/interfaces {"ifname": "pub0", "role": "sideways"}
+# a refused attach of an attached interface leaves it remembered (it
+# used to forget it: no re-attach at the next start, gone from the list)
+api | 409 | pub0: | pub0 again in generic mode while attached native | POST /v1/interfaces {"ifname": "pub0", "role": "public", "mode": "generic"}
 EOF
 # A 405 names the methods the path has in the Allow header too.
 allow=$(curl -s -m 30 -o /dev/null -D - -X PUT \
