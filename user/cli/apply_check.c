@@ -9,6 +9,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
@@ -434,6 +435,57 @@ static int check_slot(const char *file, const char *at, json_t *s)
 	return v ? check_deployment(file, sub, v) : 0;
 }
 
+/* Each endpoint once in the whole file: slotlbd refuses an endpoint
+ * that another slot owns, and would do so half way through the steps,
+ * after the apps and slots before it were made. Called once every
+ * endpoint is known to be well formed. */
+static int check_endpoints_once(const char *file, json_t *apps)
+{
+	struct slotlb_endpoint_key *keys = NULL, *grown;
+	json_t *app, *s, *e;
+	size_t i, j, k, m, n = 0;
+	char at[96];
+	int rc = 0;
+
+	json_array_foreach(apps, i, app)
+	{
+		json_array_foreach(json_object_get(app, "slots"), j, s)
+		{
+			json_array_foreach(json_object_get(s, "endpoints"), k,
+					   e)
+			{
+				grown = realloc(keys, (n + 1) * sizeof(*keys));
+				if (!grown) {
+					rc = apply_bad(file, "apps",
+						       "out of memory");
+					goto out;
+				}
+				keys = grown;
+				memset(&keys[n], 0, sizeof(keys[n]));
+				validate_endpoint(json_string_value(e),
+						  &keys[n], NULL);
+				for (m = 0; m < n; m++)
+					if (!memcmp(&keys[m], &keys[n],
+						    sizeof(keys[n])))
+						break;
+				if (m < n) {
+					snprintf(at, sizeof(at),
+						 "apps[%zu].slots[%zu]", i, j);
+					rc = apply_bad(
+						file, at,
+						"endpoints[%zu]: %s: listed twice in the file",
+						k, json_string_value(e));
+					goto out;
+				}
+				n++;
+			}
+		}
+	}
+out:
+	free(keys);
+	return rc;
+}
+
 int apply_check_file(const char *file, json_t *root)
 {
 	static const char *const root_keys[] = {"apps", NULL};
@@ -493,5 +545,5 @@ int apply_check_file(const char *file, json_t *root)
 			}
 		}
 	}
-	return 0;
+	return check_endpoints_once(file, apps);
 }
