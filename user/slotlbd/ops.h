@@ -252,10 +252,12 @@ void ops_auto_swap_start(struct daemon *d, const struct auto_swap_job *j);
 /* Validate and take the busy flag; on success execute must follow. */
 int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		     struct swap_plan *plan, struct op_result *res);
+/* only_if: roll back only while the slot holds that deployment (a
+ * serial; 0: whatever it holds), else -ESTALE. */
 int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 			 const struct warmup_override *warmup,
-			 const char *trigger, struct swap_plan *plan,
-			 struct op_result *res);
+			 const char *trigger, int64_t only_if,
+			 struct swap_plan *plan, struct op_result *res);
 /* Settings, warm-up, then the transaction; releases the busy flag. */
 int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		     warmup_progress_cb cb, void *ctx, struct op_result *res);

@@ -350,8 +350,8 @@ out:
 
 int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 			 const struct warmup_override *warmup,
-			 const char *trigger, struct swap_plan *plan,
-			 struct op_result *res)
+			 const char *trigger, int64_t only_if,
+			 struct swap_plan *plan, struct op_result *res)
 {
 	struct st_snapshot s = {0};
 	struct st_deployment prev;
@@ -366,6 +366,12 @@ int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 	err = ops_lookup(d, app, slot, &a, &plan->target, true, res);
 	if (err)
 		goto out;
+	if (only_if && plan->target.deployment != only_if) {
+		op_fail(res, 409, "%s/%s: the slot's deployment changed", app,
+			slot);
+		err = -ESTALE;
+		goto out;
+	}
 	if (!plan->target.previous) {
 		op_fail(res, 409,
 			"%s/%s: no previous deployment to roll back to", app,
