@@ -251,6 +251,11 @@ put("apply-backend.json", bad)
 put("apply-endpoint-twice.json", {"apps": [{"name": "x2", "slots": [
     {"name": "production", "endpoints": ["198.18.100.9:80"]},
     {"name": "s2", "endpoints": ["198.18.100.9:80/tcp"]}]}]})
+put("apply-auto-swap-loop.json", {"apps": [{"name": "x3", "slots": [
+    {"name": "production", "endpoints": ["198.18.100.10:80"],
+     "auto_swap": {"target_slot": "staging", "delay_s": 0}},
+    {"name": "staging", "endpoints": ["198.18.100.11:80"],
+     "auto_swap": {"target_slot": "production", "delay_s": 0}}]}]})
 put("SETTING4097", json.dumps({"settings": {"X": "v" * 4097}}))
 put("AUDIENCE17", json.dumps({"slot": "staging", "action": "preview",
     "audience": ["10.0.%d.0/24" % i for i in range(17)]}))
@@ -455,6 +460,7 @@ cli | 2 | apps: an array is required | apply with apps of the wrong type | apply
 cli | 2 | apps[0].slots[0]: unknown key "bogus" | apply with an unknown key | apply -f $STATE/apply-unknown-key.json
 cli | 2 | slot staging listed twice | apply with a slot twice | apply -f $STATE/apply-duplicate.json
 cli | 2 | endpoints[0]: 198.18.100.9:80/tcp: listed twice in the file | apply with one endpoint in two new slots (it used to create the app, then fail) | apply -f $STATE/apply-endpoint-twice.json
+cli | 2 | staging auto-swaps itself: an auto swap into it would chain | apply with two slots auto-swapping into each other (it used to make the app, the slots and one auto swap, then fail) | apply -f $STATE/apply-auto-swap-loop.json
 cli | 2 | bad-name: setting name must be | apply with a bad setting name | apply -f $STATE/apply-setting.json
 cli | 2 | retries must be a number | apply with a string for a number | apply -f $STATE/apply-number.json
 cli | 2 | backends[0]: bad IPv4/IPv6 address | apply with a bad backend | apply -f $STATE/apply-backend.json

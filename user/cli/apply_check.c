@@ -486,6 +486,43 @@ out:
 	return rc;
 }
 
+/* The auto swaps the file gives an app must neither chain nor loop
+ * (slotlbd's rule): apply sets them last, one by one, and slotlbd would
+ * refuse one after the app and its slots were made. */
+static int check_auto_swaps(const char *file, size_t ai, json_t *slots)
+{
+	json_t *s, *t, *as;
+	const char *target;
+	char at[96];
+	size_t j, k;
+
+	json_array_foreach(slots, j, s)
+	{
+		as = json_object_get(s, "auto_swap");
+		if (!json_is_object(as))
+			continue;
+		target = json_object_get(as, "target_slot")
+				 ? jstr(as, "target_slot")
+				 : "production";
+		snprintf(at, sizeof(at), "apps[%zu].slots[%zu].auto_swap", ai,
+			 j);
+		if (!strcmp(target, jstr(s, "name")))
+			return apply_bad(file, at,
+					 "%s: cannot auto-swap into itself",
+					 target);
+		json_array_foreach(slots, k, t)
+		{
+			if (!strcmp(jstr(t, "name"), target) &&
+			    json_is_object(json_object_get(t, "auto_swap")))
+				return apply_bad(
+					file, at,
+					"%s auto-swaps itself: an auto swap into it would chain (or loop)",
+					target);
+		}
+	}
+	return 0;
+}
+
 int apply_check_file(const char *file, json_t *root)
 {
 	static const char *const root_keys[] = {"apps", NULL};
@@ -544,6 +581,9 @@ int apply_check_file(const char *file, json_t *root)
 							 jstr(s, "name"));
 			}
 		}
+		rc = check_auto_swaps(file, i, slots);
+		if (rc)
+			return rc;
 	}
 	return check_endpoints_once(file, apps);
 }
