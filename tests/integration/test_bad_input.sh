@@ -510,6 +510,11 @@ api | 404 | web/nope: no such slot | config of an unknown slot | GET /v1/apps/we
 api | 400 | config: no field to set | config without a field | POST /v1/apps/web/slots/production/config {}
 api | 400 | warmup: host must be a DNS name | config host with a space | POST /v1/apps/web/slots/production/config {"warmup": {"host": "a b"}}
 api | 400 | warmup: mode must be | config mode ftp | POST /v1/apps/web/slots/production/config {"warmup": {"mode": "ftp"}}
+# a config request is one transaction: the part refused leaves the
+# others unstored (they used to be stored one by one)
+api | 400 | drain: reset needs a drain timeout | config: warm-up retries and a drain reset without a timeout | POST /v1/apps/web/slots/production/config {"warmup": {"retries": 2}, "drain": {"on_timeout": "reset"}}
+api | 404 | slot has no verification | config: a drain timeout and removing a verification there is none of | POST /v1/apps/web/slots/production/config {"drain": {"timeout_s": 60}, "verify": null}
+cli | 1 | drain: reset needs a drain timeout | slot config: warm-up retries and a drain reset without a timeout | slot config web --slot production --warmup-retries 2 --on-drain-timeout reset
 api | 400 | swap: action must be | unknown swap action | POST /v1/apps/web/swap {"slot": "staging", "action": "complete"}
 api | 400 | 198.18.0.3/24: host bits set | audience with host bits | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "audience": ["198.18.0.3/24"]}
 api | 400 | audience must be | audience a string | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "audience": "198.18.0.3/32"}
