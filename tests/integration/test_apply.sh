@@ -14,7 +14,9 @@
 # - a file asking production for the version that sits in staging makes
 #   apply swap (warm-up gated, history: swap, trigger apply), not deploy;
 # - --dry-run changes nothing; --prune deletes a slot the file does not
-#   name.
+#   name;
+# - two slots holding the same version and backends both get it (no
+#   swap that would empty one).
 #
 # Backends: b1 v1, b2 v2, b3 v3.
 set -u
@@ -249,6 +251,29 @@ out=$(b apply -f "$STATE/swapped.json" --prune)
 echo "   $out"
 check "--prune deletes it" [ "$out" = "delete slot web/scratch" ]
 check "... and it is gone" eval '! b slot list web | grep -q scratch'
+
+echo "# two slots holding the same version and backends"
+{
+	cli app create twin --endpoint "$(lab_vip 10):80" &&
+		cli slot create twin --slot staging \
+			--endpoint "$(lab_vip 11):80" &&
+		cli deploy twin --slot production --backend "$(be 1)" \
+			--version v1 &&
+		cli deploy twin --slot staging --backend "$(be 1)" --version v1
+} >/dev/null || die "seed twin"
+cli export twin >"$STATE/twin.json" || die "export twin"
+out=$(b apply -f "$STATE/twin.json" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/   /'
+# apply used to deploy into production, then swap it away into staging:
+# production empty, and every apply again swapped them back and forth
+check "apply exits 0" [ "$rc" -eq 0 ]
+check "both slots hold v1 on B" [ "$(b -o json status twin | python3 -c '
+import json, sys
+print(" ".join(s["deployment"]["version"] if s["deployment"] else "-"
+               for s in json.load(sys.stdin)["apps"][0]["slots"]))')" = "v1 v1" ]
+check "applying it again: nothing to change" \
+	[ "$(b apply -f "$STATE/twin.json")" = "nothing to change" ]
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: apply: $failures checks failed"

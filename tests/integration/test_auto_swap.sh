@@ -11,7 +11,8 @@
 #   of production's policy);
 # - deploy --wait of a good one exits 0 after the delay;
 # - configurations that chain or loop are refused (409), nothing changed;
-# - --off: deploys into staging stay in staging.
+# - --off: deploys into staging stay in staging, and an auto swap
+#   waiting for its delay is not made.
 #
 # Backends: b1 v1, b2 v2, b3 nothing listening.
 set -u
@@ -140,6 +141,18 @@ echo "   --wait ended after $took ms"
 check "deploy --wait exits 0" [ "$rc" -eq 0 ]
 check "it waited the delay" [ "$took" -ge 1000 ]
 check "production holds v4" grep -q ":v4$" <<<"$(deployment_of production)"
+
+echo "# --off while an auto swap waits for its delay"
+cli slot auto-swap web --slot staging --delay 2 >/dev/null || die "delay 2"
+cli deploy web --slot staging --backend "$(be 2)" --version v4b >/dev/null ||
+	die "deploy v4b"
+check "auto swap off during the delay" \
+	cli slot auto-swap web --slot staging --off >/dev/null
+sleep 3
+# it used to be made all the same, 2 s after the deploy
+check "production keeps v4: the waiting auto swap is not made" \
+	grep -q ":v4$" <<<"$(deployment_of production)"
+cli slot auto-swap web --slot staging --delay 1 >/dev/null || die "on again"
 
 echo "# --off"
 check "auto swap off" cli slot auto-swap web --slot staging --off

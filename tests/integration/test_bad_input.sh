@@ -248,6 +248,14 @@ bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][1]["endpoints"] = ["
 put("apply-endpoints.json", bad)
 bad = json.loads(json.dumps(good)); bad["apps"][0]["slots"][1]["deployment"]["backends"] = ["1.2.3:80"]
 put("apply-backend.json", bad)
+put("apply-endpoint-twice.json", {"apps": [{"name": "x2", "slots": [
+    {"name": "production", "endpoints": ["198.18.100.9:80"]},
+    {"name": "s2", "endpoints": ["198.18.100.9:80/tcp"]}]}]})
+put("apply-auto-swap-loop.json", {"apps": [{"name": "x3", "slots": [
+    {"name": "production", "endpoints": ["198.18.100.10:80"],
+     "auto_swap": {"target_slot": "staging", "delay_s": 0}},
+    {"name": "staging", "endpoints": ["198.18.100.11:80"],
+     "auto_swap": {"target_slot": "production", "delay_s": 0}}]}]})
 put("SETTING4097", json.dumps({"settings": {"X": "v" * 4097}}))
 put("AUDIENCE17", json.dumps({"slot": "staging", "action": "preview",
     "audience": ["10.0.%d.0/24" % i for i in range(17)]}))
@@ -451,6 +459,8 @@ cli | 2 | apply-malformed.json: | apply malformed JSON | apply -f $STATE/apply-m
 cli | 2 | apps: an array is required | apply with apps of the wrong type | apply -f $STATE/apply-type.json
 cli | 2 | apps[0].slots[0]: unknown key "bogus" | apply with an unknown key | apply -f $STATE/apply-unknown-key.json
 cli | 2 | slot staging listed twice | apply with a slot twice | apply -f $STATE/apply-duplicate.json
+cli | 2 | endpoints[0]: 198.18.100.9:80/tcp: listed twice in the file | apply with one endpoint in two new slots (it used to create the app, then fail) | apply -f $STATE/apply-endpoint-twice.json
+cli | 2 | staging auto-swaps itself: an auto swap into it would chain | apply with two slots auto-swapping into each other (it used to make the app, the slots and one auto swap, then fail) | apply -f $STATE/apply-auto-swap-loop.json
 cli | 2 | bad-name: setting name must be | apply with a bad setting name | apply -f $STATE/apply-setting.json
 cli | 2 | retries must be a number | apply with a string for a number | apply -f $STATE/apply-number.json
 cli | 2 | backends[0]: bad IPv4/IPv6 address | apply with a bad backend | apply -f $STATE/apply-backend.json
@@ -500,6 +510,11 @@ api | 404 | web/nope: no such slot | config of an unknown slot | GET /v1/apps/we
 api | 400 | config: no field to set | config without a field | POST /v1/apps/web/slots/production/config {}
 api | 400 | warmup: host must be a DNS name | config host with a space | POST /v1/apps/web/slots/production/config {"warmup": {"host": "a b"}}
 api | 400 | warmup: mode must be | config mode ftp | POST /v1/apps/web/slots/production/config {"warmup": {"mode": "ftp"}}
+# a config request is one transaction: the part refused leaves the
+# others unstored (they used to be stored one by one)
+api | 400 | drain: reset needs a drain timeout | config: warm-up retries and a drain reset without a timeout | POST /v1/apps/web/slots/production/config {"warmup": {"retries": 2}, "drain": {"on_timeout": "reset"}}
+api | 404 | slot has no verification | config: a drain timeout and removing a verification there is none of | POST /v1/apps/web/slots/production/config {"drain": {"timeout_s": 60}, "verify": null}
+cli | 1 | drain: reset needs a drain timeout | slot config: warm-up retries and a drain reset without a timeout | slot config web --slot production --warmup-retries 2 --on-drain-timeout reset
 api | 400 | swap: action must be | unknown swap action | POST /v1/apps/web/swap {"slot": "staging", "action": "complete"}
 api | 400 | 198.18.0.3/24: host bits set | audience with host bits | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "audience": ["198.18.0.3/24"]}
 api | 400 | audience must be | audience a string | POST /v1/apps/web/swap {"slot": "staging", "action": "preview", "audience": "198.18.0.3/32"}
@@ -528,7 +543,14 @@ api | 405 | allowed: DELETE | GET one interface | GET /v1/interfaces/pub0
 api | 404 | no such resource | a segment too many | POST /v1/apps/web/slots/staging/deploy/x {}
 api | 400 | limit | history limit 0 | GET /v1/apps/web/history?limit=0
 api | 404 | nope0: no such interface | detach an unknown interface | DELETE /v1/interfaces/nope0
+# a NUL in a path segment names nothing (it used to cut the name short:
+# these detached pub0 and deleted shop)
+api | 404 | pub0%00x: no such interface | detach with a NUL in the name | DELETE /v1/interfaces/pub0%00x
+api | 404 | shop%00x: no such app | delete an app with a NUL in the name | DELETE /v1/apps/shop%00x
 api | 400 | role must be | interface role sideways | POST /v1/interfaces {"ifname": "pub0", "role": "sideways"}
+# a refused attach of an attached interface leaves it remembered (it
+# used to forget it: no re-attach at the next start, gone from the list)
+api | 409 | pub0: | pub0 again in generic mode while attached native | POST /v1/interfaces {"ifname": "pub0", "role": "public", "mode": "generic"}
 EOF
 # A 405 names the methods the path has in the Allow header too.
 allow=$(curl -s -m 30 -o /dev/null -D - -X PUT \

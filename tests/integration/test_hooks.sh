@@ -136,9 +136,15 @@ check "the API refuses an unknown event too" [ "$(ctl_api "$P" POST \
 check "no hook stored" [ "$(cli -o json hook list web | python3 -c '
 import json, sys; print(len(json.load(sys.stdin)["hooks"]))')" = 0 ]
 
-id=$(cli -o json hook add web --event deploy,swap,drained,backend,health \
-	--url "http://127.0.0.1:$PORT/hook" --secret-file "$OUT/secret" |
-	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+added=$(cli -o json hook add web --event deploy,swap,drained,backend,health \
+	--url "http://127.0.0.1:$PORT/hook" --secret-file "$OUT/secret")
+id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' \
+	<<<"$added")
+# the answer is the stored hook (its "created" used to be 1970's)
+added_at=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["created"])' \
+	<<<"$added")
+check "hook add answers the hook's creation time ($added_at)" \
+	[ "$added_at" = "$(hook_field "$id" created)" ]
 dead=$(cli -o json hook add web --event deploy,swap,drained,health \
 	--url "http://127.0.0.1:$DEAD_PORT/" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')

@@ -83,12 +83,13 @@ lab_up "$P" 2 || exit $?
 STATE=$(lab_state_dir "$P")
 HOOK=$STATE/apply-settings
 # The hook: writes stdin atomically where the backend's httpd reads it,
-# logs each run, and fails while $STATE/fail exists.
+# logs each run, and fails while $STATE/fail exists (with a byte on
+# stderr that is not UTF-8, as a hook's tools may write).
 cat >"$HOOK" <<EOF
 #!/bin/sh
 echo "\$SLOTLB_REASON \$SLOTLB_SLOT \$SLOTLB_DEPLOYMENT \$SLOTLB_BACKEND" >> $STATE/hook.log
 if [ -e $STATE/fail ] && [ "\$SLOTLB_REASON" != revert ]; then
-	echo "cannot apply to \$SLOTLB_BACKEND: simulated failure" >&2
+	printf 'cannot apply to %s: simulated failure \377\n' "\$SLOTLB_BACKEND" >&2
 	exit 3
 fi
 cat > $STATE/settings-\$SLOTLB_BACKEND.tmp &&
@@ -231,6 +232,10 @@ out=$(cli slot setting set web --slot production "DB_URL=x" --sticky 2>&1)
 rc=$?
 echo "   $out"
 check "a setting change with a failing hook exits 1" [ "$rc" -eq 1 ]
+# the 424's body used to be empty ("Error: slotlbd: HTTP status 424"):
+# jansson refused the error text holding the hook's stray byte
+check "... naming the backend and the hook's words" \
+	grep -q "failed on $(be 2): exit status 3.*simulated failure" <<<"$out"
 rm -f "$STATE/fail"
 section "after the refusals"
 after=$(state_now)

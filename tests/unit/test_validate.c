@@ -281,6 +281,7 @@ static void test_warmup_fields(void **state)
 		{"100", 100, NULL},
 		{"101", 101, "retries must be 0..100"},
 		{"negative", -1, "retries must be 0..100"},
+		{"a fraction", 1.5, "retries must be a whole number"},
 	};
 	const struct num_case deadlines[] = {
 		{"0: none", 0, NULL},
@@ -295,6 +296,7 @@ static void test_warmup_fields(void **state)
 		{"10 minutes", 600000, NULL},
 		{"over 10 minutes", 600001, "retry delay must be 0..600000 ms"},
 		{"negative", -1, "retry delay must be 0..600000 ms"},
+		{"a fraction", 0.5, "retry delay must be a whole number of ms"},
 	};
 	enum warmup_mode mode = WARMUP_HTTP;
 	const char *why;

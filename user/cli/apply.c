@@ -262,10 +262,18 @@ static void plan_deployments(struct plan *p, const char *app, json_t *want,
 			other = NULL;
 			json_array_foreach(cur, j, tmp)
 			{
-				if (tmp != cs &&
-				    same_deployment(
-					    d,
-					    json_object_get(tmp, "deployment")))
+				json_t *has = json_object_get(tmp,
+							      "deployment"),
+				       *keep = slot_named(want,
+							  jstr(tmp, "name"));
+
+				/* a slot the file wants to keep it is no
+				 * source: the swap would empty this one */
+				keep = keep ? json_object_get(keep,
+							      "deployment")
+					    : NULL;
+				if (tmp != cs && same_deployment(d, has) &&
+				    !(keep && same_deployment(keep, has)))
 					other = tmp;
 			}
 			if (other) {

@@ -9,6 +9,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
@@ -434,6 +435,94 @@ static int check_slot(const char *file, const char *at, json_t *s)
 	return v ? check_deployment(file, sub, v) : 0;
 }
 
+/* Each endpoint once in the whole file: slotlbd refuses an endpoint
+ * that another slot owns, and would do so half way through the steps,
+ * after the apps and slots before it were made. Called once every
+ * endpoint is known to be well formed. */
+static int check_endpoints_once(const char *file, json_t *apps)
+{
+	struct slotlb_endpoint_key *keys = NULL, *grown;
+	json_t *app, *s, *e;
+	size_t i, j, k, m, n = 0;
+	char at[96];
+	int rc = 0;
+
+	json_array_foreach(apps, i, app)
+	{
+		json_array_foreach(json_object_get(app, "slots"), j, s)
+		{
+			json_array_foreach(json_object_get(s, "endpoints"), k,
+					   e)
+			{
+				grown = realloc(keys, (n + 1) * sizeof(*keys));
+				if (!grown) {
+					rc = apply_bad(file, "apps",
+						       "out of memory");
+					goto out;
+				}
+				keys = grown;
+				memset(&keys[n], 0, sizeof(keys[n]));
+				validate_endpoint(json_string_value(e),
+						  &keys[n], NULL);
+				for (m = 0; m < n; m++)
+					if (!memcmp(&keys[m], &keys[n],
+						    sizeof(keys[n])))
+						break;
+				if (m < n) {
+					snprintf(at, sizeof(at),
+						 "apps[%zu].slots[%zu]", i, j);
+					rc = apply_bad(
+						file, at,
+						"endpoints[%zu]: %s: listed twice in the file",
+						k, json_string_value(e));
+					goto out;
+				}
+				n++;
+			}
+		}
+	}
+out:
+	free(keys);
+	return rc;
+}
+
+/* The auto swaps the file gives an app must neither chain nor loop
+ * (slotlbd's rule): apply sets them last, one by one, and slotlbd would
+ * refuse one after the app and its slots were made. */
+static int check_auto_swaps(const char *file, size_t ai, json_t *slots)
+{
+	json_t *s, *t, *as;
+	const char *target;
+	char at[96];
+	size_t j, k;
+
+	json_array_foreach(slots, j, s)
+	{
+		as = json_object_get(s, "auto_swap");
+		if (!json_is_object(as))
+			continue;
+		target = json_object_get(as, "target_slot")
+				 ? jstr(as, "target_slot")
+				 : "production";
+		snprintf(at, sizeof(at), "apps[%zu].slots[%zu].auto_swap", ai,
+			 j);
+		if (!strcmp(target, jstr(s, "name")))
+			return apply_bad(file, at,
+					 "%s: cannot auto-swap into itself",
+					 target);
+		json_array_foreach(slots, k, t)
+		{
+			if (!strcmp(jstr(t, "name"), target) &&
+			    json_is_object(json_object_get(t, "auto_swap")))
+				return apply_bad(
+					file, at,
+					"%s auto-swaps itself: an auto swap into it would chain (or loop)",
+					target);
+		}
+	}
+	return 0;
+}
+
 int apply_check_file(const char *file, json_t *root)
 {
 	static const char *const root_keys[] = {"apps", NULL};
@@ -492,6 +581,9 @@ int apply_check_file(const char *file, json_t *root)
 							 jstr(s, "name"));
 			}
 		}
+		rc = check_auto_swaps(file, i, slots);
+		if (rc)
+			return rc;
 	}
-	return 0;
+	return check_endpoints_once(file, apps);
 }

@@ -197,9 +197,10 @@ int validate_warmup_timeout_s(double s, const char **why)
 
 int validate_warmup_retries(double n, const char **why)
 {
-	return verdict(within(n, 0, WARMUP_MAX_RETRIES)
-			       ? NULL
-			       : "retries must be 0..100",
+	return verdict(!within(n, 0, WARMUP_MAX_RETRIES)
+			       ? "retries must be 0..100"
+		       : n != (long)n ? "retries must be a whole number"
+				      : NULL,
 		       why);
 }
 
@@ -213,9 +214,11 @@ int validate_warmup_deadline_s(double s, const char **why)
 
 int validate_warmup_retry_delay_ms(double ms, const char **why)
 {
-	return verdict(within(ms, 0, WARMUP_MAX_RETRY_DELAY_MS)
-			       ? NULL
-			       : "retry delay must be 0..600000 ms",
+	return verdict(!within(ms, 0, WARMUP_MAX_RETRY_DELAY_MS)
+			       ? "retry delay must be 0..600000 ms"
+		       : ms != (long)ms
+			       ? "retry delay must be a whole number of ms"
+			       : NULL,
 		       why);
 }
 

@@ -338,6 +338,18 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
+/* URL and query decoding: libmicrohttpd's own, except that a "%00"
+ * would end the string there and "DELETE /v1/apps/web%00x" would delete
+ * web; such a string is kept as sent, which names nothing. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	if (strstr(s, "%00"))
+		return strlen(s);
+	return MHD_http_unescape(s);
+}
+
 /* Connections at once: a thread each. TCP listeners may face callers
  * who never authenticate, so they get fewer, and fewer per address. */
 #define UNIX_CONNECTIONS 1020 /* libmicrohttpd's default (select) */
@@ -362,6 +374,7 @@ static int start_mhd(struct listener *l, bool tls)
 			MHD_OPTION_HTTPS_MEM_KEY, api->tls_key,
 			MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 			MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
+			MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 			MHD_OPTION_CONNECTION_LIMIT, limit,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,
@@ -372,6 +385,7 @@ static int start_mhd(struct listener *l, bool tls)
 			MHD_OPTION_LISTEN_SOCKET, l->fd,
 			MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 			MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
+			MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 			MHD_OPTION_CONNECTION_LIMIT, limit,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,

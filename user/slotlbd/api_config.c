@@ -75,18 +75,11 @@ void api_config_set(struct call *c)
 		goto out;
 	}
 	trigger_of(c->conn, trigger, sizeof(trigger));
-	if (o.fields)
-		err = ops_config_warmup(c->d, call_param(c, "app"),
-					call_param(c, "slot"), &o, trigger,
-					&res);
-	if (!err && (dr.has_timeout || dr.has_reset || dr.has_rate))
-		err = ops_config_drain(c->d, call_param(c, "app"),
-				       call_param(c, "slot"), &dr, trigger,
-				       &res);
-	if (!err && vj)
-		err = ops_config_verify(c->d, call_param(c, "app"),
-					call_param(c, "slot"),
-					verify_off ? NULL : &vp, trigger, &res);
+	/* one transaction: a part refused changes none of the others */
+	err = ops_config_set(
+		c->d, call_param(c, "app"), call_param(c, "slot"), &o,
+		dr.has_timeout || dr.has_reset || dr.has_rate ? &dr : NULL,
+		vj != NULL, verify_off ? NULL : &vp, trigger, &res);
 	if (err)
 		reply_op(c->r, &res);
 	else

@@ -274,7 +274,7 @@ static void post_swap(struct call *c, bool rollback)
 		goto out;
 	}
 	err = rollback ? ops_rollback_prepare(d, app, rq.slot, &warmup, trigger,
-					      &plan, &res)
+					      0, &plan, &res)
 		       : ops_swap_prepare(d, &rq, &plan, &res);
 	if (err) {
 		reply_op(r, &res);

@@ -32,6 +32,7 @@
 #include <string.h>
 #include "events.h"
 #include "ops_int.h"
+#include "validate.h"
 
 void op_fail(struct op_result *res, int status, const char *fmt, ...)
 {
@@ -41,6 +42,9 @@ void op_fail(struct op_result *res, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res->error, sizeof(res->error), fmt, ap);
 	va_end(ap);
+	/* a hook's stderr (or a character cut in two) is not always
+	 * UTF-8, and jansson would drop the whole {"error": ...} */
+	validate_text_clean(res->error, sizeof(res->error) - 1);
 }
 
 int routing_from_snapshot(const struct st_snapshot *s, uint32_t app_id,

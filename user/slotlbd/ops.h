@@ -93,10 +93,6 @@ json_t *verify_policy_json(const struct verify_policy *p);
 int ops_config_get(struct daemon *d, const char *app, const char *slot,
 		   struct st_slot_config *c, char *target, size_t target_len,
 		   struct op_result *res);
-/* Lay o over the slot's stored policy (Azure's defaults if none). */
-int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
-		      const struct warmup_override *o, const char *trigger,
-		      struct op_result *res);
 /* hook NULL: remove it (404 if there is none). */
 int ops_config_hook(struct daemon *d, const char *app, const char *slot,
 		    const struct st_hook *hook, const char *trigger,
@@ -137,7 +133,7 @@ int ops_health_get(struct daemon *d, const char *app, const char *slot,
 int ops_health_set(struct daemon *d, const char *app, const char *slot,
 		   const struct health_override *o, bool off,
 		   const char *trigger, struct op_result *res);
-/* --- ops_backend.c: drain policy, single backends --- */
+/* --- ops_backend.c: single backends; the drain policy's fields --- */
 
 /* Fields of a slot's drain policy to set. */
 struct drain_override {
@@ -146,15 +142,18 @@ struct drain_override {
 	bool reset;
 	uint32_t reset_rate;
 };
-/* Lay o over the slot's drain policy; reset needs a timeout (400). */
-int ops_config_drain(struct daemon *d, const char *app, const char *slot,
-		     const struct drain_override *o, const char *trigger,
-		     struct op_result *res);
-/* Store p as the slot's verification (every swap into the slot without
- * its own uses it, whole); p NULL: remove it (404 if there is none). */
-int ops_config_verify(struct daemon *d, const char *app, const char *slot,
-		      const struct verify_policy *p, const char *trigger,
-		      struct op_result *res);
+/* What POST .../config changes, in one transaction (each part its
+ * history entry), or nothing: warmup (its fields laid over the slot's
+ * stored policy, Azure's defaults if none; no fields: unchanged), drain
+ * (laid over the slot's drain policy; reset needs a timeout, 400; NULL:
+ * unchanged), verify (set_verify: store vp, whole, as what every swap
+ * into the slot without its own uses; vp NULL: remove it, 404 if there
+ * is none). */
+int ops_config_set(struct daemon *d, const char *app, const char *slot,
+		   const struct warmup_override *warmup,
+		   const struct drain_override *drain, bool set_verify,
+		   const struct verify_policy *vp, const char *trigger,
+		   struct op_result *res);
 /* "drain: timeout 30 s, reset at 100/s" for history and logs. */
 void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len);
 /* {"stored", "timeout_s" (null: none), "on_timeout", "reset_rate"}. */
@@ -252,10 +251,12 @@ void ops_auto_swap_start(struct daemon *d, const struct auto_swap_job *j);
 /* Validate and take the busy flag; on success execute must follow. */
 int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		     struct swap_plan *plan, struct op_result *res);
+/* only_if: roll back only while the slot holds that deployment (a
+ * serial; 0: whatever it holds), else -ESTALE. */
 int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 			 const struct warmup_override *warmup,
-			 const char *trigger, struct swap_plan *plan,
-			 struct op_result *res);
+			 const char *trigger, int64_t only_if,
+			 struct swap_plan *plan, struct op_result *res);
 /* Settings, warm-up, then the transaction; releases the busy flag. */
 int ops_swap_execute(struct daemon *d, struct swap_plan *plan,
 		     warmup_progress_cb cb, void *ctx, struct op_result *res);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Drain control: a slot's drain policy, and single backends of the
- * deployment in a slot taken out of its ring (drain), put back
- * (undrain) or reweighted, without a new deployment.
+ * Drain control: single backends of the deployment in a slot taken out
+ * of its ring (drain), put back (undrain) or reweighted, without a new
+ * deployment. (A slot's drain policy is set with the rest of its
+ * configuration, ops_config_set.)
  *
  * A backend change builds the deployment's rings again from every
  * backend's weight (a drained one weighs 0) and publishes them whole,
@@ -22,50 +23,6 @@
 #include <string.h>
 #include "addr.h"
 #include "ops_int.h"
-
-int ops_config_drain(struct daemon *d, const char *app, const char *slot,
-		     const struct drain_override *o, const char *trigger,
-		     struct op_result *res)
-{
-	struct st_drain_policy p;
-	char detail[160];
-	struct st_app a;
-	struct st_slot s;
-	int err;
-
-	pthread_mutex_lock(&d->lock);
-	err = ops_lookup(d, app, slot, &a, &s, false, res);
-	if (!err)
-		err = state_slot_drain_get(d->st, a.id, s.index, &p);
-	if (err) {
-		if (!res->status)
-			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
-				strerror(-err));
-		goto out;
-	}
-	if (o->has_timeout)
-		p.timeout_ms = o->timeout_ms;
-	if (o->has_reset)
-		p.reset = o->reset;
-	if (o->has_rate)
-		p.reset_rate = o->reset_rate;
-	if (p.reset && !p.timeout_ms) {
-		op_fail(res, 400,
-			"%s/%s: drain: reset needs a drain timeout (--drain-timeout)",
-			app, slot);
-		err = -EINVAL;
-		goto out;
-	}
-	drain_policy_text(&p, detail, sizeof(detail));
-	err = state_begin(d->st);
-	if (!err)
-		err = state_slot_drain_set(d->st, a.id, s.index, &p);
-	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
-				err, res);
-out:
-	pthread_mutex_unlock(&d->lock);
-	return err;
-}
 
 void drain_policy_text(const struct st_drain_policy *p, char *buf, size_t len)
 {

@@ -8,7 +8,9 @@
  * into a slot uses that slot's (the target's) policy, never one the
  * candidate brings along; a call may still override fields for itself.
  *
- * Each change is one transaction with a history entry ("config"). An
+ * Each request is one transaction, with a history entry ("config") per
+ * part it changes (warm-up, drain, verification): a part refused changes
+ * none of the others. An
  * auto swap that would chain (its target auto-swaps on, or another slot
  * auto-swaps into it) or loop is refused with 409: one deploy moves one
  * deployment, once.
@@ -55,40 +57,6 @@ static int none_to_remove(const char *app, const char *slot, const char *what,
 {
 	op_fail(res, 404, "%s/%s: slot has no %s", app, slot, what);
 	return -ENOENT;
-}
-
-int ops_config_warmup(struct daemon *d, const char *app, const char *slot,
-		      const struct warmup_override *o, const char *trigger,
-		      struct op_result *res)
-{
-	struct st_slot_config c;
-	char detail[WARMUP_PATH_LEN + WARMUP_HOST_LEN + 256];
-	const char *why = NULL;
-	struct st_app a;
-	struct st_slot s;
-	int err;
-
-	pthread_mutex_lock(&d->lock);
-	err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
-	if (err)
-		goto out;
-	warmup_policy_apply(&c.warmup, o);
-	if (validate_warmup_policy(&c.warmup, &why)) {
-		op_fail(res, 400, "warmup: %s", why);
-		err = -EINVAL;
-		goto out;
-	}
-	snprintf(detail, sizeof(detail), "warm-up policy: ");
-	warmup_policy_text(&c.warmup, detail + strlen(detail),
-			   sizeof(detail) - strlen(detail));
-	err = state_begin(d->st);
-	if (!err)
-		err = state_slot_warmup_set(d->st, a.id, s.index, &c.warmup);
-	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
-				err, res);
-out:
-	pthread_mutex_unlock(&d->lock);
-	return err;
 }
 
 int ops_config_hook(struct daemon *d, const char *app, const char *slot,
@@ -265,31 +233,92 @@ static void verify_text(const struct verify_policy *p, char *buf, size_t len)
 			 p->on_failure == VERIFY_ALERT ? "alert" : "rollback");
 }
 
-int ops_config_verify(struct daemon *d, const char *app, const char *slot,
-		      const struct verify_policy *p, const char *trigger,
-		      struct op_result *res)
+int ops_config_set(struct daemon *d, const char *app, const char *slot,
+		   const struct warmup_override *warmup,
+		   const struct drain_override *drain, bool set_verify,
+		   const struct verify_policy *vp, const char *trigger,
+		   struct op_result *res)
 {
-	char detail[WARMUP_PATH_LEN + 512];
+	char wdetail[WARMUP_PATH_LEN + WARMUP_HOST_LEN + 256];
+	char vdetail[WARMUP_PATH_LEN + 512], ddetail[160];
+	bool set_warmup = warmup && warmup->fields;
+	struct st_drain_policy p;
 	struct st_slot_config c;
+	const char *why = NULL;
 	struct st_app a;
 	struct st_slot s;
 	int err;
 
 	pthread_mutex_lock(&d->lock);
-	err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
-	if (!err && !p && !c.has_verify)
-		err = none_to_remove(app, slot, "verification", res);
-	if (err)
-		goto out;
-	if (p)
-		verify_text(p, detail, sizeof(detail));
+	/* the warm-up policy and the verification wait for a busy or
+	 * pending app; the drain policy does not */
+	if (set_warmup || set_verify)
+		err = ops_config_lookup(d, app, slot, &a, &s, &c, res);
 	else
-		snprintf(detail, sizeof(detail), "verification removed");
+		err = ops_lookup(d, app, slot, &a, &s, false, res);
+	if (!err && drain)
+		err = state_slot_drain_get(d->st, a.id, s.index, &p);
+	if (err) {
+		if (!res->status)
+			op_fail(res, 500, "%s/%s: configuration: %s", app, slot,
+				strerror(-err));
+		goto out;
+	}
+	/* every part is checked before anything is written */
+	if (set_warmup) {
+		warmup_policy_apply(&c.warmup, warmup);
+		if (validate_warmup_policy(&c.warmup, &why)) {
+			op_fail(res, 400, "warmup: %s", why);
+			err = -EINVAL;
+			goto out;
+		}
+		snprintf(wdetail, sizeof(wdetail), "warm-up policy: ");
+		warmup_policy_text(&c.warmup, wdetail + strlen(wdetail),
+				   sizeof(wdetail) - strlen(wdetail));
+	}
+	if (drain) {
+		if (drain->has_timeout)
+			p.timeout_ms = drain->timeout_ms;
+		if (drain->has_reset)
+			p.reset = drain->reset;
+		if (drain->has_rate)
+			p.reset_rate = drain->reset_rate;
+		if (p.reset && !p.timeout_ms) {
+			op_fail(res, 400,
+				"%s/%s: drain: reset needs a drain timeout (--drain-timeout)",
+				app, slot);
+			err = -EINVAL;
+			goto out;
+		}
+		drain_policy_text(&p, ddetail, sizeof(ddetail));
+	}
+	if (set_verify && !vp && !c.has_verify) {
+		err = none_to_remove(app, slot, "verification", res);
+		goto out;
+	}
+	if (set_verify && vp)
+		verify_text(vp, vdetail, sizeof(vdetail));
+	else if (set_verify)
+		snprintf(vdetail, sizeof(vdetail), "verification removed");
 	err = state_begin(d->st);
-	if (!err)
-		err = state_slot_verify_set(d->st, a.id, s.index, p);
-	err = ops_config_commit(d, app, slot, "configuration", detail, trigger,
-				err, res);
+	if (!err && set_warmup)
+		err = state_slot_warmup_set(d->st, a.id, s.index, &c.warmup);
+	if (!err && drain)
+		err = state_slot_drain_set(d->st, a.id, s.index, &p);
+	if (!err && set_verify)
+		err = state_slot_verify_set(d->st, a.id, s.index, vp);
+	if (!err && set_warmup && (drain || set_verify))
+		op_history(d, app, "config", slot, NULL, trigger, "ok", wdetail,
+			   NULL, &res->history_id);
+	if (!err && drain && set_verify)
+		op_history(d, app, "config", slot, NULL, trigger, "ok", ddetail,
+			   NULL, &res->history_id);
+	/* the last part's entry, and the commit */
+	err = ops_config_commit(d, app, slot, "configuration",
+				set_verify ? vdetail
+				: drain	   ? ddetail
+					   : wdetail,
+				trigger, err, res);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;

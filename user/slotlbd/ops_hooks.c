@@ -35,6 +35,8 @@ int ops_hook_add(struct daemon *d, const char *app, struct st_event_hook *h,
 	if (err)
 		goto out;
 	h->app_id = a.id;
+	/* the answer is the hook as stored, its creation time too */
+	h->created = wall_s();
 	event_mask_text(h->events, events, sizeof(events));
 	snprintf(detail, sizeof(detail), "event hook: %s -> %s%s", events,
 		 h->url[0] ? h->url : h->exec, h->secret[0] ? " (signed)" : "");

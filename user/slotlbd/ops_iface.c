@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "addr.h"
 #include "ops_int.h"
@@ -17,6 +18,8 @@ int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
 {
 	char detail[96];
 	unsigned int ifindex = if_nametoindex(iface->ifname);
+	struct st_iface *known = NULL, *was = NULL;
+	size_t i, n_known = 0;
 	int err;
 
 	if (!ifindex) {
@@ -24,6 +27,16 @@ int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
 		return -ENODEV;
 	}
 	pthread_mutex_lock(&d->lock);
+	/* what is remembered now comes back if this attach fails */
+	err = state_iface_list(d->st, &known, &n_known);
+	if (err) {
+		op_fail(res, 500, "%s: database: %s", iface->ifname,
+			strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < n_known && !was; i++)
+		if (!strcmp(known[i].ifname, iface->ifname))
+			was = &known[i];
 	/* persisted first: if we die before attaching, start-up attaches */
 	err = state_iface_put(d->st, iface);
 	if (err) {
@@ -43,7 +56,10 @@ int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
 		else
 			op_fail(res, 500, "%s: attach: %s", iface->ifname,
 				strerror(-err));
-		state_iface_delete(d->st, iface->ifname);
+		if (was)
+			state_iface_put(d->st, was);
+		else
+			state_iface_delete(d->st, iface->ifname);
 		goto out;
 	}
 	res->status = 201;
@@ -55,6 +71,7 @@ int ops_iface_attach(struct daemon *d, const struct st_iface *iface,
 	log_msg("%s", detail);
 out:
 	pthread_mutex_unlock(&d->lock);
+	free(known);
 	return err;
 }
 

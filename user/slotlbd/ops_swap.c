@@ -253,6 +253,27 @@ int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		err = -ESTALE;
 		goto out;
 	}
+	if (rq->only_if_source) {
+		struct st_slot_config c;
+
+		/* an auto swap turned off (or sent elsewhere) during its
+		 * delay is not made */
+		err = state_slot_config_get(d->st, a.id, plan->source.index,
+					    &c);
+		if (err) {
+			op_fail(res, 500, "%s/%s: configuration: %s", rq->app,
+				plan->source.name, strerror(-err));
+			goto out;
+		}
+		if (!c.has_auto_swap ||
+		    c.auto_swap_target != plan->target.index) {
+			op_fail(res, 409,
+				"%s/%s: its auto swap into %s was turned off or changed",
+				rq->app, plan->source.name, plan->target.name);
+			err = -ESTALE;
+			goto out;
+		}
+	}
 	if (!plan->source.deployment) {
 		op_fail(res, 409, "%s/%s: slot has no deployment to swap",
 			rq->app, plan->source.name);
@@ -329,8 +350,8 @@ out:
 
 int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 			 const struct warmup_override *warmup,
-			 const char *trigger, struct swap_plan *plan,
-			 struct op_result *res)
+			 const char *trigger, int64_t only_if,
+			 struct swap_plan *plan, struct op_result *res)
 {
 	struct st_snapshot s = {0};
 	struct st_deployment prev;
@@ -345,6 +366,12 @@ int ops_rollback_prepare(struct daemon *d, const char *app, const char *slot,
 	err = ops_lookup(d, app, slot, &a, &plan->target, true, res);
 	if (err)
 		goto out;
+	if (only_if && plan->target.deployment != only_if) {
+		op_fail(res, 409, "%s/%s: the slot's deployment changed", app,
+			slot);
+		err = -ESTALE;
+		goto out;
+	}
 	if (!plan->target.previous) {
 		op_fail(res, 409,
 			"%s/%s: no previous deployment to roll back to", app,

@@ -20,7 +20,7 @@ int state_event_hook_add(struct state *st, const struct st_event_hook *h,
 		"INSERT INTO event_hooks(app_id, events, url, exec, secret,"
 		" created) VALUES(?, ?, ?, ?, ?, ?)",
 		"iittti", (int64_t)h->app_id, (int64_t)h->events, h->url,
-		h->exec, h->secret, wall_s()));
+		h->exec, h->secret, h->created ? h->created : wall_s()));
 	if (!err && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return err;

@@ -253,8 +253,10 @@ static void roll_back(struct verify_job *j, const char *why)
 	char trigger[160];
 
 	snprintf(trigger, sizeof(trigger), "slotlbd verification: %.130s", why);
-	if (ops_rollback_prepare(j->d, j->app, j->slot, NULL, trigger, &plan,
-				 &res)) {
+	/* only the deployment that failed is rolled back, not one that took
+	 * the slot since */
+	if (ops_rollback_prepare(j->d, j->app, j->slot, NULL, trigger,
+				 j->serial, &plan, &res)) {
 		log_msg("Error: verify %s/%s: auto-rollback refused: %s",
 			j->app, j->slot, res.error);
 		return;
@@ -306,6 +308,14 @@ static void *verify_main(void *arg)
 		fails = failed ? fails + 1 : 0;
 		if (fails < 2)
 			continue;
+		/* the checks take up to 10 s (an exec): the slot may hold
+		 * another deployment by now, which they did not judge */
+		if (!still_there(d, j)) {
+			finish(j, "cancelled",
+			       "the slot's deployment changed during the "
+			       "verification");
+			goto out;
+		}
 		snprintf(detail, sizeof(detail),
 			 "deployment %u (%s) failed verification after %.1f s, "
 			 "check %u: %s; %s",
