@@ -407,6 +407,10 @@ api | 400 | backends must hold strings | backend is a number | POST /v1/apps/web
 api | 400 | version must be a string | version is a number | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": 3}
 api | 400 | version must be at most 31 characters | version of 32 characters | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": "v123456789012345678901234567890x"}
 api | 400 | endpoints must | endpoints is an object | POST /v1/apps {"name": "x", "endpoints": {"a": 1}}
+# an app or slot without endpoints (it used to be created: 201)
+api | 400 | x: endpoints must be a non-empty array | app without endpoints | POST /v1/apps {"name": "x"}
+api | 400 | x: endpoints must be a non-empty array | app with an empty endpoint list | POST /v1/apps {"name": "x", "endpoints": []}
+api | 400 | qa2: endpoints must be a non-empty array | slot without endpoints | POST /v1/apps/web/slots {"name": "qa2"}
 api | 400 | retries must be a number | warm-up retries is a string | POST /v1/apps/web/swap {"slot": "staging", "warmup": {"retries": "5"}}
 api | 400 | warmup: must be an object | warm-up is a list | POST /v1/apps/web/swap {"slot": "staging", "warmup": [1]}
 api | 400 | unknown field "bogus" | unknown field | POST /v1/apps/web/swap {"slot": "staging", "bogus": 1}
