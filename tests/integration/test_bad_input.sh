@@ -407,6 +407,10 @@ api | 400 | backends must hold strings | backend is a number | POST /v1/apps/web
 api | 400 | version must be a string | version is a number | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": 3}
 api | 400 | version must be at most 31 characters | version of 32 characters | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": "v123456789012345678901234567890x"}
 api | 400 | endpoints must | endpoints is an object | POST /v1/apps {"name": "x", "endpoints": {"a": 1}}
+# one backend is ADDR:PORT: a weight suffix is refused, not ignored (it
+# used to set the weight field's 2)
+api | 400 | backend: 198.19.1.2:8080,weight=3: must be ADDR:PORT | backend weight with a ",weight=3" suffix | POST /v1/apps/web/slots/production/backends/weight {"backend": "198.19.1.2:8080,weight=3", "weight": 2}
+api | 400 | backend: 198.19.1.2:8080,weight=3: must be ADDR:PORT | backend drain with a ",weight=3" suffix | POST /v1/apps/web/slots/production/backends/drain {"backend": "198.19.1.2:8080,weight=3"}
 # an app or slot without endpoints (it used to be created: 201)
 api | 400 | x: endpoints must be a non-empty array | app without endpoints | POST /v1/apps {"name": "x"}
 api | 400 | x: endpoints must be a non-empty array | app with an empty endpoint list | POST /v1/apps {"name": "x", "endpoints": []}
