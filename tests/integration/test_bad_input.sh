@@ -428,6 +428,10 @@ api | 400 | timeout must be 0.001..3600 seconds | warm-up timeout 0 | POST /v1/a
 api | 400 | backends must be a non-empty array | empty body on deploy | POST /v1/apps/web/slots/staging/deploy
 api | 400 | backends must be a non-empty array | empty backend list | POST /v1/apps/web/slots/staging/deploy {"backends": []}
 api | 413 | over 1048576 bytes | body over 1 MiB | POST /v1/apps/web/swap @BIG
+# the limit holds whatever the method (a body no handler reads used to
+# be ignored: 200, 404)
+api | 413 | GET /v1/status: request body over 1048576 bytes | GET with a body over 1 MiB | GET /v1/status @BIG
+api | 413 | DELETE /v1/apps/nope: request body over 1048576 bytes | DELETE with a body over 1 MiB | DELETE /v1/apps/nope @BIG
 # the release workflow, checked by the CLI itself (exit 2)
 cli | 2 | setting name must be an environment variable name | setting name with a leading digit | slot setting set web --slot production 1BAD=x
 cli | 2 | setting must be NAME=VALUE | setting without '=' | slot setting set web --slot production NOEQUALS
