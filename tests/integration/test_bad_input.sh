@@ -407,6 +407,14 @@ api | 400 | backends must hold strings | backend is a number | POST /v1/apps/web
 api | 400 | version must be a string | version is a number | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": 3}
 api | 400 | version must be at most 31 characters | version of 32 characters | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080"], "version": "v123456789012345678901234567890x"}
 api | 400 | endpoints must | endpoints is an object | POST /v1/apps {"name": "x", "endpoints": {"a": 1}}
+# one backend is ADDR:PORT: a weight suffix is refused, not ignored (it
+# used to set the weight field's 2)
+api | 400 | backend: 198.19.1.2:8080,weight=3: must be ADDR:PORT | backend weight with a ",weight=3" suffix | POST /v1/apps/web/slots/production/backends/weight {"backend": "198.19.1.2:8080,weight=3", "weight": 2}
+api | 400 | backend: 198.19.1.2:8080,weight=3: must be ADDR:PORT | backend drain with a ",weight=3" suffix | POST /v1/apps/web/slots/production/backends/drain {"backend": "198.19.1.2:8080,weight=3"}
+# an app or slot without endpoints (it used to be created: 201)
+api | 400 | x: endpoints must be a non-empty array | app without endpoints | POST /v1/apps {"name": "x"}
+api | 400 | x: endpoints must be a non-empty array | app with an empty endpoint list | POST /v1/apps {"name": "x", "endpoints": []}
+api | 400 | qa2: endpoints must be a non-empty array | slot without endpoints | POST /v1/apps/web/slots {"name": "qa2"}
 api | 400 | retries must be a number | warm-up retries is a string | POST /v1/apps/web/swap {"slot": "staging", "warmup": {"retries": "5"}}
 api | 400 | warmup: must be an object | warm-up is a list | POST /v1/apps/web/swap {"slot": "staging", "warmup": [1]}
 api | 400 | unknown field "bogus" | unknown field | POST /v1/apps/web/swap {"slot": "staging", "bogus": 1}
@@ -420,6 +428,10 @@ api | 400 | timeout must be 0.001..3600 seconds | warm-up timeout 0 | POST /v1/a
 api | 400 | backends must be a non-empty array | empty body on deploy | POST /v1/apps/web/slots/staging/deploy
 api | 400 | backends must be a non-empty array | empty backend list | POST /v1/apps/web/slots/staging/deploy {"backends": []}
 api | 413 | over 1048576 bytes | body over 1 MiB | POST /v1/apps/web/swap @BIG
+# the limit holds whatever the method (a body no handler reads used to
+# be ignored: 200, 404)
+api | 413 | GET /v1/status: request body over 1048576 bytes | GET with a body over 1 MiB | GET /v1/status @BIG
+api | 413 | DELETE /v1/apps/nope: request body over 1048576 bytes | DELETE with a body over 1 MiB | DELETE /v1/apps/nope @BIG
 # the release workflow, checked by the CLI itself (exit 2)
 cli | 2 | setting name must be an environment variable name | setting name with a leading digit | slot setting set web --slot production 1BAD=x
 cli | 2 | setting must be NAME=VALUE | setting without '=' | slot setting set web --slot production NOEQUALS

@@ -84,6 +84,18 @@ int validate_backend(const char *s, struct slotlb_backend *be, uint32_t *weight,
 	return 0;
 }
 
+int validate_backend_address(const char *s, struct slotlb_backend *be,
+			     const char **why)
+{
+	/* a weight here would be parsed and dropped: the caller names one
+	 * backend, and its weight has a field of its own */
+	if (s && strchr(s, ','))
+		return verdict(
+			"must be ADDR:PORT, without a ',weight=' (a weight is set with backend weight)",
+			why);
+	return validate_backend(s, be, NULL, why);
+}
+
 void warmup_policy_default(struct warmup_policy *p)
 {
 	memset(p, 0, sizeof(*p));

@@ -45,6 +45,10 @@ int validate_endpoint(const char *s, struct slotlb_endpoint_key *key,
 /* "ADDR:PORT[,weight=W]", W 1..65535; be and weight may be NULL. */
 int validate_backend(const char *s, struct slotlb_backend *be, uint32_t *weight,
 		     const char **why);
+/* "ADDR:PORT" alone: one backend named, as a backend's drain, undrain
+ * and weight take it; be may be NULL. */
+int validate_backend_address(const char *s, struct slotlb_backend *be,
+			     const char **why);
 
 /* --- warm-up policy --- */
 

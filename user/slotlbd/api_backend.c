@@ -88,8 +88,8 @@ static json_t *backend_body(struct call *c, const char *const *fields,
 			    "backend: backend (ADDR:PORT) is required");
 		goto bad;
 	}
-	if (validate_backend(addr, &ch->be, NULL, &why)) {
-		reply_error(c->r, 400, "%s: %s", addr, why);
+	if (validate_backend_address(addr, &ch->be, &why)) {
+		reply_error(c->r, 400, "backend: %s: %s", addr, why);
 		goto bad;
 	}
 	return body;

@@ -172,20 +172,19 @@ json_t *string_list(json_t *o, const char *field, const char *object,
 	return v;
 }
 
-/* endpoints field -> keys; *n = 0 when absent. */
+/* endpoints field -> keys: required and non-empty, as a new app or slot
+ * without endpoints would serve nothing (the CLI and apply say so too). */
 int parse_endpoints(json_t *o, const char *object,
 		    struct slotlb_endpoint_key **keys, size_t *n,
 		    struct reply *r)
 {
-	json_t *list = json_object_get(o, "endpoints"), *e;
+	json_t *list, *e;
 	const char *why;
 	size_t i, j;
 
 	*keys = NULL;
 	*n = 0;
-	if (!list)
-		return 0;
-	list = string_list(o, "endpoints", object, false, r);
+	list = string_list(o, "endpoints", object, true, r);
 	if (!list)
 		return -EINVAL;
 	*keys = calloc(json_array_size(list) + 1, sizeof(**keys));

@@ -123,6 +123,13 @@ void route(struct daemon *d, struct MHD_Connection *conn, const char *url,
 		.r = r,
 	};
 
+	/* the limit holds whatever the method: a handler that reads no
+	 * body must not take one over it either */
+	if (req->too_big) {
+		reply_error(r, 413, "%s %s: request body over %d bytes", method,
+			    url, MAX_BODY);
+		return;
+	}
 	switch (route_match(routes, sizeof(routes) / sizeof(routes[0]), method,
 			    url, &m)) {
 	case ROUTE_FOUND:
