@@ -47,6 +47,7 @@ static struct verifying {
 	char slot[STATE_NAME_LEN];
 	uint32_t deployment_id;
 	int64_t until_ms; /* wall clock */
+	const void *job; /* the verify_job it shows: only that one clears it */
 } running[SLOTLB_MAX_APPS];
 
 struct verify_job {
@@ -241,7 +242,8 @@ static void finish(struct verify_job *j, const char *outcome,
 	pthread_mutex_lock(&d->lock);
 	op_history(d, j->app, "verify", j->slot, NULL, "slotlbd verification",
 		   outcome, detail, NULL, NULL);
-	running[j->app_id].on = false;
+	if (running[j->app_id].job == j)
+		running[j->app_id].on = false;
 	pthread_mutex_unlock(&d->lock);
 	log_msg("verify %s/%s: %s: %s", j->app, j->slot, outcome, detail);
 }
@@ -329,7 +331,10 @@ static void *verify_main(void *arg)
 		goto out;
 	}
 	if (atomic_load(&d->stopping)) {
-		running[j->app_id].on = false;
+		pthread_mutex_lock(&d->lock);
+		if (running[j->app_id].job == j)
+			running[j->app_id].on = false;
+		pthread_mutex_unlock(&d->lock);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail),
@@ -392,6 +397,7 @@ void verify_start(struct daemon *d, const struct swap_plan *plan)
 	if (strstr(j->endpoint, "/tcp"))
 		*strstr(j->endpoint, "/tcp") = 0;
 	running[j->app_id].on = true;
+	running[j->app_id].job = j;
 	snprintf(running[j->app_id].slot, sizeof(running[j->app_id].slot), "%s",
 		 j->slot);
 	running[j->app_id].deployment_id = j->dep_id;
