@@ -141,6 +141,20 @@ static int backend_write(struct slotlb *lb, uint32_t backend_id,
 	return old.family ? backend_addr_ref(lb, &old, -1) : 0;
 }
 
+/* A per-CPU counter element back to zero on every CPU (24-byte values:
+ * struct slotlb_counters, struct slotlb_deployment_tcp). */
+static int percpu_zero(struct slotlb *lb, int fd, uint32_t id)
+{
+	void *zero = calloc(lb->ncpus, 24);
+	int err;
+
+	if (!zero)
+		return -ENOMEM;
+	err = bpf_map_update_elem(fd, &id, zero, BPF_ANY);
+	free(zero);
+	return err;
+}
+
 /* An id written anew starts up and undrained: a down mark or a drain
  * reset rate of the id's last owner must not outlive it. Unchanged
  * backends keep their health and drain state. */
@@ -174,8 +188,13 @@ int slotlb_backend_set(struct slotlb *lb, uint32_t backend_id,
 int slotlb_backend_clear(struct slotlb *lb, uint32_t backend_id)
 {
 	struct slotlb_backend none = {};
+	int err;
 
-	return backend_write_up(lb, backend_id, &none);
+	err = backend_write_up(lb, backend_id, &none);
+	/* as a deployment's: the id's next owner counts from zero */
+	if (!err && backend_id && backend_id < SLOTLB_MAX_BACKENDS)
+		err = percpu_zero(lb, MAP_FD(lb, backend_stats), backend_id);
+	return err;
 }
 
 /*
@@ -545,6 +564,14 @@ int slotlb_deployment_remove(struct slotlb *lb, uint32_t deployment_id)
 		if (err)
 			return err;
 	}
+	/* the id is free: the next deployment to take it (lowest free id)
+	 * counts from zero, not from where this one stopped */
+	err = percpu_zero(lb, MAP_FD(lb, deployment_stats), deployment_id);
+	if (!err)
+		err = percpu_zero(lb, MAP_FD(lb, deployment_tcp),
+				  deployment_id);
+	if (err)
+		return err;
 	return bpf_map_update_elem(MAP_FD(lb, deployment_info), &deployment_id,
 				   &none, BPF_ANY);
 }
