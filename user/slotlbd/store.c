@@ -110,6 +110,34 @@ static int log_catch_up(void *ctx)
 	return catch_up(s, &s->ops);
 }
 
+/*
+ * After an append that failed for want of an answer (a timeout: etcd may
+ * have applied it; or a compare that failed because an earlier attempt
+ * on another member did): is entry seq our changeset? 1 and its revision
+ * if so, 0 if not, -errno if etcd cannot say. An identical changeset of
+ * another node has the same effect, so taking it as ours is safe.
+ */
+static int appended_anyway(struct store *s, int64_t seq, const void *changes,
+			   int len, int64_t *rev)
+{
+	char key[64], end[64];
+	struct etcd_kv *kvs = NULL;
+	size_t n = 0;
+	int err;
+
+	entry_key(seq, key, sizeof(key));
+	etcd_prefix_end(key, end, sizeof(end));
+	err = etcd_range(&s->ops, key, end, 1, &kvs, &n, NULL, NULL);
+	if (err)
+		return err;
+	err = n && !strcmp(kvs[0].key, key) && kvs[0].len == (size_t)len &&
+	      !memcmp(kvs[0].value, changes, (size_t)len);
+	if (err)
+		*rev = kvs[0].mod_revision;
+	etcd_kvs_free(kvs, n);
+	return err;
+}
+
 static int log_append(void *ctx, const void *changes, int len, int64_t seq,
 		      int64_t *rev)
 {
@@ -127,6 +155,12 @@ static int log_append(void *ctx, const void *changes, int len, int64_t seq,
 	puts[0] = (struct etcd_put){key, changes, (size_t)len, 0};
 	puts[1] = (struct etcd_put){HEAD_KEY, head, strlen(head), 0};
 	err = etcd_txn_puts(&s->ops, HEAD_KEY, have_rev, puts, 2, rev);
+	if (err && appended_anyway(s, seq + 1, changes, len, rev) == 1) {
+		log_msg("store: entry %" PRId64 ": appended, though etcd's "
+			"answer was lost (%s)",
+			seq + 1, strerror(-err));
+		err = 0;
+	}
 	note_reach(s, err);
 	if (!err) {
 		s->own_changes = true;
