@@ -438,6 +438,10 @@ static bool same_port(const struct listen_addr *a, const struct listen_addr *b)
 	return a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
 }
 
+/* A third of store.h's STORE_DRAIN_TTL_S (10 s), so a drain tick renews
+ * the lease in time. */
+#define STORE_MAX_DRAIN_INTERVAL_MS 3000u
+
 /* A node's name: what the fleet's status and etcd's keys show. */
 /* --store-ca, --store-cert, --store-key: only with etcds://, the
  * certificate with its key, each a file slotlbd can read. */
@@ -540,6 +544,17 @@ int options_check(struct options *o)
 	}
 	if (o->node_name[0] && !o->store[0]) {
 		fprintf(stderr, "Error: node-name: only with store\n");
+		return EXIT_USAGE;
+	}
+	/* In a fleet the drain thread renews the node's 10 s lease every
+	 * third of it and says, within the 10 s orphan grace, what the
+	 * node deploys (store.h): a longer period loses both. */
+	if (o->store[0] && o->drain_interval_ms > STORE_MAX_DRAIN_INTERVAL_MS) {
+		fprintf(stderr,
+			"Error: drain-interval: %u ms: at most %u with store "
+			"(the node's drain lease and deploys under way are "
+			"renewed each period)\n",
+			o->drain_interval_ms, STORE_MAX_DRAIN_INTERVAL_MS);
 		return EXIT_USAGE;
 	}
 	err = check_store_tls(o, o->store[0] && e.tls);
