@@ -70,6 +70,9 @@ rows=(
 	"--store etcd://a:1 --store-snapshot-every 1k --check-config||2|Error: --store-snapshot-every: '1k': not a whole number 10..4294967295"
 	"--store etcd://a:1 --store-snapshot-every -5 --check-config||2|Error: --store-snapshot-every: '-5': not a whole number 10..4294967295"
 	"--config @C --check-config|store_snapshot_every = 50|0|store-snapshot-every = 50"
+	# the drain tick renews the node's 10 s lease in the fleet
+	"--store etcd://a:1 --drain-interval 3001 --check-config||2|Error: drain-interval: 3001 ms: at most 3000 with store (the node's drain lease and deploys under way are renewed each period)"
+	"--store etcd://a:1 --drain-interval 3000 --check-config||0|drain-interval = 3000"
 	# TLS toward etcd: only with etcds://, the certificate with its key,
 	# files that can be read (@C is one)
 	"--store etcd://a:1 --store-ca @C --check-config|x|2|Error: store-ca: only with an etcds:// store"
