@@ -129,6 +129,16 @@ for row in "${rows[@]}"; do
 	fi
 done
 
+# Without socket-group the socket's group, whose members write, is
+# slotlbd's own: a read-only group that is that group is refused as the
+# socket group is.
+n=$((n + 1))
+own=$(id -gn)
+out=$("$bin" --config /dev/null --readonly-group "$own" --check-config 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "^Error: readonly-group: '$own'.*may change state" <<<"$out" ||
+	err "--readonly-group $own (slotlbd's own group) alone: exit $rc: $out"
+
 # Token files: secrets, so too open is refused; each line is checked.
 # Each row: "MODE|CONTENT|ERROR" (@F is the file).
 token_rows=(
