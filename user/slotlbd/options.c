@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include "addr.h"
@@ -511,6 +512,16 @@ int options_check(struct options *o)
 		fprintf(stderr,
 			"Error: readonly-group: '%s' is the socket group: its "
 			"members may change state\n",
+			o->readonly_group);
+		return EXIT_USAGE;
+	}
+	/* without socket-group the writers' group is slotlbd's own (api.c) */
+	if (o->readonly_group[0] && !o->socket_group[0] &&
+	    o->readonly_gid == getegid()) {
+		fprintf(stderr,
+			"Error: readonly-group: '%s' is slotlbd's own group, "
+			"the socket's without socket-group: its members may "
+			"change state\n",
 			o->readonly_group);
 		return EXIT_USAGE;
 	}
