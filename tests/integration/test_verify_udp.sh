@@ -4,7 +4,8 @@
 # --verify-http checks "the slot's first TCP endpoint" (docs/cli.md). A
 # swap asking for it into a slot that has no TCP endpoint (a UDP
 # service) cannot be verified that way: bad input, refused before
-# anything changes (exit 2 naming what is wrong, production untouched),
+# anything changes (exit 1, slotlbd's 400 naming what is wrong;
+# production untouched),
 # never a swap that then fails its check and rolls itself back.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -45,7 +46,7 @@ err=$(cli slot swap dns --slot staging --verify-for 6 --verify-http / 2>&1 \
 	>/dev/null)
 rc=$?
 echo "   swap with --verify-http into a UDP-only slot: exit $rc: $err"
-check "refused: exit 2 (got $rc)" [ "$rc" -eq 2 ]
+check "refused by slotlbd: exit 1, docs/cli.md (got $rc)" [ "$rc" -eq 1 ]
 check "the error names the missing TCP endpoint" grep -qi "tcp endpoint" <<<"$err"
 sleep 4
 check "production untouched: v1 (got $(prod_version))" [ "$(prod_version)" = v1 ]

@@ -20,6 +20,7 @@
  * settings back, then a transaction that drops the pending state.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,23 @@ static int pending_plan(struct daemon *d, const struct swap_request *rq,
 	return 0;
 }
 
+/* Under d->lock: has slot (index) of app a TCP endpoint? */
+static bool has_tcp_endpoint(struct daemon *d, uint32_t app_id,
+			     uint32_t slot)
+{
+	struct st_snapshot s = {0};
+	bool yes = false;
+	size_t i;
+
+	if (state_snapshot(d->st, app_id, &s))
+		return true; /* cannot tell: the check itself will say */
+	for (i = 0; i < s.n_endpoints && !yes; i++)
+		yes = s.endpoints[i].slot == slot &&
+		      s.endpoints[i].key.proto == IPPROTO_TCP;
+	state_snapshot_free(&s);
+	return yes;
+}
+
 int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		     struct swap_plan *plan, struct op_result *res)
 {
@@ -341,6 +359,17 @@ int ops_swap_prepare(struct daemon *d, const struct swap_request *rq,
 		}
 		if (c.has_verify)
 			plan->verify = c.verify;
+	}
+	/* the HTTP check goes to the target's first TCP endpoint: without
+	 * one it could only fail, and roll back a sound swap */
+	if (plan->verify.for_ms && plan->verify.http_path[0] &&
+	    !has_tcp_endpoint(d, a.id, plan->target.index)) {
+		op_fail(res, 400,
+			"%s/%s: verify-http: the slot has no TCP endpoint to "
+			"send the request to",
+			rq->app, plan->target.name);
+		err = -EINVAL;
+		goto out;
 	}
 	err = plan_finish(d, plan, rq->warmup, res);
 out:
