@@ -55,6 +55,7 @@ struct track {
 	int64_t since_ms; /* wall clock of the last transition (0: none) */
 	char error[160]; /* of the last failed probe */
 	bool live; /* still probed (sweep mark) */
+	bool unrecorded; /* in the maps, its transaction did not commit */
 };
 
 /* When a slot's policy probes next. */
@@ -208,7 +209,7 @@ static int apply_deployment(struct daemon *d, const struct st_snapshot *s,
 	struct slotlb_deployment_info info;
 	struct slotlb_backend_health mark;
 	uint32_t *ids, *weights;
-	bool *in;
+	bool *in, *changed;
 	char detail[512];
 	const char *app, *slot;
 	int64_t now = wall_ms();
@@ -218,14 +219,16 @@ static int apply_deployment(struct daemon *d, const struct st_snapshot *s,
 	ids = calloc(n, sizeof(*ids));
 	weights = calloc(n, sizeof(*weights));
 	in = calloc(n, sizeof(*in));
-	if (!ids || !weights || !in) {
+	changed = calloc(n, sizeof(*changed));
+	if (!ids || !weights || !in || !changed) {
 		err = -ENOMEM;
 		goto out;
 	}
 	ring_members((const struct track *const *)tr, want_down, n, in);
 	for (i = 0; i < n; i++)
 		if (tr[i]->down != want_down[i] ||
-		    tr[i]->in_ring != (want_down[i] && in[i]))
+		    tr[i]->in_ring != (want_down[i] && in[i]) ||
+		    tr[i]->unrecorded)
 			break;
 	if (i == n) {
 		err = 0; /* nothing changes */
@@ -265,10 +268,24 @@ static int apply_deployment(struct daemon *d, const struct st_snapshot *s,
 						.id = t->backend_id};
 		bool kept = want_down[i] && in[i];
 
-		if (t->down == want_down[i] && t->in_ring == kept)
+		if (t->down == want_down[i] && t->in_ring == kept &&
+		    !t->unrecorded)
 			continue;
+		changed[i] = true;
 		names_of(s, t, &app, &slot);
-		if (!want_down[i])
+		if (t->down == want_down[i] && t->in_ring == kept)
+			/* what the maps did while the store was away */
+			snprintf(detail, sizeof(detail),
+				 "backend %s of deployment %u %s (%s): %s "
+				 "(recorded late: the store could not be "
+				 "written then)",
+				 t->target.address, t->dep_id,
+				 t->down ? "down" : "up",
+				 t->down ? t->error : "passed its probes",
+				 !t->down ? "in the ring"
+				 : kept	  ? "kept in the ring (fail open)"
+					  : "out of the ring");
+		else if (!want_down[i])
 			snprintf(detail, sizeof(detail),
 				 "backend %s of deployment %u up after %u "
 				 "passed probes: back in the ring",
@@ -306,6 +323,11 @@ static int apply_deployment(struct daemon *d, const struct st_snapshot *s,
 	}
 	if (!err)
 		err = state_commit(d->st);
+	/* the maps changed either way: a transition not committed (an
+	 * unreachable store) is recorded at a later probe */
+	for (i = 0; i < n; i++)
+		if (changed[i])
+			tr[i]->unrecorded = err != 0;
 	if (err) {
 		state_rollback(d->st);
 		log_msg("Error: health: database: %s", strerror(-err));
@@ -314,6 +336,7 @@ out:
 	free(ids);
 	free(weights);
 	free(in);
+	free(changed);
 	return err;
 }
 
