@@ -2,7 +2,8 @@
 /*
  * Health checks' series (health.c): per backend that a slot's health
  * policy probes, whether it passes its probes and whether it takes new
- * connections (a down backend kept in the ring by fail open does).
+ * connections (a down backend kept in the ring by fail open does; a
+ * drained or zero-weighted one does not).
  * Backends nothing probes have no series: "unknown" is not "up".
  *
  * One series per probed backend, so the cardinality is that of the
@@ -58,7 +59,10 @@ static void health_family(struct buf *b, struct daemon *d,
 			    "backend=\"%s\"} %d\n",
 			    name, app_of(s, dep->app_id), dep->id,
 			    label_value(dep->version, version, sizeof(version)),
-			    be, ring ? !v.down || v.in_ring : !v.down);
+			    be,
+			    ring ? (!v.down || v.in_ring) &&
+					   st_backend_ring_weight(bk) != 0
+				 : !v.down);
 		}
 	}
 }
