@@ -253,12 +253,26 @@ static void roll_back(struct verify_job *j, const char *why)
 	struct swap_plan plan;
 	struct op_result res = {0};
 	char trigger[160];
+	unsigned int waited = 0;
+	int err;
 
 	snprintf(trigger, sizeof(trigger), "slotlbd verification: %.130s", why);
 	/* only the deployment that failed is rolled back, not one that took
-	 * the slot since */
-	if (ops_rollback_prepare(j->d, j->app, j->slot, NULL, trigger,
-				 j->serial, &plan, &res)) {
+	 * the slot since; another operation of the app (a deploy's hook, a
+	 * pending preview) holds it: roll back once it is done, while the
+	 * failed deployment is still in the slot */
+	while ((err = ops_rollback_prepare(j->d, j->app, j->slot, NULL,
+					   trigger, j->serial, &plan, &res)) ==
+	       -EBUSY) {
+		if (!waited++)
+			log_msg("verify %s/%s: auto-rollback waits: %s",
+				j->app, j->slot, res.error);
+		mono_sleep_ms(VERIFY_INTERVAL_MS);
+		if (atomic_load(&j->d->stopping) || !still_there(j->d, j))
+			return;
+		memset(&res, 0, sizeof(res));
+	}
+	if (err) {
 		log_msg("Error: verify %s/%s: auto-rollback refused: %s",
 			j->app, j->slot, res.error);
 		return;
