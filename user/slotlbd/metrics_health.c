@@ -61,7 +61,7 @@ static void health_family(struct buf *b, struct daemon *d,
 			    label_value(dep->version, version, sizeof(version)),
 			    be,
 			    ring ? (!v.down || v.in_ring) &&
-					   st_backend_ring_weight(bk) != 0
+					    st_backend_ring_weight(bk) != 0
 				 : !v.down);
 		}
 	}

@@ -215,8 +215,7 @@ static int pending_plan(struct daemon *d, const struct swap_request *rq,
 }
 
 /* Under d->lock: has slot (index) of app a TCP endpoint? */
-static bool has_tcp_endpoint(struct daemon *d, uint32_t app_id,
-			     uint32_t slot)
+static bool has_tcp_endpoint(struct daemon *d, uint32_t app_id, uint32_t slot)
 {
 	struct st_snapshot s = {0};
 	bool yes = false;
