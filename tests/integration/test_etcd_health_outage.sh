@@ -67,9 +67,9 @@ check "history has b2's health down after etcd came back (got $n)" [ "$n" -ge 1 
 check "node a's status still shows b2 down and out ($(health_of "$(be 2)"))" is_down
 ok=0 bad=0
 for i in $(seq 1 30); do
-	v=$(lab_exec_client "${P}a" curl -s --noproxy '*' -m 2 \
+	got=$(lab_exec_client "${P}a" curl -s --noproxy '*' -m 2 \
 		"http://$(lab_vip 1 4)/" | cut -d' ' -f1)
-	if [ "$v" = v1 ]; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+	if [ "$got" = v1 ]; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
 done
 check "30 new connections through node a all answered ($ok ok, $bad failed)" \
 	[ "$bad" -eq 0 ]

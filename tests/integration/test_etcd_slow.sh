@@ -85,6 +85,7 @@ ip netns exec "$(etcd_ns)" timeout 300 python3 -c "$PROXY_PY" "$OUT/slow" \
 	"$ETCD_ADDR" 2379 "$PROXY_PORT" >"$OUT/proxy.log" 2>&1 &
 sleep 0.5
 for n in a b; do
+	# shellcheck disable=SC2015 # die is the else of the whole chain
 	lab_start_httpd "$P$n" 1 v1 && lab_start_httpd "$P$n" 2 v2 ||
 		die "httpd in node $n's lab"
 done
