@@ -261,12 +261,11 @@ static void roll_back(struct verify_job *j, const char *why)
 	 * the slot since; another operation of the app (a deploy's hook, a
 	 * pending preview) holds it: roll back once it is done, while the
 	 * failed deployment is still in the slot */
-	while ((err = ops_rollback_prepare(j->d, j->app, j->slot, NULL,
-					   trigger, j->serial, &plan, &res)) ==
-	       -EBUSY) {
+	while ((err = ops_rollback_prepare(j->d, j->app, j->slot, NULL, trigger,
+					   j->serial, &plan, &res)) == -EBUSY) {
 		if (!waited++)
-			log_msg("verify %s/%s: auto-rollback waits: %s",
-				j->app, j->slot, res.error);
+			log_msg("verify %s/%s: auto-rollback waits: %s", j->app,
+				j->slot, res.error);
 		mono_sleep_ms(VERIFY_INTERVAL_MS);
 		if (atomic_load(&j->d->stopping) || !still_there(j->d, j))
 			return;
