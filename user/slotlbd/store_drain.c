@@ -130,6 +130,8 @@ static int put_own(struct store *s, const char *text)
 		err = name_holder(s, &s->drain, &s->drains_rev);
 		if (err)
 			break;
+		/* changed again between the read and the put: next tick */
+		err = -ECANCELED;
 	}
 	if (err == -EADDRINUSE && !s->name_clash_logged) {
 		log_msg("Error: store: node name %s is held by another live node (%s%s under its lease): this node's drain counts are not published; give it its own --node-name",
