@@ -7,7 +7,9 @@
 # into staging (no traffic), takes v1's id (the lowest free one): its
 # series must start from nothing, not from what v1 counted
 # (slotlb_deployment_*_total{deployment=ID,version="v4"} and the TCP
-# counters the verification reads), and so must its backend's.
+# counters the verification reads), and so must its backend's. Every
+# action and outcome slotlb_operations_total shows is one docs/slotlbd.md
+# lists.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tools/lab/lab.sh
@@ -95,6 +97,28 @@ check "v4 (no traffic yet): deployment packets 0 (got $p4)" [ "$p4" = 0 ]
 check "v4: new flows 0 (got $f4)" [ "$f4" = 0 ]
 check "v4: TCP handshakes 0 (got $h4)" [ "$h4" = 0 ]
 check "v4: its backend's packets 0 (got $b4)" [ "$b4" = 0 ]
+# docs/slotlbd.md, Metrics: slotlb_operations_total counts the history's
+# entries; the table of actions there names each action and its
+# outcomes. Every action and outcome the metric shows must be in it (an
+# action added without docs fails here).
+ops=$(ctl_api "$P" GET /metrics |
+	sed -n 's/^slotlb_operations_total{app="[^"]*",action="\([^"]*\)",outcome="\([^"]*\)"}.*/\1:\2/p' |
+	sort -u | tr '\n' ' ')
+echo "   slotlb_operations_total: $ops"
+# shellcheck disable=SC2016 # python, not shell
+check "slotlb_operations_total: every action and outcome as docs/slotlbd.md's table of actions has it ($ops)" \
+	python3 -c '
+import re, sys
+doc = open("docs/slotlbd.md").read()
+metrics = doc.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+known = {(a, o) for a, outs in
+         re.findall(r"^\| `([a-z-]+)` \| ((?:`[a-z]+`(?:, )?)+) \|", metrics, re.M)
+         for o in re.findall(r"`([a-z]+)`", outs)}
+got = [tuple(w.split(":")) for w in sys.argv[1].split()]
+bad = [a + ":" + o for a, o in got if (a, o) not in known]
+if bad or not got:
+    print("   not in the docs: %s" % (" ".join(bad) or "(no series)"))
+sys.exit(bool(bad) or not got)' "$ops"
 
 if [ "$failures" -ne 0 ]; then
 	echo "FAIL: metrics_reuse: $failures checks failed"

@@ -192,7 +192,8 @@ int main(int argc, char **argv)
 
 		struct store_config sc = {o.store,     o.node_name,
 					  o.store_ca,  o.store_cert,
-					  o.store_key, o.store_snapshot_every};
+					  o.store_key, o.store_snapshot_every,
+					  o.state_dir};
 
 		err = store_open(&d, &sc, &why);
 		if (err) {

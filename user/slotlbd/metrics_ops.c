@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The controller's series: deploys, swaps and rollbacks by outcome
- * (counted from the history, so they survive restarts), the time of the
- * last of each, the warm-up and switch times of swaps and rollbacks
+ * The controller's series: the history's entries by action and outcome
+ * (every action: create, deploy, swap, health, retire, ...; counted
+ * from the history, so they survive restarts), the time of the last of
+ * each, the warm-up and switch times of swaps and rollbacks
  * (histograms kept since start), each app's routing generation as the
  * data path holds it, and what this build is.
  */
@@ -146,15 +147,15 @@ static void operations(struct buf *b, const struct st_history_tally *t,
 	size_t i;
 
 	family(b, "slotlb_operations_total", "counter",
-	       "Deploys, swaps and rollbacks by outcome, from the history.");
+	       "Entries of the history (every action) by outcome.");
 	for (i = 0; i < n; i++)
 		put(b,
 		    "slotlb_operations_total{app=\"%s\",action=\"%s\","
 		    "outcome=\"%s\"} %lld\n",
 		    t[i].app, t[i].action, t[i].outcome, (long long)t[i].count);
 	family(b, "slotlb_last_operation_timestamp_seconds", "gauge",
-	       "When the last deploy, swap or rollback of each outcome was "
-	       "recorded (unix time).");
+	       "When the last entry of each action and outcome was recorded "
+	       "(unix time).");
 	for (i = 0; i < n; i++)
 		put(b,
 		    "slotlb_last_operation_timestamp_seconds{app=\"%s\","

@@ -13,12 +13,15 @@
  * 503) and the maps keep what was applied.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include "daemon.h"
 #include "etcd.h"
@@ -193,8 +196,44 @@ int store_take_error(void)
 	return err;
 }
 
+/* The node's id: made at its first start, kept in its state directory,
+ * so that a restarted node knows its own drains/NAME (store_drain.c). */
+static int node_id(const char *dir, char *id, size_t len)
+{
+	unsigned char r[16];
+	char path[PATH_MAX];
+	ssize_t got;
+	size_t i;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/node-id", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, id, len - 1);
+		close(fd);
+		if (got == 32 && strspn(id, "0123456789abcdef") >= 32) {
+			id[32] = 0;
+			return 0;
+		}
+	}
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return -EIO;
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(id + 2 * i, len - 2 * i, "%02x", r[i]);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, id, 32) != 32)
+		err = -EIO;
+	if (close(fd) && !err)
+		err = -errno;
+	return err;
+}
+
 int store_open(struct daemon *d, const struct store_config *c, const char **why)
 {
+	static char clash[256];
+
 	struct state_log log;
 	struct store *s;
 	int64_t seq, rev;
@@ -230,6 +269,21 @@ int store_open(struct daemon *d, const struct store_config *c, const char **why)
 	if (!seq && !empty) {
 		*why = "the state directory holds a state of its own, made without the store; a node joins a fleet with an empty state directory";
 		err = -EEXIST;
+		goto fail;
+	}
+	err = node_id(c->state_dir, s->node_id, sizeof(s->node_id));
+	if (err) {
+		*why = "the node's id (node-id in the state directory)";
+		goto fail;
+	}
+	err = store_claim_name(s);
+	if (err) {
+		snprintf(
+			clash, sizeof(clash),
+			"node name %s is held by a live node (" DRAINS_PREFIX
+			"%s under its lease); give this node its own --node-name",
+			s->node, s->node);
+		*why = clash;
 		goto fail;
 	}
 	atomic_store(&s->down_since_ms, wall_ms());

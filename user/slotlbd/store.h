@@ -34,12 +34,14 @@ struct daemon;
  * with its TLS files, a snapshot of the copy every c->snapshot_every
  * entries (0: never), and
  * give d->st its log. Refuses (-EEXIST) a database that holds a state
- * of its own (made without the log). Prints nothing: *why says what was
- * wrong. */
+ * of its own (made without the log), and (-EADDRINUSE) a name that
+ * another live node holds (store_drain.c), changing nothing in etcd.
+ * Prints nothing: *why says what was wrong. */
 struct store_config {
 	const char *url, *node;
 	const char *ca, *cert, *key; /* etcds://, "" = none */
 	uint32_t snapshot_every;
+	const char *state_dir; /* holds the node's id (node-id) */
 };
 int store_open(struct daemon *d, const struct store_config *c,
 	       const char **why);

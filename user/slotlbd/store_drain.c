@@ -24,6 +24,16 @@
  * The live node whose name sorts first decides: it notes "drained" and
  * retires, one logged operation each, so the fleet's history has one of
  * each per drain.
+ *
+ * A name is one node's: two nodes under one name would overwrite each
+ * other's counts (a drain would retire under the other's pinned flows).
+ * The value carries "id", the node's own (node-id in its state
+ * directory), and every put is made only if drains/NAME is still as
+ * this node last put it (or absent). A key that exists with another id
+ * is a live node's (its lease is kept alive): a node is refused at
+ * start (store_claim_name), or later, after etcd came back, publishes
+ * nothing and says so in its log. A key with this node's own id was
+ * left by this node before a crash or a restart: it is taken over.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,10 +74,76 @@ static int keep_lease(struct store *s)
 	return 0;
 }
 
+/* Who holds drains/NAME: 0 with *rev its mod_revision if this node
+ * does (its id), 0 with *rev 0 if nobody does, -EADDRINUSE if another
+ * node does. Reads only. */
+static int name_holder(struct store *s, struct etcd *e, int64_t *rev)
+{
+	struct etcd_kv *kvs;
+	const char *id;
+	char key[128];
+	json_t *v;
+	size_t n;
+	int err;
+
+	snprintf(key, sizeof(key), DRAINS_PREFIX "%s", s->node);
+	err = etcd_range(e, key, NULL, 1, &kvs, &n, NULL, NULL);
+	if (err)
+		return err;
+	*rev = 0;
+	if (n) {
+		v = json_loadb((const char *)kvs[0].value, kvs[0].len, 0, NULL);
+		id = json_string_value(json_object_get(v, "id"));
+		/* no id: put by a slotlbd before ids, live until it goes */
+		if (!id || strcmp(id, s->node_id))
+			err = -EADDRINUSE;
+		else
+			*rev = kvs[0].mod_revision;
+		json_decref(v);
+	}
+	etcd_kvs_free(kvs, n);
+	return err;
+}
+
+/* Put drains/NAME if it is still as this node left it: after a lease
+ * that expired (the key went) or a restart (the key is this node's, under
+ * its old lease) once more, as whoever holds it now allows. */
+static int put_own(struct store *s, const char *text)
+{
+	struct etcd_put put = {NULL, text, strlen(text), s->lease};
+	char key[128];
+	int64_t rev;
+	int err, tries;
+
+	snprintf(key, sizeof(key), DRAINS_PREFIX "%s", s->node);
+	put.key = key;
+	for (tries = 0; tries < 2; tries++) {
+		err = etcd_txn_puts(&s->drain, key, s->drains_rev, &put, 1,
+				    &rev);
+		if (!err) {
+			s->drains_rev = rev;
+			s->name_clash_logged = false;
+			return 0;
+		}
+		if (err != -ECANCELED)
+			return err;
+		err = name_holder(s, &s->drain, &s->drains_rev);
+		if (err)
+			break;
+		/* changed again between the read and the put: next tick */
+		err = -ECANCELED;
+	}
+	if (err == -EADDRINUSE && !s->name_clash_logged) {
+		log_msg("Error: store: node name %s is held by another live node (%s%s under its lease): this node's drain counts are not published; give it its own --node-name",
+			s->node, DRAINS_PREFIX, s->node);
+		s->name_clash_logged = true;
+	}
+	return err;
+}
+
 static int publish(struct store *s, const struct store_drain *drains, size_t n,
 		   const struct store_fleet *f)
 {
-	char key[128];
 	json_t *o, *dep, *arr = json_array();
 	char *text;
 	size_t i;
@@ -82,7 +158,8 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n,
 	dep = json_array();
 	for (i = 0; i < f->n_deploying; i++)
 		json_array_append_new(dep, json_integer(f->deploying[i]));
-	o = json_pack("{s:o,s:o}", "drains", arr, "deploying", dep);
+	o = json_pack("{s:s,s:o,s:o}", "id", s->node_id, "drains", arr,
+		      "deploying", dep);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
@@ -91,8 +168,7 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n,
 		free(text);
 		return 0;
 	}
-	snprintf(key, sizeof(key), DRAINS_PREFIX "%s", s->node);
-	err = store_put(&s->drain, key, text, strlen(text), s->lease);
+	err = put_own(s, text);
 	/* what does not fit is put every tick */
 	if (!err && strlen(text) < sizeof(s->drains_put))
 		snprintf(s->drains_put, sizeof(s->drains_put), "%s", text);
@@ -103,6 +179,23 @@ static int publish(struct store *s, const struct store_drain *drains, size_t n,
 	if (err == -EPROTO)
 		s->lease = 0;
 	return err;
+}
+
+int store_claim_name(struct store *s)
+{
+	struct store_fleet none = {0};
+	int err;
+
+	/* a name held by another node: refused before etcd is changed */
+	err = name_holder(s, &s->drain, &s->drains_rev);
+	if (!err)
+		err = keep_lease(s);
+	if (!err)
+		err = publish(s, NULL, 0, &none);
+	if (err && err != -EADDRINUSE)
+		log_msg("Error: store: %s: node name %s: %s; claimed once etcd answers",
+			s->url, s->node, strerror(-err));
+	return err == -EADDRINUSE ? err : 0;
 }
 
 json_t *store_drains_json(struct etcd *e, int *err)

@@ -40,6 +40,11 @@ struct store {
 	int64_t lease; /* drain thread: drains/NAME's lease, 0 = none */
 	int64_t lease_renewed_ms; /* drain thread: monotonic */
 	char drains_put[1024]; /* drain thread: drains/NAME as last put */
+	int64_t drains_rev; /* drain thread: drains/NAME's mod_revision
+			     * as this node last put it, 0: none */
+	bool name_clash_logged; /* drain thread: another node holds NAME */
+	char node_id[33]; /* hex, from the state directory's node-id:
+			   * which node put drains/NAME */
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
@@ -64,6 +69,11 @@ void store_snapshot_put(struct store *s, const void *buf, size_t len,
 /* The copy stands at entry have, older than the log's oldest: load the
  * newest snapshot. Under d->lock. -ESTALE if none covers it. */
 int store_snapshot_load(struct store *s, struct etcd *e, int64_t have);
+
+/* Claim drains/NAME for this node at start (store_drain.c): 0 (also
+ * when etcd does not answer: the drain thread claims it later), or
+ * -EADDRINUSE when another live node holds the name. */
+int store_claim_name(struct store *s);
 
 /* Each live node's drain counts, for a status: [{"node", "deployment"
  * (serial), "flows"}] from drains/NAME (store_drain.c). */
