@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Health checks of live backends. A thread probes, every interval of
- * its slot's health policy, each backend of the deployment in the slot
+ * Health checks of live backends. A prober thread probes, every interval
+ * of its slot's health policy, each backend of the deployment in the slot
  * and of the slot's rollback target (the draining deployment a rollback
  * would put back), with the warm-up prober (warmup.c) at one attempt.
  *
