@@ -295,6 +295,11 @@ cli | 2 | missing port | no port | slot create web --slot qa2 --endpoint 198.18.
 cli | 2 | port out of range | backend port 0 | deploy web --slot staging --backend 198.19.2.2:0
 cli | 2 | bad IPv4/IPv6 address | backend IPv4 with 3 groups | deploy web --slot staging --backend 1.2.3:80
 cli | 2 | weight out of range | deploy with weight 0 | deploy web --slot staging --backend 198.19.2.2:8080,weight=0
+# addresses that make no sense for NAT, refused by the shared rule
+cli | 2 | a multicast address cannot be an endpoint | multicast endpoint | app create x --endpoint 224.0.0.1:80
+cli | 2 | a loopback address (127.0.0.0/8, ::1) cannot be an endpoint | loopback endpoint | slot create web --slot qa2 --endpoint 127.0.0.1:80
+cli | 2 | a loopback address (127.0.0.0/8, ::1) cannot be a backend | loopback backend | deploy web --slot staging --backend 127.0.0.1:8080
+cli | 2 | a link-local address (169.254.0.0/16, fe80::/10) cannot be a backend | IPv6 link-local backend | deploy web --slot staging --backend '[fe80::1]:8080'
 cli | 2 | weight out of range | deploy with weight 65536 | deploy web --slot staging --backend 198.19.2.2:8080,weight=65536
 cli | 2 | --slot and --target-slot are the same | swap a slot with itself, named twice | slot swap web --slot staging --target-slot staging
 cli | 2 | --warmup-status | warm-up status 700 | slot swap web --slot staging --warmup-status 700
@@ -357,6 +362,11 @@ api | 400 | port out of range | port 0 | POST /v1/apps {"name": "x", "endpoints"
 api | 400 | port out of range | port 65536 | POST /v1/apps {"name": "x", "endpoints": ["198.18.100.9:65536"]}
 api | 400 | unknown protocol | protocol icmp | POST /v1/apps {"name": "x", "endpoints": ["[fd00:5107:100::9]:80/icmp"]}
 api | 400 | weight out of range | deploy with weight 0 | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080,weight=0"]}
+api | 400 | [::]:80: an unspecified address (0.0.0.0/8, ::) cannot be an endpoint | IPv6 unspecified endpoint | POST /v1/apps {"name": "x", "endpoints": ["[::]:80"]}
+api | 400 | [ff02::1]:80: a multicast address cannot be an endpoint | IPv6 multicast endpoint | POST /v1/apps/web/slots {"name": "qa2", "endpoints": ["[ff02::1]:80"]}
+api | 400 | 255.255.255.255:8080: the broadcast address cannot be a backend | broadcast backend | POST /v1/apps/web/slots/staging/deploy {"backends": ["255.255.255.255:8080"]}
+api | 400 | 0.0.0.0:8080: an unspecified address (0.0.0.0/8, ::) cannot be a backend | IPv4 unspecified backend | POST /v1/apps/web/slots/staging/deploy {"backends": ["0.0.0.0:8080"]}
+api | 400 | [::1]:8080: a loopback address (127.0.0.0/8, ::1) cannot be a backend | IPv6 loopback backend | POST /v1/apps/web/slots/staging/deploy {"backends": ["[::1]:8080"]}
 api | 400 | 198.19.2.2:65536 | backend port 65536 | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:65536"]}
 api | 400 | listed twice | same backend twice | POST /v1/apps/web/slots/staging/deploy {"backends": ["198.19.2.2:8080", "198.19.2.2:8080"]}
 # unknown objects, conflicts

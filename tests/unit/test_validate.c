@@ -174,6 +174,21 @@ static void test_version(void **state)
 	}
 }
 
+#define EP_UNSPEC "an unspecified address (0.0.0.0/8, ::) cannot be an endpoint"
+#define EP_MCAST "a multicast address cannot be an endpoint"
+#define EP_BCAST "the broadcast address cannot be an endpoint"
+#define EP_LOOP \
+	"a loopback address (127.0.0.0/8, ::1) cannot be an endpoint: its packets never reach an interface"
+#define EP_LINK \
+	"a link-local address (169.254.0.0/16, fe80::/10) cannot be an endpoint: it has no zone here"
+#define BE_UNSPEC "an unspecified address (0.0.0.0/8, ::) cannot be a backend"
+#define BE_MCAST "a multicast address cannot be a backend"
+#define BE_BCAST "the broadcast address cannot be a backend"
+#define BE_LOOP \
+	"a loopback address (127.0.0.0/8, ::1) cannot be a backend: the host itself is not behind the data path"
+#define BE_LINK \
+	"a link-local address (169.254.0.0/16, fe80::/10) cannot be a backend: a route to it needs a zone"
+
 static void test_endpoint_and_backend(void **state)
 {
 	const struct str_case endpoints[] = {
@@ -182,6 +197,25 @@ static void test_endpoint_and_backend(void **state)
 		{"3 groups", "1.2.3:80", "bad IPv4/IPv6 address"},
 		{"port 0", "198.18.0.1:0", "port out of range 1-65535"},
 		{"sctp", "198.18.0.1:80/sctp", "unknown protocol (tcp or udp)"},
+		/* addresses no client can send a connection to */
+		{"IPv4 unspecified", "0.0.0.0:80", EP_UNSPEC},
+		{"IPv4 this network", "0.1.2.3:80", EP_UNSPEC},
+		{"IPv6 unspecified", "[::]:80", EP_UNSPEC},
+		{"IPv4 multicast", "224.0.0.1:80", EP_MCAST},
+		{"IPv4 multicast, top", "239.255.255.255:80/udp", EP_MCAST},
+		{"IPv6 multicast", "[ff02::1]:80", EP_MCAST},
+		{"broadcast", "255.255.255.255:80/udp", EP_BCAST},
+		{"IPv4 loopback", "127.0.0.1:80", EP_LOOP},
+		{"IPv4 loopback, any of /8", "127.9.8.7:80", EP_LOOP},
+		{"IPv6 loopback", "[::1]:80", EP_LOOP},
+		{"IPv4 link-local", "169.254.1.1:80", EP_LINK},
+		{"IPv6 link-local", "[fe80::1]:80", EP_LINK},
+		/* their neighbours stay allowed */
+		{"just below multicast", "223.255.255.255:80", NULL},
+		{"just above loopback", "128.0.0.1:80", NULL},
+		{"just below link-local", "169.253.255.255:80", NULL},
+		{"IPv6 ::2", "[::2]:80", NULL},
+		{"IPv6 fec0::", "[fec0::1]:80", NULL},
 	};
 	const struct str_case backends[] = {
 		{"default weight", "198.19.1.2:8080", NULL},
@@ -192,6 +226,23 @@ static void test_endpoint_and_backend(void **state)
 		{"weight 65536", "198.19.1.2:8080,weight=65536",
 		 "weight out of range 1-65535"},
 		{"port 65536", "198.19.1.2:65536", "port out of range 1-65535"},
+		{"IPv4 unspecified", "0.0.0.0:8080", BE_UNSPEC},
+		{"IPv6 unspecified", "[::]:8080,weight=2", BE_UNSPEC},
+		{"IPv4 multicast", "224.0.0.1:8080", BE_MCAST},
+		{"IPv6 multicast", "[ff02::1]:8080", BE_MCAST},
+		{"broadcast", "255.255.255.255:8080", BE_BCAST},
+		{"IPv4 loopback", "127.0.0.1:8080", BE_LOOP},
+		{"IPv6 loopback", "[::1]:8080", BE_LOOP},
+		{"IPv4 link-local", "169.254.169.254:80", BE_LINK},
+		{"IPv6 link-local", "[fe80::2]:8080", BE_LINK},
+		{"private", "10.0.0.1:8080", NULL},
+		{"IPv4-mapped loopback", "[::ffff:127.0.0.1]:8080", BE_LOOP},
+	};
+	const struct str_case named[] = {
+		/* one backend named (drain, undrain, weight): the same rule */
+		{"plain", "198.19.1.2:8080", NULL},
+		{"loopback", "127.0.0.1:8080", BE_LOOP},
+		{"multicast", "[ff02::1]:8080", BE_MCAST},
 	};
 	struct slotlb_endpoint_key key = {0};
 	struct slotlb_backend be = {0};
@@ -209,6 +260,12 @@ static void test_endpoint_and_backend(void **state)
 		why = NULL;
 		check_str(&backends[i],
 			  validate_backend(backends[i].in, NULL, NULL, &why),
+			  &why);
+	}
+	for (i = 0; i < ARRAY_SIZE(named); i++) {
+		why = NULL;
+		check_str(&named[i],
+			  validate_backend_address(named[i].in, NULL, &why),
 			  &why);
 	}
 	/* the parsed value comes back when asked for */

@@ -72,6 +72,17 @@ rc=$?
 want="Error: Web: name must match [a-z0-9][a-z0-9._-]* and be at most 63 characters"
 [ $rc -eq 2 ] || err "slotlb app create Web: exit $rc, not 2"
 [ "$out" = "$want" ] || err "slotlb app create Web said '$out', not '$want'"
+# The address rule likewise: a multicast endpoint, refused by the CLI
+# with the sentence the API answers.
+out=$("$build/slotlb" --socket /nonexistent/slotlb.sock app create web \
+	--endpoint 224.0.0.1:80 2>&1)
+rc=$?
+want="a multicast address cannot be an endpoint"
+[ $rc -eq 2 ] || err "slotlb app create --endpoint 224.0.0.1:80: exit $rc, not 2"
+case $out in
+*"224.0.0.1:80"*"$want") ;;
+*) err "slotlb app create --endpoint 224.0.0.1:80 said '$out'" ;;
+esac
 
 [ $fail -eq 0 ] && echo "PASS: the CLI and slotlbd share one set of rules"
 exit $fail

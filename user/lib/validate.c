@@ -60,14 +60,86 @@ int validate_version(const char *label, const char **why)
 	return 0;
 }
 
+/* Address classes NAT cannot serve, as an endpoint (0) or a backend (1).
+ * Unspecified, multicast and broadcast are never a connection's
+ * destination. Loopback never crosses an interface, so XDP never sees
+ * it: as an endpoint no client reaches it, as a backend the host would
+ * have to be its own gateway. Link-local needs a zone (an interface) to
+ * mean anything, and neither a key nor a route carries one. */
+enum addr_class {
+	ADDR_OK = 0,
+	ADDR_UNSPEC,
+	ADDR_MCAST,
+	ADDR_BCAST,
+	ADDR_LOOP,
+	ADDR_LINK,
+};
+
+static const char *const addr_class_why[][2] = {
+	[ADDR_UNSPEC] =
+		{"an unspecified address (0.0.0.0/8, ::) cannot be an endpoint",
+		 "an unspecified address (0.0.0.0/8, ::) cannot be a backend"},
+	[ADDR_MCAST] = {"a multicast address cannot be an endpoint",
+			"a multicast address cannot be a backend"},
+	[ADDR_BCAST] = {"the broadcast address cannot be an endpoint",
+			"the broadcast address cannot be a backend"},
+	[ADDR_LOOP] =
+		{"a loopback address (127.0.0.0/8, ::1) cannot be an endpoint: its packets never reach an interface",
+		 "a loopback address (127.0.0.0/8, ::1) cannot be a backend: the host itself is not behind the data path"},
+	[ADDR_LINK] =
+		{"a link-local address (169.254.0.0/16, fe80::/10) cannot be an endpoint: it has no zone here",
+		 "a link-local address (169.254.0.0/16, fe80::/10) cannot be a backend: a route to it needs a zone"},
+};
+
+static enum addr_class addr_class_of(const __be32 addr[4], uint8_t family)
+{
+	const uint8_t *b = (const uint8_t *)addr;
+	static const uint8_t zero[16];
+
+	if (family == AF_INET) {
+		if (b[0] == 0)
+			return ADDR_UNSPEC;
+		if (b[0] == 127)
+			return ADDR_LOOP;
+		if (b[0] == 169 && b[1] == 254)
+			return ADDR_LINK;
+		if (addr[0] == htonl(0xffffffff))
+			return ADDR_BCAST;
+		if (b[0] >= 224 && b[0] <= 239)
+			return ADDR_MCAST;
+		return ADDR_OK;
+	}
+	/* ::ffff:a.b.c.d is judged as a.b.c.d */
+	if (!memcmp(b, zero, 10) && b[10] == 0xff && b[11] == 0xff) {
+		const __be32 v4[4] = {addr[3]};
+
+		return addr_class_of(v4, AF_INET);
+	}
+	if (!memcmp(b, zero, 16))
+		return ADDR_UNSPEC;
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return ADDR_LOOP;
+	if (b[0] == 0xff)
+		return ADDR_MCAST;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return ADDR_LINK;
+	return ADDR_OK;
+}
+
 int validate_endpoint(const char *s, struct slotlb_endpoint_key *key,
 		      const char **why)
 {
 	struct slotlb_endpoint_key scratch;
 	const char *msg = NULL;
+	enum addr_class c;
 
-	if (slotlb_parse_endpoint(s, key ? key : &scratch, &msg))
+	if (slotlb_parse_endpoint(s, &scratch, &msg))
 		return verdict(msg ? msg : "malformed endpoint", why);
+	c = addr_class_of(scratch.addr, scratch.family);
+	if (c != ADDR_OK)
+		return verdict(addr_class_why[c][0], why);
+	if (key)
+		*key = scratch;
 	return 0;
 }
 
@@ -76,11 +148,18 @@ int validate_backend(const char *s, struct slotlb_backend *be, uint32_t *weight,
 {
 	struct slotlb_backend scratch;
 	const char *msg = NULL;
+	enum addr_class c;
 	uint32_t w;
 
-	if (slotlb_parse_backend(s, be ? be : &scratch, weight ? weight : &w,
-				 &msg))
+	if (slotlb_parse_backend(s, &scratch, &w, &msg))
 		return verdict(msg ? msg : "malformed backend", why);
+	c = addr_class_of(scratch.addr, scratch.family);
+	if (c != ADDR_OK)
+		return verdict(addr_class_why[c][1], why);
+	if (be)
+		*be = scratch;
+	if (weight)
+		*weight = w;
 	return 0;
 }
 

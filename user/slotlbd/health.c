@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Health checks of live backends. A thread probes, every interval of
- * its slot's health policy, each backend of the deployment in the slot
+ * Health checks of live backends. A prober thread probes, every interval
+ * of its slot's health policy, each backend of the deployment in the slot
  * and of the slot's rollback target (the draining deployment a rollback
  * would put back), with the warm-up prober (warmup.c) at one attempt.
  *
@@ -24,6 +24,12 @@
  * of a reconciled deployment are built with every backend, then
  * health_restore() takes the down ones out again). Probe counts live
  * here only: a restart starts them over.
+ *
+ * One planner thread finds the policies whose interval is up and hands
+ * each to a small, fixed pool of probers (HEALTH_PROBERS), so a policy
+ * whose probes hang for their whole timeout delays only itself. A
+ * policy is probed by one prober at a time: while its round runs it is
+ * not handed out again, and it is due again once its interval is up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +44,12 @@
 /* How often the thread looks for policies whose interval is up (the
  * shortest interval is 100 ms). */
 #define HEALTH_TICK_MS 50
+
+/* Policies probed at once. Each round probes all of a policy's
+ * backends concurrently (warmup_run), so the threads are bounded by
+ * this, not by backends; a policy more waits for a prober, and takes
+ * its turn in the order it fell due. */
+#define HEALTH_PROBERS 8
 
 /* One probed backend. */
 struct track {
@@ -62,16 +74,35 @@ struct track {
 struct due {
 	uint32_t app_id, slot;
 	int64_t next_ms; /* monotonic */
+	bool busy; /* queued or being probed: not handed out again */
+};
+
+/* A due policy waiting for a prober. */
+struct job {
+	struct st_slot_health pol;
+	struct job *next;
+};
+
+/* One prober thread; its own cancel, since a cancel wakes one waiter. */
+struct prober {
+	struct daemon *d;
+	pthread_t thread;
+	struct cancel cancel; /* stop: cut its probes in flight */
+	bool started;
 };
 
 struct health {
 	pthread_mutex_t lock; /* tracks */
 	struct track *tracks;
 	size_t n, cap;
+	pthread_mutex_t qlock; /* dues, queue, quit */
+	pthread_cond_t qcond; /* a job queued, or quit */
 	struct due *dues;
 	size_t n_dues;
-	struct cancel cancel; /* stop: cut the probes in flight */
-	pthread_t thread;
+	struct job *head, *tail; /* due policies, oldest first */
+	bool quit;
+	struct prober probers[HEALTH_PROBERS];
+	pthread_t thread; /* the planner */
 	bool started;
 };
 
@@ -414,6 +445,7 @@ out:
 
 /* --- one round --- */
 
+/* Under h->qlock. */
 static struct due *due_of(struct health *h, uint32_t app_id, uint32_t slot)
 {
 	struct due *grown;
@@ -466,7 +498,8 @@ static void track_deployment(struct health *h, const struct st_snapshot *s,
 
 /* Probe the tracks of one policy (outside every lock) and apply what
  * changed. */
-static void probe_policy(struct daemon *d, const struct st_slot_health *pol)
+static void probe_policy(struct daemon *d, const struct st_slot_health *pol,
+			 struct cancel *cancel)
 {
 	struct health *h = d->health;
 	struct warmup_target *targets = NULL;
@@ -513,7 +546,7 @@ static void probe_policy(struct daemon *d, const struct st_slot_health *pol)
 	probe.retries = 0;
 	probe.deadline_ms = 0;
 	t0 = mono_ms();
-	err = warmup_run(&probe, targets, n, results, NULL, NULL, &h->cancel);
+	err = warmup_run(&probe, targets, n, results, NULL, NULL, cancel);
 	if (err < 0)
 		goto out;
 	log_debug("health: app %u slot %u: %zu probes in %lld ms, %s",
@@ -527,8 +560,13 @@ static void probe_policy(struct daemon *d, const struct st_slot_health *pol)
 	for (i = 0; i < n; i++) {
 		struct track *t = track_find(h, serials[i], ids[i]);
 
-		if (!t)
+		/* gone, or another policy's since this round started (its
+		 * deployment moved): that policy judges it */
+		if (!t || !t->live || t->app_id != pol->app_id ||
+		    t->slot != pol->slot) {
+			serials[i] = -1;
 			continue;
+		}
 		t->probed = true;
 		if (results[i].ok) {
 			t->oks++;
@@ -656,13 +694,16 @@ static size_t plan_round(struct daemon *d, struct st_slot_health **due,
 	}
 	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_lock(&h->qlock);
 	for (i = 0, j = 0; i < n; i++) {
 		du = due_of(h, pols[i].app_id, pols[i].slot);
-		if (!du || du->next_ms > now)
+		if (!du || du->busy || du->next_ms > now)
 			continue;
 		du->next_ms = now + pols[i].p.interval_ms;
+		du->busy = true;
 		pols[j++] = pols[i];
 	}
+	pthread_mutex_unlock(&h->qlock);
 	*due = pols;
 	*n_due = j;
 	pols = NULL;
@@ -672,19 +713,79 @@ out:
 	return *n_due;
 }
 
+/* The due policies to the probers; one that cannot be queued (no
+ * memory) is free to be handed out at the next tick. */
+static void queue_due(struct health *h, const struct st_slot_health *due,
+		      size_t n)
+{
+	struct job *j;
+	struct due *du;
+	size_t i;
+
+	pthread_mutex_lock(&h->qlock);
+	for (i = 0; i < n; i++) {
+		j = calloc(1, sizeof(*j));
+		if (!j) {
+			du = due_of(h, due[i].app_id, due[i].slot);
+			if (du)
+				du->busy = false;
+			continue;
+		}
+		j->pol = due[i];
+		if (h->tail)
+			h->tail->next = j;
+		else
+			h->head = j;
+		h->tail = j;
+	}
+	pthread_cond_broadcast(&h->qcond);
+	pthread_mutex_unlock(&h->qlock);
+}
+
 static void *health_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct st_slot_health *due;
-	size_t n, i;
+	size_t n;
 
 	while (!atomic_load(&d->stopping)) {
 		plan_round(d, &due, &n);
-		for (i = 0; i < n && !atomic_load(&d->stopping); i++)
-			probe_policy(d, &due[i]);
+		if (n)
+			queue_due(d->health, due, n);
 		free(due);
 		mono_sleep_ms(HEALTH_TICK_MS);
 	}
+	return NULL;
+}
+
+static void *prober_main(void *arg)
+{
+	struct prober *p = arg;
+	struct daemon *d = p->d;
+	struct health *h = d->health;
+	struct due *du;
+	struct job *j;
+
+	pthread_mutex_lock(&h->qlock);
+	for (;;) {
+		while (!h->quit && !h->head)
+			pthread_cond_wait(&h->qcond, &h->qlock);
+		if (h->quit)
+			break;
+		j = h->head;
+		h->head = j->next;
+		if (!h->head)
+			h->tail = NULL;
+		pthread_mutex_unlock(&h->qlock);
+		if (!atomic_load(&d->stopping))
+			probe_policy(d, &j->pol, &p->cancel);
+		pthread_mutex_lock(&h->qlock);
+		du = due_of(h, j->pol.app_id, j->pol.slot);
+		if (du)
+			du->busy = false;
+		free(j);
+	}
+	pthread_mutex_unlock(&h->qlock);
 	return NULL;
 }
 
@@ -783,15 +884,28 @@ out:
 int health_start(struct daemon *d)
 {
 	struct health *h;
+	size_t i;
 	int err;
 
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
-	cancel_init(&h->cancel);
+	pthread_mutex_init(&h->qlock, NULL);
+	pthread_cond_init(&h->qcond, NULL);
+	for (i = 0; i < HEALTH_PROBERS; i++) {
+		h->probers[i].d = d;
+		cancel_init(&h->probers[i].cancel);
+	}
 	d->health = h;
 	health_restore(d);
+	for (i = 0; i < HEALTH_PROBERS; i++) {
+		err = pthread_create(&h->probers[i].thread, NULL, prober_main,
+				     &h->probers[i]);
+		if (err)
+			return -err;
+		h->probers[i].started = true;
+	}
 	err = pthread_create(&h->thread, NULL, health_main, d);
 	if (err)
 		return -err;
@@ -802,14 +916,31 @@ int health_start(struct daemon *d)
 void health_stop(struct daemon *d)
 {
 	struct health *h = d->health;
+	struct job *j;
+	size_t i;
 
 	if (!h)
 		return;
-	cancel_request(&h->cancel, "slotlbd stopping");
+	for (i = 0; i < HEALTH_PROBERS; i++)
+		cancel_request(&h->probers[i].cancel, "slotlbd stopping");
 	if (h->started)
 		pthread_join(h->thread, NULL);
+	pthread_mutex_lock(&h->qlock);
+	h->quit = true;
+	pthread_cond_broadcast(&h->qcond);
+	pthread_mutex_unlock(&h->qlock);
+	for (i = 0; i < HEALTH_PROBERS; i++)
+		if (h->probers[i].started)
+			pthread_join(h->probers[i].thread, NULL);
 	d->health = NULL;
-	cancel_destroy(&h->cancel);
+	for (i = 0; i < HEALTH_PROBERS; i++)
+		cancel_destroy(&h->probers[i].cancel);
+	while ((j = h->head)) {
+		h->head = j->next;
+		free(j);
+	}
+	pthread_cond_destroy(&h->qcond);
+	pthread_mutex_destroy(&h->qlock);
 	pthread_mutex_destroy(&h->lock);
 	free(h->tracks);
 	free(h->dues);

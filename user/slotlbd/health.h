@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Health checks of live backends (health.c): a thread probes the
- * backends of every slot with a health policy, takes failing ones out of
- * their deployment's ring and puts recovered ones back. Status reads
+ * Health checks of live backends (health.c): prober threads probe the
+ * backends of every slot with a health policy (up to 8 slots at once,
+ * so a slow one holds up no other), take failing ones out of their
+ * deployment's ring and put recovered ones back. Status reads
  * each backend's health here, as it reads flow counts from drain.c.
  */
 #ifndef SLOTLBD_HEALTH_H
@@ -23,7 +24,7 @@ struct health_view {
 };
 
 /* Restore the database's down backends into the maps, then start the
- * thread (after reconcile). */
+ * planner and prober threads (after reconcile). */
 int health_start(struct daemon *d);
 void health_stop(struct daemon *d);
 /* false if nothing probes the backend (it is up, unchecked). */
