@@ -588,13 +588,15 @@ static unsigned long hold_once(struct hold_reader *hr, struct hold_writer *hw,
  * run began frees); one more update means some entry was written twice
  * within the run, i.e. replaced and rewritten while a reader could hold
  * it. A hold that began with the free list empty sees the writer block
- * at once, which tests nothing, so up to twenty holds are made until one
+ * at once, which tests nothing, so up to forty holds are made until one
  * saw 1000 updates. (The writer empties the free list in a few ms and
  * then waits out a grace period of ~15 ms: most holds that begin at a
  * random moment begin in that wait, so three were too few, and the
- * start of each hold is staggered by a few ms.)
+ * start of each hold is staggered by a few ms. Twenty ran out once in
+ * CI, every hold with 0 updates; starting holds as the writer resumed
+ * did no better here than the stagger.)
  */
-#define HOLDS 20
+#define HOLDS 40
 
 static void test_replaced_entries_wait_for_readers(void **state)
 {
