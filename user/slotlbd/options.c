@@ -20,6 +20,7 @@
 #include "options.h"
 #include "slotlb/abi.h"
 #include "etcd.h"
+#include "store.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -438,10 +439,6 @@ static bool same_port(const struct listen_addr *a, const struct listen_addr *b)
 		return true;
 	return a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
 }
-
-/* A third of store.h's STORE_DRAIN_TTL_S (10 s), so a drain tick renews
- * the lease in time. */
-#define STORE_MAX_DRAIN_INTERVAL_MS 3000u
 
 /* A node's name: what the fleet's status and etcd's keys show. */
 /* --store-ca, --store-cert, --store-key: only with etcds://, the

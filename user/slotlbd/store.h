@@ -100,6 +100,11 @@ struct store_fleet {
 /* An orphan is retired once seen that long with no live node deploying
  * it: more than a deploying node takes to say so. */
 #define ORPHAN_GRACE_MS (STORE_DRAIN_TTL_S * 1000)
+/* The longest --drain-interval with a store: under a third of the
+ * lease, so a tick renews it in time (options.c refuses longer). */
+#define STORE_MAX_DRAIN_INTERVAL_MS 3000u
+_Static_assert(STORE_MAX_DRAIN_INTERVAL_MS * 3 <= STORE_DRAIN_TTL_S * 1000,
+	       "a drain tick must renew the drain lease in time");
 int store_drain_exchange(struct daemon *d, struct store_drain *drains, size_t n,
 			 struct store_fleet *f, bool *decides);
 
